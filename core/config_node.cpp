@@ -1,0 +1,206 @@
+#include "core/config_node.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+#include "core/errors.hpp"
+#include "core/units.hpp"
+
+namespace dmlsim::core {
+namespace {
+
+// Edit distance, used only to suggest a correction for a misspelt key.
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// Reads a scalar with a unit; a parse error becomes a ConfigError at this node.
+template <typename Parser>
+auto parse_unit(const ConfigNode& node, Parser parser) {
+  const std::string text = node.as_string();
+  try {
+    return parser(text);
+  } catch (const ValueError& e) {
+    node.fail(e.what());
+  }
+}
+
+}  // namespace
+
+ConfigNode::ConfigNode(YAML::Node node, std::shared_ptr<const std::string> file, std::string path, int parent_line)
+    : node_(std::move(node)), file_(std::move(file)), path_(std::move(path)), parent_line_(parent_line) {}
+
+ConfigNode ConfigNode::load_file(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    throw ConfigError(fmt::format("{}: no such file", path.string()));
+  }
+  if (std::filesystem::is_directory(path, ec)) {
+    throw ConfigError(fmt::format("{}: is a directory, expected a YAML file", path.string()));
+  }
+  std::ifstream in(path);
+  if (!in) throw ConfigError(fmt::format("{}: cannot be read", path.string()));
+  std::stringstream text;
+  text << in.rdbuf();
+  return load_string(text.str(), path.string());
+}
+
+ConfigNode ConfigNode::load_string(std::string_view text, const std::string& origin) {
+  auto file = std::make_shared<const std::string>(origin);
+  try {
+    YAML::Node root = YAML::Load(std::string(text));
+    if (!root.IsMap()) {
+      throw ConfigError(fmt::format("{}:1: expected a YAML mapping at the top level", origin));
+    }
+    return ConfigNode(root, file, "", 1);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(fmt::format("{}:{}: YAML syntax error: {}", origin, e.mark.line + 1, e.msg));
+  }
+}
+
+int ConfigNode::line() const {
+  const YAML::Mark mark = node_.Mark();
+  return mark.is_null() ? parent_line_ : mark.line + 1;
+}
+
+void ConfigNode::fail(std::string_view message) const {
+  if (path_.empty()) throw ConfigError(fmt::format("{}:{}: {}", *file_, line(), message));
+  throw ConfigError(fmt::format("{}:{}: field '{}': {}", *file_, line(), path_, message));
+}
+
+std::string ConfigNode::child_path(std::string_view key) const {
+  return path_.empty() ? std::string(key) : fmt::format("{}.{}", path_, key);
+}
+
+bool ConfigNode::has(std::string_view key) const { return node_.IsMap() && node_[std::string(key)]; }
+
+ConfigNode ConfigNode::at(std::string_view key) const {
+  if (!node_.IsMap()) fail("expected a mapping");
+  YAML::Node child = node_[std::string(key)];
+  if (!child || child.IsNull()) {
+    throw ConfigError(fmt::format("{}:{}: field '{}': missing (required)", *file_, line(), child_path(key)));
+  }
+  return ConfigNode(child, file_, child_path(key), line());
+}
+
+std::optional<ConfigNode> ConfigNode::find(std::string_view key) const {
+  if (!has(key)) return std::nullopt;
+  YAML::Node child = node_[std::string(key)];
+  if (child.IsNull()) return std::nullopt;
+  return ConfigNode(child, file_, child_path(key), line());
+}
+
+std::vector<ConfigNode> ConfigNode::items() const {
+  if (!node_.IsSequence()) fail("expected a list");
+  std::vector<ConfigNode> out;
+  out.reserve(node_.size());
+  for (std::size_t i = 0; i < node_.size(); ++i) {
+    out.push_back(ConfigNode(node_[i], file_, fmt::format("{}[{}]", path_, i), line()));
+  }
+  return out;
+}
+
+std::vector<std::string> ConfigNode::keys() const {
+  if (!node_.IsMap()) fail("expected a mapping");
+  std::vector<std::string> out;
+  for (const auto& kv : node_) out.push_back(kv.first.as<std::string>());
+  return out;
+}
+
+template <typename T>
+T ConfigNode::convert(std::string_view what) const {
+  if (!node_.IsScalar()) fail(fmt::format("expected {}", what));
+  try {
+    return node_.as<T>();
+  } catch (const YAML::Exception&) {
+    fail(fmt::format("'{}' is not {}", node_.Scalar(), what));
+  }
+}
+
+std::string ConfigNode::as_string() const { return convert<std::string>("a string"); }
+std::int64_t ConfigNode::as_int() const { return convert<std::int64_t>("an integer"); }
+double ConfigNode::as_double() const { return convert<double>("a number"); }
+bool ConfigNode::as_bool() const { return convert<bool>("true or false"); }
+
+std::uint64_t ConfigNode::as_bytes() const { return parse_unit(*this, parse_bytes); }
+double ConfigNode::as_bandwidth() const { return parse_unit(*this, parse_bandwidth); }
+double ConfigNode::as_duration() const { return parse_unit(*this, parse_duration); }
+double ConfigNode::as_flop_rate() const { return parse_unit(*this, parse_flop_rate); }
+
+std::string ConfigNode::string_or(std::string_view key, std::string_view fallback) const {
+  const auto child = find(key);
+  return child ? child->as_string() : std::string(fallback);
+}
+std::int64_t ConfigNode::integer_or(std::string_view key, std::int64_t fallback) const {
+  const auto child = find(key);
+  return child ? child->as_int() : fallback;
+}
+double ConfigNode::number_or(std::string_view key, double fallback) const {
+  const auto child = find(key);
+  return child ? child->as_double() : fallback;
+}
+bool ConfigNode::boolean_or(std::string_view key, bool fallback) const {
+  const auto child = find(key);
+  return child ? child->as_bool() : fallback;
+}
+std::uint64_t ConfigNode::bytes_or(std::string_view key, std::uint64_t fallback) const {
+  const auto child = find(key);
+  return child ? child->as_bytes() : fallback;
+}
+double ConfigNode::duration_or(std::string_view key, double fallback) const {
+  const auto child = find(key);
+  return child ? child->as_duration() : fallback;
+}
+
+std::int64_t ConfigNode::integer_in(std::string_view key, std::int64_t min, std::int64_t max) const {
+  const ConfigNode child = at(key);
+  const std::int64_t value = child.as_int();
+  if (value < min || value > max) child.fail(fmt::format("{} is out of range [{}, {}]", value, min, max));
+  return value;
+}
+
+std::int64_t ConfigNode::integer_in_or(std::string_view key, std::int64_t min, std::int64_t max,
+                                       std::int64_t fallback) const {
+  return has(key) ? integer_in(key, min, max) : fallback;
+}
+
+void ConfigNode::expect_only(std::initializer_list<std::string_view> allowed) const {
+  if (!node_.IsMap()) fail("expected a mapping");
+  for (const auto& kv : node_) {
+    const std::string key = kv.first.as<std::string>();
+    if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
+    std::string_view best;
+    std::size_t best_distance = 3;  // suggest only close matches
+    for (std::string_view candidate : allowed) {
+      const std::size_t d = edit_distance(key, candidate);
+      if (d < best_distance) best_distance = d, best = candidate;
+    }
+    std::string known;
+    for (std::string_view candidate : allowed) known += fmt::format("{}{}", known.empty() ? "" : ", ", candidate);
+    const ConfigNode child(kv.first, file_, child_path(key), line());
+    child.fail(best.empty() ? fmt::format("unknown field (known: {})", known)
+                            : fmt::format("unknown field (did you mean '{}'?)", best));
+  }
+}
+
+std::filesystem::path ConfigNode::resolve_path(const std::string& relative) const {
+  const std::filesystem::path p(relative);
+  if (p.is_absolute()) return p;
+  return std::filesystem::path(*file_).parent_path() / p;
+}
+
+}  // namespace dmlsim::core

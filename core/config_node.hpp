@@ -1,0 +1,89 @@
+#pragma once
+// A read-only view of one YAML node that remembers which file it came from and the dotted path of
+// the field, so that every error can say "file:line: field 'a.b.c': what is wrong".
+#include <yaml-cpp/yaml.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <initializer_list>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace dmlsim::core {
+
+class ConfigNode {
+ public:
+  // Parses a YAML file. Throws ConfigError naming the file when it is missing or malformed.
+  static ConfigNode load_file(const std::filesystem::path& path);
+  // Parses YAML text; `origin` names it in error messages (a path, or e.g. "<builtin h100>").
+  static ConfigNode load_string(std::string_view text, const std::string& origin);
+
+  const std::string& file() const { return *file_; }
+  const std::string& path() const { return path_; }
+  int line() const;  // 1-based line of this node in its file
+
+  bool is_map() const { return node_.IsMap(); }
+  bool is_sequence() const { return node_.IsSequence(); }
+  bool is_scalar() const { return node_.IsScalar(); }
+  bool has(std::string_view key) const;
+
+  ConfigNode at(std::string_view key) const;  // required child
+  std::optional<ConfigNode> find(std::string_view key) const;
+  std::vector<ConfigNode> items() const;  // elements of a sequence
+  std::vector<std::string> keys() const;  // keys of a map, in file order
+
+  // Scalars of this node.
+  std::string as_string() const;
+  std::int64_t as_int() const;
+  double as_double() const;
+  bool as_bool() const;
+  std::uint64_t as_bytes() const;
+  double as_bandwidth() const;
+  double as_duration() const;
+  double as_flop_rate() const;
+
+  // Required children, converted.
+  std::string string(std::string_view key) const { return at(key).as_string(); }
+  std::int64_t integer(std::string_view key) const { return at(key).as_int(); }
+  double number(std::string_view key) const { return at(key).as_double(); }
+  bool boolean(std::string_view key) const { return at(key).as_bool(); }
+  std::uint64_t bytes(std::string_view key) const { return at(key).as_bytes(); }
+  double bandwidth(std::string_view key) const { return at(key).as_bandwidth(); }
+  double duration(std::string_view key) const { return at(key).as_duration(); }
+
+  // Optional children with a default.
+  std::string string_or(std::string_view key, std::string_view fallback) const;
+  std::int64_t integer_or(std::string_view key, std::int64_t fallback) const;
+  double number_or(std::string_view key, double fallback) const;
+  bool boolean_or(std::string_view key, bool fallback) const;
+  std::uint64_t bytes_or(std::string_view key, std::uint64_t fallback) const;
+  double duration_or(std::string_view key, double fallback) const;
+
+  // An integer in [min, max]; the error names the range.
+  std::int64_t integer_in(std::string_view key, std::int64_t min, std::int64_t max) const;
+  std::int64_t integer_in_or(std::string_view key, std::int64_t min, std::int64_t max, std::int64_t fallback) const;
+
+  // Fails on any key not in `allowed` (typos must not be silently ignored).
+  void expect_only(std::initializer_list<std::string_view> allowed) const;
+  // Resolves a path written in this file relative to the file's directory.
+  std::filesystem::path resolve_path(const std::string& relative) const;
+
+  // Throws ConfigError "file:line: field 'path': message" for this node.
+  [[noreturn]] void fail(std::string_view message) const;
+
+ private:
+  ConfigNode(YAML::Node node, std::shared_ptr<const std::string> file, std::string path, int parent_line);
+  std::string child_path(std::string_view key) const;
+  template <typename T>
+  T convert(std::string_view what) const;
+
+  YAML::Node node_;
+  std::shared_ptr<const std::string> file_;
+  std::string path_;
+  int parent_line_;
+};
+
+}  // namespace dmlsim::core

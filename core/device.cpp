@@ -1,0 +1,83 @@
+#include "core/device.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <variant>
+
+#include "core/embedded_devices.hpp"
+#include "core/errors.hpp"
+
+namespace dmlsim::core {
+
+double DeviceProfile::kernel_seconds(const Kernel& kernel) const {
+  const bool on_tensor_units = std::holds_alternative<Gemm>(kernel.shape);
+  const DType rate_dtype = on_tensor_units ? kernel.dtype : DType::fp32;
+  const std::optional<double> rate = peak(rate_dtype);
+  if (!rate) {
+    throw ValueError(fmt::format("device '{}' has no peak rate for {} (needed by kernel '{}')", name,
+                                 to_string(rate_dtype), kernel.name));
+  }
+  const double compute_s = kernel.flops() / (*rate * compute_efficiency);
+  const double memory_s = kernel.memory_bytes() / (memory_bandwidth * memory_efficiency);
+  return launch_overhead + std::max(compute_s, memory_s);
+}
+
+DeviceProfile parse_device(const ConfigNode& node) {
+  node.expect_only({"name", "peak", "memory_bandwidth", "memory", "efficiency", "launch_overhead"});
+  DeviceProfile d;
+  d.name = node.string("name");
+  const ConfigNode peak = node.at("peak");
+  for (const std::string& key : peak.keys()) {
+    DType dtype{};
+    try {
+      dtype = parse_dtype(key);
+    } catch (const ValueError& e) {
+      peak.at(key).fail(e.what());
+    }
+    d.peak_flops[static_cast<std::size_t>(dtype)] = peak.at(key).as_flop_rate();
+  }
+  if (!d.peak(DType::fp32)) peak.fail("needs at least an fp32 rate (elementwise kernels run at it)");
+  d.memory_bandwidth = node.bandwidth("memory_bandwidth");
+  d.memory_bytes = node.bytes("memory");
+  if (const auto eff = node.find("efficiency")) {
+    eff->expect_only({"compute", "memory"});
+    d.compute_efficiency = eff->number_or("compute", 1.0);
+    d.memory_efficiency = eff->number_or("memory", 1.0);
+    for (const char* key : {"compute", "memory"}) {
+      if (const auto e = eff->find(key); e && (e->as_double() <= 0 || e->as_double() > 1)) {
+        e->fail("must be in (0, 1]");
+      }
+    }
+  }
+  d.launch_overhead = node.duration_or("launch_overhead", 0.0);
+  return d;
+}
+
+std::optional<DeviceProfile> builtin_device(std::string_view name) {
+  for (const auto& [stem, text] : embedded::kDeviceProfiles) {
+    if (stem == name) {
+      const ConfigNode root = ConfigNode::load_string(text, fmt::format("platforms/devices/{}.yaml", stem));
+      return parse_device(root.at("device"));
+    }
+  }
+  return std::nullopt;
+}
+
+DeviceProfile load_device(const ConfigNode& node) {
+  if (node.is_map()) return parse_device(node);
+  const std::string name = node.as_string();
+  if (auto builtin = builtin_device(name)) return *builtin;
+  const std::filesystem::path path = node.resolve_path(name);
+  std::error_code ec;
+  if (name.find('/') == std::string::npos && name.find(".yaml") == std::string::npos) {
+    std::string known;
+    for (const auto& [stem, text] : embedded::kDeviceProfiles) known += fmt::format("{}{}", known.empty() ? "" : ", ", stem);
+    node.fail(fmt::format("unknown device '{}' (shipped profiles: {}; or give a path to a YAML file)", name, known));
+  }
+  if (!std::filesystem::exists(path, ec)) node.fail(fmt::format("device file '{}' does not exist", path.string()));
+  const ConfigNode root = ConfigNode::load_file(path);
+  return parse_device(root.at("device"));
+}
+
+}  // namespace dmlsim::core

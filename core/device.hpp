@@ -1,0 +1,40 @@
+#pragma once
+// What one accelerator (or CPU) can do, and the roofline model that turns a Kernel into time:
+//   t = launch_overhead + max(flops / (peak[dtype] · compute_efficiency),
+//                             bytes / (memory_bandwidth · memory_efficiency))
+// GEMMs run at the peak of their dtype (tensor cores); elementwise and optimizer kernels run on the
+// vector units, at the fp32 peak.
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "core/config_node.hpp"
+#include "core/dtype.hpp"
+#include "core/kernel.hpp"
+
+namespace dmlsim::core {
+
+struct DeviceProfile {
+  std::string name;
+  std::array<std::optional<double>, std::size(kAllDTypes)> peak_flops{};  // flop/s per DType
+  double memory_bandwidth = 0;                                            // bytes/s
+  std::uint64_t memory_bytes = 0;
+  double compute_efficiency = 1;
+  double memory_efficiency = 1;
+  double launch_overhead = 0;  // seconds per kernel
+
+  std::optional<double> peak(DType dtype) const { return peak_flops[static_cast<std::size_t>(dtype)]; }
+  // The roofline time of `kernel` on this device. Throws ValueError if the dtype has no peak.
+  double kernel_seconds(const Kernel& kernel) const;
+};
+
+// Reads a `device:` mapping (see platforms/devices/*.yaml).
+DeviceProfile parse_device(const ConfigNode& node);
+// A device given either by the name of a shipped profile ("h100", "a100", "cpu") or by a path to a
+// YAML file (relative to the file that names it), or inline as a mapping.
+DeviceProfile load_device(const ConfigNode& node);
+// The shipped profile of that name, or nullopt.
+std::optional<DeviceProfile> builtin_device(std::string_view name);
+
+}  // namespace dmlsim::core

@@ -1,0 +1,141 @@
+#include "core/experiment.hpp"
+
+#include <fmt/format.h>
+
+#include <set>
+
+#include "core/errors.hpp"
+
+namespace dmlsim::core {
+namespace {
+
+// A field that is either a path to a YAML file holding `key:` or the mapping itself.
+template <typename Parse>
+auto parse_inline_or_file(const ConfigNode& field, std::string_view key, Parse parse) {
+  if (field.is_map()) return parse(field);
+  const std::filesystem::path path = field.resolve_path(field.as_string());
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) field.fail(fmt::format("file '{}' does not exist", path.string()));
+  const ConfigNode root = ConfigNode::load_file(path);
+  root.expect_only({key});
+  return parse(root.at(key));
+}
+
+template <typename Enum, std::size_t N>
+Enum parse_choice(const ConfigNode& node, std::string_view key, const std::pair<std::string_view, Enum> (&choices)[N],
+                  Enum fallback) {
+  const auto child = node.find(key);
+  if (!child) return fallback;
+  const std::string value = child->as_string();
+  std::string known;
+  for (const auto& [name, e] : choices) {
+    if (name == value) return e;
+    known += fmt::format("{}{}", known.empty() ? "" : ", ", name);
+  }
+  child->fail(fmt::format("unknown value '{}' (known: {})", value, known));
+}
+
+constexpr std::pair<std::string_view, CollectiveFidelity> kFidelities[] = {
+    {"steps", CollectiveFidelity::steps}, {"flows", CollectiveFidelity::flows}, {"auto", CollectiveFidelity::automatic}};
+constexpr std::pair<std::string_view, NetworkModel> kNetworks[] = {{"exact", NetworkModel::exact},
+                                                                   {"tcp", NetworkModel::tcp}};
+constexpr std::pair<std::string_view, TraceDetail> kTraceDetails[] = {{"none", TraceDetail::none},
+                                                                      {"phases", TraceDetail::phases},
+                                                                      {"kernels", TraceDetail::kernels},
+                                                                      {"messages", TraceDetail::messages}};
+
+}  // namespace
+
+std::string_view to_string(CollectiveFidelity f) {
+  for (const auto& [name, e] : kFidelities) {
+    if (e == f) return name;
+  }
+  return "?";
+}
+
+std::string_view to_string(TraceDetail t) {
+  for (const auto& [name, e] : kTraceDetails) {
+    if (e == t) return name;
+  }
+  return "?";
+}
+
+const Model& Experiment::require_model() const {
+  if (!model) throw ConfigError(fmt::format("{}: field 'experiment.model': missing (the {} strategy needs a model)", source, strategy_type));
+  return *model;
+}
+
+Experiment parse_experiment(const ConfigNode& node) {
+  node.expect_only({"name", "platform", "model", "ranks", "placement", "iterations", "strategy", "simulation",
+                    "slowdown"});
+  Experiment e;
+  e.source = node.file();
+  e.name = node.string_or("name", std::filesystem::path(node.file()).stem().string());
+  e.platform = parse_inline_or_file(node.at("platform"), "platform", parse_platform);
+  if (const auto model = node.find("model")) e.model = parse_inline_or_file(*model, "model", parse_model);
+
+  const int hosts = e.platform.host_count();
+  if (const auto ranks = node.find("ranks")) {
+    const std::int64_t n = ranks->as_int();
+    if (n < 1 || n > hosts) {
+      ranks->fail(fmt::format("{} ranks do not fit platform '{}' with {} hosts (one rank per host)", n,
+                              e.platform.name, hosts));
+    }
+    e.ranks = static_cast<int>(n);
+  } else {
+    e.ranks = hosts;
+  }
+  if (const auto placement = node.find("placement")) {
+    std::set<int> used;
+    for (const ConfigNode& h : placement->items()) {
+      const std::int64_t host = h.as_int();
+      if (host < 0 || host >= hosts) h.fail(fmt::format("host {} does not exist (platform has {})", host, hosts));
+      if (!used.insert(static_cast<int>(host)).second) h.fail(fmt::format("host {} is used twice", host));
+      e.placement.push_back(static_cast<int>(host));
+    }
+    if (static_cast<int>(e.placement.size()) != e.ranks) {
+      placement->fail(fmt::format("lists {} hosts for {} ranks", e.placement.size(), e.ranks));
+    }
+  } else {
+    for (int r = 0; r < e.ranks; ++r) e.placement.push_back(r);
+  }
+  e.iterations = static_cast<int>(node.integer_in_or("iterations", 1, 1 << 20, 1));
+
+  const ConfigNode strategy = node.at("strategy");
+  e.strategy_type = strategy.string("type");
+  e.strategy = strategy;
+
+  if (const auto sim = node.find("simulation")) {
+    sim->expect_only({"fidelity", "network", "payload", "trace"});
+    e.fidelity = parse_choice(*sim, "fidelity", kFidelities, CollectiveFidelity::automatic);
+    e.network = parse_choice(*sim, "network", kNetworks, NetworkModel::exact);
+    e.payload = sim->boolean_or("payload", false);
+    e.trace = parse_choice(*sim, "trace", kTraceDetails, TraceDetail::kernels);
+    if (e.payload && e.fidelity == CollectiveFidelity::flows) {
+      sim->at("payload").fail("payload mode moves real bytes message by message: use fidelity 'steps' or 'auto'");
+    }
+  }
+  if (const auto slow = node.find("slowdown")) {
+    for (const std::string& key : slow->keys()) {
+      const ConfigNode factor = slow->at(key);
+      int rank = -1;
+      try {
+        rank = std::stoi(key);
+      } catch (const std::exception&) {
+        factor.fail("keys are rank numbers");
+      }
+      if (rank < 0 || rank >= e.ranks) factor.fail(fmt::format("rank {} does not exist ({} ranks)", rank, e.ranks));
+      if (factor.as_double() <= 0) factor.fail("a slowdown factor must be positive (2 = twice as slow)");
+      e.slowdown[rank] = factor.as_double();
+    }
+  }
+  return e;
+}
+
+Experiment load_experiment(const std::filesystem::path& file) {
+  const ConfigNode root = ConfigNode::load_file(file);
+  root.expect_only({"experiment"});
+  return parse_experiment(root.at("experiment"));
+}
+
+}  // namespace dmlsim::core

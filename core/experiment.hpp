@@ -1,0 +1,59 @@
+#pragma once
+// One run: which platform, which model, how many ranks where, which strategy with which options,
+// and how to simulate it. Parsed from experiments/*.yaml.
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/config_node.hpp"
+#include "core/model.hpp"
+#include "core/platform.hpp"
+
+namespace dmlsim::core {
+
+// How a collective is simulated: every point-to-point message of its schedule, or the aggregated
+// flows it puts on each path (O(N) instead of O(N²) for a ring); `auto` picks steps for groups of
+// up to kAutoStepsMaxGroup members.
+enum class CollectiveFidelity { steps, flows, automatic };
+inline constexpr int kAutoStepsMaxGroup = 64;
+
+// Network model: `exact` makes an uncontended transfer cost latency + bytes/bandwidth; `tcp` is
+// SimGrid's calibrated TCP model (LV08).
+enum class NetworkModel { exact, tcp };
+
+// How much goes into the trace: iteration marks only, phases and collectives, every compute
+// kernel too, or every point-to-point message as well.
+enum class TraceDetail { none, phases, kernels, messages };
+
+struct Experiment {
+  std::string name;
+  std::string source;
+  Platform platform;
+  std::optional<Model> model;
+  int ranks = 0;
+  std::vector<int> placement;  // host of each rank
+  int iterations = 1;
+  std::optional<ConfigNode> strategy;  // parsed by strategies/
+  std::string strategy_type;
+  CollectiveFidelity fidelity = CollectiveFidelity::automatic;
+  NetworkModel network = NetworkModel::exact;
+  bool payload = false;
+  TraceDetail trace = TraceDetail::kernels;
+  std::map<int, double> slowdown;  // rank → compute time multiplier (stragglers)
+
+  double slowdown_of(int rank) const {
+    const auto it = slowdown.find(rank);
+    return it == slowdown.end() ? 1.0 : it->second;
+  }
+  const Model& require_model() const;
+};
+
+Experiment parse_experiment(const ConfigNode& node);
+Experiment load_experiment(const std::filesystem::path& file);
+
+std::string_view to_string(CollectiveFidelity f);
+std::string_view to_string(TraceDetail t);
+
+}  // namespace dmlsim::core

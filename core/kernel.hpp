@@ -1,0 +1,47 @@
+#pragma once
+// A unit of compute described by its shape, so that a device model can cost it (roofline) and a
+// real backend can execute it (sgemm, an elementwise loop, an optimizer update).
+#include <cstdint>
+#include <string>
+#include <variant>
+
+#include "core/dtype.hpp"
+
+namespace dmlsim::core {
+
+// C[m×n] = A[m×k] · B[k×n], `batch` independent times (attention heads). 2·m·n·k flops each.
+struct Gemm {
+  std::int64_t m = 0, n = 0, k = 0;
+  std::int64_t batch = 1;
+};
+
+// A pass over `elements` values: layer norm, softmax, GeLU, a residual add, a reduction.
+struct Elementwise {
+  std::int64_t elements = 0;
+  double flops_per_element = 1;
+  double accesses_per_element = 2;  // elements read + written, in units of the dtype size
+};
+
+// One optimizer update over `parameters` values.
+struct OptimizerStep {
+  enum class Kind : std::uint8_t { sgd, adam };
+  std::int64_t parameters = 0;
+  Kind kind = Kind::adam;
+};
+
+struct Kernel {
+  std::string name;
+  std::variant<Gemm, Elementwise, OptimizerStep> shape;
+  DType dtype = DType::fp32;
+
+  double flops() const;
+  double memory_bytes() const;  // bytes moved to and from device memory (the roofline's other axis)
+};
+
+Kernel gemm(std::string name, std::int64_t m, std::int64_t n, std::int64_t k, DType dtype, std::int64_t batch = 1);
+Kernel elementwise(std::string name, std::int64_t elements, DType dtype, double flops_per_element = 1,
+                   double accesses_per_element = 2);
+Kernel optimizer_step(std::string name, std::int64_t parameters, DType dtype,
+                      OptimizerStep::Kind kind = OptimizerStep::Kind::adam);
+
+}  // namespace dmlsim::core

@@ -1,0 +1,170 @@
+#include "core/platform.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "core/errors.hpp"
+
+namespace dmlsim::core {
+namespace {
+
+template <class... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+
+constexpr std::int64_t kMaxHosts = 1 << 20;
+
+LinkSpec parse_link(const ConfigNode& node) {
+  node.expect_only({"bandwidth", "latency"});
+  return LinkSpec{node.bandwidth("bandwidth"), node.duration("latency")};
+}
+
+// `fabric`/fat-tree parameters. The spine link is given directly, or derived from an
+// oversubscription ratio and the capacity that enters the leaf from below.
+FatTreeSpec parse_tree(const ConfigNode& node, std::string_view per_leaf_key, double downlink_per_member,
+                       int members) {
+  FatTreeSpec t;
+  t.per_leaf = static_cast<int>(node.integer_in_or(per_leaf_key, 1, kMaxHosts, members));
+  if (members % t.per_leaf != 0) {
+    node.at(per_leaf_key).fail(fmt::format("must divide the number of {} ({})", per_leaf_key == "hosts_per_leaf" ? "hosts" : "nodes", members));
+  }
+  t.leaves = members / t.per_leaf;
+  if (t.leaves == 1) {
+    if (node.has("spines") || node.has("spine_link") || node.has("oversubscription")) {
+      // Harmless but probably a mistake: say so rather than ignore it.
+      node.fail("has a single leaf, so spines, spine_link and oversubscription have no effect; remove them");
+    }
+    return t;
+  }
+  t.spines = static_cast<int>(node.integer_in("spines", 1, 1 << 16));
+  const bool has_link = node.has("spine_link");
+  const bool has_ratio = node.has("oversubscription");
+  if (has_link == has_ratio) node.fail("give exactly one of 'spine_link' or 'oversubscription'");
+  if (has_link) {
+    t.spine_link = parse_link(node.at("spine_link"));
+  } else {
+    const ConfigNode ratio = node.at("oversubscription");
+    const double r = ratio.as_double();
+    if (r <= 0) ratio.fail("must be positive (1 = non-blocking, 2 = 2:1)");
+    t.spine_link.bandwidth = downlink_per_member * t.per_leaf / (r * t.spines);
+    t.spine_link.latency = node.duration_or("spine_latency", 0.0);
+  }
+  return t;
+}
+
+// Latency and bandwidth of a host → leaf → (spine) → leaf → host path.
+PathParams tree_path(const FatTreeSpec& t, const LinkSpec& edge, int leaf_a, int leaf_b) {
+  PathParams p{2 * edge.latency, edge.bandwidth};
+  if (leaf_a != leaf_b) {
+    p.latency += 2 * t.spine_link.latency;
+    p.bandwidth = std::min(p.bandwidth, t.leaf_uplink_bandwidth());
+  }
+  return p;
+}
+
+}  // namespace
+
+int Platform::host_count() const {
+  return std::visit(Overloaded{
+                        [](const StarTopology& s) { return s.hosts; },
+                        [](const FatTreeTopology& f) { return f.hosts(); },
+                        [](const GpuNodesTopology& g) { return g.hosts(); },
+                        [](const SimgridXmlTopology& x) { return static_cast<int>(x.hosts.size()); },
+                    },
+                    topology);
+}
+
+std::string Platform::topology_name() const {
+  return std::visit(Overloaded{
+                        [](const StarTopology&) { return "star"; },
+                        [](const FatTreeTopology&) { return "fat-tree"; },
+                        [](const GpuNodesTopology&) { return "gpu-nodes"; },
+                        [](const SimgridXmlTopology&) { return "simgrid-xml"; },
+                    },
+                    topology);
+}
+
+int Platform::devices_per_node() const {
+  if (const auto* g = std::get_if<GpuNodesTopology>(&topology)) return g->gpus_per_node;
+  return 1;
+}
+
+std::optional<PathParams> Platform::path(int a, int b) const {
+  return std::visit(
+      Overloaded{
+          [](const StarTopology& s) -> std::optional<PathParams> {
+            return PathParams{2 * s.link.latency, s.link.bandwidth};
+          },
+          [&](const FatTreeTopology& f) -> std::optional<PathParams> {
+            return tree_path(f.tree, f.host_link, a / f.tree.per_leaf, b / f.tree.per_leaf);
+          },
+          [&](const GpuNodesTopology& g) -> std::optional<PathParams> {
+            const int node_a = a / g.gpus_per_node, node_b = b / g.gpus_per_node;
+            if (node_a == node_b) return PathParams{2 * g.nvlink.latency, g.nvlink.bandwidth};
+            return tree_path(g.fabric, g.nic, node_a / g.fabric.per_leaf, node_b / g.fabric.per_leaf);
+          },
+          [](const SimgridXmlTopology&) -> std::optional<PathParams> { return std::nullopt; },
+      },
+      topology);
+}
+
+Platform parse_platform(const ConfigNode& node) {
+  Platform p;
+  p.source = node.file();
+  const std::string type = node.string("topology");
+  if (type == "star") {
+    node.expect_only({"name", "topology", "hosts", "link", "device"});
+    StarTopology s;
+    s.hosts = static_cast<int>(node.integer_in("hosts", 1, kMaxHosts));
+    s.link = parse_link(node.at("link"));
+    p.topology = s;
+  } else if (type == "fat-tree") {
+    node.expect_only({"name", "topology", "hosts", "hosts_per_leaf", "spines", "host_link", "spine_link",
+                      "oversubscription", "spine_latency", "device"});
+    FatTreeTopology f;
+    const int hosts = static_cast<int>(node.integer_in("hosts", 1, kMaxHosts));
+    f.host_link = parse_link(node.at("host_link"));
+    f.tree = parse_tree(node, "hosts_per_leaf", f.host_link.bandwidth, hosts);
+    p.topology = f;
+  } else if (type == "gpu-nodes") {
+    node.expect_only({"name", "topology", "nodes", "gpus_per_node", "nvlink", "nic", "fabric", "device"});
+    GpuNodesTopology g;
+    g.nodes = static_cast<int>(node.integer_in("nodes", 1, kMaxHosts));
+    g.gpus_per_node = static_cast<int>(node.integer_in("gpus_per_node", 1, 1024));
+    g.nvlink = parse_link(node.at("nvlink"));
+    g.nic = parse_link(node.at("nic"));
+    if (const auto fabric = node.find("fabric")) {
+      fabric->expect_only({"nodes_per_leaf", "spines", "spine_link", "oversubscription", "spine_latency"});
+      g.fabric = parse_tree(*fabric, "nodes_per_leaf", g.nic.bandwidth * g.gpus_per_node, g.nodes);
+    } else {
+      g.fabric.per_leaf = g.nodes;  // one non-blocking switch
+    }
+    p.topology = g;
+  } else if (type == "simgrid-xml") {
+    node.expect_only({"name", "topology", "file", "hosts", "device"});
+    SimgridXmlTopology x;
+    const ConfigNode file = node.at("file");
+    x.file = node.resolve_path(file.as_string());
+    std::error_code ec;
+    if (!std::filesystem::exists(x.file, ec)) file.fail(fmt::format("'{}' does not exist", x.file.string()));
+    for (const ConfigNode& h : node.at("hosts").items()) x.hosts.push_back(h.as_string());
+    if (x.hosts.empty()) node.at("hosts").fail("needs at least one host name");
+    p.topology = x;
+  } else {
+    node.at("topology").fail(
+        fmt::format("unknown topology '{}' (known: star, fat-tree, gpu-nodes, simgrid-xml)", type));
+  }
+  p.name = node.string_or("name", p.topology_name());
+  p.device = load_device(node.at("device"));
+  return p;
+}
+
+Platform load_platform(const std::filesystem::path& file) {
+  const ConfigNode root = ConfigNode::load_file(file);
+  root.expect_only({"platform"});
+  return parse_platform(root.at("platform"));
+}
+
+}  // namespace dmlsim::core

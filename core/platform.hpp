@@ -1,0 +1,91 @@
+#pragma once
+// The machine a run happens on: its network topology and the device in every host. Parsed from
+// platforms/*.yaml; the simulator builds a SimGrid platform from it, the real testbed shapes its
+// links from it, and the closed forms read path latency and bandwidth from it.
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "core/config_node.hpp"
+#include "core/device.hpp"
+
+namespace dmlsim::core {
+
+struct LinkSpec {
+  double bandwidth = 0;  // bytes/s, each direction (links are full duplex)
+  double latency = 0;    // seconds
+};
+
+// Leaf switches joined by spines. Hosts (or GPU nodes) hang off leaves. Every leaf has one link to
+// every spine; routing spreads traffic evenly over the spines (ideal ECMP), so the spines of a leaf
+// act as one uplink of spines × spine_link.bandwidth. Oversubscription = downlink / uplink capacity.
+struct FatTreeSpec {
+  int leaves = 1;
+  int per_leaf = 1;  // hosts (or GPU nodes) per leaf
+  int spines = 0;
+  LinkSpec spine_link;  // one leaf–spine link
+
+  double leaf_uplink_bandwidth() const { return spines * spine_link.bandwidth; }
+};
+
+// N hosts, each with a private full-duplex link into one non-blocking switch.
+struct StarTopology {
+  int hosts = 0;
+  LinkSpec link;
+};
+
+// Two-level fat-tree of single-device hosts.
+struct FatTreeTopology {
+  FatTreeSpec tree;
+  LinkSpec host_link;
+  int hosts() const { return tree.leaves * tree.per_leaf; }
+};
+
+// Nodes of several GPUs joined by an NVLink-class switch (one link per GPU into it), each GPU with
+// its own NIC into a fat-tree (rail-style: GPU j of a node uses NIC j, no PXN forwarding).
+struct GpuNodesTopology {
+  int nodes = 0;
+  int gpus_per_node = 0;
+  LinkSpec nvlink;  // one GPU's port into the node switch
+  LinkSpec nic;     // one GPU's NIC into its leaf
+  FatTreeSpec fabric;
+  int hosts() const { return nodes * gpus_per_node; }
+};
+
+// A raw SimGrid platform file; ranks go to `hosts` in order.
+struct SimgridXmlTopology {
+  std::filesystem::path file;
+  std::vector<std::string> hosts;
+};
+
+using Topology = std::variant<StarTopology, FatTreeTopology, GpuNodesTopology, SimgridXmlTopology>;
+
+// The latency and bottleneck bandwidth of the path between two hosts when nothing else uses it.
+struct PathParams {
+  double latency = 0;
+  double bandwidth = 0;
+};
+
+struct Platform {
+  std::string name;
+  std::string source;  // file it came from
+  Topology topology;
+  DeviceProfile device;
+
+  int host_count() const;
+  std::string topology_name() const;
+  // Ranks per node for hierarchical algorithms (1 where the topology has no nodes).
+  int devices_per_node() const;
+  int node_of(int host) const { return host / devices_per_node(); }
+  // Analytic path parameters between hosts a != b; nullopt for SimGrid XML (only the simulator
+  // knows those routes).
+  std::optional<PathParams> path(int a, int b) const;
+};
+
+// Reads the `platform:` mapping of a platform file.
+Platform parse_platform(const ConfigNode& node);
+Platform load_platform(const std::filesystem::path& file);
+
+}  // namespace dmlsim::core

@@ -1,0 +1,96 @@
+#include "core/rank.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "core/errors.hpp"
+
+namespace dmlsim::core {
+
+void Rank::wait_all(std::span<Request> requests) {
+  for (Request& r : requests) wait(r);
+}
+
+void Rank::run(const Schedule& schedule, const Group& group, ElementBuffer buffer, int tag) {
+  if (buffer.count != schedule.count()) {
+    throw ValueError(fmt::format("{} {} schedule is for {} elements, the buffer has {}", schedule.collective(),
+                                 schedule.algorithm(), schedule.count(), buffer.count));
+  }
+  if (buffer.has_data() && buffer.element_bytes != sizeof(float)) {
+    throw ValueError("collectives over real data reduce floats: element_bytes must be 4");
+  }
+  if (group.index_of(rank()) != schedule.index()) {
+    throw ValueError(fmt::format("rank {} runs the schedule of member {} but is member {} of the group", rank(),
+                                 schedule.index(), group.index_of(rank())));
+  }
+  const double start = now();
+  execute(schedule, group, buffer, tag);
+  on_collective(schedule, buffer, start, now());
+}
+
+void Rank::execute(const Schedule& schedule, const Group& group, ElementBuffer buffer, int tag) {
+  execute_steps(*this, schedule, group, buffer, tag, 0, schedule.rounds());
+}
+
+void Rank::on_collective(const Schedule&, ElementBuffer, double, double) {}
+
+namespace {
+struct CompletedCollective final : CollectiveHandle::State {};
+}  // namespace
+
+CollectiveHandle Rank::start(SchedulePtr schedule, Group group, ElementBuffer buffer, int tag) {
+  run(*schedule, group, buffer, tag);
+  return CollectiveHandle(std::make_unique<CompletedCollective>());
+}
+
+void Rank::wait(CollectiveHandle& handle) { handle.release(); }
+
+void execute_steps(Rank& rank, const Schedule& schedule, const Group& group, ElementBuffer buffer, int tag,
+                   std::size_t first_round, std::size_t end_round) {
+  std::vector<Op> ops;
+  std::vector<Request> requests;
+  std::vector<std::vector<float>> scratch;  // one per recv_reduce of the round
+  const auto element_bytes = buffer.element_bytes;
+  auto slice = [&](const ElementRange& r) {
+    return Buffer{r.count * element_bytes,
+                  buffer.has_data() ? reinterpret_cast<std::byte*>(buffer.data + r.offset) : nullptr};
+  };
+  for (std::size_t t = first_round; t < end_round; ++t) {
+    ops.clear();
+    schedule.round(t, ops);
+    requests.clear();
+    std::size_t reductions = 0;
+    for (const Op& op : ops) {
+      if (op.range.count == 0) continue;  // both sides skip an empty chunk
+      const int peer = group.at(op.peer);
+      switch (op.kind) {
+        case OpKind::send: requests.push_back(rank.isend(peer, slice(op.range), tag)); break;
+        case OpKind::recv_copy: requests.push_back(rank.irecv(peer, slice(op.range), tag)); break;
+        case OpKind::recv_reduce: {
+          Buffer target{op.range.count * element_bytes, nullptr};
+          if (buffer.has_data()) {
+            if (scratch.size() <= reductions) scratch.emplace_back();
+            scratch[reductions].resize(op.range.count);
+            target.data = reinterpret_cast<std::byte*>(scratch[reductions].data());
+          }
+          ++reductions;
+          requests.push_back(rank.irecv(peer, target, tag));
+          break;
+        }
+      }
+    }
+    rank.wait_all(requests);
+    if (!buffer.has_data()) continue;
+    std::size_t r = 0;
+    for (const Op& op : ops) {
+      if (op.kind != OpKind::recv_reduce || op.range.count == 0) continue;
+      float* dst = buffer.data + op.range.offset;
+      const float* src = scratch[r++].data();
+      for (std::uint64_t i = 0; i < op.range.count; ++i) dst[i] += src[i];
+    }
+  }
+}
+
+}  // namespace dmlsim::core

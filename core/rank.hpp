@@ -1,0 +1,101 @@
+#pragma once
+// What a strategy sees of one process, on any backend (SimGrid actor, MPI process). Blocking
+// style, like MPI: strategies are plain per-rank code and the backend owns the scheduling.
+#include <memory>
+#include <span>
+#include <string_view>
+
+#include "core/buffer.hpp"
+#include "core/group.hpp"
+#include "core/kernel.hpp"
+#include "core/schedule.hpp"
+
+namespace dmlsim::core {
+
+// Handle of a posted message; backends keep their state behind it. Move-only.
+class Request {
+ public:
+  struct State {
+    virtual ~State() = default;
+  };
+  Request() = default;
+  explicit Request(std::unique_ptr<State> state) : state_(std::move(state)) {}
+  bool pending() const { return state_ != nullptr; }
+  State* state() const { return state_.get(); }
+  std::unique_ptr<State> release() { return std::move(state_); }
+
+ private:
+  std::unique_ptr<State> state_;
+};
+
+// Handle of a collective started on a rank's communication stream.
+class CollectiveHandle {
+ public:
+  struct State {
+    virtual ~State() = default;
+  };
+  CollectiveHandle() = default;
+  explicit CollectiveHandle(std::unique_ptr<State> state) : state_(std::move(state)) {}
+  bool pending() const { return state_ != nullptr; }
+  State* state() const { return state_.get(); }
+  std::unique_ptr<State> release() { return std::move(state_); }
+
+ private:
+  std::unique_ptr<State> state_;
+};
+
+class Rank {
+ public:
+  virtual ~Rank() = default;
+
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  virtual double now() const = 0;  // seconds since the run started
+
+  virtual void compute(const Kernel& kernel) = 0;
+  virtual Request isend(int peer, Buffer buffer, int tag) = 0;
+  virtual Request irecv(int peer, Buffer buffer, int tag) = 0;
+  virtual void wait(Request& request) = 0;
+  virtual void wait_all(std::span<Request> requests);
+  virtual void sleep(double seconds) = 0;  // I/O, checkpoints, a deliberate pause
+
+  // Runs a collective on this rank's own control flow and returns when this member is done.
+  void run(const Schedule& schedule, const Group& group, ElementBuffer buffer, int tag);
+
+  // Starts a collective on this rank's communication stream and returns at once: collectives on
+  // the stream run one after another in start order, while the caller keeps computing (gradient
+  // buckets all-reduced during backward, as PyTorch DDP does). The buffer must stay alive until
+  // wait(). The default runs it to completion right away (correct, without overlap).
+  virtual CollectiveHandle start(SchedulePtr schedule, Group group, ElementBuffer buffer, int tag);
+  virtual void wait(CollectiveHandle& handle);
+
+  // Phase marks for the trace; use the Phase guard below.
+  virtual void begin_phase(std::string_view name, int iteration) = 0;
+  virtual void end_phase() = 0;
+
+ protected:
+  // Executes `schedule` round by round through isend/irecv/wait_all, reducing received chunks
+  // into the buffer when it carries data. The simulator overrides it to run mergeable spans as
+  // aggregated flows.
+  virtual void execute(const Schedule& schedule, const Group& group, ElementBuffer buffer, int tag);
+  // Told about every finished collective (for the trace).
+  virtual void on_collective(const Schedule& schedule, ElementBuffer buffer, double start, double end);
+};
+
+// Marks a phase ("forward", "backward", "iteration") for as long as it lives.
+class Phase {
+ public:
+  Phase(Rank& rank, std::string_view name, int iteration = -1) : rank_(rank) { rank_.begin_phase(name, iteration); }
+  ~Phase() { rank_.end_phase(); }
+  Phase(const Phase&) = delete;
+  Phase& operator=(const Phase&) = delete;
+
+ private:
+  Rank& rank_;
+};
+
+// The round-by-round executor behind Rank::execute, usable by backends that override it.
+void execute_steps(Rank& rank, const Schedule& schedule, const Group& group, ElementBuffer buffer, int tag,
+                   std::size_t first_round, std::size_t end_round);
+
+}  // namespace dmlsim::core

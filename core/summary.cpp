@@ -1,0 +1,165 @@
+#include "core/summary.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <ostream>
+
+#include "core/units.hpp"
+
+namespace dmlsim::core {
+
+double bus_factor(std::string_view collective, int n) {
+  if (n <= 1) return 0;
+  const double nd = n;
+  if (collective == "all-reduce") return 2 * (nd - 1) / nd;
+  if (collective == "reduce-scatter" || collective == "all-gather") return (nd - 1) / nd;
+  return 1;  // broadcast, reduce, point-to-point
+}
+
+RunSummary summarize(const Trace& trace, std::vector<LinkUsage> links) {
+  RunSummary s;
+  s.label = trace.label;
+  s.ranks = static_cast<int>(trace.ranks.size());
+  const auto& events = trace.events();
+  for (const TraceEvent& e : events) s.makespan = std::max(s.makespan, e.end);
+
+  // Iteration boundaries: iteration i ends when its last rank ends it.
+  std::map<int, double> iteration_end, iteration_start;
+  const std::uint32_t iteration_id = [&] {
+    for (const TraceEvent& e : events) {
+      if (e.lane == Lane::phase && trace.text(e.name) == "iteration") return e.name;
+    }
+    return std::uint32_t{0};
+  }();
+  for (const TraceEvent& e : events) {
+    if (e.lane != Lane::phase || e.name != iteration_id || iteration_id == 0) continue;
+    auto [end_it, new_end] = iteration_end.try_emplace(e.iteration, e.end);
+    if (!new_end) end_it->second = std::max(end_it->second, e.end);
+    auto [start_it, new_start] = iteration_start.try_emplace(e.iteration, e.start);
+    if (!new_start) start_it->second = std::min(start_it->second, e.start);
+  }
+  double previous_end = iteration_start.empty() ? 0 : iteration_start.begin()->second;
+  for (const auto& [iteration, end] : iteration_end) {
+    s.iteration_seconds.push_back(end - previous_end);
+    previous_end = end;
+  }
+  if (s.iteration_seconds.empty()) s.iteration_seconds.push_back(s.makespan);  // no marks: the run is one
+  for (double t : s.iteration_seconds) s.iteration_mean += t;
+  s.iteration_mean /= static_cast<double>(s.iteration_seconds.size());
+  const double iterations = static_cast<double>(s.iteration_seconds.size());
+
+  s.per_rank.resize(static_cast<std::size_t>(s.ranks));
+  for (int r = 0; r < s.ranks; ++r) s.per_rank[static_cast<std::size_t>(r)].rank = r;
+  std::map<std::tuple<std::string, std::uint64_t, int>, CollectiveStats> collectives;
+  for (const TraceEvent& e : events) {
+    if (e.rank < 0 || e.rank >= s.ranks) continue;
+    RankStats& rs = s.per_rank[static_cast<std::size_t>(e.rank)];
+    if (e.lane == Lane::compute) rs.compute_seconds += e.duration();
+    if (e.lane == Lane::collective) {
+      rs.communication_seconds += e.duration();
+      CollectiveStats& c = collectives[{std::string(trace.text(e.name)), e.bytes, e.group_size}];
+      c.collective = trace.text(e.category);
+      c.name = trace.text(e.name);
+      c.bytes = e.bytes;
+      c.group_size = e.group_size;
+      ++c.count;
+      c.mean_seconds += e.duration();
+    }
+  }
+  for (RankStats& rs : s.per_rank) {
+    rs.compute_seconds /= iterations;
+    rs.communication_seconds /= iterations;
+    rs.exposed_seconds = std::max(0.0, s.iteration_mean - rs.compute_seconds);
+    rs.busy_fraction = s.iteration_mean > 0 ? rs.compute_seconds / s.iteration_mean : 0;
+    s.compute_mean += rs.compute_seconds;
+    s.communication_mean += rs.communication_seconds;
+    s.exposed_mean += rs.exposed_seconds;
+  }
+  if (s.ranks > 0) {
+    s.compute_mean /= s.ranks;
+    s.communication_mean /= s.ranks;
+    s.exposed_mean /= s.ranks;
+  }
+  for (auto& [key, c] : collectives) {
+    c.mean_seconds /= static_cast<double>(c.count);
+    c.algbw = c.mean_seconds > 0 ? static_cast<double>(c.bytes) / c.mean_seconds : 0;
+    c.busbw = c.algbw * bus_factor(c.collective, c.group_size);
+    s.collectives.push_back(c);
+  }
+  std::stable_sort(links.begin(), links.end(), [](const LinkUsage& a, const LinkUsage& b) {
+    return a.busy_seconds() > b.busy_seconds();
+  });
+  s.links = std::move(links);
+  return s;
+}
+
+nlohmann::json RunSummary::to_json() const {
+  nlohmann::json j;
+  j["label"] = label;
+  j["ranks"] = ranks;
+  j["makespan_s"] = makespan;
+  j["iteration_s"] = iteration_mean;
+  j["iterations_s"] = iteration_seconds;
+  j["compute_s"] = compute_mean;
+  j["communication_s"] = communication_mean;
+  j["exposed_communication_s"] = exposed_mean;
+  j["messages"] = messages;
+  auto& rank_list = j["per_rank"] = nlohmann::json::array();
+  for (const RankStats& r : per_rank) {
+    rank_list.push_back({{"rank", r.rank},
+                         {"compute_s", r.compute_seconds},
+                         {"communication_s", r.communication_seconds},
+                         {"exposed_communication_s", r.exposed_seconds},
+                         {"busy_percent", 100 * r.busy_fraction}});
+  }
+  auto& coll = j["collectives"] = nlohmann::json::array();
+  for (const CollectiveStats& c : collectives) {
+    coll.push_back({{"collective", c.collective},
+                    {"name", c.name},
+                    {"bytes", c.bytes},
+                    {"group_size", c.group_size},
+                    {"count", c.count},
+                    {"time_s", c.mean_seconds},
+                    {"algbw_GBps", c.algbw / 1e9},
+                    {"busbw_GBps", c.busbw / 1e9}});
+  }
+  auto& link_list = j["links"] = nlohmann::json::array();
+  for (const LinkUsage& l : links) {
+    link_list.push_back({{"link", l.name},
+                         {"bandwidth_GBps", l.bandwidth / 1e9},
+                         {"bytes", l.bytes},
+                         {"busy_s", l.busy_seconds()},
+                         {"utilization_percent", makespan > 0 ? 100 * l.busy_seconds() / makespan : 0}});
+  }
+  return j;
+}
+
+void print_summary(const RunSummary& s, std::ostream& out, std::size_t max_links) {
+  out << fmt::format("{}: {} ranks, {} iteration(s)\n", s.label, s.ranks, s.iteration_seconds.size());
+  out << fmt::format("  iteration time        {:>12}\n", format_duration(s.iteration_mean));
+  out << fmt::format("  compute               {:>12}  ({:.1f} % of the iteration)\n", format_duration(s.compute_mean),
+                     s.iteration_mean > 0 ? 100 * s.compute_mean / s.iteration_mean : 0);
+  out << fmt::format("  communication         {:>12}\n", format_duration(s.communication_mean));
+  out << fmt::format("  exposed communication {:>12}\n", format_duration(s.exposed_mean));
+  if (!s.collectives.empty()) {
+    out << fmt::format("  {:<36} {:>6} {:>12} {:>11} {:>11}\n", "collective", "count", "time", "algbw GB/s",
+                       "busbw GB/s");
+    for (const CollectiveStats& c : s.collectives) {
+      out << fmt::format("  {:<36} {:>6} {:>12} {:>11.3f} {:>11.3f}\n", c.name, c.count,
+                         format_duration(c.mean_seconds), c.algbw / 1e9, c.busbw / 1e9);
+    }
+  }
+  if (!s.links.empty()) {
+    out << fmt::format("  busiest links ({} of {}):\n", std::min(max_links, s.links.size()), s.links.size());
+    for (std::size_t i = 0; i < s.links.size() && i < max_links; ++i) {
+      const LinkUsage& l = s.links[i];
+      out << fmt::format("    {:<30} {:>12} busy {:>10} ({:.1f} %)\n", l.name,
+                         format_bytes(static_cast<double>(l.bytes)), format_duration(l.busy_seconds()),
+                         s.makespan > 0 ? 100 * l.busy_seconds() / s.makespan : 0);
+    }
+  }
+}
+
+}  // namespace dmlsim::core

@@ -1,0 +1,66 @@
+#pragma once
+// The numbers a user reads first, computed from a Trace (so the real backend gets them too):
+// iteration time; compute, communication and exposed-communication time; busy % per rank;
+// algbw/busbw per collective in nccl-tests' convention; and, when the backend knows them, bytes
+// and busy time per network link, busiest first.
+#include <cstdint>
+#include <iosfwd>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "core/trace.hpp"
+
+namespace dmlsim::core {
+
+struct LinkUsage {
+  std::string name;
+  double bandwidth = 0;  // bytes/s
+  std::uint64_t bytes = 0;
+  double busy_seconds() const { return bandwidth > 0 ? static_cast<double>(bytes) / bandwidth : 0; }
+};
+
+struct CollectiveStats {
+  std::string collective;  // "all-reduce"
+  std::string name;        // "all-reduce ring 25 MiB"
+  std::uint64_t bytes = 0;
+  int group_size = 0;
+  std::size_t count = 0;   // rank-level events
+  double mean_seconds = 0;
+  double algbw = 0;  // bytes / time
+  double busbw = 0;  // algbw × bus factor (2(n−1)/n for all-reduce; nccl-tests doc/PERFORMANCE.md)
+};
+
+struct RankStats {
+  int rank = 0;
+  double compute_seconds = 0;        // per iteration
+  double communication_seconds = 0;  // per iteration, collectives on any stream
+  double exposed_seconds = 0;        // per iteration: iteration time not spent computing
+  double busy_fraction = 0;          // compute / iteration time
+};
+
+struct RunSummary {
+  std::string label;
+  int ranks = 0;
+  double makespan = 0;
+  std::vector<double> iteration_seconds;  // one per iteration (global: slowest rank decides)
+  double iteration_mean = 0;
+  double compute_mean = 0;        // means over ranks, per iteration
+  double communication_mean = 0;
+  double exposed_mean = 0;
+  std::vector<RankStats> per_rank;
+  std::vector<CollectiveStats> collectives;
+  std::vector<LinkUsage> links;  // busiest first
+  std::uint64_t messages = 0;    // point-to-point messages the backend moved
+
+  nlohmann::json to_json() const;
+};
+
+// Bus bandwidth factor of nccl-tests for a collective over n ranks.
+double bus_factor(std::string_view collective, int n);
+
+RunSummary summarize(const Trace& trace, std::vector<LinkUsage> links);
+// A short human-readable table.
+void print_summary(const RunSummary& summary, std::ostream& out, std::size_t max_links = 5);
+
+}  // namespace dmlsim::core

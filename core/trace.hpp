@@ -1,0 +1,61 @@
+#pragma once
+// What happened, per rank: compute kernels, messages, collectives and phase marks, with start and
+// end in seconds. Both backends fill a Trace; trace_writer.hpp writes it as Chrome trace JSON
+// (ui.perfetto.dev opens it) and as CSV; trace_reader.hpp reads it back.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace dmlsim::core {
+
+enum class Lane : std::uint8_t { phase, compute, collective, send, recv };
+std::string_view to_string(Lane lane);
+Lane parse_lane(std::string_view name);  // throws ValueError
+
+struct TraceEvent {
+  int rank = 0;
+  Lane lane = Lane::compute;
+  std::uint32_t name = 0;      // interned text (Trace::text)
+  std::uint32_t category = 0;  // interned: the enclosing phase ("forward", ...) or the collective kind
+  double start = 0;            // seconds
+  double end = 0;
+  std::uint64_t bytes = 0;
+  double flops = 0;
+  int peer = -1;         // messages: the other rank
+  int iteration = -1;    // training iteration, -1 outside any
+  int tag = -1;          // messages: stream tag
+  std::uint32_t seq = 0; // messages: the k-th on (sender, receiver, tag), pairs a send with its receive
+  int group_size = 0;    // collectives: members
+  double duration() const { return end - start; }
+};
+
+// Where a rank ran.
+struct RankPlacement {
+  int host = 0;
+  int node = 0;
+  std::string host_name;
+};
+
+class Trace {
+ public:
+  std::uint32_t intern(std::string_view text);
+  std::string_view text(std::uint32_t id) const { return texts_[id]; }
+
+  void add(const TraceEvent& event) { events_.push_back(event); }
+  const std::vector<TraceEvent>& events() const { return events_; }
+  std::vector<TraceEvent>& events() { return events_; }
+  // Deterministic order: rank, lane, start, longer first (so nesting slices come out parent first).
+  void sort();
+
+  std::vector<RankPlacement> ranks;  // index = rank
+  std::string label;                 // run name, e.g. "dp-ring (simulated)"
+
+ private:
+  std::vector<std::string> texts_{""};
+  std::map<std::string, std::uint32_t, std::less<>> ids_{{"", 0}};
+  std::vector<TraceEvent> events_;
+};
+
+}  // namespace dmlsim::core

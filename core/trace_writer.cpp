@@ -1,0 +1,168 @@
+#include "core/trace_writer.hpp"
+
+#include <fmt/format.h>
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <ostream>
+#include <tuple>
+
+namespace dmlsim::core {
+namespace {
+
+using nlohmann::json;
+
+constexpr double kMicrosecondsPerSecond = 1e6;
+// Thread ids: fixed lanes first, then packed sub-lanes per kind.
+constexpr int kPhaseTid = 0;
+constexpr int kComputeTid = 1;
+constexpr int kCollectiveTidBase = 100;
+constexpr int kSendTidBase = 1000;
+constexpr int kRecvTidBase = 2000;
+
+int tid_base(Lane lane) {
+  switch (lane) {
+    case Lane::phase: return kPhaseTid;
+    case Lane::compute: return kComputeTid;
+    case Lane::collective: return kCollectiveTidBase;
+    case Lane::send: return kSendTidBase;
+    case Lane::recv: return kRecvTidBase;
+  }
+  return kComputeTid;
+}
+
+bool packs_into_sublanes(Lane lane) { return lane == Lane::collective || lane == Lane::send || lane == Lane::recv; }
+
+// Assigns each event a thread id: phases and compute keep one thread each (they nest by
+// construction); concurrent collectives and messages go to the first sub-lane that is free.
+std::vector<int> assign_threads(const Trace& trace) {
+  const auto& events = trace.events();
+  std::vector<int> tid(events.size());
+  std::map<std::pair<int, Lane>, std::vector<double>> sublane_end;  // (rank, lane) → end of each sub-lane
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    const TraceEvent& e = events[i];
+    if (!packs_into_sublanes(e.lane)) {
+      tid[i] = tid_base(e.lane);
+      continue;
+    }
+    auto& ends = sublane_end[{e.rank, e.lane}];
+    std::size_t k = 0;
+    while (k < ends.size() && ends[k] > e.start) ++k;
+    if (k == ends.size()) ends.push_back(e.end);
+    ends[k] = e.end;
+    tid[i] = tid_base(e.lane) + static_cast<int>(k);
+  }
+  return tid;
+}
+
+std::string thread_name(int tid) {
+  if (tid == kPhaseTid) return "phases";
+  if (tid == kComputeTid) return "compute";
+  if (tid >= kRecvTidBase) return fmt::format("recv {}", tid - kRecvTidBase);
+  if (tid >= kSendTidBase) return fmt::format("send {}", tid - kSendTidBase);
+  return fmt::format("collective {}", tid - kCollectiveTidBase);
+}
+
+json event_args(const Trace& trace, const TraceEvent& e) {
+  json args = {{"rank", e.rank}, {"lane", to_string(e.lane)}, {"category", trace.text(e.category)}};
+  if (e.bytes) args["bytes"] = e.bytes;
+  if (e.flops > 0) args["flops"] = e.flops;
+  if (e.peer >= 0) args["peer"] = e.peer;
+  if (e.iteration >= 0) args["iteration"] = e.iteration;
+  if (e.group_size > 0) args["group_size"] = e.group_size;
+  if (e.lane == Lane::send || e.lane == Lane::recv) {
+    args["tag"] = e.tag;
+    args["seq"] = e.seq;
+  }
+  return args;
+}
+
+}  // namespace
+
+void write_chrome_trace(const Trace& trace, std::ostream& out) {
+  const auto& events = trace.events();
+  const std::vector<int> tids = assign_threads(trace);
+  bool first = true;
+  auto emit = [&](const json& j) {
+    out << (first ? "\n" : ",\n") << j.dump();
+    first = false;
+  };
+  out << "{\"displayTimeUnit\":\"ns\",\"otherData\":" << json{{"label", trace.label}, {"generator", "dmlsim"}}.dump()
+      << ",\"traceEvents\":[";
+
+  // Process and thread names, in rank order so lanes sort by rank.
+  std::map<int, std::vector<int>> threads_of_rank;
+  for (std::size_t i = 0; i < events.size(); ++i) threads_of_rank[events[i].rank].push_back(tids[i]);
+  for (std::size_t r = 0; r < trace.ranks.size(); ++r) {
+    const RankPlacement& p = trace.ranks[r];
+    const int pid = static_cast<int>(r);
+    emit({{"ph", "M"}, {"name", "process_name"}, {"pid", pid},
+          {"args", {{"name", fmt::format("rank {} (node {}, {})", r, p.node, p.host_name)}}}});
+    emit({{"ph", "M"}, {"name", "process_sort_index"}, {"pid", pid}, {"args", {{"sort_index", pid}}}});
+    auto& tid_list = threads_of_rank[pid];
+    std::sort(tid_list.begin(), tid_list.end());
+    tid_list.erase(std::unique(tid_list.begin(), tid_list.end()), tid_list.end());
+    for (int tid : tid_list) {
+      emit({{"ph", "M"}, {"name", "thread_name"}, {"pid", pid}, {"tid", tid}, {"args", {{"name", thread_name(tid)}}}});
+      emit({{"ph", "M"}, {"name", "thread_sort_index"}, {"pid", pid}, {"tid", tid}, {"args", {{"sort_index", tid}}}});
+    }
+  }
+
+  // Complete events.
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    const TraceEvent& e = events[i];
+    emit({{"ph", "X"},
+          {"name", trace.text(e.name)},
+          {"cat", to_string(e.lane)},
+          {"pid", e.rank},
+          {"tid", tids[i]},
+          {"ts", e.start * kMicrosecondsPerSecond},
+          {"dur", e.duration() * kMicrosecondsPerSecond},
+          {"args", event_args(trace, e)}});
+  }
+
+  // Flow arrows: the k-th send from a to b on a tag is received by the k-th receive at b.
+  std::map<std::tuple<int, int, int, std::uint32_t>, std::size_t> receives;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    const TraceEvent& e = events[i];
+    if (e.lane == Lane::recv) receives[{e.peer, e.rank, e.tag, e.seq}] = i;
+  }
+  std::uint64_t flow_id = 0;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    const TraceEvent& s = events[i];
+    if (s.lane != Lane::send) continue;
+    const auto it = receives.find({s.rank, s.peer, s.tag, s.seq});
+    if (it == receives.end()) continue;
+    const TraceEvent& r = events[it->second];
+    ++flow_id;
+    emit({{"ph", "s"}, {"name", "message"}, {"cat", "message"}, {"id", flow_id}, {"pid", s.rank}, {"tid", tids[i]},
+          {"ts", s.start * kMicrosecondsPerSecond}});
+    // Bound to the enclosing receive slice ("bp": "e"), at its midpoint so it is surely inside.
+    emit({{"ph", "f"}, {"bp", "e"}, {"name", "message"}, {"cat", "message"}, {"id", flow_id}, {"pid", r.rank},
+          {"tid", tids[it->second]}, {"ts", 0.5 * (r.start + r.end) * kMicrosecondsPerSecond}});
+  }
+  out << "\n]}\n";
+}
+
+namespace {
+std::string csv_field(std::string_view text) {
+  if (text.find_first_of(",\"\n") == std::string_view::npos) return std::string(text);
+  std::string quoted = "\"";
+  for (char c : text) {
+    if (c == '"') quoted += '"';
+    quoted += c;
+  }
+  return quoted + "\"";
+}
+}  // namespace
+
+void write_csv_trace(const Trace& trace, std::ostream& out) {
+  out << "rank,lane,name,category,start_s,end_s,duration_s,bytes,flops,peer,iteration,group_size,tag,seq\n";
+  for (const TraceEvent& e : trace.events()) {
+    out << fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", e.rank, to_string(e.lane),
+                       csv_field(trace.text(e.name)), csv_field(trace.text(e.category)), e.start, e.end,
+                       e.duration(), e.bytes, e.flops, e.peer, e.iteration, e.group_size, e.tag, e.seq);
+  }
+}
+
+}  // namespace dmlsim::core

@@ -1,0 +1,103 @@
+#include "core/tracing_rank.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "core/units.hpp"
+
+namespace dmlsim::core {
+
+TracingRank::TracingRank(int rank, int size, Trace& trace, TraceDetail detail)
+    : trace_(trace), detail_(detail), rank_(rank), size_(size) {}
+
+void TracingRank::begin_phase(std::string_view name, int iteration) {
+  if (iteration < 0) iteration = current_iteration();
+  phases_.push_back(OpenPhase{trace_.intern(name), iteration, now()});
+}
+
+void TracingRank::end_phase() {
+  const OpenPhase p = phases_.back();
+  phases_.pop_back();
+  // Iteration marks are always kept: they define iteration time in the summary.
+  const bool is_iteration = trace_.text(p.name) == "iteration";
+  if (detail_ == TraceDetail::none && !is_iteration) return;
+  TraceEvent e;
+  e.rank = rank_;
+  e.lane = Lane::phase;
+  e.name = p.name;
+  e.category = p.name;
+  e.start = p.start;
+  e.end = now();
+  e.iteration = p.iteration;
+  trace_.add(e);
+}
+
+int TracingRank::current_iteration() const {
+  for (auto it = phases_.rbegin(); it != phases_.rend(); ++it) {
+    if (it->iteration >= 0) return it->iteration;
+  }
+  return default_iteration_;
+}
+
+void TracingRank::record_compute(const Kernel& kernel, double start, double end) {
+  if (detail_ < TraceDetail::kernels) return;
+  TraceEvent e;
+  e.rank = rank_;
+  e.lane = Lane::compute;
+  e.name = trace_.intern(kernel.name);
+  e.category = phases_.empty() ? 0 : phases_.back().name;
+  e.start = start;
+  e.end = end;
+  e.flops = kernel.flops();
+  e.bytes = static_cast<std::uint64_t>(kernel.memory_bytes());
+  e.iteration = current_iteration();
+  trace_.add(e);
+}
+
+void TracingRank::record_message(Lane lane, int peer, std::uint64_t bytes, int tag, std::uint32_t seq, double start,
+                                 double end) {
+  if (detail_ < TraceDetail::messages) return;
+  TraceEvent e;
+  e.rank = rank_;
+  e.lane = lane;
+  e.name = trace_.intern(lane == Lane::send ? "send" : "recv");
+  e.category = trace_.intern("message");
+  e.start = start;
+  e.end = end;
+  e.bytes = bytes;
+  e.peer = peer;
+  e.tag = tag;
+  e.seq = seq;
+  e.iteration = current_iteration();
+  trace_.add(e);
+}
+
+void TracingRank::on_collective(const Schedule& schedule, ElementBuffer buffer, double start, double end) {
+  if (detail_ == TraceDetail::none) return;
+  TraceEvent e;
+  e.rank = rank_;
+  e.lane = Lane::collective;
+  e.name = trace_.intern(fmt::format("{} {} {}", schedule.collective(), schedule.algorithm(),
+                                     format_bytes(static_cast<double>(buffer.bytes()))));
+  e.category = trace_.intern(schedule.collective());
+  e.start = start;
+  e.end = end;
+  e.bytes = buffer.bytes();
+  e.group_size = schedule.group_size();
+  e.iteration = current_iteration();
+  trace_.add(e);
+}
+
+std::uint32_t TracingRank::next_seq(int src, int dst, int tag) {
+  const std::uint64_t key = (static_cast<std::uint64_t>(static_cast<std::uint32_t>(src)) << 40) ^
+                            (static_cast<std::uint64_t>(static_cast<std::uint32_t>(dst)) << 16) ^
+                            static_cast<std::uint64_t>(static_cast<std::uint16_t>(tag));
+  for (auto& [k, count] : seq_) {
+    if (k == key) return count++;
+  }
+  seq_.emplace_back(key, 1);
+  return 0;
+}
+
+}  // namespace dmlsim::core

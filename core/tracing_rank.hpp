@@ -1,0 +1,50 @@
+#pragma once
+// The part of a Rank that every backend shares: the phase stack and turning what happened into
+// TraceEvents at the chosen level of detail. Backends derive from it and call the record_* helpers.
+#include <string_view>
+#include <vector>
+
+#include "core/experiment.hpp"
+#include "core/rank.hpp"
+#include "core/trace.hpp"
+
+namespace dmlsim::core {
+
+class TracingRank : public Rank {
+ public:
+  TracingRank(int rank, int size, Trace& trace, TraceDetail detail);
+
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+  void begin_phase(std::string_view name, int iteration) override;
+  void end_phase() override;
+
+  // Iteration of the innermost phase that names one (or the stream's, see set_default_iteration).
+  int current_iteration() const;
+  void set_default_iteration(int iteration) { default_iteration_ = iteration; }
+
+ protected:
+  void record_compute(const Kernel& kernel, double start, double end);
+  // A finished message; `seq` pairs the send with its receive.
+  void record_message(Lane lane, int peer, std::uint64_t bytes, int tag, std::uint32_t seq, double start, double end);
+  void on_collective(const Schedule& schedule, ElementBuffer buffer, double start, double end) override;
+  // The k-th message from `src` to `dst` on `tag`, counted on each side.
+  std::uint32_t next_seq(int src, int dst, int tag);
+
+  Trace& trace_;
+  TraceDetail detail_;
+
+ private:
+  struct OpenPhase {
+    std::uint32_t name;
+    int iteration;
+    double start;
+  };
+  int rank_;
+  int size_;
+  int default_iteration_ = -1;
+  std::vector<OpenPhase> phases_;
+  std::vector<std::pair<std::uint64_t, std::uint32_t>> seq_;  // (src, dst, tag) key → count, small
+};
+
+}  // namespace dmlsim::core

@@ -1,0 +1,55 @@
+#pragma once
+// Closed-form alpha-beta costs of the collective algorithms, for `dmlsim explain` and for the
+// tests that hold the simulator to them. α is the latency of one message's path, 1/β its
+// bandwidth; S the buffer in bytes, n the members. Each formula is the critical path of the
+// schedule that ships beside it, on a network where the algorithm's paths do not contend:
+//   ring all-reduce               2(n−1)·(α + ⌈S/n⌉β)
+//   ring reduce-scatter/all-gather (n−1)·(α + ⌈S/n⌉β)
+//   halving-doubling all-reduce   2·log2(n)·α + 2(n−1)/n·S·β             (n a power of two;
+//                                  otherwise + 2(α + Sβ) for the fold in and out)
+//   halving / doubling RS, AG     log2(n)·α + (n−1)/n·S·β
+//   tree reduce / broadcast       (C + D − 2)·(α + f·cβ) + (α + cβ)       (C chunks of c bytes,
+//                                  D = depth, f = 2 for n ≥ 4 else 1: a parent receives from two
+//                                  children, or sends to two, in each pipelined round)
+//   tree all-reduce               reduce + broadcast
+//   double binary tree            the same with c = S/(2C): both trees run in the same rounds
+//   hierarchical (G per node, M nodes) 2(G−1)·(α_in + ⌈S/G⌉β_in) + inner all-reduce of S/G over M
+// Reduction arithmetic is not charged (the simulator does not charge it either).
+#include <cstdint>
+#include <string_view>
+
+#include "strategies/collectives/collectives.hpp"
+
+namespace dmlsim::strategies {
+
+struct AlphaBeta {
+  double alpha = 0;      // seconds
+  double bandwidth = 0;  // bytes per second
+};
+
+// Path parameters an algorithm sees: `flat` for algorithms over the whole group (its slowest
+// path), `intra`/`inter` for hierarchical (inside a node, between nodes).
+struct PathClasses {
+  AlphaBeta flat;
+  AlphaBeta intra;
+  AlphaBeta inter;
+};
+
+struct CostTerms {
+  double latency = 0;   // seconds of α terms
+  double transfer = 0;  // seconds of β terms
+  double total() const { return latency + transfer; }
+  CostTerms& operator+=(const CostTerms& o) {
+    latency += o.latency;
+    transfer += o.transfer;
+    return *this;
+  }
+};
+
+CostTerms collective_cost(Collective c, std::string_view algorithm, int n, std::uint64_t count,
+                          std::uint32_t element_bytes, const PathClasses& paths, const CollectiveOptions& options);
+
+// How long a pipelined tree over n members takes with `chunks` chunks of at most `chunk_bytes`.
+CostTerms tree_cost(int n, std::uint64_t chunks, double chunk_bytes, const AlphaBeta& path);
+
+}  // namespace dmlsim::strategies

@@ -1,0 +1,270 @@
+// Schedules as data: every algorithm is round-aligned (each message sent and received in the same
+// round, with equal sizes) and really sums, checked by running all members' rounds in memory.
+#include <gtest/gtest.h>
+
+#include <fmt/format.h>
+
+#include <map>
+#include <numeric>
+
+#include "core/errors.hpp"
+#include "strategies/collectives/binary_tree.hpp"
+#include "strategies/collectives/collectives.hpp"
+#include "strategies/collectives/cost.hpp"
+
+namespace dmlsim {
+namespace {
+
+using core::Op;
+using core::OpKind;
+using strategies::Collective;
+
+std::vector<core::SchedulePtr> all_members(Collective c, const std::string& algorithm, int n, std::uint64_t count,
+                                           const strategies::CollectiveOptions& options = {}) {
+  std::vector<core::SchedulePtr> members;
+  for (int i = 0; i < n; ++i) members.push_back(strategies::make_schedule(c, algorithm, n, i, count, 4, options));
+  return members;
+}
+
+// Runs every member's schedule round by round over real float buffers, delivering messages in
+// FIFO order per (sender, receiver), as both backends do.
+std::vector<std::vector<float>> run_in_memory(const std::vector<core::SchedulePtr>& members,
+                                              std::vector<std::vector<float>> data) {
+  const int n = static_cast<int>(members.size());
+  for (std::size_t t = 0; t < members[0]->rounds(); ++t) {
+    std::map<std::pair<int, int>, std::vector<std::vector<float>>> in_flight;
+    std::vector<std::vector<Op>> ops(static_cast<std::size_t>(n));
+    for (int i = 0; i < n; ++i) {
+      members[i]->round(t, ops[static_cast<std::size_t>(i)]);
+      for (const Op& op : ops[static_cast<std::size_t>(i)]) {
+        if (op.kind != OpKind::send || op.range.count == 0) continue;
+        const auto& src = data[static_cast<std::size_t>(i)];
+        in_flight[{i, op.peer}].emplace_back(src.begin() + static_cast<std::ptrdiff_t>(op.range.offset),
+                                             src.begin() + static_cast<std::ptrdiff_t>(op.range.offset + op.range.count));
+      }
+    }
+    for (int i = 0; i < n; ++i) {
+      for (const Op& op : ops[static_cast<std::size_t>(i)]) {
+        if (op.kind == OpKind::send || op.range.count == 0) continue;
+        auto& queue = in_flight[{op.peer, i}];
+        EXPECT_FALSE(queue.empty()) << "round " << t << ": " << i << " receives from " << op.peer << " nothing";
+        if (queue.empty()) return data;
+        std::vector<float> message = std::move(queue.front());
+        queue.erase(queue.begin());
+        EXPECT_EQ(message.size(), op.range.count);
+        auto& dst = data[static_cast<std::size_t>(i)];
+        for (std::uint64_t k = 0; k < op.range.count && k < message.size(); ++k) {
+          float& x = dst[static_cast<std::size_t>(op.range.offset + k)];
+          x = op.kind == OpKind::recv_copy ? message[k] : x + message[k];
+        }
+      }
+    }
+  }
+  return data;
+}
+
+// Member i holds i·1000 + k + 1 at element k (small integers: float sums are exact).
+std::vector<std::vector<float>> inputs(int n, std::uint64_t count) {
+  std::vector<std::vector<float>> data(static_cast<std::size_t>(n), std::vector<float>(count));
+  for (int i = 0; i < n; ++i) {
+    for (std::uint64_t k = 0; k < count; ++k) data[static_cast<std::size_t>(i)][k] = static_cast<float>(i * 1000 + k % 997 + 1);
+  }
+  return data;
+}
+
+float sum_at(int n, std::uint64_t k) {
+  float s = 0;
+  for (int i = 0; i < n; ++i) s += static_cast<float>(i * 1000 + k % 997 + 1);
+  return s;
+}
+
+struct Case {
+  Collective collective;
+  std::string algorithm;
+  strategies::CollectiveOptions options;
+};
+
+std::vector<Case> all_cases() {
+  std::vector<Case> cases;
+  strategies::CollectiveOptions small_chunks;
+  small_chunks.tree_chunk_bytes = 12;  // several pipeline chunks even for small buffers
+  for (Collective c : strategies::kAllCollectives) {
+    for (std::string_view a : strategies::algorithms(c)) {
+      if (a == "hierarchical") {
+        for (const char* inner : {"ring", "halving-doubling", "tree", "double-binary-tree"}) {
+          Case k{c, std::string(a), small_chunks};
+          k.options.local_size = 2;
+          k.options.inner = inner;
+          cases.push_back(k);
+        }
+        continue;
+      }
+      cases.push_back({c, std::string(a), {}});
+      if (a == "tree" || a == "double-binary-tree") cases.push_back({c, std::string(a), small_chunks});
+    }
+  }
+  return cases;
+}
+
+void PrintTo(const Case& k, std::ostream* os) {
+  *os << strategies::to_string(k.collective) << " " << k.algorithm << " (local_size " << k.options.local_size
+      << ", inner " << k.options.inner << ", tree chunk " << k.options.tree_chunk_bytes << " B)";
+}
+
+bool applies(const Case& k, int n) {
+  try {
+    strategies::validate_algorithm(k.collective, k.algorithm, n, k.options);
+    return true;
+  } catch (const core::ValueError&) {
+    return false;
+  }
+}
+
+class EveryAlgorithm : public ::testing::TestWithParam<Case> {};
+
+TEST_P(EveryAlgorithm, IsRoundAlignedAndCorrect) {
+  const Case& k = GetParam();
+  for (int n : {1, 2, 3, 4, 5, 6, 7, 8, 9, 16, 17}) {
+    if (!applies(k, n)) continue;
+    for (std::uint64_t count : {1, 3, 10, 97, 256}) {
+      SCOPED_TRACE(fmt::format("n={} count={}", n, count));
+      const auto members = all_members(k.collective, k.algorithm, n, count, k.options);
+      ASSERT_EQ(core::check_round_aligned(members), "");
+      const auto out = run_in_memory(members, inputs(n, count));
+      const auto in = inputs(n, count);
+      for (int i = 0; i < n; ++i) {
+        const auto& mine = out[static_cast<std::size_t>(i)];
+        for (std::uint64_t e = 0; e < count; ++e) {
+          const core::ElementRange own = core::chunk_range(count, static_cast<std::uint64_t>(n), static_cast<std::uint64_t>(i));
+          const bool in_own_chunk = e >= own.offset && e < own.offset + own.count;
+          switch (k.collective) {
+            case Collective::all_reduce: ASSERT_EQ(mine[e], sum_at(n, e)) << "member " << i << " element " << e; break;
+            case Collective::reduce_scatter:
+              if (in_own_chunk) {
+                ASSERT_EQ(mine[e], sum_at(n, e)) << "member " << i << " element " << e;
+              }
+              break;
+            case Collective::all_gather: {
+              // Member j contributed its own chunk j; everyone must end with all of them.
+              int owner = 0;
+              while (!(e < core::chunk_range(count, n, static_cast<std::uint64_t>(owner)).offset +
+                               core::chunk_range(count, n, static_cast<std::uint64_t>(owner)).count)) ++owner;
+              ASSERT_EQ(mine[e], in[static_cast<std::size_t>(owner)][e]) << "member " << i << " element " << e;
+              break;
+            }
+            case Collective::broadcast: ASSERT_EQ(mine[e], in[0][e]) << "member " << i << " element " << e; break;
+            case Collective::reduce:
+              if (i == 0) {
+                ASSERT_EQ(mine[e], sum_at(n, e)) << "element " << e;
+              }
+              break;
+          }
+        }
+      }
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Collectives, EveryAlgorithm, ::testing::ValuesIn(all_cases()), [](const auto& param_info) {
+  const Case& k = param_info.param;
+  std::string name = fmt::format("{}_{}", strategies::to_string(k.collective), k.algorithm);
+  if (k.options.local_size > 1) name += "_" + k.options.inner;
+  if (k.options.tree_chunk_bytes < 1000) name += "_pipelined";
+  for (char& ch : name) {
+    if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+  }
+  return name;
+});
+
+TEST(BinaryTree, ShapeForPowersOfTwo) {
+  // n = 8: top 0 → root 4 → {2, 6} → leaves {1, 3, 5, 7}.
+  const strategies::BinaryTree t{8};
+  EXPECT_EQ(t.parent(4), 0);
+  EXPECT_EQ(t.children(0), (std::array<int, 2>{4, -1}));
+  EXPECT_EQ(t.children(4), (std::array<int, 2>{2, 6}));
+  EXPECT_EQ(t.children(6), (std::array<int, 2>{5, 7}));
+  EXPECT_EQ(t.parent(7), 6);
+  EXPECT_EQ(t.max_depth(), 3);
+  for (int leaf : {1, 3, 5, 7}) EXPECT_EQ(t.depth(leaf), 3);
+}
+
+TEST(BinaryTree, EveryMemberHasOneParentAndChildrenAgree) {
+  for (int n = 2; n <= 300; ++n) {
+    const strategies::BinaryTree t{n};
+    int max_depth = 0;
+    std::vector<int> child_count(static_cast<std::size_t>(n));
+    for (int r = 0; r < n; ++r) {
+      for (int c : t.children(r)) {
+        if (c < 0) continue;
+        ASSERT_LT(c, n);
+        ASSERT_EQ(t.parent(c), r) << "n=" << n;
+        ++child_count[static_cast<std::size_t>(c)];
+      }
+      max_depth = std::max(max_depth, t.depth(r));
+    }
+    for (int r = 1; r < n; ++r) ASSERT_EQ(child_count[static_cast<std::size_t>(r)], 1) << "n=" << n << " r=" << r;
+    ASSERT_EQ(max_depth, t.max_depth()) << "n=" << n;
+  }
+}
+
+TEST(DoubleBinaryTree, EveryMemberIsALeafInOneTreeForEvenN) {
+  for (int n : {4, 6, 8, 16, 64}) {
+    const strategies::BinaryTree t{n};
+    for (int i = 0; i < n; ++i) {
+      const int role_a = i, role_b = (i - 1 + n) % n;
+      const bool leaf_a = t.children(role_a)[0] < 0, leaf_b = t.children(role_b)[0] < 0;
+      EXPECT_NE(leaf_a, leaf_b) << "n=" << n << " member " << i;
+    }
+  }
+}
+
+TEST(RingAllReduce, FlowsSpanCoversEveryRoundWithTotalBytes) {
+  // One member of a ring sends 2(n−1)/n of the buffer to its right neighbour, in 2(n−1) messages.
+  const int n = 8;
+  const auto s = strategies::make_schedule(Collective::all_reduce, "ring", n, 3, 800, 4, {});
+  const auto spans = s->mergeable_spans();
+  ASSERT_EQ(spans.size(), 1u);
+  EXPECT_EQ(spans[0].begin, 0u);
+  EXPECT_EQ(spans[0].end, 14u);
+  const auto traffic = core::aggregate(*s, spans[0]);
+  ASSERT_EQ(traffic.size(), 2u);
+  EXPECT_EQ(traffic[0].peer, 4);
+  EXPECT_EQ(traffic[0].send_elements, 2u * 7 * 100);
+  EXPECT_EQ(traffic[0].send_messages, 14u);
+  EXPECT_EQ(traffic[1].peer, 2);
+  EXPECT_EQ(traffic[1].recv_elements, 2u * 7 * 100);
+}
+
+TEST(Collectives, UnknownAlgorithmNamesTheKnownOnes) {
+  try {
+    strategies::make_schedule(Collective::all_reduce, "rng", 4, 0, 10, 4, {});
+    FAIL() << "expected an error";
+  } catch (const core::ValueError& e) {
+    EXPECT_NE(std::string(e.what()).find("unknown all-reduce algorithm 'rng'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("halving-doubling"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Collectives, HalvingReduceScatterRejectsNonPowerOfTwo) {
+  EXPECT_THROW(strategies::make_schedule(Collective::reduce_scatter, "halving-doubling", 6, 0, 10, 4, {}),
+               core::ValueError);
+}
+
+TEST(CostModel, RingMatchesTextbookForm) {
+  // 2(n−1)(α + S/(nB)) with n = 4, S = 4 MiB, α = 2 µs, B = 10 GB/s.
+  const strategies::PathClasses p{{2e-6, 10e9}, {}, {}};
+  const auto c = strategies::collective_cost(Collective::all_reduce, "ring", 4, 1 << 20, 4, p, {});
+  EXPECT_DOUBLE_EQ(c.latency, 6 * 2e-6);
+  EXPECT_DOUBLE_EQ(c.transfer, 6 * (4.0 * (1 << 20) / 4) / 10e9);
+}
+
+TEST(CostModel, HalvingDoublingMatchesTextbookForm) {
+  const strategies::PathClasses p{{2e-6, 10e9}, {}, {}};
+  const double s = 4.0 * (1 << 20);
+  const auto c = strategies::collective_cost(Collective::all_reduce, "halving-doubling", 8, 1 << 20, 4, p, {});
+  EXPECT_DOUBLE_EQ(c.latency, 2 * 3 * 2e-6);
+  EXPECT_DOUBLE_EQ(c.transfer, 2 * 7.0 / 8 * s / 10e9);
+}
+
+}  // namespace
+}  // namespace dmlsim
