@@ -72,6 +72,33 @@ ConfigNode ConfigNode::load_string(std::string_view text, const std::string& ori
   }
 }
 
+void ConfigNode::set(std::string_view dotted_path, std::string_view yaml_value) {
+  YAML::Node value;
+  try {
+    value = YAML::Load(std::string(yaml_value));
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(fmt::format("--set {}={}: not valid YAML: {}", dotted_path, yaml_value, e.msg));
+  }
+  // yaml-cpp nodes are handles: walk down by reassigning a copy of each handle.
+  std::vector<YAML::Node> chain{node_};
+  std::string_view rest = dotted_path;
+  std::vector<std::string> keys;
+  while (!rest.empty()) {
+    const std::size_t dot = rest.find('.');
+    keys.emplace_back(rest.substr(0, dot));
+    rest = dot == std::string_view::npos ? std::string_view{} : rest.substr(dot + 1);
+  }
+  if (keys.empty()) throw ConfigError(fmt::format("--set: empty field path"));
+  for (std::size_t i = 0; i + 1 < keys.size(); ++i) {
+    YAML::Node next = chain.back()[keys[i]];
+    if (next && !next.IsMap()) {
+      throw ConfigError(fmt::format("--set {}: '{}' is not a mapping in {}", dotted_path, keys[i], *file_));
+    }
+    chain.push_back(next);
+  }
+  chain.back()[keys.back()] = value;
+}
+
 int ConfigNode::line() const {
   const YAML::Mark mark = node_.Mark();
   return mark.is_null() ? parent_line_ : mark.line + 1;

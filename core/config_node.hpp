@@ -20,6 +20,9 @@ class ConfigNode {
   static ConfigNode load_file(const std::filesystem::path& path);
   // Parses YAML text; `origin` names it in error messages (a path, or e.g. "<builtin h100>").
   static ConfigNode load_string(std::string_view text, const std::string& origin);
+  // Replaces (or adds) the value at a dotted path, e.g. "experiment.strategy.allreduce" = "tree";
+  // the value is parsed as YAML ("[1, 2]" is a list). For command-line overrides.
+  void set(std::string_view dotted_path, std::string_view yaml_value);
 
   const std::string& file() const { return *file_; }
   const std::string& path() const { return path_; }

@@ -132,8 +132,10 @@ Experiment parse_experiment(const ConfigNode& node) {
   return e;
 }
 
-Experiment load_experiment(const std::filesystem::path& file) {
-  const ConfigNode root = ConfigNode::load_file(file);
+Experiment load_experiment(const std::filesystem::path& file,
+                           const std::vector<std::pair<std::string, std::string>>& overrides) {
+  ConfigNode root = ConfigNode::load_file(file);
+  for (const auto& [path, value] : overrides) root.set("experiment." + path, value);
   root.expect_only({"experiment"});
   return parse_experiment(root.at("experiment"));
 }

@@ -51,7 +51,9 @@ struct Experiment {
 };
 
 Experiment parse_experiment(const ConfigNode& node);
-Experiment load_experiment(const std::filesystem::path& file);
+// `overrides` are (dotted path below `experiment`, YAML value) pairs applied before parsing.
+Experiment load_experiment(const std::filesystem::path& file,
+                           const std::vector<std::pair<std::string, std::string>>& overrides = {});
 
 std::string_view to_string(CollectiveFidelity f);
 std::string_view to_string(TraceDetail t);

@@ -1,6 +1,7 @@
 #pragma once
 // What a strategy sees of one process, on any backend (SimGrid actor, MPI process). Blocking
 // style, like MPI: strategies are plain per-rank code and the backend owns the scheduling.
+#include <functional>
 #include <memory>
 #include <span>
 #include <string_view>
@@ -93,6 +94,9 @@ class Phase {
  private:
   Rank& rank_;
 };
+
+// A strategy's per-rank body: the same code runs on every backend.
+using RankProgram = std::function<void(Rank&)>;
 
 // The round-by-round executor behind Rank::execute, usable by backends that override it.
 void execute_steps(Rank& rank, const Schedule& schedule, const Group& group, ElementBuffer buffer, int tag,

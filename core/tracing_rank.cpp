@@ -89,15 +89,11 @@ void TracingRank::on_collective(const Schedule& schedule, ElementBuffer buffer, 
   trace_.add(e);
 }
 
-std::uint32_t TracingRank::next_seq(int src, int dst, int tag) {
-  const std::uint64_t key = (static_cast<std::uint64_t>(static_cast<std::uint32_t>(src)) << 40) ^
-                            (static_cast<std::uint64_t>(static_cast<std::uint32_t>(dst)) << 16) ^
-                            static_cast<std::uint64_t>(static_cast<std::uint16_t>(tag));
-  for (auto& [k, count] : seq_) {
-    if (k == key) return count++;
-  }
-  seq_.emplace_back(key, 1);
-  return 0;
+std::uint32_t MessageSequencer::next(int src, int dst, int tag, int side) {
+  // 23 bits each for ranks, 17 for the tag, 1 for the side.
+  const std::uint64_t key = (static_cast<std::uint64_t>(src) << 41) | (static_cast<std::uint64_t>(dst) << 18) |
+                            (static_cast<std::uint64_t>(tag & 0x1ffff) << 1) | static_cast<std::uint64_t>(side);
+  return counts_[key]++;
 }
 
 }  // namespace dmlsim::core

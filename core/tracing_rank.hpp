@@ -2,6 +2,7 @@
 // The part of a Rank that every backend shares: the phase stack and turning what happened into
 // TraceEvents at the chosen level of detail. Backends derive from it and call the record_* helpers.
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "core/experiment.hpp"
@@ -28,8 +29,6 @@ class TracingRank : public Rank {
   // A finished message; `seq` pairs the send with its receive.
   void record_message(Lane lane, int peer, std::uint64_t bytes, int tag, std::uint32_t seq, double start, double end);
   void on_collective(const Schedule& schedule, ElementBuffer buffer, double start, double end) override;
-  // The k-th message from `src` to `dst` on `tag`, counted on each side.
-  std::uint32_t next_seq(int src, int dst, int tag);
 
   Trace& trace_;
   TraceDetail detail_;
@@ -44,7 +43,19 @@ class TracingRank : public Rank {
   int size_;
   int default_iteration_ = -1;
   std::vector<OpenPhase> phases_;
-  std::vector<std::pair<std::uint64_t, std::uint32_t>> seq_;  // (src, dst, tag) key → count, small
+};
+
+// Numbers messages per (sender, receiver, tag), separately for the sending and the receiving
+// side: with FIFO matching the k-th send is received by the k-th receive, which is how the trace
+// pairs them into flow arrows. One per process (real) or per simulation (sim).
+class MessageSequencer {
+ public:
+  std::uint32_t next_send(int src, int dst, int tag) { return next(src, dst, tag, 0); }
+  std::uint32_t next_recv(int src, int dst, int tag) { return next(src, dst, tag, 1); }
+
+ private:
+  std::uint32_t next(int src, int dst, int tag, int side);
+  std::unordered_map<std::uint64_t, std::uint32_t> counts_;
 };
 
 }  // namespace dmlsim::core

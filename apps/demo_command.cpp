@@ -1,0 +1,75 @@
+// `dmlsim demo`: data-parallel training of a transformer on 64 GPUs (8 nodes × 8), once per
+// all-reduce algorithm, each simulation in its own process; prints the comparison.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <deque>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "apps/child_process.hpp"
+#include "apps/commands.hpp"
+#include "core/errors.hpp"
+#include "core/units.hpp"
+
+namespace dmlsim::apps {
+
+int demo_command(const DemoArgs& args) {
+  const std::filesystem::path experiment = data_dir() / "experiments" / "demo-transformer-64gpu.yaml";
+  const std::vector<std::string> algorithms{"ring", "tree", "double-binary-tree", "halving-doubling", "hierarchical"};
+  const int jobs = args.jobs > 0 ? args.jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  std::cout << fmt::format("dmlsim demo: {} on 64 simulated H100 GPUs, one run per all-reduce algorithm ({} at a time)\n",
+                           experiment.filename().string(), jobs);
+
+  std::deque<std::pair<std::string, ChildProcess>> running;
+  std::vector<std::string> failed;
+  auto reap = [&] {
+    auto [name, child] = std::move(running.front());
+    running.pop_front();
+    if (child.wait() != 0) failed.push_back(name);
+    std::cout << fmt::format("  finished {}\n", name) << std::flush;
+  };
+  for (const std::string& algorithm : algorithms) {
+    if (static_cast<int>(running.size()) >= jobs) reap();
+    running.emplace_back(algorithm, ChildProcess::spawn_self({"run", experiment.string(), "--quiet", "--set",
+                                                              "strategy.allreduce=" + algorithm, "--set",
+                                                              "name=demo-" + algorithm, "--out",
+                                                              (args.out / algorithm).string()}));
+  }
+  while (!running.empty()) reap();
+  if (!failed.empty()) {
+    std::cerr << fmt::format("dmlsim demo: {} run(s) failed: {}\n", failed.size(), fmt::join(failed, ", "));
+    return 1;
+  }
+
+  struct Row {
+    std::string algorithm;
+    nlohmann::json summary;
+  };
+  std::vector<Row> rows;
+  for (const std::string& algorithm : algorithms) {
+    std::ifstream in(args.out / algorithm / "summary.json");
+    rows.push_back({algorithm, nlohmann::json::parse(in)});
+  }
+  std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
+    return a.summary["iteration_s"].get<double>() < b.summary["iteration_s"].get<double>();
+  });
+  std::cout << fmt::format("\n  {:<20} {:>12} {:>12} {:>12} {:>14} {:>13}\n", "all-reduce", "iteration", "closed form",
+                           "comm/iter", "exposed comm", "busiest link");
+  for (const Row& r : rows) {
+    const auto& s = r.summary;
+    const std::string busiest = s["links"].empty() ? "-" : fmt::format("{:.0f} %", s["links"][0]["utilization_percent"].get<double>());
+    std::cout << fmt::format("  {:<20} {:>12} {:>12} {:>12} {:>14} {:>13}\n", r.algorithm,
+                             core::format_duration(s["iteration_s"].get<double>()),
+                             core::format_duration(s["predicted_iteration_s"].get<double>()),
+                             core::format_duration(s["communication_s"].get<double>()),
+                             core::format_duration(s["exposed_communication_s"].get<double>()), busiest);
+  }
+  std::cout << fmt::format("\n  traces: {}/<algorithm>/trace.json (open in ui.perfetto.dev); summaries beside them\n",
+                           args.out.string());
+  return 0;
+}
+
+}  // namespace dmlsim::apps

@@ -1,0 +1,137 @@
+#include "sim/platform_builder.hpp"
+
+#include <fmt/format.h>
+
+#include <simgrid/s4u.hpp>
+
+#include "core/errors.hpp"
+
+namespace dmlsim::sim {
+namespace {
+
+namespace sg = simgrid::s4u;
+using Direction = sg::LinkInRoute::Direction;
+
+sg::SplitDuplexLink* make_link(sg::NetZone* zone, const std::string& name, const core::LinkSpec& spec) {
+  auto* link = zone->create_split_duplex_link(name, spec.bandwidth);
+  link->set_latency(spec.latency);
+  link->seal();
+  return link;
+}
+
+// A member of a star zone (host, router or sub-zone) whose private link is `link` (or none).
+void attach(sg::NetZone* star, simgrid::kernel::routing::NetPoint* member, simgrid::kernel::routing::NetPoint* gateway,
+            sg::SplitDuplexLink* link) {
+  std::vector<sg::LinkInRoute> links;
+  if (link != nullptr) links.emplace_back(link, Direction::UP);
+  star->add_route(member, nullptr, gateway, nullptr, links, true);
+}
+
+// One GPU node: a full zone of G hosts and a gateway router standing for the node's NICs.
+std::pair<sg::NetZone*, simgrid::kernel::routing::NetPoint*> build_gpu_node(sg::NetZone* parent, const core::GpuNodesTopology& g, int node, double speed,
+                            std::vector<sg::Host*>& hosts) {
+  auto* zone = sg::create_full_zone(fmt::format("node{}", node));
+  zone->set_parent(parent);
+  auto* gateway = zone->create_router(fmt::format("node{}.nics", node));
+  std::vector<sg::Host*> gpus;
+  std::vector<sg::SplitDuplexLink*> nvlinks, nics;
+  for (int j = 0; j < g.gpus_per_node; ++j) {
+    gpus.push_back(zone->create_host(fmt::format("node{}.gpu{}", node, j), speed)->seal());
+    nvlinks.push_back(make_link(zone, fmt::format("node{}.gpu{}.nvlink", node, j), g.nvlink));
+    nics.push_back(make_link(zone, fmt::format("node{}.gpu{}.nic", node, j), g.nic));
+  }
+  for (int j = 0; j < g.gpus_per_node; ++j) {
+    for (int k = 0; k < g.gpus_per_node; ++k) {
+      if (j == k) continue;
+      zone->add_route(gpus[j]->get_netpoint(), gpus[k]->get_netpoint(), nullptr, nullptr,
+                      {{nvlinks[j], Direction::UP}, {nvlinks[k], Direction::DOWN}}, false);
+    }
+    zone->add_route(gpus[j]->get_netpoint(), gateway, nullptr, nullptr, {{nics[j], Direction::UP}}, false);
+    zone->add_route(gateway, gpus[j]->get_netpoint(), nullptr, nullptr, {{nics[j], Direction::DOWN}}, false);
+  }
+  zone->seal();
+  hosts.insert(hosts.end(), gpus.begin(), gpus.end());
+  return {zone, gateway};
+}
+
+// The router through which a leaf reaches the spines. SimGrid 3.32 resolves a route between zones
+// only when the gateway sits in the same zone as the source, or in a sibling zone of the source's
+// zone: hosts share the leaf zone with a plain router; GPU nodes (zones) need the router wrapped
+// in a zone of its own beside them.
+simgrid::kernel::routing::NetPoint* make_leaf_gateway(sg::NetZone* leaf, int l, bool members_are_zones) {
+  const std::string name = fmt::format("leaf{}.switch", l);
+  if (!members_are_zones) {
+    auto* router = leaf->create_router(name);
+    attach(leaf, router, nullptr, nullptr);
+    return router;
+  }
+  auto* zone = sg::create_star_zone(name);
+  zone->set_parent(leaf);
+  auto* router = zone->create_router(name + ".port");
+  attach(zone, router, nullptr, nullptr);
+  zone->seal();
+  attach(leaf, zone->get_netpoint(), router, nullptr);
+  return router;
+}
+
+// Leaves of `members` each (hosts or GPU nodes, added by `add_member`), joined by spines when there
+// is more than one leaf. `add_member(leaf_zone, index)` attaches member `index` to the leaf.
+template <typename AddMember>
+void build_leaves(const core::FatTreeSpec& tree, bool members_are_zones, AddMember add_member) {
+  sg::NetZone* fabric = nullptr;
+  if (tree.leaves > 1) fabric = sg::create_star_zone("fabric");
+  for (int l = 0; l < tree.leaves; ++l) {
+    auto* leaf = sg::create_star_zone(tree.leaves > 1 ? fmt::format("leaf{}", l) : "switch");
+    if (fabric != nullptr) leaf->set_parent(fabric);
+    for (int m = 0; m < tree.per_leaf; ++m) add_member(leaf, l * tree.per_leaf + m);
+    if (fabric != nullptr) {
+      auto* gateway = make_leaf_gateway(leaf, l, members_are_zones);
+      leaf->seal();
+      const core::LinkSpec uplink{tree.leaf_uplink_bandwidth(), tree.spine_link.latency};
+      attach(fabric, leaf->get_netpoint(), gateway, make_link(fabric, fmt::format("leaf{}.uplink", l), uplink));
+    } else {
+      leaf->seal();
+    }
+  }
+  if (fabric != nullptr) fabric->seal();
+}
+
+double host_speed(const core::Platform& p) { return p.device.peak(core::DType::fp32).value_or(1e9); }
+
+}  // namespace
+
+std::vector<sg::Host*> build_platform(sg::Engine& engine, const core::Platform& platform) {
+  std::vector<sg::Host*> hosts;
+  const double speed = host_speed(platform);
+  auto add_host = [&](sg::NetZone* zone, int i, const core::LinkSpec& spec) {
+    auto* host = zone->create_host(fmt::format("host{}", i), speed)->seal();
+    attach(zone, host->get_netpoint(), nullptr, make_link(zone, fmt::format("host{}", i), spec));
+    hosts.push_back(host);
+  };
+  if (const auto* s = std::get_if<core::StarTopology>(&platform.topology)) {
+    auto* zone = sg::create_star_zone("switch");
+    for (int i = 0; i < s->hosts; ++i) add_host(zone, i, s->link);
+    zone->seal();
+  } else if (const auto* f = std::get_if<core::FatTreeTopology>(&platform.topology)) {
+    build_leaves(f->tree, false, [&](sg::NetZone* leaf, int i) { add_host(leaf, i, f->host_link); });
+  } else if (const auto* g = std::get_if<core::GpuNodesTopology>(&platform.topology)) {
+    build_leaves(g->fabric, true, [&](sg::NetZone* leaf, int node) {
+      const auto [zone, gateway] = build_gpu_node(leaf, *g, node, speed, hosts);
+      attach(leaf, zone->get_netpoint(), gateway, nullptr);
+    });
+  } else {
+    const auto& x = std::get<core::SimgridXmlTopology>(platform.topology);
+    engine.load_platform(x.file.string());
+    for (const std::string& name : x.hosts) {
+      sg::Host* h = engine.host_by_name_or_null(name);
+      if (h == nullptr) {
+        throw core::ConfigError(fmt::format("{}: field 'platform.hosts': host '{}' is not in {}", platform.source, name,
+                                            x.file.string()));
+      }
+      hosts.push_back(h);
+    }
+  }
+  return hosts;
+}
+
+}  // namespace dmlsim::sim

@@ -1,0 +1,180 @@
+#include "sim/sim_rank.hpp"
+
+#include <fmt/format.h>
+
+#include <cstring>
+#include <simgrid/s4u.hpp>
+
+namespace dmlsim::sim {
+namespace sg = simgrid::s4u;
+
+namespace {
+
+// SimGrid refuses to send a null pointer: size-only messages carry this marker instead.
+char size_only_marker;
+
+struct SimRequest final : core::Request::State {
+  sg::CommPtr comm;
+  core::Lane lane = core::Lane::send;
+  int peer = 0;
+  int tag = 0;
+  std::uint64_t bytes = 0;
+  std::uint32_t seq = 0;
+  std::byte* target = nullptr;  // receive: where the payload goes
+  void* received = nullptr;     // receive: what the sender put
+};
+
+struct SimCollective final : core::CollectiveHandle::State {
+  sg::ActorPtr actor;
+};
+
+}  // namespace
+
+SimRank::SimRank(SimWorld& world, int rank)
+    : TracingRank(rank, world.experiment().ranks, world.trace(), world.experiment().trace),
+      world_(world),
+      slowdown_(world.experiment().slowdown_of(rank)) {}
+
+double SimRank::now() const { return sg::Engine::get_clock(); }
+
+void SimRank::compute(const core::Kernel& kernel) {
+  const double start = now();
+  const double seconds = world_.experiment().platform.device.kernel_seconds(kernel) * slowdown_;
+  if (seconds > 0) sg::this_actor::sleep_for(seconds);
+  record_compute(kernel, start, now());
+}
+
+void SimRank::sleep(double seconds) {
+  if (seconds > 0) sg::this_actor::sleep_for(seconds);
+}
+
+core::Request SimRank::isend(int peer, core::Buffer buffer, int tag) {
+  auto r = std::make_unique<SimRequest>();
+  r->lane = core::Lane::send;
+  r->peer = peer;
+  r->tag = tag;
+  r->bytes = buffer.bytes;
+  if (detail_ >= core::TraceDetail::messages) r->seq = world_.sequencer().next_send(rank(), peer, tag);
+  // In payload mode the bytes are copied now, as an eager MPI send would, so the sender may reuse
+  // its buffer as soon as its own step is over; the receiver frees the copy.
+  void* payload = &size_only_marker;
+  if (buffer.data != nullptr) payload = new std::vector<std::byte>(buffer.data, buffer.data + buffer.bytes);
+  r->comm = world_.mailbox(rank(), peer, tag)->put_async(payload, buffer.bytes);
+  return core::Request(std::move(r));
+}
+
+core::Request SimRank::irecv(int peer, core::Buffer buffer, int tag) {
+  auto r = std::make_unique<SimRequest>();
+  r->lane = core::Lane::recv;
+  r->peer = peer;
+  r->tag = tag;
+  r->bytes = buffer.bytes;
+  r->target = buffer.data;
+  if (detail_ >= core::TraceDetail::messages) r->seq = world_.sequencer().next_recv(peer, rank(), tag);
+  r->comm = world_.mailbox(peer, rank(), tag)->get_async<void>(&r->received);
+  return core::Request(std::move(r));
+}
+
+void SimRank::complete(core::Request::State& state) {
+  auto& r = static_cast<SimRequest&>(state);
+  if (r.lane == core::Lane::send) {
+    world_.account(rank(), r.peer, r.bytes);
+  } else if (r.received != &size_only_marker) {
+    auto* payload = static_cast<std::vector<std::byte>*>(r.received);
+    if (r.target != nullptr) std::memcpy(r.target, payload->data(), std::min<std::size_t>(payload->size(), r.bytes));
+    delete payload;
+  }
+  record_message(r.lane, r.peer, r.bytes, r.tag, r.seq, r.comm->get_start_time(), r.comm->get_finish_time());
+}
+
+void SimRank::wait(core::Request& request) {
+  auto state = request.release();
+  if (!state) return;
+  static_cast<SimRequest&>(*state).comm->wait();
+  complete(*state);
+}
+
+void SimRank::wait_all(std::span<core::Request> requests) {
+  std::vector<sg::CommPtr> comms;
+  std::vector<std::unique_ptr<core::Request::State>> states;
+  comms.reserve(requests.size());
+  states.reserve(requests.size());
+  for (core::Request& r : requests) {
+    if (auto s = r.release()) {
+      comms.push_back(static_cast<SimRequest&>(*s).comm);
+      states.push_back(std::move(s));
+    }
+  }
+  sg::Comm::wait_all(comms);
+  for (auto& s : states) complete(*s);
+}
+
+void SimRank::execute(const core::Schedule& schedule, const core::Group& group, core::ElementBuffer buffer, int tag) {
+  if (!world_.use_flows(group.size())) {
+    core::execute_steps(*this, schedule, group, buffer, tag, 0, schedule.rounds());
+    return;
+  }
+  std::size_t next = 0;
+  for (const core::RoundSpan span : schedule.mergeable_spans()) {
+    core::execute_steps(*this, schedule, group, buffer, tag, next, span.begin);
+    run_merged_span(schedule, group, buffer, tag, span);
+    next = span.end;
+  }
+  core::execute_steps(*this, schedule, group, buffer, tag, next, schedule.rounds());
+}
+
+// A span of k rounds in which every member repeats the same peers costs, on a path that nothing
+// else uses, k·α + (bytes per peer)·β: one message per peer carrying the span's bytes, then the
+// k − 1 latencies the merged rounds would have paid. (Under contention from other traffic the
+// merged message keeps using bandwidth during those latencies, so it can finish slightly early:
+// see notes/simgrid.md.)
+void SimRank::run_merged_span(const core::Schedule& schedule, const core::Group& group, core::ElementBuffer buffer,
+                              int tag, core::RoundSpan span) {
+  const std::vector<core::PeerTraffic> traffic = core::aggregate(schedule, span);
+  std::vector<core::Request> requests;
+  double latency = 0;
+  for (const core::PeerTraffic& p : traffic) {
+    const int peer = group.at(p.peer);
+    if (p.send_elements > 0) {
+      requests.push_back(isend(peer, {p.send_elements * buffer.element_bytes, nullptr}, tag));
+      latency = std::max(latency, world_.route(rank(), peer).latency);
+    }
+    if (p.recv_elements > 0) {
+      requests.push_back(irecv(peer, {p.recv_elements * buffer.element_bytes, nullptr}, tag));
+      latency = std::max(latency, world_.route(peer, rank()).latency);
+    }
+  }
+  wait_all(requests);
+  sleep(static_cast<double>(span.end - span.begin - 1) * latency);
+}
+
+core::CollectiveHandle SimRank::start(core::SchedulePtr schedule, core::Group group, core::ElementBuffer buffer,
+                                      int tag) {
+  if (!stream_) stream_ = std::make_unique<SimRank>(world_, rank());
+  const int iteration = current_iteration();
+  sg::ActorPtr previous = last_stream_actor_;
+  SimRank* stream = stream_.get();
+  SimWorld* world = &world_;
+  auto actor = sg::Actor::create(fmt::format("rank{}.stream", rank()), world_.host_of(rank()),
+                                 [stream, world, previous, schedule, group, buffer, tag, iteration] {
+                                   try {
+                                     if (previous) previous->join();
+                                     stream->set_default_iteration(iteration);
+                                     stream->run(*schedule, group, buffer, tag);
+                                   } catch (...) {
+                                     world->fail(std::current_exception());
+                                     sg::Actor::kill_all();
+                                   }
+                                 });
+  last_stream_actor_ = actor;
+  auto state = std::make_unique<SimCollective>();
+  state->actor = std::move(actor);
+  return core::CollectiveHandle(std::move(state));
+}
+
+void SimRank::wait(core::CollectiveHandle& handle) {
+  auto state = handle.release();
+  if (state) static_cast<SimCollective&>(*state).actor->join();
+}
+
+}  // namespace dmlsim::sim

@@ -1,0 +1,69 @@
+#include "sim/sim_world.hpp"
+
+#include <fmt/format.h>
+
+#include <simgrid/s4u.hpp>
+
+namespace dmlsim::sim {
+
+namespace sg = simgrid::s4u;
+
+SimWorld::SimWorld(const core::Experiment& experiment, std::vector<sg::Host*> rank_hosts)
+    : experiment_(experiment), rank_hosts_(std::move(rank_hosts)) {}
+
+sg::Mailbox* SimWorld::mailbox(int src, int dst, int tag) {
+  // Tags are small (one per communication stream); fold them into the key's high bits.
+  const std::uint64_t key = pair_key(src, dst) ^ (static_cast<std::uint64_t>(tag) << 56);
+  if (const auto it = mailboxes_.find(key); it != mailboxes_.end()) return it->second;
+  // Mailbox::by_name is a simcall: other actors run meanwhile and may grow the map, so no iterator
+  // into it may be held across the call.
+  sg::Mailbox* mailbox = sg::Mailbox::by_name(fmt::format("{}>{}#{}", src, dst, tag));
+  mailboxes_.emplace(key, mailbox);
+  return mailbox;
+}
+
+const Route& SimWorld::route(int src, int dst) {
+  const std::uint64_t key = pair_key(src, dst);
+  if (const auto it = routes_.find(key); it != routes_.end()) return it->second;
+  Route route;
+  std::vector<sg::Link*> links;
+  host_of(src)->route_to(host_of(dst), links, &route.latency);
+  for (const sg::Link* link : links) {
+    auto [index, added] = link_index_.try_emplace(link, static_cast<std::uint32_t>(links_.size()));
+    if (added) {
+      links_.push_back(link);
+      link_bytes_.push_back(0);
+    }
+    route.links.push_back(index->second);
+  }
+  return routes_.emplace(key, std::move(route)).first->second;
+}
+
+void SimWorld::account(int src, int dst, std::uint64_t bytes) {
+  ++messages_;
+  for (std::uint32_t link : route(src, dst).links) link_bytes_[link] += bytes;
+}
+
+bool SimWorld::use_flows(int group_size) const {
+  switch (experiment_.fidelity) {
+    case core::CollectiveFidelity::steps: return false;
+    case core::CollectiveFidelity::flows: return true;
+    case core::CollectiveFidelity::automatic: return !experiment_.payload && group_size > core::kAutoStepsMaxGroup;
+  }
+  return false;
+}
+
+std::vector<core::LinkUsage> SimWorld::link_usage() const {
+  std::vector<core::LinkUsage> out;
+  for (std::size_t i = 0; i < links_.size(); ++i) {
+    if (link_bytes_[i] == 0) continue;
+    out.push_back({std::string(links_[i]->get_name()), links_[i]->get_bandwidth(), link_bytes_[i]});
+  }
+  return out;
+}
+
+void SimWorld::fail(std::exception_ptr error) {
+  if (!error_) error_ = error;
+}
+
+}  // namespace dmlsim::sim

@@ -1,0 +1,103 @@
+#include "sim/simulate.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <iostream>
+#include <simgrid/s4u.hpp>
+
+#include "core/errors.hpp"
+#include "sim/platform_builder.hpp"
+#include "sim/sim_rank.hpp"
+#include "sim/sim_world.hpp"
+
+namespace dmlsim::sim {
+namespace sg = simgrid::s4u;
+
+namespace {
+
+bool engine_created = false;
+
+// Settings that make an uncontended transfer cost exactly latency + bytes / bandwidth, with
+// max-min fair sharing under contention (measured in notes/simgrid.md). Set before the platform.
+void configure_network(core::NetworkModel model) {
+  if (model == core::NetworkModel::tcp) return;  // SimGrid's default LV08, TCP-calibrated
+  sg::Engine::set_config("network/model:CM02");
+  sg::Engine::set_config("network/crosstraffic:0");
+  sg::Engine::set_config("network/TCP-gamma:0");
+  sg::Engine::set_config("network/latency-factor:1");
+  sg::Engine::set_config("network/bandwidth-factor:1");
+  sg::Engine::set_config("network/weight-S:0");
+  sg::Engine::set_config("network/solver:fairbottleneck");
+}
+
+}  // namespace
+
+SimResult simulate(const core::Experiment& experiment, const core::RankProgram& program, const SimOptions& options) {
+  if (engine_created) throw core::BackendError("SimGrid allows one simulation per process");
+  engine_created = true;
+  const auto wall_start = std::chrono::steady_clock::now();
+
+  int argc = 2;
+  char program_name[] = "dmlsim";
+  char quiet[] = "--log=root.thres:warning";
+  char* argv[] = {program_name, quiet, nullptr};
+  sg::Engine engine(&argc, argv);
+  configure_network(experiment.network);
+  // Large runs: many actors; small stacks keep memory in check (64 KiB is plenty for strategies).
+  if (experiment.ranks > 4096) {
+    sg::Engine::set_config("contexts/stack-size:64");
+    sg::Engine::set_config("contexts/guard-size:0");
+  }
+
+  const std::vector<sg::Host*> hosts = build_platform(engine, experiment.platform);
+  std::vector<sg::Host*> rank_hosts;
+  for (int r = 0; r < experiment.ranks; ++r) rank_hosts.push_back(hosts[static_cast<std::size_t>(experiment.placement[static_cast<std::size_t>(r)])]);
+  SimWorld world(experiment, rank_hosts);
+
+  core::Trace& trace = world.trace();
+  trace.label = experiment.name;
+  const int per_node = experiment.platform.devices_per_node();
+  for (int r = 0; r < experiment.ranks; ++r) {
+    const int host = experiment.placement[static_cast<std::size_t>(r)];
+    trace.ranks.push_back({host, host / per_node, std::string(rank_hosts[static_cast<std::size_t>(r)]->get_name())});
+  }
+
+  std::vector<std::unique_ptr<SimRank>> ranks;
+  for (int r = 0; r < experiment.ranks; ++r) {
+    ranks.push_back(std::make_unique<SimRank>(world, r));
+    SimRank* rank = ranks.back().get();
+    sg::Actor::create(fmt::format("rank{}", r), rank_hosts[static_cast<std::size_t>(r)], [rank, &world, &program] {
+      try {
+        program(*rank);
+      } catch (...) {
+        world.fail(std::current_exception());
+        sg::Actor::kill_all();
+      }
+    });
+  }
+
+  if (options.progress) {
+    auto last = std::chrono::steady_clock::now();
+    sg::Engine::on_time_advance_cb([last](double) mutable {
+      const auto now = std::chrono::steady_clock::now();
+      if (now - last < std::chrono::seconds(2)) return;
+      last = now;
+      std::cerr << fmt::format("\r  simulated {:.6f} s ...", sg::Engine::get_clock()) << std::flush;
+    });
+  }
+  engine.run();
+  if (options.progress) std::cerr << "\r" << std::string(40, ' ') << "\r" << std::flush;
+  if (world.error()) std::rethrow_exception(world.error());
+
+  SimResult result;
+  result.simulated_seconds = sg::Engine::get_clock();
+  result.links = world.link_usage();
+  result.messages = world.messages();
+  result.trace = std::move(trace);
+  result.trace.sort();
+  result.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+  return result;
+}
+
+}  // namespace dmlsim::sim

@@ -1,0 +1,17 @@
+#pragma once
+// Path parameters a collective over a group sees on a platform, for the closed forms.
+#include <optional>
+
+#include "core/experiment.hpp"
+#include "core/group.hpp"
+#include "strategies/collectives/cost.hpp"
+
+namespace dmlsim::strategies {
+
+// flat: the slowest (highest latency, lowest bandwidth) of the paths between members i and i + 2^k
+// (ring neighbours, halving-doubling partners, tree edges are among them); intra/inter: the
+// slowest path inside a node and between nodes of `local_size` consecutive members. nullopt when
+// the platform's paths are not known analytically (SimGrid XML).
+std::optional<PathClasses> path_classes(const core::Experiment& experiment, const core::Group& group, int local_size);
+
+}  // namespace dmlsim::strategies

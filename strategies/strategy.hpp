@@ -1,0 +1,40 @@
+#pragma once
+// A training strategy, written once against core/: `run` is the per-rank body executed by every
+// backend; `predict` is its closed-form prediction for `dmlsim explain`. Strategies are built
+// from an experiment's `strategy:` block and validate their options first (clear errors, exit 2).
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/experiment.hpp"
+#include "core/rank.hpp"
+
+namespace dmlsim::strategies {
+
+struct PredictionTerm {
+  std::string name;
+  double seconds = 0;
+  std::string formula;  // how it was computed, for the reader
+};
+
+struct Prediction {
+  std::string summary;              // one line: what is being predicted
+  std::vector<PredictionTerm> terms;
+  double iteration_seconds = 0;
+  std::vector<std::string> notes;   // assumptions, caveats
+};
+
+class Strategy {
+ public:
+  virtual ~Strategy() = default;
+  // Runs on every rank; must not change the strategy (it is shared by all ranks).
+  virtual void run(core::Rank& rank) const = 0;
+  virtual Prediction predict() const = 0;
+};
+
+// Builds the strategy named by experiment.strategy_type; throws ConfigError naming the file,
+// line and field for unknown types and bad options.
+std::unique_ptr<Strategy> make_strategy(const core::Experiment& experiment);
+std::vector<std::string> strategy_types();
+
+}  // namespace dmlsim::strategies

@@ -1,0 +1,217 @@
+#include "strategies/training/data_parallel.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "core/errors.hpp"
+#include "core/units.hpp"
+#include "strategies/collectives/cost.hpp"
+#include "strategies/collectives/verify.hpp"
+#include "strategies/paths.hpp"
+#include "strategies/training/options.hpp"
+
+namespace dmlsim::strategies {
+
+std::vector<GradientBucket> plan_buckets(const core::Model& model, std::uint64_t bucket_bytes) {
+  std::vector<GradientBucket> buckets;
+  const std::uint64_t element = core::dtype_bytes(model.dtype);
+  std::int64_t pending = 0;
+  for (std::size_t i = model.layers.size(); i-- > 0;) {
+    pending += model.layers[i].parameters;
+    const bool last_layer = i == 0;
+    if (pending > 0 && (static_cast<std::uint64_t>(pending) * element >= bucket_bytes || last_layer)) {
+      buckets.push_back({i, pending});
+      pending = 0;
+    }
+  }
+  return buckets;
+}
+
+namespace {
+
+// Bytes a rank keeps on its device: weights and gradients in the model dtype, Adam's fp32 master
+// weights and two moments, and every layer's activations saved for backward.
+std::uint64_t memory_needed(const core::Model& m, bool adam) {
+  const auto params = static_cast<std::uint64_t>(m.parameters());
+  const std::uint64_t element = core::dtype_bytes(m.dtype);
+  std::uint64_t bytes = params * 2 * element;
+  if (adam) bytes += params * (m.dtype == core::DType::fp32 ? 8 : 12);
+  for (const core::Layer& l : m.layers) bytes += l.activation_bytes;
+  return bytes;
+}
+
+class DataParallel final : public Strategy {
+ public:
+  explicit DataParallel(const core::Experiment& e) : experiment_(e), model_(e.require_model()) {
+    const core::ConfigNode& node = *e.strategy;
+    node.expect_only({"type", "allreduce", "bucket_size", "overlap", "optimizer", "tree_chunk", "local_size", "inner",
+                      "check_memory"});
+    choice_ = read_collective_choice(node, e, Collective::all_reduce, "allreduce", "ring", e.ranks);
+    bucket_bytes_ = node.bytes_or("bucket_size", std::uint64_t{25} << 20);  // PyTorch DDP's default 25 MiB
+    if (bucket_bytes_ == 0) node.at("bucket_size").fail("must be positive");
+    overlap_ = node.boolean_or("overlap", true);
+    const std::string optimizer = node.string_or("optimizer", "adam");
+    if (optimizer != "adam" && optimizer != "sgd") node.at("optimizer").fail("known optimizers: adam, sgd");
+    optimizer_kind_ = optimizer == "adam" ? core::OptimizerStep::Kind::adam : core::OptimizerStep::Kind::sgd;
+    if (e.payload && core::dtype_bytes(model_.dtype) != 4) {
+      node.fail("payload mode checks float sums: give the model dtype fp32");
+    }
+    if (node.boolean_or("check_memory", true)) {
+      const std::uint64_t need = memory_needed(model_, optimizer_kind_ == core::OptimizerStep::Kind::adam);
+      const std::uint64_t have = e.platform.device.memory_bytes;
+      if (need > have) {
+        node.fail(fmt::format("model '{}' needs {} per device (weights, gradients, optimizer state, activations) but "
+                              "{} has {}; shrink the model or micro-batch, or set check_memory: false",
+                              model_.name, core::format_bytes(static_cast<double>(need)), e.platform.device.name,
+                              core::format_bytes(static_cast<double>(have))));
+      }
+    }
+    buckets_ = plan_buckets(model_, bucket_bytes_);
+    // Every kernel must be costable on this device (e.g. bf16 on a CPU profile): fail now, clearly.
+    for (const core::Layer& l : model_.layers) {
+      for (const auto* kernels : {&l.forward, &l.backward}) {
+        for (const core::Kernel& k : *kernels) {
+          try {
+            (void)e.platform.device.kernel_seconds(k);
+          } catch (const core::ValueError& err) {
+            throw core::ConfigError(fmt::format("{}: model and device do not match: {}", e.source, err.what()));
+          }
+        }
+      }
+    }
+  }
+
+  core::Kernel optimizer_kernel() const {
+    return core::optimizer_step("optimizer.step", model_.parameters(), model_.dtype, optimizer_kind_);
+  }
+
+  void run(core::Rank& rank) const override {
+    const int n = rank.size();
+    const std::uint32_t element = core::dtype_bytes(model_.dtype);
+    const core::Group world = core::Group::world(n);
+    std::vector<core::SchedulePtr> schedules;
+    for (const GradientBucket& b : buckets_) {
+      schedules.push_back(make_schedule(Collective::all_reduce, choice_.algorithm, n, rank.rank(),
+                                        static_cast<std::uint64_t>(b.parameters), element, choice_.options));
+    }
+    std::vector<std::vector<float>> gradients(buckets_.size());
+    auto buffer_of = [&](std::size_t b) {
+      const auto count = static_cast<std::uint64_t>(buckets_[b].parameters);
+      return core::ElementBuffer{count, element, experiment_.payload ? gradients[b].data() : nullptr};
+    };
+    for (int it = 0; it < experiment_.iterations; ++it) {
+      core::Phase iteration(rank, "iteration", it);
+      {
+        core::Phase forward(rank, "forward");
+        for (const core::Layer& layer : model_.layers) {
+          for (const core::Kernel& k : layer.forward) rank.compute(k);
+        }
+      }
+      std::vector<core::CollectiveHandle> in_flight;
+      {
+        core::Phase backward(rank, "backward");
+        std::size_t next_bucket = 0;
+        for (std::size_t i = model_.layers.size(); i-- > 0;) {
+          for (const core::Kernel& k : model_.layers[i].backward) rank.compute(k);
+          if (next_bucket < buckets_.size() && buckets_[next_bucket].closing_layer == i) {
+            if (experiment_.payload) {
+              gradients[next_bucket].resize(static_cast<std::size_t>(buckets_[next_bucket].parameters));
+              fill_test_input(rank.rank(), gradients[next_bucket]);
+            }
+            if (overlap_) in_flight.push_back(rank.start(schedules[next_bucket], world, buffer_of(next_bucket), 0));
+            ++next_bucket;
+          }
+        }
+      }
+      {
+        // Exposed communication: what the buckets still need once backward is over.
+        core::Phase sync(rank, "gradient-sync");
+        for (std::size_t b = 0; b < buckets_.size(); ++b) {
+          if (overlap_) {
+            rank.wait(in_flight[b]);
+          } else {
+            rank.run(*schedules[b], world, buffer_of(b), 0);
+          }
+        }
+      }
+      if (experiment_.payload) {
+        for (std::size_t b = 0; b < buckets_.size(); ++b) {
+          if (std::string p = check_test_output(Collective::all_reduce, n, rank.rank(), gradients[b]); !p.empty()) {
+            throw core::BackendError(fmt::format("rank {}: gradient bucket {}: {}", rank.rank(), b, p));
+          }
+        }
+      }
+      core::Phase step(rank, "optimizer");
+      rank.compute(optimizer_kernel());
+    }
+  }
+
+  Prediction predict() const override {
+    Prediction p;
+    const int n = experiment_.ranks;
+    p.summary = fmt::format("data-parallel {} on {} ranks: {} buckets of up to {}, overlap {}", model_.name, n,
+                            buckets_.size(), core::format_bytes(static_cast<double>(bucket_bytes_)),
+                            overlap_ ? "on" : "off");
+    const core::DeviceProfile& device = experiment_.platform.device;
+    double slowest = 1;
+    for (const auto& [rank, factor] : experiment_.slowdown) slowest = std::max(slowest, factor);
+    auto time_of = [&](const std::vector<core::Kernel>& kernels) {
+      double t = 0;
+      for (const core::Kernel& k : kernels) t += device.kernel_seconds(k);
+      return t * slowest;
+    };
+    double forward = 0;
+    for (const core::Layer& l : model_.layers) forward += time_of(l.forward);
+    const auto paths = path_classes(experiment_, core::Group::world(n), choice_.options.local_size);
+    if (!paths) p.notes.push_back("closed forms need the analytic paths of a YAML topology; communication omitted");
+    const std::uint32_t element = core::dtype_bytes(model_.dtype);
+    // Buckets become ready as backward proceeds; the stream all-reduces them one at a time:
+    // done_b = max(ready_b, done_{b−1}) + T_b.
+    double clock = forward, stream_free = forward, communication = 0;
+    std::size_t next_bucket = 0;
+    for (std::size_t i = model_.layers.size(); i-- > 0;) {
+      clock += time_of(model_.layers[i].backward);
+      if (next_bucket < buckets_.size() && buckets_[next_bucket].closing_layer == i) {
+        const double t = paths ? collective_cost(Collective::all_reduce, choice_.algorithm, n,
+                                                 static_cast<std::uint64_t>(buckets_[next_bucket].parameters), element,
+                                                 *paths, choice_.options)
+                                     .total()
+                               : 0;
+        communication += t;
+        stream_free = (overlap_ ? std::max(clock, stream_free) : stream_free) + t;
+        ++next_bucket;
+      }
+    }
+    const double backward = clock - forward;
+    const double sync_end = overlap_ ? std::max(clock, stream_free) : clock + communication;
+    const double optimizer = device.kernel_seconds(optimizer_kernel()) * slowest;
+    p.terms.push_back({"forward", forward, "roofline time of every forward kernel"});
+    p.terms.push_back({"backward", backward, "roofline time of every backward kernel"});
+    p.terms.push_back({"all-reduce (all buckets)", communication,
+                       fmt::format("{} all-reduce per bucket, closed form", choice_.algorithm)});
+    p.terms.push_back({"exposed communication", sync_end - clock,
+                       overlap_ ? "what the bucket pipeline leaves after backward" : "all of it (no overlap)"});
+    p.terms.push_back({"optimizer", optimizer, "roofline time of the optimizer step"});
+    p.iteration_seconds = sync_end + optimizer;
+    if (slowest > 1) p.notes.push_back(fmt::format("compute is the slowest rank's (slowdown {}x)", slowest));
+    return p;
+  }
+
+ private:
+  const core::Experiment& experiment_;
+  const core::Model& model_;
+  CollectiveChoice choice_;
+  std::uint64_t bucket_bytes_ = 0;
+  bool overlap_ = true;
+  core::OptimizerStep::Kind optimizer_kind_ = core::OptimizerStep::Kind::adam;
+  std::vector<GradientBucket> buckets_;
+};
+
+}  // namespace
+
+std::unique_ptr<Strategy> make_data_parallel(const core::Experiment& experiment) {
+  return std::make_unique<DataParallel>(experiment);
+}
+
+}  // namespace dmlsim::strategies
