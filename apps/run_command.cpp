@@ -37,12 +37,13 @@ int run_command(const RunArgs& args) {
   const auto files = write_outputs(
       out, {{"trace.json", [&](std::ostream& o) { core::write_chrome_trace(result.trace, o); }},
             {"trace.csv", [&](std::ostream& o) { core::write_csv_trace(result.trace, o); }},
-            {"summary.json", [&](std::ostream& o) { o << summary_json.dump(2) << "\n"; }}});
+            {"summary.json", [&](std::ostream& o) { o << summary_json.dump(2) << "\n"; }},
+            {"links.csv", [&](std::ostream& o) { core::write_links_csv(summary, o); }}});
   if (!args.quiet) {
     core::print_summary(summary, std::cout);
     std::cout << fmt::format("  simulated {} in {:.2f} s wall, {} messages\n", core::format_duration(result.simulated_seconds),
                              result.wall_seconds, result.messages);
-    std::cout << fmt::format("  wrote {} (open it in ui.perfetto.dev), trace.csv, summary.json\n",
+    std::cout << fmt::format("  wrote {} (open it in ui.perfetto.dev), trace.csv, summary.json, links.csv\n",
                              files.front().string());
   }
   return 0;

@@ -41,8 +41,13 @@ auto parse_unit(const ConfigNode& node, Parser parser) {
 
 }  // namespace
 
-ConfigNode::ConfigNode(YAML::Node node, std::shared_ptr<const std::string> file, std::string path, int parent_line)
-    : node_(std::move(node)), file_(std::move(file)), path_(std::move(path)), parent_line_(parent_line) {}
+ConfigNode::ConfigNode(YAML::Node node, std::shared_ptr<const std::string> file, std::string path, int parent_line,
+                       std::shared_ptr<std::vector<std::string>> overrides)
+    : node_(std::move(node)),
+      file_(std::move(file)),
+      overrides_(std::move(overrides)),
+      path_(std::move(path)),
+      parent_line_(parent_line) {}
 
 ConfigNode ConfigNode::load_file(const std::filesystem::path& path) {
   std::error_code ec;
@@ -66,7 +71,7 @@ ConfigNode ConfigNode::load_string(std::string_view text, const std::string& ori
     if (!root.IsMap()) {
       throw ConfigError(fmt::format("{}:1: expected a YAML mapping at the top level", origin));
     }
-    return ConfigNode(root, file, "", 1);
+    return ConfigNode(root, file, "", 1, std::make_shared<std::vector<std::string>>());
   } catch (const YAML::Exception& e) {
     throw ConfigError(fmt::format("{}:{}: YAML syntax error: {}", origin, e.mark.line + 1, e.msg));
   }
@@ -97,6 +102,7 @@ void ConfigNode::set(std::string_view dotted_path, std::string_view yaml_value) 
     chain.push_back(next);
   }
   chain.back()[keys.back()] = value;
+  overrides_->emplace_back(dotted_path);
 }
 
 int ConfigNode::line() const {
@@ -104,7 +110,15 @@ int ConfigNode::line() const {
   return mark.is_null() ? parent_line_ : mark.line + 1;
 }
 
+bool ConfigNode::overridden() const {
+  for (const std::string& o : *overrides_) {
+    if (path_ == o || path_.starts_with(o + ".") || path_.starts_with(o + "[")) return true;
+  }
+  return false;
+}
+
 void ConfigNode::fail(std::string_view message) const {
+  if (overridden()) throw ConfigError(fmt::format("{}: field '{}' (from --set): {}", *file_, path_, message));
   if (path_.empty()) throw ConfigError(fmt::format("{}:{}: {}", *file_, line(), message));
   throw ConfigError(fmt::format("{}:{}: field '{}': {}", *file_, line(), path_, message));
 }
@@ -121,14 +135,14 @@ ConfigNode ConfigNode::at(std::string_view key) const {
   if (!child || child.IsNull()) {
     throw ConfigError(fmt::format("{}:{}: field '{}': missing (required)", *file_, line(), child_path(key)));
   }
-  return ConfigNode(child, file_, child_path(key), line());
+  return ConfigNode(child, file_, child_path(key), line(), overrides_);
 }
 
 std::optional<ConfigNode> ConfigNode::find(std::string_view key) const {
   if (!has(key)) return std::nullopt;
   YAML::Node child = node_[std::string(key)];
   if (child.IsNull()) return std::nullopt;
-  return ConfigNode(child, file_, child_path(key), line());
+  return ConfigNode(child, file_, child_path(key), line(), overrides_);
 }
 
 std::vector<ConfigNode> ConfigNode::items() const {
@@ -136,7 +150,7 @@ std::vector<ConfigNode> ConfigNode::items() const {
   std::vector<ConfigNode> out;
   out.reserve(node_.size());
   for (std::size_t i = 0; i < node_.size(); ++i) {
-    out.push_back(ConfigNode(node_[i], file_, fmt::format("{}[{}]", path_, i), line()));
+    out.push_back(ConfigNode(node_[i], file_, fmt::format("{}[{}]", path_, i), line(), overrides_));
   }
   return out;
 }
@@ -218,7 +232,7 @@ void ConfigNode::expect_only(std::initializer_list<std::string_view> allowed) co
     }
     std::string known;
     for (std::string_view candidate : allowed) known += fmt::format("{}{}", known.empty() ? "" : ", ", candidate);
-    const ConfigNode child(kv.first, file_, child_path(key), line());
+    const ConfigNode child(kv.first, file_, child_path(key), line(), overrides_);
     child.fail(best.empty() ? fmt::format("unknown field (known: {})", known)
                             : fmt::format("unknown field (did you mean '{}'?)", best));
   }

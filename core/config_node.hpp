@@ -78,13 +78,16 @@ class ConfigNode {
   [[noreturn]] void fail(std::string_view message) const;
 
  private:
-  ConfigNode(YAML::Node node, std::shared_ptr<const std::string> file, std::string path, int parent_line);
+  ConfigNode(YAML::Node node, std::shared_ptr<const std::string> file, std::string path, int parent_line,
+             std::shared_ptr<std::vector<std::string>> overrides);
+  bool overridden() const;
   std::string child_path(std::string_view key) const;
   template <typename T>
   T convert(std::string_view what) const;
 
   YAML::Node node_;
   std::shared_ptr<const std::string> file_;
+  std::shared_ptr<std::vector<std::string>> overrides_;  // dotted paths set from the command line
   std::string path_;
   int parent_line_;
 };

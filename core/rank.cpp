@@ -9,6 +9,10 @@
 
 namespace dmlsim::core {
 
+void Rank::compute(std::span<const Kernel> kernels) {
+  for (const Kernel& k : kernels) compute(k);
+}
+
 void Rank::wait_all(std::span<Request> requests) {
   for (Request& r : requests) wait(r);
 }

@@ -54,6 +54,9 @@ class Rank {
   virtual double now() const = 0;  // seconds since the run started
 
   virtual void compute(const Kernel& kernel) = 0;
+  // Kernels run back to back (a layer's forward). Backends may cost them as one block when the
+  // trace does not record kernels one by one.
+  virtual void compute(std::span<const Kernel> kernels);
   virtual Request isend(int peer, Buffer buffer, int tag) = 0;
   virtual Request irecv(int peer, Buffer buffer, int tag) = 0;
   virtual void wait(Request& request) = 0;

@@ -98,7 +98,48 @@ std::vector<RoundSpan> ParallelSchedule::mergeable_spans() const {
   return result;
 }
 
-std::vector<PeerTraffic> aggregate(const Schedule& schedule, RoundSpan span) {
+std::vector<PeerTraffic> Schedule::traffic(RoundSpan span) const { return walk_traffic(*this, span); }
+
+namespace {
+
+// Adds `more` into `into`, peers keep their first-use order.
+void merge_traffic(std::vector<PeerTraffic>& into, const std::vector<PeerTraffic>& more, const Embedding& e) {
+  for (PeerTraffic p : more) {
+    p.peer = e.first + e.stride * p.peer;
+    auto it = std::find_if(into.begin(), into.end(), [&](const PeerTraffic& q) { return q.peer == p.peer; });
+    if (it == into.end()) {
+      into.push_back(p);
+      continue;
+    }
+    it->send_elements += p.send_elements;
+    it->recv_elements += p.recv_elements;
+    it->send_messages += p.send_messages;
+    it->recv_messages += p.recv_messages;
+  }
+}
+
+}  // namespace
+
+std::vector<PeerTraffic> SequenceSchedule::traffic(RoundSpan span) const {
+  std::vector<PeerTraffic> out;
+  for (std::size_t i = 0; i < parts_.size(); ++i) {
+    const std::size_t begin = std::max(span.begin, starts_[i]), end = std::min(span.end, starts_[i + 1]);
+    if (begin >= end) continue;
+    merge_traffic(out, parts_[i].schedule->traffic({begin - starts_[i], end - starts_[i]}), parts_[i].embedding);
+  }
+  return out;
+}
+
+std::vector<PeerTraffic> ParallelSchedule::traffic(RoundSpan span) const {
+  std::vector<PeerTraffic> out;
+  for (const auto& p : parts_) {
+    const std::size_t end = std::min(span.end, p.schedule->rounds());
+    if (span.begin < end) merge_traffic(out, p.schedule->traffic({span.begin, end}), p.embedding);
+  }
+  return out;
+}
+
+std::vector<PeerTraffic> walk_traffic(const Schedule& schedule, RoundSpan span) {
   std::vector<PeerTraffic> out;
   std::vector<Op> ops;
   for (std::size_t t = span.begin; t < span.end; ++t) {

@@ -16,6 +16,16 @@
 
 namespace dmlsim::core {
 
+// What one member sends to / receives from one peer over a span of rounds.
+struct PeerTraffic {
+  int peer = 0;
+  std::uint64_t send_elements = 0;
+  std::uint64_t recv_elements = 0;
+  std::uint32_t send_messages = 0;
+  std::uint32_t recv_messages = 0;
+  friend bool operator==(const PeerTraffic&, const PeerTraffic&) = default;
+};
+
 enum class OpKind : std::uint8_t {
   send,         // send range to peer
   recv_copy,    // receive range from peer into the buffer
@@ -62,6 +72,10 @@ class Schedule {
   // Appends the steps of round t (0 <= t < rounds()) to `out`.
   virtual void round(std::size_t t, std::vector<Op>& out) const = 0;
   virtual std::vector<RoundSpan> mergeable_spans() const { return {}; }
+  // What this member sends to and receives from each peer over rounds [span.begin, span.end),
+  // peers in first-use order. The default walks the rounds; algorithms with O(n) rounds give it
+  // in closed form so that `flows` stays O(1) per member.
+  virtual std::vector<struct PeerTraffic> traffic(RoundSpan span) const;
 
   // Every round, materialized (tests, `dmlsim explain`, small groups only).
   std::vector<std::vector<Op>> all_rounds() const;
@@ -100,6 +114,7 @@ class SequenceSchedule final : public Schedule {
   std::size_t rounds() const override { return starts_.back(); }
   void round(std::size_t t, std::vector<Op>& out) const override;
   std::vector<RoundSpan> mergeable_spans() const override;
+  std::vector<PeerTraffic> traffic(RoundSpan span) const override;
 
  private:
   std::vector<Part> parts_;
@@ -115,22 +130,15 @@ class ParallelSchedule final : public Schedule {
   std::size_t rounds() const override { return rounds_; }
   void round(std::size_t t, std::vector<Op>& out) const override;
   std::vector<RoundSpan> mergeable_spans() const override;
+  std::vector<PeerTraffic> traffic(RoundSpan span) const override;
 
  private:
   std::vector<SequenceSchedule::Part> parts_;
   std::size_t rounds_ = 0;
 };
 
-// What one member sends to / receives from one peer over a span of rounds.
-struct PeerTraffic {
-  int peer = 0;
-  std::uint64_t send_elements = 0;
-  std::uint64_t recv_elements = 0;
-  std::uint32_t send_messages = 0;
-  std::uint32_t recv_messages = 0;
-};
-// Per-peer totals of rounds [span.begin, span.end), peers in first-use order.
-std::vector<PeerTraffic> aggregate(const Schedule& schedule, RoundSpan span);
+// Per-peer totals of rounds [span.begin, span.end) by walking them (the reference for traffic()).
+std::vector<PeerTraffic> walk_traffic(const Schedule& schedule, RoundSpan span);
 
 // Checks what execution relies on, for tests: every round is well formed (ranges inside the
 // buffer, peers valid and not self, no step writes what another step of the round reads), and —

@@ -95,7 +95,7 @@ RunSummary summarize(const Trace& trace, std::vector<LinkUsage> links) {
   return s;
 }
 
-nlohmann::json RunSummary::to_json() const {
+nlohmann::json RunSummary::to_json(std::size_t max_links) const {
   nlohmann::json j;
   j["label"] = label;
   j["ranks"] = ranks;
@@ -125,8 +125,10 @@ nlohmann::json RunSummary::to_json() const {
                     {"algbw_GBps", c.algbw / 1e9},
                     {"busbw_GBps", c.busbw / 1e9}});
   }
+  j["links_total"] = links.size();
   auto& link_list = j["links"] = nlohmann::json::array();
-  for (const LinkUsage& l : links) {
+  for (std::size_t i = 0; i < links.size() && i < max_links; ++i) {
+    const LinkUsage& l = links[i];
     link_list.push_back({{"link", l.name},
                          {"bandwidth_GBps", l.bandwidth / 1e9},
                          {"bytes", l.bytes},
@@ -134,6 +136,14 @@ nlohmann::json RunSummary::to_json() const {
                          {"utilization_percent", makespan > 0 ? 100 * l.busy_seconds() / makespan : 0}});
   }
   return j;
+}
+
+void write_links_csv(const RunSummary& s, std::ostream& out) {
+  out << "link,bandwidth_Bps,bytes,busy_s,utilization\n";
+  for (const LinkUsage& l : s.links) {
+    out << fmt::format("{},{},{},{},{}\n", l.name, l.bandwidth, l.bytes, l.busy_seconds(),
+                       s.makespan > 0 ? l.busy_seconds() / s.makespan : 0);
+  }
 }
 
 void print_summary(const RunSummary& s, std::ostream& out, std::size_t max_links) {

@@ -53,8 +53,12 @@ struct RunSummary {
   std::vector<LinkUsage> links;  // busiest first
   std::uint64_t messages = 0;    // point-to-point messages the backend moved
 
-  nlohmann::json to_json() const;
+  // The whole summary; `links` lists the busiest `max_links` (all links go to links.csv).
+  nlohmann::json to_json(std::size_t max_links = 100) const;
 };
+
+// Every link that carried traffic, busiest first: link,bandwidth_Bps,bytes,busy_s,utilization.
+void write_links_csv(const RunSummary& summary, std::ostream& out);
 
 // Bus bandwidth factor of nccl-tests for a collective over n ranks.
 double bus_factor(std::string_view collective, int n);

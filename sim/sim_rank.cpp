@@ -25,7 +25,7 @@ struct SimRequest final : core::Request::State {
 };
 
 struct SimCollective final : core::CollectiveHandle::State {
-  sg::ActorPtr actor;
+  std::uint64_t sequence = 0;  // position on the rank's stream
 };
 
 }  // namespace
@@ -42,6 +42,17 @@ void SimRank::compute(const core::Kernel& kernel) {
   const double seconds = world_.experiment().platform.device.kernel_seconds(kernel) * slowdown_;
   if (seconds > 0) sg::this_actor::sleep_for(seconds);
   record_compute(kernel, start, now());
+}
+
+void SimRank::compute(std::span<const core::Kernel> kernels) {
+  if (detail_ >= core::TraceDetail::kernels) {
+    for (const core::Kernel& k : kernels) compute(k);
+    return;
+  }
+  // One simulated wait for the whole block: the same time, far fewer simulation events.
+  double seconds = 0;
+  for (const core::Kernel& k : kernels) seconds += world_.experiment().platform.device.kernel_seconds(k);
+  sleep(seconds * slowdown_);
 }
 
 void SimRank::sleep(double seconds) {
@@ -130,7 +141,7 @@ void SimRank::execute(const core::Schedule& schedule, const core::Group& group, 
 // see notes/simgrid.md.)
 void SimRank::run_merged_span(const core::Schedule& schedule, const core::Group& group, core::ElementBuffer buffer,
                               int tag, core::RoundSpan span) {
-  const std::vector<core::PeerTraffic> traffic = core::aggregate(schedule, span);
+  const std::vector<core::PeerTraffic> traffic = schedule.traffic(span);
   std::vector<core::Request> requests;
   double latency = 0;
   for (const core::PeerTraffic& p : traffic) {
@@ -148,33 +159,58 @@ void SimRank::run_merged_span(const core::Schedule& schedule, const core::Group&
   sleep(static_cast<double>(span.end - span.begin - 1) * latency);
 }
 
+void SimRank::start_stream() {
+  stream_ = std::make_unique<Stream>();
+  stream_->rank = std::make_unique<SimRank>(world_, rank());
+  stream_->work = sg::Semaphore::create(0);
+  stream_->progress = sg::Semaphore::create(0);
+  Stream* stream = stream_.get();
+  SimWorld* world = &world_;
+  sg::Actor::create(fmt::format("rank{}.stream", rank()), world_.host_of(rank()), [stream, world] {
+    sg::Actor::self()->daemonize();  // ends with the simulation once every rank is done
+    for (;;) {
+      if (stream->queue.empty()) {
+        stream->idle = true;
+        stream->work->acquire();
+        continue;
+      }
+      StreamJob job = std::move(stream->queue.front());
+      stream->queue.pop_front();
+      try {
+        stream->rank->set_default_iteration(job.iteration);
+        stream->rank->run(*job.schedule, job.group, job.buffer, job.tag);
+      } catch (...) {
+        world->fail(std::current_exception());  // reported after the run; the rank is not left waiting
+      }
+      ++stream->completed;
+      if (stream->waiting_for != 0 && stream->completed >= stream->waiting_for) {
+        stream->waiting_for = 0;
+        stream->progress->release();
+      }
+    }
+  });
+}
+
 core::CollectiveHandle SimRank::start(core::SchedulePtr schedule, core::Group group, core::ElementBuffer buffer,
                                       int tag) {
-  if (!stream_) stream_ = std::make_unique<SimRank>(world_, rank());
-  const int iteration = current_iteration();
-  sg::ActorPtr previous = last_stream_actor_;
-  SimRank* stream = stream_.get();
-  SimWorld* world = &world_;
-  auto actor = sg::Actor::create(fmt::format("rank{}.stream", rank()), world_.host_of(rank()),
-                                 [stream, world, previous, schedule, group, buffer, tag, iteration] {
-                                   try {
-                                     if (previous) previous->join();
-                                     stream->set_default_iteration(iteration);
-                                     stream->run(*schedule, group, buffer, tag);
-                                   } catch (...) {
-                                     world->fail(std::current_exception());
-                                     sg::Actor::kill_all();
-                                   }
-                                 });
-  last_stream_actor_ = actor;
+  if (!stream_) start_stream();
+  stream_->queue.push_back({std::move(schedule), std::move(group), buffer, tag, current_iteration()});
   auto state = std::make_unique<SimCollective>();
-  state->actor = std::move(actor);
+  state->sequence = stream_->started++;
+  if (stream_->idle) {
+    stream_->idle = false;
+    stream_->work->release();
+  }
   return core::CollectiveHandle(std::move(state));
 }
 
 void SimRank::wait(core::CollectiveHandle& handle) {
   auto state = handle.release();
-  if (state) static_cast<SimCollective&>(*state).actor->join();
+  if (!state) return;
+  const std::uint64_t sequence = static_cast<SimCollective&>(*state).sequence;
+  if (stream_->completed > sequence) return;
+  stream_->waiting_for = sequence + 1;
+  stream_->progress->acquire();
 }
 
 }  // namespace dmlsim::sim

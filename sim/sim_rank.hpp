@@ -2,7 +2,9 @@
 // A rank as a SimGrid actor: compute sleeps for the device's roofline time, messages are mailbox
 // transfers of the buffer's size (with a copy of the bytes in payload mode), and collectives on
 // the communication stream run in their own actor on the same host.
+#include <deque>
 #include <simgrid/s4u/Actor.hpp>
+#include <simgrid/s4u/Semaphore.hpp>
 
 #include "core/tracing_rank.hpp"
 #include "sim/sim_world.hpp"
@@ -15,6 +17,7 @@ class SimRank final : public core::TracingRank {
 
   double now() const override;
   void compute(const core::Kernel& kernel) override;
+  void compute(std::span<const core::Kernel> kernels) override;
   core::Request isend(int peer, core::Buffer buffer, int tag) override;
   core::Request irecv(int peer, core::Buffer buffer, int tag) override;
   void wait(core::Request& request) override;
@@ -36,10 +39,33 @@ class SimRank final : public core::TracingRank {
                        core::RoundSpan span);
   void complete(core::Request::State& state);
 
+  // The communication stream: one daemon actor per rank, started on first use, that runs queued
+  // collectives in order (as a CUDA stream runs NCCL calls). One actor per rank rather than per
+  // collective (16 384 ranks × 50 buckets would be 800 000 actors), and it is woken only when idle,
+  // and wakes the rank only when the rank waits: every simcall saved counts at 16 k ranks.
+  // SimGrid runs one actor at a time and switches only inside simcalls, so plain fields suffice.
+  struct StreamJob {
+    core::SchedulePtr schedule;
+    core::Group group;
+    core::ElementBuffer buffer;
+    int tag = 0;
+    int iteration = -1;
+  };
+  struct Stream {
+    std::unique_ptr<SimRank> rank;  // the stream's view of this rank (its own phase stack)
+    std::deque<StreamJob> queue;
+    std::uint64_t started = 0;        // jobs queued so far
+    std::uint64_t completed = 0;      // jobs finished so far
+    std::uint64_t waiting_for = 0;    // the rank sleeps until `completed` reaches this (0: not waiting)
+    bool idle = false;                // the stream sleeps on `work`
+    simgrid::s4u::SemaphorePtr work;  // wakes the stream
+    simgrid::s4u::SemaphorePtr progress;  // wakes the waiting rank
+  };
+  void start_stream();
+
   SimWorld& world_;
   double slowdown_;
-  std::unique_ptr<SimRank> stream_;  // the communication stream's view of this rank
-  simgrid::s4u::ActorPtr last_stream_actor_;
+  std::unique_ptr<Stream> stream_;
 };
 
 }  // namespace dmlsim::sim

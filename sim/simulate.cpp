@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 #include <simgrid/s4u.hpp>
@@ -44,11 +45,9 @@ SimResult simulate(const core::Experiment& experiment, const core::RankProgram& 
   char* argv[] = {program_name, quiet, nullptr};
   sg::Engine engine(&argc, argv);
   configure_network(experiment.network);
-  // Large runs: many actors; small stacks keep memory in check (64 KiB is plenty for strategies).
-  if (experiment.ranks > 4096) {
-    sg::Engine::set_config("contexts/stack-size:64");
-    sg::Engine::set_config("contexts/guard-size:0");
-  }
+  // Large runs: over ~32 k actors (ranks and their streams) the guard pages exhaust the kernel's
+  // memory mappings ("Failed to protect stack"); without them, stacks stay lazily mapped.
+  if (experiment.ranks > 4096) sg::Engine::set_config("contexts/guard-size:0");
 
   const std::vector<sg::Host*> hosts = build_platform(engine, experiment.platform);
   std::vector<sg::Host*> rank_hosts;
@@ -64,15 +63,19 @@ SimResult simulate(const core::Experiment& experiment, const core::RankProgram& 
   }
 
   std::vector<std::unique_ptr<SimRank>> ranks;
+  std::vector<char> finished(static_cast<std::size_t>(experiment.ranks), 0);
   for (int r = 0; r < experiment.ranks; ++r) {
     ranks.push_back(std::make_unique<SimRank>(world, r));
     SimRank* rank = ranks.back().get();
-    sg::Actor::create(fmt::format("rank{}", r), rank_hosts[static_cast<std::size_t>(r)], [rank, &world, &program] {
+    char* done = &finished[static_cast<std::size_t>(r)];
+    sg::Actor::create(fmt::format("rank{}", r), rank_hosts[static_cast<std::size_t>(r)], [rank, done, &world, &program] {
       try {
         program(*rank);
+        *done = 1;
       } catch (...) {
+        // Remember the first error; ranks that wait for this one end in a deadlock that SimGrid
+        // reports, and the error is rethrown once the engine stops.
         world.fail(std::current_exception());
-        sg::Actor::kill_all();
       }
     });
   }
@@ -89,6 +92,16 @@ SimResult simulate(const core::Experiment& experiment, const core::RankProgram& 
   engine.run();
   if (options.progress) std::cerr << "\r" << std::string(40, ' ') << "\r" << std::flush;
   if (world.error()) std::rethrow_exception(world.error());
+  std::vector<int> stuck;
+  for (int r = 0; r < experiment.ranks; ++r) {
+    if (!finished[static_cast<std::size_t>(r)]) stuck.push_back(r);
+  }
+  if (!stuck.empty()) {
+    if (stuck.size() > 8) stuck.resize(8);
+    throw core::BackendError(fmt::format("deadlock: {} rank(s) never finished (first: {}); a message was never matched",
+                                         experiment.ranks - std::count(finished.begin(), finished.end(), 1),
+                                         fmt::join(stuck, ", ")));
+  }
 
   SimResult result;
   result.simulated_seconds = sg::Engine::get_clock();

@@ -106,6 +106,17 @@ std::vector<Case> all_cases() {
   return cases;
 }
 
+}  // namespace
+}  // namespace dmlsim
+namespace dmlsim::core {
+void PrintTo(const PeerTraffic& p, std::ostream* os) {
+  *os << "{peer " << p.peer << ": send " << p.send_elements << " in " << p.send_messages << ", recv "
+      << p.recv_elements << " in " << p.recv_messages << "}";
+}
+}  // namespace dmlsim::core
+namespace dmlsim {
+namespace {
+
 void PrintTo(const Case& k, std::ostream* os) {
   *os << strategies::to_string(k.collective) << " " << k.algorithm << " (local_size " << k.options.local_size
       << ", inner " << k.options.inner << ", tree chunk " << k.options.tree_chunk_bytes << " B)";
@@ -159,6 +170,31 @@ TEST_P(EveryAlgorithm, IsRoundAlignedAndCorrect) {
               }
               break;
           }
+        }
+      }
+    }
+  }
+}
+
+// Peer order does not matter to `flows` (one merged message per peer and direction).
+std::vector<core::PeerTraffic> by_peer(std::vector<core::PeerTraffic> t) {
+  std::sort(t.begin(), t.end(), [](const auto& a, const auto& b) { return a.peer < b.peer; });
+  return t;
+}
+
+TEST_P(EveryAlgorithm, TrafficMatchesTheRoundsItSums) {
+  // traffic() is what `flows` sends; algorithms may give it in closed form: it must equal the walk.
+  const Case& k = GetParam();
+  for (int n : {2, 3, 4, 5, 8, 16}) {
+    if (!applies(k, n)) continue;
+    for (std::uint64_t count : {1, 7, 100, 4096}) {
+      for (const auto& member : all_members(k.collective, k.algorithm, n, count, k.options)) {
+        std::vector<core::RoundSpan> spans = member->mergeable_spans();
+        spans.push_back({0, member->rounds()});
+        for (const core::RoundSpan span : spans) {
+          ASSERT_EQ(by_peer(member->traffic(span)), by_peer(core::walk_traffic(*member, span)))
+              << "n=" << n << " count=" << count << " member " << member->index() << " span [" << span.begin
+              << ", " << span.end << ")";
         }
       }
     }
@@ -226,7 +262,7 @@ TEST(RingAllReduce, FlowsSpanCoversEveryRoundWithTotalBytes) {
   ASSERT_EQ(spans.size(), 1u);
   EXPECT_EQ(spans[0].begin, 0u);
   EXPECT_EQ(spans[0].end, 14u);
-  const auto traffic = core::aggregate(*s, spans[0]);
+  const auto traffic = s->traffic(spans[0]);
   ASSERT_EQ(traffic.size(), 2u);
   EXPECT_EQ(traffic[0].peer, 4);
   EXPECT_EQ(traffic[0].send_elements, 2u * 7 * 100);

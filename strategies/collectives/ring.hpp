@@ -14,6 +14,7 @@ class RingReduceScatter final : public core::Schedule {
   std::size_t rounds() const override;
   void round(std::size_t t, std::vector<core::Op>& out) const override;
   std::vector<core::RoundSpan> mergeable_spans() const override;
+  std::vector<core::PeerTraffic> traffic(core::RoundSpan span) const override;
 };
 
 class RingAllGather final : public core::Schedule {
@@ -22,6 +23,7 @@ class RingAllGather final : public core::Schedule {
   std::size_t rounds() const override;
   void round(std::size_t t, std::vector<core::Op>& out) const override;
   std::vector<core::RoundSpan> mergeable_spans() const override;
+  std::vector<core::PeerTraffic> traffic(core::RoundSpan span) const override;
 };
 
 class RingAllReduce final : public core::Schedule {
@@ -30,6 +32,7 @@ class RingAllReduce final : public core::Schedule {
   std::size_t rounds() const override;
   void round(std::size_t t, std::vector<core::Op>& out) const override;
   std::vector<core::RoundSpan> mergeable_spans() const override;
+  std::vector<core::PeerTraffic> traffic(core::RoundSpan span) const override;
 };
 
 }  // namespace dmlsim::strategies

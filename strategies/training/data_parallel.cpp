@@ -68,6 +68,7 @@ class DataParallel final : public Strategy {
       }
     }
     buckets_ = plan_buckets(model_, bucket_bytes_);
+    for (const core::Layer& l : model_.layers) forward_kernels_.insert(forward_kernels_.end(), l.forward.begin(), l.forward.end());
     // Every kernel must be costable on this device (e.g. bf16 on a CPU profile): fail now, clearly.
     for (const core::Layer& l : model_.layers) {
       for (const auto* kernels : {&l.forward, &l.backward}) {
@@ -104,16 +105,14 @@ class DataParallel final : public Strategy {
       core::Phase iteration(rank, "iteration", it);
       {
         core::Phase forward(rank, "forward");
-        for (const core::Layer& layer : model_.layers) {
-          for (const core::Kernel& k : layer.forward) rank.compute(k);
-        }
+        rank.compute(forward_kernels_);
       }
       std::vector<core::CollectiveHandle> in_flight;
       {
         core::Phase backward(rank, "backward");
         std::size_t next_bucket = 0;
         for (std::size_t i = model_.layers.size(); i-- > 0;) {
-          for (const core::Kernel& k : model_.layers[i].backward) rank.compute(k);
+          rank.compute(model_.layers[i].backward);
           if (next_bucket < buckets_.size() && buckets_[next_bucket].closing_layer == i) {
             if (experiment_.payload) {
               gradients[next_bucket].resize(static_cast<std::size_t>(buckets_[next_bucket].parameters));
@@ -206,6 +205,7 @@ class DataParallel final : public Strategy {
   bool overlap_ = true;
   core::OptimizerStep::Kind optimizer_kind_ = core::OptimizerStep::Kind::adam;
   std::vector<GradientBucket> buckets_;
+  std::vector<core::Kernel> forward_kernels_;  // the whole forward pass, back to back
 };
 
 }  // namespace

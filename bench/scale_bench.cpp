@@ -1,0 +1,137 @@
+// dmlsim-bench: how the simulator scales. Every point is one `dmlsim run` in its own process
+// (one SimGrid engine per process); we time it from outside and read its peak memory from the
+// kernel (wait4). Targets from issue 3: a 16 384-rank all-reduce in `flows` under 1 s and 1 GB;
+// a 50-bucket data-parallel iteration on 1024 GPUs under 0.5 s.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "apps/child_process.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Point {
+  std::string name;
+  std::string experiment_yaml;
+  std::optional<double> max_seconds;  // target, if any
+  std::optional<double> max_bytes;
+};
+
+struct Measured {
+  double wall = 0;
+  double rss = 0;
+  double messages = 0;
+  double simulated = 0;
+  int exit_code = 0;
+};
+
+// One ring all-reduce of 100 MB over n hosts of a 100 Gbit/s star.
+std::string ring_allreduce(int n, const char* fidelity) {
+  return fmt::format(R"(experiment:
+  name: ring-{n}-{f}
+  platform: {{topology: star, hosts: {n}, link: {{bandwidth: 100Gbps, latency: 1us}}, device: h100}}
+  strategy: {{type: collective, algorithm: ring, size: 100MB}}
+  simulation: {{fidelity: {f}, trace: none}}
+)",
+                     fmt::arg("n", n), fmt::arg("f", fidelity));
+}
+
+// One data-parallel iteration of a 50-layer MLP (4096 wide, 16.8 M parameters, 67 MB of fp32
+// gradients per layer) with 64 MiB buckets: 50 buckets, each a ring all-reduce in flows, on
+// DGX-H100-class nodes of 8 GPUs.
+std::string data_parallel(int gpus) {
+  std::string widths = "4096";
+  for (int i = 0; i < 50; ++i) widths += ", 4096";
+  return fmt::format(R"(experiment:
+  name: dp-{gpus}
+  platform:
+    topology: gpu-nodes
+    nodes: {nodes}
+    gpus_per_node: 8
+    nvlink: {{bandwidth: 450GBps, latency: 700ns}}
+    nic: {{bandwidth: 400Gbps, latency: 1.5us}}
+    fabric: {{nodes_per_leaf: 16, spines: 16, oversubscription: 1, spine_latency: 600ns}}
+    device: h100
+  model: {{type: mlp, widths: [{widths}], batch: 64, dtype: fp32}}
+  strategy: {{type: data-parallel, allreduce: ring, bucket_size: 64MiB}}
+  simulation: {{fidelity: flows, trace: none}}
+)",
+                     fmt::arg("gpus", gpus), fmt::arg("nodes", gpus / 8), fmt::arg("widths", widths));
+}
+
+Measured run_point(const std::string& dmlsim, const fs::path& dir, const Point& p) {
+  const fs::path yaml = dir / (p.name + ".yaml");
+  std::ofstream(yaml) << p.experiment_yaml;
+  const auto start = std::chrono::steady_clock::now();
+  auto child = dmlsim::apps::ChildProcess::spawn(
+      dmlsim, {"run", yaml.string(), "--quiet", "--out", (dir / p.name).string()}, (dir / (p.name + ".log")).string());
+  dmlsim::apps::ChildUsage usage;
+  Measured m;
+  m.exit_code = child.wait(&usage);
+  m.wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  m.rss = usage.max_rss_bytes;
+  if (m.exit_code == 0) {
+    std::ifstream in(dir / p.name / "summary.json");
+    const auto summary = nlohmann::json::parse(in);
+    m.messages = summary["messages"].get<double>();
+    m.simulated = summary["makespan_s"].get<double>();
+  }
+  return m;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"dmlsim-bench: wall time, peak memory and message rate of the simulator at scale"};
+  bool quick = false;
+  std::string dmlsim = (fs::path(argv[0]).parent_path().parent_path() / "dmlsim").string();
+  std::string work = "dmlsim-bench-out";
+  app.add_flag("--quick", quick, "Skip the slow message-level points (4096 ranks in steps)");
+  app.add_option("--dmlsim", dmlsim, "Path of the dmlsim executable");
+  app.add_option("--work", work, "Scratch directory for experiments and outputs");
+  CLI11_PARSE(app, argc, argv);
+
+  std::vector<Point> points;
+  for (int n : {64, 256, 1024, 4096}) {
+    for (const char* f : {"steps", "flows"}) {
+      if (quick && n == 4096 && std::string(f) == "steps") continue;
+      points.push_back({fmt::format("ring-allreduce-100MB-{}-{}", n, f), ring_allreduce(n, f), {}, {}});
+    }
+  }
+  points.push_back({"ring-allreduce-100MB-16384-flows", ring_allreduce(16384, "flows"), 1.0, 1e9});
+  points.push_back({"dp-50-buckets-1024-gpus", data_parallel(1024), 0.5, {}});
+  points.push_back({"dp-50-buckets-16384-gpus", data_parallel(16384), {}, {}});
+
+  fs::create_directories(work);
+  std::cout << fmt::format("{:<36} {:>9} {:>10} {:>12} {:>12} {:>12}  {}\n", "point", "wall s", "peak MiB",
+                           "messages", "msgs/s", "simulated s", "target");
+  int misses = 0;
+  for (const Point& p : points) {
+    const Measured m = run_point(dmlsim, work, p);
+    if (m.exit_code != 0) {
+      std::cout << fmt::format("{:<36} failed (exit {}), see {}/{}.log\n", p.name, m.exit_code, work, p.name);
+      ++misses;
+      continue;
+    }
+    std::string target;
+    if (p.max_seconds) {
+      const bool ok = m.wall < *p.max_seconds && (!p.max_bytes || m.rss < *p.max_bytes);
+      misses += ok ? 0 : 1;
+      target = fmt::format("< {} s{}: {}", *p.max_seconds,
+                           p.max_bytes ? fmt::format(", < {:.0f} MiB", *p.max_bytes / (1 << 20)) : "",
+                           ok ? "met" : "MISSED");
+    }
+    std::cout << fmt::format("{:<36} {:>9.3f} {:>10.1f} {:>12.0f} {:>12.0f} {:>12.6f}  {}\n", p.name, m.wall,
+                             m.rss / (1 << 20), m.messages, m.messages / m.wall, m.simulated, target)
+              << std::flush;
+  }
+  return misses == 0 ? 0 : 1;
+}

@@ -1,0 +1,74 @@
+#pragma once
+// Runs the dmlsim executable from tests (each simulation in its own process, as in real use).
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <sys/wait.h>
+
+namespace dmlsim::testing {
+
+struct CliResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+inline std::filesystem::path source_dir() { return DMLSIM_SOURCE_DIR; }
+inline std::filesystem::path dmlsim_binary() { return std::filesystem::path(DMLSIM_BINARY_DIR) / "dmlsim"; }
+
+// A fresh directory under the build tree, removed when the object dies.
+class ScratchDir {
+ public:
+  explicit ScratchDir(const std::string& name)
+      : path_(std::filesystem::path(DMLSIM_BINARY_DIR) / "test-scratch" / fmt::format("{}-{}", name, getpid())) {
+    std::filesystem::remove_all(path_);
+    std::filesystem::create_directories(path_);
+  }
+  ~ScratchDir() { std::filesystem::remove_all(path_); }
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& p) const { return path_ / p; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+inline std::string quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+inline std::string read_file(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Runs `dmlsim ARGS...`, capturing stdout and stderr.
+inline CliResult run_dmlsim(const std::vector<std::string>& args, const ScratchDir& scratch) {
+  std::string command = quote(dmlsim_binary().string());
+  for (const std::string& a : args) command += " " + quote(a);
+  const auto out = scratch / "stdout.txt", err = scratch / "stderr.txt";
+  command += " >" + quote(out.string()) + " 2>" + quote(err.string());
+  const int status = std::system(command.c_str());
+  CliResult r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = read_file(out);
+  r.err = read_file(err);
+  return r;
+}
+
+inline void write_file(const std::filesystem::path& p, const std::string& text) {
+  std::ofstream(p) << text;
+}
+
+inline nlohmann::json read_json(const std::filesystem::path& p) { return nlohmann::json::parse(read_file(p)); }
+
+}  // namespace dmlsim::testing

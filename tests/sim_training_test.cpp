@@ -1,0 +1,152 @@
+// Compute costs and data-parallel training in the simulator against hand-computed expectations.
+#include <gtest/gtest.h>
+
+#include "core/errors.hpp"
+#include "core/summary.hpp"
+#include "sim_helpers.hpp"
+#include "strategies/strategy.hpp"
+
+namespace dmlsim {
+namespace {
+
+// A device with round numbers: 1 TFLOP/s in fp32 at full efficiency, memory fast enough that
+// every kernel below is compute-bound.
+const char* kDevice = R"({name: round, peak: {fp32: 1TFLOPS}, memory_bandwidth: 1000TBps, memory: 80GB})";
+
+TEST(SimCompute, KernelsTakeTheirRooflineTime) {
+  const core::Experiment e = testing::experiment_from_yaml(fmt::format(R"(
+experiment:
+  platform: {{topology: star, hosts: 2, link: {{bandwidth: 10Gbps, latency: 1us}},
+             device: {{name: d, peak: {{fp32: 2TFLOPS, fp16: 8TFLOPS}}, memory_bandwidth: 100GBps, memory: 8GB,
+                      efficiency: {{compute: 0.5, memory: 0.8}}, launch_overhead: 4us}}}}
+  strategy: {{type: collective, size: 4KiB}}
+  slowdown: {{1: 3}}
+)"));
+  const sim::SimResult r = sim::simulate(e, [](core::Rank& rank) {
+    rank.compute(core::gemm("gemm", 2048, 2048, 2048, core::DType::fp16));
+    rank.compute(core::elementwise("ew", 50'000'000, core::DType::fp16, 1, 2));
+  });
+  // GEMM: 2·2048³ flops at 8 TFLOP/s × 0.5 (memory 3·2048²·2 B at 80 GB/s is less) + 4 µs.
+  const double gemm = 4e-6 + 2.0 * 2048 * 2048 * 2048 / 4e12;
+  // Elementwise: 5e7 × 2 accesses × 2 B at 100 GB/s × 0.8 (flops at fp32 2 TFLOP/s × 0.5 are less).
+  const double ew = 4e-6 + 50e6 * 2 * 2 / 80e9;
+  auto took = [&](int rank, std::string_view name) {
+    for (const core::TraceEvent& ev : r.trace.events()) {
+      if (ev.lane == core::Lane::compute && ev.rank == rank && r.trace.text(ev.name) == name) return ev.duration();
+    }
+    return -1.0;
+  };
+  EXPECT_DOUBLE_EQ(took(0, "gemm"), gemm);
+  EXPECT_DOUBLE_EQ(took(0, "ew"), ew);
+  EXPECT_NEAR(took(1, "gemm"), 3 * gemm, 1e-15);  // rank 1 is 3x slower
+  EXPECT_NEAR(took(1, "ew"), 3 * ew, 1e-15);
+}
+
+std::string dp_experiment(bool overlap, const std::string& extra = "") {
+  return fmt::format(R"(
+experiment:
+  platform: {{topology: star, hosts: 2, link: {{bandwidth: 10Gbps, latency: 1us}}, device: {}}}
+  model: {{type: mlp, widths: [1024, 1024, 1024], batch: 128, dtype: fp32}}
+  iterations: 2
+  strategy: {{type: data-parallel, allreduce: ring, bucket_size: 4MiB, overlap: {}}}
+  simulation: {{fidelity: steps}}
+  {}
+)",
+                     kDevice, overlap ? "true" : "false", extra);
+}
+
+// Hand-computed: per layer, forward = GEMM(128×1024×1024) + bias/ReLU (2 flops × 131072);
+// backward = its gradient (2 flops × 131072) + two GEMMs of the same size. Each layer has
+// 1024² + 1024 parameters = 4 198 400 B > 4 MiB, so each layer is its own bucket; a 2-rank ring
+// all-reduce of S bytes takes 2·(α + (S/2)/B) with α = 2 µs, B = 1.25 GB/s. Adam: 12 flops/param.
+struct Expected {
+  double gemm = 2.0 * 128 * 1024 * 1024 / 1e12;
+  double elementwise = 2.0 * 128 * 1024 / 1e12;
+  double forward_layer = gemm + elementwise;
+  double backward_layer = elementwise + 2 * gemm;
+  double bucket_bytes = (1024.0 * 1024 + 1024) * 4;
+  double allreduce = 2 * (2e-6 + bucket_bytes / 2 / 1.25e9);
+  double optimizer = 12 * 2 * (1024.0 * 1024 + 1024) / 1e12;
+};
+
+TEST(SimDataParallel, WithoutOverlapEveryAllReduceIsExposed) {
+  const core::Experiment e = testing::experiment_from_yaml(dp_experiment(false));
+  const core::RunSummary s = core::summarize(testing::simulate_strategy(e).trace, {});
+  const Expected x;
+  const double expected = 2 * x.forward_layer + 2 * x.backward_layer + 2 * x.allreduce + x.optimizer;
+  ASSERT_EQ(s.iteration_seconds.size(), 2u);
+  for (double t : s.iteration_seconds) EXPECT_NEAR(t / expected, 1.0, 1e-9);
+  EXPECT_NEAR(s.exposed_mean / (2 * x.allreduce), 1.0, 1e-9);
+  EXPECT_NEAR(strategies::make_strategy(e)->predict().iteration_seconds / expected, 1.0, 1e-9);
+}
+
+TEST(SimDataParallel, OverlapHidesTheAllReduceBehindBackward) {
+  const core::Experiment e = testing::experiment_from_yaml(dp_experiment(true));
+  const core::RunSummary s = core::summarize(testing::simulate_strategy(e).trace, {});
+  const Expected x;
+  // Bucket 0 (last layer) starts when that layer's backward ends; layer 0's backward runs under
+  // it; bucket 1 follows bucket 0 on the stream.
+  const double expected = 2 * x.forward_layer + x.backward_layer + 2 * x.allreduce + x.optimizer;
+  for (double t : s.iteration_seconds) EXPECT_NEAR(t / expected, 1.0, 1e-9);
+  const double without_overlap = expected + x.backward_layer;
+  EXPECT_LT(s.iteration_mean, without_overlap - 0.9 * x.backward_layer);  // a whole layer's backward hidden
+  EXPECT_NEAR(strategies::make_strategy(e)->predict().iteration_seconds / expected, 1.0, 1e-9);
+}
+
+TEST(SimDataParallel, AStragglerSlowsEveryone) {
+  const core::Experiment e = testing::experiment_from_yaml(dp_experiment(false, "slowdown: {1: 2}"));
+  const core::RunSummary s = core::summarize(testing::simulate_strategy(e).trace, {});
+  const Expected x;
+  // Rank 1 computes twice as long; rank 0 waits for it inside the first all-reduce.
+  const double expected = 2 * (2 * x.forward_layer + 2 * x.backward_layer) + 2 * x.allreduce + 2 * x.optimizer;
+  const double iteration1 = s.iteration_seconds[1];
+  EXPECT_NEAR(iteration1 / expected, 1.0, 1e-9);
+  EXPECT_GT(s.per_rank[0].exposed_seconds, s.per_rank[1].exposed_seconds);
+}
+
+class SimDataParallelPayload : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(SimDataParallelPayload, EveryGradientBucketIsSummed) {
+  // The strategy checks every bucket's all-reduced values after every step and throws otherwise.
+  std::string yaml = dp_experiment(true);
+  yaml.replace(yaml.find("fidelity: steps"), 15, "payload: true");
+  yaml.replace(yaml.find("allreduce: ring"), 15, "allreduce: " + GetParam());
+  yaml.replace(yaml.find("hosts: 2"), 8, "hosts: 5");
+  EXPECT_NO_THROW(testing::simulate_strategy(testing::experiment_from_yaml(yaml)));
+}
+
+INSTANTIATE_TEST_SUITE_P(Sim, SimDataParallelPayload,
+                         ::testing::Values("ring", "tree", "double-binary-tree", "halving-doubling"),
+                         [](const auto& param_info) {
+                           std::string s = param_info.param;
+                           for (char& c : s) {
+                             if (c == '-') c = '_';
+                           }
+                           return s;
+                         });
+
+}  // namespace
+}  // namespace dmlsim
+
+namespace dmlsim {
+namespace {
+
+TEST(SimErrors, AnErrorInOneRankStopsTheRunAndIsReported) {
+  const core::Experiment e = testing::experiment_from_yaml(fmt::format(
+      "experiment: {{platform: {}, strategy: {{type: collective, size: 4KiB}}}}", testing::star_platform(3)));
+  try {
+    sim::simulate(e, [](core::Rank& rank) {
+      if (rank.rank() == 1) throw core::BackendError("rank 1 gave up");
+      // The others wait for a message rank 1 never sends.
+      std::vector<float> data(8);
+      core::Request r = rank.irecv(1, {32, reinterpret_cast<std::byte*>(data.data())}, 0);
+      rank.wait(r);
+    });
+    FAIL() << "expected the error";
+  } catch (const core::BackendError& err) {
+    EXPECT_STREQ(err.what(), "rank 1 gave up");
+  }
+}
+
+}  // namespace
+}  // namespace dmlsim
