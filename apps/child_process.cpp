@@ -1,8 +1,8 @@
 #include "apps/child_process.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <spawn.h>
-#include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 
@@ -15,7 +15,9 @@ extern char** environ;
 
 namespace dmlsim::apps {
 
-ChildProcess ChildProcess::spawn_self(const std::vector<std::string>& args) { return spawn("/proc/self/exe", args); }
+ChildProcess ChildProcess::spawn_self(const std::vector<std::string>& args) {
+  return spawn("/proc/self/exe", args);
+}
 
 ChildProcess ChildProcess::spawn(const std::string& program, const std::vector<std::string>& args,
                                  const std::string& log) {

@@ -18,10 +18,13 @@ namespace dmlsim::apps {
 
 int demo_command(const DemoArgs& args) {
   const std::filesystem::path experiment = data_dir() / "experiments" / "demo-transformer-64gpu.yaml";
-  const std::vector<std::string> algorithms{"ring", "tree", "double-binary-tree", "halving-doubling", "hierarchical"};
-  const int jobs = args.jobs > 0 ? args.jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  std::cout << fmt::format("dmlsim demo: {} on 64 simulated H100 GPUs, one run per all-reduce algorithm ({} at a time)\n",
-                           experiment.filename().string(), jobs);
+  const std::vector<std::string> algorithms{"ring", "tree", "double-binary-tree", "halving-doubling",
+                                            "hierarchical"};
+  const int jobs =
+      args.jobs > 0 ? args.jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  std::cout << fmt::format(
+      "dmlsim demo: {} on 64 simulated H100 GPUs, one run per all-reduce algorithm ({} at a time)\n",
+      experiment.filename().string(), jobs);
 
   std::deque<std::pair<std::string, ChildProcess>> running;
   std::vector<std::string> failed;
@@ -33,10 +36,10 @@ int demo_command(const DemoArgs& args) {
   };
   for (const std::string& algorithm : algorithms) {
     if (static_cast<int>(running.size()) >= jobs) reap();
-    running.emplace_back(algorithm, ChildProcess::spawn_self({"run", experiment.string(), "--quiet", "--set",
-                                                              "strategy.allreduce=" + algorithm, "--set",
-                                                              "name=demo-" + algorithm, "--out",
-                                                              (args.out / algorithm).string()}));
+    running.emplace_back(
+        algorithm, ChildProcess::spawn_self(
+                       {"run", experiment.string(), "--quiet", "--set", "strategy.allreduce=" + algorithm,
+                        "--set", "name=demo-" + algorithm, "--out", (args.out / algorithm).string()}));
   }
   while (!running.empty()) reap();
   if (!failed.empty()) {
@@ -56,19 +59,22 @@ int demo_command(const DemoArgs& args) {
   std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
     return a.summary["iteration_s"].get<double>() < b.summary["iteration_s"].get<double>();
   });
-  std::cout << fmt::format("\n  {:<20} {:>12} {:>12} {:>12} {:>14} {:>13}\n", "all-reduce", "iteration", "closed form",
-                           "comm/iter", "exposed comm", "busiest link");
+  std::cout << fmt::format("\n  {:<20} {:>12} {:>12} {:>12} {:>14} {:>13}\n", "all-reduce", "iteration",
+                           "closed form", "comm/iter", "exposed comm", "busiest link");
   for (const Row& r : rows) {
     const auto& s = r.summary;
-    const std::string busiest = s["links"].empty() ? "-" : fmt::format("{:.0f} %", s["links"][0]["utilization_percent"].get<double>());
+    const std::string busiest =
+        s["links"].empty() ? "-"
+                           : fmt::format("{:.0f} %", s["links"][0]["utilization_percent"].get<double>());
     std::cout << fmt::format("  {:<20} {:>12} {:>12} {:>12} {:>14} {:>13}\n", r.algorithm,
                              core::format_duration(s["iteration_s"].get<double>()),
                              core::format_duration(s["predicted_iteration_s"].get<double>()),
                              core::format_duration(s["communication_s"].get<double>()),
                              core::format_duration(s["exposed_communication_s"].get<double>()), busiest);
   }
-  std::cout << fmt::format("\n  traces: {}/<algorithm>/trace.json (open in ui.perfetto.dev); summaries beside them\n",
-                           args.out.string());
+  std::cout << fmt::format(
+      "\n  traces: {}/<algorithm>/trace.json (open in ui.perfetto.dev); summaries beside them\n",
+      args.out.string());
   return 0;
 }
 

@@ -1,6 +1,6 @@
 // dmlsim — simulate distributed deep-learning training strategies on clusters you do not have.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include <cstdlib>
 #include <iostream>
@@ -41,7 +41,8 @@ int main(int argc, char** argv) {
 
   RunArgs run;
   std::vector<std::string> run_sets;
-  auto* run_cmd = app.add_subcommand("run", "Simulate an experiment; write trace.json, trace.csv and summary.json");
+  auto* run_cmd =
+      app.add_subcommand("run", "Simulate an experiment; write trace.json, trace.csv and summary.json");
   run_cmd->add_option("experiment", run.experiment, "Experiment YAML file")->required();
   run_cmd->add_option("-o,--out", run.out, "Output directory (default: dmlsim-out/<experiment name>)");
   run_cmd->add_option("--set", run_sets, "Override a field of the experiment, e.g. strategy.allreduce=tree");

@@ -9,7 +9,8 @@
 
 namespace dmlsim::apps {
 
-std::vector<std::filesystem::path> write_outputs(const std::filesystem::path& dir, const std::vector<OutputFile>& files) {
+std::vector<std::filesystem::path> write_outputs(const std::filesystem::path& dir,
+                                                 const std::vector<OutputFile>& files) {
   namespace fs = std::filesystem;
   fs::create_directories(dir);
   const fs::path staging = dir / fmt::format(".staging-{}", getpid());
@@ -22,7 +23,8 @@ std::vector<std::filesystem::path> write_outputs(const std::filesystem::path& di
       if (!out) throw core::BackendError(fmt::format("cannot write {}", (staging / f.name).string()));
       f.write(out);
       out.close();
-      if (!out) throw core::BackendError(fmt::format("writing {} failed (disk full?)", (dir / f.name).string()));
+      if (!out)
+        throw core::BackendError(fmt::format("writing {} failed (disk full?)", (dir / f.name).string()));
     }
     for (const OutputFile& f : files) {
       fs::rename(staging / f.name, dir / f.name);

@@ -10,11 +10,12 @@
 namespace dmlsim::apps {
 
 struct OutputFile {
-  std::string name;                            // e.g. "trace.json"
-  std::function<void(std::ostream&)> write;    // fills the file
+  std::string name;                          // e.g. "trace.json"
+  std::function<void(std::ostream&)> write;  // fills the file
 };
 
 // Creates `dir` if needed and writes every file; returns their paths.
-std::vector<std::filesystem::path> write_outputs(const std::filesystem::path& dir, const std::vector<OutputFile>& files);
+std::vector<std::filesystem::path> write_outputs(const std::filesystem::path& dir,
+                                                 const std::vector<OutputFile>& files);
 
 }  // namespace dmlsim::apps

@@ -17,11 +17,13 @@ int run_command(const RunArgs& args) {
   // Everything that can be wrong with the input is found here, before anything is simulated or written.
   const core::Experiment experiment = core::load_experiment(args.experiment, args.overrides);
   const std::unique_ptr<strategies::Strategy> strategy = strategies::make_strategy(experiment);
-  const std::filesystem::path out = args.out.empty() ? std::filesystem::path("dmlsim-out") / experiment.name : args.out;
+  const std::filesystem::path out =
+      args.out.empty() ? std::filesystem::path("dmlsim-out") / experiment.name : args.out;
 
   sim::SimOptions options;
   options.progress = args.progress;
-  sim::SimResult result = sim::simulate(experiment, [&](core::Rank& rank) { strategy->run(rank); }, options);
+  sim::SimResult result = sim::simulate(
+      experiment, [&](core::Rank& rank) { strategy->run(rank); }, options);
   result.trace.label = fmt::format("{} (simulated)", experiment.name);
 
   core::RunSummary summary = core::summarize(result.trace, result.links);
@@ -34,15 +36,16 @@ int run_command(const RunArgs& args) {
   summary_json["fidelity"] = core::to_string(experiment.fidelity);
   summary_json["predicted_iteration_s"] = strategy->predict().iteration_seconds;
 
-  const auto files = write_outputs(
-      out, {{"trace.json", [&](std::ostream& o) { core::write_chrome_trace(result.trace, o); }},
-            {"trace.csv", [&](std::ostream& o) { core::write_csv_trace(result.trace, o); }},
-            {"summary.json", [&](std::ostream& o) { o << summary_json.dump(2) << "\n"; }},
-            {"links.csv", [&](std::ostream& o) { core::write_links_csv(summary, o); }}});
+  const auto files =
+      write_outputs(out, {{"trace.json", [&](std::ostream& o) { core::write_chrome_trace(result.trace, o); }},
+                          {"trace.csv", [&](std::ostream& o) { core::write_csv_trace(result.trace, o); }},
+                          {"summary.json", [&](std::ostream& o) { o << summary_json.dump(2) << "\n"; }},
+                          {"links.csv", [&](std::ostream& o) { core::write_links_csv(summary, o); }}});
   if (!args.quiet) {
     core::print_summary(summary, std::cout);
-    std::cout << fmt::format("  simulated {} in {:.2f} s wall, {} messages\n", core::format_duration(result.simulated_seconds),
-                             result.wall_seconds, result.messages);
+    std::cout << fmt::format("  simulated {} in {:.3f} s wall, {} messages\n",
+                             core::format_duration(result.simulated_seconds), result.wall_seconds,
+                             result.messages);
     std::cout << fmt::format("  wrote {} (open it in ui.perfetto.dev), trace.csv, summary.json, links.csv\n",
                              files.front().string());
   }

@@ -41,8 +41,8 @@ auto parse_unit(const ConfigNode& node, Parser parser) {
 
 }  // namespace
 
-ConfigNode::ConfigNode(YAML::Node node, std::shared_ptr<const std::string> file, std::string path, int parent_line,
-                       std::shared_ptr<std::vector<std::string>> overrides)
+ConfigNode::ConfigNode(YAML::Node node, std::shared_ptr<const std::string> file, std::string path,
+                       int parent_line, std::shared_ptr<std::vector<std::string>> overrides)
     : node_(std::move(node)),
       file_(std::move(file)),
       overrides_(std::move(overrides)),
@@ -127,7 +127,9 @@ std::string ConfigNode::child_path(std::string_view key) const {
   return path_.empty() ? std::string(key) : fmt::format("{}.{}", path_, key);
 }
 
-bool ConfigNode::has(std::string_view key) const { return node_.IsMap() && node_[std::string(key)]; }
+bool ConfigNode::has(std::string_view key) const {
+  return node_.IsMap() && node_[std::string(key)];
+}
 
 ConfigNode ConfigNode::at(std::string_view key) const {
   if (!node_.IsMap()) fail("expected a mapping");
@@ -172,15 +174,31 @@ T ConfigNode::convert(std::string_view what) const {
   }
 }
 
-std::string ConfigNode::as_string() const { return convert<std::string>("a string"); }
-std::int64_t ConfigNode::as_int() const { return convert<std::int64_t>("an integer"); }
-double ConfigNode::as_double() const { return convert<double>("a number"); }
-bool ConfigNode::as_bool() const { return convert<bool>("true or false"); }
+std::string ConfigNode::as_string() const {
+  return convert<std::string>("a string");
+}
+std::int64_t ConfigNode::as_int() const {
+  return convert<std::int64_t>("an integer");
+}
+double ConfigNode::as_double() const {
+  return convert<double>("a number");
+}
+bool ConfigNode::as_bool() const {
+  return convert<bool>("true or false");
+}
 
-std::uint64_t ConfigNode::as_bytes() const { return parse_unit(*this, parse_bytes); }
-double ConfigNode::as_bandwidth() const { return parse_unit(*this, parse_bandwidth); }
-double ConfigNode::as_duration() const { return parse_unit(*this, parse_duration); }
-double ConfigNode::as_flop_rate() const { return parse_unit(*this, parse_flop_rate); }
+std::uint64_t ConfigNode::as_bytes() const {
+  return parse_unit(*this, parse_bytes);
+}
+double ConfigNode::as_bandwidth() const {
+  return parse_unit(*this, parse_bandwidth);
+}
+double ConfigNode::as_duration() const {
+  return parse_unit(*this, parse_duration);
+}
+double ConfigNode::as_flop_rate() const {
+  return parse_unit(*this, parse_flop_rate);
+}
 
 std::string ConfigNode::string_or(std::string_view key, std::string_view fallback) const {
   const auto child = find(key);
@@ -231,7 +249,8 @@ void ConfigNode::expect_only(std::initializer_list<std::string_view> allowed) co
       if (d < best_distance) best_distance = d, best = candidate;
     }
     std::string known;
-    for (std::string_view candidate : allowed) known += fmt::format("{}{}", known.empty() ? "" : ", ", candidate);
+    for (std::string_view candidate : allowed)
+      known += fmt::format("{}{}", known.empty() ? "" : ", ", candidate);
     const ConfigNode child(kv.first, file_, child_path(key), line(), overrides_);
     child.fail(best.empty() ? fmt::format("unknown field (known: {})", known)
                             : fmt::format("unknown field (did you mean '{}'?)", best));

@@ -67,7 +67,8 @@ class ConfigNode {
 
   // An integer in [min, max]; the error names the range.
   std::int64_t integer_in(std::string_view key, std::int64_t min, std::int64_t max) const;
-  std::int64_t integer_in_or(std::string_view key, std::int64_t min, std::int64_t max, std::int64_t fallback) const;
+  std::int64_t integer_in_or(std::string_view key, std::int64_t min, std::int64_t max,
+                             std::int64_t fallback) const;
 
   // Fails on any key not in `allowed` (typos must not be silently ignored).
   void expect_only(std::initializer_list<std::string_view> allowed) const;

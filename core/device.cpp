@@ -72,10 +72,13 @@ DeviceProfile load_device(const ConfigNode& node) {
   std::error_code ec;
   if (name.find('/') == std::string::npos && name.find(".yaml") == std::string::npos) {
     std::string known;
-    for (const auto& [stem, text] : embedded::kDeviceProfiles) known += fmt::format("{}{}", known.empty() ? "" : ", ", stem);
-    node.fail(fmt::format("unknown device '{}' (shipped profiles: {}; or give a path to a YAML file)", name, known));
+    for (const auto& [stem, text] : embedded::kDeviceProfiles)
+      known += fmt::format("{}{}", known.empty() ? "" : ", ", stem);
+    node.fail(fmt::format("unknown device '{}' (shipped profiles: {}; or give a path to a YAML file)", name,
+                          known));
   }
-  if (!std::filesystem::exists(path, ec)) node.fail(fmt::format("device file '{}' does not exist", path.string()));
+  if (!std::filesystem::exists(path, ec))
+    node.fail(fmt::format("device file '{}' does not exist", path.string()));
   const ConfigNode root = ConfigNode::load_file(path);
   return parse_device(root.at("device"));
 }

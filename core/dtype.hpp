@@ -7,7 +7,8 @@ namespace dmlsim::core {
 // Numeric formats a kernel can run in; the device profile gives a peak rate for each it supports.
 enum class DType : std::uint8_t { fp64, fp32, tf32, bf16, fp16, fp8 };
 
-inline constexpr DType kAllDTypes[] = {DType::fp64, DType::fp32, DType::tf32, DType::bf16, DType::fp16, DType::fp8};
+inline constexpr DType kAllDTypes[] = {DType::fp64, DType::fp32, DType::tf32,
+                                       DType::bf16, DType::fp16, DType::fp8};
 
 std::string_view to_string(DType dtype);
 // Throws ValueError for an unknown name.

@@ -22,8 +22,8 @@ auto parse_inline_or_file(const ConfigNode& field, std::string_view key, Parse p
 }
 
 template <typename Enum, std::size_t N>
-Enum parse_choice(const ConfigNode& node, std::string_view key, const std::pair<std::string_view, Enum> (&choices)[N],
-                  Enum fallback) {
+Enum parse_choice(const ConfigNode& node, std::string_view key,
+                  const std::pair<std::string_view, Enum> (&choices)[N], Enum fallback) {
   const auto child = node.find(key);
   if (!child) return fallback;
   const std::string value = child->as_string();
@@ -36,7 +36,9 @@ Enum parse_choice(const ConfigNode& node, std::string_view key, const std::pair<
 }
 
 constexpr std::pair<std::string_view, CollectiveFidelity> kFidelities[] = {
-    {"steps", CollectiveFidelity::steps}, {"flows", CollectiveFidelity::flows}, {"auto", CollectiveFidelity::automatic}};
+    {"steps", CollectiveFidelity::steps},
+    {"flows", CollectiveFidelity::flows},
+    {"auto", CollectiveFidelity::automatic}};
 constexpr std::pair<std::string_view, NetworkModel> kNetworks[] = {{"exact", NetworkModel::exact},
                                                                    {"tcp", NetworkModel::tcp}};
 constexpr std::pair<std::string_view, TraceDetail> kTraceDetails[] = {{"none", TraceDetail::none},
@@ -61,7 +63,9 @@ std::string_view to_string(TraceDetail t) {
 }
 
 const Model& Experiment::require_model() const {
-  if (!model) throw ConfigError(fmt::format("{}: field 'experiment.model': missing (the {} strategy needs a model)", source, strategy_type));
+  if (!model)
+    throw ConfigError(fmt::format("{}: field 'experiment.model': missing (the {} strategy needs a model)",
+                                  source, strategy_type));
   return *model;
 }
 
@@ -89,7 +93,8 @@ Experiment parse_experiment(const ConfigNode& node) {
     std::set<int> used;
     for (const ConfigNode& h : placement->items()) {
       const std::int64_t host = h.as_int();
-      if (host < 0 || host >= hosts) h.fail(fmt::format("host {} does not exist (platform has {})", host, hosts));
+      if (host < 0 || host >= hosts)
+        h.fail(fmt::format("host {} does not exist (platform has {})", host, hosts));
       if (!used.insert(static_cast<int>(host)).second) h.fail(fmt::format("host {} is used twice", host));
       e.placement.push_back(static_cast<int>(host));
     }
@@ -112,7 +117,8 @@ Experiment parse_experiment(const ConfigNode& node) {
     e.payload = sim->boolean_or("payload", false);
     e.trace = parse_choice(*sim, "trace", kTraceDetails, TraceDetail::kernels);
     if (e.payload && e.fidelity == CollectiveFidelity::flows) {
-      sim->at("payload").fail("payload mode moves real bytes message by message: use fidelity 'steps' or 'auto'");
+      sim->at("payload").fail(
+          "payload mode moves real bytes message by message: use fidelity 'steps' or 'auto'");
     }
   }
   if (const auto slow = node.find("slowdown")) {
@@ -124,7 +130,8 @@ Experiment parse_experiment(const ConfigNode& node) {
       } catch (const std::exception&) {
         factor.fail("keys are rank numbers");
       }
-      if (rank < 0 || rank >= e.ranks) factor.fail(fmt::format("rank {} does not exist ({} ranks)", rank, e.ranks));
+      if (rank < 0 || rank >= e.ranks)
+        factor.fail(fmt::format("rank {} does not exist ({} ranks)", rank, e.ranks));
       if (factor.as_double() <= 0) factor.fail("a slowdown factor must be positive (2 = twice as slow)");
       e.slowdown[rank] = factor.as_double();
     }

@@ -17,7 +17,9 @@ class Group {
   static Group of(std::vector<int> ranks);
 
   int size() const { return size_; }
-  int at(int index) const { return ranks_ ? (*ranks_)[static_cast<std::size_t>(index)] : first_ + index * stride_; }
+  int at(int index) const {
+    return ranks_ ? (*ranks_)[static_cast<std::size_t>(index)] : first_ + index * stride_;
+  }
   // Index of `rank` in the group, or -1.
   int index_of(int rank) const;
 
@@ -26,7 +28,7 @@ class Group {
   int first_ = 0;
   int size_ = 0;
   int stride_ = 1;
-  std::shared_ptr<const std::vector<int>> ranks_;                     // explicit list, or null
+  std::shared_ptr<const std::vector<int>> ranks_;                      // explicit list, or null
   std::shared_ptr<const std::unordered_map<int, int>> index_of_rank_;  // for explicit lists
 };
 

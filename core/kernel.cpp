@@ -21,8 +21,10 @@ struct Overloaded : Ts... {
 double Kernel::flops() const {
   return std::visit(
       Overloaded{
-          [](const Gemm& g) { return 2.0 * static_cast<double>(g.m) * static_cast<double>(g.n) *
-                                     static_cast<double>(g.k) * static_cast<double>(g.batch); },
+          [](const Gemm& g) {
+            return 2.0 * static_cast<double>(g.m) * static_cast<double>(g.n) * static_cast<double>(g.k) *
+                   static_cast<double>(g.batch);
+          },
           [](const Elementwise& e) { return e.flops_per_element * static_cast<double>(e.elements); },
           [](const OptimizerStep& o) {
             return (o.kind == OptimizerStep::Kind::adam ? kAdamFlopsPerParam : kSgdFlopsPerParam) *
@@ -34,24 +36,27 @@ double Kernel::flops() const {
 
 double Kernel::memory_bytes() const {
   const double size = dtype_bytes(dtype);
-  return std::visit(
-      Overloaded{
-          [&](const Gemm& g) {
-            const double m = static_cast<double>(g.m), n = static_cast<double>(g.n), k = static_cast<double>(g.k);
-            return (m * k + k * n + m * n) * size * static_cast<double>(g.batch);
-          },
-          [&](const Elementwise& e) { return e.accesses_per_element * static_cast<double>(e.elements) * size; },
-          [&](const OptimizerStep& o) {
-            const double p = static_cast<double>(o.parameters);
-            if (o.kind == OptimizerStep::Kind::sgd) return p * 3 * size;
-            // fp32 master, m, v read and written (24 B), gradient read and weight copy written.
-            return p * (24 + 2 * size);
-          },
-      },
-      shape);
+  return std::visit(Overloaded{
+                        [&](const Gemm& g) {
+                          const double m = static_cast<double>(g.m), n = static_cast<double>(g.n),
+                                       k = static_cast<double>(g.k);
+                          return (m * k + k * n + m * n) * size * static_cast<double>(g.batch);
+                        },
+                        [&](const Elementwise& e) {
+                          return e.accesses_per_element * static_cast<double>(e.elements) * size;
+                        },
+                        [&](const OptimizerStep& o) {
+                          const double p = static_cast<double>(o.parameters);
+                          if (o.kind == OptimizerStep::Kind::sgd) return p * 3 * size;
+                          // fp32 master, m, v read and written (24 B), gradient read and weight copy written.
+                          return p * (24 + 2 * size);
+                        },
+                    },
+                    shape);
 }
 
-Kernel gemm(std::string name, std::int64_t m, std::int64_t n, std::int64_t k, DType dtype, std::int64_t batch) {
+Kernel gemm(std::string name, std::int64_t m, std::int64_t n, std::int64_t k, DType dtype,
+            std::int64_t batch) {
   return Kernel{std::move(name), Gemm{m, n, k, batch}, dtype};
 }
 

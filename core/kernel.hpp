@@ -38,7 +38,8 @@ struct Kernel {
   double memory_bytes() const;  // bytes moved to and from device memory (the roofline's other axis)
 };
 
-Kernel gemm(std::string name, std::int64_t m, std::int64_t n, std::int64_t k, DType dtype, std::int64_t batch = 1);
+Kernel gemm(std::string name, std::int64_t m, std::int64_t n, std::int64_t k, DType dtype,
+            std::int64_t batch = 1);
 Kernel elementwise(std::string name, std::int64_t elements, DType dtype, double flops_per_element = 1,
                    double accesses_per_element = 2);
 Kernel optimizer_step(std::string name, std::int64_t parameters, DType dtype,

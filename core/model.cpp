@@ -112,9 +112,9 @@ Model make_transformer(const TransformerConfig& c) {
     auto& fw = block.forward;
     fw.push_back(elementwise(p + ".ln1", tokens * h, dt, 5, 2));
     fw.push_back(gemm(p + ".qkv", tokens, 3 * h, h, dt));
-    fw.push_back(gemm(p + ".scores", s, s, h / a, dt, b * a));      // Q·Kᵀ per head
+    fw.push_back(gemm(p + ".scores", s, s, h / a, dt, b * a));  // Q·Kᵀ per head
     fw.push_back(elementwise(p + ".softmax", b * a * s * s, dt, 5, 2));
-    fw.push_back(gemm(p + ".context", s, h / a, s, dt, b * a));     // softmax·V per head
+    fw.push_back(gemm(p + ".context", s, h / a, s, dt, b * a));  // softmax·V per head
     fw.push_back(gemm(p + ".proj", tokens, h, h, dt));
     fw.push_back(elementwise(p + ".residual1", tokens * h, dt, 1, 3));
     fw.push_back(elementwise(p + ".ln2", tokens * h, dt, 5, 2));
@@ -157,7 +157,8 @@ Kernel parse_kernel(const ConfigNode& node, DType dtype) {
   if (const auto g = node.find("gemm")) {
     const auto dims = g->items();
     if (dims.size() != 3) g->fail("expected [m, n, k]");
-    return gemm(name, dims[0].as_int(), dims[1].as_int(), dims[2].as_int(), dtype, node.integer_or("batch", 1));
+    return gemm(name, dims[0].as_int(), dims[1].as_int(), dims[2].as_int(), dtype,
+                node.integer_or("batch", 1));
   }
   if (node.has("elementwise")) {
     return elementwise(name, node.integer("elementwise"), dtype, node.number_or("flops_per_element", 1),

@@ -29,7 +29,9 @@ struct Model {
   std::vector<Layer> layers;
 
   std::int64_t parameters() const;
-  std::uint64_t gradient_bytes() const { return static_cast<std::uint64_t>(parameters()) * dtype_bytes(dtype); }
+  std::uint64_t gradient_bytes() const {
+    return static_cast<std::uint64_t>(parameters()) * dtype_bytes(dtype);
+  }
   double forward_flops() const;
   double backward_flops() const;
 };

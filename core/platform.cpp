@@ -28,7 +28,9 @@ FatTreeSpec parse_tree(const ConfigNode& node, std::string_view per_leaf_key, do
   FatTreeSpec t;
   t.per_leaf = static_cast<int>(node.integer_in_or(per_leaf_key, 1, kMaxHosts, members));
   if (members % t.per_leaf != 0) {
-    node.at(per_leaf_key).fail(fmt::format("must divide the number of {} ({})", per_leaf_key == "hosts_per_leaf" ? "hosts" : "nodes", members));
+    node.at(per_leaf_key)
+        .fail(fmt::format("must divide the number of {} ({})",
+                          per_leaf_key == "hosts_per_leaf" ? "hosts" : "nodes", members));
   }
   t.leaves = members / t.per_leaf;
   if (t.leaves == 1) {
@@ -92,22 +94,22 @@ int Platform::devices_per_node() const {
 }
 
 std::optional<PathParams> Platform::path(int a, int b) const {
-  return std::visit(
-      Overloaded{
-          [](const StarTopology& s) -> std::optional<PathParams> {
-            return PathParams{2 * s.link.latency, s.link.bandwidth};
-          },
-          [&](const FatTreeTopology& f) -> std::optional<PathParams> {
-            return tree_path(f.tree, f.host_link, a / f.tree.per_leaf, b / f.tree.per_leaf);
-          },
-          [&](const GpuNodesTopology& g) -> std::optional<PathParams> {
-            const int node_a = a / g.gpus_per_node, node_b = b / g.gpus_per_node;
-            if (node_a == node_b) return PathParams{2 * g.nvlink.latency, g.nvlink.bandwidth};
-            return tree_path(g.fabric, g.nic, node_a / g.fabric.per_leaf, node_b / g.fabric.per_leaf);
-          },
-          [](const SimgridXmlTopology&) -> std::optional<PathParams> { return std::nullopt; },
-      },
-      topology);
+  return std::visit(Overloaded{
+                        [](const StarTopology& s) -> std::optional<PathParams> {
+                          return PathParams{2 * s.link.latency, s.link.bandwidth};
+                        },
+                        [&](const FatTreeTopology& f) -> std::optional<PathParams> {
+                          return tree_path(f.tree, f.host_link, a / f.tree.per_leaf, b / f.tree.per_leaf);
+                        },
+                        [&](const GpuNodesTopology& g) -> std::optional<PathParams> {
+                          const int node_a = a / g.gpus_per_node, node_b = b / g.gpus_per_node;
+                          if (node_a == node_b) return PathParams{2 * g.nvlink.latency, g.nvlink.bandwidth};
+                          return tree_path(g.fabric, g.nic, node_a / g.fabric.per_leaf,
+                                           node_b / g.fabric.per_leaf);
+                        },
+                        [](const SimgridXmlTopology&) -> std::optional<PathParams> { return std::nullopt; },
+                    },
+                    topology);
 }
 
 Platform parse_platform(const ConfigNode& node) {
@@ -153,8 +155,8 @@ Platform parse_platform(const ConfigNode& node) {
     if (x.hosts.empty()) node.at("hosts").fail("needs at least one host name");
     p.topology = x;
   } else {
-    node.at("topology").fail(
-        fmt::format("unknown topology '{}' (known: star, fat-tree, gpu-nodes, simgrid-xml)", type));
+    node.at("topology")
+        .fail(fmt::format("unknown topology '{}' (known: star, fat-tree, gpu-nodes, simgrid-xml)", type));
   }
   p.name = node.string_or("name", p.topology_name());
   p.device = load_device(node.at("device"));

@@ -19,15 +19,16 @@ void Rank::wait_all(std::span<Request> requests) {
 
 void Rank::run(const Schedule& schedule, const Group& group, ElementBuffer buffer, int tag) {
   if (buffer.count != schedule.count()) {
-    throw ValueError(fmt::format("{} {} schedule is for {} elements, the buffer has {}", schedule.collective(),
-                                 schedule.algorithm(), schedule.count(), buffer.count));
+    throw ValueError(fmt::format("{} {} schedule is for {} elements, the buffer has {}",
+                                 schedule.collective(), schedule.algorithm(), schedule.count(),
+                                 buffer.count));
   }
   if (buffer.has_data() && buffer.element_bytes != sizeof(float)) {
     throw ValueError("collectives over real data reduce floats: element_bytes must be 4");
   }
   if (group.index_of(rank()) != schedule.index()) {
-    throw ValueError(fmt::format("rank {} runs the schedule of member {} but is member {} of the group", rank(),
-                                 schedule.index(), group.index_of(rank())));
+    throw ValueError(fmt::format("rank {} runs the schedule of member {} but is member {} of the group",
+                                 rank(), schedule.index(), group.index_of(rank())));
   }
   const double start = now();
   execute(schedule, group, buffer, tag);
@@ -49,7 +50,9 @@ CollectiveHandle Rank::start(SchedulePtr schedule, Group group, ElementBuffer bu
   return CollectiveHandle(std::make_unique<CompletedCollective>());
 }
 
-void Rank::wait(CollectiveHandle& handle) { handle.release(); }
+void Rank::wait(CollectiveHandle& handle) {
+  handle.release();
+}
 
 void execute_steps(Rank& rank, const Schedule& schedule, const Group& group, ElementBuffer buffer, int tag,
                    std::size_t first_round, std::size_t end_round) {
@@ -70,8 +73,12 @@ void execute_steps(Rank& rank, const Schedule& schedule, const Group& group, Ele
       if (op.range.count == 0) continue;  // both sides skip an empty chunk
       const int peer = group.at(op.peer);
       switch (op.kind) {
-        case OpKind::send: requests.push_back(rank.isend(peer, slice(op.range), tag)); break;
-        case OpKind::recv_copy: requests.push_back(rank.irecv(peer, slice(op.range), tag)); break;
+        case OpKind::send:
+          requests.push_back(rank.isend(peer, slice(op.range), tag));
+          break;
+        case OpKind::recv_copy:
+          requests.push_back(rank.irecv(peer, slice(op.range), tag));
+          break;
         case OpKind::recv_reduce: {
           Buffer target{op.range.count * element_bytes, nullptr};
           if (buffer.has_data()) {

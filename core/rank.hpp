@@ -89,7 +89,9 @@ class Rank {
 // Marks a phase ("forward", "backward", "iteration") for as long as it lives.
 class Phase {
  public:
-  Phase(Rank& rank, std::string_view name, int iteration = -1) : rank_(rank) { rank_.begin_phase(name, iteration); }
+  Phase(Rank& rank, std::string_view name, int iteration = -1) : rank_(rank) {
+    rank_.begin_phase(name, iteration);
+  }
   ~Phase() { rank_.end_phase(); }
   Phase(const Phase&) = delete;
   Phase& operator=(const Phase&) = delete;

@@ -15,7 +15,8 @@ ElementRange chunk_range(std::uint64_t count, std::uint64_t parts, std::uint64_t
   return ElementRange{i * base + std::min(i, extra), base + (i < extra ? 1 : 0)};
 }
 
-Schedule::Schedule(std::string collective, std::string algorithm, int group_size, int index, std::uint64_t count)
+Schedule::Schedule(std::string collective, std::string algorithm, int group_size, int index,
+                   std::uint64_t count)
     : collective_(std::move(collective)),
       algorithm_(std::move(algorithm)),
       group_size_(group_size),
@@ -47,7 +48,8 @@ void append_embedded(const SequenceSchedule::Part& part, std::size_t t, std::vec
 
 SequenceSchedule::SequenceSchedule(std::string collective, std::string algorithm, int group_size, int index,
                                    std::uint64_t count, std::vector<Part> parts)
-    : Schedule(std::move(collective), std::move(algorithm), group_size, index, count), parts_(std::move(parts)) {
+    : Schedule(std::move(collective), std::move(algorithm), group_size, index, count),
+      parts_(std::move(parts)) {
   starts_.push_back(0);
   for (const Part& p : parts_) starts_.push_back(starts_.back() + p.schedule->rounds());
 }
@@ -70,7 +72,8 @@ std::vector<RoundSpan> SequenceSchedule::mergeable_spans() const {
 
 ParallelSchedule::ParallelSchedule(std::string collective, std::string algorithm, int group_size, int index,
                                    std::uint64_t count, std::vector<SequenceSchedule::Part> parts)
-    : Schedule(std::move(collective), std::move(algorithm), group_size, index, count), parts_(std::move(parts)) {
+    : Schedule(std::move(collective), std::move(algorithm), group_size, index, count),
+      parts_(std::move(parts)) {
   for (const auto& p : parts_) rounds_ = std::max(rounds_, p.schedule->rounds());
 }
 
@@ -98,7 +101,9 @@ std::vector<RoundSpan> ParallelSchedule::mergeable_spans() const {
   return result;
 }
 
-std::vector<PeerTraffic> Schedule::traffic(RoundSpan span) const { return walk_traffic(*this, span); }
+std::vector<PeerTraffic> Schedule::traffic(RoundSpan span) const {
+  return walk_traffic(*this, span);
+}
 
 namespace {
 
@@ -125,7 +130,8 @@ std::vector<PeerTraffic> SequenceSchedule::traffic(RoundSpan span) const {
   for (std::size_t i = 0; i < parts_.size(); ++i) {
     const std::size_t begin = std::max(span.begin, starts_[i]), end = std::min(span.end, starts_[i + 1]);
     if (begin >= end) continue;
-    merge_traffic(out, parts_[i].schedule->traffic({begin - starts_[i], end - starts_[i]}), parts_[i].embedding);
+    merge_traffic(out, parts_[i].schedule->traffic({begin - starts_[i], end - starts_[i]}),
+                  parts_[i].embedding);
   }
   return out;
 }
@@ -186,7 +192,8 @@ std::string check_round(const Schedule& s, std::size_t t, const std::vector<Op>&
       // Several reductions into one range are fine (each lands in its own scratch first); a copy
       // over anything else, or a receive over what this round sends, is not.
       if (b.kind == OpKind::send || a.kind == OpKind::recv_copy || b.kind == OpKind::recv_copy) {
-        return fmt::format("member {} round {}: step {} writes a range that step {} also uses", s.index(), t, i, j);
+        return fmt::format("member {} round {}: step {} writes a range that step {} also uses", s.index(), t,
+                           i, j);
       }
     }
   }
@@ -199,10 +206,12 @@ std::string check_round_aligned(std::span<const SchedulePtr> members) {
   const int n = static_cast<int>(members.size());
   for (int i = 0; i < n; ++i) {
     if (members[i]->group_size() != n || members[i]->index() != i) {
-      return fmt::format("schedule {} claims index {} of {}", i, members[i]->index(), members[i]->group_size());
+      return fmt::format("schedule {} claims index {} of {}", i, members[i]->index(),
+                         members[i]->group_size());
     }
     if (members[i]->rounds() != members[0]->rounds()) {
-      return fmt::format("member {} has {} rounds, member 0 has {}", i, members[i]->rounds(), members[0]->rounds());
+      return fmt::format("member {} has {} rounds, member 0 has {}", i, members[i]->rounds(),
+                         members[0]->rounds());
     }
     if (members[i]->mergeable_spans() != members[0]->mergeable_spans()) {
       return fmt::format("member {} has different mergeable spans from member 0", i);
@@ -229,8 +238,8 @@ std::string check_round_aligned(std::span<const SchedulePtr> members) {
     if (sends != recvs) {
       for (const auto& [pair, sizes] : sends) {
         if (recvs[pair] != sizes) {
-          return fmt::format("round {}: {} → {} sends {} messages that the receiver does not match", t, pair.first,
-                             pair.second, sizes.size());
+          return fmt::format("round {}: {} → {} sends {} messages that the receiver does not match", t,
+                             pair.first, pair.second, sizes.size());
         }
       }
       return fmt::format("round {}: a receive has no matching send", t);

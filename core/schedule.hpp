@@ -109,8 +109,8 @@ class SequenceSchedule final : public Schedule {
     SchedulePtr schedule;
     Embedding embedding;
   };
-  SequenceSchedule(std::string collective, std::string algorithm, int group_size, int index, std::uint64_t count,
-                   std::vector<Part> parts);
+  SequenceSchedule(std::string collective, std::string algorithm, int group_size, int index,
+                   std::uint64_t count, std::vector<Part> parts);
   std::size_t rounds() const override { return starts_.back(); }
   void round(std::size_t t, std::vector<Op>& out) const override;
   std::vector<RoundSpan> mergeable_spans() const override;
@@ -125,8 +125,8 @@ class SequenceSchedule final : public Schedule {
 // half of the data each). A round holds the steps of every part, first part first.
 class ParallelSchedule final : public Schedule {
  public:
-  ParallelSchedule(std::string collective, std::string algorithm, int group_size, int index, std::uint64_t count,
-                   std::vector<SequenceSchedule::Part> parts);
+  ParallelSchedule(std::string collective, std::string algorithm, int group_size, int index,
+                   std::uint64_t count, std::vector<SequenceSchedule::Part> parts);
   std::size_t rounds() const override { return rounds_; }
   void round(std::size_t t, std::vector<Op>& out) const override;
   std::vector<RoundSpan> mergeable_spans() const override;

@@ -149,7 +149,8 @@ void write_links_csv(const RunSummary& s, std::ostream& out) {
 void print_summary(const RunSummary& s, std::ostream& out, std::size_t max_links) {
   out << fmt::format("{}: {} ranks, {} iteration(s)\n", s.label, s.ranks, s.iteration_seconds.size());
   out << fmt::format("  iteration time        {:>12}\n", format_duration(s.iteration_mean));
-  out << fmt::format("  compute               {:>12}  ({:.1f} % of the iteration)\n", format_duration(s.compute_mean),
+  out << fmt::format("  compute               {:>12}  ({:.1f} % of the iteration)\n",
+                     format_duration(s.compute_mean),
                      s.iteration_mean > 0 ? 100 * s.compute_mean / s.iteration_mean : 0);
   out << fmt::format("  communication         {:>12}\n", format_duration(s.communication_mean));
   out << fmt::format("  exposed communication {:>12}\n", format_duration(s.exposed_mean));

@@ -25,7 +25,7 @@ struct CollectiveStats {
   std::string name;        // "all-reduce ring 25 MiB"
   std::uint64_t bytes = 0;
   int group_size = 0;
-  std::size_t count = 0;   // rank-level events
+  std::size_t count = 0;  // rank-level events
   double mean_seconds = 0;
   double algbw = 0;  // bytes / time
   double busbw = 0;  // algbw × bus factor (2(n−1)/n for all-reduce; nccl-tests doc/PERFORMANCE.md)
@@ -45,7 +45,7 @@ struct RunSummary {
   double makespan = 0;
   std::vector<double> iteration_seconds;  // one per iteration (global: slowest rank decides)
   double iteration_mean = 0;
-  double compute_mean = 0;        // means over ranks, per iteration
+  double compute_mean = 0;  // means over ranks, per iteration
   double communication_mean = 0;
   double exposed_mean = 0;
   std::vector<RankStats> per_rank;

@@ -22,16 +22,23 @@ constexpr int kRecvTidBase = 2000;
 
 int tid_base(Lane lane) {
   switch (lane) {
-    case Lane::phase: return kPhaseTid;
-    case Lane::compute: return kComputeTid;
-    case Lane::collective: return kCollectiveTidBase;
-    case Lane::send: return kSendTidBase;
-    case Lane::recv: return kRecvTidBase;
+    case Lane::phase:
+      return kPhaseTid;
+    case Lane::compute:
+      return kComputeTid;
+    case Lane::collective:
+      return kCollectiveTidBase;
+    case Lane::send:
+      return kSendTidBase;
+    case Lane::recv:
+      return kRecvTidBase;
   }
   return kComputeTid;
 }
 
-bool packs_into_sublanes(Lane lane) { return lane == Lane::collective || lane == Lane::send || lane == Lane::recv; }
+bool packs_into_sublanes(Lane lane) {
+  return lane == Lane::collective || lane == Lane::send || lane == Lane::recv;
+}
 
 // Assigns each event a thread id: phases and compute keep one thread each (they nest by
 // construction); concurrent collectives and messages go to the first sub-lane that is free.
@@ -87,8 +94,8 @@ void write_chrome_trace(const Trace& trace, std::ostream& out) {
     out << (first ? "\n" : ",\n") << j.dump();
     first = false;
   };
-  out << "{\"displayTimeUnit\":\"ns\",\"otherData\":" << json{{"label", trace.label}, {"generator", "dmlsim"}}.dump()
-      << ",\"traceEvents\":[";
+  out << "{\"displayTimeUnit\":\"ns\",\"otherData\":"
+      << json{{"label", trace.label}, {"generator", "dmlsim"}}.dump() << ",\"traceEvents\":[";
 
   // Process and thread names, in rank order so lanes sort by rank.
   std::map<int, std::vector<int>> threads_of_rank;
@@ -96,15 +103,25 @@ void write_chrome_trace(const Trace& trace, std::ostream& out) {
   for (std::size_t r = 0; r < trace.ranks.size(); ++r) {
     const RankPlacement& p = trace.ranks[r];
     const int pid = static_cast<int>(r);
-    emit({{"ph", "M"}, {"name", "process_name"}, {"pid", pid},
+    emit({{"ph", "M"},
+          {"name", "process_name"},
+          {"pid", pid},
           {"args", {{"name", fmt::format("rank {} (node {}, {})", r, p.node, p.host_name)}}}});
     emit({{"ph", "M"}, {"name", "process_sort_index"}, {"pid", pid}, {"args", {{"sort_index", pid}}}});
     auto& tid_list = threads_of_rank[pid];
     std::sort(tid_list.begin(), tid_list.end());
     tid_list.erase(std::unique(tid_list.begin(), tid_list.end()), tid_list.end());
     for (int tid : tid_list) {
-      emit({{"ph", "M"}, {"name", "thread_name"}, {"pid", pid}, {"tid", tid}, {"args", {{"name", thread_name(tid)}}}});
-      emit({{"ph", "M"}, {"name", "thread_sort_index"}, {"pid", pid}, {"tid", tid}, {"args", {{"sort_index", tid}}}});
+      emit({{"ph", "M"},
+            {"name", "thread_name"},
+            {"pid", pid},
+            {"tid", tid},
+            {"args", {{"name", thread_name(tid)}}}});
+      emit({{"ph", "M"},
+            {"name", "thread_sort_index"},
+            {"pid", pid},
+            {"tid", tid},
+            {"args", {{"sort_index", tid}}}});
     }
   }
 
@@ -135,11 +152,22 @@ void write_chrome_trace(const Trace& trace, std::ostream& out) {
     if (it == receives.end()) continue;
     const TraceEvent& r = events[it->second];
     ++flow_id;
-    emit({{"ph", "s"}, {"name", "message"}, {"cat", "message"}, {"id", flow_id}, {"pid", s.rank}, {"tid", tids[i]},
+    emit({{"ph", "s"},
+          {"name", "message"},
+          {"cat", "message"},
+          {"id", flow_id},
+          {"pid", s.rank},
+          {"tid", tids[i]},
           {"ts", s.start * kMicrosecondsPerSecond}});
     // Bound to the enclosing receive slice ("bp": "e"), at its midpoint so it is surely inside.
-    emit({{"ph", "f"}, {"bp", "e"}, {"name", "message"}, {"cat", "message"}, {"id", flow_id}, {"pid", r.rank},
-          {"tid", tids[it->second]}, {"ts", 0.5 * (r.start + r.end) * kMicrosecondsPerSecond}});
+    emit({{"ph", "f"},
+          {"bp", "e"},
+          {"name", "message"},
+          {"cat", "message"},
+          {"id", flow_id},
+          {"pid", r.rank},
+          {"tid", tids[it->second]},
+          {"ts", 0.5 * (r.start + r.end) * kMicrosecondsPerSecond}});
   }
   out << "\n]}\n";
 }

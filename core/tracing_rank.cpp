@@ -55,8 +55,8 @@ void TracingRank::record_compute(const Kernel& kernel, double start, double end)
   trace_.add(e);
 }
 
-void TracingRank::record_message(Lane lane, int peer, std::uint64_t bytes, int tag, std::uint32_t seq, double start,
-                                 double end) {
+void TracingRank::record_message(Lane lane, int peer, std::uint64_t bytes, int tag, std::uint32_t seq,
+                                 double start, double end) {
   if (detail_ < TraceDetail::messages) return;
   TraceEvent e;
   e.rank = rank_;
@@ -91,8 +91,9 @@ void TracingRank::on_collective(const Schedule& schedule, ElementBuffer buffer, 
 
 std::uint32_t MessageSequencer::next(int src, int dst, int tag, int side) {
   // 23 bits each for ranks, 17 for the tag, 1 for the side.
-  const std::uint64_t key = (static_cast<std::uint64_t>(src) << 41) | (static_cast<std::uint64_t>(dst) << 18) |
-                            (static_cast<std::uint64_t>(tag & 0x1ffff) << 1) | static_cast<std::uint64_t>(side);
+  const std::uint64_t key =
+      (static_cast<std::uint64_t>(src) << 41) | (static_cast<std::uint64_t>(dst) << 18) |
+      (static_cast<std::uint64_t>(tag & 0x1ffff) << 1) | static_cast<std::uint64_t>(side);
   return counts_[key]++;
 }
 

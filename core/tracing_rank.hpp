@@ -27,7 +27,8 @@ class TracingRank : public Rank {
  protected:
   void record_compute(const Kernel& kernel, double start, double end);
   // A finished message; `seq` pairs the send with its receive.
-  void record_message(Lane lane, int peer, std::uint64_t bytes, int tag, std::uint32_t seq, double start, double end);
+  void record_message(Lane lane, int peer, std::uint64_t bytes, int tag, std::uint32_t seq, double start,
+                      double end);
   void on_collective(const Schedule& schedule, ElementBuffer buffer, double start, double end) override;
 
   Trace& trace_;

@@ -25,15 +25,17 @@ std::string_view trim(std::string_view s) {
 
 // Splits "25 Gbps" into 25 and "Gbps" and scales by the matching suffix.
 template <std::size_t N>
-double parse_with_suffixes(std::string_view text, const std::array<Suffix, N>& suffixes, std::string_view what,
-                           std::string_view example) {
+double parse_with_suffixes(std::string_view text, const std::array<Suffix, N>& suffixes,
+                           std::string_view what, std::string_view example) {
   const std::string_view s = trim(text);
   double value = 0;
   const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
   if (ec != std::errc{} || end == s.data()) {
-    throw ValueError(fmt::format("'{}' is not a {} (expected a number and a unit, e.g. '{}')", text, what, example));
+    throw ValueError(
+        fmt::format("'{}' is not a {} (expected a number and a unit, e.g. '{}')", text, what, example));
   }
-  const std::string_view unit = trim(std::string_view(end, static_cast<std::size_t>(s.data() + s.size() - end)));
+  const std::string_view unit =
+      trim(std::string_view(end, static_cast<std::size_t>(s.data() + s.size() - end)));
   if (unit.empty()) {
     throw ValueError(fmt::format("'{}' has no unit (write e.g. '{}')", text, example));
   }
@@ -52,25 +54,50 @@ double parse_with_suffixes(std::string_view text, const std::array<Suffix, N>& s
 
 constexpr double kKi = 1024.0;
 constexpr std::array kByteSuffixes{
-    Suffix{"B", 1},           Suffix{"KB", 1e3},         Suffix{"MB", 1e6},
-    Suffix{"GB", 1e9},        Suffix{"TB", 1e12},        Suffix{"KiB", kKi},
-    Suffix{"MiB", kKi * kKi}, Suffix{"GiB", kKi * kKi * kKi}, Suffix{"TiB", kKi * kKi * kKi * kKi},
+    Suffix{"B", 1},
+    Suffix{"KB", 1e3},
+    Suffix{"MB", 1e6},
+    Suffix{"GB", 1e9},
+    Suffix{"TB", 1e12},
+    Suffix{"KiB", kKi},
+    Suffix{"MiB", kKi* kKi},
+    Suffix{"GiB", kKi* kKi* kKi},
+    Suffix{"TiB", kKi* kKi* kKi* kKi},
 };
 constexpr std::array kBandwidthSuffixes{
-    Suffix{"bps", 1.0 / 8},   Suffix{"Kbps", 1e3 / 8},  Suffix{"Mbps", 1e6 / 8},   Suffix{"Gbps", 1e9 / 8},
-    Suffix{"Tbps", 1e12 / 8}, Suffix{"bit/s", 1.0 / 8}, Suffix{"Kbit/s", 1e3 / 8}, Suffix{"Mbit/s", 1e6 / 8},
-    Suffix{"Gbit/s", 1e9 / 8}, Suffix{"Tbit/s", 1e12 / 8}, Suffix{"Bps", 1},     Suffix{"KBps", 1e3},
-    Suffix{"MBps", 1e6},      Suffix{"GBps", 1e9},      Suffix{"TBps", 1e12},      Suffix{"B/s", 1},
-    Suffix{"KB/s", 1e3},      Suffix{"MB/s", 1e6},      Suffix{"GB/s", 1e9},       Suffix{"TB/s", 1e12},
-    Suffix{"KiBps", kKi},     Suffix{"MiBps", kKi * kKi}, Suffix{"GiBps", kKi * kKi * kKi},
-    Suffix{"KiB/s", kKi},     Suffix{"MiB/s", kKi * kKi}, Suffix{"GiB/s", kKi * kKi * kKi},
+    Suffix{"bps", 1.0 / 8},
+    Suffix{"Kbps", 1e3 / 8},
+    Suffix{"Mbps", 1e6 / 8},
+    Suffix{"Gbps", 1e9 / 8},
+    Suffix{"Tbps", 1e12 / 8},
+    Suffix{"bit/s", 1.0 / 8},
+    Suffix{"Kbit/s", 1e3 / 8},
+    Suffix{"Mbit/s", 1e6 / 8},
+    Suffix{"Gbit/s", 1e9 / 8},
+    Suffix{"Tbit/s", 1e12 / 8},
+    Suffix{"Bps", 1},
+    Suffix{"KBps", 1e3},
+    Suffix{"MBps", 1e6},
+    Suffix{"GBps", 1e9},
+    Suffix{"TBps", 1e12},
+    Suffix{"B/s", 1},
+    Suffix{"KB/s", 1e3},
+    Suffix{"MB/s", 1e6},
+    Suffix{"GB/s", 1e9},
+    Suffix{"TB/s", 1e12},
+    Suffix{"KiBps", kKi},
+    Suffix{"MiBps", kKi* kKi},
+    Suffix{"GiBps", kKi* kKi* kKi},
+    Suffix{"KiB/s", kKi},
+    Suffix{"MiB/s", kKi* kKi},
+    Suffix{"GiB/s", kKi* kKi* kKi},
 };
 constexpr std::array kDurationSuffixes{
     Suffix{"s", 1}, Suffix{"ms", 1e-3}, Suffix{"us", 1e-6}, Suffix{"\u00b5s", 1e-6}, Suffix{"ns", 1e-9},
 };
 constexpr std::array kFlopRateSuffixes{
-    Suffix{"FLOPS", 1},     Suffix{"KFLOPS", 1e3},  Suffix{"MFLOPS", 1e6},  Suffix{"GFLOPS", 1e9},
-    Suffix{"TFLOPS", 1e12}, Suffix{"PFLOPS", 1e15}, Suffix{"FLOP/s", 1},    Suffix{"GFLOP/s", 1e9},
+    Suffix{"FLOPS", 1},      Suffix{"KFLOPS", 1e3},   Suffix{"MFLOPS", 1e6}, Suffix{"GFLOPS", 1e9},
+    Suffix{"TFLOPS", 1e12},  Suffix{"PFLOPS", 1e15},  Suffix{"FLOP/s", 1},   Suffix{"GFLOP/s", 1e9},
     Suffix{"TFLOP/s", 1e12}, Suffix{"PFLOP/s", 1e15},
 };
 
@@ -90,7 +117,9 @@ double parse_bandwidth(std::string_view text) {
   return bw;
 }
 
-double parse_duration(std::string_view text) { return parse_with_suffixes(text, kDurationSuffixes, "duration", "1.5us"); }
+double parse_duration(std::string_view text) {
+  return parse_with_suffixes(text, kDurationSuffixes, "duration", "1.5us");
+}
 
 double parse_flop_rate(std::string_view text) {
   const double rate = parse_with_suffixes(text, kFlopRateSuffixes, "compute rate", "989TFLOPS");

@@ -19,7 +19,7 @@ double parse_duration(std::string_view text);
 double parse_flop_rate(std::string_view text);
 
 // Human-readable forms for tables and logs.
-std::string format_bytes(double bytes);             // "256 MiB"
+std::string format_bytes(double bytes);            // "256 MiB"
 std::string format_bandwidth(double bytes_per_s);  // "25 Gbps (3.125 GB/s)"
 std::string format_duration(double seconds);       // "1.50 us", "12.3 ms"
 

@@ -20,16 +20,18 @@ sg::SplitDuplexLink* make_link(sg::NetZone* zone, const std::string& name, const
 }
 
 // A member of a star zone (host, router or sub-zone) whose private link is `link` (or none).
-void attach(sg::NetZone* star, simgrid::kernel::routing::NetPoint* member, simgrid::kernel::routing::NetPoint* gateway,
-            sg::SplitDuplexLink* link) {
+void attach(sg::NetZone* star, simgrid::kernel::routing::NetPoint* member,
+            simgrid::kernel::routing::NetPoint* gateway, sg::SplitDuplexLink* link) {
   std::vector<sg::LinkInRoute> links;
   if (link != nullptr) links.emplace_back(link, Direction::UP);
   star->add_route(member, nullptr, gateway, nullptr, links, true);
 }
 
 // One GPU node: a full zone of G hosts and a gateway router standing for the node's NICs.
-std::pair<sg::NetZone*, simgrid::kernel::routing::NetPoint*> build_gpu_node(sg::NetZone* parent, const core::GpuNodesTopology& g, int node, double speed,
-                            std::vector<sg::Host*>& hosts) {
+std::pair<sg::NetZone*, simgrid::kernel::routing::NetPoint*> build_gpu_node(sg::NetZone* parent,
+                                                                            const core::GpuNodesTopology& g,
+                                                                            int node, double speed,
+                                                                            std::vector<sg::Host*>& hosts) {
   auto* zone = sg::create_full_zone(fmt::format("node{}", node));
   zone->set_parent(parent);
   auto* gateway = zone->create_router(fmt::format("node{}.nics", node));
@@ -88,7 +90,8 @@ void build_leaves(const core::FatTreeSpec& tree, bool members_are_zones, AddMemb
       auto* gateway = make_leaf_gateway(leaf, l, members_are_zones);
       leaf->seal();
       const core::LinkSpec uplink{tree.leaf_uplink_bandwidth(), tree.spine_link.latency};
-      attach(fabric, leaf->get_netpoint(), gateway, make_link(fabric, fmt::format("leaf{}.uplink", l), uplink));
+      attach(fabric, leaf->get_netpoint(), gateway,
+             make_link(fabric, fmt::format("leaf{}.uplink", l), uplink));
     } else {
       leaf->seal();
     }
@@ -96,7 +99,9 @@ void build_leaves(const core::FatTreeSpec& tree, bool members_are_zones, AddMemb
   if (fabric != nullptr) fabric->seal();
 }
 
-double host_speed(const core::Platform& p) { return p.device.peak(core::DType::fp32).value_or(1e9); }
+double host_speed(const core::Platform& p) {
+  return p.device.peak(core::DType::fp32).value_or(1e9);
+}
 
 }  // namespace
 
@@ -125,8 +130,8 @@ std::vector<sg::Host*> build_platform(sg::Engine& engine, const core::Platform& 
     for (const std::string& name : x.hosts) {
       sg::Host* h = engine.host_by_name_or_null(name);
       if (h == nullptr) {
-        throw core::ConfigError(fmt::format("{}: field 'platform.hosts': host '{}' is not in {}", platform.source, name,
-                                            x.file.string()));
+        throw core::ConfigError(fmt::format("{}: field 'platform.hosts': host '{}' is not in {}",
+                                            platform.source, name, x.file.string()));
       }
       hosts.push_back(h);
     }

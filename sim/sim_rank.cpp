@@ -35,7 +35,9 @@ SimRank::SimRank(SimWorld& world, int rank)
       world_(world),
       slowdown_(world.experiment().slowdown_of(rank)) {}
 
-double SimRank::now() const { return sg::Engine::get_clock(); }
+double SimRank::now() const {
+  return sg::Engine::get_clock();
+}
 
 void SimRank::compute(const core::Kernel& kernel) {
   const double start = now();
@@ -92,7 +94,8 @@ void SimRank::complete(core::Request::State& state) {
     world_.account(rank(), r.peer, r.bytes);
   } else if (r.received != &size_only_marker) {
     auto* payload = static_cast<std::vector<std::byte>*>(r.received);
-    if (r.target != nullptr) std::memcpy(r.target, payload->data(), std::min<std::size_t>(payload->size(), r.bytes));
+    if (r.target != nullptr)
+      std::memcpy(r.target, payload->data(), std::min<std::size_t>(payload->size(), r.bytes));
     delete payload;
   }
   record_message(r.lane, r.peer, r.bytes, r.tag, r.seq, r.comm->get_start_time(), r.comm->get_finish_time());
@@ -120,7 +123,8 @@ void SimRank::wait_all(std::span<core::Request> requests) {
   for (auto& s : states) complete(*s);
 }
 
-void SimRank::execute(const core::Schedule& schedule, const core::Group& group, core::ElementBuffer buffer, int tag) {
+void SimRank::execute(const core::Schedule& schedule, const core::Group& group, core::ElementBuffer buffer,
+                      int tag) {
   if (!world_.use_flows(group.size())) {
     core::execute_steps(*this, schedule, group, buffer, tag, 0, schedule.rounds());
     return;
@@ -139,8 +143,8 @@ void SimRank::execute(const core::Schedule& schedule, const core::Group& group, 
 // k − 1 latencies the merged rounds would have paid. (Under contention from other traffic the
 // merged message keeps using bandwidth during those latencies, so it can finish slightly early:
 // see notes/simgrid.md.)
-void SimRank::run_merged_span(const core::Schedule& schedule, const core::Group& group, core::ElementBuffer buffer,
-                              int tag, core::RoundSpan span) {
+void SimRank::run_merged_span(const core::Schedule& schedule, const core::Group& group,
+                              core::ElementBuffer buffer, int tag, core::RoundSpan span) {
   const std::vector<core::PeerTraffic> traffic = schedule.traffic(span);
   std::vector<core::Request> requests;
   double latency = 0;
@@ -191,8 +195,8 @@ void SimRank::start_stream() {
   });
 }
 
-core::CollectiveHandle SimRank::start(core::SchedulePtr schedule, core::Group group, core::ElementBuffer buffer,
-                                      int tag) {
+core::CollectiveHandle SimRank::start(core::SchedulePtr schedule, core::Group group,
+                                      core::ElementBuffer buffer, int tag) {
   if (!stream_) start_stream();
   stream_->queue.push_back({std::move(schedule), std::move(group), buffer, tag, current_iteration()});
   auto state = std::make_unique<SimCollective>();

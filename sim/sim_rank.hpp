@@ -35,8 +35,8 @@ class SimRank final : public core::TracingRank {
                int tag) override;
 
  private:
-  void run_merged_span(const core::Schedule& schedule, const core::Group& group, core::ElementBuffer buffer, int tag,
-                       core::RoundSpan span);
+  void run_merged_span(const core::Schedule& schedule, const core::Group& group, core::ElementBuffer buffer,
+                       int tag, core::RoundSpan span);
   void complete(core::Request::State& state);
 
   // The communication stream: one daemon actor per rank, started on first use, that runs queued
@@ -54,11 +54,11 @@ class SimRank final : public core::TracingRank {
   struct Stream {
     std::unique_ptr<SimRank> rank;  // the stream's view of this rank (its own phase stack)
     std::deque<StreamJob> queue;
-    std::uint64_t started = 0;        // jobs queued so far
-    std::uint64_t completed = 0;      // jobs finished so far
-    std::uint64_t waiting_for = 0;    // the rank sleeps until `completed` reaches this (0: not waiting)
-    bool idle = false;                // the stream sleeps on `work`
-    simgrid::s4u::SemaphorePtr work;  // wakes the stream
+    std::uint64_t started = 0;            // jobs queued so far
+    std::uint64_t completed = 0;          // jobs finished so far
+    std::uint64_t waiting_for = 0;        // the rank sleeps until `completed` reaches this (0: not waiting)
+    bool idle = false;                    // the stream sleeps on `work`
+    simgrid::s4u::SemaphorePtr work;      // wakes the stream
     simgrid::s4u::SemaphorePtr progress;  // wakes the waiting rank
   };
   void start_stream();

@@ -46,9 +46,12 @@ void SimWorld::account(int src, int dst, std::uint64_t bytes) {
 
 bool SimWorld::use_flows(int group_size) const {
   switch (experiment_.fidelity) {
-    case core::CollectiveFidelity::steps: return false;
-    case core::CollectiveFidelity::flows: return true;
-    case core::CollectiveFidelity::automatic: return !experiment_.payload && group_size > core::kAutoStepsMaxGroup;
+    case core::CollectiveFidelity::steps:
+      return false;
+    case core::CollectiveFidelity::flows:
+      return true;
+    case core::CollectiveFidelity::automatic:
+      return !experiment_.payload && group_size > core::kAutoStepsMaxGroup;
   }
   return false;
 }

@@ -34,7 +34,8 @@ void configure_network(core::NetworkModel model) {
 
 }  // namespace
 
-SimResult simulate(const core::Experiment& experiment, const core::RankProgram& program, const SimOptions& options) {
+SimResult simulate(const core::Experiment& experiment, const core::RankProgram& program,
+                   const SimOptions& options) {
   if (engine_created) throw core::BackendError("SimGrid allows one simulation per process");
   engine_created = true;
   const auto wall_start = std::chrono::steady_clock::now();
@@ -51,7 +52,8 @@ SimResult simulate(const core::Experiment& experiment, const core::RankProgram& 
 
   const std::vector<sg::Host*> hosts = build_platform(engine, experiment.platform);
   std::vector<sg::Host*> rank_hosts;
-  for (int r = 0; r < experiment.ranks; ++r) rank_hosts.push_back(hosts[static_cast<std::size_t>(experiment.placement[static_cast<std::size_t>(r)])]);
+  for (int r = 0; r < experiment.ranks; ++r)
+    rank_hosts.push_back(hosts[static_cast<std::size_t>(experiment.placement[static_cast<std::size_t>(r)])]);
   SimWorld world(experiment, rank_hosts);
 
   core::Trace& trace = world.trace();
@@ -59,7 +61,8 @@ SimResult simulate(const core::Experiment& experiment, const core::RankProgram& 
   const int per_node = experiment.platform.devices_per_node();
   for (int r = 0; r < experiment.ranks; ++r) {
     const int host = experiment.placement[static_cast<std::size_t>(r)];
-    trace.ranks.push_back({host, host / per_node, std::string(rank_hosts[static_cast<std::size_t>(r)]->get_name())});
+    trace.ranks.push_back(
+        {host, host / per_node, std::string(rank_hosts[static_cast<std::size_t>(r)]->get_name())});
   }
 
   std::vector<std::unique_ptr<SimRank>> ranks;
@@ -68,16 +71,17 @@ SimResult simulate(const core::Experiment& experiment, const core::RankProgram& 
     ranks.push_back(std::make_unique<SimRank>(world, r));
     SimRank* rank = ranks.back().get();
     char* done = &finished[static_cast<std::size_t>(r)];
-    sg::Actor::create(fmt::format("rank{}", r), rank_hosts[static_cast<std::size_t>(r)], [rank, done, &world, &program] {
-      try {
-        program(*rank);
-        *done = 1;
-      } catch (...) {
-        // Remember the first error; ranks that wait for this one end in a deadlock that SimGrid
-        // reports, and the error is rethrown once the engine stops.
-        world.fail(std::current_exception());
-      }
-    });
+    sg::Actor::create(fmt::format("rank{}", r), rank_hosts[static_cast<std::size_t>(r)],
+                      [rank, done, &world, &program] {
+                        try {
+                          program(*rank);
+                          *done = 1;
+                        } catch (...) {
+                          // Remember the first error; ranks that wait for this one end in a deadlock that
+                          // SimGrid reports, and the error is rethrown once the engine stops.
+                          world.fail(std::current_exception());
+                        }
+                      });
   }
 
   if (options.progress) {
@@ -98,9 +102,9 @@ SimResult simulate(const core::Experiment& experiment, const core::RankProgram& 
   }
   if (!stuck.empty()) {
     if (stuck.size() > 8) stuck.resize(8);
-    throw core::BackendError(fmt::format("deadlock: {} rank(s) never finished (first: {}); a message was never matched",
-                                         experiment.ranks - std::count(finished.begin(), finished.end(), 1),
-                                         fmt::join(stuck, ", ")));
+    throw core::BackendError(fmt::format(
+        "deadlock: {} rank(s) never finished (first: {}); a message was never matched",
+        experiment.ranks - std::count(finished.begin(), finished.end(), 1), fmt::join(stuck, ", ")));
   }
 
   SimResult result;

@@ -25,6 +25,7 @@ struct SimResult {
 };
 
 // Throws what the program threw inside the simulation (the first such error), or BackendError.
-SimResult simulate(const core::Experiment& experiment, const core::RankProgram& program, const SimOptions& options = {});
+SimResult simulate(const core::Experiment& experiment, const core::RankProgram& program,
+                   const SimOptions& options = {});
 
 }  // namespace dmlsim::sim

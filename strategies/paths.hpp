@@ -12,6 +12,7 @@ namespace dmlsim::strategies {
 // (ring neighbours, halving-doubling partners, tree edges are among them); intra/inter: the
 // slowest path inside a node and between nodes of `local_size` consecutive members. nullopt when
 // the platform's paths are not known analytically (SimGrid XML).
-std::optional<PathClasses> path_classes(const core::Experiment& experiment, const core::Group& group, int local_size);
+std::optional<PathClasses> path_classes(const core::Experiment& experiment, const core::Group& group,
+                                        int local_size);
 
 }  // namespace dmlsim::strategies

@@ -27,8 +27,8 @@ std::unique_ptr<Strategy> make_strategy(const core::Experiment& experiment) {
   for (const auto& [name, factory] : kStrategies) {
     if (name == experiment.strategy_type) return factory(experiment);
   }
-  experiment.strategy->at("type").fail(fmt::format("unknown strategy '{}' (known: {})", experiment.strategy_type,
-                                                   fmt::join(strategy_types(), ", ")));
+  experiment.strategy->at("type").fail(fmt::format(
+      "unknown strategy '{}' (known: {})", experiment.strategy_type, fmt::join(strategy_types(), ", ")));
 }
 
 }  // namespace dmlsim::strategies

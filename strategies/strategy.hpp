@@ -18,10 +18,10 @@ struct PredictionTerm {
 };
 
 struct Prediction {
-  std::string summary;              // one line: what is being predicted
+  std::string summary;  // one line: what is being predicted
   std::vector<PredictionTerm> terms;
   double iteration_seconds = 0;
-  std::vector<std::string> notes;   // assumptions, caveats
+  std::vector<std::string> notes;  // assumptions, caveats
 };
 
 class Strategy {

@@ -3,13 +3,13 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <sys/wait.h>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
-#include <sys/wait.h>
 
 namespace dmlsim::testing {
 
@@ -19,14 +19,19 @@ struct CliResult {
   std::string err;
 };
 
-inline std::filesystem::path source_dir() { return DMLSIM_SOURCE_DIR; }
-inline std::filesystem::path dmlsim_binary() { return std::filesystem::path(DMLSIM_BINARY_DIR) / "dmlsim"; }
+inline std::filesystem::path source_dir() {
+  return DMLSIM_SOURCE_DIR;
+}
+inline std::filesystem::path dmlsim_binary() {
+  return std::filesystem::path(DMLSIM_BINARY_DIR) / "dmlsim";
+}
 
 // A fresh directory under the build tree, removed when the object dies.
 class ScratchDir {
  public:
   explicit ScratchDir(const std::string& name)
-      : path_(std::filesystem::path(DMLSIM_BINARY_DIR) / "test-scratch" / fmt::format("{}-{}", name, getpid())) {
+      : path_(std::filesystem::path(DMLSIM_BINARY_DIR) / "test-scratch" /
+              fmt::format("{}-{}", name, getpid())) {
     std::filesystem::remove_all(path_);
     std::filesystem::create_directories(path_);
   }
@@ -69,6 +74,8 @@ inline void write_file(const std::filesystem::path& p, const std::string& text) 
   std::ofstream(p) << text;
 }
 
-inline nlohmann::json read_json(const std::filesystem::path& p) { return nlohmann::json::parse(read_file(p)); }
+inline nlohmann::json read_json(const std::filesystem::path& p) {
+  return nlohmann::json::parse(read_file(p));
+}
 
 }  // namespace dmlsim::testing

@@ -37,7 +37,8 @@ TEST(Cli, RunWritesTheThreeFilesDeterministically) {
   write_file(scratch / "platform.yaml", kPlatform);
   write_file(scratch / "e.yaml", kExperiment);
   for (const char* out : {"a", "b"}) {
-    const auto r = run_dmlsim({"run", (scratch / "e.yaml").string(), "--out", (scratch / out).string()}, scratch);
+    const auto r =
+        run_dmlsim({"run", (scratch / "e.yaml").string(), "--out", (scratch / out).string()}, scratch);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_NE(r.out.find("iteration time"), std::string::npos) << r.out;
   }
@@ -52,7 +53,8 @@ TEST(Cli, TraceJsonFollowsTheChromeTraceFormat) {
   ScratchDir scratch("cli-trace");
   write_file(scratch / "platform.yaml", kPlatform);
   write_file(scratch / "e.yaml", kExperiment);
-  const auto r = run_dmlsim({"run", (scratch / "e.yaml").string(), "--out", (scratch / "o").string()}, scratch);
+  const auto r =
+      run_dmlsim({"run", (scratch / "e.yaml").string(), "--out", (scratch / "o").string()}, scratch);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const nlohmann::json trace = testing::read_json(scratch / "o" / "trace.json");
   ASSERT_TRUE(trace.contains("traceEvents"));
@@ -79,7 +81,8 @@ TEST(Cli, TraceJsonFollowsTheChromeTraceFormat) {
   EXPECT_GT(phases["X"], 0);
   EXPECT_GT(phases["M"], 0);
   EXPECT_GT(phases["s"], 0);
-  for (const auto& [id, ends] : flow_ends) EXPECT_EQ(ends, 11) << "flow " << id << " lacks its start or its end";
+  for (const auto& [id, ends] : flow_ends)
+    EXPECT_EQ(ends, 11) << "flow " << id << " lacks its start or its end";
   // Every message has a send and a receive: as many flows as messages the run moved.
   const nlohmann::json summary = testing::read_json(scratch / "o" / "summary.json");
   EXPECT_EQ(static_cast<std::uint64_t>(phases["s"]), summary["messages"].get<std::uint64_t>());
@@ -117,21 +120,25 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         BadInput{"missing_field", with(kPlatform, "  hosts: 4\n", ""), kExperiment,
                  "platform.yaml:2: field 'platform.hosts': missing (required)"},
-        BadInput{"bad_unit", with(kPlatform, "10Gbps", "10Gbs"), kExperiment,
-                 "platform.yaml:4: field 'platform.link.bandwidth': '10Gbs' has an unknown bandwidth unit 'Gbs'"},
+        BadInput{
+            "bad_unit", with(kPlatform, "10Gbps", "10Gbs"), kExperiment,
+            "platform.yaml:4: field 'platform.link.bandwidth': '10Gbs' has an unknown bandwidth unit 'Gbs'"},
         BadInput{"unknown_topology", with(kPlatform, "topology: star", "topology: hypercube"), kExperiment,
                  "platform.yaml:2: field 'platform.topology': unknown topology 'hypercube'"},
         BadInput{"unknown_algorithm", kPlatform, with(kExperiment, "allreduce: ring", "allreduce: rign"),
                  "e.yaml:8: field 'experiment.strategy.allreduce': unknown all-reduce algorithm 'rign'"},
-        BadInput{"ranks_do_not_match", kPlatform, with(kExperiment, "iterations: 2", "ranks: 8\n  iterations: 2"),
+        BadInput{"ranks_do_not_match", kPlatform,
+                 with(kExperiment, "iterations: 2", "ranks: 8\n  iterations: 2"),
                  "e.yaml:5: field 'experiment.ranks': 8 ranks do not fit platform 'star' with 4 hosts"},
-        BadInput{"nonexistent_file", kPlatform, with(kExperiment, "platform: platform.yaml", "platform: nope.yaml"),
+        BadInput{"nonexistent_file", kPlatform,
+                 with(kExperiment, "platform: platform.yaml", "platform: nope.yaml"),
                  "e.yaml:3: field 'experiment.platform': file '"}),
     [](const auto& param_info) { return param_info.param.name; });
 
 TEST(Cli, NonexistentExperimentFile) {
   ScratchDir scratch("cli-nofile");
-  const auto r = run_dmlsim({"run", (scratch / "nope.yaml").string(), "--out", (scratch / "o").string()}, scratch);
+  const auto r =
+      run_dmlsim({"run", (scratch / "nope.yaml").string(), "--out", (scratch / "o").string()}, scratch);
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("nope.yaml: no such file"), std::string::npos) << r.err;
   EXPECT_FALSE(std::filesystem::exists(scratch / "o"));
@@ -145,8 +152,8 @@ TEST(Cli, UnknownOptionIsBadInput) {
 
 TEST(Cli, ExplainPrintsTheClosedForm) {
   ScratchDir scratch("cli-explain");
-  const auto r =
-      run_dmlsim({"explain", (testing::source_dir() / "experiments" / "allreduce-star.yaml").string()}, scratch);
+  const auto r = run_dmlsim(
+      {"explain", (testing::source_dir() / "experiments" / "allreduce-star.yaml").string()}, scratch);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   // 2(n−1)(α + S/(nB)): n = 16, S = 256 MiB, α = 2 µs, B = 25 Gbit/s → 161.1 ms.
   EXPECT_NE(r.out.find("predicted iteration time             161.1 ms"), std::string::npos) << r.out;

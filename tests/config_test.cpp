@@ -27,7 +27,8 @@ platform:
   hosts: 16
   link: {bandwidth: 25Gbps, latency: 1us}
   device: h100
-)", "star.yaml");
+)",
+                                                  "star.yaml");
   const Platform p = parse_platform(root.at("platform"));
   EXPECT_EQ(p.host_count(), 16);
   EXPECT_EQ(p.name, "star");
@@ -49,7 +50,8 @@ platform:
   oversubscription: 2
   spine_latency: 500ns
   device: a100
-)", "ft.yaml");
+)",
+                                                  "ft.yaml");
   const Platform p = parse_platform(root.at("platform"));
   const auto& f = std::get<FatTreeTopology>(p.topology);
   EXPECT_EQ(f.tree.leaves, 4);
@@ -68,7 +70,8 @@ platform:
   nvlink: {bandwidth: 450GBps, latency: 700ns}
   nic: {bandwidth: 400Gbps, latency: 1.5us}
   device: h100
-)", "g.yaml");
+)",
+                                                  "g.yaml");
   const Platform p = parse_platform(root.at("platform"));
   EXPECT_EQ(p.host_count(), 64);
   EXPECT_EQ(p.devices_per_node(), 8);
@@ -83,8 +86,8 @@ TEST(PlatformLoader, MissingFieldNamesFileLineAndField) {
 }
 
 TEST(PlatformLoader, BadUnitNamesTheField) {
-  const std::string e =
-      error_of("platform:\n  topology: star\n  hosts: 4\n  link: {bandwidth: 25Gbs, latency: 1us}\n  device: h100\n");
+  const std::string e = error_of(
+      "platform:\n  topology: star\n  hosts: 4\n  link: {bandwidth: 25Gbs, latency: 1us}\n  device: h100\n");
   EXPECT_NE(e.find("test.yaml:4: field 'platform.link.bandwidth': '25Gbs' has an unknown bandwidth unit"),
             std::string::npos)
       << e;
@@ -92,19 +95,21 @@ TEST(PlatformLoader, BadUnitNamesTheField) {
 
 TEST(PlatformLoader, UnknownTopology) {
   const std::string e = error_of("platform:\n  topology: hypercube\n  device: h100\n");
-  EXPECT_NE(e.find("test.yaml:2: field 'platform.topology': unknown topology 'hypercube'"), std::string::npos) << e;
+  EXPECT_NE(e.find("test.yaml:2: field 'platform.topology': unknown topology 'hypercube'"), std::string::npos)
+      << e;
 }
 
 TEST(PlatformLoader, MisspeltFieldGetsASuggestion) {
   const std::string e = error_of(
       "platform:\n  topology: star\n  hosts: 4\n  link: {bandwith: 25Gbps, latency: 1us}\n  device: h100\n");
-  EXPECT_NE(e.find("field 'platform.link.bandwith': unknown field (did you mean 'bandwidth'?)"), std::string::npos)
+  EXPECT_NE(e.find("field 'platform.link.bandwith': unknown field (did you mean 'bandwidth'?)"),
+            std::string::npos)
       << e;
 }
 
 TEST(PlatformLoader, UnknownDevice) {
-  const std::string e =
-      error_of("platform:\n  topology: star\n  hosts: 4\n  link: {bandwidth: 1Gbps, latency: 1us}\n  device: tpu\n");
+  const std::string e = error_of(
+      "platform:\n  topology: star\n  hosts: 4\n  link: {bandwidth: 1Gbps, latency: 1us}\n  device: tpu\n");
   EXPECT_NE(e.find("test.yaml:5: field 'platform.device': unknown device 'tpu'"), std::string::npos) << e;
 }
 
@@ -125,11 +130,13 @@ experiment:
     device: cpu
   ranks: 8
   strategy: {type: collective}
-)", "exp.yaml");
+)",
+                                                    "exp.yaml");
     parse_experiment(root.at("experiment"));
     FAIL();
   } catch (const ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("exp.yaml:8: field 'experiment.ranks': 8 ranks do not fit"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("exp.yaml:8: field 'experiment.ranks': 8 ranks do not fit"),
+              std::string::npos)
         << e.what();
   }
 }
@@ -141,8 +148,9 @@ TEST(ExperimentLoader, NonexistentPlatformFile) {
     parse_experiment(root.at("experiment"));
     FAIL();
   } catch (const ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("dir/exp.yaml:2: field 'experiment.platform': file 'dir/does-not-exist.yaml' "
-                                         "does not exist"),
+    EXPECT_NE(std::string(e.what()).find(
+                  "dir/exp.yaml:2: field 'experiment.platform': file 'dir/does-not-exist.yaml' "
+                  "does not exist"),
               std::string::npos)
         << e.what();
   }

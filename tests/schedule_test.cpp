@@ -19,10 +19,12 @@ using core::Op;
 using core::OpKind;
 using strategies::Collective;
 
-std::vector<core::SchedulePtr> all_members(Collective c, const std::string& algorithm, int n, std::uint64_t count,
+std::vector<core::SchedulePtr> all_members(Collective c, const std::string& algorithm, int n,
+                                           std::uint64_t count,
                                            const strategies::CollectiveOptions& options = {}) {
   std::vector<core::SchedulePtr> members;
-  for (int i = 0; i < n; ++i) members.push_back(strategies::make_schedule(c, algorithm, n, i, count, 4, options));
+  for (int i = 0; i < n; ++i)
+    members.push_back(strategies::make_schedule(c, algorithm, n, i, count, 4, options));
   return members;
 }
 
@@ -39,15 +41,17 @@ std::vector<std::vector<float>> run_in_memory(const std::vector<core::SchedulePt
       for (const Op& op : ops[static_cast<std::size_t>(i)]) {
         if (op.kind != OpKind::send || op.range.count == 0) continue;
         const auto& src = data[static_cast<std::size_t>(i)];
-        in_flight[{i, op.peer}].emplace_back(src.begin() + static_cast<std::ptrdiff_t>(op.range.offset),
-                                             src.begin() + static_cast<std::ptrdiff_t>(op.range.offset + op.range.count));
+        in_flight[{i, op.peer}].emplace_back(
+            src.begin() + static_cast<std::ptrdiff_t>(op.range.offset),
+            src.begin() + static_cast<std::ptrdiff_t>(op.range.offset + op.range.count));
       }
     }
     for (int i = 0; i < n; ++i) {
       for (const Op& op : ops[static_cast<std::size_t>(i)]) {
         if (op.kind == OpKind::send || op.range.count == 0) continue;
         auto& queue = in_flight[{op.peer, i}];
-        EXPECT_FALSE(queue.empty()) << "round " << t << ": " << i << " receives from " << op.peer << " nothing";
+        EXPECT_FALSE(queue.empty()) << "round " << t << ": " << i << " receives from " << op.peer
+                                    << " nothing";
         if (queue.empty()) return data;
         std::vector<float> message = std::move(queue.front());
         queue.erase(queue.begin());
@@ -67,7 +71,8 @@ std::vector<std::vector<float>> run_in_memory(const std::vector<core::SchedulePt
 std::vector<std::vector<float>> inputs(int n, std::uint64_t count) {
   std::vector<std::vector<float>> data(static_cast<std::size_t>(n), std::vector<float>(count));
   for (int i = 0; i < n; ++i) {
-    for (std::uint64_t k = 0; k < count; ++k) data[static_cast<std::size_t>(i)][k] = static_cast<float>(i * 1000 + k % 997 + 1);
+    for (std::uint64_t k = 0; k < count; ++k)
+      data[static_cast<std::size_t>(i)][k] = static_cast<float>(i * 1000 + k % 997 + 1);
   }
   return data;
 }
@@ -146,10 +151,13 @@ TEST_P(EveryAlgorithm, IsRoundAlignedAndCorrect) {
       for (int i = 0; i < n; ++i) {
         const auto& mine = out[static_cast<std::size_t>(i)];
         for (std::uint64_t e = 0; e < count; ++e) {
-          const core::ElementRange own = core::chunk_range(count, static_cast<std::uint64_t>(n), static_cast<std::uint64_t>(i));
+          const core::ElementRange own =
+              core::chunk_range(count, static_cast<std::uint64_t>(n), static_cast<std::uint64_t>(i));
           const bool in_own_chunk = e >= own.offset && e < own.offset + own.count;
           switch (k.collective) {
-            case Collective::all_reduce: ASSERT_EQ(mine[e], sum_at(n, e)) << "member " << i << " element " << e; break;
+            case Collective::all_reduce:
+              ASSERT_EQ(mine[e], sum_at(n, e)) << "member " << i << " element " << e;
+              break;
             case Collective::reduce_scatter:
               if (in_own_chunk) {
                 ASSERT_EQ(mine[e], sum_at(n, e)) << "member " << i << " element " << e;
@@ -159,11 +167,15 @@ TEST_P(EveryAlgorithm, IsRoundAlignedAndCorrect) {
               // Member j contributed its own chunk j; everyone must end with all of them.
               int owner = 0;
               while (!(e < core::chunk_range(count, n, static_cast<std::uint64_t>(owner)).offset +
-                               core::chunk_range(count, n, static_cast<std::uint64_t>(owner)).count)) ++owner;
-              ASSERT_EQ(mine[e], in[static_cast<std::size_t>(owner)][e]) << "member " << i << " element " << e;
+                               core::chunk_range(count, n, static_cast<std::uint64_t>(owner)).count))
+                ++owner;
+              ASSERT_EQ(mine[e], in[static_cast<std::size_t>(owner)][e])
+                  << "member " << i << " element " << e;
               break;
             }
-            case Collective::broadcast: ASSERT_EQ(mine[e], in[0][e]) << "member " << i << " element " << e; break;
+            case Collective::broadcast:
+              ASSERT_EQ(mine[e], in[0][e]) << "member " << i << " element " << e;
+              break;
             case Collective::reduce:
               if (i == 0) {
                 ASSERT_EQ(mine[e], sum_at(n, e)) << "element " << e;
@@ -201,16 +213,18 @@ TEST_P(EveryAlgorithm, TrafficMatchesTheRoundsItSums) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Collectives, EveryAlgorithm, ::testing::ValuesIn(all_cases()), [](const auto& param_info) {
-  const Case& k = param_info.param;
-  std::string name = fmt::format("{}_{}", strategies::to_string(k.collective), k.algorithm);
-  if (k.options.local_size > 1) name += "_" + k.options.inner;
-  if (k.options.tree_chunk_bytes < 1000) name += "_pipelined";
-  for (char& ch : name) {
-    if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
-  }
-  return name;
-});
+INSTANTIATE_TEST_SUITE_P(Collectives, EveryAlgorithm, ::testing::ValuesIn(all_cases()),
+                         [](const auto& param_info) {
+                           const Case& k = param_info.param;
+                           std::string name =
+                               fmt::format("{}_{}", strategies::to_string(k.collective), k.algorithm);
+                           if (k.options.local_size > 1) name += "_" + k.options.inner;
+                           if (k.options.tree_chunk_bytes < 1000) name += "_pipelined";
+                           for (char& ch : name) {
+                             if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+                           }
+                           return name;
+                         });
 
 TEST(BinaryTree, ShapeForPowersOfTwo) {
   // n = 8: top 0 → root 4 → {2, 6} → leaves {1, 3, 5, 7}.
@@ -238,7 +252,8 @@ TEST(BinaryTree, EveryMemberHasOneParentAndChildrenAgree) {
       }
       max_depth = std::max(max_depth, t.depth(r));
     }
-    for (int r = 1; r < n; ++r) ASSERT_EQ(child_count[static_cast<std::size_t>(r)], 1) << "n=" << n << " r=" << r;
+    for (int r = 1; r < n; ++r)
+      ASSERT_EQ(child_count[static_cast<std::size_t>(r)], 1) << "n=" << n << " r=" << r;
     ASSERT_EQ(max_depth, t.max_depth()) << "n=" << n;
   }
 }
@@ -276,7 +291,8 @@ TEST(Collectives, UnknownAlgorithmNamesTheKnownOnes) {
     strategies::make_schedule(Collective::all_reduce, "rng", 4, 0, 10, 4, {});
     FAIL() << "expected an error";
   } catch (const core::ValueError& e) {
-    EXPECT_NE(std::string(e.what()).find("unknown all-reduce algorithm 'rng'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("unknown all-reduce algorithm 'rng'"), std::string::npos)
+        << e.what();
     EXPECT_NE(std::string(e.what()).find("halving-doubling"), std::string::npos) << e.what();
   }
 }
@@ -297,7 +313,8 @@ TEST(CostModel, RingMatchesTextbookForm) {
 TEST(CostModel, HalvingDoublingMatchesTextbookForm) {
   const strategies::PathClasses p{{2e-6, 10e9}, {}, {}};
   const double s = 4.0 * (1 << 20);
-  const auto c = strategies::collective_cost(Collective::all_reduce, "halving-doubling", 8, 1 << 20, 4, p, {});
+  const auto c =
+      strategies::collective_cost(Collective::all_reduce, "halving-doubling", 8, 1 << 20, 4, p, {});
   EXPECT_DOUBLE_EQ(c.latency, 2 * 3 * 2e-6);
   EXPECT_DOUBLE_EQ(c.transfer, 2 * 7.0 / 8 * s / 10e9);
 }

@@ -22,7 +22,9 @@ struct Algo {
   std::string algorithm;
 };
 
-void PrintTo(const Algo& a, std::ostream* os) { *os << strategies::to_string(a.collective) << " " << a.algorithm; }
+void PrintTo(const Algo& a, std::ostream* os) {
+  *os << strategies::to_string(a.collective) << " " << a.algorithm;
+}
 
 std::vector<Algo> every_algorithm() {
   std::vector<Algo> out;
@@ -41,7 +43,9 @@ std::string algo_name(const Algo& a) {
 }
 
 // Hierarchical needs whole nodes: on a star, pretend nodes of 2 hosts (or 1 for odd n).
-int local_size_for(const Algo& a, int n) { return a.algorithm == "hierarchical" ? (n % 2 == 0 ? 2 : 1) : 1; }
+int local_size_for(const Algo& a, int n) {
+  return a.algorithm == "hierarchical" ? (n % 2 == 0 ? 2 : 1) : 1;
+}
 
 bool applies(const Algo& a, int n) {
   strategies::CollectiveOptions o;
@@ -54,15 +58,16 @@ bool applies(const Algo& a, int n) {
   }
 }
 
-std::string collective_experiment(const Algo& a, int n, std::uint64_t bytes, const std::string& extra_sim = "") {
+std::string collective_experiment(const Algo& a, int n, std::uint64_t bytes,
+                                  const std::string& extra_sim = "") {
   return fmt::format(R"(
 experiment:
   platform: {}
   strategy: {{type: collective, collective: {}, algorithm: {}, size: {}B, local_size: {}}}
   simulation: {{trace: phases{}}}
 )",
-                     star_platform(n), strategies::to_string(a.collective), a.algorithm, bytes, local_size_for(a, n),
-                     extra_sim);
+                     star_platform(n), strategies::to_string(a.collective), a.algorithm, bytes,
+                     local_size_for(a, n), extra_sim);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -93,7 +98,8 @@ INSTANTIATE_TEST_SUITE_P(Sim, PayloadCorrectness,
 // A ring that copies where it should add: the payload check must catch it.
 class BrokenRing final : public core::Schedule {
  public:
-  BrokenRing(int n, int i, std::uint64_t count) : Schedule("all-reduce", "broken", n, i, count), ring_(n, i, count) {}
+  BrokenRing(int n, int i, std::uint64_t count)
+      : Schedule("all-reduce", "broken", n, i, count), ring_(n, i, count) {}
   std::size_t rounds() const override { return ring_.rounds(); }
   void round(std::size_t t, std::vector<core::Op>& out) const override {
     ring_.round(t, out);
@@ -107,9 +113,10 @@ class BrokenRing final : public core::Schedule {
 };
 
 TEST(PayloadCorrectness, ABrokenAlgorithmIsCaught) {
-  const core::Experiment e = experiment_from_yaml(fmt::format(
-      "experiment: {{platform: {}, strategy: {{type: collective, size: 4KiB}}, simulation: {{payload: true}}}}",
-      star_platform(4)));
+  const core::Experiment e =
+      experiment_from_yaml(fmt::format("experiment: {{platform: {}, strategy: {{type: collective, size: "
+                                       "4KiB}}, simulation: {{payload: true}}}}",
+                                       star_platform(4)));
   std::vector<std::string> problems(4);
   sim::simulate(e, [&](core::Rank& rank) {
     const int n = rank.size(), me = rank.rank();
@@ -117,7 +124,8 @@ TEST(PayloadCorrectness, ABrokenAlgorithmIsCaught) {
     strategies::fill_test_input(me, data);
     BrokenRing broken(n, me, data.size());
     rank.run(broken, core::Group::world(n), {data.size(), 4, data.data()}, 0);
-    problems[static_cast<std::size_t>(me)] = strategies::check_test_output(Collective::all_reduce, n, me, data);
+    problems[static_cast<std::size_t>(me)] =
+        strategies::check_test_output(Collective::all_reduce, n, me, data);
   });
   for (const std::string& p : problems) EXPECT_NE(p, "");
 }
@@ -144,7 +152,8 @@ TEST_P(ClosedFormOnStar, SimulatedTimeMatches) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Sim, ClosedFormOnStar,
-                         ::testing::Combine(::testing::ValuesIn(every_algorithm()), ::testing::Values(2, 4, 8, 16, 64),
+                         ::testing::Combine(::testing::ValuesIn(every_algorithm()),
+                                            ::testing::Values(2, 4, 8, 16, 64),
                                             ::testing::Values(std::uint64_t{1} << 10, std::uint64_t{1} << 20,
                                                               std::uint64_t{256} << 20)),
                          [](const auto& param_info) {

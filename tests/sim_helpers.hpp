@@ -20,10 +20,10 @@ inline sim::SimResult simulate_strategy(const core::Experiment& e) {
 }
 
 // A star of n hosts: link bandwidth `bandwidth`, latency `latency` (host-to-host α = 2·latency).
-inline std::string star_platform(int n, const std::string& bandwidth = "10Gbps", const std::string& latency = "1us",
-                                 const std::string& device = "h100") {
-  return fmt::format("{{topology: star, hosts: {}, link: {{bandwidth: {}, latency: {}}}, device: {}}}", n, bandwidth,
-                     latency, device);
+inline std::string star_platform(int n, const std::string& bandwidth = "10Gbps",
+                                 const std::string& latency = "1us", const std::string& device = "h100") {
+  return fmt::format("{{topology: star, hosts: {}, link: {{bandwidth: {}, latency: {}}}, device: {}}}", n,
+                     bandwidth, latency, device);
 }
 
 }  // namespace dmlsim::testing

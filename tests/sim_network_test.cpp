@@ -35,7 +35,7 @@ experiment:{}
   strategy: {{type: collective, algorithm: ring, size: 64MiB}}
   simulation: {{fidelity: steps, trace: phases}}
 )",
-                                                                      kOversubscribedTree));
+                                                                       kOversubscribedTree));
   const sim::SimResult r = testing::simulate_strategy(e);
   const double alpha = 2 * 1e-6 + 2 * 0.5e-6;
   const double chunk = 64.0 * (1 << 20) / 8;
@@ -79,8 +79,8 @@ experiment:
 }
 
 INSTANTIATE_TEST_SUITE_P(Sim, FlowsEqualSteps,
-                         ::testing::Combine(::testing::Values("ring", "halving-doubling", "tree", "double-binary-tree",
-                                                              "hierarchical"),
+                         ::testing::Combine(::testing::Values("ring", "halving-doubling", "tree",
+                                                              "double-binary-tree", "hierarchical"),
                                             ::testing::Values(4, 16, 64)),
                          [](const auto& param_info) {
                            std::string s = fmt::format("{}_n{}", std::get<0>(param_info.param),
@@ -119,6 +119,25 @@ experiment:{}
                                               "flows-uneven");
   EXPECT_NEAR(flows / steps, 1.0, 0.03) << "steps " << steps << " s, flows " << flows << " s";
   std::cout << fmt::format("flows/steps = {:.6f}\n", flows / steps);
+}
+
+}  // namespace
+}  // namespace dmlsim
+
+namespace dmlsim {
+namespace {
+
+TEST(SimgridXml, ARawSimgridPlatformRunsWithItsOwnLinks) {
+  // platforms/simgrid-cluster.xml: <cluster> of 4 nodes, 1.25 GB/s and 1 µs per private link, so a
+  // ring all-reduce of S takes 2·3·(2 µs + S/4 / 1.25 GB/s).
+  const core::Experiment e =
+      testing::experiment_from_yaml(fmt::format("experiment: {{platform: {}/platforms/simgrid-cluster.yaml, "
+                                                "strategy: {{type: collective, size: 4MiB}}, "
+                                                "simulation: {{payload: true}}}}",
+                                                DMLSIM_SOURCE_DIR));
+  const sim::SimResult r = testing::simulate_strategy(e);
+  const double expected = 6 * (2e-6 + 1024.0 * 1024 / 1.25e9);
+  EXPECT_NEAR(r.simulated_seconds / expected, 1.0, 1e-6);
 }
 
 }  // namespace

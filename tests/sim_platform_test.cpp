@@ -18,7 +18,8 @@ void expect_routes_match(const std::string& yaml) {
   char quiet[] = "--log=root.thres:warning";
   char* argv[] = {name, quiet, nullptr};
   sg::Engine engine(&argc, argv);
-  const core::Platform platform = core::parse_platform(core::ConfigNode::load_string(yaml, "p.yaml").at("platform"));
+  const core::Platform platform =
+      core::parse_platform(core::ConfigNode::load_string(yaml, "p.yaml").at("platform"));
   const auto hosts = sim::build_platform(engine, platform);
   ASSERT_EQ(static_cast<int>(hosts.size()), platform.host_count());
   for (int a = 0; a < platform.host_count(); ++a) {

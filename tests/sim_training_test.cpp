@@ -32,7 +32,8 @@ experiment:
   const double ew = 4e-6 + 50e6 * 2 * 2 / 80e9;
   auto took = [&](int rank, std::string_view name) {
     for (const core::TraceEvent& ev : r.trace.events()) {
-      if (ev.lane == core::Lane::compute && ev.rank == rank && r.trace.text(ev.name) == name) return ev.duration();
+      if (ev.lane == core::Lane::compute && ev.rank == rank && r.trace.text(ev.name) == name)
+        return ev.duration();
     }
     return -1.0;
   };
@@ -98,7 +99,8 @@ TEST(SimDataParallel, AStragglerSlowsEveryone) {
   const core::RunSummary s = core::summarize(testing::simulate_strategy(e).trace, {});
   const Expected x;
   // Rank 1 computes twice as long; rank 0 waits for it inside the first all-reduce.
-  const double expected = 2 * (2 * x.forward_layer + 2 * x.backward_layer) + 2 * x.allreduce + 2 * x.optimizer;
+  const double expected =
+      2 * (2 * x.forward_layer + 2 * x.backward_layer) + 2 * x.allreduce + 2 * x.optimizer;
   const double iteration1 = s.iteration_seconds[1];
   EXPECT_NEAR(iteration1 / expected, 1.0, 1e-9);
   EXPECT_GT(s.per_rank[0].exposed_seconds, s.per_rank[1].exposed_seconds);

@@ -8,7 +8,9 @@ namespace {
 using core::Op;
 using core::OpKind;
 
-int lowest_bit(int r) { return std::countr_zero(static_cast<unsigned>(r)); }
+int lowest_bit(int r) {
+  return std::countr_zero(static_cast<unsigned>(r));
+}
 
 // Parent of r in the infinite in-order tree: r ± 2^k, whichever has lowest set bit 2^(k+1).
 int infinite_parent(int r) {
@@ -52,8 +54,8 @@ int BinaryTree::max_depth() const {
   return n > 1 ? depth(1) : 0;
 }
 
-PipelinedTree::PipelinedTree(TreeDirection direction, int n, int index, std::uint64_t count, std::uint64_t chunks,
-                             int rotation)
+PipelinedTree::PipelinedTree(TreeDirection direction, int n, int index, std::uint64_t count,
+                             std::uint64_t chunks, int rotation)
     : Schedule(direction == TreeDirection::reduce ? "reduce" : "broadcast", "tree", n, index, count),
       direction_(direction),
       tree_{n},
@@ -74,7 +76,9 @@ std::size_t PipelinedTree::rounds() const {
 void PipelinedTree::round(std::size_t t, std::vector<Op>& out) const {
   const auto ti = static_cast<std::int64_t>(t);
   const auto chunks = static_cast<std::int64_t>(chunks_);
-  auto chunk = [&](std::int64_t c) { return core::chunk_range(count(), chunks_, static_cast<std::uint64_t>(c)); };
+  auto chunk = [&](std::int64_t c) {
+    return core::chunk_range(count(), chunks_, static_cast<std::uint64_t>(c));
+  };
   auto valid = [&](std::int64_t c) { return c >= 0 && c < chunks; };
   if (direction_ == TreeDirection::reduce) {
     const std::int64_t from_children = ti - (max_depth_ - depth_ - 1);
@@ -87,7 +91,8 @@ void PipelinedTree::round(std::size_t t, std::vector<Op>& out) const {
     if (parent_ >= 0 && valid(to_parent)) out.push_back({OpKind::send, member_of(parent_), chunk(to_parent)});
   } else {
     const std::int64_t from_parent = ti - (depth_ - 1);
-    if (parent_ >= 0 && valid(from_parent)) out.push_back({OpKind::recv_copy, member_of(parent_), chunk(from_parent)});
+    if (parent_ >= 0 && valid(from_parent))
+      out.push_back({OpKind::recv_copy, member_of(parent_), chunk(from_parent)});
     const std::int64_t to_children = ti - depth_;
     if (valid(to_children)) {
       for (int child : children_) {

@@ -25,10 +25,10 @@ namespace dmlsim::strategies {
 // The tree of roles 0..n−1 described above.
 struct BinaryTree {
   int n = 1;
-  int parent(int role) const;                  // −1 for the top (role 0)
+  int parent(int role) const;                   // −1 for the top (role 0)
   std::array<int, 2> children(int role) const;  // −1 where absent
-  int depth(int role) const;                   // top 0, root 1
-  int max_depth() const;                       // D
+  int depth(int role) const;                    // top 0, root 1
+  int max_depth() const;                        // D
   int max_fan_in() const { return n >= 4 ? 2 : 1; }
 };
 
@@ -37,7 +37,8 @@ enum class TreeDirection { reduce, broadcast };
 // One direction over a tree whose roles are shifted by `rotation` (member i plays role i − rotation).
 class PipelinedTree final : public core::Schedule {
  public:
-  PipelinedTree(TreeDirection direction, int n, int index, std::uint64_t count, std::uint64_t chunks, int rotation = 0);
+  PipelinedTree(TreeDirection direction, int n, int index, std::uint64_t count, std::uint64_t chunks,
+                int rotation = 0);
   std::size_t rounds() const override;
   void round(std::size_t t, std::vector<core::Op>& out) const override;
   std::vector<core::RoundSpan> mergeable_spans() const override;

@@ -24,12 +24,12 @@ CostTerms tree_cost(int n, std::uint64_t chunks, double chunk_bytes, const Alpha
   const BinaryTree tree{n};
   const double rounds = static_cast<double>(chunks) + tree.max_depth() - 1;
   const double full_rounds = rounds - 1;  // every round but the last moves f chunks through a port
-  return CostTerms{rounds * p.alpha,
-                   (full_rounds * tree.max_fan_in() + 1) * chunk_bytes / p.bandwidth};
+  return CostTerms{rounds * p.alpha, (full_rounds * tree.max_fan_in() + 1) * chunk_bytes / p.bandwidth};
 }
 
 CostTerms collective_cost(Collective c, std::string_view algorithm, int n, std::uint64_t count,
-                          std::uint32_t element_bytes, const PathClasses& paths, const CollectiveOptions& options) {
+                          std::uint32_t element_bytes, const PathClasses& paths,
+                          const CollectiveOptions& options) {
   validate_algorithm(c, algorithm, n, options);
   if (n <= 1) return {};
   const AlphaBeta& p = paths.flat;
@@ -52,18 +52,20 @@ CostTerms collective_cost(Collective c, std::string_view algorithm, int n, std::
       }
       if (algorithm == "double-binary-tree") {
         const std::uint64_t half = count - count / 2;  // the larger of the two halves
-        const std::uint64_t tree_chunks = pipeline_chunks(count / 2 * element_bytes, options.tree_chunk_bytes);
+        const std::uint64_t tree_chunks =
+            pipeline_chunks(count / 2 * element_bytes, options.tree_chunk_bytes);
         CostTerms one = tree_cost(n, tree_chunks, max_chunk_bytes(half, tree_chunks, element_bytes), p);
         return CostTerms{2 * one.latency, 2 * one.transfer};
       }
       // hierarchical
       const int g = options.local_size, nodes = n / g;
       const std::uint64_t rail = core::chunk_range(count, static_cast<std::uint64_t>(g), 0).count;
-      CostTerms t = ring_steps(2 * (g - 1), max_chunk_bytes(count, static_cast<std::uint64_t>(g), element_bytes),
-                               paths.intra);
+      CostTerms t = ring_steps(
+          2 * (g - 1), max_chunk_bytes(count, static_cast<std::uint64_t>(g), element_bytes), paths.intra);
       PathClasses rail_paths = paths;
       rail_paths.flat = paths.inter;
-      t += collective_cost(Collective::all_reduce, options.inner, nodes, rail, element_bytes, rail_paths, options);
+      t += collective_cost(Collective::all_reduce, options.inner, nodes, rail, element_bytes, rail_paths,
+                           options);
       return t;
     }
     case Collective::reduce_scatter:
@@ -71,7 +73,8 @@ CostTerms collective_cost(Collective c, std::string_view algorithm, int n, std::
       if (algorithm == "ring") return ring_steps(n - 1, max_chunk_bytes(count, un, element_bytes), p);
       return CostTerms{std::log2(n) * p.alpha, (n - 1.0) / n * bytes / p.bandwidth};
     case Collective::broadcast:
-    case Collective::reduce: return tree_cost(n, chunks, max_chunk_bytes(count, chunks, element_bytes), p);
+    case Collective::reduce:
+      return tree_cost(n, chunks, max_chunk_bytes(count, chunks, element_bytes), p);
   }
   return {};
 }

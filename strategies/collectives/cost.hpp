@@ -47,7 +47,8 @@ struct CostTerms {
 };
 
 CostTerms collective_cost(Collective c, std::string_view algorithm, int n, std::uint64_t count,
-                          std::uint32_t element_bytes, const PathClasses& paths, const CollectiveOptions& options);
+                          std::uint32_t element_bytes, const PathClasses& paths,
+                          const CollectiveOptions& options);
 
 // How long a pipelined tree over n members takes with `chunks` chunks of at most `chunk_bytes`.
 CostTerms tree_cost(int n, std::uint64_t chunks, double chunk_bytes, const AlphaBeta& path);

@@ -13,13 +13,16 @@ using core::ElementRange;
 using core::Op;
 using core::OpKind;
 
-int log2_exact(int p) { return std::countr_zero(static_cast<unsigned>(p)); }
+int log2_exact(int p) {
+  return std::countr_zero(static_cast<unsigned>(p));
+}
 
 // Element range of blocks [first, first + blocks) when `count` is cut into p blocks.
 ElementRange blocks(std::uint64_t count, int p, int first, int n_blocks) {
-  const ElementRange a = core::chunk_range(count, static_cast<std::uint64_t>(p), static_cast<std::uint64_t>(first));
-  const ElementRange b =
-      core::chunk_range(count, static_cast<std::uint64_t>(p), static_cast<std::uint64_t>(first + n_blocks - 1));
+  const ElementRange a =
+      core::chunk_range(count, static_cast<std::uint64_t>(p), static_cast<std::uint64_t>(first));
+  const ElementRange b = core::chunk_range(count, static_cast<std::uint64_t>(p),
+                                           static_cast<std::uint64_t>(first + n_blocks - 1));
   return ElementRange{a.offset, b.offset + b.count - a.offset};
 }
 
@@ -54,24 +57,32 @@ void require_power_of_two(int n, std::string_view what) {
 
 }  // namespace
 
-bool is_power_of_two(int n) { return n > 0 && std::has_single_bit(static_cast<unsigned>(n)); }
+bool is_power_of_two(int n) {
+  return n > 0 && std::has_single_bit(static_cast<unsigned>(n));
+}
 
 HalvingReduceScatter::HalvingReduceScatter(int n, int index, std::uint64_t count)
     : Schedule("reduce-scatter", "halving-doubling", n, index, count) {
   require_power_of_two(n, "recursive-halving reduce-scatter");
 }
-std::size_t HalvingReduceScatter::rounds() const { return static_cast<std::size_t>(log2_exact(group_size())); }
+std::size_t HalvingReduceScatter::rounds() const {
+  return static_cast<std::size_t>(log2_exact(group_size()));
+}
 void HalvingReduceScatter::round(std::size_t t, std::vector<Op>& out) const {
-  halving_round(group_size(), index(), count(), static_cast<int>(t), [](int v) { return v; }, out);
+  halving_round(
+      group_size(), index(), count(), static_cast<int>(t), [](int v) { return v; }, out);
 }
 
 DoublingAllGather::DoublingAllGather(int n, int index, std::uint64_t count)
     : Schedule("all-gather", "halving-doubling", n, index, count) {
   require_power_of_two(n, "recursive-doubling all-gather");
 }
-std::size_t DoublingAllGather::rounds() const { return static_cast<std::size_t>(log2_exact(group_size())); }
+std::size_t DoublingAllGather::rounds() const {
+  return static_cast<std::size_t>(log2_exact(group_size()));
+}
 void DoublingAllGather::round(std::size_t t, std::vector<Op>& out) const {
-  doubling_round(group_size(), index(), count(), static_cast<int>(t), [](int v) { return v; }, out);
+  doubling_round(
+      group_size(), index(), count(), static_cast<int>(t), [](int v) { return v; }, out);
 }
 
 // Folding (n = p + r): members 2j and 2j+1 for j < r pair up; the even one hands its whole buffer
@@ -100,11 +111,13 @@ void HalvingDoublingAllReduce::round(std::size_t t, std::vector<Op>& out) const 
   if (extra_ > 0) {
     const bool folding = i < 2 * extra_;
     if (s == 0) {  // fold in
-      if (folding) out.push_back({i % 2 == 0 ? OpKind::send : OpKind::recv_reduce, i % 2 == 0 ? i + 1 : i - 1, all});
+      if (folding)
+        out.push_back({i % 2 == 0 ? OpKind::send : OpKind::recv_reduce, i % 2 == 0 ? i + 1 : i - 1, all});
       return;
     }
     if (s == 2 * log_p_ + 1) {  // fold out
-      if (folding) out.push_back({i % 2 == 1 ? OpKind::send : OpKind::recv_copy, i % 2 == 1 ? i - 1 : i + 1, all});
+      if (folding)
+        out.push_back({i % 2 == 1 ? OpKind::send : OpKind::recv_copy, i % 2 == 1 ? i - 1 : i + 1, all});
       return;
     }
     --s;

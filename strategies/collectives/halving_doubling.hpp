@@ -35,10 +35,10 @@ class HalvingDoublingAllReduce final : public core::Schedule {
   void round(std::size_t t, std::vector<core::Op>& out) const override;
 
  private:
-  int p_ = 1;        // largest power of two <= n
+  int p_ = 1;  // largest power of two <= n
   int log_p_ = 0;
-  int extra_ = 0;    // n − p members fold into partners
-  int virtual_ = -1; // this member's index among the p, or −1 while folded away
+  int extra_ = 0;     // n − p members fold into partners
+  int virtual_ = -1;  // this member's index among the p, or −1 while folded away
 };
 
 }  // namespace dmlsim::strategies

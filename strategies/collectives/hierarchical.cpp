@@ -7,11 +7,13 @@
 namespace dmlsim::strategies {
 
 core::SchedulePtr make_hierarchical_all_reduce(int n, int index, std::uint64_t count, int local_size,
-                                               const std::string& inner_algorithm, std::uint64_t inner_tree_chunks) {
+                                               const std::string& inner_algorithm,
+                                               std::uint64_t inner_tree_chunks) {
   const int g = local_size;
   const int nodes = n / g;
   const int node = index / g, local = index % g;
-  const core::ElementRange rail_chunk = core::chunk_range(count, static_cast<std::uint64_t>(g), static_cast<std::uint64_t>(local));
+  const core::ElementRange rail_chunk =
+      core::chunk_range(count, static_cast<std::uint64_t>(g), static_cast<std::uint64_t>(local));
 
   core::SchedulePtr inner;
   if (inner_algorithm == "ring") {
@@ -31,7 +33,8 @@ core::SchedulePtr make_hierarchical_all_reduce(int n, int index, std::uint64_t c
       Part{inner, on_rail},
       Part{std::make_shared<RingAllGather>(g, local, count), in_node},
   };
-  return std::make_shared<core::SequenceSchedule>("all-reduce", "hierarchical", n, index, count, std::move(parts));
+  return std::make_shared<core::SequenceSchedule>("all-reduce", "hierarchical", n, index, count,
+                                                  std::move(parts));
 }
 
 }  // namespace dmlsim::strategies

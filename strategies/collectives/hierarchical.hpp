@@ -11,6 +11,7 @@
 namespace dmlsim::strategies {
 
 core::SchedulePtr make_hierarchical_all_reduce(int n, int index, std::uint64_t count, int local_size,
-                                               const std::string& inner_algorithm, std::uint64_t inner_tree_chunks);
+                                               const std::string& inner_algorithm,
+                                               std::uint64_t inner_tree_chunks);
 
 }  // namespace dmlsim::strategies

@@ -10,21 +10,25 @@ using core::chunk_range;
 using core::Op;
 using core::OpKind;
 
-std::uint64_t mod(std::int64_t a, std::int64_t n) { return static_cast<std::uint64_t>(((a % n) + n) % n); }
+std::uint64_t mod(std::int64_t a, std::int64_t n) {
+  return static_cast<std::uint64_t>(((a % n) + n) % n);
+}
 
 // Reduce-scatter round t of member i: send chunk i−t−1 to the right, reduce chunk i−t−2 from the
 // left. After n−1 rounds member i holds the full sum of chunk i.
 void reduce_scatter_round(int n, int i, std::uint64_t count, std::size_t t, std::vector<Op>& out) {
   const auto ti = static_cast<std::int64_t>(t);
   out.push_back({OpKind::send, static_cast<int>(mod(i + 1, n)), chunk_range(count, n, mod(i - ti - 1, n))});
-  out.push_back({OpKind::recv_reduce, static_cast<int>(mod(i - 1, n)), chunk_range(count, n, mod(i - ti - 2, n))});
+  out.push_back(
+      {OpKind::recv_reduce, static_cast<int>(mod(i - 1, n)), chunk_range(count, n, mod(i - ti - 2, n))});
 }
 
 // All-gather round t of member i: send chunk i−t (owned or just received), copy chunk i−t−1.
 void all_gather_round(int n, int i, std::uint64_t count, std::size_t t, std::vector<Op>& out) {
   const auto ti = static_cast<std::int64_t>(t);
   out.push_back({OpKind::send, static_cast<int>(mod(i + 1, n)), chunk_range(count, n, mod(i - ti, n))});
-  out.push_back({OpKind::recv_copy, static_cast<int>(mod(i - 1, n)), chunk_range(count, n, mod(i - ti - 1, n))});
+  out.push_back(
+      {OpKind::recv_copy, static_cast<int>(mod(i - 1, n)), chunk_range(count, n, mod(i - ti - 1, n))});
 }
 
 std::vector<core::RoundSpan> whole(std::size_t rounds) {
@@ -46,11 +50,12 @@ AllChunksBut all_chunks_but(int n, std::uint64_t count, std::int64_t excluded) {
 
 // Totals of whole ring phases: sends to the right of every chunk but `send_excluded`, receives
 // from the left of every chunk but `recv_excluded`, once per phase.
-std::vector<core::PeerTraffic> ring_traffic(int n, int i, std::uint64_t count,
-                                            std::initializer_list<std::pair<std::int64_t, std::int64_t>> phases) {
+std::vector<core::PeerTraffic> ring_traffic(
+    int n, int i, std::uint64_t count, std::initializer_list<std::pair<std::int64_t, std::int64_t>> phases) {
   core::PeerTraffic right{static_cast<int>(mod(i + 1, n))}, left{static_cast<int>(mod(i - 1, n))};
   for (const auto& [send_excluded, recv_excluded] : phases) {
-    const AllChunksBut s = all_chunks_but(n, count, send_excluded), r = all_chunks_but(n, count, recv_excluded);
+    const AllChunksBut s = all_chunks_but(n, count, send_excluded),
+                       r = all_chunks_but(n, count, recv_excluded);
     right.send_elements += s.elements;
     right.send_messages += s.messages;
     left.recv_elements += r.elements;
@@ -68,35 +73,49 @@ std::vector<core::PeerTraffic> ring_traffic(int n, int i, std::uint64_t count,
   return out;
 }
 
-bool whole_span(const core::RoundSpan& span, std::size_t rounds) { return span.begin == 0 && span.end == rounds; }
+bool whole_span(const core::RoundSpan& span, std::size_t rounds) {
+  return span.begin == 0 && span.end == rounds;
+}
 
 }  // namespace
 
 RingReduceScatter::RingReduceScatter(int n, int index, std::uint64_t count)
     : Schedule("reduce-scatter", "ring", n, index, count) {}
-std::size_t RingReduceScatter::rounds() const { return static_cast<std::size_t>(group_size() - 1); }
+std::size_t RingReduceScatter::rounds() const {
+  return static_cast<std::size_t>(group_size() - 1);
+}
 void RingReduceScatter::round(std::size_t t, std::vector<Op>& out) const {
   reduce_scatter_round(group_size(), index(), count(), t, out);
 }
-std::vector<core::RoundSpan> RingReduceScatter::mergeable_spans() const { return whole(rounds()); }
+std::vector<core::RoundSpan> RingReduceScatter::mergeable_spans() const {
+  return whole(rounds());
+}
 std::vector<core::PeerTraffic> RingReduceScatter::traffic(core::RoundSpan span) const {
   if (!whole_span(span, rounds()) || group_size() < 2) return Schedule::traffic(span);
   return ring_traffic(group_size(), index(), count(), {{index(), index() - 1}});
 }
 
-RingAllGather::RingAllGather(int n, int index, std::uint64_t count) : Schedule("all-gather", "ring", n, index, count) {}
-std::size_t RingAllGather::rounds() const { return static_cast<std::size_t>(group_size() - 1); }
+RingAllGather::RingAllGather(int n, int index, std::uint64_t count)
+    : Schedule("all-gather", "ring", n, index, count) {}
+std::size_t RingAllGather::rounds() const {
+  return static_cast<std::size_t>(group_size() - 1);
+}
 void RingAllGather::round(std::size_t t, std::vector<Op>& out) const {
   all_gather_round(group_size(), index(), count(), t, out);
 }
-std::vector<core::RoundSpan> RingAllGather::mergeable_spans() const { return whole(rounds()); }
+std::vector<core::RoundSpan> RingAllGather::mergeable_spans() const {
+  return whole(rounds());
+}
 std::vector<core::PeerTraffic> RingAllGather::traffic(core::RoundSpan span) const {
   if (!whole_span(span, rounds()) || group_size() < 2) return Schedule::traffic(span);
   return ring_traffic(group_size(), index(), count(), {{index() + 1, index()}});
 }
 
-RingAllReduce::RingAllReduce(int n, int index, std::uint64_t count) : Schedule("all-reduce", "ring", n, index, count) {}
-std::size_t RingAllReduce::rounds() const { return 2 * static_cast<std::size_t>(group_size() - 1); }
+RingAllReduce::RingAllReduce(int n, int index, std::uint64_t count)
+    : Schedule("all-reduce", "ring", n, index, count) {}
+std::size_t RingAllReduce::rounds() const {
+  return 2 * static_cast<std::size_t>(group_size() - 1);
+}
 void RingAllReduce::round(std::size_t t, std::vector<Op>& out) const {
   const auto half = static_cast<std::size_t>(group_size() - 1);
   if (t < half) {
@@ -105,7 +124,9 @@ void RingAllReduce::round(std::size_t t, std::vector<Op>& out) const {
     all_gather_round(group_size(), index(), count(), t - half, out);
   }
 }
-std::vector<core::RoundSpan> RingAllReduce::mergeable_spans() const { return whole(rounds()); }
+std::vector<core::RoundSpan> RingAllReduce::mergeable_spans() const {
+  return whole(rounds());
+}
 std::vector<core::PeerTraffic> RingAllReduce::traffic(core::RoundSpan span) const {
   if (!whole_span(span, rounds()) || group_size() < 2) return Schedule::traffic(span);
   return ring_traffic(group_size(), index(), count(), {{index(), index() - 1}, {index() + 1, index()}});

@@ -16,13 +16,15 @@ class CollectiveBenchmark final : public Strategy {
  public:
   explicit CollectiveBenchmark(const core::Experiment& e) : experiment_(e) {
     const core::ConfigNode& node = *e.strategy;
-    node.expect_only({"type", "collective", "algorithm", "size", "dtype", "groups", "group_layout", "tree_chunk",
-                      "local_size", "inner"});
+    node.expect_only({"type", "collective", "algorithm", "size", "dtype", "groups", "group_layout",
+                      "tree_chunk", "local_size", "inner"});
     const std::string name = node.string_or("collective", "all-reduce");
     const auto collective = parse_collective(name);
     if (!collective) {
-      node.at("collective").fail(fmt::format(
-          "unknown collective '{}' (known: all-reduce, reduce-scatter, all-gather, broadcast, reduce)", name));
+      node.at("collective")
+          .fail(fmt::format(
+              "unknown collective '{}' (known: all-reduce, reduce-scatter, all-gather, broadcast, reduce)",
+              name));
     }
     collective_ = *collective;
     groups_ = static_cast<int>(node.integer_in_or("groups", 1, e.ranks, 1));
@@ -49,7 +51,8 @@ class CollectiveBenchmark final : public Strategy {
       sizes_.assign(static_cast<std::size_t>(groups_), size.as_bytes());
     }
     for (std::uint64_t bytes : sizes_) {
-      if (bytes % element_bytes_ != 0) size.fail(fmt::format("{} bytes is not a whole number of {}-byte elements", bytes, element_bytes_));
+      if (bytes % element_bytes_ != 0)
+        size.fail(fmt::format("{} bytes is not a whole number of {}-byte elements", bytes, element_bytes_));
     }
     choice_ = read_collective_choice(node, e, collective_, "algorithm", "ring", e.ranks / groups_);
   }
@@ -59,14 +62,16 @@ class CollectiveBenchmark final : public Strategy {
     if (strided_) return core::Group::strided(rank % groups_, per_group, groups_);
     return core::Group::strided(rank / per_group * per_group, per_group, 1);
   }
-  int group_number(int rank) const { return strided_ ? rank % groups_ : rank / (experiment_.ranks / groups_); }
+  int group_number(int rank) const {
+    return strided_ ? rank % groups_ : rank / (experiment_.ranks / groups_);
+  }
 
   void run(core::Rank& rank) const override {
     const core::Group group = group_of(rank.rank());
     const std::uint64_t count = sizes_[static_cast<std::size_t>(group_number(rank.rank()))] / element_bytes_;
     const int member = group.index_of(rank.rank());
-    const core::SchedulePtr schedule =
-        make_schedule(collective_, choice_.algorithm, group.size(), member, count, element_bytes_, choice_.options);
+    const core::SchedulePtr schedule = make_schedule(collective_, choice_.algorithm, group.size(), member,
+                                                     count, element_bytes_, choice_.options);
     std::vector<float> data;
     if (experiment_.payload) data.resize(count);
     for (int it = 0; it < experiment_.iterations; ++it) {
@@ -74,7 +79,8 @@ class CollectiveBenchmark final : public Strategy {
       if (experiment_.payload) fill_test_input(member, data);
       rank.run(*schedule, group, {count, element_bytes_, experiment_.payload ? data.data() : nullptr}, 0);
       if (experiment_.payload) {
-        if (std::string problem = check_test_output(collective_, group.size(), member, data); !problem.empty()) {
+        if (std::string problem = check_test_output(collective_, group.size(), member, data);
+            !problem.empty()) {
           throw core::BackendError(fmt::format("rank {}: {} {}: {}", rank.rank(), to_string(collective_),
                                                choice_.algorithm, problem));
         }
@@ -84,19 +90,20 @@ class CollectiveBenchmark final : public Strategy {
 
   Prediction predict() const override {
     Prediction p;
-    p.summary = fmt::format("{} {} over {} group(s) of {} ranks", to_string(collective_), choice_.algorithm, groups_,
-                            experiment_.ranks / groups_);
+    p.summary = fmt::format("{} {} over {} group(s) of {} ranks", to_string(collective_), choice_.algorithm,
+                            groups_, experiment_.ranks / groups_);
     for (int g = 0; g < groups_; ++g) {
       const int first_rank = strided_ ? g : g * (experiment_.ranks / groups_);
       const core::Group group = group_of(first_rank);
       const auto paths = path_classes(experiment_, group, choice_.options.local_size);
       if (!paths) {
-        p.notes.push_back("closed forms need the analytic paths of a YAML topology; this platform is SimGrid XML");
+        p.notes.push_back(
+            "closed forms need the analytic paths of a YAML topology; this platform is SimGrid XML");
         return p;
       }
       const std::uint64_t bytes = sizes_[static_cast<std::size_t>(g)];
-      const CostTerms cost = collective_cost(collective_, choice_.algorithm, group.size(), bytes / element_bytes_,
-                                             element_bytes_, *paths, choice_.options);
+      const CostTerms cost = collective_cost(collective_, choice_.algorithm, group.size(),
+                                             bytes / element_bytes_, element_bytes_, *paths, choice_.options);
       p.terms.push_back({fmt::format("group {} latency (α terms)", g), cost.latency,
                          fmt::format("α = {} per message", core::format_duration(paths->flat.alpha))});
       p.terms.push_back({fmt::format("group {} transfer (β terms)", g), cost.transfer,
@@ -104,7 +111,8 @@ class CollectiveBenchmark final : public Strategy {
                                      core::format_bandwidth(paths->flat.bandwidth))});
       p.iteration_seconds = std::max(p.iteration_seconds, cost.total());
     }
-    if (groups_ > 1) p.notes.push_back("groups are assumed not to share links; contention makes the real run slower");
+    if (groups_ > 1)
+      p.notes.push_back("groups are assumed not to share links; contention makes the real run slower");
     return p;
   }
 

@@ -45,8 +45,8 @@ class DataParallel final : public Strategy {
  public:
   explicit DataParallel(const core::Experiment& e) : experiment_(e), model_(e.require_model()) {
     const core::ConfigNode& node = *e.strategy;
-    node.expect_only({"type", "allreduce", "bucket_size", "overlap", "optimizer", "tree_chunk", "local_size", "inner",
-                      "check_memory"});
+    node.expect_only({"type", "allreduce", "bucket_size", "overlap", "optimizer", "tree_chunk", "local_size",
+                      "inner", "check_memory"});
     choice_ = read_collective_choice(node, e, Collective::all_reduce, "allreduce", "ring", e.ranks);
     bucket_bytes_ = node.bytes_or("bucket_size", std::uint64_t{25} << 20);  // PyTorch DDP's default 25 MiB
     if (bucket_bytes_ == 0) node.at("bucket_size").fail("must be positive");
@@ -61,14 +61,16 @@ class DataParallel final : public Strategy {
       const std::uint64_t need = memory_needed(model_, optimizer_kind_ == core::OptimizerStep::Kind::adam);
       const std::uint64_t have = e.platform.device.memory_bytes;
       if (need > have) {
-        node.fail(fmt::format("model '{}' needs {} per device (weights, gradients, optimizer state, activations) but "
-                              "{} has {}; shrink the model or micro-batch, or set check_memory: false",
-                              model_.name, core::format_bytes(static_cast<double>(need)), e.platform.device.name,
-                              core::format_bytes(static_cast<double>(have))));
+        node.fail(fmt::format(
+            "model '{}' needs {} per device (weights, gradients, optimizer state, activations) but "
+            "{} has {}; shrink the model or micro-batch, or set check_memory: false",
+            model_.name, core::format_bytes(static_cast<double>(need)), e.platform.device.name,
+            core::format_bytes(static_cast<double>(have))));
       }
     }
     buckets_ = plan_buckets(model_, bucket_bytes_);
-    for (const core::Layer& l : model_.layers) forward_kernels_.insert(forward_kernels_.end(), l.forward.begin(), l.forward.end());
+    for (const core::Layer& l : model_.layers)
+      forward_kernels_.insert(forward_kernels_.end(), l.forward.begin(), l.forward.end());
     // Every kernel must be costable on this device (e.g. bf16 on a CPU profile): fail now, clearly.
     for (const core::Layer& l : model_.layers) {
       for (const auto* kernels : {&l.forward, &l.backward}) {
@@ -76,7 +78,8 @@ class DataParallel final : public Strategy {
           try {
             (void)e.platform.device.kernel_seconds(k);
           } catch (const core::ValueError& err) {
-            throw core::ConfigError(fmt::format("{}: model and device do not match: {}", e.source, err.what()));
+            throw core::ConfigError(
+                fmt::format("{}: model and device do not match: {}", e.source, err.what()));
           }
         }
       }
@@ -118,7 +121,8 @@ class DataParallel final : public Strategy {
               gradients[next_bucket].resize(static_cast<std::size_t>(buckets_[next_bucket].parameters));
               fill_test_input(rank.rank(), gradients[next_bucket]);
             }
-            if (overlap_) in_flight.push_back(rank.start(schedules[next_bucket], world, buffer_of(next_bucket), 0));
+            if (overlap_)
+              in_flight.push_back(rank.start(schedules[next_bucket], world, buffer_of(next_bucket), 0));
             ++next_bucket;
           }
         }
@@ -136,7 +140,8 @@ class DataParallel final : public Strategy {
       }
       if (experiment_.payload) {
         for (std::size_t b = 0; b < buckets_.size(); ++b) {
-          if (std::string p = check_test_output(Collective::all_reduce, n, rank.rank(), gradients[b]); !p.empty()) {
+          if (std::string p = check_test_output(Collective::all_reduce, n, rank.rank(), gradients[b]);
+              !p.empty()) {
             throw core::BackendError(fmt::format("rank {}: gradient bucket {}: {}", rank.rank(), b, p));
           }
         }
@@ -149,8 +154,8 @@ class DataParallel final : public Strategy {
   Prediction predict() const override {
     Prediction p;
     const int n = experiment_.ranks;
-    p.summary = fmt::format("data-parallel {} on {} ranks: {} buckets of up to {}, overlap {}", model_.name, n,
-                            buckets_.size(), core::format_bytes(static_cast<double>(bucket_bytes_)),
+    p.summary = fmt::format("data-parallel {} on {} ranks: {} buckets of up to {}, overlap {}", model_.name,
+                            n, buckets_.size(), core::format_bytes(static_cast<double>(bucket_bytes_)),
                             overlap_ ? "on" : "off");
     const core::DeviceProfile& device = experiment_.platform.device;
     double slowest = 1;
@@ -163,7 +168,8 @@ class DataParallel final : public Strategy {
     double forward = 0;
     for (const core::Layer& l : model_.layers) forward += time_of(l.forward);
     const auto paths = path_classes(experiment_, core::Group::world(n), choice_.options.local_size);
-    if (!paths) p.notes.push_back("closed forms need the analytic paths of a YAML topology; communication omitted");
+    if (!paths)
+      p.notes.push_back("closed forms need the analytic paths of a YAML topology; communication omitted");
     const std::uint32_t element = core::dtype_bytes(model_.dtype);
     // Buckets become ready as backward proceeds; the stream all-reduces them one at a time:
     // done_b = max(ready_b, done_{b−1}) + T_b.
@@ -173,8 +179,8 @@ class DataParallel final : public Strategy {
       clock += time_of(model_.layers[i].backward);
       if (next_bucket < buckets_.size() && buckets_[next_bucket].closing_layer == i) {
         const double t = paths ? collective_cost(Collective::all_reduce, choice_.algorithm, n,
-                                                 static_cast<std::uint64_t>(buckets_[next_bucket].parameters), element,
-                                                 *paths, choice_.options)
+                                                 static_cast<std::uint64_t>(buckets_[next_bucket].parameters),
+                                                 element, *paths, choice_.options)
                                      .total()
                                : 0;
         communication += t;
@@ -189,8 +195,9 @@ class DataParallel final : public Strategy {
     p.terms.push_back({"backward", backward, "roofline time of every backward kernel"});
     p.terms.push_back({"all-reduce (all buckets)", communication,
                        fmt::format("{} all-reduce per bucket, closed form", choice_.algorithm)});
-    p.terms.push_back({"exposed communication", sync_end - clock,
-                       overlap_ ? "what the bucket pipeline leaves after backward" : "all of it (no overlap)"});
+    p.terms.push_back(
+        {"exposed communication", sync_end - clock,
+         overlap_ ? "what the bucket pipeline leaves after backward" : "all of it (no overlap)"});
     p.terms.push_back({"optimizer", optimizer, "roofline time of the optimizer step"});
     p.iteration_seconds = sync_end + optimizer;
     if (slowest > 1) p.notes.push_back(fmt::format("compute is the slowest rank's (slowdown {}x)", slowest));

@@ -11,8 +11,8 @@ CollectiveChoice read_collective_choice(const core::ConfigNode& node, const core
   c.algorithm = node.string_or(key, fallback);
   c.options.tree_chunk_bytes = node.bytes_or("tree_chunk", c.options.tree_chunk_bytes);
   if (c.options.tree_chunk_bytes == 0) node.at("tree_chunk").fail("must be positive");
-  c.options.local_size = static_cast<int>(
-      node.integer_in_or("local_size", 1, 1 << 16, experiment.platform.devices_per_node()));
+  c.options.local_size =
+      static_cast<int>(node.integer_in_or("local_size", 1, 1 << 16, experiment.platform.devices_per_node()));
   c.options.inner = node.string_or("inner", "ring");
   try {
     validate_algorithm(collective, c.algorithm, group_size, c.options);
