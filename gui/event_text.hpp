@@ -1,0 +1,17 @@
+#pragma once
+// What the hover tooltip and the details panel say about an event: name, rank, start, duration,
+// bytes, flops, peer, iteration, and the rest of its fields where they apply.
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "gui/run_model.hpp"
+
+namespace dmlsim::gui {
+
+// (field, value) pairs in display order; times in the run's own clock.
+std::vector<std::pair<std::string, std::string>> describe_event(const RunModel& run, std::uint32_t event);
+// The same as one rich-text block (for QToolTip).
+std::string event_tooltip(const RunModel& run, std::uint32_t event);
+
+}  // namespace dmlsim::gui

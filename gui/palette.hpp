@@ -1,0 +1,19 @@
+#pragma once
+// Colours of event kinds (Okabe–Ito based, distinguishable with the common colour-vision
+// deficiencies) and the legend's order.
+#include <QColor>
+#include <QString>
+#include <vector>
+
+#include "gui/event_kind.hpp"
+
+namespace dmlsim::gui {
+
+QColor colour_of(EventKind kind);
+// Black or white, whichever reads better on `background`.
+QColor text_colour_on(const QColor& background);
+// The kinds the legend lists, in order.
+const std::vector<EventKind>& legend_kinds();
+QString legend_label(EventKind kind);
+
+}  // namespace dmlsim::gui

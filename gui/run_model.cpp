@@ -1,0 +1,205 @@
+#include "gui/run_model.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <numeric>
+#include <unordered_map>
+
+#include "core/errors.hpp"
+#include "core/trace_reader.hpp"
+
+namespace dmlsim::gui {
+namespace {
+
+constexpr core::Lane kLaneOrder[] = {core::Lane::phase, core::Lane::compute, core::Lane::collective,
+                                     core::Lane::send, core::Lane::recv};
+
+nlohmann::json read_summary(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  if (!in) return nullptr;
+  try {
+    return nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    throw core::ConfigError(fmt::format("{}: malformed JSON: {}", file.string(), e.what()));
+  }
+}
+
+}  // namespace
+
+std::unique_ptr<RunModel> RunModel::load(const std::filesystem::path& path) {
+  std::error_code ec;
+  std::filesystem::path file = path;
+  if (std::filesystem::is_directory(path, ec)) {
+    file = path / "trace.json";
+    if (!std::filesystem::exists(file, ec)) {
+      throw core::TraceReadError(fmt::format(
+          "{}: no trace.json in this directory (a run directory written by `dmlsim run` holds one)",
+          path.string()));
+    }
+  }
+  auto model = std::make_unique<RunModel>(core::read_chrome_trace(file), file);
+  model->summary_ = read_summary(file.parent_path() / "summary.json");
+  return model;
+}
+
+RunModel::RunModel(core::Trace trace, std::filesystem::path trace_file)
+    : trace_(std::move(trace)), trace_file_(std::move(trace_file)) {
+  label_ = trace_.label;
+  if (label_.empty()) label_ = trace_file_.parent_path().filename().string();
+  if (label_.empty()) label_ = "run";
+  build_tracks();
+  build_nodes();
+  build_messages();
+  build_iterations();
+}
+
+EventKind RunModel::kind(std::uint32_t i) const {
+  const EventLocation where = locations_[i];
+  return tracks_[where.track].kind(where.position);
+}
+
+void RunModel::build_tracks() {
+  const auto& events = trace_.events();
+  int ranks = static_cast<int>(trace_.ranks.size());
+  for (const core::TraceEvent& e : events) ranks = std::max(ranks, e.rank + 1);
+
+  // Counting sort by (rank, lane), then by (start, longer first) within each: the order the writer
+  // assigns threads in, so the sub-lanes here are its threads.
+  const std::size_t lanes = std::size(kLaneOrder);
+  auto bucket_of = [&](const core::TraceEvent& e) {
+    return static_cast<std::size_t>(e.rank) * lanes + static_cast<std::size_t>(e.lane);
+  };
+  std::vector<std::uint32_t> offsets(static_cast<std::size_t>(ranks) * lanes + 1, 0);
+  for (const core::TraceEvent& e : events) ++offsets[bucket_of(e) + 1];
+  std::partial_sum(offsets.begin(), offsets.end(), offsets.begin());
+  std::vector<std::uint32_t> order(events.size());
+  {
+    std::vector<std::uint32_t> fill(offsets.begin(), offsets.end() - 1);
+    for (std::uint32_t i = 0; i < events.size(); ++i) order[fill[bucket_of(events[i])]++] = i;
+  }
+
+  tracks_of_rank_.assign(static_cast<std::size_t>(ranks), {});
+  locations_.resize(events.size());
+  start_ = events.empty() ? 0 : events.front().start;
+  end_ = start_;
+  std::vector<double> sublane_end;  // end of each open sub-lane of the current (rank, lane)
+  for (int r = 0; r < ranks; ++r) {
+    for (core::Lane lane : kLaneOrder) {
+      const std::size_t b = static_cast<std::size_t>(r) * lanes + static_cast<std::size_t>(lane);
+      const auto first = order.begin() + offsets[b], last = order.begin() + offsets[b + 1];
+      if (first == last) continue;
+      std::stable_sort(first, last, [&](std::uint32_t x, std::uint32_t y) {
+        const auto &a = events[x], &c = events[y];
+        return a.start != c.start ? a.start < c.start : a.end > c.end;
+      });
+      const auto base = static_cast<std::uint32_t>(tracks_.size());
+      sublane_end.clear();
+      for (auto it = first; it != last; ++it) {
+        const core::TraceEvent& e = events[*it];
+        std::size_t k = 0;
+        while (k < sublane_end.size() && sublane_end[k] > e.start + kPackingTolerance) ++k;
+        if (k == sublane_end.size()) {
+          sublane_end.push_back(e.end);
+          tracks_.emplace_back(r, lane, static_cast<int>(k));
+          tracks_of_rank_[static_cast<std::size_t>(r)].push_back(base + static_cast<std::uint32_t>(k));
+        }
+        sublane_end[k] = e.end;
+        Track& t = tracks_[base + k];
+        locations_[*it] = {base + static_cast<std::uint32_t>(k), static_cast<std::uint32_t>(t.size())};
+        t.append(*it, e.start, e.end, classify(trace_, e));
+        start_ = std::min(start_, e.start);
+        end_ = std::max(end_, e.end);
+      }
+    }
+  }
+  for (Track& t : tracks_) t.finish();
+}
+
+void RunModel::build_nodes() {
+  std::map<int, NodeGroup> by_node;
+  for (int r = 0; r < rank_count(); ++r) {
+    const int node = static_cast<std::size_t>(r) < trace_.ranks.size() ? trace_.ranks[r].node : 0;
+    NodeGroup& g = by_node[node];
+    g.node = node;
+    g.ranks.push_back(r);
+  }
+  for (auto& [node, group] : by_node) nodes_.push_back(std::move(group));
+}
+
+void RunModel::build_messages() {
+  const auto& events = trace_.events();
+  struct Key {
+    int src, dst, tag;
+    std::uint32_t seq;
+    bool operator==(const Key&) const = default;
+  };
+  struct KeyHash {
+    std::size_t operator()(const Key& k) const {
+      std::size_t h = std::hash<long long>()((static_cast<long long>(k.src) << 32) ^ k.dst);
+      return h ^
+             (std::hash<long long>()((static_cast<long long>(k.tag) << 32) ^ k.seq) * 0x9e3779b97f4a7c15ull);
+    }
+  };
+  std::unordered_map<Key, std::uint32_t, KeyHash> receives;
+  for (std::uint32_t i = 0; i < events.size(); ++i) {
+    const core::TraceEvent& e = events[i];
+    if (e.lane == core::Lane::recv) receives[{e.peer, e.rank, e.tag, e.seq}] = i;
+  }
+  if (receives.empty()) return;
+  for (std::uint32_t i = 0; i < events.size(); ++i) {
+    const core::TraceEvent& e = events[i];
+    if (e.lane != core::Lane::send) continue;
+    const auto it = receives.find({e.rank, e.peer, e.tag, e.seq});
+    if (it == receives.end()) continue;
+    messages_.push_back({i, it->second});
+    longest_message_ = std::max(longest_message_, events[it->second].end - e.start);
+  }
+  std::stable_sort(messages_.begin(), messages_.end(), [&](const Message& a, const Message& b) {
+    return events[a.send].start < events[b.send].start;
+  });
+}
+
+void RunModel::build_iterations() {
+  std::map<int, IterationSpan> spans;
+  for (const core::TraceEvent& e : trace_.events()) {
+    if (e.lane != core::Lane::phase || e.iteration < 0 || trace_.text(e.name) != "iteration") continue;
+    auto [it, inserted] = spans.try_emplace(e.iteration, IterationSpan{e.iteration, e.start, e.end});
+    if (!inserted) {
+      it->second.start = std::min(it->second.start, e.start);
+      it->second.end = std::max(it->second.end, e.end);
+    }
+  }
+  for (const auto& [k, span] : spans) iterations_.push_back(span);
+}
+
+std::optional<double> RunModel::iteration_start(int iteration) const {
+  for (const IterationSpan& s : iterations_) {
+    if (s.iteration == iteration) return s.start;
+  }
+  return std::nullopt;
+}
+
+std::string RunModel::track_name(std::uint32_t track) const {
+  const Track& t = tracks_[track];
+  switch (t.lane()) {
+    case core::Lane::phase:
+      // Phases nest (an iteration holds forward, backward, ...): deeper sub-lanes hold inner phases.
+      return t.index() == 0   ? "phases"
+             : t.index() == 1 ? "sub-phases"
+                              : fmt::format("sub-phases {}", t.index());
+    case core::Lane::compute:
+      return t.index() == 0 ? "compute" : fmt::format("compute {}", t.index());
+    case core::Lane::collective:
+      return fmt::format("collective {}", t.index());
+    case core::Lane::send:
+      return fmt::format("send {}", t.index());
+    case core::Lane::recv:
+      return fmt::format("recv {}", t.index());
+  }
+  return "?";
+}
+
+}  // namespace dmlsim::gui

@@ -1,0 +1,100 @@
+#pragma once
+// One run as the timeline sees it: the core::Trace read by core's trace reader, its events packed
+// into non-overlapping tracks (sub-lanes) per rank, ranks grouped by node, sends paired with their
+// receives, and iteration spans. No painting here: views ask, this answers.
+#include <filesystem>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/trace.hpp"
+#include "gui/event_kind.hpp"
+#include "gui/track.hpp"
+
+namespace dmlsim::gui {
+
+struct NodeGroup {
+  int node = 0;
+  std::vector<int> ranks;
+};
+
+// A message: the send and its matching receive (same sender, receiver, tag and seq).
+struct Message {
+  std::uint32_t send = 0;
+  std::uint32_t recv = 0;
+};
+
+struct IterationSpan {
+  int iteration = 0;
+  double start = 0;  // earliest rank's start
+  double end = 0;    // latest rank's end
+};
+
+// Where an event sits in the tracks.
+struct EventLocation {
+  std::uint32_t track = 0;
+  std::uint32_t position = 0;
+};
+
+class RunModel {
+ public:
+  // Events that start within this of the previous end on a sub-lane still share it: the file's
+  // microseconds bring times back to within a few ulps only.
+  static constexpr double kPackingTolerance = 1e-12;
+
+  // `path` is a trace.json or a run directory holding one (summary.json beside it is read when
+  // present). Throws core::TraceReadError (or core::ConfigError) naming the file and the problem.
+  static std::unique_ptr<RunModel> load(const std::filesystem::path& path);
+
+  explicit RunModel(core::Trace trace, std::filesystem::path trace_file = {});
+
+  const core::Trace& trace() const { return trace_; }
+  const std::filesystem::path& trace_file() const { return trace_file_; }
+  std::filesystem::path directory() const { return trace_file_.parent_path(); }
+  // otherData's label, else the directory's name.
+  const std::string& label() const { return label_; }
+  const nlohmann::json& summary() const { return summary_; }  // null without summary.json
+
+  int rank_count() const { return static_cast<int>(tracks_of_rank_.size()); }
+  std::size_t event_count() const { return trace_.events().size(); }
+  const std::vector<Track>& tracks() const { return tracks_; }
+  // Track indices of a rank, in display order: phases, compute, collectives, sends, receives.
+  const std::vector<std::uint32_t>& tracks_of_rank(int rank) const { return tracks_of_rank_[rank]; }
+  const std::vector<NodeGroup>& nodes() const { return nodes_; }
+  const std::vector<Message>& messages() const { return messages_; }  // sorted by send start
+  double longest_message() const { return longest_message_; }         // seconds, send start → recv end
+  const std::vector<IterationSpan>& iterations() const { return iterations_; }
+  std::optional<double> iteration_start(int iteration) const;
+
+  double start_time() const { return start_; }
+  double end_time() const { return end_; }
+
+  const core::TraceEvent& event(std::uint32_t i) const { return trace_.events()[i]; }
+  EventKind kind(std::uint32_t i) const;
+  EventLocation locate(std::uint32_t event) const { return locations_[event]; }
+  // A short label for a track: "phases", "sub-phases", "compute", "collective 0", "send 1", ...
+  std::string track_name(std::uint32_t track) const;
+
+ private:
+  void build_tracks();
+  void build_nodes();
+  void build_messages();
+  void build_iterations();
+
+  core::Trace trace_;
+  std::filesystem::path trace_file_;
+  std::string label_;
+  nlohmann::json summary_;
+  std::vector<Track> tracks_;
+  std::vector<std::vector<std::uint32_t>> tracks_of_rank_;
+  std::vector<EventLocation> locations_;
+  std::vector<NodeGroup> nodes_;
+  std::vector<Message> messages_;
+  double longest_message_ = 0;
+  std::vector<IterationSpan> iterations_;
+  double start_ = 0, end_ = 0;
+};
+
+}  // namespace dmlsim::gui

@@ -1,0 +1,29 @@
+#pragma once
+// Draws a Timeline: labels on the left, the time ruler on top, rows of events with their level of
+// detail, iteration marks, message arrows, the selection. The widget, the PNG and SVG exports and
+// the benchmark all paint through this one function, so what is exported is what is seen.
+#include <QPainter>
+#include <QSize>
+
+#include "gui/timeline.hpp"
+
+namespace dmlsim::gui {
+
+// Canvas geometry: the event area starts kGutterWidth from the left and kRulerHeight from the top.
+inline constexpr int kGutterWidth = 190;
+inline constexpr int kRulerHeight = 30;
+// Beyond this many visible messages arrows are skipped (a hint says to zoom in).
+inline constexpr int kMaxArrows = 3000;
+
+struct PaintStats {
+  int rows = 0;
+  int spans = 0;
+  int bins = 0;
+  int arrows = 0;
+};
+
+// Paints the whole canvas of `size`; the timeline's viewport must already match it
+// (Timeline::set_viewport(size.width() - kGutterWidth, size.height() - kRulerHeight)).
+PaintStats paint_timeline(QPainter& painter, const Timeline& timeline, const QSize& size);
+
+}  // namespace dmlsim::gui

@@ -1,0 +1,493 @@
+// The GUI's model half, without painting: the run model on the demo trace (lanes, events), the time
+// axis (zoom, pan, ticks), tracks and the level of detail against brute force, hit testing, the
+// range summary against trace.csv, and the Qt item models.
+#include <QAbstractItemModelTester>
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <set>
+
+#include "core/phase_stats.hpp"
+#include "core/trace_reader.hpp"
+#include "gui/lod.hpp"
+#include "gui/phase_table_model.hpp"
+#include "gui/range_summary.hpp"
+#include "gui/range_summary_model.hpp"
+#include "gui/run_model.hpp"
+#include "gui/timeline.hpp"
+#include "gui_test_support.hpp"
+
+namespace dmlsim::gui {
+namespace {
+
+using testing::CsvEvent;
+using testing::read_trace_csv;
+using testing::test_run;
+
+// JSON (µs) and CSV (s, shortest round trip) times agree to a few ulps; 1 ps is far below anything
+// the timeline resolves.
+constexpr double kTimeTolerance = 1e-12;
+
+nlohmann::json read_json(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  return nlohmann::json::parse(in);
+}
+
+// Nesting depth of a rank's phase slices, computed independently: sort by (start, longer first)
+// and keep a stack of open ends.
+int phase_depth(std::vector<std::pair<double, double>> slices) {
+  std::sort(slices.begin(), slices.end(), [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first < b.first : a.second > b.second;
+  });
+  std::vector<double> open;
+  int depth = 0;
+  for (const auto& [s, e] : slices) {
+    while (!open.empty() && open.back() <= s + kTimeTolerance) open.pop_back();
+    open.push_back(e);
+    depth = std::max(depth, static_cast<int>(open.size()));
+  }
+  return depth;
+}
+
+TEST(GuiRunModel, DemoTraceHasTheRightLanesAndEvents) {
+  const auto dir = test_run("demo-ring");
+  const auto run = RunModel::load(dir);
+  const nlohmann::json trace = read_json(dir / "trace.json");
+  const std::vector<CsvEvent> csv = read_trace_csv(dir / "trace.csv");
+
+  // Independently from the file: X events, ranks (pids), writer threads (pid, tid) and phase depth.
+  std::size_t x_events = 0;
+  std::set<int> pids;
+  std::set<std::pair<int, int>> threads;
+  std::map<int, std::vector<std::pair<double, double>>> phases;
+  for (const auto& e : trace["traceEvents"]) {
+    if (e["ph"] != "X") continue;
+    ++x_events;
+    const int pid = e["pid"], tid = e["tid"];
+    pids.insert(pid);
+    if (tid != 0) threads.insert({pid, tid});
+    const double ts = e["ts"], dur = e["dur"];
+    if (tid == 0) phases[pid].emplace_back(ts * 1e-6, (ts + dur) * 1e-6);
+  }
+  std::size_t expected_tracks = threads.size();
+  for (const auto& [pid, slices] : phases) expected_tracks += static_cast<std::size_t>(phase_depth(slices));
+
+  EXPECT_EQ(run->event_count(), x_events);
+  EXPECT_EQ(run->event_count(), csv.size());
+  EXPECT_EQ(run->event_count(), 97280u) << "the demo: 64 ranks × 1520 events";
+  EXPECT_EQ(run->rank_count(), static_cast<int>(pids.size()));
+  EXPECT_EQ(run->rank_count(), 64);
+  ASSERT_EQ(run->nodes().size(), 8u);
+  for (const NodeGroup& n : run->nodes()) EXPECT_EQ(n.ranks.size(), 8u) << "node " << n.node;
+  EXPECT_EQ(run->tracks().size(), expected_tracks);
+  EXPECT_EQ(run->tracks().size(), 64u * 4) << "phases, sub-phases, compute, collective 0";
+
+  // Every event in exactly one track, tracks sorted and free of overlaps.
+  std::size_t placed = 0;
+  for (std::uint32_t ti = 0; ti < run->tracks().size(); ++ti) {
+    const Track& t = run->tracks()[ti];
+    placed += t.size();
+    for (std::size_t i = 0; i < t.size(); ++i) {
+      EXPECT_EQ(run->locate(t.event(i)).track, ti);
+      EXPECT_EQ(run->locate(t.event(i)).position, i);
+      if (i > 0) {
+        ASSERT_LE(t.end(i - 1), t.start(i) + RunModel::kPackingTolerance) << "track " << ti;
+      }
+    }
+  }
+  EXPECT_EQ(placed, run->event_count());
+
+  // One lane (rank) per rank in the layout, under its node: run header + 8 nodes + tracks.
+  Timeline timeline;
+  timeline.add_run(RunModel::load(dir));
+  int rank_lanes = 0, node_rows = 0, run_rows = 0;
+  for (const Row& row : timeline.layout().rows()) {
+    rank_lanes += row.kind == RowKind::track && row.first_of_rank;
+    node_rows += row.kind == RowKind::node;
+    run_rows += row.kind == RowKind::run;
+  }
+  EXPECT_EQ(rank_lanes, 64);
+  EXPECT_EQ(node_rows, 8);
+  EXPECT_EQ(run_rows, 1);
+  timeline.set_collapsed(0, 3, true);
+  rank_lanes = 0;
+  for (const Row& row : timeline.layout().rows())
+    rank_lanes += row.kind == RowKind::track && row.first_of_rank;
+  EXPECT_EQ(rank_lanes, 56) << "a collapsed node hides its 8 ranks";
+
+  // Iterations: two, from the iteration phase marks.
+  ASSERT_EQ(run->iterations().size(), 2u);
+  double it1_start = 1e9;
+  for (const CsvEvent& e : csv) {
+    if (e.lane == "phase" && e.name == "iteration" && e.iteration == 1)
+      it1_start = std::min(it1_start, e.start);
+  }
+  EXPECT_NEAR(run->iterations()[1].start, it1_start, kTimeTolerance);
+}
+
+TEST(GuiRunModel, PairsEverySendWithItsReceive) {
+  const auto dir = test_run("allreduce-star");
+  const auto run = RunModel::load(dir);
+  const std::vector<CsvEvent> csv = read_trace_csv(dir / "trace.csv");
+  std::size_t sends = 0;
+  for (const CsvEvent& e : csv) sends += e.lane == "send";
+  ASSERT_GT(sends, 0u);
+  EXPECT_EQ(run->messages().size(), sends) << "every send is received in a complete run";
+  for (const Message& m : run->messages()) {
+    const core::TraceEvent& s = run->event(m.send);
+    const core::TraceEvent& r = run->event(m.recv);
+    ASSERT_EQ(s.peer, r.rank);
+    ASSERT_EQ(r.peer, s.rank);
+    ASSERT_EQ(s.tag, r.tag);
+    ASSERT_EQ(s.seq, r.seq);
+    ASSERT_EQ(s.bytes, r.bytes);
+  }
+}
+
+TEST(GuiTimeAxis, ZoomKeepsTheTimeUnderTheCursorAndPanShifts) {
+  TimeAxis axis;
+  axis.set_width(1000);
+  axis.set_range(1.0, 2.0);
+  EXPECT_DOUBLE_EQ(axis.seconds_per_pixel(), 1e-3);
+  const double under = axis.to_time(250);
+  axis.zoom_around(250, 4);
+  EXPECT_NEAR(axis.to_time(250), under, 1e-15);
+  EXPECT_NEAR(axis.duration(), 0.25, 1e-15);
+  axis.zoom_around(250, 0.5);
+  EXPECT_NEAR(axis.duration(), 0.5, 1e-15);
+  EXPECT_NEAR(axis.to_time(250), under, 1e-15);
+  const double start = axis.start();
+  axis.pan_pixels(100);
+  EXPECT_NEAR(axis.start(), start + 100 * axis.seconds_per_pixel(), 1e-15);
+  EXPECT_NEAR(axis.duration(), 0.5, 1e-15) << "panning keeps the scale";
+  axis.fit(0, 1);
+  EXPECT_LT(axis.start(), 0);
+  EXPECT_GT(axis.end(), 1);
+  EXPECT_NEAR(axis.duration(), 1.04, 1e-12) << "2 % margin each side";
+  axis.zoom_around(0, 1e30);
+  EXPECT_DOUBLE_EQ(axis.seconds_per_pixel(), TimeAxis::kMinSecondsPerPixel) << "zoom is bounded";
+}
+
+TEST(GuiTimeAxis, TickLabelsAdaptTheirUnit) {
+  TimeAxis axis;
+  axis.set_width(1000);
+  struct Case {
+    double t0, t1;
+    const char* unit;
+  };
+  for (const Case& c : {Case{0, 3e-7, " ns"}, Case{0, 3e-4, " µs"}, Case{0, 0.3, " ms"}, Case{0, 30, " s"},
+                        Case{0.1, 0.1000002, " ns"}}) {
+    axis.set_range(c.t0, c.t1);
+    const Ticks ticks = make_ticks(axis, 100);
+    ASSERT_GE(ticks.ticks.size(), 3u) << c.t1;
+    for (std::size_t i = 0; i < ticks.ticks.size(); ++i) {
+      const Tick& t = ticks.ticks[i];
+      EXPECT_TRUE(t.label.ends_with(c.unit)) << t.label << " for [" << c.t0 << ", " << c.t1 << "]";
+      EXPECT_GE(t.time, axis.start());
+      EXPECT_LE(t.time, axis.end());
+      if (i > 0) {
+        EXPECT_GE(axis.to_x(t.time) - axis.to_x(ticks.ticks[i - 1].time), 100 - 1e-6) << "spacing";
+        EXPECT_NE(t.label, ticks.ticks[i - 1].label) << "labels tell ticks apart";
+      }
+    }
+  }
+  // Deep zoom far from 0: offsets from an origin instead of 10-digit labels.
+  axis.set_range(0.1, 0.1000002);
+  const Ticks deep = make_ticks(axis, 100);
+  EXPECT_FALSE(deep.origin.empty());
+  EXPECT_TRUE(deep.ticks.front().label.starts_with("+")) << deep.ticks.front().label;
+  EXPECT_LT(deep.ticks.back().label.size(), 12u) << deep.ticks.back().label;
+  axis.set_range(0, 0.3);
+  EXPECT_EQ(make_ticks(axis, 100).ticks[1].label, "50 ms");
+  EXPECT_EQ(format_duration(1.5e-3), "1.50 ms");
+  EXPECT_EQ(format_duration(640e-9), "640 ns");
+  EXPECT_EQ(format_duration(2.25), "2.25 s");
+}
+
+// A track of n random non-overlapping events.
+Track random_track(std::size_t n, std::mt19937_64& rng) {
+  std::exponential_distribution<double> gap(1e6), length(2e6);  // ~1 µs gaps, ~0.5 µs events
+  Track t(0, core::Lane::compute, 0);
+  double now = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    now += gap(rng);
+    const double end = now + length(rng);
+    t.append(static_cast<std::uint32_t>(i), now, end, i % 3 ? EventKind::forward : EventKind::backward);
+    now = end;
+  }
+  t.finish();
+  return t;
+}
+
+double brute_busy(const Track& t, double a, double b) {
+  double busy = 0;
+  for (std::size_t i = 0; i < t.size(); ++i)
+    busy += std::max(0.0, std::min(b, t.end(i)) - std::max(a, t.start(i)));
+  return busy;
+}
+
+TEST(GuiTrack, BusyTimeAndLookupsMatchBruteForce) {
+  std::mt19937_64 rng(1);
+  const Track t = random_track(5000, rng);
+  std::uniform_real_distribution<double> when(-1e-4, t.last_end() + 1e-4);
+  for (int k = 0; k < 500; ++k) {
+    double a = when(rng), b = when(rng);
+    if (a > b) std::swap(a, b);
+    ASSERT_NEAR(t.busy_between(a, b), brute_busy(t, a, b), 1e-15 * t.size()) << a << " " << b;
+    // at(): inside an event it returns that event.
+    const auto i = t.at(a, 0);
+    bool inside = false;
+    for (std::size_t j = 0; j < t.size(); ++j) inside |= t.start(j) <= a && a < t.end(j);
+    ASSERT_EQ(i.has_value(), inside) << a;
+    if (i) {
+      ASSERT_TRUE(t.start(*i) <= a && a <= t.end(*i));
+    }
+  }
+}
+
+TEST(GuiTrack, BusyColumnsMatchBruteForceBothWays) {
+  std::mt19937_64 rng(3);
+  const Track t = random_track(20000, rng);
+  // Few events per column (the sweep) and many (binary searches per column).
+  for (const double column : {2e-7, 5e-5}) {
+    std::vector<double> columns(300, 0.0);
+    const double t0 = t.start(100) - 3 * column;
+    t.add_busy_columns(t0, column, columns);
+    for (std::size_t k = 0; k < columns.size(); k += 7) {
+      const double a = t0 + column * static_cast<double>(k);
+      ASSERT_NEAR(columns[k], brute_busy(t, a, a + column), 1e-15 * 100)
+          << "column " << k << " of " << column;
+    }
+  }
+}
+
+TEST(GuiLevelOfDetail, MergesSubPixelEventsIntoExactDensityBins) {
+  std::mt19937_64 rng(2);
+  const Track t = random_track(200000, rng);  // ~0.3 s of events
+  TimeAxis axis;
+  axis.set_width(1200);
+  axis.set_range(0, t.last_end());
+  std::vector<Span> spans;
+  layout_track(t, axis, 0, spans);
+  // Zoomed out: 200 000 events become at most one span per pixel column (plus wide events).
+  EXPECT_LE(spans.size(), 2u * 1200);
+  double previous = -2;
+  std::size_t bins = 0;
+  for (const Span& s : spans) {
+    EXPECT_GE(s.x0, previous - 1e-9) << "left to right";
+    previous = s.x0;
+    if (!s.is_bin()) continue;
+    ++bins;
+    // A bin's coverage is the busy fraction of its column (less a wide event that starts in it).
+    const double a = axis.to_time(s.x0), b = axis.to_time(s.x1);
+    EXPECT_LE(s.coverage, brute_busy(t, a, b) / (b - a) + 1e-6);
+    EXPECT_GE(s.coverage, 0);
+  }
+  EXPECT_GT(bins, 1000u);
+
+  // Zoomed in on 50 events: every visible event at least a pixel wide is its own span, at its own
+  // pixels; a narrower one lies in a density bin.
+  axis.set_range(t.start(1000), t.end(1049));
+  layout_track(t, axis, 0, spans);
+  std::map<std::int64_t, const Span*> by_event;
+  std::vector<const Span*> bin_spans;
+  for (const Span& s : spans) {
+    if (s.is_bin()) {
+      bin_spans.push_back(&s);
+    } else {
+      by_event[s.position] = &s;
+    }
+  }
+  std::size_t wide = 0;
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    if (t.end(i) <= axis.start() || t.start(i) >= axis.end()) continue;
+    const double x0 = axis.to_x(t.start(i)), x1 = axis.to_x(t.end(i));
+    if (x1 - x0 >= kMinEventPixels) {
+      ++wide;
+      const auto it = by_event.find(static_cast<std::int64_t>(i));
+      ASSERT_NE(it, by_event.end()) << "event " << i << " is " << x1 - x0 << " px wide";
+      EXPECT_NEAR(it->second->x0, std::clamp(x0, -1.0, 1201.0), 1e-6);
+      EXPECT_NEAR(it->second->x1, std::clamp(x1, -1.0, 1201.0), 1e-6);
+    } else {
+      const bool binned = std::any_of(bin_spans.begin(), bin_spans.end(), [&](const Span* b) {
+        return b->x0 <= std::max(0.0, x0) + 1e-9 && std::max(0.0, x0) < b->x1;
+      });
+      EXPECT_TRUE(binned) << "sub-pixel event " << i << " at x " << x0;
+    }
+  }
+  EXPECT_EQ(by_event.size(), wide);
+  EXPECT_GT(wide, 40u);
+}
+
+// The compute track row of `rank` in the layout.
+const Row* compute_row(const Timeline& timeline, int run, int rank) {
+  for (const Row& row : timeline.layout().rows()) {
+    if (row.kind == RowKind::track && row.run == run && row.rank == rank &&
+        timeline.run(run).tracks()[row.track].lane() == core::Lane::compute)
+      return &row;
+  }
+  return nullptr;
+}
+
+TEST(GuiHitTest, ReturnsTheEventUnderAPoint) {
+  const auto dir = test_run("demo-ring");
+  const std::vector<CsvEvent> csv = read_trace_csv(dir / "trace.csv");
+  Timeline timeline;
+  timeline.add_run(RunModel::load(dir));
+  timeline.set_viewport(1000, 100000);  // every row in view
+
+  // Rank 5's longest kernel, and the longest gap between two of its kernels.
+  std::vector<const CsvEvent*> kernels;
+  for (const CsvEvent& e : csv) {
+    if (e.rank == 5 && e.lane == "compute") kernels.push_back(&e);
+  }
+  std::sort(kernels.begin(), kernels.end(), [](auto* a, auto* b) { return a->start < b->start; });
+  const CsvEvent* longest = *std::max_element(kernels.begin(), kernels.end(),
+                                              [](auto* a, auto* b) { return a->duration < b->duration; });
+  double gap_mid = 0, gap = 0;
+  for (std::size_t i = 1; i < kernels.size(); ++i) {
+    if (kernels[i]->start - kernels[i - 1]->end > gap) {
+      gap = kernels[i]->start - kernels[i - 1]->end;
+      gap_mid = (kernels[i]->start + kernels[i - 1]->end) / 2;
+    }
+  }
+  const Row* row = compute_row(timeline, 0, 5);
+  ASSERT_NE(row, nullptr);
+  const int y = row->y + row->height / 2 - timeline.scroll_y();
+
+  for (double zoom : {1.0, 64.0}) {
+    timeline.set_visible_range(longest->start - (longest->duration * zoom),
+                               longest->end + longest->duration * zoom);
+    const TimeAxis& axis = timeline.axis();
+    const auto hit = timeline.hit_test(axis.to_x((longest->start + longest->end) / 2), y);
+    ASSERT_TRUE(hit.has_value()) << "zoom " << zoom;
+    const core::TraceEvent& e = timeline.run(0).event(hit->event);
+    EXPECT_EQ(e.rank, 5);
+    EXPECT_EQ(timeline.run(0).trace().text(e.name), longest->name);
+    EXPECT_NEAR(e.start, longest->start, kTimeTolerance);
+    EXPECT_NEAR(e.end, longest->end, kTimeTolerance);
+  }
+  // In a gap of many pixels: nothing. On a node header, or beyond the rows: nothing.
+  timeline.set_visible_range(gap_mid - gap, gap_mid + gap);
+  EXPECT_GT(gap / timeline.axis().seconds_per_pixel(), 10 * Timeline::kHitTolerancePixels);
+  EXPECT_FALSE(timeline.hit_test(timeline.axis().to_x(gap_mid), y).has_value());
+  const int node_y =
+      timeline.layout().rows()[static_cast<std::size_t>(timeline.layout().row_of_node(0, 1))].y;
+  EXPECT_FALSE(timeline.hit_test(500, node_y + 2).has_value());
+  EXPECT_FALSE(timeline.hit_test(500, timeline.layout().height() + 10).has_value());
+}
+
+// Independent per-rank numbers for [a, b] from trace.csv with a sweep line: +1/−1 at each event's
+// clipped start and end, per class (compute, communication).
+struct Expected {
+  double compute = 0, communication = 0, both = 0, idle = 0;
+  std::uint64_t sent = 0, collective = 0;
+};
+
+std::map<int, Expected> sweep(const std::vector<CsvEvent>& csv, double a, double b, int ranks) {
+  std::map<int, std::vector<std::tuple<double, int, int>>> edges;  // rank → (time, class, ±1)
+  std::map<int, Expected> out;
+  for (int r = 0; r < ranks; ++r) out[r];
+  for (const CsvEvent& e : csv) {
+    if (e.lane == "send" && e.start >= a && e.start < b) out[e.rank].sent += e.bytes;
+    if (e.lane == "collective" && e.start >= a && e.start < b) out[e.rank].collective += e.bytes;
+    if (e.lane == "phase") continue;
+    const double s = std::max(a, e.start), t = std::min(b, e.end);
+    if (t <= s) continue;
+    const int cls = e.lane == "compute" ? 0 : 1;
+    edges[e.rank].emplace_back(s, cls, +1);
+    edges[e.rank].emplace_back(t, cls, -1);
+  }
+  for (auto& [rank, list] : edges) {
+    std::sort(list.begin(), list.end());
+    int open[2] = {0, 0};
+    double last = a;
+    Expected& x = out[rank];
+    for (const auto& [time, cls, delta] : list) {
+      const double dt = time - last;
+      if (open[0] > 0) x.compute += dt;
+      if (open[1] > 0) x.communication += dt;
+      if (open[0] > 0 && open[1] > 0) x.both += dt;
+      open[cls] += delta;
+      last = time;
+    }
+  }
+  for (auto& [rank, x] : out) x.idle = (b - a) - (x.compute + x.communication - x.both);
+  return out;
+}
+
+void expect_summary_matches_csv(const std::string& name, double from, double to) {
+  const auto dir = test_run(name);
+  const auto run = RunModel::load(dir);
+  const std::vector<CsvEvent> csv = read_trace_csv(dir / "trace.csv");
+  const double span = run->end_time() - run->start_time();
+  const double a = run->start_time() + from * span, b = run->start_time() + to * span;
+  const RangeSummary s = summarize_range(*run, a, b);
+  const auto expected = sweep(csv, a, b, run->rank_count());
+  ASSERT_EQ(s.ranks.size(), expected.size());
+  constexpr double kTolerance = 1e-9;  // seconds: sums of hundreds of CSV/JSON times
+  double idle = 0, busy = 0;
+  std::uint64_t sent = 0, collective = 0;
+  for (const RankRangeStats& r : s.ranks) {
+    SCOPED_TRACE(::testing::Message() << name << " rank " << r.rank);
+    const Expected& x = expected.at(r.rank);
+    EXPECT_NEAR(r.compute_s, x.compute, kTolerance);
+    EXPECT_NEAR(r.communication_s, x.communication, kTolerance);
+    EXPECT_NEAR(r.overlap_s, x.both, kTolerance);
+    EXPECT_NEAR(r.idle_s, x.idle, kTolerance);
+    EXPECT_NEAR(r.busy_percent, 100 * x.compute / (b - a), 1e-6);
+    EXPECT_EQ(r.message_bytes, x.sent);
+    EXPECT_EQ(r.collective_bytes, x.collective);
+    idle += x.idle;
+    busy += 100 * x.compute / (b - a);
+    sent += x.sent;
+    collective += x.collective;
+  }
+  const double n = static_cast<double>(expected.size());
+  EXPECT_NEAR(s.idle_share, idle / (n * (b - a)), 1e-9);
+  EXPECT_NEAR(s.busy_percent, busy / n, 1e-6);
+  EXPECT_EQ(s.message_bytes, sent);
+  EXPECT_EQ(s.collective_bytes, collective);
+}
+
+TEST(GuiRangeSummary, EqualsNumbersComputedFromTraceCsv) {
+  // Parts of the demo where backward overlaps all-reduce, and where ranks wait.
+  expect_summary_matches_csv("demo-ring", 0.1, 0.6);
+  expect_summary_matches_csv("demo-ring", 0.0, 1.0);
+  expect_summary_matches_csv("demo-tree", 0.37, 0.52);
+  // Messages: bytes sent.
+  expect_summary_matches_csv("allreduce-star", 0.2, 0.45);
+}
+
+TEST(GuiItemModels, PassQAbstractItemModelTesterAndShowTheNumbers) {
+  testing::gui_app();
+  const auto run = RunModel::load(test_run("demo-ring"));
+  RangeSummaryModel range;
+  QAbstractItemModelTester range_tester(&range, QAbstractItemModelTester::FailureReportingMode::Fatal);
+  const RangeSummary s = summarize_range(*run, 0.01, 0.1);
+  range.set_summary(s);
+  ASSERT_EQ(range.rowCount(), 64);
+  EXPECT_EQ(range.data(range.index(7, RangeSummaryModel::rank), Qt::UserRole).toInt(), 7);
+  EXPECT_DOUBLE_EQ(range.data(range.index(7, RangeSummaryModel::compute), Qt::UserRole).toDouble(),
+                   s.ranks[7].compute_s);
+  range.clear();
+  EXPECT_EQ(range.rowCount(), 0);
+
+  PhaseTableModel phases;
+  QAbstractItemModelTester phase_tester(&phases, QAbstractItemModelTester::FailureReportingMode::Fatal);
+  const auto tree = core::read_chrome_trace(test_run("demo-tree") / "trace.json");
+  const auto diff = core::compare_phases(run->trace(), tree);
+  phases.set_rows(diff, "ring", "tree");
+  ASSERT_EQ(phases.rowCount(), static_cast<int>(diff.size()));
+  for (int i = 0; i < phases.rowCount(); ++i) {
+    EXPECT_EQ(phases.data(phases.index(i, PhaseTableModel::phase)).toString().toStdString(), diff[i].phase);
+    EXPECT_DOUBLE_EQ(phases.data(phases.index(i, PhaseTableModel::error_percent), Qt::UserRole).toDouble(),
+                     diff[i].error_percent);
+  }
+  EXPECT_TRUE(phases.headerData(PhaseTableModel::predicted, Qt::Horizontal).toString().contains("ring"));
+}
+
+}  // namespace
+}  // namespace dmlsim::gui

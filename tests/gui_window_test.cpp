@@ -1,0 +1,526 @@
+// The GUI's view half on Qt's offscreen platform: keyboard, wheel and mouse change the visible range
+// as they should, a click selects the event under it, a range selection fills the summary panel,
+// the demo renders with its lane colours, exports work, bad files get an error dialog, drag and
+// drop and recent files open runs, and the compare view shows validate's per-phase numbers.
+#include <QApplication>
+#include <QDragEnterEvent>
+#include <QDropEvent>
+#include <QHelpEvent>
+#include <QMimeData>
+#include <QMouseEvent>
+#include <QTest>
+#include <QToolTip>
+#include <QUrl>
+#include <QWheelEvent>
+#include <cmath>
+
+#include "core/phase_stats.hpp"
+#include "core/trace_reader.hpp"
+#include "gui/compare_panel.hpp"
+#include "gui/export.hpp"
+#include "gui/main_window.hpp"
+#include "gui/palette.hpp"
+#include "gui/summary_panel.hpp"
+#include "gui/timeline_painter.hpp"
+#include "gui/timeline_widget.hpp"
+#include "gui_test_support.hpp"
+
+namespace dmlsim::gui {
+namespace {
+
+using testing::test_run;
+
+QString qpath(const std::filesystem::path& p) {
+  return QString::fromStdString(p.string());
+}
+
+// A shown main window with its own settings file.
+struct Window {
+  explicit Window(const std::string& name)
+      : scratch(name), dir(scratch.path()), window(qpath(dir / "settings.ini")) {
+    window.resize(1400, 900);
+    window.show();
+    EXPECT_TRUE(QTest::qWaitForWindowExposed(&window));
+  }
+  TimelineWidget* widget() { return window.timeline_widget(); }
+  Timeline& timeline() { return window.timeline(); }
+
+  testing::ScratchDir scratch;  // removed last, after the window
+  std::filesystem::path dir;
+  MainWindow window;
+};
+
+void send_mouse(QWidget* w, QEvent::Type type, QPoint pos, Qt::MouseButton button, Qt::MouseButtons buttons,
+                Qt::KeyboardModifiers modifiers = Qt::NoModifier) {
+  QMouseEvent e(type, QPointF(pos), w->mapToGlobal(QPointF(pos)), button, buttons, modifiers);
+  QApplication::sendEvent(w, &e);
+}
+
+void drag(QWidget* w, QPoint from, QPoint to, Qt::KeyboardModifiers modifiers = Qt::NoModifier) {
+  send_mouse(w, QEvent::MouseButtonPress, from, Qt::LeftButton, Qt::LeftButton, modifiers);
+  const QPoint mid = (from + to) / 2;
+  send_mouse(w, QEvent::MouseMove, mid, Qt::NoButton, Qt::LeftButton, modifiers);
+  send_mouse(w, QEvent::MouseMove, to, Qt::NoButton, Qt::LeftButton, modifiers);
+  send_mouse(w, QEvent::MouseButtonRelease, to, Qt::LeftButton, Qt::NoButton, modifiers);
+}
+
+void click(QWidget* w, QPoint at) {
+  send_mouse(w, QEvent::MouseButtonPress, at, Qt::LeftButton, Qt::LeftButton);
+  send_mouse(w, QEvent::MouseButtonRelease, at, Qt::LeftButton, Qt::NoButton);
+}
+
+void wheel(QWidget* w, QPoint at, QPoint angle, Qt::KeyboardModifiers modifiers = Qt::NoModifier) {
+  QWheelEvent e(QPointF(at), w->mapToGlobal(QPointF(at)), QPoint(), angle, Qt::NoButton, modifiers,
+                Qt::NoScrollPhase, false);
+  QApplication::sendEvent(w, &e);
+}
+
+// The row of a rank's track of `lane`, and the widget point at time t on it.
+const Row* track_row(const Timeline& t, int run, int rank, core::Lane lane) {
+  for (const Row& row : t.layout().rows()) {
+    if (row.kind == RowKind::track && row.run == run && row.rank == rank &&
+        t.run(run).tracks()[row.track].lane() == lane)
+      return &row;
+  }
+  return nullptr;
+}
+QPoint point_at(const Timeline& t, const Row& row, double display_time) {
+  return {kGutterWidth + static_cast<int>(std::lround(t.axis().to_x(display_time))),
+          kRulerHeight + row.y + row.height / 2 - t.scroll_y()};
+}
+
+// The longest event of a track.
+std::size_t longest(const Track& track) {
+  std::size_t best = 0;
+  for (std::size_t i = 1; i < track.size(); ++i) {
+    if (track.end(i) - track.start(i) > track.end(best) - track.start(best)) best = i;
+  }
+  return best;
+}
+
+TEST(GuiWindow, KeyboardZoomAndPanChangeTheVisibleRange) {
+  testing::gui_app();
+  Window w("gui-keys");
+  ASSERT_EQ(w.window.open_paths({qpath(test_run("demo-ring"))}), 1);
+  Timeline& t = w.timeline();
+  const RunModel& run = t.run(0);
+  // Opened zoomed to fit: the run with a 2 % margin.
+  const double span = run.end_time() - run.start_time();
+  EXPECT_NEAR(t.axis().start(), run.start_time() - 0.02 * span, 1e-9);
+  EXPECT_NEAR(t.axis().end(), run.end_time() + 0.02 * span, 1e-9);
+
+  const double d0 = t.axis().duration(), c0 = t.axis().start() + d0 / 2;
+  QTest::keyClick(w.widget(), Qt::Key_W);
+  EXPECT_NEAR(t.axis().duration(), d0 / Timeline::kZoomStep, 1e-12);
+  EXPECT_NEAR(t.axis().start() + t.axis().duration() / 2, c0, 1e-9) << "zooms around the middle";
+  QTest::keyClick(w.widget(), Qt::Key_Plus);
+  EXPECT_NEAR(t.axis().duration(), d0 / (Timeline::kZoomStep * Timeline::kZoomStep), 1e-12);
+  QTest::keyClick(w.widget(), Qt::Key_S);
+  QTest::keyClick(w.widget(), Qt::Key_Minus);
+  EXPECT_NEAR(t.axis().duration(), d0, 1e-12);
+
+  const double s0 = t.axis().start();
+  QTest::keyClick(w.widget(), Qt::Key_D);
+  EXPECT_NEAR(t.axis().start(), s0 + Timeline::kPanStep * d0, 1e-12);
+  EXPECT_NEAR(t.axis().duration(), d0, 1e-12);
+  QTest::keyClick(w.widget(), Qt::Key_A);
+  QTest::keyClick(w.widget(), Qt::Key_Left);
+  EXPECT_NEAR(t.axis().start(), s0 - Timeline::kPanStep * d0, 1e-12);
+
+  QTest::keyClick(w.widget(), Qt::Key_W);
+  QTest::keyClick(w.widget(), Qt::Key_F);
+  EXPECT_NEAR(t.axis().start(), s0, 1e-12) << "F zooms to fit again";
+  EXPECT_NEAR(t.axis().duration(), d0, 1e-12);
+
+  ASSERT_GT(t.max_scroll_y(), 0) << "64 ranks do not fit in 900 pixels";
+  QTest::keyClick(w.widget(), Qt::Key_End);
+  EXPECT_EQ(t.scroll_y(), t.max_scroll_y());
+  QTest::keyClick(w.widget(), Qt::Key_Home);
+  EXPECT_EQ(t.scroll_y(), 0);
+  QTest::keyClick(w.widget(), Qt::Key_PageDown);
+  EXPECT_EQ(t.scroll_y(), t.viewport_height());
+}
+
+TEST(GuiWindow, WheelZoomsAroundTheCursorAndDragPans) {
+  testing::gui_app();
+  Window w("gui-wheel");
+  ASSERT_EQ(w.window.open_paths({qpath(test_run("demo-ring"))}), 1);
+  Timeline& t = w.timeline();
+  const QPoint at(kGutterWidth + 300, 200);
+  const double under = t.axis().to_time(300);
+  const double d0 = t.axis().duration();
+  wheel(w.widget(), at, QPoint(0, 120));
+  EXPECT_NEAR(t.axis().to_time(300), under, 1e-12) << "the time under the cursor stays";
+  EXPECT_NEAR(t.axis().duration(), d0 / std::pow(1.0015, 120), 1e-12);
+  EXPECT_LT(t.axis().duration(), d0);
+  wheel(w.widget(), at, QPoint(0, -120));
+  EXPECT_NEAR(t.axis().duration(), d0, 1e-12);
+  EXPECT_NEAR(t.axis().to_time(300), under, 1e-12);
+
+  wheel(w.widget(), at, QPoint(0, -120), Qt::ShiftModifier);
+  EXPECT_EQ(t.scroll_y(), 120) << "Shift+wheel scrolls";
+  EXPECT_NEAR(t.axis().duration(), d0, 1e-12);
+
+  const double s0 = t.axis().start(), spp = t.axis().seconds_per_pixel();
+  drag(w.widget(), QPoint(kGutterWidth + 500, 400), QPoint(kGutterWidth + 380, 350));
+  EXPECT_NEAR(t.axis().start(), s0 + 120 * spp, 1e-12) << "dragging left shows later times";
+  EXPECT_NEAR(t.axis().duration(), d0, 1e-12);
+  EXPECT_EQ(t.scroll_y(), 170) << "and dragging up scrolls down";
+}
+
+TEST(GuiWindow, ClickSelectsTheEventAndHoverDescribesIt) {
+  testing::gui_app();
+  Window w("gui-click");
+  ASSERT_EQ(w.window.open_paths({qpath(test_run("demo-ring"))}), 1);
+  Timeline& t = w.timeline();
+  const Row* row = track_row(t, 0, 2, core::Lane::compute);
+  ASSERT_NE(row, nullptr);
+  const Track& track = t.run(0).tracks()[row->track];
+  const std::size_t i = longest(track);
+  const std::uint32_t event = track.event(i);
+  const core::TraceEvent& e = t.run(0).event(event);
+  t.set_visible_range(e.start - e.duration(), e.end + e.duration());
+  const QPoint at = point_at(t, *row, (e.start + e.end) / 2);
+
+  click(w.widget(), at);
+  ASSERT_TRUE(t.selected().has_value());
+  EXPECT_EQ(*t.selected(), (Hit{0, event}));
+  const QString name = QString::fromUtf8(t.run(0).trace().text(e.name).data());
+  EXPECT_TRUE(w.window.summary_panel()->event_text().contains(name))
+      << w.window.summary_panel()->event_text().toStdString();
+
+  const QString tip = w.widget()->tooltip_at(at);
+  for (const char* field : {"name", "rank", "start", "duration", "bytes", "flops", "iteration"})
+    EXPECT_TRUE(tip.contains(QString::fromUtf8(field))) << field << " missing in " << tip.toStdString();
+  EXPECT_TRUE(tip.contains(name));
+  EXPECT_TRUE(tip.contains(QStringLiteral("<td>2</td>"))) << "rank 2";
+  QHelpEvent help(QEvent::ToolTip, at, w.widget()->mapToGlobal(at));
+  QApplication::sendEvent(w.widget(), &help);
+  EXPECT_TRUE(QToolTip::isVisible());
+  EXPECT_EQ(QToolTip::text(), tip);
+
+  // A double click zooms to the event (with a 10 % margin each side).
+  send_mouse(w.widget(), QEvent::MouseButtonDblClick, at, Qt::LeftButton, Qt::LeftButton);
+  EXPECT_NEAR(t.axis().start(), e.start - 0.1 * e.duration(), 1e-12);
+  EXPECT_NEAR(t.axis().end(), e.end + 0.1 * e.duration(), 1e-12);
+
+  // A click where there is no event (after the run's end) clears the selection.
+  t.set_visible_range(t.run(0).end_time() + 1, t.run(0).end_time() + 2);
+  click(w.widget(), at);
+  EXPECT_FALSE(t.selected().has_value());
+  EXPECT_TRUE(w.widget()->tooltip_at(at).isEmpty());
+}
+
+TEST(GuiWindow, RangeSelectionFillsTheSummaryPanel) {
+  testing::gui_app();
+  Window w("gui-range");
+  ASSERT_EQ(w.window.open_paths({qpath(test_run("demo-ring"))}), 1);
+  Timeline& t = w.timeline();
+  const QPoint from(kGutterWidth + 200, 150), to(kGutterWidth + 600, 300);
+  drag(w.widget(), from, to, Qt::ShiftModifier);
+  ASSERT_TRUE(t.range().has_value());
+  EXPECT_NEAR(t.range()->start, t.axis().to_time(200), 1e-12);
+  EXPECT_NEAR(t.range()->end, t.axis().to_time(600), 1e-12);
+  const RangeSummaryModel& model = w.window.summary_panel()->range_model();
+  ASSERT_EQ(model.rowCount(), 64);
+  const RangeSummary expected = summarize_range(t.run(0), t.range()->start, t.range()->end);
+  for (int r = 0; r < 64; ++r) {
+    EXPECT_DOUBLE_EQ(model.summary().ranks[static_cast<std::size_t>(r)].compute_s,
+                     expected.ranks[static_cast<std::size_t>(r)].compute_s);
+    EXPECT_DOUBLE_EQ(model.summary().ranks[static_cast<std::size_t>(r)].idle_s,
+                     expected.ranks[static_cast<std::size_t>(r)].idle_s);
+  }
+  const QString totals = w.window.summary_panel()->totals_text();
+  EXPECT_TRUE(
+      totals.contains(QStringLiteral("idle share (bubble) %1 %").arg(100 * expected.idle_share, 0, 'f', 1)))
+      << totals.toStdString();
+  EXPECT_TRUE(totals.contains(QStringLiteral("busy (compute) %1 %").arg(expected.busy_percent, 0, 'f', 1)));
+
+  // A drag on the ruler selects too; Escape clears.
+  drag(w.widget(), QPoint(kGutterWidth + 100, 10), QPoint(kGutterWidth + 50, 12));
+  ASSERT_TRUE(t.range().has_value());
+  EXPECT_NEAR(t.range()->start, t.axis().to_time(50), 1e-12) << "start and end are ordered";
+  EXPECT_NEAR(t.range()->end, t.axis().to_time(100), 1e-12);
+  QTest::keyClick(w.widget(), Qt::Key_Escape);
+  EXPECT_FALSE(t.range().has_value());
+  EXPECT_EQ(model.rowCount(), 0);
+}
+
+TEST(GuiWindow, ClickOnANodeHeaderCollapsesIt) {
+  testing::gui_app();
+  Window w("gui-collapse");
+  ASSERT_EQ(w.window.open_paths({qpath(test_run("demo-ring"))}), 1);
+  Timeline& t = w.timeline();
+  const int rows = static_cast<int>(t.layout().rows().size());
+  const Row& node = t.layout().rows()[static_cast<std::size_t>(t.layout().row_of_node(0, 0))];
+  click(w.widget(), QPoint(20, kRulerHeight + node.y + node.height / 2));
+  EXPECT_TRUE(t.collapsed(0, 0));
+  EXPECT_EQ(static_cast<int>(t.layout().rows().size()), rows - 8 * 4) << "8 ranks × 4 tracks hidden";
+  click(w.widget(), QPoint(20, kRulerHeight + node.y + node.height / 2));
+  EXPECT_FALSE(t.collapsed(0, 0));
+}
+
+// Pixels of exactly this colour.
+int count_colour(const QImage& image, QColor colour) {
+  const QRgb want = colour.rgb();
+  int n = 0;
+  for (int y = 0; y < image.height(); ++y) {
+    const auto* line = reinterpret_cast<const QRgb*>(image.constScanLine(y));
+    for (int x = 0; x < image.width(); ++x) n += (line[x] | 0xff000000u) == want;
+  }
+  return n;
+}
+
+TEST(GuiRender, DemoRendersOffscreenWithTheLaneColours) {
+  testing::gui_app();
+  ASSERT_TRUE(testing::fonts_work()) << "no font: install fonts-dejavu-core";
+  Timeline t;
+  t.add_run(RunModel::load(test_run("demo-ring")));
+  const QSize size(1600, 1000);
+  t.set_viewport(size.width() - kGutterWidth, size.height() - kRulerHeight);
+  t.zoom_to_fit();
+  const QImage image = render_timeline(t, size).convertToFormat(QImage::Format_RGB32);
+  const auto file = testing::output_dir() / "demo-timeline.png";
+  ASSERT_TRUE(image.save(qpath(file))) << file;
+
+  int not_white = 0, dark = 0;
+  for (int y = 0; y < image.height(); ++y) {
+    for (int x = 0; x < image.width(); ++x) {
+      const QColor c = image.pixelColor(x, y);
+      not_white += c != QColor(Qt::white);
+      dark += c.lightness() < 60;
+    }
+  }
+  EXPECT_GT(not_white, image.width() * image.height() / 2) << "mostly lanes, not blank";
+  EXPECT_GT(dark, 2000) << "labels were drawn";
+  for (EventKind kind : {EventKind::forward, EventKind::backward, EventKind::optimizer, EventKind::all_reduce,
+                         EventKind::gradient_sync, EventKind::iteration, EventKind::idle}) {
+    EXPECT_GT(count_colour(image, colour_of(kind)), 1000) << to_string(kind) << " is missing from " << file;
+  }
+  EXPECT_EQ(count_colour(image, colour_of(EventKind::send)), 0) << "the demo traces kernels, not messages";
+}
+
+TEST(GuiRender, MessageArrowsToggle) {
+  testing::gui_app();
+  Timeline t;
+  t.add_run(RunModel::load(test_run("allreduce-star")));
+  const QSize size(1400, 900);
+  t.set_viewport(size.width() - kGutterWidth, size.height() - kRulerHeight);
+  const auto& first = t.run(0).event(t.run(0).messages().front().send);
+  t.set_visible_range(first.start, first.start + 2e-3);
+  QImage image(size, QImage::Format_RGB32);
+  {
+    QPainter p(&image);
+    const PaintStats stats = paint_timeline(p, t, size);
+    EXPECT_GT(stats.arrows, 0);
+    EXPECT_LE(stats.arrows, kMaxArrows);
+  }
+  t.set_arrows_visible(false);
+  QPainter p(&image);
+  EXPECT_EQ(paint_timeline(p, t, size).arrows, 0);
+}
+
+TEST(GuiExport, WritesPngAndSvgOfTheVisibleTimeline) {
+  testing::gui_app();
+  Window w("gui-export");
+  ASSERT_EQ(w.window.open_paths({qpath(test_run("demo-ring"))}), 1);
+  const QString png = qpath(testing::output_dir() / "export.png");
+  const QString svg = qpath(testing::output_dir() / "export.svg");
+  QFile::remove(png);
+  QFile::remove(svg);
+  ASSERT_TRUE(w.window.export_png(png).isEmpty());
+  ASSERT_TRUE(w.window.export_svg(svg).isEmpty());
+  const QImage image(png);
+  EXPECT_EQ(image.size(), w.window.canvas_size());
+  EXPECT_EQ(image.size(), w.widget()->canvas_size());
+  EXPECT_EQ(image.pixelColor(kGutterWidth + 5, 0), QColor(0xf8, 0xf9, 0xfa)) << "the ruler";
+  QFile file(svg);
+  ASSERT_TRUE(file.open(QIODevice::ReadOnly));
+  const QString text = QString::fromUtf8(file.readAll());
+  EXPECT_TRUE(text.contains(QStringLiteral("<svg")));
+  EXPECT_TRUE(text.contains(QStringLiteral("rank 0")));
+  EXPECT_TRUE(text.contains(colour_of(EventKind::forward).name())) << "forward's colour";
+  EXPECT_TRUE(
+      w.window.export_png(QStringLiteral("/nonexistent-dir/x.png")).contains(QStringLiteral("cannot write")));
+}
+
+struct BadRun {
+  std::string what;
+  std::filesystem::path path;
+  std::vector<std::string> message_has;
+};
+
+TEST(GuiErrors, BadRunsGetAnErrorDialogNamingTheFileAndTheProblem) {
+  testing::gui_app();
+  Window w("gui-errors");
+  const std::string good = [&] {
+    std::ifstream in(test_run("demo-ring") / "trace.json");
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }();
+  auto write = [&](const std::string& name, const std::string& text) {
+    std::ofstream(w.dir / name, std::ios::binary) << text;
+    return w.dir / name;
+  };
+  std::filesystem::create_directories(w.dir / "empty-run");
+  const std::vector<BadRun> bad = {
+      {"truncated", write("truncated.json", good.substr(0, good.size() / 3)), {"truncated"}},
+      {"malformed",
+       write("malformed.json", "{\"traceEvents\": [\n  {\"ph\": \"X\",, }\n]}"),
+       {":2:", "malformed JSON"}},
+      {"missing field",
+       write("missing.json",
+             R"({"traceEvents":[{"ph":"X","name":"k","ts":1,"dur":2,"args":{"rank":0,"category":"x"}}]})"),
+       {"traceEvents[0]", "missing field 'args.lane'"}},
+      {"wrong type",
+       write(
+           "type.json",
+           R"({"traceEvents":[{"ph":"X","name":"k","ts":"1","dur":2,"args":{"rank":0,"lane":"compute","category":"x"}}]})"),
+       {"field 'ts' must be a number"}},
+      {"not a trace", write("array.json", "[1, 2, 3]"), {"not a Chrome trace"}},
+      {"binary garbage", write("garbage.json", std::string("\x89PNG\r\n\x1a\n\0\0", 10)), {"malformed JSON"}},
+      {"empty", write("empty.json", ""), {"empty file"}},
+      {"no trace in the directory", w.dir / "empty-run", {"no trace.json"}},
+      {"missing file", w.dir / "does-not-exist.json", {"cannot open"}},
+  };
+  for (const BadRun& b : bad) {
+    SCOPED_TRACE(b.what);
+    EXPECT_EQ(w.window.open_paths({qpath(b.path)}), 0);
+    QMessageBox* box = w.window.error_dialog();
+    ASSERT_NE(box, nullptr);
+    EXPECT_TRUE(box->isVisible());
+    const std::string text = box->text().toStdString();
+    EXPECT_NE(text.find(b.path.string()), std::string::npos) << "names the file: " << text;
+    for (const std::string& part : b.message_has) EXPECT_NE(text.find(part), std::string::npos) << text;
+    EXPECT_EQ(w.timeline().run_count(), 0);
+    box->close();
+  }
+  // A good run and a bad one: the good one opens, the dialog names the bad one only.
+  EXPECT_EQ(w.window.open_paths({qpath(test_run("demo-ring")), qpath(bad.front().path)}), 1);
+  EXPECT_EQ(w.timeline().run_count(), 1);
+  ASSERT_NE(w.window.error_dialog(), nullptr);
+  EXPECT_TRUE(w.window.error_dialog()->text().contains(qpath(bad.front().path)));
+  EXPECT_FALSE(w.window.error_dialog()->text().contains(qpath(test_run("demo-ring"))));
+}
+
+TEST(GuiWindow, OpensDroppedRunsAndRemembersRecentOnes) {
+  testing::gui_app();
+  Window w("gui-drop");
+  auto* mime = new QMimeData;
+  mime->setUrls({QUrl::fromLocalFile(qpath(test_run("demo-ring")))});
+  QDragEnterEvent enter(QPoint(300, 300), Qt::CopyAction, mime, Qt::LeftButton, Qt::NoModifier);
+  QApplication::sendEvent(&w.window, &enter);
+  EXPECT_TRUE(enter.isAccepted());
+  QDropEvent drop(QPointF(300, 300), Qt::CopyAction, mime, Qt::LeftButton, Qt::NoModifier);
+  QApplication::sendEvent(&w.window, &drop);
+  EXPECT_EQ(w.timeline().run_count(), 1);
+  delete mime;
+
+  const QString ring = QFileInfo(qpath(test_run("demo-ring"))).absoluteFilePath();
+  const QString tree = QFileInfo(qpath(test_run("demo-tree") / "trace.json")).absoluteFilePath();
+  ASSERT_EQ(w.window.recent_files(), QStringList{ring});
+  ASSERT_EQ(w.window.open_paths({tree}), 1);
+  EXPECT_EQ(w.window.recent_files(), (QStringList{tree, ring}));
+  ASSERT_EQ(w.window.open_paths({ring}), 1);
+  EXPECT_EQ(w.window.recent_files(), (QStringList{ring, tree})) << "most recent first, no duplicates";
+  // Kept across sessions.
+  MainWindow again(qpath(w.dir / "settings.ini"));
+  EXPECT_EQ(again.recent_files(), (QStringList{ring, tree}));
+}
+
+TEST(GuiCompare, PerPhaseDifferencesEqualValidatesAndIterationsAlign) {
+  testing::gui_app();
+  Window w("gui-compare");
+  ASSERT_EQ(w.window.open_paths({qpath(test_run("demo-ring")), qpath(test_run("demo-tree"))}), 2);
+  ComparePanel* panel = w.window.compare_panel();
+  EXPECT_TRUE(panel->isVisible()) << "the compare view opens with a second run";
+  EXPECT_EQ(panel->run_a(), 0);
+  EXPECT_EQ(panel->run_b(), 1);
+
+  // What `dmlsim validate` computes: core::compare_phases on the two traces.
+  const auto ring = core::read_chrome_trace(test_run("demo-ring") / "trace.json");
+  const auto tree = core::read_chrome_trace(test_run("demo-tree") / "trace.json");
+  const auto expected = core::compare_phases(ring, tree);
+  const PhaseTableModel& model = panel->table_model();
+  ASSERT_EQ(model.rowCount(), static_cast<int>(expected.size()));
+  ASSERT_GE(model.rowCount(), 5) << "forward, backward, gradient-sync, optimizer, all-reduce";
+  for (int i = 0; i < model.rowCount(); ++i) {
+    const auto& e = expected[static_cast<std::size_t>(i)];
+    EXPECT_EQ(model.data(model.index(i, PhaseTableModel::phase), Qt::UserRole).toString().toStdString(),
+              e.phase);
+    EXPECT_EQ(model.data(model.index(i, PhaseTableModel::predicted), Qt::UserRole).toDouble(),
+              e.predicted_seconds);
+    EXPECT_EQ(model.data(model.index(i, PhaseTableModel::measured), Qt::UserRole).toDouble(),
+              e.measured_seconds);
+    EXPECT_EQ(model.data(model.index(i, PhaseTableModel::error_percent), Qt::UserRole).toDouble(),
+              e.error_percent);
+  }
+  // Tree all-reduce is slower than ring in the demo: its gradient sync is longer (A = ring is shorter).
+  for (const auto& e : expected) {
+    if (e.phase == "all-reduce") {
+      EXPECT_LT(e.error_percent, 0) << "ring vs tree";
+    }
+  }
+
+  // Stacked on one axis: the iterations are aligned; switch to aligning iteration 1.
+  const auto iteration_start = [](const std::filesystem::path& dir, int iteration) {
+    double start = 1e9;
+    for (const auto& e : testing::read_trace_csv(dir / "trace.csv")) {
+      if (e.lane == "phase" && e.name == "iteration" && e.iteration == iteration)
+        start = std::min(start, e.start);
+    }
+    return start;
+  };
+  Timeline& t = w.timeline();
+  EXPECT_NEAR(t.offset(1),
+              iteration_start(test_run("demo-tree"), 0) - iteration_start(test_run("demo-ring"), 0), 1e-12);
+  t.set_align_iteration(1);
+  const double shift = iteration_start(test_run("demo-tree"), 1) - iteration_start(test_run("demo-ring"), 1);
+  EXPECT_GT(shift, 0.05) << "tree's first iteration is longer";
+  EXPECT_NEAR(t.offset(1), shift, 1e-12);
+  EXPECT_NEAR(t.run(1).iterations()[1].start - t.offset(1), t.run(0).iterations()[1].start, 1e-12);
+  int run_rows = 0;
+  for (const Row& row : t.layout().rows()) run_rows += row.kind == RowKind::run;
+  EXPECT_EQ(run_rows, 2);
+}
+
+TEST(GuiCompare, ReadsValidatesReportWhenPresent) {
+  testing::gui_app();
+  Window w("gui-report");
+  const auto run = w.dir / "measured";
+  std::filesystem::create_directories(run);
+  std::filesystem::copy_file(test_run("demo-ring") / "trace.json", run / "trace.json");
+  std::ofstream(run / std::string(core::kValidationReportFile))
+      << R"({"phases": [{"phase": "forward", "predicted_s": 0.03, "measured_s": 0.024, "error_percent": 25.0},
+                       {"phase": "backward", "predicted_s": 0.05, "measured_s": 0, "error_percent": null}]})";
+  ASSERT_EQ(w.window.open_paths({qpath(run), qpath(test_run("demo-tree"))}), 2);
+  const PhaseTableModel& model = w.window.compare_panel()->table_model();
+  ASSERT_EQ(model.rowCount(), 2);
+  EXPECT_EQ(model.data(model.index(0, PhaseTableModel::error_percent), Qt::UserRole).toDouble(), 25.0);
+  EXPECT_EQ(model.data(model.index(0, PhaseTableModel::error_percent)).toString(),
+            QStringLiteral("+25.00 %"));
+  EXPECT_EQ(model.data(model.index(1, PhaseTableModel::error_percent)).toString(), QStringLiteral("—"));
+  EXPECT_TRUE(w.window.compare_panel()->source_text().contains(
+      QString::fromUtf8(core::kValidationReportFile.data())));
+
+  // An unreadable report: said so, and the table is computed from the traces.
+  std::ofstream(run / std::string(core::kValidationReportFile)) << "{\"phases\": [{\"phase\": 3}]}";
+  w.timeline().clear_runs();
+  ASSERT_EQ(w.window.open_paths({qpath(run), qpath(test_run("demo-tree"))}), 2);
+  EXPECT_TRUE(w.window.compare_panel()->source_text().contains(QStringLiteral("unreadable")));
+  EXPECT_GE(model.rowCount(), 5);
+
+  // validate's layout: <case>/validation.json beside <case>/sim/trace.json.
+  const auto sim = w.dir / "case" / "sim";
+  std::filesystem::create_directories(sim);
+  std::filesystem::copy_file(test_run("demo-ring") / "trace.json", sim / "trace.json");
+  std::ofstream(w.dir / "case" / std::string(core::kValidationReportFile))
+      << R"({"case": "x", "phases": [{"phase": "optimizer", "predicted_s": 0.5, "measured_s": 0.4, "error_percent": 25}]})";
+  w.timeline().clear_runs();
+  ASSERT_EQ(w.window.open_paths({qpath(sim), qpath(test_run("demo-tree"))}), 2);
+  ASSERT_EQ(model.rowCount(), 1);
+  EXPECT_EQ(model.data(model.index(0, PhaseTableModel::phase), Qt::UserRole).toString(),
+            QStringLiteral("optimizer"));
+}
+
+}  // namespace
+}  // namespace dmlsim::gui
