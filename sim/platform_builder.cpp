@@ -115,10 +115,10 @@ std::vector<sg::Host*> build_platform(sg::Engine& engine, const core::Platform& 
   };
   if (const auto* s = std::get_if<core::StarTopology>(&platform.topology)) {
     auto* zone = sg::create_star_zone("switch");
-    for (int i = 0; i < s->hosts; ++i) add_host(zone, i, s->link);
+    for (int i = 0; i < s->hosts; ++i) add_host(zone, i, s->link_of(i));
     zone->seal();
   } else if (const auto* f = std::get_if<core::FatTreeTopology>(&platform.topology)) {
-    build_leaves(f->tree, false, [&](sg::NetZone* leaf, int i) { add_host(leaf, i, f->host_link); });
+    build_leaves(f->tree, false, [&](sg::NetZone* leaf, int i) { add_host(leaf, i, f->host_link_of(i)); });
   } else if (const auto* g = std::get_if<core::GpuNodesTopology>(&platform.topology)) {
     build_leaves(g->fabric, true, [&](sg::NetZone* leaf, int node) {
       const auto [zone, gateway] = build_gpu_node(leaf, *g, node, speed, hosts);

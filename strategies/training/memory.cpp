@@ -1,0 +1,45 @@
+#include "strategies/training/memory.hpp"
+
+#include <fmt/format.h>
+
+#include "core/errors.hpp"
+#include "core/units.hpp"
+
+namespace dmlsim::strategies {
+
+std::uint64_t replica_memory_bytes(const core::Model& m, bool adam) {
+  const auto params = static_cast<std::uint64_t>(m.parameters());
+  const std::uint64_t element = core::dtype_bytes(m.dtype);
+  std::uint64_t bytes = params * 2 * element;
+  if (adam) bytes += params * (m.dtype == core::DType::fp32 ? 8 : 12);
+  for (const core::Layer& l : m.layers) bytes += l.activation_bytes;
+  return bytes;
+}
+
+void check_replica_fits(const core::Experiment& e, const core::Model& model, bool adam) {
+  const core::ConfigNode& node = *e.strategy;
+  if (node.boolean_or("check_memory", true)) {
+    const std::uint64_t need = replica_memory_bytes(model, adam);
+    const std::uint64_t have = e.platform.device.memory_bytes;
+    if (need > have) {
+      node.fail(fmt::format(
+          "model '{}' needs {} per replica (weights, gradients, optimizer state, activations) but {} has {}; "
+          "shrink the model or micro-batch, or set check_memory: false",
+          model.name, core::format_bytes(static_cast<double>(need)), e.platform.device.name,
+          core::format_bytes(static_cast<double>(have))));
+    }
+  }
+  for (const core::Layer& l : model.layers) {
+    for (const auto* kernels : {&l.forward, &l.backward}) {
+      for (const core::Kernel& k : *kernels) {
+        try {
+          (void)e.platform.device.kernel_seconds(k);
+        } catch (const core::ValueError& err) {
+          throw core::ConfigError(fmt::format("{}: model and device do not match: {}", e.source, err.what()));
+        }
+      }
+    }
+  }
+}
+
+}  // namespace dmlsim::strategies

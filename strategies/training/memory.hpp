@@ -1,0 +1,22 @@
+#pragma once
+// How many bytes a rank that holds a whole model replica keeps on its device: the memory model
+// shared by the strategies that replicate the model (data-parallel, parameter-server workers).
+#include <cstdint>
+
+#include "core/experiment.hpp"
+#include "core/model.hpp"
+
+namespace dmlsim::strategies {
+
+// Weights and gradients in the model dtype, the optimizer's state (Adam: fp32 master weights and
+// two moments, 12 bytes per parameter in mixed precision, 8 when the model is fp32 already — the
+// "16 bytes per parameter" of mixed-precision Adam, Rajbhandari et al., SC'20 §3.1), and every
+// layer's activations saved for backward.
+std::uint64_t replica_memory_bytes(const core::Model& model, bool adam);
+
+// Checks, before anything runs, that a replica fits the experiment's device (unless the strategy
+// block says `check_memory: false`) and that the device can cost every kernel of the model (a
+// bf16 model on a CPU profile cannot). Errors name the file, line and field.
+void check_replica_fits(const core::Experiment& experiment, const core::Model& model, bool adam);
+
+}  // namespace dmlsim::strategies

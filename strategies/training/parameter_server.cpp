@@ -1,0 +1,374 @@
+#include "strategies/training/parameter_server.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <optional>
+
+#include "core/errors.hpp"
+#include "core/units.hpp"
+#include "strategies/collectives/verify.hpp"
+#include "strategies/training/data_parallel.hpp"
+#include "strategies/training/memory.hpp"
+#include "strategies/training/ps_cost.hpp"
+#include "strategies/training/ps_exchange.hpp"
+#include "strategies/training/ps_server.hpp"
+
+namespace dmlsim::strategies {
+namespace {
+
+// BytePS' default partition size (BYTEPS_PARTITION_BYTES, Jiang et al., OSDI 2020, §4.2).
+constexpr std::uint64_t kBytePsChunkBytes = 4'096'000;
+constexpr std::uint64_t kDdpBucketBytes = std::uint64_t{25} << 20;  // PyTorch DDP's default bucket
+constexpr int kExchangeTag = 0;
+
+enum class Mode { sync, async, ssp };
+
+std::string_view to_string(Mode m) {
+  switch (m) {
+    case Mode::sync:
+      return "sync";
+    case Mode::async:
+      return "async";
+    case Mode::ssp:
+      return "ssp";
+  }
+  return "?";
+}
+
+class ParameterServer final : public Strategy {
+ public:
+  explicit ParameterServer(const core::Experiment& e) : experiment_(e), model_(e.require_model()) {
+    const core::ConfigNode& node = *e.strategy;
+    node.expect_only({"type", "mode", "servers", "server_placement", "staleness", "chunk_size", "bucket_size",
+                      "overlap", "optimizer", "check_memory"});
+    read_mode(node);
+    read_roles(node);
+    const std::uint32_t element = core::dtype_bytes(model_.dtype);
+    const std::uint64_t chunk = node.bytes_or("chunk_size", kBytePsChunkBytes);
+    if (chunk < element)
+      node.at("chunk_size").fail(fmt::format("must hold at least one {}-byte element", element));
+    bucket_bytes_ = node.bytes_or("bucket_size", kDdpBucketBytes);
+    if (bucket_bytes_ == 0) node.at("bucket_size").fail("must be positive");
+    overlap_ = node.boolean_or("overlap", true);
+    const std::string optimizer = node.string_or("optimizer", "adam");
+    if (optimizer != "adam" && optimizer != "sgd") node.at("optimizer").fail("known optimizers: adam, sgd");
+    adam_ = optimizer == "adam";
+    if (e.payload && element != 4) node.fail("payload mode checks float sums: give the model dtype fp32");
+    check_replica_fits(experiment_, model_, adam_);
+
+    std::vector<PsLayout::BucketSpec> specs;
+    for (const GradientBucket& b : plan_buckets(model_, bucket_bytes_))
+      specs.push_back({b.closing_layer, static_cast<std::uint64_t>(b.parameters)});
+    layout_ = std::make_shared<PsLayout>(specs, roles_.servers, chunk / element);
+    for (const core::Layer& l : model_.layers)
+      forward_kernels_.insert(forward_kernels_.end(), l.forward.begin(), l.forward.end());
+  }
+
+  void run(core::Rank& rank) const override {
+    if (rank.size() != roles_.group_size()) {
+      throw core::BackendError(
+          fmt::format("parameter server planned for {} ranks runs on {}", roles_.group_size(), rank.size()));
+    }
+    if (roles_.is_worker(rank.rank())) {
+      train(rank);
+    } else {
+      serve(rank);
+    }
+  }
+
+  Prediction predict() const override;
+
+ private:
+  void read_mode(const core::ConfigNode& node) {
+    const std::string mode = node.string_or("mode", "sync");
+    if (mode == "sync") {
+      mode_ = Mode::sync;
+    } else if (mode == "async") {
+      mode_ = Mode::async;
+    } else if (mode == "ssp") {
+      mode_ = Mode::ssp;
+    } else {
+      node.at("mode").fail(fmt::format("unknown mode '{}' (known: sync, async, ssp)", mode));
+    }
+    if (mode_ == Mode::ssp) {
+      if (!node.has("staleness"))
+        node.fail("mode ssp needs 'staleness': how many iterations a worker may run ahead");
+      staleness_ = static_cast<int>(node.integer_in("staleness", 0, 1 << 20));
+    } else if (node.has("staleness")) {
+      node.at("staleness").fail(fmt::format("only mode ssp has a staleness bound (mode is {})", mode));
+    }
+  }
+
+  void read_roles(const core::ConfigNode& node) {
+    const int ranks = experiment_.ranks;
+    roles_.servers = static_cast<int>(node.integer_in_or("servers", 1, 1 << 20, 1));
+    const std::string placement = node.string_or("server_placement", "dedicated");
+    if (placement != "dedicated" && placement != "colocated") {
+      node.at("server_placement")
+          .fail(fmt::format("unknown placement '{}' (known: dedicated, colocated)", placement));
+    }
+    roles_.colocated = placement == "colocated";
+    const core::ConfigNode servers = node.has("servers") ? node.at("servers") : node;
+    if (roles_.colocated) {
+      if (mode_ != Mode::sync) {
+        node.at("server_placement")
+            .fail(fmt::format(
+                "colocated servers run inside their worker's communication stream, which only the "
+                "round-aligned sync exchange can do; mode {} needs dedicated servers",
+                to_string(mode_)));
+      }
+      if (roles_.servers > ranks) {
+        servers.fail(fmt::format("{} colocated servers need as many workers; the experiment has {} ranks",
+                                 roles_.servers, ranks));
+      }
+      roles_.workers = ranks;
+    } else {
+      if (roles_.servers >= ranks) {
+        servers.fail(
+            fmt::format("{} dedicated servers are the last {} of the {} ranks and leave no worker; "
+                        "give ranks: workers + servers",
+                        roles_.servers, roles_.servers, ranks));
+      }
+      roles_.workers = ranks - roles_.servers;
+    }
+  }
+
+  core::Kernel optimizer_kernel() const {
+    return core::optimizer_step("optimizer.step", model_.parameters(), model_.dtype,
+                                adam_ ? core::OptimizerStep::Kind::adam : core::OptimizerStep::Kind::sgd);
+  }
+
+  std::vector<core::SchedulePtr> schedules_of(int member) const {
+    std::vector<core::SchedulePtr> out;
+    for (std::size_t b = 0; b < layout_->buckets().size(); ++b)
+      out.push_back(std::make_shared<PsExchangeSchedule>(layout_, b, roles_, member));
+    return out;
+  }
+
+  core::ElementBuffer window_of(std::size_t b, std::vector<float>& data) const {
+    const core::ElementRange w = layout_->window(b);
+    return {w.count, core::dtype_bytes(model_.dtype), data.empty() ? nullptr : data.data() + w.offset};
+  }
+
+  void train(core::Rank& rank) const {
+    const int me = rank.rank();
+    const core::Group group = core::Group::world(roles_.group_size());
+    const std::vector<core::SchedulePtr> schedules = schedules_of(me);
+    const auto& buckets = layout_->buckets();
+    std::vector<float> gradients(experiment_.payload ? layout_->elements() : 0);
+    for (int it = 0; it < experiment_.iterations; ++it) {
+      core::Phase iteration(rank, "iteration", it);
+      {
+        core::Phase forward(rank, "forward");
+        rank.compute(forward_kernels_);
+      }
+      std::vector<core::CollectiveHandle> in_flight;
+      {
+        core::Phase backward(rank, "backward");
+        std::size_t next = 0;
+        for (std::size_t i = model_.layers.size(); i-- > 0;) {
+          rank.compute(model_.layers[i].backward);
+          if (next < buckets.size() && buckets[next].closing_layer == i) {
+            if (experiment_.payload) {
+              for (std::uint64_t k = buckets[next].offset; k < buckets[next].offset + buckets[next].count;
+                   ++k)
+                gradients[k] = test_input(me, k);
+            }
+            if (overlap_)
+              in_flight.push_back(
+                  rank.start(schedules[next], group, window_of(next, gradients), kExchangeTag));
+            ++next;
+          }
+        }
+      }
+      {
+        // Exposed communication: what the exchange still needs once backward is over (and, in ssp
+        // mode, the wait for the slowest worker).
+        core::Phase sync(rank, "gradient-sync");
+        for (std::size_t b = 0; b < buckets.size(); ++b) {
+          if (overlap_) {
+            rank.wait(in_flight[b]);
+          } else {
+            rank.run(*schedules[b], group, window_of(b, gradients), kExchangeTag);
+          }
+        }
+      }
+      if (experiment_.payload) check_pulled(me, it, gradients);
+      core::Phase step(rank, "optimizer");
+      rank.compute(optimizer_kernel());
+    }
+  }
+
+  // What a worker may have pulled in iteration t. sync: exactly the sum of the workers' gradients.
+  // async: at least its own t + 1 updates. ssp(s): at least every worker's first t + 1 − s
+  // updates. Never more than every update of the run.
+  void check_pulled(int me, int t, const std::vector<float>& pulled) const {
+    const int n = roles_.workers;
+    if (mode_ == Mode::sync) {
+      if (std::string p = check_test_output(Collective::all_reduce, n, me, pulled); !p.empty())
+        throw core::BackendError(fmt::format("parameter server, worker {}, iteration {}: {}", me, t, p));
+      return;
+    }
+    for (std::uint64_t k = 0; k < pulled.size(); ++k) {
+      float all = 0;
+      for (int w = 0; w < n; ++w) all += test_input(w, k);
+      float low = static_cast<float>(t + 1) * test_input(me, k);
+      if (mode_ == Mode::ssp && t + 1 > staleness_)
+        low = std::max(low, static_cast<float>(t + 1 - staleness_) * all);
+      const float high = static_cast<float>(experiment_.iterations) * all;
+      if (pulled[k] < low || pulled[k] > high) {
+        throw core::BackendError(
+            fmt::format("parameter server ({}), worker {}, iteration {}: element {} pulled {}, expected "
+                        "between {} and {}",
+                        to_string(mode_), me, t, k, pulled[k], low, high));
+      }
+    }
+  }
+
+  void serve(core::Rank& rank) const {
+    const int me = rank.rank();
+    const int server = roles_.server_of(me);
+    if (mode_ != Mode::sync) {
+      UpdateServerPlan plan;
+      plan.workers = roles_.workers;
+      plan.pieces = layout_->pieces_of(server);
+      plan.iterations = experiment_.iterations;
+      if (mode_ == Mode::ssp) plan.staleness_bound = staleness_;
+      plan.element_bytes = core::dtype_bytes(model_.dtype);
+      plan.payload = experiment_.payload;
+      plan.tag = kExchangeTag;
+      serve_updates(rank, plan);
+      return;
+    }
+    const core::Group group = core::Group::world(roles_.group_size());
+    const std::vector<core::SchedulePtr> schedules = schedules_of(me);
+    std::vector<float> sums(experiment_.payload ? layout_->elements() : 0);
+    for (int it = 0; it < experiment_.iterations; ++it) {
+      core::Phase serve(rank, "serve", it);
+      std::fill(sums.begin(), sums.end(), 0.0F);
+      for (std::size_t b = 0; b < schedules.size(); ++b)
+        rank.run(*schedules[b], group, window_of(b, sums), kExchangeTag);
+    }
+  }
+
+  const core::Experiment& experiment_;
+  const core::Model& model_;
+  Mode mode_ = Mode::sync;
+  int staleness_ = 0;
+  PsRoles roles_;
+  std::uint64_t bucket_bytes_ = 0;
+  bool overlap_ = true;
+  bool adam_ = true;
+  std::shared_ptr<const PsLayout> layout_;
+  std::vector<core::Kernel> forward_kernels_;
+};
+
+Prediction ParameterServer::predict() const {
+  Prediction p;
+  const int n = roles_.workers, k = roles_.servers;
+  p.workers = n;
+  p.memory_per_device = replica_memory_bytes(model_, adam_);
+  p.summary = fmt::format(
+      "parameter server ({}{}) for {}: {} workers, {} {} server{}, {} buckets in {} rounds of ≤ {} per "
+      "server",
+      to_string(mode_), mode_ == Mode::ssp ? fmt::format(", staleness {}", staleness_) : "", model_.name, n,
+      k, roles_.colocated ? "colocated" : "dedicated", k == 1 ? "" : "s", layout_->buckets().size(),
+      [&] {
+        std::uint64_t rounds = 0;
+        for (const PsBucket& b : layout_->buckets()) rounds += b.rounds;
+        return rounds;
+      }(),
+      core::format_bytes(static_cast<double>(
+          core::chunk_range(layout_->buckets()[0].count, layout_->buckets()[0].rounds * k, 0).count *
+          core::dtype_bytes(model_.dtype))));
+
+  const core::DeviceProfile& device = experiment_.platform.device;
+  double slowest = 1;
+  for (const auto& [rank, factor] : experiment_.slowdown) {
+    if (roles_.is_worker(rank)) slowest = std::max(slowest, factor);
+  }
+  auto time_of = [&](const std::vector<core::Kernel>& kernels) {
+    double t = 0;
+    for (const core::Kernel& kernel : kernels) t += device.kernel_seconds(kernel);
+    return t * slowest;
+  };
+  double forward = 0;
+  for (const core::Layer& l : model_.layers) forward += time_of(l.forward);
+
+  auto host = [&](int member) { return experiment_.placement[static_cast<std::size_t>(member)]; };
+  const bool analytic = roles_.group_size() < 2 || experiment_.platform.path(host(0), host(1)).has_value();
+  std::optional<ExchangePaths> paths;
+  if (analytic) {
+    paths =
+        exchange_paths(roles_, [&](int a, int b) { return *experiment_.platform.path(host(a), host(b)); });
+  } else {
+    p.notes.push_back("closed forms need the analytic paths of a YAML topology; communication omitted");
+  }
+  const std::uint32_t element = core::dtype_bytes(model_.dtype);
+  // Buckets become ready as backward proceeds; the stream exchanges them one at a time:
+  // done_b = max(ready_b, done_{b−1}) + T_b (as for data-parallel buckets).
+  double clock = forward, stream_free = forward, communication = 0;
+  std::size_t next = 0;
+  const auto& buckets = layout_->buckets();
+  for (std::size_t i = model_.layers.size(); i-- > 0;) {
+    clock += time_of(model_.layers[i].backward);
+    if (next < buckets.size() && buckets[next].closing_layer == i) {
+      const double t = paths ? exchange_cost(*layout_, next, roles_, element, *paths).total() : 0;
+      communication += t;
+      stream_free = (overlap_ ? std::max(clock, stream_free) : stream_free) + t;
+      ++next;
+    }
+  }
+  const double backward = clock - forward;
+  const double sync_end = overlap_ ? std::max(clock, stream_free) : clock + communication;
+  const double optimizer = device.kernel_seconds(optimizer_kernel()) * slowest;
+  p.terms.push_back({"forward", forward, "roofline time of every forward kernel"});
+  p.terms.push_back({"backward", backward, "roofline time of every backward kernel"});
+  p.terms.push_back({"push/pull (all buckets)", communication,
+                     "pipelined rounds: Σ (α + busiest member's bytes / its bandwidth)"});
+  p.terms.push_back(
+      {"exposed communication", sync_end - clock,
+       overlap_ ? "what the push/pull pipeline leaves after backward" : "all of it (no overlap)"});
+  p.terms.push_back({"optimizer", optimizer, "on the workers, after the pull"});
+  p.iteration_seconds = sync_end + optimizer;
+
+  if (paths) {
+    const double m = static_cast<double>(model_.gradient_bytes());
+    double b = std::numeric_limits<double>::infinity();
+    for (int w = 0; w < n; ++w) b = std::min(b, paths->nic[static_cast<std::size_t>(w)]);
+    if (n > 1 && std::isfinite(b)) {
+      const int extra = roles_.colocated ? 0 : k;  // BytePS' k counts CPU machines beyond the GPU ones
+      const std::string with =
+          fmt::format("n = {}, M = {}, B = {}", n, core::format_bytes(m), core::format_bandwidth(b));
+      p.references.push_back({"all-reduce 2(n−1)M/(nB)", allreduce_time(n, m, b), with});
+      if (extra > 0) {
+        p.references.push_back({"PS on k servers max(M/B, nM/(kB))", ps_time(n, extra, m, b),
+                                fmt::format("{}, k = {}", with, extra)});
+      }
+      p.references.push_back({"BytePS optimum 2n(n−1)M/((n²+kn−2k)B)", byteps_time(n, extra, m, b),
+                              fmt::format("{}, k = {} extra server hosts", with, extra)});
+    }
+  }
+  if (slowest > 1) p.notes.push_back(fmt::format("compute is the slowest worker's (slowdown {}x)", slowest));
+  if (mode_ == Mode::async) {
+    p.notes.push_back("async: the iteration of equal workers; with stragglers the fast workers run ahead");
+  }
+  if (mode_ == Mode::ssp) {
+    p.notes.push_back(fmt::format(
+        "ssp: the iteration of equal workers; a worker waits when it is more than {} iteration(s) ahead",
+        staleness_));
+  }
+  p.notes.push_back("server-side summation is not charged (BytePS: CPU summation keeps pace with the NIC)");
+  return p;
+}
+
+}  // namespace
+
+std::unique_ptr<Strategy> make_parameter_server(const core::Experiment& experiment) {
+  return std::make_unique<ParameterServer>(experiment);
+}
+
+}  // namespace dmlsim::strategies

@@ -1,0 +1,165 @@
+// `dmlsim compare` on the shipped example (experiments/compare-ps-vs-allreduce.yaml): the ranking
+// on the non-blocking fat-tree follows the closed forms, and 2:1 oversubscription changes it where
+// max-min sharing of the leaf uplinks says it must. Also: presets on a plain experiment, the
+// parameter server's closed forms in `dmlsim explain`, and clear errors.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <sstream>
+
+#include "cli_helpers.hpp"
+
+namespace dmlsim {
+namespace {
+
+using testing::run_dmlsim;
+using testing::ScratchDir;
+
+struct Row {
+  int rank = 0;
+  double iteration = 0, predicted = 0, throughput = 0;
+  std::string busiest_link;
+};
+using Table = std::map<std::string, std::map<std::string, Row>>;  // case → strategy → row
+
+Table read_compare_csv(const std::filesystem::path& file) {
+  std::istringstream in(testing::read_file(file));
+  std::string line;
+  std::getline(in, line);
+  EXPECT_EQ(
+      line,
+      "case,strategy,rank,iteration_s,predicted_iteration_s,throughput_samples_per_s,communication_share,"
+      "exposed_communication_share,memory_per_gpu_bytes,busiest_link,busiest_link_bytes_per_iteration,"
+      "output");
+  Table table;
+  while (std::getline(in, line)) {
+    std::vector<std::string> f;
+    std::stringstream fields(line);
+    for (std::string x; std::getline(fields, x, ',');) f.push_back(x);
+    if (f.size() != 12) {
+      ADD_FAILURE() << "bad row " << line;
+      continue;
+    }
+    table[f[0]][f[1]] = {std::stoi(f[2]), std::stod(f[3]), std::stod(f[4]), std::stod(f[5]), f[9]};
+  }
+  return table;
+}
+
+std::filesystem::path example() {
+  return testing::source_dir() / "experiments" / "compare-ps-vs-allreduce.yaml";
+}
+
+TEST(Compare, ShippedExampleRanksAsTheClosedFormsAndOversubscriptionSays) {
+  ScratchDir scratch("compare-example");
+  const auto out = scratch / "out";
+  const auto r = run_dmlsim(
+      {"compare", example().string(), "--cases", "resnet50,resnet50-oversubscribed", "--out", out.string()},
+      scratch);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("case resnet50-oversubscribed"), std::string::npos) << r.out;
+  const Table t = read_compare_csv(out / "compare.csv");
+  ASSERT_EQ(t.size(), 2u);
+  const auto& flat = t.at("resnet50");
+  const auto& over = t.at("resnet50-oversubscribed");
+  ASSERT_EQ(flat.size(), 8u);
+  for (const auto& [name, row] : flat) {
+    EXPECT_TRUE(std::filesystem::exists(out / "resnet50" / name / "trace.json")) << name;
+    // Non-blocking fabric: every run within 0.5 % of its closed form.
+    EXPECT_NEAR(row.iteration / row.predicted, 1.0, 0.005) << name;
+  }
+  // The ranking follows the closed forms for every pair they tell apart by more than 3 %.
+  for (const auto& [a, ra] : flat) {
+    for (const auto& [b, rb] : flat) {
+      if (ra.predicted < 0.97 * rb.predicted) {
+        EXPECT_LT(ra.rank, rb.rank) << a << " should rank before " << b;
+      }
+    }
+  }
+  // 2:1 oversubscription: a leaf's uplink carries 400 Gbit/s for 8 hosts of 100 Gbit/s. Ring
+  // neighbours cross a leaf boundary one flow at a time, tree edges a few, and the single
+  // server's own link is the bottleneck of ps-sync-1: unchanged. Halving-doubling's distance-8
+  // and -16 steps (3/4 of its bytes) put 8 flows on every uplink (50 Gbit/s each), and all of
+  // ps-sync-8's traffic enters the servers' leaf through one uplink (400 instead of 800 Gbit/s):
+  // both slow down.
+  for (const char* same : {"ring", "tree", "ps-sync-1"}) {
+    EXPECT_NEAR(over.at(same).iteration / flat.at(same).iteration, 1.0, 0.01) << same;
+  }
+  EXPECT_GT(over.at("halving-doubling").iteration / flat.at("halving-doubling").iteration, 1.1);
+  EXPECT_GT(over.at("ps-sync-8").iteration / flat.at("ps-sync-8").iteration, 1.5);
+  EXPECT_EQ(over.at("ps-sync-8").busiest_link, "leaf4.uplink_DOWN");
+  // So the ranking changes: halving-doubling led ring on the non-blocking fabric and falls behind it.
+  EXPECT_LT(flat.at("halving-doubling").rank, flat.at("ring").rank);
+  EXPECT_GT(over.at("halving-doubling").rank, over.at("ring").rank);
+}
+
+TEST(Compare, PresetsOnAPlainExperimentAndTheStragglerCase) {
+  // 4 workers (2x straggler on rank 1) of a compute-bound MLP: async keeps the fast workers' pace
+  // (3 at full speed and one at half: 3.5 workers' worth), sync waits (4 at half: 2), minus the
+  // exchange both pay: async well above 1.3x sync.
+  ScratchDir scratch("compare-presets");
+  testing::write_file(scratch / "e.yaml", R"(experiment:
+  name: small
+  platform: {topology: star, hosts: 6, link: {bandwidth: 100Gbps, latency: 1us},
+             device: {name: round, peak: {fp32: 1TFLOPS}, memory_bandwidth: 1000TBps, memory: 80GB}}
+  model: {type: mlp, widths: [1024, 1024, 1024], batch: 1024, dtype: fp32}
+  ranks: 4
+  iterations: 6
+  strategy: {type: data-parallel, allreduce: ring, bucket_size: 64MiB}
+  slowdown: {1: 2}
+  simulation: {trace: phases}
+)");
+  const auto out = scratch / "out";
+  const auto r = run_dmlsim({"compare", (scratch / "e.yaml").string(), "--strategies",
+                             "ring,ps-sync:2,ps-async:2", "--out", out.string(), "--jobs", "2"},
+                            scratch);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const Table t = read_compare_csv(out / "compare.csv");
+  const auto& rows = t.at("");
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_GT(rows.at("ps-async:2").throughput, 1.3 * rows.at("ps-sync:2").throughput);
+  EXPECT_EQ(rows.at("ps-async:2").rank, 1);
+  // Dedicated servers come as extra ranks after the experiment's 4 workers.
+  EXPECT_EQ(testing::read_json(out / "ps-sync:2" / "summary.json")["ranks"].get<int>(), 6);
+}
+
+TEST(Compare, ExplainShowsTheParameterServerClosedForms) {
+  ScratchDir scratch("compare-explain");
+  const auto r =
+      run_dmlsim({"explain", (testing::source_dir() / "experiments" / "ps-vs-allreduce.yaml").string(),
+                  "--set", "strategy={type: parameter-server, servers: 8}", "--set", "ranks=40"},
+                 scratch);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* term :
+       {"push/pull (all buckets)", "all-reduce 2(n−1)M/(nB)", "PS on k servers max(M/B, nM/(kB))",
+        "BytePS optimum 2n(n−1)M/((n²+kn−2k)B)", "n = 32", "k = 8"}) {
+    EXPECT_NE(r.out.find(term), std::string::npos) << term << " missing from\n" << r.out;
+  }
+}
+
+TEST(Compare, BadInputIsOneClearErrorWithExitCode2) {
+  ScratchDir scratch("compare-errors");
+  auto error_of = [&](const std::vector<std::string>& args) {
+    const auto r = run_dmlsim(args, scratch);
+    EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+    return r.err;
+  };
+  const std::string base = (testing::source_dir() / "experiments" / "ps-vs-allreduce.yaml").string();
+  EXPECT_NE(error_of({"compare", base, "--strategies", "ring,ps-fast"})
+                .find("strategy 'ps-fast': unknown strategy"),
+            std::string::npos);
+  EXPECT_NE(error_of({"compare", base}).find("nothing to compare"), std::string::npos);
+  EXPECT_NE(error_of({"compare", example().string(), "--cases", "resnet"}).find("no such case"),
+            std::string::npos);
+  // Dedicated servers need hosts: 32 workers + 16 servers do not fit 40 hosts.
+  EXPECT_NE(error_of({"compare", base, "--strategies", "ps-sync:16"}).find("48 ranks do not fit"),
+            std::string::npos);
+  testing::write_file(scratch / "c.yaml",
+                      "compare:\n  experiment: " + base + "\n  strategies:\n    ring: [1, 2]\n");
+  EXPECT_NE(error_of({"compare", (scratch / "c.yaml").string()})
+                .find("c.yaml:4: field 'compare.strategies.ring': expected a preset name or a mapping"),
+            std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(scratch / "dmlsim-out"));
+}
+
+}  // namespace
+}  // namespace dmlsim

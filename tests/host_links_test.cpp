@@ -1,0 +1,116 @@
+// Per-host link exceptions (`host_links`) of the star and fat-tree topologies: the SimGrid routes
+// built from them have the latency and bandwidth Platform::path() promises, and bad entries are
+// reported with file, line and field.
+#include <gtest/gtest.h>
+
+#include <simgrid/s4u.hpp>
+
+#include "core/errors.hpp"
+#include "core/platform.hpp"
+#include "sim/platform_builder.hpp"
+
+namespace dmlsim {
+namespace {
+
+namespace sg = simgrid::s4u;
+
+core::Platform platform_from(const std::string& yaml) {
+  return core::parse_platform(core::ConfigNode::load_string(yaml, "p.yaml").at("platform"));
+}
+
+void expect_routes_match(const core::Platform& platform) {
+  int argc = 2;
+  char name[] = "test";
+  char quiet[] = "--log=root.thres:warning";
+  char* argv[] = {name, quiet, nullptr};
+  sg::Engine engine(&argc, argv);
+  const auto hosts = sim::build_platform(engine, platform);
+  ASSERT_EQ(static_cast<int>(hosts.size()), platform.host_count());
+  for (int a = 0; a < platform.host_count(); ++a) {
+    for (int b = 0; b < platform.host_count(); ++b) {
+      if (a == b) continue;
+      std::vector<sg::Link*> links;
+      double latency = 0;
+      hosts[a]->route_to(hosts[b], links, &latency);
+      double bandwidth = 1e300;
+      for (const sg::Link* l : links) bandwidth = std::min(bandwidth, l->get_bandwidth());
+      const core::PathParams expected = *platform.path(a, b);
+      ASSERT_DOUBLE_EQ(latency, expected.latency) << a << " -> " << b;
+      ASSERT_DOUBLE_EQ(bandwidth, expected.bandwidth) << a << " -> " << b;
+    }
+  }
+}
+
+TEST(HostLinks, StarRoutesUseTheOverriddenLinks) {
+  const core::Platform p = platform_from(R"(
+platform:
+  topology: star
+  hosts: 5
+  link: {bandwidth: 10Gbps, latency: 1us}
+  host_links: {3: {bandwidth: 1Gbps, latency: 10us}, 0: {bandwidth: 40Gbps, latency: 500ns}}
+  device: cpu)");
+  // Host 3 ↔ host 1: 10 µs + 1 µs, bottleneck host 3's 1 Gbit/s; host 0 ↔ host 1: 0.5 + 1 µs, 10 Gbit/s.
+  EXPECT_DOUBLE_EQ(p.path(3, 1)->latency, 11e-6);
+  EXPECT_DOUBLE_EQ(p.path(3, 1)->bandwidth, 1e9 / 8);
+  EXPECT_DOUBLE_EQ(p.path(0, 1)->latency, 1.5e-6);
+  EXPECT_DOUBLE_EQ(p.path(0, 1)->bandwidth, 10e9 / 8);
+  EXPECT_DOUBLE_EQ(p.path(1, 2)->latency, 2e-6);
+  expect_routes_match(p);
+}
+
+TEST(HostLinks, FatTreeRoutesUseTheOverriddenLinks) {
+  const core::Platform p = platform_from(R"(
+platform:
+  topology: fat-tree
+  hosts: 8
+  hosts_per_leaf: 4
+  spines: 2
+  host_link: {bandwidth: 100Gbps, latency: 1us}
+  host_links: {5: {bandwidth: 25Gbps, latency: 3us}}
+  spine_link: {bandwidth: 40Gbps, latency: 300ns}
+  device: cpu)");
+  // Host 5 ↔ host 0 crosses the spines: 3 + 1 + 2·0.3 µs; bottleneck host 5's 25 Gbit/s.
+  EXPECT_DOUBLE_EQ(p.path(5, 0)->latency, 4.6e-6);
+  EXPECT_DOUBLE_EQ(p.path(5, 0)->bandwidth, 25e9 / 8);
+  // Oversubscription from a ratio still counts the default host link: 4 × 100 Gbit/s up.
+  expect_routes_match(p);
+}
+
+TEST(HostLinks, BadEntriesNameFileLineAndField) {
+  const auto message = [](const std::string& yaml) {
+    try {
+      platform_from(yaml);
+    } catch (const core::ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(message(R"(
+platform:
+  topology: star
+  hosts: 4
+  link: {bandwidth: 10Gbps, latency: 1us}
+  host_links: {7: {bandwidth: 1Gbps, latency: 1us}}
+  device: cpu)"),
+            "p.yaml:6: field 'platform.host_links.7': host 7 does not exist (the platform has 4)");
+  EXPECT_EQ(message(R"(
+platform:
+  topology: star
+  hosts: 4
+  link: {bandwidth: 10Gbps, latency: 1us}
+  host_links: {first: {bandwidth: 1Gbps, latency: 1us}}
+  device: cpu)"),
+            "p.yaml:6: field 'platform.host_links.first': keys are host numbers");
+  EXPECT_NE(message(R"(
+platform:
+  topology: fat-tree
+  hosts: 4
+  host_link: {bandwidth: 10Gbps, latency: 1us}
+  host_links: {1: {bandwidth: fast, latency: 1us}}
+  device: cpu)")
+                .find("p.yaml:6: field 'platform.host_links.1.bandwidth'"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace dmlsim
