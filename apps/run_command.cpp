@@ -1,46 +1,43 @@
 #include <fmt/format.h>
+#include <unistd.h>
 
+#include <fstream>
 #include <iostream>
 
 #include "apps/commands.hpp"
-#include "apps/output.hpp"
+#include "apps/run_outputs.hpp"
+#include "core/errors.hpp"
 #include "core/experiment.hpp"
 #include "core/summary.hpp"
-#include "core/trace_writer.hpp"
 #include "core/units.hpp"
 #include "sim/simulate.hpp"
 #include "strategies/strategy.hpp"
+#ifdef DMLSIM_HAVE_REALRUN
+#include "realrun/launcher.hpp"
+#include "realrun/testbed.hpp"
+#endif
 
 namespace dmlsim::apps {
 
-int run_command(const RunArgs& args) {
-  // Everything that can be wrong with the input is found here, before anything is simulated or written.
-  const core::Experiment experiment = core::load_experiment(args.experiment, args.overrides);
-  const std::unique_ptr<strategies::Strategy> strategy = strategies::make_strategy(experiment);
-  const std::filesystem::path out =
-      args.out.empty() ? std::filesystem::path("dmlsim-out") / experiment.name : args.out;
+namespace {
 
+int run_simulated(const RunArgs& args, const core::Experiment& experiment,
+                  const strategies::Strategy& strategy, const std::filesystem::path& out) {
   sim::SimOptions options;
   options.progress = args.progress;
   sim::SimResult result = sim::simulate(
-      experiment, [&](core::Rank& rank) { strategy->run(rank); }, options);
+      experiment, [&](core::Rank& rank) { strategy.run(rank); }, options);
   result.trace.label = fmt::format("{} (simulated)", experiment.name);
 
   core::RunSummary summary = core::summarize(result.trace, result.links);
   summary.messages = result.messages;
-  nlohmann::json summary_json = summary.to_json();
-  summary_json["experiment"] = experiment.name;
-  summary_json["backend"] = "sim";
-  summary_json["platform"] = experiment.platform.name;
-  summary_json["strategy"] = experiment.strategy_type;
-  summary_json["fidelity"] = core::to_string(experiment.fidelity);
-  summary_json["predicted_iteration_s"] = strategy->predict().iteration_seconds;
-
-  const auto files =
-      write_outputs(out, {{"trace.json", [&](std::ostream& o) { core::write_chrome_trace(result.trace, o); }},
-                          {"trace.csv", [&](std::ostream& o) { core::write_csv_trace(result.trace, o); }},
-                          {"summary.json", [&](std::ostream& o) { o << summary_json.dump(2) << "\n"; }},
-                          {"links.csv", [&](std::ostream& o) { core::write_links_csv(summary, o); }}});
+  const nlohmann::json extra = {{"experiment", experiment.name},
+                                {"backend", "sim"},
+                                {"platform", experiment.platform.name},
+                                {"strategy", experiment.strategy_type},
+                                {"fidelity", core::to_string(experiment.fidelity)},
+                                {"predicted_iteration_s", strategy.predict().iteration_seconds}};
+  const auto files = write_run_outputs(out, result.trace, summary, extra);
   if (!args.quiet) {
     core::print_summary(summary, std::cout);
     std::cout << fmt::format("  simulated {} in {:.3f} s wall, {} messages\n",
@@ -50,6 +47,94 @@ int run_command(const RunArgs& args) {
                              files.front().string());
   }
   return 0;
+}
+
+#ifdef DMLSIM_HAVE_REALRUN
+std::filesystem::path sibling_executable(const char* name) {
+  return std::filesystem::read_symlink("/proc/self/exe").parent_path() / name;
+}
+
+// Brings a testbed down when it goes out of scope (also when the run fails).
+struct TemporaryTestbed {
+  std::string name;
+  ~TemporaryTestbed() {
+    if (!name.empty()) real::testbed_down(name);
+  }
+};
+
+int run_real(const RunArgs& args, const core::Experiment& experiment, const std::filesystem::path& out) {
+  real::LaunchOptions launch;
+  launch.program = sibling_executable("dmlsim-rank");
+  launch.ranks = experiment.ranks;
+  launch.placement = experiment.placement;
+  launch.timeout_seconds = args.timeout_seconds;
+  launch.work_dir = std::filesystem::temp_directory_path() / fmt::format("dmlsim-real-{}", getpid());
+  launch.environment = {"OPENBLAS_NUM_THREADS=1"};
+  launch.mca = args.mca;
+  if (const char* fault = std::getenv("DMLSIM_FAULT"))
+    launch.environment.push_back(std::string("DMLSIM_FAULT=") + fault);
+  launch.arguments = {std::filesystem::absolute(args.experiment).string(), "--out",
+                      std::filesystem::absolute(out).string(), "--progress-dir",
+                      (launch.work_dir / "progress").string()};
+  for (const auto& [field, value] : args.overrides)
+    launch.arguments.insert(launch.arguments.end(), {"--set", field + "=" + value});
+  if (args.gpu) launch.arguments.push_back("--gpu");
+
+  TemporaryTestbed temporary;
+  if (!args.hostfile.empty()) {
+    launch.hostfile = args.hostfile;
+  } else if (!args.local) {
+    if (args.testbed.empty()) {
+      temporary.name = fmt::format("r{}", getpid() % 100000);  // unique: runs may go on side by side
+      launch.testbed =
+          real::testbed_up(experiment.platform, temporary.name, sibling_executable("dmlsim-delayline"));
+    } else {
+      launch.testbed = real::testbed_load(args.testbed);
+    }
+    if (static_cast<int>(launch.testbed->hosts.size()) < experiment.platform.host_count()) {
+      throw core::ConfigError(fmt::format("testbed '{}' has {} hosts; platform '{}' needs {}",
+                                          launch.testbed->name, launch.testbed->hosts.size(),
+                                          experiment.platform.name, experiment.platform.host_count()));
+    }
+  }
+  const real::LaunchResult result = real::launch(launch);
+  if (!result.problem.empty()) {
+    std::cerr << fmt::format("dmlsim: real run failed: {}\n  mpirun's log: {}\n", result.problem,
+                             result.log.string());
+    return 1;
+  }
+  std::filesystem::remove_all(launch.work_dir);
+  if (!args.quiet) {
+    std::ifstream in(out / "summary.json");
+    const nlohmann::json s = nlohmann::json::parse(in);
+    std::cout << fmt::format(
+        "{} (measured): {} ranks\n  iteration time        {:>12}\n  compute               {:>12}\n"
+        "  communication         {:>12}\n  exposed communication {:>12}\n",
+        experiment.name, experiment.ranks, core::format_duration(s["iteration_s"].get<double>()),
+        core::format_duration(s["compute_s"].get<double>()),
+        core::format_duration(s["communication_s"].get<double>()),
+        core::format_duration(s["exposed_communication_s"].get<double>()));
+    std::cout << fmt::format("  wrote {}\n", (out / "trace.json").string());
+  }
+  return 0;
+}
+#endif
+
+}  // namespace
+
+int run_command(const RunArgs& args) {
+  // Everything that can be wrong with the input is found here, before anything runs or is written.
+  const core::Experiment experiment = core::load_experiment(args.experiment, args.overrides);
+  const std::unique_ptr<strategies::Strategy> strategy = strategies::make_strategy(experiment);
+  const std::filesystem::path out =
+      args.out.empty() ? std::filesystem::path("dmlsim-out") / experiment.name : args.out;
+  if (args.backend == "sim") return run_simulated(args, experiment, *strategy, out);
+#ifdef DMLSIM_HAVE_REALRUN
+  return run_real(args, experiment, out);
+#else
+  throw core::ConfigError(
+      "--backend real: this dmlsim was built without the real backend (Open MPI, OpenBLAS)");
+#endif
 }
 
 }  // namespace dmlsim::apps

@@ -10,7 +10,22 @@
 
 namespace dmlsim::core {
 
+std::string shape_key(const Kernel& kernel) {
+  if (const auto* g = std::get_if<Gemm>(&kernel.shape)) return fmt::format("gemm {} {} {} x{}", g->m, g->n, g->k, g->batch);
+  if (const auto* e = std::get_if<Elementwise>(&kernel.shape)) {
+    return fmt::format("elementwise {} a={} f={}", e->elements, e->accesses_per_element, e->flops_per_element);
+  }
+  const auto& o = std::get<OptimizerStep>(kernel.shape);
+  return fmt::format("optimizer {} {}", o.kind == OptimizerStep::Kind::adam ? "adam" : "sgd", o.parameters);
+}
+
 double DeviceProfile::kernel_seconds(const Kernel& kernel) const {
+  if (!measured.empty()) {
+    const std::string key = shape_key(kernel);
+    for (const MeasuredKernel& m : measured) {
+      if (m.shape == key) return m.seconds;
+    }
+  }
   const bool on_tensor_units = std::holds_alternative<Gemm>(kernel.shape);
   const DType rate_dtype = on_tensor_units ? kernel.dtype : DType::fp32;
   const std::optional<double> rate = peak(rate_dtype);
@@ -24,7 +39,7 @@ double DeviceProfile::kernel_seconds(const Kernel& kernel) const {
 }
 
 DeviceProfile parse_device(const ConfigNode& node) {
-  node.expect_only({"name", "peak", "memory_bandwidth", "memory", "efficiency", "launch_overhead"});
+  node.expect_only({"name", "peak", "memory_bandwidth", "memory", "efficiency", "launch_overhead", "measured"});
   DeviceProfile d;
   d.name = node.string("name");
   const ConfigNode peak = node.at("peak");
@@ -51,6 +66,12 @@ DeviceProfile parse_device(const ConfigNode& node) {
     }
   }
   d.launch_overhead = node.duration_or("launch_overhead", 0.0);
+  if (const auto measured = node.find("measured")) {
+    for (const ConfigNode& m : measured->items()) {
+      m.expect_only({"shape", "seconds"});
+      d.measured.push_back({m.string("shape"), m.duration("seconds")});
+    }
+  }
   return d;
 }
 

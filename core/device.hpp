@@ -8,12 +8,22 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/config_node.hpp"
 #include "core/dtype.hpp"
 #include "core/kernel.hpp"
 
 namespace dmlsim::core {
+
+// A kernel shape timed by `dmlsim calibrate` on the real device: it replaces the roofline for
+// kernels of exactly that shape (dtype aside: the CPU backend computes in fp32).
+struct MeasuredKernel {
+  std::string shape;  // shape_key() of the kernel
+  double seconds = 0;
+};
+// "gemm M N K xB", "elementwise N a=A f=F", "optimizer adam N".
+std::string shape_key(const Kernel& kernel);
 
 struct DeviceProfile {
   std::string name;
@@ -23,9 +33,11 @@ struct DeviceProfile {
   double compute_efficiency = 1;
   double memory_efficiency = 1;
   double launch_overhead = 0;  // seconds per kernel
+  std::vector<MeasuredKernel> measured;  // from calibration; looked up before the roofline
 
   std::optional<double> peak(DType dtype) const { return peak_flops[static_cast<std::size_t>(dtype)]; }
-  // The roofline time of `kernel` on this device. Throws ValueError if the dtype has no peak.
+  // The measured time of `kernel`'s shape if calibration timed it, else its roofline time.
+  // Throws ValueError if the dtype has no peak.
   double kernel_seconds(const Kernel& kernel) const;
 };
 

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <sys/wait.h>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -18,6 +19,10 @@ struct CliResult {
   std::string out;
   std::string err;
 };
+
+// Network namespaces need root; CI runs as root, a developer may not.
+#define DMLSIM_REQUIRE_ROOT()                                                                          \
+  if (geteuid() != 0) GTEST_SKIP() << "needs root for network namespaces (CI runs as root); skipped"
 
 inline std::filesystem::path source_dir() {
   return DMLSIM_SOURCE_DIR;
@@ -72,6 +77,17 @@ inline CliResult run_dmlsim(const std::vector<std::string>& args, const ScratchD
 
 inline void write_file(const std::filesystem::path& p, const std::string& text) {
   std::ofstream(p) << text;
+}
+
+// Runs a shell command line and returns what it printed (stdout and stderr).
+inline std::string read_file_of_command(const std::string& command) {
+  std::string out;
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) return out;
+  char buffer[4096];
+  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) out += buffer;
+  pclose(pipe);
+  return out;
 }
 
 inline nlohmann::json read_json(const std::filesystem::path& p) {

@@ -1,0 +1,231 @@
+// `dmlsim calibrate PLATFORM --model MODEL --out DIR`: measures, on the real testbed of the
+// platform, what the simulator needs — point-to-point latency and effective bandwidth (ping-pong,
+// 1 KiB … 64 MiB) and the time of every kernel shape of the model with all ranks computing at
+// once — and writes DIR/platform.yaml, the platform with those figures, plus DIR/calibration.json
+// with every measurement. notes/validation.md: calibrate on micro-benchmarks only, validate on
+// other workloads.
+#include <fmt/format.h>
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <fstream>
+#include <iostream>
+#include <limits>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "apps/commands.hpp"
+#include "apps/run_outputs.hpp"
+#include "apps/statistics.hpp"
+#include "apps/trace_csv.hpp"
+#include "core/errors.hpp"
+#include "core/experiment.hpp"
+#include "core/units.hpp"
+#ifdef DMLSIM_HAVE_REALRUN
+#include "realrun/testbed.hpp"
+#endif
+
+namespace dmlsim::apps {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct LinkFit {
+  double bandwidth = 0;     // bytes/s, from the slope over large messages
+  double path_latency = 0;  // s, one-way time of the smallest message less its transfer time
+  double max_residual = 0;  // largest relative error of the fit over the sizes it was fitted on
+};
+
+// One-way time t(S) = α + S/B fitted by least squares on messages of 1 MiB and more: smaller ones
+// fit in the tbf bucket and pass at line rate. α comes from the smallest message instead, since
+// the large-message intercept mixes α with the bucket.
+LinkFit fit_link(const std::map<std::uint64_t, double>& one_way) {
+  std::vector<std::pair<double, double>> points;
+  for (const auto& [bytes, t] : one_way) {
+    if (bytes >= (std::uint64_t{1} << 20)) points.emplace_back(static_cast<double>(bytes), t);
+  }
+  if (points.size() < 2)
+    throw core::BackendError("calibrate: need ping-pong sizes of 1 MiB and more to fit bandwidth");
+  double sx = 0, sy = 0, sxx = 0, sxy = 0;
+  for (const auto& [x, y] : points) sx += x, sy += y, sxx += x * x, sxy += x * y;
+  const double n = static_cast<double>(points.size());
+  const double slope = (n * sxy - sx * sy) / (n * sxx - sx * sx);
+  const double intercept = (sy - slope * sx) / n;
+  LinkFit fit;
+  fit.bandwidth = 1 / slope;
+  // The latency: the faster of the two smallest sizes (≤ 4 KiB, which fit in one bucket of tbf
+  // and few frames), less their transfer time; two, so that one size delayed by a busy scheduler
+  // does not decide it.
+  fit.path_latency = std::numeric_limits<double>::infinity();
+  for (const auto& [bytes, t] : one_way) {
+    if (bytes <= 4 * 1024)
+      fit.path_latency = std::min(fit.path_latency, t - static_cast<double>(bytes) / fit.bandwidth);
+  }
+  fit.path_latency = std::max(1e-6, fit.path_latency);
+  for (const auto& [x, y] : points)
+    fit.max_residual = std::max(fit.max_residual, std::abs(intercept + slope * x - y) / y);
+  return fit;
+}
+
+std::string experiment_yaml(const std::string& name, const fs::path& platform, const std::string& body) {
+  return fmt::format("experiment:\n  name: {}\n  platform: {}\n{}", name, fs::absolute(platform).string(),
+                     body);
+}
+
+}  // namespace
+
+int calibrate_command(const CalibrateArgs& args) {
+#ifndef DMLSIM_HAVE_REALRUN
+  (void)args;
+  throw core::ConfigError(
+      "dmlsim calibrate: this dmlsim was built without the real backend (Open MPI, OpenBLAS)");
+#else
+  const core::Platform platform = core::load_platform(args.platform);
+  if (args.model.empty() && !args.network_only) {
+    throw core::ConfigError(
+        "dmlsim calibrate: give --model MODEL (its kernel shapes are timed) or --network-only");
+  }
+  const int compute_ranks = args.ranks > 0 ? args.ranks : platform.host_count();
+  if (compute_ranks > platform.host_count() || platform.host_count() < 2) {
+    throw core::ConfigError(fmt::format("{}: calibration needs at least 2 hosts and --ranks ≤ {}",
+                                        args.platform.string(), platform.host_count()));
+  }
+  fs::create_directories(args.out / "raw");
+
+  // One testbed for both measurements.
+  std::string testbed = args.testbed;
+  struct Down {
+    std::string name;
+    ~Down() {
+      if (!name.empty()) real::testbed_down(name);
+    }
+  } temporary;
+  if (testbed.empty() && !args.local) {
+    testbed = temporary.name = fmt::format("c{}", getpid() % 100000);
+    real::testbed_up(platform, testbed,
+                     fs::read_symlink("/proc/self/exe").parent_path() / "dmlsim-delayline");
+  }
+  auto measure = [&](const std::string& name, const std::string& yaml) {
+    const fs::path file = args.out / "raw" / (name + ".yaml");
+    std::ofstream(file) << yaml;
+    RunArgs run;
+    run.experiment = file;
+    run.out = args.out / "raw" / name;
+    run.backend = "real";
+    run.testbed = testbed;
+    run.local = args.local;
+    run.quiet = true;
+    run.timeout_seconds = 900;
+    std::cout << fmt::format("  measuring {} ...\n", name) << std::flush;
+    if (run_command(run) != 0)
+      throw core::BackendError(fmt::format("calibrate: the {} measurement failed", name));
+    return read_trace_csv(run.out / "trace.csv");
+  };
+
+  // Network: rank 0's round trips, per size.
+  std::string sizes;
+  for (std::uint64_t s = 1024; s <= args.max_size; s *= 4)
+    sizes += fmt::format("{}{}B", sizes.empty() ? "" : ", ", s);
+  const auto pingpong =
+      measure("pingpong", experiment_yaml("calibrate-pingpong", args.platform,
+                                          fmt::format("  ranks: 2\n  strategy: {{type: pingpong, "
+                                                      "repeats: {}, sizes: [{}]}}\n  simulation: "
+                                                      "{{trace: phases}}\n",
+                                                      args.repeats, sizes)));
+  std::map<std::uint64_t, std::vector<double>> trips;
+  for (const CsvEvent& e : pingpong) {
+    if (e.rank == 0 && e.lane == "phase" && e.name.rfind("pingpong ", 0) == 0) {
+      trips[std::stoull(e.name.substr(9))].push_back(e.duration);
+    }
+  }
+  std::map<std::uint64_t, double> one_way;
+  for (const auto& [bytes, t] : trips) one_way[bytes] = median(t) / 2;
+  const LinkFit link = fit_link(one_way);
+
+  // Compute: every kernel shape, all ranks at once; the median of each rank's repeats, averaged.
+  const auto kernels =
+      args.network_only
+          ? std::vector<CsvEvent>{}
+          : measure("kernels", experiment_yaml("calibrate-kernels", args.platform,
+                                               fmt::format("  model: {}\n  ranks: {}\n  strategy: {{type: "
+                                                           "kernels, repeats: {}}}\n",
+                                                           fs::absolute(args.model).string(), compute_ranks,
+                                                           args.repeats)));
+  std::map<std::string, std::map<int, std::vector<double>>> times;
+  for (const CsvEvent& e : kernels) {
+    if (e.lane == "compute" && e.name != "warm-up") times[e.name][e.rank].push_back(e.duration);
+  }
+
+  // The calibrated platform: the same topology with the fitted link, and a device that times
+  // each measured shape as measured.
+  YAML::Emitter y;
+  y << YAML::Comment(
+      fmt::format("Written by `dmlsim calibrate {} --model {}`; measurements in calibration.json.",
+                  args.platform.string(), args.model.string()));
+  y << YAML::BeginMap << YAML::Key << "platform" << YAML::Value << YAML::BeginMap;
+  y << YAML::Key << "name" << YAML::Value << platform.name + "-calibrated";
+  y << YAML::Key << "topology" << YAML::Value << "star";
+  y << YAML::Key << "hosts" << YAML::Value << platform.host_count();
+  y << YAML::Key << "tcp_acks" << YAML::Value << true;  // the testbed's MPI runs over TCP
+  y << YAML::Key << "link" << YAML::Value << YAML::Flow << YAML::BeginMap;
+  y << YAML::Key << "bandwidth" << YAML::Value << fmt::format("{:.6g}Bps", link.bandwidth);
+  // A star path crosses two links.
+  y << YAML::Key << "latency" << YAML::Value << fmt::format("{:.6g}us", link.path_latency / 2 * 1e6)
+    << YAML::EndMap;
+  y << YAML::Key << "device" << YAML::Value << YAML::BeginMap;
+  y << YAML::Key << "name" << YAML::Value << platform.device.name + "-calibrated";
+  y << YAML::Key << "peak" << YAML::Value << YAML::Flow << YAML::BeginMap;
+  for (core::DType d : core::kAllDTypes) {
+    if (const auto rate = platform.device.peak(d)) {
+      y << YAML::Key << std::string(core::to_string(d)) << YAML::Value
+        << fmt::format("{:.6g}GFLOPS", *rate / 1e9);
+    }
+  }
+  y << YAML::EndMap;
+  y << YAML::Key << "memory_bandwidth" << YAML::Value
+    << fmt::format("{:.6g}GBps", platform.device.memory_bandwidth / 1e9);
+  y << YAML::Key << "memory" << YAML::Value << fmt::format("{}B", platform.device.memory_bytes);
+  y << YAML::Key << "efficiency" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "compute"
+    << YAML::Value << platform.device.compute_efficiency << YAML::Key << "memory" << YAML::Value
+    << platform.device.memory_efficiency << YAML::EndMap;
+  y << YAML::Key << "measured" << YAML::Value << YAML::BeginSeq;
+  nlohmann::json kernel_json = nlohmann::json::array();
+  for (const auto& [shape, per_rank] : times) {
+    double sum = 0;
+    for (const auto& [rank, samples] : per_rank) sum += median(samples);
+    const double seconds = sum / static_cast<double>(per_rank.size());
+    y << YAML::Flow << YAML::BeginMap << YAML::Key << "shape" << YAML::Value << shape << YAML::Key
+      << "seconds" << YAML::Value << fmt::format("{:.6g}us", seconds * 1e6) << YAML::EndMap;
+    kernel_json.push_back({{"shape", shape}, {"seconds", seconds}, {"ranks", per_rank.size()}});
+  }
+  y << YAML::EndSeq << YAML::EndMap << YAML::EndMap << YAML::EndMap;
+  std::ofstream(args.out / "platform.yaml") << y.c_str() << "\n";
+
+  nlohmann::json report;
+  report["platform"] = args.platform.string();
+  report["model"] = args.model.string();
+  report["concurrent_compute_ranks"] = compute_ranks;
+  report["machine"] = machine_facts();
+  for (const auto& [bytes, t] : one_way) report["pingpong_one_way_s"][std::to_string(bytes)] = t;
+  report["link"] = {{"bandwidth_Bps", link.bandwidth},
+                    {"path_latency_s", link.path_latency},
+                    {"max_relative_residual", link.max_residual},
+                    {"nominal_bandwidth_Bps", platform.path(0, 1)->bandwidth}};
+  report["kernels"] = kernel_json;
+  std::ofstream(args.out / "calibration.json") << report.dump(2) << "\n";
+
+  std::cout << fmt::format(
+      "calibrated {}: effective bandwidth {} ({:.1f} % of the nominal {}), path latency {}, fit residual "
+      "≤ {:.2f} %; {} kernel shapes timed with {} ranks computing at once\n  wrote {} and {}\n",
+      platform.name, core::format_bandwidth(link.bandwidth),
+      100 * link.bandwidth / platform.path(0, 1)->bandwidth,
+      core::format_bandwidth(platform.path(0, 1)->bandwidth), core::format_duration(link.path_latency),
+      100 * link.max_residual, times.size(), compute_ranks, (args.out / "platform.yaml").string(),
+      (args.out / "calibration.json").string());
+  return 0;
+#endif
+}
+
+}  // namespace dmlsim::apps

@@ -1,0 +1,36 @@
+#include "apps/run_outputs.hpp"
+
+#include <sys/utsname.h>
+
+#include <fstream>
+#include <thread>
+
+#include "apps/output.hpp"
+#include "core/trace_writer.hpp"
+
+namespace dmlsim::apps {
+
+std::vector<std::filesystem::path> write_run_outputs(const std::filesystem::path& dir,
+                                                     const core::Trace& trace,
+                                                     const core::RunSummary& summary,
+                                                     const nlohmann::json& extra) {
+  nlohmann::json summary_json = summary.to_json();
+  summary_json.update(extra);
+  return write_outputs(dir, {{"trace.json", [&](std::ostream& o) { core::write_chrome_trace(trace, o); }},
+                             {"trace.csv", [&](std::ostream& o) { core::write_csv_trace(trace, o); }},
+                             {"summary.json", [&](std::ostream& o) { o << summary_json.dump(2) << "\n"; }},
+                             {"links.csv", [&](std::ostream& o) { core::write_links_csv(summary, o); }}});
+}
+
+nlohmann::json machine_facts() {
+  nlohmann::json facts;
+  facts["cores"] = std::thread::hardware_concurrency();
+  std::ifstream load("/proc/loadavg");
+  double one = 0, five = 0, fifteen = 0;
+  if (load >> one >> five >> fifteen) facts["loadavg"] = {one, five, fifteen};
+  utsname u{};
+  if (uname(&u) == 0) facts["kernel"] = std::string(u.sysname) + " " + u.release;
+  return facts;
+}
+
+}  // namespace dmlsim::apps

@@ -1,0 +1,304 @@
+// `dmlsim validate`: runs an experiment for real (several times) and in the simulator with the
+// calibrated platform, and compares them — end to end and phase by phase — following
+// notes/validation.md: measured = median of ≥ 5 runs after a warm-up iteration, spread reported,
+// e = (predicted − measured) / measured; calibration on micro-benchmarks, validation on other work.
+//   dmlsim validate EXPERIMENT --calibrated PLATFORM.yaml [--repeat 5] [--max-error PCT] [--out DIR]
+//   dmlsim validate --suite SUITE.yaml [--max-error PCT] [--out DIR] [--update-readme README.md]
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <ctime>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "apps/commands.hpp"
+#include "apps/run_outputs.hpp"
+#include "apps/statistics.hpp"
+#include "core/child_process.hpp"
+#include "core/config_node.hpp"
+#include "core/errors.hpp"
+#include "core/experiment.hpp"
+#include "core/phase_stats.hpp"
+#include "core/summary.hpp"
+#include "core/trace_reader.hpp"
+#include "core/units.hpp"
+#ifdef DMLSIM_HAVE_REALRUN
+#include "realrun/testbed.hpp"
+#endif
+
+namespace dmlsim::apps {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// The run without its warm-up iterations (notes/validation.md: ≥ 1 warm-up, not measured).
+core::Trace without_warmup(const core::Trace& t, int warmup) {
+  core::Trace out;
+  out.ranks = t.ranks;
+  out.label = t.label;
+  for (const core::TraceEvent& e : t.events()) {
+    if (e.iteration >= 0 && e.iteration < warmup) continue;
+    core::TraceEvent copy = e;
+    copy.name = out.intern(t.text(e.name));
+    copy.category = out.intern(t.text(e.category));
+    out.add(copy);
+  }
+  return out;
+}
+
+struct CaseResult {
+  nlohmann::json json;
+  double error_percent = 0;
+};
+
+CaseResult validate_one(const ValidateArgs& args, const fs::path& experiment, const Overrides& sets,
+                        const std::string& name, const fs::path& out) {
+  const core::Experiment e = core::load_experiment(experiment, sets);
+  const int warmup = args.warmup;
+  const int iterations = e.iterations + warmup;
+  Overrides common = sets;
+  common.emplace_back("iterations", std::to_string(iterations));
+  common.emplace_back("simulation.payload", "false");
+
+  auto run = [&](const std::string& backend, const fs::path& dir, const Overrides& overrides) {
+    // Every run in a child process: SimGrid allows one simulation per process, and a real run's
+    // mpirun is a child anyway.
+    std::vector<std::string> argv{"run",   experiment.string(), "--quiet", "--backend", backend,
+                                  "--out", dir.string()};
+    for (const auto& [field, value] : overrides) argv.insert(argv.end(), {"--set", field + "=" + value});
+    if (backend == "real") {
+      argv.insert(argv.end(), {"--timeout", fmt::format("{}", args.timeout_seconds)});
+      if (!args.testbed.empty()) argv.insert(argv.end(), {"--testbed", args.testbed});
+    }
+    if (core::ChildProcess::spawn_self(argv).wait() != 0) {
+      throw core::BackendError(fmt::format("validate {}: the {} run failed", name, backend));
+    }
+    return without_warmup(core::read_chrome_trace(dir / "trace.json"), warmup);
+  };
+
+  // Predicted: the simulator on the calibrated platform (deterministic: one run).
+  Overrides sim_sets = common;
+  sim_sets.emplace_back("platform", fs::absolute(args.calibrated).string());
+  const core::Trace predicted = run("sim", out / "sim", sim_sets);
+  const double predicted_s = core::summarize(predicted, {}).iteration_mean;
+
+  // Measured: the median of `repeat` real runs, each the mean of its iterations after warm-up.
+  std::vector<double> measured_runs;
+  std::vector<std::vector<core::PhaseTime>> phase_runs;
+  double load_before = 0;
+  {
+    std::ifstream load("/proc/loadavg");
+    load >> load_before;
+  }
+  for (int i = 0; i < args.repeat; ++i) {
+    const core::Trace t = run("real", out / fmt::format("real-{}", i), common);
+    measured_runs.push_back(core::summarize(t, {}).iteration_mean);
+    phase_runs.push_back(core::phase_times(t));
+  }
+  const double measured_s = median(measured_runs);
+  // Each phase's measured time is the median over the runs, like the total.
+  std::vector<core::PhaseTime> measured_phases = phase_runs.front();
+  for (core::PhaseTime& p : measured_phases) {
+    std::vector<double> samples;
+    for (const auto& run_phases : phase_runs) {
+      for (const core::PhaseTime& q : run_phases) {
+        if (q.phase == p.phase) samples.push_back(q.seconds);
+      }
+    }
+    p.seconds = median(samples);
+  }
+  const auto phases = core::compare_phases(core::phase_times(predicted), measured_phases);
+
+  CaseResult result;
+  result.error_percent = (predicted_s - measured_s) / measured_s * 100;
+  result.json = {{"case", name},
+                 {"experiment", experiment.string()},
+                 {"overrides", sets},
+                 {"profile", args.calibrated.string()},
+                 {"ranks", e.ranks},
+                 {"predicted_s", predicted_s},
+                 {"measured_median_s", measured_s},
+                 {"measured_min_s", *std::min_element(measured_runs.begin(), measured_runs.end())},
+                 {"measured_max_s", *std::max_element(measured_runs.begin(), measured_runs.end())},
+                 {"measured_runs_s", measured_runs},
+                 {"error_percent", result.error_percent},
+                 {"phases", core::to_json(phases)},
+                 {"loadavg_before", load_before},
+                 {"machine", machine_facts()}};
+  std::ofstream(out / std::string(core::kValidationReportFile)) << result.json.dump(2) << "\n";
+
+  std::cout << fmt::format("  {:<28} predicted {:>10}  measured {:>10} ({} – {})  error {:+.1f} %\n", name,
+                           core::format_duration(predicted_s), core::format_duration(measured_s),
+                           core::format_duration(result.json["measured_min_s"].get<double>()),
+                           core::format_duration(result.json["measured_max_s"].get<double>()),
+                           result.error_percent)
+            << std::flush;
+  for (const core::PhaseDifference& d : phases) {
+    std::cout << fmt::format("      {:<24} predicted {:>10}  measured {:>10}  error {}\n", d.phase,
+                             core::format_duration(d.predicted_seconds),
+                             core::format_duration(d.measured_seconds),
+                             std::isnan(d.error_percent) ? "-" : fmt::format("{:+.1f} %", d.error_percent));
+  }
+  return result;
+}
+
+std::string today() {
+  const std::time_t now = std::time(nullptr);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%d", std::gmtime(&now));
+  return text;
+}
+
+// The README's validation table, between its markers, from the suite's validation.json.
+std::string markdown_table(const nlohmann::json& suite) {
+  std::string md = fmt::format(
+      "Measured {} on {} ({} cores, load average {:.2f} before the suite), profile `{}`; median |e| {:.1f} "
+      "%, max "
+      "|e| {:.1f} %, mean e {:+.1f} %.\n\n| case | ranks | predicted | measured (median of {}) | spread | "
+      "error |\n"
+      "|---|---|---|---|---|---|\n",
+      suite["date"].get<std::string>(), suite["machine"]["kernel"].get<std::string>(),
+      suite["machine"]["cores"].get<int>(), suite["loadavg_before"].get<double>(),
+      suite["profile"].get<std::string>(), suite["median_abs_error_percent"].get<double>(),
+      suite["max_abs_error_percent"].get<double>(), suite["mean_error_percent"].get<double>(),
+      suite["repeat"].get<int>());
+  for (const auto& c : suite["cases"]) {
+    md += fmt::format("| {} | {} | {} | {} | {} – {} | {:+.1f} % |\n", c["case"].get<std::string>(),
+                      c["ranks"].get<int>(), core::format_duration(c["predicted_s"].get<double>()),
+                      core::format_duration(c["measured_median_s"].get<double>()),
+                      core::format_duration(c["measured_min_s"].get<double>()),
+                      core::format_duration(c["measured_max_s"].get<double>()),
+                      c["error_percent"].get<double>());
+  }
+  return md;
+}
+
+void update_readme(const fs::path& readme, const std::string& table) {
+  constexpr std::string_view kBegin = "<!-- validation:begin -->", kEnd = "<!-- validation:end -->";
+  std::ifstream in(readme);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string s = text.str();
+  const std::size_t begin = s.find(kBegin), end = s.find(kEnd);
+  if (begin == std::string::npos || end == std::string::npos || end < begin) {
+    throw core::BackendError(
+        fmt::format("{}: no {} … {} markers to put the table between", readme.string(), kBegin, kEnd));
+  }
+  s.replace(begin + kBegin.size(), end - begin - kBegin.size(), "\n" + table);
+  std::ofstream(readme) << s;
+}
+
+}  // namespace
+
+int validate_command(const ValidateArgs& args) {
+#ifndef DMLSIM_HAVE_REALRUN
+  (void)args;
+  throw core::ConfigError(
+      "dmlsim validate: this dmlsim was built without the real backend (Open MPI, OpenBLAS)");
+#else
+  if (!args.from_report.empty()) {
+    if (args.update_readme.empty()) throw core::ConfigError("--from-report needs --update-readme README.md");
+    std::ifstream in(args.from_report);
+    if (!in) throw core::ConfigError(fmt::format("{}: no such file", args.from_report.string()));
+    update_readme(args.update_readme, markdown_table(nlohmann::json::parse(in)));
+    std::cout << fmt::format("updated the validation table of {} from {}\n", args.update_readme.string(),
+                             args.from_report.string());
+    return 0;
+  }
+  fs::create_directories(args.out);
+  if (args.suite.empty()) {
+    if (args.calibrated.empty())
+      throw core::ConfigError("dmlsim validate: give --calibrated PLATFORM (dmlsim calibrate)");
+    const CaseResult r =
+        validate_one(args, args.experiment, args.overrides, args.experiment.stem().string(), args.out);
+    if (args.max_error > 0 && std::abs(r.error_percent) > args.max_error) {
+      std::cerr << fmt::format("dmlsim validate: error {:+.1f} % exceeds --max-error {} %\n", r.error_percent,
+                               args.max_error);
+      return 1;
+    }
+    return 0;
+  }
+
+  // A suite: one testbed and one calibration for every case.
+  const core::ConfigNode root = core::ConfigNode::load_file(args.suite);
+  root.expect_only({"suite"});
+  const core::ConfigNode suite = root.at("suite");
+  suite.expect_only({"platform", "calibration_model", "calibration_ranks", "repeat", "cases"});
+  const fs::path platform = suite.resolve_path(suite.string("platform"));
+  ValidateArgs base = args;
+  base.repeat = static_cast<int>(suite.integer_in_or("repeat", 1, 100, args.repeat));
+  double load_before = 0;
+  {
+    std::ifstream load("/proc/loadavg");
+    load >> load_before;
+  }
+  struct Down {
+    std::string name;
+    ~Down() {
+      if (!name.empty()) real::testbed_down(name);
+    }
+  } temporary;
+  if (base.testbed.empty()) {
+    base.testbed = temporary.name = fmt::format("v{}", getpid() % 100000);
+    real::testbed_up(core::load_platform(platform), base.testbed,
+                     fs::read_symlink("/proc/self/exe").parent_path() / "dmlsim-delayline");
+  }
+  CalibrateArgs calibrate;
+  calibrate.platform = platform;
+  calibrate.model = suite.resolve_path(suite.string("calibration_model"));
+  calibrate.ranks = static_cast<int>(suite.integer_or("calibration_ranks", 0));
+  calibrate.out = args.out / "calibration";
+  calibrate.testbed = base.testbed;
+  std::cout << "calibrating on the testbed:\n";
+  if (calibrate_command(calibrate) != 0) return 1;
+  base.calibrated = calibrate.out / "platform.yaml";
+
+  std::cout << fmt::format("validating ({} real runs per case after {} warm-up iteration(s)):\n", base.repeat,
+                           base.warmup);
+  nlohmann::json report;
+  report["date"] = today();
+  report["suite"] = args.suite.string();
+  report["profile"] = fs::relative(base.calibrated, args.out).string();
+  report["repeat"] = base.repeat;
+  report["loadavg_before"] = load_before;
+  report["machine"] = machine_facts();
+  std::vector<double> errors;
+  for (const core::ConfigNode& c : suite.at("cases").items()) {
+    c.expect_only({"name", "experiment", "set"});
+    Overrides sets;
+    if (const auto set = c.find("set")) {
+      for (const std::string& key : set->keys()) sets.emplace_back(key, set->at(key).as_string());
+    }
+    const std::string name = c.string("name");
+    const CaseResult r =
+        validate_one(base, c.resolve_path(c.string("experiment")), sets, name, args.out / name);
+    report["cases"].push_back(r.json);
+    errors.push_back(r.error_percent);
+  }
+  std::vector<double> magnitudes;
+  double sum = 0;
+  for (double e : errors) magnitudes.push_back(std::abs(e)), sum += e;
+  report["median_abs_error_percent"] = median(magnitudes);
+  report["max_abs_error_percent"] = *std::max_element(magnitudes.begin(), magnitudes.end());
+  report["mean_error_percent"] = sum / static_cast<double>(errors.size());
+  std::ofstream(args.out / "validation.json") << report.dump(2) << "\n";
+  const std::string table = markdown_table(report);
+  std::ofstream(args.out / "validation.md") << table;
+  if (!args.update_readme.empty()) update_readme(args.update_readme, table);
+  std::cout << "\n" << table << fmt::format("\nwrote {}\n", (args.out / "validation.json").string());
+  if (args.max_error > 0 && median(magnitudes) > args.max_error) {
+    std::cerr << fmt::format("dmlsim validate: median |error| {:.1f} % exceeds --max-error {} %\n",
+                             median(magnitudes), args.max_error);
+    return 1;
+  }
+  return 0;
+#endif
+}
+
+}  // namespace dmlsim::apps

@@ -1,0 +1,85 @@
+#pragma once
+// A rank as an MPI process: compute runs the real kernel (CpuKernels), messages are
+// MPI_Isend/MPI_Irecv of real bytes (scratch memory when the strategy passes sizes only), and
+// collectives started on the communication stream run in a second thread (MPI_THREAD_MULTIPLE),
+// as NCCL calls run on a CUDA stream beside the compute.
+#include <mpi.h>
+
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "core/tracing_rank.hpp"
+#include "realrun/common_clock.hpp"
+#include "realrun/cpu_kernels.hpp"
+
+namespace dmlsim::real {
+
+// A fault to inject, for testing how failures are reported: the rank crashes (exit code 3) or
+// hangs when it begins the given iteration. Read from $DMLSIM_FAULT="rank=R,kind=crash|hang,iteration=I".
+struct InjectedFault {
+  enum class Kind { none, crash, hang };
+  Kind kind = Kind::none;
+  int rank = -1;
+  int iteration = 0;
+  static InjectedFault from_environment();
+};
+
+// What the main and the stream view of a rank share.
+struct MpiContext {
+  MPI_Comm comm = MPI_COMM_WORLD;
+  int rank = 0;
+  int size = 1;
+  const CommonClock* clock = nullptr;
+  core::TraceDetail detail = core::TraceDetail::kernels;
+  double slowdown = 1;
+  std::mutex sequencer_mutex;
+  core::MessageSequencer sequencer;
+  std::uint64_t messages = 0;  // sent by this process (both views)
+  InjectedFault fault;
+  std::string progress_path;  // where the main view writes "iteration I phase" (see launcher.hpp)
+};
+
+class MpiRank final : public core::TracingRank {
+ public:
+  MpiRank(MpiContext& context, core::Trace& trace);
+  ~MpiRank() override;
+
+  double now() const override { return context_.clock->now(); }
+  void compute(const core::Kernel& kernel) override;
+  core::Request isend(int peer, core::Buffer buffer, int tag) override;
+  core::Request irecv(int peer, core::Buffer buffer, int tag) override;
+  void wait(core::Request& request) override;
+  void wait_all(std::span<core::Request> requests) override;
+  std::size_t wait_any(std::span<core::Request> requests) override;
+  std::optional<std::size_t> test_any(std::span<core::Request> requests) override;
+  void sleep(double seconds) override;
+  void begin_phase(std::string_view name, int iteration) override;
+  core::CollectiveHandle start(core::SchedulePtr schedule, core::Group group, core::ElementBuffer buffer,
+                               int tag) override;
+  void wait(core::CollectiveHandle& handle) override;
+  using core::Rank::compute;
+  using core::Rank::wait;
+
+  // Events the communication stream recorded (empty if it never ran).
+  const core::Trace* stream_trace() const;
+  // Stops the stream thread (after its queue is empty); rethrows what it raised.
+  void finish();
+
+ private:
+  struct Scratch;
+  struct Stream;
+  void complete(core::Request::State& state);
+
+  MpiContext& context_;
+  CpuKernels kernels_;
+  std::unique_ptr<Scratch> scratch_;
+  std::unique_ptr<Stream> stream_;
+};
+
+}  // namespace dmlsim::real

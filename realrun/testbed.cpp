@@ -1,0 +1,326 @@
+#include "realrun/testbed.hpp"
+
+#include <fmt/format.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "core/child_process.hpp"
+#include "core/errors.hpp"
+
+namespace dmlsim::real {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Latencies below this are left to the machine's own stack (a namespace hop costs ~10-30 µs
+// already, and the userspace delay line adds ~15 µs of its own).
+constexpr double kMinimumAddedLatency = 50e-6;
+constexpr double kBurstSeconds = 1e-3;            // tbf bucket: 1 ms of data (notes/testbed.md) ...
+constexpr double kMinimumBurstBytes = 32 * 1024;  // ... but at least 32 KiB
+constexpr double kQueueSeconds = 50e-3;           // tbf queue: 50 ms of data on top of the burst
+
+fs::path state_root() {
+  return "/run/dmlsim";
+}
+std::string netns_prefix(const std::string& name) {
+  return fmt::format("dmlsim-{}-h", name);
+}
+std::string link_prefix(const std::string& name) {
+  return fmt::format("dm{}", name);
+}
+std::string bridge_name(const std::string& name) {
+  return fmt::format("dm{}br", name);
+}
+std::string host_address(int octet, int i) {
+  return fmt::format("10.{}.{}.{}", octet, i / 200, i % 200 + 10);
+}
+std::string bridge_address(int octet) {
+  return fmt::format("10.{}.255.254", octet);
+}
+
+// The second octet of a /16 no interface of this machine uses yet.
+int free_subnet_octet() {
+  const std::string addresses = core::run_command({"ip", "-o", "-4", "addr", "show"}).output;
+  for (int octet = 77; octet <= 126; ++octet) {
+    if (addresses.find(fmt::format(" 10.{}.", octet)) == std::string::npos) return octet;
+  }
+  throw core::BackendError("testbed: no free 10.x.0.0/16 subnet between 10.77 and 10.126");
+}
+
+void run(const std::vector<std::string>& argv) {
+  const core::CommandResult r = core::run_command(argv);
+  if (r.exit_code != 0) {
+    std::string command;
+    for (const std::string& a : argv) command += (command.empty() ? "" : " ") + a;
+    throw core::BackendError(fmt::format("testbed: `{}` failed ({}): {}", command, r.exit_code, r.output));
+  }
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) out.push_back(line);
+  }
+  return out;
+}
+
+std::vector<std::string> namespaces_of(const std::string& name) {
+  std::vector<std::string> out;
+  for (const std::string& line : lines_of(core::run_command({"ip", "netns", "list"}).output)) {
+    const std::string ns = line.substr(0, line.find(' '));
+    if (ns.rfind(netns_prefix(name), 0) == 0) out.push_back(ns);
+  }
+  return out;
+}
+
+std::vector<std::string> links_of(const std::string& name) {
+  std::vector<std::string> out;
+  // "12: dmtbh0@if11: <...>" → dmtbh0
+  for (const std::string& line : lines_of(core::run_command({"ip", "-o", "link", "show"}).output)) {
+    const std::size_t colon = line.find(": ");
+    if (colon == std::string::npos) continue;
+    std::string link = line.substr(colon + 2);
+    link = link.substr(0, link.find_first_of("@:"));
+    if (link.rfind(link_prefix(name), 0) == 0) out.push_back(link);
+  }
+  return out;
+}
+
+std::vector<int> pids_in(const std::string& netns) {
+  std::vector<int> out;
+  for (const std::string& line : lines_of(core::run_command({"ip", "netns", "pids", netns}).output)) {
+    try {
+      out.push_back(std::stoi(line));
+    } catch (const std::exception&) {
+    }
+  }
+  return out;
+}
+
+core::LinkSpec host_link(const core::Platform& p, int host) {
+  if (const auto* s = std::get_if<core::StarTopology>(&p.topology)) return s->link_of(host);
+  if (const auto* f = std::get_if<core::FatTreeTopology>(&p.topology); f && f->tree.leaves == 1) {
+    return f->host_link_of(host);
+  }
+  throw core::ConfigError(
+      fmt::format("{}: field 'platform.topology': the testbed builds one switch of hosts (a star, "
+                  "or a one-leaf fat-tree); '{}' is not one",
+                  p.source, p.topology_name()));
+}
+
+// tc's tbf takes bits per second and bytes.
+std::vector<std::string> tbf(const std::string& device, double bytes_per_second) {
+  const double burst = std::max(kMinimumBurstBytes, bytes_per_second * kBurstSeconds);
+  const double limit = burst + bytes_per_second * kQueueSeconds;
+  return {"tc",
+          "qdisc",
+          "replace",
+          "dev",
+          device,
+          "root",
+          "tbf",
+          "rate",
+          fmt::format("{:.0f}bit", bytes_per_second * 8),
+          "burst",
+          fmt::format("{:.0f}", burst),
+          "limit",
+          fmt::format("{:.0f}", limit)};
+}
+
+std::vector<std::string> in_netns(const std::string& netns, std::vector<std::string> argv) {
+  argv.insert(argv.begin(), {"ip", "netns", "exec", netns});
+  return argv;
+}
+
+void write_rsh_agent(const Testbed& t) {
+  std::ofstream out(t.rsh_agent());
+  out << "#!/bin/sh\n"
+         "# Written by dmlsim testbed up: Open MPI runs this instead of ssh, as AGENT HOST COMMAND...;\n"
+         "# it starts COMMAND inside HOST's network namespace, with a TMPDIR of its own (namespaces\n"
+         "# share /tmp and PMIx session files would collide).\n"
+         "while [ $# -gt 0 ]; do case \"$1\" in -*) shift ;; *) break ;; esac; done\n"
+         "host=\"$1\"; shift\n"
+         "case \"$host\" in\n";
+  for (const TestbedHost& h : t.hosts) out << fmt::format("  {}) ns={} ;;\n", h.address, h.netns);
+  out << "  *) echo \"rsh-agent: unknown host $host\" >&2; exit 1 ;;\n"
+         "esac\n"
+         "mkdir -p \"/tmp/$ns\"\n"
+         "exec ip netns exec \"$ns\" env TMPDIR=\"/tmp/$ns\" /bin/sh -c \"$*\"\n";
+  out.close();
+  fs::permissions(t.rsh_agent(), fs::perms::owner_all | fs::perms::group_read | fs::perms::others_read);
+}
+
+void save(const Testbed& t, const std::vector<int>& helper_pids) {
+  nlohmann::json j;
+  j["name"] = t.name;
+  j["subnet"] = t.subnet;
+  j["helpers"] = helper_pids;
+  for (const TestbedHost& h : t.hosts) {
+    j["hosts"].push_back({{"netns", h.netns},
+                          {"address", h.address},
+                          {"bandwidth", h.link.bandwidth},
+                          {"latency", h.link.latency},
+                          {"added_latency", h.added_latency}});
+  }
+  std::ofstream(t.state_dir / "testbed.json") << j.dump(2) << "\n";
+  std::ofstream hostfile(t.hostfile());
+  for (const TestbedHost& h : t.hosts) hostfile << h.address << " slots=1\n";
+}
+
+}  // namespace
+
+void check_testbed_name(const std::string& name) {
+  const bool ok = !name.empty() && name.size() <= 6 && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::islower(c) || std::isdigit(c);
+  });
+  if (!ok)
+    throw core::ConfigError(fmt::format("testbed name '{}': use 1 to 6 lower-case letters or digits", name));
+}
+
+bool testbed_supported(std::string* why) {
+  if (geteuid() != 0) {
+    if (why) *why = "network namespaces need root (CAP_NET_ADMIN and CAP_SYS_ADMIN); not running as root";
+    return false;
+  }
+  const core::CommandResult r = core::run_command({"ip", "netns", "list"});
+  if (r.exit_code != 0) {
+    if (why) *why = "`ip netns` does not work here: " + r.output;
+    return false;
+  }
+  return true;
+}
+
+std::vector<std::string> testbed_down(const std::string& name) {
+  check_testbed_name(name);
+  std::vector<std::string> removed;
+  const fs::path state = state_root() / ("testbed-" + name);
+  // Helper processes first (delay lines, stray ranks and orteds): everything inside our namespaces.
+  for (const std::string& ns : namespaces_of(name)) {
+    for (int pid : pids_in(ns)) {
+      ::kill(pid, SIGKILL);
+      removed.push_back(fmt::format("process {} in {}", pid, ns));
+    }
+  }
+  for (const std::string& ns : namespaces_of(name)) {
+    core::run_command({"ip", "netns", "delete", ns});
+    removed.push_back("namespace " + ns);
+  }
+  for (const std::string& link : links_of(name)) {  // the bridge, and veths whose namespace is gone
+    core::run_command({"ip", "link", "delete", link});
+    removed.push_back("link " + link);
+  }
+  std::error_code ec;
+  if (fs::exists(state, ec)) {
+    fs::remove_all(state, ec);
+    removed.push_back("state " + state.string());
+  }
+  return removed;
+}
+
+std::vector<std::string> testbed_status(const std::string& name) {
+  check_testbed_name(name);
+  std::vector<std::string> out;
+  for (const std::string& ns : namespaces_of(name)) {
+    out.push_back("namespace " + ns);
+    for (int pid : pids_in(ns)) out.push_back(fmt::format("process {} in {}", pid, ns));
+  }
+  for (const std::string& link : links_of(name)) out.push_back("link " + link);
+  return out;
+}
+
+Testbed testbed_up(const core::Platform& platform, const std::string& name, const fs::path& delay_line) {
+  check_testbed_name(name);
+  std::string why;
+  if (!testbed_supported(&why)) throw core::BackendError("testbed: " + why);
+  testbed_down(name);  // idempotent: start from nothing
+
+  Testbed t;
+  t.name = name;
+  t.state_dir = state_root() / ("testbed-" + name);
+  fs::create_directories(t.state_dir);
+  std::vector<int> helpers;
+  try {
+    const int octet = free_subnet_octet();
+    t.subnet = fmt::format("10.{}.0.0/16", octet);
+    const std::string bridge = bridge_name(name);
+    run({"ip", "link", "add", bridge, "type", "bridge"});
+    run({"ip", "addr", "add", bridge_address(octet) + "/16", "dev", bridge});
+    run({"ip", "link", "set", bridge, "up"});
+    for (int i = 0; i < platform.host_count(); ++i) {
+      TestbedHost h{netns_prefix(name) + std::to_string(i), host_address(octet, i), host_link(platform, i)};
+      const std::string outside = fmt::format("{}h{}", link_prefix(name), i);
+      const std::string inside = fmt::format("{}p{}", link_prefix(name), i);
+      run({"ip", "netns", "add", h.netns});
+      run({"ip", "link", "add", outside, "type", "veth", "peer", "name", inside});
+      run({"ip", "link", "set", inside, "netns", h.netns});
+      run(in_netns(h.netns, {"ip", "link", "set", inside, "name", "eth0"}));
+      run(in_netns(h.netns, {"ip", "addr", "add", h.address + "/16", "dev", "eth0"}));
+      run(in_netns(h.netns, {"ip", "link", "set", "eth0", "up"}));
+      run(in_netns(h.netns, {"ip", "link", "set", "lo", "up"}));
+      // A datacenter fabric does not forget its congestion window between messages: without this,
+      // every ping-pong message after an idle gap restarts TCP slow start.
+      run(in_netns(h.netns, {"sysctl", "-q", "-w", "net.ipv4.tcp_slow_start_after_idle=0"}));
+      // Nor does it hold acknowledgements back: delayed ACKs stall a sender that waits for one by
+      // the kernel's ACK timer (~4 ms), which turns a 64 KiB ping-pong into 8 ms.
+      run(in_netns(h.netns, {"ip", "route", "replace", t.subnet, "dev", "eth0", "quickack", "1"}));
+      run({"ip", "link", "set", outside, "master", bridge});
+      run({"ip", "link", "set", outside, "up"});
+      // The host's uplink is what leaves eth0; its downlink is what the bridge sends into it.
+      run(in_netns(h.netns, tbf("eth0", h.link.bandwidth)));
+      run(tbf(outside, h.link.bandwidth));
+      if (h.link.latency >= kMinimumAddedLatency) {
+        // Each direction crosses the sender's and the receiver's link: delay both ways by L.
+        for (const char* chain : {"OUTPUT", "INPUT"}) {
+          run(in_netns(h.netns, {"iptables", "-A", chain, std::string(chain) == "OUTPUT" ? "-o" : "-i",
+                                 "eth0", "-j", "NFQUEUE", "--queue-num", "0"}));
+        }
+        core::SpawnOptions options;
+        options.log = (t.state_dir / (h.netns + ".delayline.log")).string();
+        core::ChildProcess helper =
+            core::ChildProcess::spawn("ip",
+                                      {"netns", "exec", h.netns, delay_line.string(), "--queue", "0",
+                                       "--delay-us", fmt::format("{:.0f}", h.link.latency * 1e6)},
+                                      options);
+        helpers.push_back(helper.pid());
+        h.added_latency = h.link.latency;
+      }
+      t.hosts.push_back(h);
+    }
+    write_rsh_agent(t);
+    save(t, helpers);
+    // Give delay lines a moment to bind their queues before traffic flows.
+    if (!helpers.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  } catch (...) {
+    testbed_down(name);
+    throw;
+  }
+  return t;
+}
+
+Testbed testbed_load(const std::string& name) {
+  check_testbed_name(name);
+  const fs::path file = state_root() / ("testbed-" + name) / "testbed.json";
+  std::ifstream in(file);
+  if (!in) throw core::BackendError(fmt::format("testbed '{}' is not up (no {})", name, file.string()));
+  const nlohmann::json j = nlohmann::json::parse(in);
+  Testbed t;
+  t.name = name;
+  t.state_dir = file.parent_path();
+  t.subnet = j["subnet"].get<std::string>();
+  for (const auto& h : j["hosts"]) {
+    t.hosts.push_back({h["netns"].get<std::string>(),
+                       h["address"].get<std::string>(),
+                       {h["bandwidth"].get<double>(), h["latency"].get<double>()},
+                       h["added_latency"].get<double>()});
+  }
+  return t;
+}
+
+}  // namespace dmlsim::real

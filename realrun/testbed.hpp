@@ -1,0 +1,53 @@
+#pragma once
+// A real cluster on one Linux machine (notes/testbed.md): one network namespace per host of a
+// small platform, a veth pair from each into one bridge, both directions rate-shaped with tbf to
+// the host's link bandwidth, latency added by a userspace delay line on an NFQUEUE (this kernel
+// has no netem), and what mpirun needs to start one rank per namespace (a hostfile and an rsh
+// agent that enters the namespace). Only addresses of its own namespaces are used (a free /16 of
+// 10.77.0.0-10.126.255.255 per testbed, so several can coexist).
+// Needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN). `up` is idempotent; `down` removes every namespace,
+// link, rule and helper process it made, also after a failed or killed run.
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "core/platform.hpp"
+
+namespace dmlsim::real {
+
+struct TestbedHost {
+  std::string netns;         // e.g. dmlsim-tb-h0
+  std::string address;       // e.g. 10.77.0.10
+  core::LinkSpec link;       // what it is shaped to
+  double added_latency = 0;  // what the delay line adds each way (0: the machine's own latency)
+};
+
+struct Testbed {
+  std::string name;
+  std::vector<TestbedHost> hosts;
+  std::filesystem::path state_dir;  // hostfile, rsh agent, helper pids
+  std::string subnet;               // e.g. 10.77.0.0/16: one free /16 of 10.77-10.126 per testbed
+
+  std::filesystem::path hostfile() const { return state_dir / "hostfile"; }
+  std::filesystem::path rsh_agent() const { return state_dir / "rsh-agent.sh"; }
+};
+
+// Whether this process may build a testbed (root with network namespaces available); if not,
+// `why` says what is missing.
+bool testbed_supported(std::string* why);
+
+// Creates (or re-creates) the testbed of `platform` (star topologies; or any topology with
+// per-host links of its hosts). `delay_line` is the path of the dmlsim-delayline helper.
+Testbed testbed_up(const core::Platform& platform, const std::string& name,
+                   const std::filesystem::path& delay_line);
+// Removes everything of testbed `name`; safe to call when nothing exists. Returns what it removed.
+std::vector<std::string> testbed_down(const std::string& name);
+// Namespaces, links and helper processes of testbed `name` that exist now.
+std::vector<std::string> testbed_status(const std::string& name);
+// Reads the description written by testbed_up.
+Testbed testbed_load(const std::string& name);
+
+// Testbed names are short (interface names are limited to 15 characters).
+void check_testbed_name(const std::string& name);
+
+}  // namespace dmlsim::real

@@ -1,0 +1,133 @@
+// The namespace testbed: it comes up shaped as asked, goes down without a trace (also after a run
+// that was killed), and a rank that crashes or hangs makes the run fail fast, naming the rank.
+// These need root (network namespaces): without it they are skipped, saying so. CI runs as root.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include "cli_helpers.hpp"
+
+namespace dmlsim {
+namespace {
+
+using testing::run_dmlsim;
+using testing::ScratchDir;
+using testing::write_file;
+
+const char* kPlatform = R"(platform:
+  topology: star
+  hosts: 3
+  link: {bandwidth: 500Mbps, latency: 200us}
+  device: cpu
+)";
+
+const char* kExperiment = R"(experiment:
+  platform: platform.yaml
+  iterations: 4
+  strategy: {type: collective, algorithm: ring, size: 1MiB}
+)";
+
+
+// What of testbed `name` still exists: namespaces, links, tc rules and helper processes.
+std::string leftovers(const std::string& name) {
+  std::string out;
+  const std::string netns = testing::read_file_of_command("ip netns list");
+  if (netns.find("dmlsim-" + name + "-") != std::string::npos) out += "namespaces: " + netns;
+  const std::string links = testing::read_file_of_command("ip -o link show");
+  if (links.find(": dm" + name) != std::string::npos) out += "links: " + links;
+  const std::string qdiscs = testing::read_file_of_command("tc qdisc show");
+  if (qdiscs.find("dev dm" + name) != std::string::npos) out += "qdiscs: " + qdiscs;
+  const std::string processes = testing::read_file_of_command("ps -eo stat,args");
+  for (const char* p : {"dmlsim-rank", "orted", "dmlsim-delayline"}) {
+    std::istringstream lines(processes);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.find(p) != std::string::npos && line[0] != 'Z' && line.find("ps -eo") == std::string::npos) {
+        out += "process: " + line + "\n";
+      }
+    }
+  }
+  return out;
+}
+
+// Takes testbed `name` down when the test ends, also when an assertion failed half-way.
+struct TestbedGuard {
+  std::string name;
+  ~TestbedGuard() {
+    std::system((testing::quote(testing::dmlsim_binary().string()) + " testbed down --name " + name + " >/dev/null 2>&1").c_str());
+  }
+};
+
+TEST(Testbed, ComesUpShapedAndGoesDownCompletely) {
+  DMLSIM_REQUIRE_ROOT();
+  ScratchDir scratch("testbed-updown");
+  TestbedGuard guard{"tu"};
+  write_file(scratch / "platform.yaml", kPlatform);
+  const auto up = run_dmlsim({"testbed", "up", (scratch / "platform.yaml").string(), "--name", "tu"}, scratch);
+  ASSERT_EQ(up.exit_code, 0) << up.err;
+  EXPECT_NE(up.out.find("3 hosts"), std::string::npos) << up.out;
+  // Both directions shaped to 500 Mbit/s, the delay line holding 200 µs each way.
+  const std::string inside = testing::read_file_of_command("ip netns exec dmlsim-tu-h1 tc qdisc show dev eth0");
+  EXPECT_NE(inside.find("rate 500Mbit"), std::string::npos) << inside;
+  const std::string outside = testing::read_file_of_command("tc qdisc show dev dmtuh1");
+  EXPECT_NE(outside.find("rate 500Mbit"), std::string::npos) << outside;
+  EXPECT_NE(testing::read_file_of_command("ps -eo args").find("dmlsim-delayline --queue 0 --delay-us 200"),
+            std::string::npos);
+  // A ping between two hosts pays 4 × 200 µs of added latency per round trip (sender's and
+  // receiver's link, both ways). -U times it in user space: by default ping uses the kernel's
+  // receive timestamp, taken before the INPUT hook holds the reply.
+  const std::string ping =
+      testing::read_file_of_command("ip netns exec dmlsim-tu-h0 ping -U -c 3 -i 0.2 -q " + std::string("$(ip netns exec dmlsim-tu-h1 ip -4 -o addr show eth0 | awk '{print $4}' | cut -d/ -f1)"));
+  const std::size_t at = ping.find("rtt min/avg/max");
+  ASSERT_NE(at, std::string::npos) << ping;
+  const double min_rtt_ms = std::stod(ping.substr(ping.find('=', at) + 2));
+  EXPECT_GT(min_rtt_ms, 0.8) << ping;
+  EXPECT_LT(min_rtt_ms, 1.6) << ping;
+
+  const auto down = run_dmlsim({"testbed", "down", "--name", "tu"}, scratch);
+  ASSERT_EQ(down.exit_code, 0) << down.err;
+  EXPECT_EQ(leftovers("tu"), "");
+  const auto again = run_dmlsim({"testbed", "down", "--name", "tu"}, scratch);  // idempotent
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+}
+
+TEST(Testbed, AHungRankIsNamedAndTheKilledRunLeavesNothingAfterDown) {
+  DMLSIM_REQUIRE_ROOT();
+  ScratchDir scratch("testbed-hang");
+  TestbedGuard guard{"th"};
+  write_file(scratch / "platform.yaml", kPlatform);
+  write_file(scratch / "e.yaml", kExperiment);
+  ASSERT_EQ(run_dmlsim({"testbed", "up", (scratch / "platform.yaml").string(), "--name", "th"}, scratch).exit_code, 0);
+  setenv("DMLSIM_FAULT", "rank=1,kind=hang,iteration=2", 1);
+  const auto start = std::chrono::steady_clock::now();
+  const auto r = run_dmlsim({"run", (scratch / "e.yaml").string(), "--backend", "real", "--testbed", "th", "--timeout",
+                             "6", "--out", (scratch / "out").string()},
+                            scratch);
+  unsetenv("DMLSIM_FAULT");
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("did not finish within 6 s"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("rank 1 got least far"), std::string::npos) << r.err;
+  EXPECT_LT(took, 20) << "the timeout did not stop the run";
+  EXPECT_FALSE(std::filesystem::exists(scratch / "out"));
+  ASSERT_EQ(run_dmlsim({"testbed", "down", "--name", "th"}, scratch).exit_code, 0);
+  EXPECT_EQ(leftovers("th"), "");
+}
+
+TEST(Testbed, ACrashedRankIsNamedAndATemporaryTestbedIsRemoved) {
+  DMLSIM_REQUIRE_ROOT();
+  ScratchDir scratch("testbed-crash");
+  write_file(scratch / "platform.yaml", kPlatform);
+  write_file(scratch / "e.yaml", kExperiment);
+  setenv("DMLSIM_FAULT", "rank=2,kind=crash,iteration=1", 1);
+  const auto r = run_dmlsim({"run", (scratch / "e.yaml").string(), "--backend", "real", "--timeout", "60", "--out",
+                             (scratch / "out").string()},
+                            scratch);
+  unsetenv("DMLSIM_FAULT");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("rank 2 failed"), std::string::npos) << r.err;
+  // The run brought up a temporary testbed ("r" + its pid) and must have removed it.
+  EXPECT_EQ(testing::read_file_of_command("ip netns list | grep '^dmlsim-r' || true"), "");
+  EXPECT_EQ(testing::read_file_of_command("ip -o link show | grep ': dmr' || true"), "");
+}
+
+}  // namespace
+}  // namespace dmlsim
