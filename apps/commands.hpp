@@ -16,14 +16,67 @@ struct RunArgs {
   Overrides overrides;
   bool quiet = false;
   bool progress = false;
+  std::string backend = "sim";                           // sim | real
+  std::string testbed;                                   // real: an existing testbed (dmlsim testbed up)
+  bool local = false;                                    // real: ranks on this machine, no shaping
+  std::filesystem::path hostfile;                        // real: a cluster
+  double timeout_seconds = 600;                          // real: kill the run after this long
+  bool gpu = false;                                      // real: compute on GPUs, communicate with NCCL
+  std::vector<std::pair<std::string, std::string>> mca;  // real: extra Open MPI settings
 };
 int run_command(const RunArgs& args);
+
+struct TestbedArgs {
+  std::string action;  // up | status | down
+  std::filesystem::path platform;
+  std::string name = "tb";
+};
+int testbed_command(const TestbedArgs& args);
+
+struct CalibrateArgs {
+  std::filesystem::path platform;
+  std::filesystem::path model;
+  std::filesystem::path out = "dmlsim-out/calibration";
+  std::string testbed;  // an existing testbed; default: a temporary one
+  bool local = false;   // measure on this machine without a testbed
+  int ranks = 0;        // ranks computing at once while kernels are timed (default: every host)
+  int repeats = 5;
+  bool network_only = false;                         // skip the kernels
+  std::uint64_t max_size = std::uint64_t{64} << 20;  // largest ping-pong message
+};
+int calibrate_command(const CalibrateArgs& args);
+
+struct ValidateArgs {
+  std::filesystem::path experiment;  // one experiment ...
+  Overrides overrides;
+  std::filesystem::path calibrated;  // ... against this calibrated platform
+  std::filesystem::path suite;       // or a suite (testbed, calibration and cases)
+  std::filesystem::path out = "dmlsim-out/validation";
+  std::filesystem::path update_readme;  // suite: regenerate this README's validation table
+  std::filesystem::path from_report;    // with update_readme: use this suite's validation.json, run nothing
+  std::string testbed;                  // default: a temporary one
+  int repeat = 5;
+  int warmup = 1;
+  double max_error = 0;  // percent; 0: report only
+  double timeout_seconds = 600;
+};
+int validate_command(const ValidateArgs& args);
 
 struct ExplainArgs {
   std::filesystem::path experiment;
   Overrides overrides;
 };
 int explain_command(const ExplainArgs& args);
+
+struct CompareArgs {
+  std::filesystem::path file;           // an experiment (with `strategies`) or a compare file
+  std::vector<std::string> strategies;  // presets or names from the compare file; empty: the file's
+  std::vector<std::string> cases;       // names from the compare file; empty: all
+  std::filesystem::path out;            // empty: dmlsim-out/compare/<name>
+  Overrides overrides;                  // applied to every run
+  int jobs = 0;                         // parallel simulations; 0 = one per core
+};
+int compare_command(const CompareArgs& args);
 
 struct DemoArgs {
   std::filesystem::path out = "dmlsim-out/demo";

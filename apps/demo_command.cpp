@@ -9,12 +9,14 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "apps/child_process.hpp"
 #include "apps/commands.hpp"
+#include "core/child_process.hpp"
 #include "core/errors.hpp"
 #include "core/units.hpp"
 
 namespace dmlsim::apps {
+
+using core::ChildProcess;
 
 int demo_command(const DemoArgs& args) {
   const std::filesystem::path experiment = data_dir() / "experiments" / "demo-transformer-64gpu.yaml";

@@ -7,6 +7,7 @@
 
 #include "apps/commands.hpp"
 #include "core/errors.hpp"
+#include "core/units.hpp"
 
 namespace dmlsim::apps {
 
@@ -48,6 +49,19 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--set", run_sets, "Override a field of the experiment, e.g. strategy.allreduce=tree");
   run_cmd->add_flag("-q,--quiet", run.quiet, "Print nothing on success");
   run_cmd->add_flag("--progress", run.progress, "Show the simulated clock while running");
+  run_cmd->add_option("--backend", run.backend, "sim (SimGrid) or real (Open MPI processes)")
+      ->check(CLI::IsMember({"sim", "real"}));
+  run_cmd->add_option("--testbed", run.testbed,
+                      "real: run on this testbed (dmlsim testbed up); default: a temporary one");
+  run_cmd->add_flag("--local", run.local, "real: run the ranks on this machine, without a shaped testbed");
+  run_cmd->add_flag("--gpu", run.gpu,
+                    "real: compute on GPUs (cuBLAS), communicate with NCCL (one GPU per rank)");
+  run_cmd->add_option("--hostfile", run.hostfile, "real: run on the hosts of this Open MPI hostfile");
+  run_cmd->add_option("--timeout", run.timeout_seconds, "real: seconds before a hung run is killed")
+      ->check(CLI::PositiveNumber);
+  std::vector<std::string> run_mca;
+  run_cmd->add_option("--mca", run_mca,
+                      "real: an Open MPI setting KEY=VALUE, e.g. coll_tuned_allreduce_algorithm=4");
 
   ExplainArgs explain;
   std::vector<std::string> explain_sets;
@@ -55,10 +69,75 @@ int main(int argc, char** argv) {
   explain_cmd->add_option("experiment", explain.experiment, "Experiment YAML file")->required();
   explain_cmd->add_option("--set", explain_sets, "Override a field of the experiment");
 
+  CompareArgs compare;
+  std::vector<std::string> compare_sets;
+  auto* compare_cmd = app.add_subcommand(
+      "compare", "Run several strategies on the same platform and model; rank them; write compare.csv");
+  compare_cmd->add_option("file", compare.file, "Experiment YAML (with --strategies) or compare YAML")
+      ->required();
+  compare_cmd
+      ->add_option("--strategies", compare.strategies,
+                   "Comma-separated: names from the compare file or presets (ring, tree, double-binary-tree, "
+                   "halving-doubling, hierarchical, ps-sync[:k], ps-async[:k], ps-ssp:k:s, ps-colocated[:k])")
+      ->delimiter(',');
+  compare_cmd
+      ->add_option("--cases", compare.cases, "Comma-separated cases of the compare file (default: all)")
+      ->delimiter(',');
+  compare_cmd->add_option("-o,--out", compare.out, "Output directory (default: dmlsim-out/compare/<name>)");
+  compare_cmd->add_option("-j,--jobs", compare.jobs, "Simulations run at once (default: one per core)");
+  compare_cmd->add_option("--set", compare_sets, "Override a field of every run's experiment");
+
   DemoArgs demo;
   auto* demo_cmd = app.add_subcommand("demo", "Compare all-reduce algorithms for a transformer on 64 GPUs");
   demo_cmd->add_option("-o,--out", demo.out, "Output directory");
   demo_cmd->add_option("-j,--jobs", demo.jobs, "Simulations run at once (default: one per core)");
+
+  TestbedArgs testbed;
+  auto* testbed_cmd =
+      app.add_subcommand("testbed", "A real cluster of network namespaces shaped like a platform (root)");
+  testbed_cmd->add_option("action", testbed.action, "up PLATFORM | status | down")
+      ->required()
+      ->check(CLI::IsMember({"up", "status", "down"}));
+  testbed_cmd->add_option("platform", testbed.platform, "Platform file (for up)");
+  testbed_cmd->add_option("--name", testbed.name,
+                          "Testbed name, 1-6 lower-case letters or digits (default tb)");
+
+  CalibrateArgs calibrate;
+  auto* calibrate_cmd = app.add_subcommand(
+      "calibrate", "Measure links and kernels on the real testbed; write a calibrated platform");
+  calibrate_cmd->add_option("platform", calibrate.platform, "Platform file of the testbed")->required();
+  calibrate_cmd->add_option("--model", calibrate.model, "Model whose kernel shapes are timed");
+  calibrate_cmd->add_flag("--network-only", calibrate.network_only, "Measure the network only");
+  std::string calibrate_max_size = "64MiB";
+  calibrate_cmd->add_option("--max-size", calibrate_max_size, "Largest ping-pong message (default 64MiB)");
+  calibrate_cmd->add_option("-o,--out", calibrate.out, "Output directory (platform.yaml, calibration.json)");
+  calibrate_cmd->add_option("--testbed", calibrate.testbed, "Use this testbed (default: a temporary one)");
+  calibrate_cmd->add_flag("--local", calibrate.local, "Measure on this machine, without a testbed");
+  calibrate_cmd->add_option("--ranks", calibrate.ranks, "Ranks computing at once while kernels are timed");
+  calibrate_cmd->add_option("--repeats", calibrate.repeats, "Repetitions per measurement")
+      ->check(CLI::PositiveNumber);
+
+  ValidateArgs validate;
+  std::vector<std::string> validate_sets;
+  auto* validate_cmd = app.add_subcommand("validate", "Compare real runs with the calibrated simulation");
+  validate_cmd->add_option("experiment", validate.experiment, "Experiment YAML file");
+  validate_cmd->add_option("--set", validate_sets, "Override a field of the experiment");
+  validate_cmd->add_option("--calibrated", validate.calibrated, "Calibrated platform (dmlsim calibrate)");
+  validate_cmd->add_option("--suite", validate.suite, "A validation suite file instead of one experiment");
+  validate_cmd->add_option("-o,--out", validate.out, "Output directory");
+  validate_cmd->add_option("--update-readme", validate.update_readme,
+                           "Suite: regenerate this README's table");
+  validate_cmd->add_option(
+      "--from-report", validate.from_report,
+      "With --update-readme: take the table from this suite's validation.json, run nothing");
+  validate_cmd->add_option("--testbed", validate.testbed, "Use this testbed (default: a temporary one)");
+  validate_cmd->add_option("--repeat", validate.repeat, "Real runs per case (median reported)")
+      ->check(CLI::PositiveNumber);
+  validate_cmd->add_option("--warmup", validate.warmup, "Warm-up iterations left out")
+      ->check(CLI::NonNegativeNumber);
+  validate_cmd->add_option("--max-error", validate.max_error,
+                           "Fail (exit 1) above this error in % (suite: median |error|)");
+  validate_cmd->add_option("--timeout", validate.timeout_seconds, "Seconds before a hung real run is killed");
 
   try {
     app.parse(argc, argv);
@@ -74,13 +153,34 @@ int main(int argc, char** argv) {
   try {
     if (*run_cmd) {
       run.overrides = parse_overrides(run_sets);
+      run.mca = parse_overrides(run_mca);
       return run_command(run);
     }
     if (*explain_cmd) {
       explain.overrides = parse_overrides(explain_sets);
       return explain_command(explain);
     }
+    if (*compare_cmd) {
+      compare.overrides = parse_overrides(compare_sets);
+      return compare_command(compare);
+    }
     if (*demo_cmd) return demo_command(demo);
+    if (*testbed_cmd) return testbed_command(testbed);
+    if (*calibrate_cmd) {
+      try {
+        calibrate.max_size = dmlsim::core::parse_bytes(calibrate_max_size);
+      } catch (const dmlsim::core::ValueError& e) {
+        throw dmlsim::core::ConfigError(std::string("--max-size: ") + e.what());
+      }
+      return calibrate_command(calibrate);
+    }
+    if (*validate_cmd) {
+      validate.overrides = parse_overrides(validate_sets);
+      if (validate.experiment.empty() == validate.suite.empty() && validate.from_report.empty()) {
+        throw dmlsim::core::ConfigError("dmlsim validate: give an EXPERIMENT or --suite SUITE, not both");
+      }
+      return validate_command(validate);
+    }
   } catch (const dmlsim::core::ConfigError& e) {
     std::cerr << "dmlsim: " << e.what() << "\n";
     return 2;

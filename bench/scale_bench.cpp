@@ -13,7 +13,7 @@
 #include <optional>
 #include <regex>
 
-#include "apps/child_process.hpp"
+#include "core/child_process.hpp"
 
 namespace {
 
@@ -73,9 +73,11 @@ Measured run_point(const std::string& dmlsim, const fs::path& dir, const Point& 
   const fs::path yaml = dir / (p.name + ".yaml");
   std::ofstream(yaml) << p.experiment_yaml;
   const auto start = std::chrono::steady_clock::now();
-  auto child = dmlsim::apps::ChildProcess::spawn(
-      dmlsim, {"run", yaml.string(), "--out", (dir / p.name).string()}, (dir / (p.name + ".log")).string());
-  dmlsim::apps::ChildUsage usage;
+  dmlsim::core::SpawnOptions options;
+  options.log = (dir / (p.name + ".log")).string();
+  auto child = dmlsim::core::ChildProcess::spawn(dmlsim, {"run", yaml.string(), "--out", (dir / p.name).string()},
+                                                 options);
+  dmlsim::core::ChildUsage usage;
   Measured m;
   m.exit_code = child.wait(&usage);
   m.wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -56,9 +56,10 @@ FatTreeSpec parse_tree(const ConfigNode& node, std::string_view per_leaf_key, do
   return t;
 }
 
-// Latency and bandwidth of a host → leaf → (spine) → leaf → host path.
-PathParams tree_path(const FatTreeSpec& t, const LinkSpec& edge, int leaf_a, int leaf_b) {
-  PathParams p{2 * edge.latency, edge.bandwidth};
+// Latency and bandwidth of a host → leaf → (spine) → leaf → host path whose hosts have the edge
+// links `a` and `b`.
+PathParams tree_path(const FatTreeSpec& t, const LinkSpec& a, const LinkSpec& b, int leaf_a, int leaf_b) {
+  PathParams p{a.latency + b.latency, std::min(a.bandwidth, b.bandwidth)};
   if (leaf_a != leaf_b) {
     p.latency += 2 * t.spine_link.latency;
     p.bandwidth = std::min(p.bandwidth, t.leaf_uplink_bandwidth());
@@ -66,7 +67,43 @@ PathParams tree_path(const FatTreeSpec& t, const LinkSpec& edge, int leaf_a, int
   return p;
 }
 
+// `host_links:` — host index → link, each host of the topology at most once.
+HostLinks parse_host_links(const ConfigNode& node, int hosts) {
+  HostLinks links;
+  const auto field = node.find("host_links");
+  if (!field) return links;
+  if (!field->is_map()) field->fail("expected a mapping of host number to {bandwidth, latency}");
+  for (const std::string& key : field->keys()) {
+    const ConfigNode link = field->at(key);
+    int host = -1;
+    try {
+      std::size_t used = 0;
+      host = std::stoi(key, &used);
+      if (used != key.size()) host = -1;
+    } catch (const std::exception&) {
+      host = -1;
+    }
+    if (host < 0) link.fail("keys are host numbers");
+    if (host >= hosts) link.fail(fmt::format("host {} does not exist (the platform has {})", host, hosts));
+    links[host] = parse_link(link);
+  }
+  return links;
+}
+
+const LinkSpec& link_in(const HostLinks& links, const LinkSpec& fallback, int host) {
+  const auto it = links.find(host);
+  return it == links.end() ? fallback : it->second;
+}
+
 }  // namespace
+
+const LinkSpec& StarTopology::link_of(int host) const {
+  return link_in(host_links, link, host);
+}
+
+const LinkSpec& FatTreeTopology::host_link_of(int host) const {
+  return link_in(host_links, host_link, host);
+}
 
 int Platform::host_count() const {
   return std::visit(Overloaded{
@@ -95,16 +132,18 @@ int Platform::devices_per_node() const {
 
 std::optional<PathParams> Platform::path(int a, int b) const {
   return std::visit(Overloaded{
-                        [](const StarTopology& s) -> std::optional<PathParams> {
-                          return PathParams{2 * s.link.latency, s.link.bandwidth};
+                        [&](const StarTopology& s) -> std::optional<PathParams> {
+                          const LinkSpec &la = s.link_of(a), &lb = s.link_of(b);
+                          return PathParams{la.latency + lb.latency, std::min(la.bandwidth, lb.bandwidth)};
                         },
                         [&](const FatTreeTopology& f) -> std::optional<PathParams> {
-                          return tree_path(f.tree, f.host_link, a / f.tree.per_leaf, b / f.tree.per_leaf);
+                          return tree_path(f.tree, f.host_link_of(a), f.host_link_of(b), a / f.tree.per_leaf,
+                                           b / f.tree.per_leaf);
                         },
                         [&](const GpuNodesTopology& g) -> std::optional<PathParams> {
                           const int node_a = a / g.gpus_per_node, node_b = b / g.gpus_per_node;
                           if (node_a == node_b) return PathParams{2 * g.nvlink.latency, g.nvlink.bandwidth};
-                          return tree_path(g.fabric, g.nic, node_a / g.fabric.per_leaf,
+                          return tree_path(g.fabric, g.nic, g.nic, node_a / g.fabric.per_leaf,
                                            node_b / g.fabric.per_leaf);
                         },
                         [](const SimgridXmlTopology&) -> std::optional<PathParams> { return std::nullopt; },
@@ -117,21 +156,23 @@ Platform parse_platform(const ConfigNode& node) {
   p.source = node.file();
   const std::string type = node.string("topology");
   if (type == "star") {
-    node.expect_only({"name", "topology", "hosts", "link", "device"});
+    node.expect_only({"name", "topology", "hosts", "link", "host_links", "device", "tcp_acks"});
     StarTopology s;
     s.hosts = static_cast<int>(node.integer_in("hosts", 1, kMaxHosts));
     s.link = parse_link(node.at("link"));
+    s.host_links = parse_host_links(node, s.hosts);
     p.topology = s;
   } else if (type == "fat-tree") {
-    node.expect_only({"name", "topology", "hosts", "hosts_per_leaf", "spines", "host_link", "spine_link",
-                      "oversubscription", "spine_latency", "device"});
+    node.expect_only({"name", "topology", "hosts", "hosts_per_leaf", "spines", "host_link", "host_links",
+                      "spine_link", "oversubscription", "spine_latency", "device", "tcp_acks"});
     FatTreeTopology f;
     const int hosts = static_cast<int>(node.integer_in("hosts", 1, kMaxHosts));
     f.host_link = parse_link(node.at("host_link"));
+    f.host_links = parse_host_links(node, hosts);
     f.tree = parse_tree(node, "hosts_per_leaf", f.host_link.bandwidth, hosts);
     p.topology = f;
   } else if (type == "gpu-nodes") {
-    node.expect_only({"name", "topology", "nodes", "gpus_per_node", "nvlink", "nic", "fabric", "device"});
+    node.expect_only({"name", "topology", "nodes", "gpus_per_node", "nvlink", "nic", "fabric", "device", "tcp_acks"});
     GpuNodesTopology g;
     g.nodes = static_cast<int>(node.integer_in("nodes", 1, kMaxHosts));
     g.gpus_per_node = static_cast<int>(node.integer_in("gpus_per_node", 1, 1024));
@@ -145,7 +186,7 @@ Platform parse_platform(const ConfigNode& node) {
     }
     p.topology = g;
   } else if (type == "simgrid-xml") {
-    node.expect_only({"name", "topology", "file", "hosts", "device"});
+    node.expect_only({"name", "topology", "file", "hosts", "device", "tcp_acks"});
     SimgridXmlTopology x;
     const ConfigNode file = node.at("file");
     x.file = node.resolve_path(file.as_string());
@@ -160,6 +201,7 @@ Platform parse_platform(const ConfigNode& node) {
   }
   p.name = node.string_or("name", p.topology_name());
   p.device = load_device(node.at("device"));
+  p.tcp_acks = node.boolean_or("tcp_acks", false);
   return p;
 }
 

@@ -3,6 +3,7 @@
 // platforms/*.yaml; the simulator builds a SimGrid platform from it, the real testbed shapes its
 // links from it, and the closed forms read path latency and bandwidth from it.
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <variant>
@@ -30,17 +31,26 @@ struct FatTreeSpec {
   double leaf_uplink_bandwidth() const { return spines * spine_link.bandwidth; }
 };
 
+// Per-host exceptions to a topology's host link (`host_links: {3: {bandwidth: 1Gbps, latency:
+// 10us}}`): a worker behind a slower or longer link, to study stragglers.
+using HostLinks = std::map<int, LinkSpec>;
+
 // N hosts, each with a private full-duplex link into one non-blocking switch.
 struct StarTopology {
   int hosts = 0;
   LinkSpec link;
+  HostLinks host_links;
+  const LinkSpec& link_of(int host) const;
 };
 
-// Two-level fat-tree of single-device hosts.
+// Two-level fat-tree of single-device hosts. Oversubscription given as a ratio is computed from
+// `host_link` (the default), not from per-host exceptions.
 struct FatTreeTopology {
   FatTreeSpec tree;
   LinkSpec host_link;
+  HostLinks host_links;
   int hosts() const { return tree.leaves * tree.per_leaf; }
+  const LinkSpec& host_link_of(int host) const;
 };
 
 // Nodes of several GPUs joined by an NVLink-class switch (one link per GPU into it), each GPU with
@@ -73,6 +83,10 @@ struct Platform {
   std::string source;  // file it came from
   Topology topology;
   DeviceProfile device;
+  // The network runs over TCP: every flow also loads its reverse path with its acknowledgements.
+  // The simulator then turns on SimGrid's cross-traffic (the reverse path carries 5 % of each
+  // flow); `dmlsim calibrate` sets it for the testbed it measured.
+  bool tcp_acks = false;
 
   int host_count() const;
   std::string topology_name() const;

@@ -3,6 +3,7 @@
 // style, like MPI: strategies are plain per-rank code and the backend owns the scheduling.
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string_view>
 
@@ -61,6 +62,18 @@ class Rank {
   virtual Request irecv(int peer, Buffer buffer, int tag) = 0;
   virtual void wait(Request& request) = 0;
   virtual void wait_all(std::span<Request> requests);
+  // Waits until one of the pending requests completes and returns its index (that request is then
+  // no longer pending). Servers use it to serve whichever worker comes first. At least one request
+  // must be pending.
+  virtual std::size_t wait_any(std::span<Request> requests) = 0;
+  // Returns the index of a pending request that has already completed (it is then no longer
+  // pending), or nullopt, without waiting. A server uses it to take in everything that has arrived
+  // before it answers. The default reports no completion (always correct, if uninformative):
+  // backends that can tell, override it.
+  virtual std::optional<std::size_t> test_any(std::span<Request> requests) {
+    (void)requests;
+    return std::nullopt;
+  }
   virtual void sleep(double seconds) = 0;  // I/O, checkpoints, a deliberate pause
 
   // Runs a collective on this rank's own control flow and returns when this member is done.

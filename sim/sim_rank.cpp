@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <cstring>
+
+#include "core/errors.hpp"
 #include <simgrid/s4u.hpp>
 
 namespace dmlsim::sim {
@@ -121,6 +123,41 @@ void SimRank::wait_all(std::span<core::Request> requests) {
   }
   sg::Comm::wait_all(comms);
   for (auto& s : states) complete(*s);
+}
+
+std::size_t SimRank::wait_any(std::span<core::Request> requests) {
+  std::vector<sg::CommPtr> comms;
+  std::vector<std::size_t> index;
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    if (requests[i].pending()) {
+      comms.push_back(static_cast<SimRequest&>(*requests[i].state()).comm);
+      index.push_back(i);
+    }
+  }
+  if (comms.empty()) throw core::BackendError("wait_any: no pending request");
+  const ssize_t done = sg::Comm::wait_any(comms);
+  const std::size_t which = index[static_cast<std::size_t>(done)];
+  auto state = requests[which].release();
+  complete(*state);
+  return which;
+}
+
+std::optional<std::size_t> SimRank::test_any(std::span<core::Request> requests) {
+  std::vector<sg::CommPtr> comms;
+  std::vector<std::size_t> index;
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    if (requests[i].pending()) {
+      comms.push_back(static_cast<SimRequest&>(*requests[i].state()).comm);
+      index.push_back(i);
+    }
+  }
+  if (comms.empty()) return std::nullopt;
+  const ssize_t done = sg::Comm::test_any(comms);
+  if (done < 0) return std::nullopt;
+  const std::size_t which = index[static_cast<std::size_t>(done)];
+  auto state = requests[which].release();
+  complete(*state);
+  return which;
 }
 
 void SimRank::execute(const core::Schedule& schedule, const core::Group& group, core::ElementBuffer buffer,

@@ -22,6 +22,8 @@ class SimRank final : public core::TracingRank {
   core::Request irecv(int peer, core::Buffer buffer, int tag) override;
   void wait(core::Request& request) override;
   void wait_all(std::span<core::Request> requests) override;
+  std::size_t wait_any(std::span<core::Request> requests) override;
+  std::optional<std::size_t> test_any(std::span<core::Request> requests) override;
   void sleep(double seconds) override;
   core::CollectiveHandle start(core::SchedulePtr schedule, core::Group group, core::ElementBuffer buffer,
                                int tag) override;

@@ -46,6 +46,9 @@ SimResult simulate(const core::Experiment& experiment, const core::RankProgram& 
   char* argv[] = {program_name, quiet, nullptr};
   sg::Engine engine(&argc, argv);
   configure_network(experiment.network);
+  if (experiment.network == core::NetworkModel::exact && experiment.platform.tcp_acks) {
+    sg::Engine::set_config("network/crosstraffic:1");
+  }
   // Large runs: over ~32 k actors (ranks and their streams) the guard pages exhaust the kernel's
   // memory mappings ("Failed to protect stack"); without them, stacks stay lazily mapped.
   if (experiment.ranks > 4096) sg::Engine::set_config("contexts/guard-size:0");

@@ -5,6 +5,8 @@
 #include "core/errors.hpp"
 #include "strategies/training/collective_benchmark.hpp"
 #include "strategies/training/data_parallel.hpp"
+#include "strategies/training/microbenchmarks.hpp"
+#include "strategies/training/parameter_server.hpp"
 
 namespace dmlsim::strategies {
 namespace {
@@ -13,6 +15,9 @@ using Factory = std::unique_ptr<Strategy> (*)(const core::Experiment&);
 constexpr std::pair<std::string_view, Factory> kStrategies[] = {
     {"collective", make_collective_benchmark},
     {"data-parallel", make_data_parallel},
+    {"kernels", make_kernel_benchmark},
+    {"pingpong", make_pingpong},
+    {"parameter-server", make_parameter_server},
 };
 
 }  // namespace

@@ -2,6 +2,7 @@
 // A training strategy, written once against core/: `run` is the per-rank body executed by every
 // backend; `predict` is its closed-form prediction for `dmlsim explain`. Strategies are built
 // from an experiment's `strategy:` block and validate their options first (clear errors, exit 2).
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,6 +23,14 @@ struct Prediction {
   std::vector<PredictionTerm> terms;
   double iteration_seconds = 0;
   std::vector<std::string> notes;  // assumptions, caveats
+  // Closed forms of other ways to do the same job on the same platform, shown beside the
+  // prediction (e.g. all-reduce and the BytePS optimum next to a parameter server).
+  std::vector<PredictionTerm> references;
+  // Ranks that train: the first `workers` ranks (the others serve, e.g. parameter servers);
+  // 0 means every rank. Used for throughput and per-GPU figures.
+  int workers = 0;
+  // Bytes a training rank keeps on its device by the strategy's memory model (0: not modelled).
+  std::uint64_t memory_per_device = 0;
 };
 
 class Strategy {

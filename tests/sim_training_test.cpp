@@ -152,3 +152,31 @@ TEST(SimErrors, AnErrorInOneRankStopsTheRunAndIsReported) {
 
 }  // namespace
 }  // namespace dmlsim
+
+namespace dmlsim {
+namespace {
+
+TEST(SimRank, WaitAnyReturnsTheFirstMessageToArrive) {
+  // Ranks 1 and 2 send to rank 0 after 3 ms and 1 ms of compute: rank 0 sees rank 2 first.
+  const core::Experiment e = testing::experiment_from_yaml(fmt::format(
+      "experiment: {{platform: {}, strategy: {{type: collective, size: 4KiB}}}}", testing::star_platform(3)));
+  std::vector<std::size_t> order;
+  sim::simulate(e, [&](core::Rank& rank) {
+    std::vector<std::byte> data(1024);
+    if (rank.rank() == 0) {
+      std::vector<core::Request> r;
+      r.push_back(rank.irecv(1, {1024, data.data()}, 0));
+      r.push_back(rank.irecv(2, {1024, data.data()}, 0));
+      order.push_back(rank.wait_any(r));
+      order.push_back(rank.wait_any(r));
+    } else {
+      rank.sleep(rank.rank() == 1 ? 3e-3 : 1e-3);
+      core::Request s = rank.isend(0, {1024, data.data()}, 0);
+      rank.wait(s);
+    }
+  });
+  EXPECT_EQ(order, (std::vector<std::size_t>{1, 0}));
+}
+
+}  // namespace
+}  // namespace dmlsim

@@ -3,12 +3,14 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "core/errors.hpp"
 #include "core/units.hpp"
 #include "strategies/collectives/cost.hpp"
 #include "strategies/collectives/verify.hpp"
 #include "strategies/paths.hpp"
+#include "strategies/training/memory.hpp"
 #include "strategies/training/options.hpp"
 
 namespace dmlsim::strategies {
@@ -30,17 +32,6 @@ std::vector<GradientBucket> plan_buckets(const core::Model& model, std::uint64_t
 
 namespace {
 
-// Bytes a rank keeps on its device: weights and gradients in the model dtype, Adam's fp32 master
-// weights and two moments, and every layer's activations saved for backward.
-std::uint64_t memory_needed(const core::Model& m, bool adam) {
-  const auto params = static_cast<std::uint64_t>(m.parameters());
-  const std::uint64_t element = core::dtype_bytes(m.dtype);
-  std::uint64_t bytes = params * 2 * element;
-  if (adam) bytes += params * (m.dtype == core::DType::fp32 ? 8 : 12);
-  for (const core::Layer& l : m.layers) bytes += l.activation_bytes;
-  return bytes;
-}
-
 class DataParallel final : public Strategy {
  public:
   explicit DataParallel(const core::Experiment& e) : experiment_(e), model_(e.require_model()) {
@@ -57,33 +48,10 @@ class DataParallel final : public Strategy {
     if (e.payload && core::dtype_bytes(model_.dtype) != 4) {
       node.fail("payload mode checks float sums: give the model dtype fp32");
     }
-    if (node.boolean_or("check_memory", true)) {
-      const std::uint64_t need = memory_needed(model_, optimizer_kind_ == core::OptimizerStep::Kind::adam);
-      const std::uint64_t have = e.platform.device.memory_bytes;
-      if (need > have) {
-        node.fail(fmt::format(
-            "model '{}' needs {} per device (weights, gradients, optimizer state, activations) but "
-            "{} has {}; shrink the model or micro-batch, or set check_memory: false",
-            model_.name, core::format_bytes(static_cast<double>(need)), e.platform.device.name,
-            core::format_bytes(static_cast<double>(have))));
-      }
-    }
+    check_replica_fits(e, model_, optimizer_kind_ == core::OptimizerStep::Kind::adam);
     buckets_ = plan_buckets(model_, bucket_bytes_);
     for (const core::Layer& l : model_.layers)
       forward_kernels_.insert(forward_kernels_.end(), l.forward.begin(), l.forward.end());
-    // Every kernel must be costable on this device (e.g. bf16 on a CPU profile): fail now, clearly.
-    for (const core::Layer& l : model_.layers) {
-      for (const auto* kernels : {&l.forward, &l.backward}) {
-        for (const core::Kernel& k : *kernels) {
-          try {
-            (void)e.platform.device.kernel_seconds(k);
-          } catch (const core::ValueError& err) {
-            throw core::ConfigError(
-                fmt::format("{}: model and device do not match: {}", e.source, err.what()));
-          }
-        }
-      }
-    }
   }
 
   core::Kernel optimizer_kernel() const {
@@ -100,6 +68,12 @@ class DataParallel final : public Strategy {
                                         static_cast<std::uint64_t>(b.parameters), element, choice_.options));
     }
     std::vector<std::vector<float>> gradients(buckets_.size());
+    std::vector<std::vector<float>>
+        weights;  // payload mode: the replica's real weights, same start everywhere
+    if (experiment_.payload) {
+      for (const GradientBucket& b : buckets_)
+        weights.emplace_back(static_cast<std::size_t>(b.parameters), 0.5f);
+    }
     auto buffer_of = [&](std::size_t b) {
       const auto count = static_cast<std::uint64_t>(buckets_[b].parameters);
       return core::ElementBuffer{count, element, experiment_.payload ? gradients[b].data() : nullptr};
@@ -146,10 +120,54 @@ class DataParallel final : public Strategy {
           }
         }
       }
-      core::Phase step(rank, "optimizer");
-      rank.compute(optimizer_kernel());
+      {
+        core::Phase step(rank, "optimizer");
+        rank.compute(optimizer_kernel());
+        if (experiment_.payload) apply_sgd(weights, gradients, n);
+      }
+      if (experiment_.payload) check_replicas_agree(rank, weights, it);
     }
   }
+
+  // Payload mode keeps real weights: SGD with the averaged gradient, w ← w − η·g/n.
+  static void apply_sgd(std::vector<std::vector<float>>& weights,
+                        const std::vector<std::vector<float>>& gradients, int n) {
+    constexpr float kLearningRate = 1e-3f;
+    for (std::size_t b = 0; b < weights.size(); ++b) {
+      for (std::size_t i = 0; i < weights[b].size(); ++i) {
+        weights[b][i] -= kLearningRate * gradients[b][i] / static_cast<float>(n);
+      }
+    }
+  }
+
+  // Data parallelism is correct only if every replica holds the same weights after every step.
+  // Each rank hashes its weights (FNV-1a over their bytes) and the hashes are all-gathered with the
+  // ring all-gather, whose copies keep bits exactly; every rank compares them all. The tolerance is
+  // zero: every algorithm here gives every rank the same reduced bits (each chunk is summed once and
+  // then copied), so equal inputs give equal updates.
+  void check_replicas_agree(core::Rank& rank, const std::vector<std::vector<float>>& weights,
+                            int step) const {
+    std::uint64_t hash = 1469598103934665603ull;
+    for (const auto& bucket : weights) {
+      const auto* bytes = reinterpret_cast<const unsigned char*>(bucket.data());
+      for (std::size_t i = 0; i < bucket.size() * sizeof(float); ++i)
+        hash = (hash ^ bytes[i]) * 1099511628211ull;
+    }
+    const int n = rank.size();
+    std::vector<float> all(2 * static_cast<std::size_t>(n));
+    std::memcpy(&all[2 * static_cast<std::size_t>(rank.rank())], &hash, sizeof hash);
+    const auto gather = make_schedule(Collective::all_gather, "ring", n, rank.rank(), all.size(), 4, {});
+    rank.run(*gather, core::Group::world(n), {all.size(), 4, all.data()}, kCheckTag);
+    for (int r = 0; r < n; ++r) {
+      std::uint64_t theirs = 0;
+      std::memcpy(&theirs, &all[2 * static_cast<std::size_t>(r)], sizeof theirs);
+      if (theirs != hash) {
+        throw core::BackendError(
+            fmt::format("rank {}: after step {} its weights differ from rank {}'s", rank.rank(), step, r));
+      }
+    }
+  }
+  static constexpr int kCheckTag = 1;
 
   Prediction predict() const override {
     Prediction p;
@@ -200,6 +218,7 @@ class DataParallel final : public Strategy {
          overlap_ ? "what the bucket pipeline leaves after backward" : "all of it (no overlap)"});
     p.terms.push_back({"optimizer", optimizer, "roofline time of the optimizer step"});
     p.iteration_seconds = sync_end + optimizer;
+    p.memory_per_device = replica_memory_bytes(model_, optimizer_kind_ == core::OptimizerStep::Kind::adam);
     if (slowest > 1) p.notes.push_back(fmt::format("compute is the slowest rank's (slowdown {}x)", slowest));
     return p;
   }
