@@ -12,6 +12,7 @@
 #include "strategies/paths.hpp"
 #include "strategies/training/memory.hpp"
 #include "strategies/training/options.hpp"
+#include "strategies/training/replica_step.hpp"
 
 namespace dmlsim::strategies {
 
@@ -50,6 +51,7 @@ class DataParallel final : public Strategy {
     }
     check_replica_fits(e, model_, optimizer_kind_ == core::OptimizerStep::Kind::adam);
     buckets_ = plan_buckets(model_, bucket_bytes_);
+    for (const GradientBucket& b : buckets_) closing_layers_.push_back(b.closing_layer);
     for (const core::Layer& l : model_.layers)
       forward_kernels_.insert(forward_kernels_.end(), l.forward.begin(), l.forward.end());
   }
@@ -80,38 +82,25 @@ class DataParallel final : public Strategy {
     };
     for (int it = 0; it < experiment_.iterations; ++it) {
       core::Phase iteration(rank, "iteration", it);
-      {
-        core::Phase forward(rank, "forward");
-        rank.compute(forward_kernels_);
-      }
-      std::vector<core::CollectiveHandle> in_flight;
-      {
-        core::Phase backward(rank, "backward");
-        std::size_t next_bucket = 0;
-        for (std::size_t i = model_.layers.size(); i-- > 0;) {
-          rank.compute(model_.layers[i].backward);
-          if (next_bucket < buckets_.size() && buckets_[next_bucket].closing_layer == i) {
-            if (experiment_.payload) {
-              gradients[next_bucket].resize(static_cast<std::size_t>(buckets_[next_bucket].parameters));
-              fill_test_input(rank.rank(), gradients[next_bucket]);
-            }
-            if (overlap_)
-              in_flight.push_back(rank.start(schedules[next_bucket], world, buffer_of(next_bucket), 0));
-            ++next_bucket;
-          }
-        }
-      }
-      {
-        // Exposed communication: what the buckets still need once backward is over.
-        core::Phase sync(rank, "gradient-sync");
-        for (std::size_t b = 0; b < buckets_.size(); ++b) {
-          if (overlap_) {
-            rank.wait(in_flight[b]);
-          } else {
-            rank.run(*schedules[b], world, buffer_of(b), 0);
-          }
-        }
-      }
+      std::vector<core::CollectiveHandle> in_flight(buckets_.size());
+      forward_backward_sync(rank, model_, forward_kernels_, closing_layers_,
+                            {.ready =
+                                 [&](std::size_t b) {
+                                   if (experiment_.payload) {
+                                     gradients[b].resize(static_cast<std::size_t>(buckets_[b].parameters));
+                                     fill_test_input(rank.rank(), gradients[b]);
+                                   }
+                                   if (overlap_)
+                                     in_flight[b] = rank.start(schedules[b], world, buffer_of(b), 0);
+                                 },
+                             .finish =
+                                 [&](std::size_t b) {
+                                   if (overlap_) {
+                                     rank.wait(in_flight[b]);
+                                   } else {
+                                     rank.run(*schedules[b], world, buffer_of(b), 0);
+                                   }
+                                 }});
       if (experiment_.payload) {
         for (std::size_t b = 0; b < buckets_.size(); ++b) {
           if (std::string p = check_test_output(Collective::all_reduce, n, rank.rank(), gradients[b]);
@@ -178,46 +167,30 @@ class DataParallel final : public Strategy {
     const core::DeviceProfile& device = experiment_.platform.device;
     double slowest = 1;
     for (const auto& [rank, factor] : experiment_.slowdown) slowest = std::max(slowest, factor);
-    auto time_of = [&](const std::vector<core::Kernel>& kernels) {
-      double t = 0;
-      for (const core::Kernel& k : kernels) t += device.kernel_seconds(k);
-      return t * slowest;
-    };
-    double forward = 0;
-    for (const core::Layer& l : model_.layers) forward += time_of(l.forward);
     const auto paths = path_classes(experiment_, core::Group::world(n), choice_.options.local_size);
     if (!paths)
       p.notes.push_back("closed forms need the analytic paths of a YAML topology; communication omitted");
     const std::uint32_t element = core::dtype_bytes(model_.dtype);
-    // Buckets become ready as backward proceeds; the stream all-reduces them one at a time:
-    // done_b = max(ready_b, done_{b−1}) + T_b.
-    double clock = forward, stream_free = forward, communication = 0;
-    std::size_t next_bucket = 0;
-    for (std::size_t i = model_.layers.size(); i-- > 0;) {
-      clock += time_of(model_.layers[i].backward);
-      if (next_bucket < buckets_.size() && buckets_[next_bucket].closing_layer == i) {
-        const double t = paths ? collective_cost(Collective::all_reduce, choice_.algorithm, n,
-                                                 static_cast<std::uint64_t>(buckets_[next_bucket].parameters),
-                                                 element, *paths, choice_.options)
-                                     .total()
-                               : 0;
-        communication += t;
-        stream_free = (overlap_ ? std::max(clock, stream_free) : stream_free) + t;
-        ++next_bucket;
-      }
-    }
-    const double backward = clock - forward;
-    const double sync_end = overlap_ ? std::max(clock, stream_free) : clock + communication;
+    const ReplicaStepTimes t = predict_replica_step(
+        model_, device, slowest, closing_layers_,
+        [&](std::size_t b) {
+          return paths ? collective_cost(Collective::all_reduce, choice_.algorithm, n,
+                                         static_cast<std::uint64_t>(buckets_[b].parameters), element, *paths,
+                                         choice_.options)
+                             .total()
+                       : 0.0;
+        },
+        overlap_);
     const double optimizer = device.kernel_seconds(optimizer_kernel()) * slowest;
-    p.terms.push_back({"forward", forward, "roofline time of every forward kernel"});
-    p.terms.push_back({"backward", backward, "roofline time of every backward kernel"});
-    p.terms.push_back({"all-reduce (all buckets)", communication,
+    p.terms.push_back({"forward", t.forward, "roofline time of every forward kernel"});
+    p.terms.push_back({"backward", t.backward, "roofline time of every backward kernel"});
+    p.terms.push_back({"all-reduce (all buckets)", t.communication,
                        fmt::format("{} all-reduce per bucket, closed form", choice_.algorithm)});
     p.terms.push_back(
-        {"exposed communication", sync_end - clock,
+        {"exposed communication", t.exposed,
          overlap_ ? "what the bucket pipeline leaves after backward" : "all of it (no overlap)"});
     p.terms.push_back({"optimizer", optimizer, "roofline time of the optimizer step"});
-    p.iteration_seconds = sync_end + optimizer;
+    p.iteration_seconds = t.forward + t.backward + t.exposed + optimizer;
     p.memory_per_device = replica_memory_bytes(model_, optimizer_kind_ == core::OptimizerStep::Kind::adam);
     if (slowest > 1) p.notes.push_back(fmt::format("compute is the slowest rank's (slowdown {}x)", slowest));
     return p;
@@ -232,6 +205,7 @@ class DataParallel final : public Strategy {
   core::OptimizerStep::Kind optimizer_kind_ = core::OptimizerStep::Kind::adam;
   std::vector<GradientBucket> buckets_;
   std::vector<core::Kernel> forward_kernels_;  // the whole forward pass, back to back
+  std::vector<std::size_t> closing_layers_;    // of each bucket
 };
 
 }  // namespace

@@ -12,7 +12,9 @@
 
 namespace dmlsim::strategies {
 
-std::string pingpong_phase(std::uint64_t bytes) { return fmt::format("pingpong {}", bytes); }
+std::string pingpong_phase(std::uint64_t bytes) {
+  return fmt::format("pingpong {}", bytes);
+}
 
 namespace {
 
@@ -25,7 +27,8 @@ class PingPong final : public Strategy {
     if (const auto sizes = node.find("sizes")) {
       for (const core::ConfigNode& s : sizes->items()) sizes_.push_back(s.as_bytes());
     } else {
-      for (std::uint64_t s = 1024; s <= (std::uint64_t{64} << 20); s *= 4) sizes_.push_back(s);  // 1 KiB … 64 MiB
+      for (std::uint64_t s = 1024; s <= (std::uint64_t{64} << 20); s *= 4)
+        sizes_.push_back(s);  // 1 KiB … 64 MiB
     }
     repeats_ = static_cast<int>(node.integer_in_or("repeats", 1, 1000, 5));
   }
@@ -55,7 +58,8 @@ class PingPong final : public Strategy {
 
   Prediction predict() const override {
     Prediction p;
-    p.summary = fmt::format("ping-pong between ranks 0 and 1, {} sizes × {} round trips", sizes_.size(), repeats_);
+    p.summary =
+        fmt::format("ping-pong between ranks 0 and 1, {} sizes × {} round trips", sizes_.size(), repeats_);
     const auto paths = path_classes(experiment_, core::Group::strided(0, 2, 1), 1);
     if (!paths) return p;
     for (const std::uint64_t bytes : sizes_) {
@@ -88,7 +92,8 @@ class KernelBenchmark final : public Strategy {
       for (const core::Kernel& k : l.backward) add(k);
     }
     add(core::optimizer_step("optimizer.step", model.parameters(), model.dtype));
-    add(core::optimizer_step("optimizer.step", model.parameters(), model.dtype, core::OptimizerStep::Kind::sgd));
+    add(core::optimizer_step("optimizer.step", model.parameters(), model.dtype,
+                             core::OptimizerStep::Kind::sgd));
   }
 
   void run(core::Rank& rank) const override {
@@ -108,7 +113,8 @@ class KernelBenchmark final : public Strategy {
 
   Prediction predict() const override {
     Prediction p;
-    p.summary = fmt::format("{} distinct kernel shapes × {} repeats on every rank", kernels_.size(), repeats_);
+    p.summary =
+        fmt::format("{} distinct kernel shapes × {} repeats on every rank", kernels_.size(), repeats_);
     for (const core::Kernel& k : kernels_) {
       p.terms.push_back({core::shape_key(k), experiment_.platform.device.kernel_seconds(k), "device model"});
     }

@@ -15,6 +15,7 @@
 #include "strategies/training/ps_cost.hpp"
 #include "strategies/training/ps_exchange.hpp"
 #include "strategies/training/ps_server.hpp"
+#include "strategies/training/replica_step.hpp"
 
 namespace dmlsim::strategies {
 namespace {
@@ -63,6 +64,7 @@ class ParameterServer final : public Strategy {
     for (const GradientBucket& b : plan_buckets(model_, bucket_bytes_))
       specs.push_back({b.closing_layer, static_cast<std::uint64_t>(b.parameters)});
     layout_ = std::make_shared<PsLayout>(specs, roles_.servers, chunk / element);
+    for (const PsLayout::BucketSpec& b : specs) closing_layers_.push_back(b.closing_layer);
     for (const core::Layer& l : model_.layers)
       forward_kernels_.insert(forward_kernels_.end(), l.forward.begin(), l.forward.end());
   }
@@ -161,41 +163,27 @@ class ParameterServer final : public Strategy {
     std::vector<float> gradients(experiment_.payload ? layout_->elements() : 0);
     for (int it = 0; it < experiment_.iterations; ++it) {
       core::Phase iteration(rank, "iteration", it);
-      {
-        core::Phase forward(rank, "forward");
-        rank.compute(forward_kernels_);
-      }
-      std::vector<core::CollectiveHandle> in_flight;
-      {
-        core::Phase backward(rank, "backward");
-        std::size_t next = 0;
-        for (std::size_t i = model_.layers.size(); i-- > 0;) {
-          rank.compute(model_.layers[i].backward);
-          if (next < buckets.size() && buckets[next].closing_layer == i) {
-            if (experiment_.payload) {
-              for (std::uint64_t k = buckets[next].offset; k < buckets[next].offset + buckets[next].count;
-                   ++k)
-                gradients[k] = test_input(me, k);
-            }
-            if (overlap_)
-              in_flight.push_back(
-                  rank.start(schedules[next], group, window_of(next, gradients), kExchangeTag));
-            ++next;
-          }
-        }
-      }
-      {
-        // Exposed communication: what the exchange still needs once backward is over (and, in ssp
-        // mode, the wait for the slowest worker).
-        core::Phase sync(rank, "gradient-sync");
-        for (std::size_t b = 0; b < buckets.size(); ++b) {
-          if (overlap_) {
-            rank.wait(in_flight[b]);
-          } else {
-            rank.run(*schedules[b], group, window_of(b, gradients), kExchangeTag);
-          }
-        }
-      }
+      std::vector<core::CollectiveHandle> in_flight(buckets.size());
+      // In ssp mode "gradient-sync" also holds the wait for the slowest worker.
+      forward_backward_sync(
+          rank, model_, forward_kernels_, closing_layers_,
+          {.ready =
+               [&](std::size_t b) {
+                 if (experiment_.payload) {
+                   for (std::uint64_t k = buckets[b].offset; k < buckets[b].offset + buckets[b].count; ++k)
+                     gradients[k] = test_input(me, k);
+                 }
+                 if (overlap_)
+                   in_flight[b] = rank.start(schedules[b], group, window_of(b, gradients), kExchangeTag);
+               },
+           .finish =
+               [&](std::size_t b) {
+                 if (overlap_) {
+                   rank.wait(in_flight[b]);
+                 } else {
+                   rank.run(*schedules[b], group, window_of(b, gradients), kExchangeTag);
+                 }
+               }});
       if (experiment_.payload) check_pulled(me, it, gradients);
       core::Phase step(rank, "optimizer");
       rank.compute(optimizer_kernel());
@@ -264,6 +252,7 @@ class ParameterServer final : public Strategy {
   bool adam_ = true;
   std::shared_ptr<const PsLayout> layout_;
   std::vector<core::Kernel> forward_kernels_;
+  std::vector<std::size_t> closing_layers_;  // of each bucket
 };
 
 Prediction ParameterServer::predict() const {
@@ -290,13 +279,6 @@ Prediction ParameterServer::predict() const {
   for (const auto& [rank, factor] : experiment_.slowdown) {
     if (roles_.is_worker(rank)) slowest = std::max(slowest, factor);
   }
-  auto time_of = [&](const std::vector<core::Kernel>& kernels) {
-    double t = 0;
-    for (const core::Kernel& kernel : kernels) t += device.kernel_seconds(kernel);
-    return t * slowest;
-  };
-  double forward = 0;
-  for (const core::Layer& l : model_.layers) forward += time_of(l.forward);
 
   auto host = [&](int member) { return experiment_.placement[static_cast<std::size_t>(member)]; };
   const bool analytic = roles_.group_size() < 2 || experiment_.platform.path(host(0), host(1)).has_value();
@@ -308,32 +290,24 @@ Prediction ParameterServer::predict() const {
     p.notes.push_back("closed forms need the analytic paths of a YAML topology; communication omitted");
   }
   const std::uint32_t element = core::dtype_bytes(model_.dtype);
-  // Buckets become ready as backward proceeds; the stream exchanges them one at a time:
-  // done_b = max(ready_b, done_{b−1}) + T_b (as for data-parallel buckets).
-  double clock = forward, stream_free = forward, communication = 0;
-  std::size_t next = 0;
-  const auto& buckets = layout_->buckets();
-  for (std::size_t i = model_.layers.size(); i-- > 0;) {
-    clock += time_of(model_.layers[i].backward);
-    if (next < buckets.size() && buckets[next].closing_layer == i) {
-      const double t = paths ? exchange_cost(*layout_, next, roles_, element, *paths).total() : 0;
-      communication += t;
-      stream_free = (overlap_ ? std::max(clock, stream_free) : stream_free) + t;
-      ++next;
-    }
-  }
-  const double backward = clock - forward;
-  const double sync_end = overlap_ ? std::max(clock, stream_free) : clock + communication;
+  // Buckets become ready as backward proceeds; the stream exchanges them one at a time (as for
+  // data-parallel buckets).
+  const ReplicaStepTimes t = predict_replica_step(
+      model_, device, slowest, closing_layers_,
+      [&](std::size_t b) {
+        return paths ? exchange_cost(*layout_, b, roles_, element, *paths).total() : 0.0;
+      },
+      overlap_);
   const double optimizer = device.kernel_seconds(optimizer_kernel()) * slowest;
-  p.terms.push_back({"forward", forward, "roofline time of every forward kernel"});
-  p.terms.push_back({"backward", backward, "roofline time of every backward kernel"});
-  p.terms.push_back({"push/pull (all buckets)", communication,
+  p.terms.push_back({"forward", t.forward, "roofline time of every forward kernel"});
+  p.terms.push_back({"backward", t.backward, "roofline time of every backward kernel"});
+  p.terms.push_back({"push/pull (all buckets)", t.communication,
                      "pipelined rounds: Σ (α + busiest member's bytes / its bandwidth)"});
   p.terms.push_back(
-      {"exposed communication", sync_end - clock,
+      {"exposed communication", t.exposed,
        overlap_ ? "what the push/pull pipeline leaves after backward" : "all of it (no overlap)"});
   p.terms.push_back({"optimizer", optimizer, "on the workers, after the pull"});
-  p.iteration_seconds = sync_end + optimizer;
+  p.iteration_seconds = t.forward + t.backward + t.exposed + optimizer;
 
   if (paths) {
     const double m = static_cast<double>(model_.gradient_bytes());

@@ -1,0 +1,42 @@
+#pragma once
+// The part of a training iteration that every strategy keeping a whole model replica shares
+// (data-parallel, parameter-server workers), with the phase marks the summary, validate and the
+// GUI read: "forward"; "backward", layer by layer in reverse, handing each gradient bucket over as
+// soon as its last layer is done; then "gradient-sync", finishing every bucket in order.
+#include <cstddef>
+#include <functional>
+#include <span>
+
+#include "core/device.hpp"
+#include "core/model.hpp"
+#include "core/rank.hpp"
+
+namespace dmlsim::strategies {
+
+struct BucketSync {
+  // During backward, right after the layer that completes bucket b: its gradients exist now.
+  std::function<void(std::size_t bucket)> ready;
+  // In "gradient-sync", for every bucket in order: wait for its exchange, or run it now.
+  std::function<void(std::size_t bucket)> finish;
+};
+
+// `closing_layers[b]` is the layer whose backward completes bucket b (buckets in backward order).
+void forward_backward_sync(core::Rank& rank, const core::Model& model, std::span<const core::Kernel> forward,
+                           std::span<const std::size_t> closing_layers, const BucketSync& sync);
+
+// The same iteration in closed form: kernels at the device's roofline × `slowdown` (the slowest
+// replica decides: every exchange waits for it), buckets exchanged one at a time on the stream,
+// each taking `bucket_seconds(b)`: done_b = max(ready_b, done_{b−1}) + T_b with overlap, after
+// backward without.
+struct ReplicaStepTimes {
+  double forward = 0;
+  double backward = 0;
+  double communication = 0;  // all buckets' exchanges, end to end
+  double exposed = 0;        // what is left of them once backward is over
+};
+ReplicaStepTimes predict_replica_step(const core::Model& model, const core::DeviceProfile& device,
+                                      double slowdown, std::span<const std::size_t> closing_layers,
+                                      const std::function<double(std::size_t bucket)>& bucket_seconds,
+                                      bool overlap);
+
+}  // namespace dmlsim::strategies
