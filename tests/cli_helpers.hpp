@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -21,7 +22,7 @@ struct CliResult {
 };
 
 // Network namespaces need root; CI runs as root, a developer may not.
-#define DMLSIM_REQUIRE_ROOT()                                                                          \
+#define DMLSIM_REQUIRE_ROOT() \
   if (geteuid() != 0) GTEST_SKIP() << "needs root for network namespaces (CI runs as root); skipped"
 
 inline std::filesystem::path source_dir() {
@@ -61,9 +62,10 @@ inline std::string read_file(const std::filesystem::path& p) {
   return s.str();
 }
 
-// Runs `dmlsim ARGS...`, capturing stdout and stderr.
+// Runs `dmlsim ARGS...` in the scratch directory (so default outputs such as dmlsim-out/ land
+// there, where a test can look for them), capturing stdout and stderr.
 inline CliResult run_dmlsim(const std::vector<std::string>& args, const ScratchDir& scratch) {
-  std::string command = quote(dmlsim_binary().string());
+  std::string command = "cd " + quote(scratch.path().string()) + " && " + quote(dmlsim_binary().string());
   for (const std::string& a : args) command += " " + quote(a);
   const auto out = scratch / "stdout.txt", err = scratch / "stderr.txt";
   command += " >" + quote(out.string()) + " 2>" + quote(err.string());
@@ -87,6 +89,28 @@ inline std::string read_file_of_command(const std::string& command) {
   char buffer[4096];
   while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) out += buffer;
   pclose(pipe);
+  return out;
+}
+
+// What a run did, whatever its timing: each trace.csv event as "rank,lane,name,peer,bytes,iteration"
+// (the measured staleness of an asynchronous update reduced to "staleness"), with its count. Read
+// without dmlsim code; names in these tests hold no commas.
+inline std::map<std::string, int> events_of(const std::filesystem::path& csv) {
+  std::map<std::string, int> out;
+  std::istringstream in(read_file(csv));
+  std::string line;
+  std::getline(in, line);  // header
+  while (std::getline(in, line)) {
+    std::vector<std::string> f;
+    std::istringstream fields(line);
+    for (std::string x; std::getline(fields, x, ',');) f.push_back(x);
+    if (f.size() != 14) {
+      out["bad row: " + line]++;
+      continue;
+    }
+    if (f[2].starts_with("staleness ")) f[2] = "staleness";
+    out[fmt::format("{},{},{},{},{},{}", f[0], f[1], f[2], f[9], f[7], f[10])]++;
+  }
   return out;
 }
 

@@ -78,9 +78,20 @@ TEST(Cli, TraceJsonFollowsTheChromeTraceFormat) {
       ASSERT_TRUE(e.contains("args")) << e;
     }
   }
-  EXPECT_GT(phases["X"], 0);
-  EXPECT_GT(phases["M"], 0);
-  EXPECT_GT(phases["s"], 0);
+  // trace.csv, read on its own: one complete event per row, one flow per send.
+  int csv_rows = 0, csv_sends = 0;
+  std::istringstream csv(read_file(scratch / "o" / "trace.csv"));
+  std::string line;
+  std::getline(csv, line);  // header
+  while (std::getline(csv, line)) {
+    ++csv_rows;
+    csv_sends += line.substr(line.find(',') + 1).starts_with("send,") ? 1 : 0;
+  }
+  EXPECT_GT(csv_sends, 0);
+  EXPECT_EQ(phases["X"], csv_rows);
+  EXPECT_EQ(phases["s"], csv_sends);
+  EXPECT_EQ(phases["f"], csv_sends);
+  EXPECT_GE(phases["M"], 4) << "a name for each of the 4 ranks";
   for (const auto& [id, ends] : flow_ends)
     EXPECT_EQ(ends, 11) << "flow " << id << " lacks its start or its end";
   // Every message has a send and a receive: as many flows as messages the run moved.
@@ -146,8 +157,14 @@ TEST(Cli, NonexistentExperimentFile) {
 
 TEST(Cli, UnknownOptionIsBadInput) {
   ScratchDir scratch("cli-option");
-  const auto r = run_dmlsim({"run", "--frobnicate"}, scratch);
+  write_file(scratch / "platform.yaml", kPlatform);
+  write_file(scratch / "e.yaml", kExperiment);
+  // A good experiment, so that the option is the only thing wrong.
+  const auto r = run_dmlsim(
+      {"run", (scratch / "e.yaml").string(), "--frobnicate", "--out", (scratch / "o").string()}, scratch);
   EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--frobnicate"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(scratch / "o"));
 }
 
 TEST(Cli, ExplainPrintsTheClosedForm) {

@@ -115,8 +115,8 @@ TEST(PlatformLoader, UnknownDevice) {
 
 TEST(PlatformLoader, YamlSyntaxError) {
   const std::string e = error_of("platform:\n  topology: [star\n");
-  EXPECT_NE(e.find("test.yaml:"), std::string::npos) << e;
-  EXPECT_NE(e.find("YAML syntax error"), std::string::npos) << e;
+  // yaml-cpp notices the unclosed sequence at the end of the text, line 3.
+  EXPECT_NE(e.find("test.yaml:3: YAML syntax error"), std::string::npos) << e;
 }
 
 TEST(ExperimentLoader, RanksMustFitThePlatform) {

@@ -21,6 +21,17 @@ QString qpath(const std::filesystem::path& p) {
   return QString::fromStdString(p.string());
 }
 
+// Live processes (not zombies: those have an empty command line) whose arguments mention `text`.
+int processes_mentioning(const std::string& text) {
+  int found = 0;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    std::ifstream in(entry.path() / "cmdline", std::ios::binary);
+    const std::string args(std::istreambuf_iterator<char>(in), {});
+    found += args.find(text) != std::string::npos ? 1 : 0;
+  }
+  return found;
+}
+
 void use_built_dmlsim() {
   setenv("DMLSIM_BIN", (testing::binary_dir() / "dmlsim").c_str(), 1);
 }
@@ -96,7 +107,8 @@ TEST(GuiWhatIf, RunsDmlsimAndOpensTheResultBesideTheCurrentRun) {
   ASSERT_EQ(window.timeline().run_count(), 2);
   EXPECT_EQ(window.timeline().run(1).label(), "what-if-star (simulated)");
   EXPECT_EQ(window.timeline().run(1).rank_count(), 4);
-  EXPECT_FALSE(window.timeline().run(1).messages().empty());
+  // A ring all-reduce of 4 ranks: each sends one message in each of its 2(n − 1) = 6 steps.
+  EXPECT_EQ(window.timeline().run(1).messages().size(), 4u * 6);
   EXPECT_TRUE(dialog->status_text().startsWith(QStringLiteral("done")));
 }
 
@@ -145,11 +157,14 @@ TEST(GuiWhatIf, CancelStopsTheSimulator) {
   ASSERT_TRUE(dialog.start());
   QTest::qWait(800);
   ASSERT_TRUE(dialog.running());
+  const std::string out = (dir / "out").string();
+  EXPECT_EQ(processes_mentioning(out), 1) << "the simulator, writing to " << out;
   dialog.cancel();
   ASSERT_TRUE(cancelled.wait(10000));
   EXPECT_FALSE(dialog.running());
   EXPECT_EQ(finished.count(), 0);
   EXPECT_EQ(dialog.status_text(), QStringLiteral("cancelled"));
+  EXPECT_EQ(processes_mentioning(out), 0) << "the simulator still runs";
   EXPECT_FALSE(std::filesystem::exists(dir / "out" / "trace.json"));
 }
 

@@ -13,6 +13,8 @@
 #include <QUrl>
 #include <QWheelEvent>
 #include <cmath>
+#include <map>
+#include <tuple>
 
 #include "core/phase_stats.hpp"
 #include "core/trace_reader.hpp"
@@ -302,18 +304,30 @@ TEST(GuiRender, DemoRendersOffscreenWithTheLaneColours) {
 
 TEST(GuiRender, MessageArrowsToggle) {
   testing::gui_app();
+  const auto dir = test_run("allreduce-star");
   Timeline t;
-  t.add_run(RunModel::load(test_run("allreduce-star")));
-  const QSize size(1400, 900);
+  t.add_run(RunModel::load(dir));
+  // A canvas tall enough for every row: each message in view gets its arrow.
+  const QSize size(1400, kRulerHeight + t.layout().height() + 10);
   t.set_viewport(size.width() - kGutterWidth, size.height() - kRulerHeight);
-  const auto& first = t.run(0).event(t.run(0).messages().front().send);
-  t.set_visible_range(first.start, first.start + 2e-3);
+  // Independently, from trace.csv: a send and its receive pair up by (sender, receiver, tag, seq);
+  // a message is in view when [send start, receive end] meets it.
+  std::map<std::tuple<int, int, int, std::uint64_t>, std::pair<double, double>> messages;
+  for (const testing::CsvEvent& e : testing::read_trace_csv(dir / "trace.csv")) {
+    if (e.lane == "send") messages[{e.rank, e.peer, e.tag, e.seq}].first = e.start;
+    if (e.lane == "recv") messages[{e.peer, e.rank, e.tag, e.seq}].second = e.end;
+  }
+  ASSERT_EQ(messages.size(), t.run(0).messages().size());
+  double first = 1e9;
+  for (const auto& [key, m] : messages) first = std::min(first, m.first);
+  t.set_visible_range(first, first + 2e-3);
+  int in_view = 0;
+  for (const auto& [key, m] : messages) in_view += m.first < t.axis().end() && m.second >= t.axis().start();
+  EXPECT_EQ(in_view, 16) << "the ring's first step: one message from each of the 16 ranks";
   QImage image(size, QImage::Format_RGB32);
   {
     QPainter p(&image);
-    const PaintStats stats = paint_timeline(p, t, size);
-    EXPECT_GT(stats.arrows, 0);
-    EXPECT_LE(stats.arrows, kMaxArrows);
+    EXPECT_EQ(paint_timeline(p, t, size).arrows, in_view);
   }
   t.set_arrows_visible(false);
   QPainter p(&image);
@@ -455,11 +469,14 @@ TEST(GuiCompare, PerPhaseDifferencesEqualValidatesAndIterationsAlign) {
               e.error_percent);
   }
   // Tree all-reduce is slower than ring in the demo: its gradient sync is longer (A = ring is shorter).
+  int all_reduce_rows = 0;
   for (const auto& e : expected) {
     if (e.phase == "all-reduce") {
+      ++all_reduce_rows;
       EXPECT_LT(e.error_percent, 0) << "ring vs tree";
     }
   }
+  EXPECT_EQ(all_reduce_rows, 1);
 
   // Stacked on one axis: the iterations are aligned; switch to aligning iteration 1.
   const auto iteration_start = [](const std::filesystem::path& dir, int iteration) {

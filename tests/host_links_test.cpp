@@ -47,7 +47,26 @@ platform:
   // Host 5 ↔ host 0 crosses the spines: 3 + 1 + 2·0.3 µs; bottleneck host 5's 25 Gbit/s.
   EXPECT_DOUBLE_EQ(p.path(5, 0)->latency, 4.6e-6);
   EXPECT_DOUBLE_EQ(p.path(5, 0)->bandwidth, 25e9 / 8);
-  // Oversubscription from a ratio still counts the default host link: 4 × 100 Gbit/s up.
+  expect_routes_match(p);
+}
+
+TEST(HostLinks, OversubscriptionFromARatioCountsTheDefaultHostLink) {
+  const core::Platform p = platform_from(R"(
+platform:
+  topology: fat-tree
+  hosts: 8
+  hosts_per_leaf: 4
+  spines: 2
+  host_link: {bandwidth: 100Gbps, latency: 1us}
+  host_links: {5: {bandwidth: 25Gbps, latency: 3us}}
+  oversubscription: 8
+  spine_latency: 300ns
+  device: cpu)");
+  // Each leaf's uplink is 4 × 100 Gbit/s / 8 = 50 Gbit/s, host 5's slower link notwithstanding
+  // (counting it would give (3 × 100 + 25) / 8 = 40.6 Gbit/s for leaf 1).
+  EXPECT_DOUBLE_EQ(p.path(6, 1)->bandwidth, 50e9 / 8);
+  EXPECT_DOUBLE_EQ(p.path(6, 1)->latency, 2.6e-6);
+  EXPECT_DOUBLE_EQ(p.path(5, 1)->bandwidth, 25e9 / 8);
   expect_routes_match(p);
 }
 

@@ -30,6 +30,8 @@ std::shared_ptr<const PsLayout> layout_for(int servers, std::uint64_t chunk = 7)
 TEST(PsLayout, PiecesPartitionTheGradientsAndRespectTheChunk) {
   for (int k : {1, 2, 3, 5, 8}) {
     const auto layout = layout_for(k);
+    ASSERT_EQ(layout->elements(), 101u + 5 + 64);
+    ASSERT_EQ(layout->buckets()[0].count, 101u);
     std::vector<int> owner(layout->elements(), -1);
     for (int s = 0; s < k; ++s) {
       for (const core::ElementRange& p : layout->pieces_of(s)) {

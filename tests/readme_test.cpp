@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "core/device.hpp"
@@ -37,7 +38,7 @@ TEST(Readme, EveryYamlExampleParses) {
   const auto blocks = yaml_blocks();
   ASSERT_GE(blocks.size(), 8u);
   const std::string origin = std::string(DMLSIM_SOURCE_DIR) + "/experiments/readme-example.yaml";
-  int parsed = 0;
+  std::map<std::string, int> parsed;  // top-level key → blocks
   for (const std::string& text : blocks) {
     SCOPED_TRACE(text);
     const core::ConfigNode root = core::ConfigNode::load_string(text, origin);
@@ -65,9 +66,11 @@ TEST(Readme, EveryYamlExampleParses) {
     } else {
       ADD_FAILURE() << "unexpected top-level key " << key;
     }
-    ++parsed;
+    ++parsed[key];
   }
-  EXPECT_GE(parsed, 8);
+  // Every format the README documents has an example that went through its loader.
+  for (const char* key : {"platform", "model", "device", "experiment", "strategy"})
+    EXPECT_GE(parsed[key], 1) << key;
 }
 
 }  // namespace

@@ -51,6 +51,15 @@ TEST_P(RealParameterServer, EveryWorkerPullsWhatItMust) {
   const auto summary = testing::read_json(scratch / "out" / "summary.json");
   EXPECT_EQ(summary["backend"], "real");
   EXPECT_EQ(summary["ranks"], c.ranks);
+  EXPECT_EQ(summary["iterations_s"].size(), 3u);
+  // Every worker's iterations, exchanges and (async, ssp) updates, as the simulator has them.
+  const auto sim = run_dmlsim(
+      {"run", (scratch / "e.yaml").string(), "--quiet", "--out", (scratch / "sim").string()}, scratch);
+  ASSERT_EQ(sim.exit_code, 0) << sim.err;
+  EXPECT_EQ(summary["messages"], testing::read_json(scratch / "sim" / "summary.json")["messages"]);
+  const auto events = testing::events_of(scratch / "out" / "trace.csv");
+  EXPECT_GE(events.size(), static_cast<std::size_t>(c.ranks)) << "events of every rank";
+  EXPECT_EQ(events, testing::events_of(scratch / "sim" / "trace.csv"));
 }
 
 INSTANTIATE_TEST_SUITE_P(Real, RealParameterServer,
@@ -72,6 +81,12 @@ TEST(TestbedParameterServer, ShardedAndStaleSynchronousOnAShapedNetwork) {
                               scratch);
     ASSERT_EQ(r.exit_code, 0) << strategy << ": " << r.err << r.out;
     EXPECT_EQ(testing::read_json(scratch / "out" / "summary.json")["backend"], "real");
+    const auto sim = run_dmlsim(
+        {"run", (scratch / "e.yaml").string(), "--quiet", "--out", (scratch / "sim").string()}, scratch);
+    ASSERT_EQ(sim.exit_code, 0) << sim.err;
+    EXPECT_EQ(testing::events_of(scratch / "out" / "trace.csv"),
+              testing::events_of(scratch / "sim" / "trace.csv"))
+        << strategy;
   }
 }
 

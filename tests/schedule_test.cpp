@@ -140,8 +140,10 @@ class EveryAlgorithm : public ::testing::TestWithParam<Case> {};
 
 TEST_P(EveryAlgorithm, IsRoundAlignedAndCorrect) {
   const Case& k = GetParam();
+  int sizes = 0;  // group sizes the algorithm accepts: at least the powers of two
   for (int n : {1, 2, 3, 4, 5, 6, 7, 8, 9, 16, 17}) {
     if (!applies(k, n)) continue;
+    ++sizes;
     for (std::uint64_t count : {1, 3, 10, 97, 256}) {
       SCOPED_TRACE(fmt::format("n={} count={}", n, count));
       const auto members = all_members(k.collective, k.algorithm, n, count, k.options);
@@ -186,6 +188,7 @@ TEST_P(EveryAlgorithm, IsRoundAlignedAndCorrect) {
       }
     }
   }
+  EXPECT_GE(sizes, 4);
 }
 
 // Peer order does not matter to `flows` (one merged message per peer and direction).
@@ -197,8 +200,10 @@ std::vector<core::PeerTraffic> by_peer(std::vector<core::PeerTraffic> t) {
 TEST_P(EveryAlgorithm, TrafficMatchesTheRoundsItSums) {
   // traffic() is what `flows` sends; algorithms may give it in closed form: it must equal the walk.
   const Case& k = GetParam();
+  int sizes = 0;
   for (int n : {2, 3, 4, 5, 8, 16}) {
     if (!applies(k, n)) continue;
+    ++sizes;
     for (std::uint64_t count : {1, 7, 100, 4096}) {
       for (const auto& member : all_members(k.collective, k.algorithm, n, count, k.options)) {
         std::vector<core::RoundSpan> spans = member->mergeable_spans();
@@ -211,6 +216,7 @@ TEST_P(EveryAlgorithm, TrafficMatchesTheRoundsItSums) {
       }
     }
   }
+  EXPECT_GE(sizes, 4);
 }
 
 INSTANTIATE_TEST_SUITE_P(Collectives, EveryAlgorithm, ::testing::ValuesIn(all_cases()),

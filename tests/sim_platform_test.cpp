@@ -8,18 +8,32 @@
 namespace dmlsim {
 namespace {
 
+core::Platform platform_from(const std::string& yaml) {
+  return core::parse_platform(core::ConfigNode::load_string(yaml, "p.yaml").at("platform"));
+}
+
 void expect_routes_match(const std::string& yaml) {
-  testing::expect_routes_match(
-      core::parse_platform(core::ConfigNode::load_string(yaml, "p.yaml").at("platform")));
+  testing::expect_routes_match(platform_from(yaml));
+}
+
+// The analytic path against hand-computed latency (s) and bandwidth (bit/s): the route check
+// above only compares it with the SimGrid routes built from the same description.
+void expect_path(const std::string& yaml, int a, int b, double latency, double bits_per_second) {
+  const auto path = platform_from(yaml).path(a, b);
+  ASSERT_TRUE(path.has_value());
+  EXPECT_NEAR(path->latency, latency, 1e-15) << a << " -> " << b;
+  EXPECT_DOUBLE_EQ(path->bandwidth, bits_per_second / 8) << a << " -> " << b;
 }
 
 TEST(SimPlatform, Star) {
-  expect_routes_match(R"(
-platform: {topology: star, hosts: 5, link: {bandwidth: 10Gbps, latency: 1us}, device: cpu})");
+  const char* yaml = R"(
+platform: {topology: star, hosts: 5, link: {bandwidth: 10Gbps, latency: 1us}, device: cpu})";
+  expect_path(yaml, 0, 4, 2e-6, 10e9);  // two links
+  expect_routes_match(yaml);
 }
 
 TEST(SimPlatform, FatTree) {
-  expect_routes_match(R"(
+  const char* yaml = R"(
 platform:
   topology: fat-tree
   hosts: 12
@@ -27,18 +41,25 @@ platform:
   spines: 2
   host_link: {bandwidth: 100Gbps, latency: 1us}
   spine_link: {bandwidth: 40Gbps, latency: 300ns}
-  device: cpu)");
+  device: cpu)";
+  expect_path(yaml, 0, 3, 2e-6, 100e9);  // same leaf: two host links
+  // Across leaves: up to a spine and down, over a leaf uplink of 2 spines × 40 Gbit/s (ECMP).
+  expect_path(yaml, 1, 9, 2e-6 + 2 * 0.3e-6, 80e9);
+  expect_routes_match(yaml);
 }
 
 TEST(SimPlatform, GpuNodesOnOneSwitch) {
-  expect_routes_match(R"(
+  const char* yaml = R"(
 platform:
   topology: gpu-nodes
   nodes: 3
   gpus_per_node: 4
   nvlink: {bandwidth: 450GBps, latency: 700ns}
   nic: {bandwidth: 400Gbps, latency: 1.5us}
-  device: h100)");
+  device: h100)";
+  expect_path(yaml, 0, 3, 2 * 0.7e-6, 450e9 * 8);  // through the node's NVSwitch
+  expect_path(yaml, 1, 6, 2 * 1.5e-6, 400e9);      // GPU 1's NIC to node 1's GPU 2's NIC
+  expect_routes_match(yaml);
 }
 
 TEST(SimPlatform, GpuNodesOnAFatTree) {

@@ -26,7 +26,6 @@ const char* kExperiment = R"(experiment:
   strategy: {type: collective, algorithm: ring, size: 1MiB}
 )";
 
-
 // What of testbed `name` still exists: namespaces, links, tc rules and helper processes.
 std::string leftovers(const std::string& name) {
   std::string out;
@@ -52,7 +51,9 @@ std::string leftovers(const std::string& name) {
 struct TestbedGuard {
   std::string name;
   ~TestbedGuard() {
-    std::system((testing::quote(testing::dmlsim_binary().string()) + " testbed down --name " + name + " >/dev/null 2>&1").c_str());
+    std::system((testing::quote(testing::dmlsim_binary().string()) + " testbed down --name " + name +
+                 " >/dev/null 2>&1")
+                    .c_str());
   }
 };
 
@@ -61,11 +62,13 @@ TEST(Testbed, ComesUpShapedAndGoesDownCompletely) {
   ScratchDir scratch("testbed-updown");
   TestbedGuard guard{"tu"};
   write_file(scratch / "platform.yaml", kPlatform);
-  const auto up = run_dmlsim({"testbed", "up", (scratch / "platform.yaml").string(), "--name", "tu"}, scratch);
+  const auto up =
+      run_dmlsim({"testbed", "up", (scratch / "platform.yaml").string(), "--name", "tu"}, scratch);
   ASSERT_EQ(up.exit_code, 0) << up.err;
   EXPECT_NE(up.out.find("3 hosts"), std::string::npos) << up.out;
   // Both directions shaped to 500 Mbit/s, the delay line holding 200 µs each way.
-  const std::string inside = testing::read_file_of_command("ip netns exec dmlsim-tu-h1 tc qdisc show dev eth0");
+  const std::string inside =
+      testing::read_file_of_command("ip netns exec dmlsim-tu-h1 tc qdisc show dev eth0");
   EXPECT_NE(inside.find("rate 500Mbit"), std::string::npos) << inside;
   const std::string outside = testing::read_file_of_command("tc qdisc show dev dmtuh1");
   EXPECT_NE(outside.find("rate 500Mbit"), std::string::npos) << outside;
@@ -74,8 +77,9 @@ TEST(Testbed, ComesUpShapedAndGoesDownCompletely) {
   // A ping between two hosts pays 4 × 200 µs of added latency per round trip (sender's and
   // receiver's link, both ways). -U times it in user space: by default ping uses the kernel's
   // receive timestamp, taken before the INPUT hook holds the reply.
-  const std::string ping =
-      testing::read_file_of_command("ip netns exec dmlsim-tu-h0 ping -U -c 3 -i 0.2 -q " + std::string("$(ip netns exec dmlsim-tu-h1 ip -4 -o addr show eth0 | awk '{print $4}' | cut -d/ -f1)"));
+  const std::string ping = testing::read_file_of_command(
+      "ip netns exec dmlsim-tu-h0 ping -U -c 3 -i 0.2 -q " +
+      std::string("$(ip netns exec dmlsim-tu-h1 ip -4 -o addr show eth0 | awk '{print $4}' | cut -d/ -f1)"));
   const std::size_t at = ping.find("rtt min/avg/max");
   ASSERT_NE(at, std::string::npos) << ping;
   const double min_rtt_ms = std::stod(ping.substr(ping.find('=', at) + 2));
@@ -95,15 +99,17 @@ TEST(Testbed, AHungRankIsNamedAndTheKilledRunLeavesNothingAfterDown) {
   TestbedGuard guard{"th"};
   write_file(scratch / "platform.yaml", kPlatform);
   write_file(scratch / "e.yaml", kExperiment);
-  ASSERT_EQ(run_dmlsim({"testbed", "up", (scratch / "platform.yaml").string(), "--name", "th"}, scratch).exit_code, 0);
+  ASSERT_EQ(
+      run_dmlsim({"testbed", "up", (scratch / "platform.yaml").string(), "--name", "th"}, scratch).exit_code,
+      0);
   setenv("DMLSIM_FAULT", "rank=1,kind=hang,iteration=2", 1);
   const auto start = std::chrono::steady_clock::now();
-  const auto r = run_dmlsim({"run", (scratch / "e.yaml").string(), "--backend", "real", "--testbed", "th", "--timeout",
-                             "6", "--out", (scratch / "out").string()},
+  const auto r = run_dmlsim({"run", (scratch / "e.yaml").string(), "--backend", "real", "--testbed", "th",
+                             "--timeout", "6", "--out", (scratch / "out").string()},
                             scratch);
   unsetenv("DMLSIM_FAULT");
   const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  EXPECT_NE(r.exit_code, 0);
+  EXPECT_EQ(r.exit_code, 1) << "a failed run, not bad input";
   EXPECT_NE(r.err.find("did not finish within 6 s"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("rank 1 got least far"), std::string::npos) << r.err;
   EXPECT_LT(took, 20) << "the timeout did not stop the run";
@@ -118,12 +124,13 @@ TEST(Testbed, ACrashedRankIsNamedAndATemporaryTestbedIsRemoved) {
   write_file(scratch / "platform.yaml", kPlatform);
   write_file(scratch / "e.yaml", kExperiment);
   setenv("DMLSIM_FAULT", "rank=2,kind=crash,iteration=1", 1);
-  const auto r = run_dmlsim({"run", (scratch / "e.yaml").string(), "--backend", "real", "--timeout", "60", "--out",
-                             (scratch / "out").string()},
+  const auto r = run_dmlsim({"run", (scratch / "e.yaml").string(), "--backend", "real", "--timeout", "60",
+                             "--out", (scratch / "out").string()},
                             scratch);
   unsetenv("DMLSIM_FAULT");
-  EXPECT_NE(r.exit_code, 0);
+  EXPECT_EQ(r.exit_code, 1) << "a failed run, not bad input";
   EXPECT_NE(r.err.find("rank 2 failed"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(scratch / "out"));
   // The run brought up a temporary testbed ("r" + its pid) and must have removed it.
   EXPECT_EQ(testing::read_file_of_command("ip netns list | grep '^dmlsim-r' || true"), "");
   EXPECT_EQ(testing::read_file_of_command("ip -o link show | grep ': dmr' || true"), "");
