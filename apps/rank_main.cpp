@@ -94,13 +94,14 @@ int run_rank(int argc, char** argv, int rank, int size) {
   DMLSIM_CHECK_MPI(MPI_Reduce(&context.messages, &messages, 1, MPI_UINT64_T, MPI_SUM, 0, MPI_COMM_WORLD));
   if (rank == 0) {
     merged.label = fmt::format("{} (measured)", experiment.name);
-    core::RunSummary summary = core::summarize(merged, {});
+    const strategies::Prediction prediction = strategy->predict();
+    core::RunSummary summary = core::summarize(merged, {}, prediction.workers);
     summary.messages = messages;
     const nlohmann::json extra = {{"experiment", experiment.name},
                                   {"backend", "real"},
                                   {"platform", experiment.platform.name},
                                   {"strategy", experiment.strategy_type},
-                                  {"predicted_iteration_s", strategy->predict().iteration_seconds},
+                                  {"predicted_iteration_s", prediction.iteration_seconds},
                                   {"machine", apps::machine_facts()}};
     apps::write_run_outputs(out, merged, summary, extra);
   }

@@ -54,6 +54,10 @@ void Rank::wait(CollectiveHandle& handle) {
   handle.release();
 }
 
+void Rank::wait_all(std::span<CollectiveHandle> handles) {
+  for (CollectiveHandle& h : handles) wait(h);
+}
+
 void execute_steps(Rank& rank, const Schedule& schedule, const Group& group, ElementBuffer buffer, int tag,
                    std::size_t first_round, std::size_t end_round) {
   std::vector<Op> ops;

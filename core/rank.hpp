@@ -85,6 +85,9 @@ class Rank {
   // wait(). The default runs it to completion right away (correct, without overlap).
   virtual CollectiveHandle start(SchedulePtr schedule, Group group, ElementBuffer buffer, int tag);
   virtual void wait(CollectiveHandle& handle);
+  // Waits for every pending handle. The default waits for them one by one; the simulator, whose
+  // stream finishes collectives in start order, waits once for the last one.
+  virtual void wait_all(std::span<CollectiveHandle> handles);
 
   // Phase marks for the trace; use the Phase guard below.
   virtual void begin_phase(std::string_view name, int iteration) = 0;

@@ -18,14 +18,15 @@ double bus_factor(std::string_view collective, int n) {
   return 1;  // broadcast, reduce, point-to-point
 }
 
-RunSummary summarize(const Trace& trace, std::vector<LinkUsage> links) {
+RunSummary summarize(const Trace& trace, std::vector<LinkUsage> links, int training_ranks) {
   RunSummary s;
   s.label = trace.label;
   s.ranks = static_cast<int>(trace.ranks.size());
+  s.training_ranks = training_ranks > 0 ? std::min(training_ranks, s.ranks) : s.ranks;
   const auto& events = trace.events();
   for (const TraceEvent& e : events) s.makespan = std::max(s.makespan, e.end);
 
-  // Iteration boundaries: iteration i ends when its last rank ends it.
+  // Iteration boundaries: iteration i ends when its last training rank ends it.
   std::map<int, double> iteration_end, iteration_start;
   const std::uint32_t iteration_id = [&] {
     for (const TraceEvent& e : events) {
@@ -34,7 +35,8 @@ RunSummary summarize(const Trace& trace, std::vector<LinkUsage> links) {
     return std::uint32_t{0};
   }();
   for (const TraceEvent& e : events) {
-    if (e.lane != Lane::phase || e.name != iteration_id || iteration_id == 0) continue;
+    if (e.lane != Lane::phase || e.name != iteration_id || iteration_id == 0 || e.rank >= s.training_ranks)
+      continue;
     auto [end_it, new_end] = iteration_end.try_emplace(e.iteration, e.end);
     if (!new_end) end_it->second = std::max(end_it->second, e.end);
     auto [start_it, new_start] = iteration_start.try_emplace(e.iteration, e.start);
@@ -73,14 +75,15 @@ RunSummary summarize(const Trace& trace, std::vector<LinkUsage> links) {
     rs.communication_seconds /= iterations;
     rs.exposed_seconds = std::max(0.0, s.iteration_mean - rs.compute_seconds);
     rs.busy_fraction = s.iteration_mean > 0 ? rs.compute_seconds / s.iteration_mean : 0;
+    if (rs.rank >= s.training_ranks) continue;
     s.compute_mean += rs.compute_seconds;
     s.communication_mean += rs.communication_seconds;
     s.exposed_mean += rs.exposed_seconds;
   }
-  if (s.ranks > 0) {
-    s.compute_mean /= s.ranks;
-    s.communication_mean /= s.ranks;
-    s.exposed_mean /= s.ranks;
+  if (s.training_ranks > 0) {
+    s.compute_mean /= s.training_ranks;
+    s.communication_mean /= s.training_ranks;
+    s.exposed_mean /= s.training_ranks;
   }
   for (auto& [key, c] : collectives) {
     c.mean_seconds /= static_cast<double>(c.count);
@@ -88,8 +91,10 @@ RunSummary summarize(const Trace& trace, std::vector<LinkUsage> links) {
     c.busbw = c.algbw * bus_factor(c.collective, c.group_size);
     s.collectives.push_back(c);
   }
-  std::stable_sort(links.begin(), links.end(), [](const LinkUsage& a, const LinkUsage& b) {
-    return a.busy_seconds() > b.busy_seconds();
+  // Busiest first; equally busy links (every link of a ring) by name, whatever order they were used in.
+  std::sort(links.begin(), links.end(), [](const LinkUsage& a, const LinkUsage& b) {
+    if (a.busy_seconds() != b.busy_seconds()) return a.busy_seconds() > b.busy_seconds();
+    return a.name < b.name;
   });
   s.links = std::move(links);
   return s;
@@ -99,6 +104,7 @@ nlohmann::json RunSummary::to_json(std::size_t max_links) const {
   nlohmann::json j;
   j["label"] = label;
   j["ranks"] = ranks;
+  j["training_ranks"] = training_ranks;
   j["makespan_s"] = makespan;
   j["iteration_s"] = iteration_mean;
   j["iterations_s"] = iteration_seconds;
@@ -148,6 +154,10 @@ void write_links_csv(const RunSummary& s, std::ostream& out) {
 
 void print_summary(const RunSummary& s, std::ostream& out, std::size_t max_links) {
   out << fmt::format("{}: {} ranks, {} iteration(s)\n", s.label, s.ranks, s.iteration_seconds.size());
+  if (s.training_ranks < s.ranks) {
+    out << fmt::format("  means over the {} training ranks; ranks {}–{} serve\n", s.training_ranks,
+                       s.training_ranks, s.ranks - 1);
+  }
   out << fmt::format("  iteration time        {:>12}\n", format_duration(s.iteration_mean));
   out << fmt::format("  compute               {:>12}  ({:.1f} % of the iteration)\n",
                      format_duration(s.compute_mean),

@@ -42,10 +42,13 @@ struct RankStats {
 struct RunSummary {
   std::string label;
   int ranks = 0;
+  // The ranks that train, the first ones: iteration marks and the means below come from them
+  // (parameter servers, which only serve, would otherwise dilute compute and communication).
+  int training_ranks = 0;
   double makespan = 0;
   std::vector<double> iteration_seconds;  // one per iteration (global: slowest rank decides)
   double iteration_mean = 0;
-  double compute_mean = 0;  // means over ranks, per iteration
+  double compute_mean = 0;  // means over the training ranks, per iteration
   double communication_mean = 0;
   double exposed_mean = 0;
   std::vector<RankStats> per_rank;
@@ -63,7 +66,8 @@ void write_links_csv(const RunSummary& summary, std::ostream& out);
 // Bus bandwidth factor of nccl-tests for a collective over n ranks.
 double bus_factor(std::string_view collective, int n);
 
-RunSummary summarize(const Trace& trace, std::vector<LinkUsage> links);
+// `training_ranks`: how many of the first ranks train (Prediction::workers); 0 means all of them.
+RunSummary summarize(const Trace& trace, std::vector<LinkUsage> links, int training_ranks = 0);
 // A short human-readable table.
 void print_summary(const RunSummary& summary, std::ostream& out, std::size_t max_links = 5);
 

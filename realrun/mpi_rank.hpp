@@ -65,6 +65,7 @@ class MpiRank final : public core::TracingRank {
   void wait(core::CollectiveHandle& handle) override;
   using core::Rank::compute;
   using core::Rank::wait;
+  using core::Rank::wait_all;
 
   // Events the communication stream recorded (empty if it never ran).
   const core::Trace* stream_trace() const;

@@ -4,8 +4,8 @@
 
 #include <cstring>
 
-#include "core/errors.hpp"
 #include <simgrid/s4u.hpp>
+#include "core/errors.hpp"
 
 namespace dmlsim::sim {
 namespace sg = simgrid::s4u;
@@ -38,13 +38,17 @@ SimRank::SimRank(SimWorld& world, int rank)
       slowdown_(world.experiment().slowdown_of(rank)) {}
 
 double SimRank::now() const {
-  return sg::Engine::get_clock();
+  return sg::Engine::get_clock() + ahead_;
+}
+
+void SimRank::catch_up() {
+  if (ahead_ > 0) sg::this_actor::sleep_for(ahead_);
+  ahead_ = 0;
 }
 
 void SimRank::compute(const core::Kernel& kernel) {
   const double start = now();
-  const double seconds = world_.experiment().platform.device.kernel_seconds(kernel) * slowdown_;
-  if (seconds > 0) sg::this_actor::sleep_for(seconds);
+  ahead_ += world_.experiment().platform.device.kernel_seconds(kernel) * slowdown_;
   record_compute(kernel, start, now());
 }
 
@@ -60,10 +64,11 @@ void SimRank::compute(std::span<const core::Kernel> kernels) {
 }
 
 void SimRank::sleep(double seconds) {
-  if (seconds > 0) sg::this_actor::sleep_for(seconds);
+  if (seconds > 0) ahead_ += seconds;
 }
 
 core::Request SimRank::isend(int peer, core::Buffer buffer, int tag) {
+  catch_up();
   auto r = std::make_unique<SimRequest>();
   r->lane = core::Lane::send;
   r->peer = peer;
@@ -79,6 +84,7 @@ core::Request SimRank::isend(int peer, core::Buffer buffer, int tag) {
 }
 
 core::Request SimRank::irecv(int peer, core::Buffer buffer, int tag) {
+  catch_up();
   auto r = std::make_unique<SimRequest>();
   r->lane = core::Lane::recv;
   r->peer = peer;
@@ -104,6 +110,7 @@ void SimRank::complete(core::Request::State& state) {
 }
 
 void SimRank::wait(core::Request& request) {
+  catch_up();
   auto state = request.release();
   if (!state) return;
   static_cast<SimRequest&>(*state).comm->wait();
@@ -111,6 +118,7 @@ void SimRank::wait(core::Request& request) {
 }
 
 void SimRank::wait_all(std::span<core::Request> requests) {
+  catch_up();
   std::vector<sg::CommPtr> comms;
   std::vector<std::unique_ptr<core::Request::State>> states;
   comms.reserve(requests.size());
@@ -126,6 +134,7 @@ void SimRank::wait_all(std::span<core::Request> requests) {
 }
 
 std::size_t SimRank::wait_any(std::span<core::Request> requests) {
+  catch_up();
   std::vector<sg::CommPtr> comms;
   std::vector<std::size_t> index;
   for (std::size_t i = 0; i < requests.size(); ++i) {
@@ -143,6 +152,7 @@ std::size_t SimRank::wait_any(std::span<core::Request> requests) {
 }
 
 std::optional<std::size_t> SimRank::test_any(std::span<core::Request> requests) {
+  catch_up();
   std::vector<sg::CommPtr> comms;
   std::vector<std::size_t> index;
   for (std::size_t i = 0; i < requests.size(); ++i) {
@@ -217,9 +227,12 @@ void SimRank::start_stream() {
       }
       StreamJob job = std::move(stream->queue.front());
       stream->queue.pop_front();
+      SimRank& self = *stream->rank;
       try {
-        stream->rank->set_default_iteration(job.iteration);
-        stream->rank->run(*job.schedule, job.group, job.buffer, job.tag);
+        self.ahead_ = std::max(0.0, job.ready - sg::Engine::get_clock());
+        self.set_default_iteration(job.iteration);
+        self.run(*job.schedule, job.group, job.buffer, job.tag);
+        self.catch_up();  // a job is over only once its last latency has passed
       } catch (...) {
         world->fail(std::current_exception());  // reported after the run; the rank is not left waiting
       }
@@ -235,7 +248,7 @@ void SimRank::start_stream() {
 core::CollectiveHandle SimRank::start(core::SchedulePtr schedule, core::Group group,
                                       core::ElementBuffer buffer, int tag) {
   if (!stream_) start_stream();
-  stream_->queue.push_back({std::move(schedule), std::move(group), buffer, tag, current_iteration()});
+  stream_->queue.push_back({std::move(schedule), std::move(group), buffer, tag, current_iteration(), now()});
   auto state = std::make_unique<SimCollective>();
   state->sequence = stream_->started++;
   if (stream_->idle) {
@@ -248,7 +261,22 @@ core::CollectiveHandle SimRank::start(core::SchedulePtr schedule, core::Group gr
 void SimRank::wait(core::CollectiveHandle& handle) {
   auto state = handle.release();
   if (!state) return;
-  const std::uint64_t sequence = static_cast<SimCollective&>(*state).sequence;
+  wait_for_stream(static_cast<SimCollective&>(*state).sequence);
+}
+
+// The stream finishes jobs in start order: waiting for the last one waits for them all, with one
+// wake-up instead of one per bucket.
+void SimRank::wait_all(std::span<core::CollectiveHandle> handles) {
+  std::optional<std::uint64_t> last;
+  for (core::CollectiveHandle& h : handles) {
+    if (auto state = h.release())
+      last = std::max(last.value_or(0), static_cast<SimCollective&>(*state).sequence);
+  }
+  if (last) wait_for_stream(*last);
+}
+
+void SimRank::wait_for_stream(std::uint64_t sequence) {
+  catch_up();
   if (stream_->completed > sequence) return;
   stream_->waiting_for = sequence + 1;
   stream_->progress->acquire();

@@ -1,5 +1,5 @@
 #pragma once
-// A rank as a SimGrid actor: compute sleeps for the device's roofline time, messages are mailbox
+// A rank as a SimGrid actor: compute takes the device's roofline time, messages are mailbox
 // transfers of the buffer's size (with a copy of the bytes in payload mode), and collectives on
 // the communication stream run in their own actor on the same host.
 #include <deque>
@@ -28,7 +28,11 @@ class SimRank final : public core::TracingRank {
   core::CollectiveHandle start(core::SchedulePtr schedule, core::Group group, core::ElementBuffer buffer,
                                int tag) override;
   void wait(core::CollectiveHandle& handle) override;
+  void wait_all(std::span<core::CollectiveHandle> handles) override;
   using core::Rank::wait;
+
+  // Brings the simulation up to this rank's own clock (see ahead_): call when its program returns.
+  void catch_up();
 
  protected:
   // `steps` runs every round; `flows` runs each mergeable span of rounds as one aggregated
@@ -40,6 +44,7 @@ class SimRank final : public core::TracingRank {
   void run_merged_span(const core::Schedule& schedule, const core::Group& group, core::ElementBuffer buffer,
                        int tag, core::RoundSpan span);
   void complete(core::Request::State& state);
+  void wait_for_stream(std::uint64_t sequence);
 
   // The communication stream: one daemon actor per rank, started on first use, that runs queued
   // collectives in order (as a CUDA stream runs NCCL calls). One actor per rank rather than per
@@ -52,6 +57,7 @@ class SimRank final : public core::TracingRank {
     core::ElementBuffer buffer;
     int tag = 0;
     int iteration = -1;
+    double ready = 0;  // the rank's clock when it started the job: the job starts no earlier
   };
   struct Stream {
     std::unique_ptr<SimRank> rank;  // the stream's view of this rank (its own phase stack)
@@ -67,6 +73,12 @@ class SimRank final : public core::TracingRank {
 
   SimWorld& world_;
   double slowdown_;
+  // Compute and sleeps advance only this rank's own clock, now() = simulation clock + ahead_; the
+  // actor sleeps the debt away before anything another actor can see (a message, a wait) or when
+  // its program ends. Nothing else runs on a rank's device, so the times are the same, with one
+  // simulation event where a backward pass of 50 layers took 50. A collective started meanwhile
+  // carries its start time to the stream (StreamJob::ready).
+  double ahead_ = 0;
   std::unique_ptr<Stream> stream_;
 };
 

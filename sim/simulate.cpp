@@ -78,6 +78,7 @@ SimResult simulate(const core::Experiment& experiment, const core::RankProgram& 
                       [rank, done, &world, &program] {
                         try {
                           program(*rank);
+                          rank->catch_up();
                           *done = 1;
                         } catch (...) {
                           // Remember the first error; ranks that wait for this one end in a deadlock that

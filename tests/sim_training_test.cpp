@@ -178,5 +178,50 @@ TEST(SimRank, WaitAnyReturnsTheFirstMessageToArrive) {
   EXPECT_EQ(order, (std::vector<std::size_t>{1, 0}));
 }
 
+// Compute advances a rank's own clock and the actor sleeps it off lazily (sim_rank.hpp): a message
+// sent after compute must still leave when the compute ends, and a run that ends computing must
+// last until then.
+TEST(SimRank, ComputeDelaysTheNextMessageAndTheEndOfTheRun) {
+  const core::Experiment e = testing::experiment_from_yaml(fmt::format(
+      "experiment: {{platform: {}, strategy: {{type: collective, size: 4KiB}}}}", testing::star_platform(2)));
+  const core::Kernel gemm = core::gemm("gemm", 1024, 1024, 1024, core::DType::fp32);
+  double arrived = -1;
+  const sim::SimResult r = sim::simulate(e, [&](core::Rank& rank) {
+    std::vector<std::byte> data(1'000'000);
+    if (rank.rank() == 0) {
+      rank.compute(gemm);
+      core::Request s = rank.isend(1, {data.size(), data.data()}, 0);
+      rank.wait(s);
+      rank.compute(gemm);
+      rank.compute(gemm);
+    } else {
+      core::Request q = rank.irecv(0, {data.size(), data.data()}, 0);
+      rank.wait(q);
+      arrived = rank.now();
+    }
+  });
+  const double kernel = e.platform.device.kernel_seconds(gemm);
+  const double message = 2e-6 + 1e6 / 1.25e9;  // α = 2 × 1 µs, 10 Gbit/s
+  EXPECT_NEAR(arrived, kernel + message, 1e-12);
+  EXPECT_NEAR(r.simulated_seconds, 3 * kernel + message, 1e-12);
+}
+
+// How much of the trace is recorded must not change a single simulated time (with trace: none the
+// simulator costs a layer's kernels as one block): the run of two overlapped iterations ends at
+// the hand-computed time at every level of detail.
+class SimTraceDetail : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(SimTraceDetail, DoesNotChangeTheTimes) {
+  std::string yaml = dp_experiment(true);
+  yaml.replace(yaml.find("fidelity: steps"), 15, "fidelity: steps, trace: " + GetParam());
+  const Expected x;
+  const double iteration = 2 * x.forward_layer + x.backward_layer + 2 * x.allreduce + x.optimizer;
+  EXPECT_NEAR(
+      testing::simulate_strategy(testing::experiment_from_yaml(yaml)).simulated_seconds / (2 * iteration),
+      1.0, 1e-9);
+}
+
+INSTANTIATE_TEST_SUITE_P(Sim, SimTraceDetail, ::testing::Values("none", "phases", "kernels", "messages"));
+
 }  // namespace
 }  // namespace dmlsim

@@ -34,6 +34,7 @@ class NcclRank final : public core::TracingRank {
   void sleep(double seconds) override;
   using core::Rank::compute;
   using core::Rank::wait;
+  using core::Rank::wait_all;
 
   // ncclAllReduce (sum of floats) of `count` floats in device memory, as a reference.
   void vendor_all_reduce(float* device_data, std::uint64_t count);

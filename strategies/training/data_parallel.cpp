@@ -94,11 +94,12 @@ class DataParallel final : public Strategy {
                                      in_flight[b] = rank.start(schedules[b], world, buffer_of(b), 0);
                                  },
                              .finish =
-                                 [&](std::size_t b) {
+                                 [&] {
                                    if (overlap_) {
-                                     rank.wait(in_flight[b]);
+                                     rank.wait_all(in_flight);
                                    } else {
-                                     rank.run(*schedules[b], world, buffer_of(b), 0);
+                                     for (std::size_t b = 0; b < buckets_.size(); ++b)
+                                       rank.run(*schedules[b], world, buffer_of(b), 0);
                                    }
                                  }});
       if (experiment_.payload) {

@@ -177,11 +177,12 @@ class ParameterServer final : public Strategy {
                    in_flight[b] = rank.start(schedules[b], group, window_of(b, gradients), kExchangeTag);
                },
            .finish =
-               [&](std::size_t b) {
+               [&] {
                  if (overlap_) {
-                   rank.wait(in_flight[b]);
+                   rank.wait_all(in_flight);
                  } else {
-                   rank.run(*schedules[b], group, window_of(b, gradients), kExchangeTag);
+                   for (std::size_t b = 0; b < buckets.size(); ++b)
+                     rank.run(*schedules[b], group, window_of(b, gradients), kExchangeTag);
                  }
                }});
       if (experiment_.payload) check_pulled(me, it, gradients);

@@ -20,7 +20,7 @@ void forward_backward_sync(core::Rank& rank, const core::Model& model, std::span
   }
   // Exposed communication: what the buckets still need once backward is over.
   core::Phase phase(rank, "gradient-sync");
-  for (std::size_t b = 0; b < closing_layers.size(); ++b) sync.finish(b);
+  sync.finish();
 }
 
 ReplicaStepTimes predict_replica_step(const core::Model& model, const core::DeviceProfile& device,

@@ -16,8 +16,8 @@ namespace dmlsim::strategies {
 struct BucketSync {
   // During backward, right after the layer that completes bucket b: its gradients exist now.
   std::function<void(std::size_t bucket)> ready;
-  // In "gradient-sync", for every bucket in order: wait for its exchange, or run it now.
-  std::function<void(std::size_t bucket)> finish;
+  // In "gradient-sync", once backward is over: wait for every bucket's exchange, or run them now.
+  std::function<void()> finish;
 };
 
 // `closing_layers[b]` is the layer whose backward completes bucket b (buckets in backward order).

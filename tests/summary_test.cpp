@@ -1,0 +1,71 @@
+// core::summarize's link table: busiest first, ties by name, so that the table does not depend on
+// the order in which the backend happened to use the links.
+#include <gtest/gtest.h>
+
+#include "core/summary.hpp"
+
+namespace dmlsim::core {
+namespace {
+
+TEST(Summary, LinksBusiestFirstThenByName) {
+  // Busy times: b 2 s, c 1 s, a 1 s (half the bytes on half the bandwidth), d 3 s.
+  std::vector<LinkUsage> links = {{"c", 1e9, 1'000'000'000},
+                                  {"b", 1e9, 2'000'000'000},
+                                  {"a", 0.5e9, 500'000'000},
+                                  {"d", 1e9, 3'000'000'000}};
+  const RunSummary s = summarize(Trace{}, links);
+  ASSERT_EQ(s.links.size(), 4u);
+  EXPECT_EQ(s.links[0].name, "d");
+  EXPECT_EQ(s.links[1].name, "b");
+  EXPECT_EQ(s.links[2].name, "a");
+  EXPECT_EQ(s.links[3].name, "c");
+}
+
+void add(Trace& t, int rank, Lane lane, std::string_view name, double start, double end, int iteration = -1) {
+  TraceEvent e;
+  e.rank = rank;
+  e.lane = lane;
+  e.name = t.intern(name);
+  e.category = t.intern(name);
+  e.start = start;
+  e.end = end;
+  e.iteration = iteration;
+  t.add(e);
+}
+
+// Two workers and a dedicated server (rank 2). Iterations of the workers: 0 – 1 s and 1 – 2.5 s;
+// the server's own "iteration" mark runs to 3 s and must not stretch the second one. Compute per
+// iteration: worker 0 0.4 s, worker 1 0.6 s, the server 0.1 s of summing.
+TEST(Summary, MeansAreOverTheTrainingRanks) {
+  Trace t;
+  t.ranks = {{0, 0, "w0"}, {1, 1, "w1"}, {2, 2, "server"}};
+  for (int it = 0; it < 2; ++it) {
+    const double b = it == 0 ? 0 : 1, e = it == 0 ? 1 : 2.5;
+    add(t, 0, Lane::phase, "iteration", b, e, it);
+    add(t, 1, Lane::phase, "iteration", b, e - 0.2, it);
+    add(t, 2, Lane::phase, "iteration", b, it == 0 ? 1 : 3, it);
+    add(t, 0, Lane::compute, "gemm", b, b + 0.4, it);
+    add(t, 1, Lane::compute, "gemm", b, b + 0.6, it);
+    add(t, 2, Lane::compute, "sum", b + 0.5, b + 0.6, it);
+  }
+  const RunSummary s = summarize(t, {}, 2);
+  EXPECT_EQ(s.ranks, 3);
+  EXPECT_EQ(s.training_ranks, 2);
+  ASSERT_EQ(s.iteration_seconds.size(), 2u);
+  EXPECT_DOUBLE_EQ(s.iteration_seconds[0], 1.0);
+  EXPECT_DOUBLE_EQ(s.iteration_seconds[1], 1.5);
+  EXPECT_DOUBLE_EQ(s.compute_mean, 0.5);
+  // exposed: iteration mean 1.25 − compute, averaged over the workers: (0.85 + 0.65) / 2.
+  EXPECT_DOUBLE_EQ(s.exposed_mean, 0.75);
+  ASSERT_EQ(s.per_rank.size(), 3u);
+  EXPECT_DOUBLE_EQ(s.per_rank[2].compute_seconds, 0.1) << "the server is still listed";
+
+  // Without the count every rank trains: the server's mark ends iteration 1 at 3 s.
+  const RunSummary all = summarize(t, {});
+  EXPECT_EQ(all.training_ranks, 3);
+  EXPECT_DOUBLE_EQ(all.iteration_seconds[1], 2.0);
+  EXPECT_DOUBLE_EQ(all.compute_mean, (0.4 + 0.6 + 0.1) / 3);
+}
+
+}  // namespace
+}  // namespace dmlsim::core
