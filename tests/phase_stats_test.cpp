@@ -6,24 +6,12 @@
 
 #include "core/errors.hpp"
 #include "core/phase_stats.hpp"
+#include "trace_builder.hpp"
 
 namespace dmlsim::core {
 namespace {
 
 constexpr double kTolerance = 1e-12;  // sums of a few doubles
-
-void add(Trace& t, int rank, Lane lane, std::string_view name, std::string_view category, double start,
-         double end, int iteration) {
-  TraceEvent e;
-  e.rank = rank;
-  e.lane = lane;
-  e.name = t.intern(name);
-  e.category = t.intern(category);
-  e.start = start;
-  e.end = end;
-  e.iteration = iteration;
-  t.add(e);
-}
 
 // Two ranks, two iterations of 1 s. Rank 0: forward 0.2, backward 0.5, all-reduce 0.3 (two buckets
 // of 0.1 and 0.2), optimizer 0.1 per iteration. Rank 1: forward 0.4 in iteration 0 only, backward
@@ -33,16 +21,19 @@ Trace hand_made(double scale = 1) {
   t.ranks = {{0, 0, "a"}, {1, 0, "b"}};
   for (int it = 0; it < 2; ++it) {
     const double b = it;
-    for (int r = 0; r < 2; ++r) add(t, r, Lane::phase, "iteration", "iteration", b, b + 1, it);
-    add(t, 0, Lane::phase, "forward", "forward", b, b + 0.2 * scale, it);
-    add(t, 0, Lane::compute, "gemm", "forward", b, b + 0.2 * scale, it);
-    add(t, 0, Lane::phase, "backward", "backward", b + 0.2, b + 0.2 + 0.5 * scale, it);
-    add(t, 0, Lane::collective, "all-reduce ring 1 MiB", "all-reduce", b + 0.3, b + 0.3 + 0.1 * scale, it);
-    add(t, 0, Lane::collective, "all-reduce ring 2 MiB", "all-reduce", b + 0.5, b + 0.5 + 0.2 * scale, it);
-    add(t, 0, Lane::phase, "optimizer", "optimizer", b + 0.8, b + 0.8 + 0.1 * scale, it);
-    if (it == 0) add(t, 1, Lane::phase, "forward", "forward", b, b + 0.4 * scale, it);
-    add(t, 1, Lane::phase, "backward", "backward", b + 0.4, b + 0.4 + 0.5 * scale, it);
-    add(t, 1, Lane::collective, "all-reduce ring 3 MiB", "all-reduce", b + 0.5, b + 0.5 + 0.3 * scale, it);
+    for (int r = 0; r < 2; ++r) testing::add_event(t, r, Lane::phase, "iteration", "iteration", b, b + 1, it);
+    testing::add_event(t, 0, Lane::phase, "forward", "forward", b, b + 0.2 * scale, it);
+    testing::add_event(t, 0, Lane::compute, "gemm", "forward", b, b + 0.2 * scale, it);
+    testing::add_event(t, 0, Lane::phase, "backward", "backward", b + 0.2, b + 0.2 + 0.5 * scale, it);
+    testing::add_event(t, 0, Lane::collective, "all-reduce ring 1 MiB", "all-reduce", b + 0.3,
+                       b + 0.3 + 0.1 * scale, it);
+    testing::add_event(t, 0, Lane::collective, "all-reduce ring 2 MiB", "all-reduce", b + 0.5,
+                       b + 0.5 + 0.2 * scale, it);
+    testing::add_event(t, 0, Lane::phase, "optimizer", "optimizer", b + 0.8, b + 0.8 + 0.1 * scale, it);
+    if (it == 0) testing::add_event(t, 1, Lane::phase, "forward", "forward", b, b + 0.4 * scale, it);
+    testing::add_event(t, 1, Lane::phase, "backward", "backward", b + 0.4, b + 0.4 + 0.5 * scale, it);
+    testing::add_event(t, 1, Lane::collective, "all-reduce ring 3 MiB", "all-reduce", b + 0.5,
+                       b + 0.5 + 0.3 * scale, it);
   }
   return t;
 }
@@ -80,12 +71,12 @@ TEST(PhaseStats, MeanPerIterationOfPerRankTotalsAveragedOverRanks) {
 
 TEST(PhaseStats, IterationCountWithoutIterationMarks) {
   Trace t;
-  add(t, 0, Lane::phase, "forward", "forward", 0, 1, 3);
-  add(t, 0, Lane::phase, "forward", "forward", 1, 2, 5);
+  testing::add_event(t, 0, Lane::phase, "forward", "forward", 0, 1, 3);
+  testing::add_event(t, 0, Lane::phase, "forward", "forward", 1, 2, 5);
   EXPECT_EQ(iteration_count(t), 2) << "distinct iteration indices of any event";
   EXPECT_NEAR(phase_times(t)[0].seconds, 1.0, kTolerance);
   Trace none;
-  add(none, 0, Lane::phase, "forward", "forward", 0, 2, -1);
+  testing::add_event(none, 0, Lane::phase, "forward", "forward", 0, 2, -1);
   EXPECT_EQ(iteration_count(none), 1);
   EXPECT_NEAR(phase_times(none)[0].seconds, 2.0, kTolerance);
 }
@@ -93,7 +84,7 @@ TEST(PhaseStats, IterationCountWithoutIterationMarks) {
 TEST(PhaseStats, CompareGivesErrorPercentPerPhase) {
   // Predicted: every phase 10 % longer than measured, and a phase only the prediction has.
   Trace predicted = hand_made(1.1);
-  add(predicted, 0, Lane::phase, "checkpoint", "checkpoint", 1.95, 1.99, 1);
+  testing::add_event(predicted, 0, Lane::phase, "checkpoint", "checkpoint", 1.95, 1.99, 1);
   const Trace measured = hand_made(1.0);
   const auto diff = compare_phases(predicted, measured);
   ASSERT_EQ(diff.size(), 5u);

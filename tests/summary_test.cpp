@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "core/summary.hpp"
+#include "trace_builder.hpp"
 
 namespace dmlsim::core {
 namespace {
@@ -21,18 +22,6 @@ TEST(Summary, LinksBusiestFirstThenByName) {
   EXPECT_EQ(s.links[3].name, "c");
 }
 
-void add(Trace& t, int rank, Lane lane, std::string_view name, double start, double end, int iteration = -1) {
-  TraceEvent e;
-  e.rank = rank;
-  e.lane = lane;
-  e.name = t.intern(name);
-  e.category = t.intern(name);
-  e.start = start;
-  e.end = end;
-  e.iteration = iteration;
-  t.add(e);
-}
-
 // Two workers and a dedicated server (rank 2). Iterations of the workers: 0 – 1 s and 1 – 2.5 s;
 // the server's own "iteration" mark runs to 3 s and must not stretch the second one. Compute per
 // iteration: worker 0 0.4 s, worker 1 0.6 s, the server 0.1 s of summing.
@@ -41,12 +30,12 @@ TEST(Summary, MeansAreOverTheTrainingRanks) {
   t.ranks = {{0, 0, "w0"}, {1, 1, "w1"}, {2, 2, "server"}};
   for (int it = 0; it < 2; ++it) {
     const double b = it == 0 ? 0 : 1, e = it == 0 ? 1 : 2.5;
-    add(t, 0, Lane::phase, "iteration", b, e, it);
-    add(t, 1, Lane::phase, "iteration", b, e - 0.2, it);
-    add(t, 2, Lane::phase, "iteration", b, it == 0 ? 1 : 3, it);
-    add(t, 0, Lane::compute, "gemm", b, b + 0.4, it);
-    add(t, 1, Lane::compute, "gemm", b, b + 0.6, it);
-    add(t, 2, Lane::compute, "sum", b + 0.5, b + 0.6, it);
+    testing::add_event(t, 0, Lane::phase, "iteration", "iteration", b, e, it);
+    testing::add_event(t, 1, Lane::phase, "iteration", "iteration", b, e - 0.2, it);
+    testing::add_event(t, 2, Lane::phase, "iteration", "iteration", b, it == 0 ? 1 : 3, it);
+    testing::add_event(t, 0, Lane::compute, "gemm", "gemm", b, b + 0.4, it);
+    testing::add_event(t, 1, Lane::compute, "gemm", "gemm", b, b + 0.6, it);
+    testing::add_event(t, 2, Lane::compute, "sum", "sum", b + 0.5, b + 0.6, it);
   }
   const RunSummary s = summarize(t, {}, 2);
   EXPECT_EQ(s.ranks, 3);

@@ -10,6 +10,7 @@
 
 #include "core/trace_reader.hpp"
 #include "core/trace_writer.hpp"
+#include "trace_builder.hpp"
 
 namespace dmlsim::core {
 namespace {
@@ -25,18 +26,6 @@ std::string write(const Trace& trace) {
   return out.str();
 }
 
-TraceEvent event(Trace& t, int rank, Lane lane, std::string_view name, std::string_view category,
-                 double start, double end) {
-  TraceEvent e;
-  e.rank = rank;
-  e.lane = lane;
-  e.name = t.intern(name);
-  e.category = t.intern(category);
-  e.start = start;
-  e.end = end;
-  return e;
-}
-
 // Every lane and every field, names that need escaping, three ranks on two nodes.
 Trace sample_trace() {
   Trace t;
@@ -45,32 +34,33 @@ Trace sample_trace() {
   for (int r = 0; r < 3; ++r) {
     for (int it = 0; it < 2; ++it) {
       const double base = 0.123456789 * it + 1e-7 * r;
-      TraceEvent iteration = event(t, r, Lane::phase, "iteration", "iteration", base, base + 0.1);
+      TraceEvent iteration =
+          testing::make_event(t, r, Lane::phase, "iteration", "iteration", base, base + 0.1);
       iteration.iteration = it;
       t.add(iteration);
-      TraceEvent forward = event(t, r, Lane::phase, "forward", "forward", base, base + 0.03);
+      TraceEvent forward = testing::make_event(t, r, Lane::phase, "forward", "forward", base, base + 0.03);
       forward.iteration = it;
       t.add(forward);
-      TraceEvent kernel =
-          event(t, r, Lane::compute, "block 3 \"qkv\" gemm\\x", "forward", base + 1e-9, base + 0.01);
+      TraceEvent kernel = testing::make_event(t, r, Lane::compute, "block 3 \"qkv\" gemm\\x", "forward",
+                                              base + 1e-9, base + 0.01);
       kernel.flops = 1.2345678901234e12;
       kernel.bytes = 123456789;
       kernel.iteration = it;
       t.add(kernel);
-      TraceEvent coll =
-          event(t, r, Lane::collective, "all-reduce ring 25 MiB", "all-reduce", base + 0.04, base + 0.09);
+      TraceEvent coll = testing::make_event(t, r, Lane::collective, "all-reduce ring 25 MiB", "all-reduce",
+                                            base + 0.04, base + 0.09);
       coll.bytes = 26214400;
       coll.group_size = 3;
       coll.iteration = it;
       t.add(coll);
-      TraceEvent send = event(t, r, Lane::send, "send", "message", base + 0.041, base + 0.042);
+      TraceEvent send = testing::make_event(t, r, Lane::send, "send", "message", base + 0.041, base + 0.042);
       send.peer = (r + 1) % 3;
       send.bytes = 8738134;
       send.tag = 7;
       send.seq = static_cast<std::uint32_t>(it);
       send.iteration = it;
       t.add(send);
-      TraceEvent recv = event(t, r, Lane::recv, "recv", "message", base + 0.041, base + 0.0425);
+      TraceEvent recv = testing::make_event(t, r, Lane::recv, "recv", "message", base + 0.041, base + 0.0425);
       recv.peer = (r + 2) % 3;
       recv.bytes = 8738134;
       recv.tag = 7;
@@ -88,7 +78,7 @@ void expect_same_events(const Trace& a, const Trace& b) {
   for (std::size_t i = 0; i < a.events().size(); ++i) {
     const TraceEvent& x = a.events()[i];
     const TraceEvent& y = b.events()[i];
-    SCOPED_TRACE(testing::Message() << "event " << i << " " << a.text(x.name));
+    SCOPED_TRACE(::testing::Message() << "event " << i << " " << a.text(x.name));
     EXPECT_EQ(x.rank, y.rank);
     EXPECT_EQ(x.lane, y.lane);
     EXPECT_EQ(a.text(x.name), b.text(y.name));
@@ -127,8 +117,8 @@ TEST(TraceReader, RoundTripOfManyRandomEvents) {
   for (int r = 0; r < 32; ++r) t.ranks.push_back({r, r / 8, "h" + std::to_string(r)});
   for (int i = 0; i < 20000; ++i) {
     const double start = time(rng);
-    TraceEvent e = event(t, rank(rng), static_cast<Lane>(lane(rng)), "k" + std::to_string(i % 97), "forward",
-                         start, start + length(rng));
+    TraceEvent e = testing::make_event(t, rank(rng), static_cast<Lane>(lane(rng)),
+                                       "k" + std::to_string(i % 97), "forward", start, start + length(rng));
     e.bytes = rng() >> 1;
     e.flops = time(rng) * 1e12;
     e.iteration = i % 5;
@@ -191,7 +181,7 @@ std::string trace_of(const std::string& events) {
   return "{\"traceEvents\":[\n" + events + "\n]}\n";
 }
 
-class TraceReaderErrors : public testing::TestWithParam<BadInput> {};
+class TraceReaderErrors : public ::testing::TestWithParam<BadInput> {};
 
 TEST_P(TraceReaderErrors, NameTheFileAndTheProblem) {
   const BadInput& bad = GetParam();
@@ -210,7 +200,7 @@ TEST_P(TraceReaderErrors, NameTheFileAndTheProblem) {
 
 INSTANTIATE_TEST_SUITE_P(
     Inputs, TraceReaderErrors,
-    testing::Values(
+    ::testing::Values(
         BadInput{"empty", "  \n", {"empty file"}},
         BadInput{
             "truncated", trace_of(valid_event()).substr(0, 60), {"truncated", "before its JSON is complete"}},

@@ -5,7 +5,10 @@
 // bound s (Ho et al., NIPS 2013) — holds the answer for a worker in iteration t until every worker
 // has pushed that piece of iteration t − s: a worker then never starts iteration t + 1 before all
 // have pushed iteration t − s, i.e. it is never more than s iterations ahead of the slowest.
-// s = 0 is bulk-synchronous: the same messages at the same times as the synchronous server.
+// s = 0 is bulk-synchronous: with equal workers, the same messages at the same times as the
+// synchronous server (tested). Not with a straggler: this server answers a piece's pulls as soon as
+// its last push is in, the synchronous schedule one round later, pipelined with the next pushes;
+// the traffic interleaves differently (one 2x-slow worker of 6: ssp(0) 2 % slower than sync).
 //
 // The workers run the worker side of the push/pull pipeline (ps_exchange.hpp) unchanged: the
 // server answers its messages one by one. No metadata travels: messages between two ranks on one
