@@ -18,6 +18,42 @@ bool parse_size(const QString& text, QSize& size) {
   return ok_w && ok_h && size.width() > 0 && size.height() > 0;
 }
 
+void apply_view_options(dmlsim::gui::MainWindow& window, const QString& expand, const QString& select,
+                        const QString& select_iteration) {
+  dmlsim::gui::Timeline& timeline = window.timeline();
+  if (!expand.isEmpty()) timeline.collapse_nodes_from(expand.toInt());
+  if (!select.isEmpty() && timeline.run_count() > 0) {
+    const QStringList range = select.split(QLatin1Char(':'));
+    if (range.size() == 2)
+      timeline.set_range(dmlsim::gui::RangeSelection{0, range[0].toDouble(), range[1].toDouble()});
+  }
+  if (!select_iteration.isEmpty() && timeline.run_count() > 0) {
+    const int k = select_iteration.toInt();
+    for (const dmlsim::gui::IterationSpan& it : timeline.run(0).iterations()) {
+      if (it.iteration == k) timeline.set_range(dmlsim::gui::RangeSelection{0, it.start, it.end});
+    }
+  }
+}
+
+// Returns the exit code.
+int save_screenshot(dmlsim::gui::MainWindow& window, bool all_opened, const QString& file) {
+  if (!all_opened) {
+    std::fprintf(stderr, "dmlsim-gui: cannot open a run for the screenshot\n");
+    return 1;
+  }
+  if (!QFontMetrics(QFont()).inFont(QChar(u'A'))) {
+    std::fprintf(stderr,
+                 "dmlsim-gui: no usable font (install fonts-dejavu-core): the screenshot would show boxes\n");
+    return 1;
+  }
+  QApplication::processEvents();
+  if (!window.grab().save(file)) {
+    std::fprintf(stderr, "dmlsim-gui: cannot write %s\n", qPrintable(file));
+    return 1;
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -55,35 +91,22 @@ int main(int argc, char** argv) {
   }
   dmlsim::gui::MainWindow window;
   window.resize(window_size);
-  const int opened = window.open_paths(parser.positionalArguments());
-  if (parser.isSet(expand)) window.timeline().collapse_nodes_from(parser.value(expand).toInt());
-  if (parser.isSet(select) && window.timeline().run_count() > 0) {
-    const QStringList range = parser.value(select).split(QLatin1Char(':'));
-    if (range.size() == 2)
-      window.timeline().set_range(dmlsim::gui::RangeSelection{0, range[0].toDouble(), range[1].toDouble()});
-  }
-  if (parser.isSet(select_iteration) && window.timeline().run_count() > 0) {
-    const int k = parser.value(select_iteration).toInt();
-    for (const dmlsim::gui::IterationSpan& it : window.timeline().run(0).iterations()) {
-      if (it.iteration == k) window.timeline().set_range(dmlsim::gui::RangeSelection{0, it.start, it.end});
-    }
-  }
   window.show();
-
-  if (!parser.isSet(screenshot)) return QApplication::exec();
-  if (opened != parser.positionalArguments().size()) {
-    std::fprintf(stderr, "dmlsim-gui: cannot open a run for the screenshot\n");
-    return 1;
+  const QStringList runs = parser.positionalArguments();
+  // Runs load in the background: what needs them (the view options, the screenshot) waits for them.
+  auto when_open = [&](int opened) {
+    apply_view_options(window, parser.isSet(expand) ? parser.value(expand) : QString(),
+                       parser.isSet(select) ? parser.value(select) : QString(),
+                       parser.isSet(select_iteration) ? parser.value(select_iteration) : QString());
+    if (parser.isSet(screenshot))
+      QApplication::exit(save_screenshot(window, opened == runs.size(), parser.value(screenshot)));
+  };
+  if (runs.isEmpty()) {
+    QTimer::singleShot(0, &window, [&] { when_open(0); });
+  } else {
+    QObject::connect(&window, &dmlsim::gui::MainWindow::open_finished, &window, when_open,
+                     Qt::SingleShotConnection);
+    window.open_paths(runs);
   }
-  if (!QFontMetrics(QFont()).inFont(QChar(u'A'))) {
-    std::fprintf(stderr,
-                 "dmlsim-gui: no usable font (install fonts-dejavu-core): the screenshot would show boxes\n");
-    return 1;
-  }
-  QApplication::processEvents();
-  if (!window.grab().save(parser.value(screenshot))) {
-    std::fprintf(stderr, "dmlsim-gui: cannot write %s\n", qPrintable(parser.value(screenshot)));
-    return 1;
-  }
-  return 0;
+  return QApplication::exec();
 }

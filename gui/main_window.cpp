@@ -1,16 +1,18 @@
 #include "gui/main_window.hpp"
 
 #include <QAction>
-#include <QApplication>
+#include <QDir>
 #include <QDockWidget>
 #include <QDragEnterEvent>
 #include <QDropEvent>
-#include <QElapsedTimer>
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QLabel>
+#include <QLocale>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QMimeData>
+#include <QProgressBar>
 #include <QSettings>
 #include <QStatusBar>
 #include <QVBoxLayout>
@@ -35,6 +37,12 @@ QAction* add_view_action(QMenu* menu, const QString& text, const QString& key, Q
   return action;
 }
 
+// The size of the trace a path names (a trace.json or a run directory), 0 if unknown.
+qint64 trace_size(const QString& path) {
+  const QFileInfo info(path);
+  return info.isDir() ? QFileInfo(QDir(path).filePath(QStringLiteral("trace.json"))).size() : info.size();
+}
+
 }  // namespace
 
 MainWindow::MainWindow(const QString& settings_file, QWidget* parent)
@@ -45,7 +53,12 @@ MainWindow::MainWindow(const QString& settings_file, QWidget* parent)
       timeline_widget_(new TimelineWidget(timeline_, this)),
       summary_panel_(new SummaryPanel(timeline_, this)),
       compare_panel_(new ComparePanel(timeline_, this)),
-      compare_dock_(new QDockWidget(tr("Compare"), this)) {
+      compare_dock_(new QDockWidget(tr("Compare"), this)),
+      loading_label_(new QLabel(this)),
+      loading_bar_(new QProgressBar(this)),
+      loader_([this](std::unique_ptr<RunModel> run, const QString& path, double seconds) {
+        add_loaded(std::move(run), path, seconds);
+      }) {
   auto* central = new QWidget(this);
   auto* layout = new QVBoxLayout(central);
   layout->setContentsMargins(0, 0, 0, 0);
@@ -62,6 +75,15 @@ MainWindow::MainWindow(const QString& settings_file, QWidget* parent)
   compare_dock_->setWidget(compare_panel_);
   addDockWidget(Qt::BottomDockWidgetArea, compare_dock_);
   compare_dock_->hide();
+
+  // core's reader cannot say how far it got: a busy bar (range 0..0) beside the file's name.
+  loading_bar_->setRange(0, 0);
+  loading_bar_->setMaximumWidth(120);
+  statusBar()->addPermanentWidget(loading_label_);
+  statusBar()->addPermanentWidget(loading_bar_);
+  connect(&loader_, &RunLoader::state_changed, this, &MainWindow::update_progress);
+  connect(&loader_, &RunLoader::batch_finished, this, &MainWindow::finish_batch);
+  update_progress();
 
   build_menus();
   setAcceptDrops(true);
@@ -137,34 +159,43 @@ void MainWindow::show_what_if() {
   dialog->raise();
 }
 
-int MainWindow::open_paths(const QStringList& paths) {
-  QStringList failures;
-  int opened = 0;
-  for (const QString& path : paths) {
-    QApplication::setOverrideCursor(Qt::WaitCursor);
-    QElapsedTimer clock;
-    clock.start();
-    try {
-      auto run = RunModel::load(path.toStdString());
-      const std::size_t events = run->event_count();
-      timeline_.add_run(std::move(run));
-      remember(QFileInfo(path).absoluteFilePath());
-      statusBar()->showMessage(tr("opened %1: %2 events in %3 s")
-                                   .arg(path)
-                                   .arg(static_cast<qulonglong>(events))
-                                   .arg(clock.elapsed() / 1000.0, 0, 'f', 2));
-      ++opened;
-    } catch (const std::exception& e) {
-      // The reader's message starts with the file and says what is wrong with it.
-      failures << QString::fromUtf8(e.what());
-    }
-    QApplication::restoreOverrideCursor();
+void MainWindow::open_paths(const QStringList& paths) {
+  loader_.load(paths);
+}
+
+void MainWindow::add_loaded(std::unique_ptr<RunModel> run, const QString& path, double seconds) {
+  const std::size_t events = run->event_count();
+  timeline_.add_run(std::move(run));
+  remember(QFileInfo(path).absoluteFilePath());
+  statusBar()->showMessage(tr("opened %1: %2 events in %3 s")
+                               .arg(path)
+                               .arg(static_cast<qulonglong>(events))
+                               .arg(seconds, 0, 'f', 2));
+}
+
+void MainWindow::finish_batch(int opened, const QStringList& errors) {
+  if (!errors.isEmpty()) {
+    show_error(errors.size() == 1 ? tr("Cannot open this run") : tr("Cannot open these runs"),
+               errors.join(QStringLiteral("\n\n")));
   }
-  if (!failures.isEmpty()) {
-    show_error(failures.size() == 1 ? tr("Cannot open this run") : tr("Cannot open these runs"),
-               failures.join(QStringLiteral("\n\n")));
+  emit open_finished(opened);
+}
+
+QString MainWindow::loading_text() const {
+  return loader_.busy() ? loading_label_->text() : QString();
+}
+
+void MainWindow::update_progress() {
+  loading_label_->setVisible(loader_.busy());
+  loading_bar_->setVisible(loader_.busy());
+  if (!loader_.busy()) {
+    loading_label_->clear();
+    return;
   }
-  return opened;
+  const QString path = loader_.current();
+  QString text = tr("loading %1 (%2) …").arg(path, QLocale().formattedDataSize(trace_size(path)));
+  if (loader_.waiting() > 0) text += tr(" + %n more", nullptr, loader_.waiting());
+  loading_label_->setText(text);
 }
 
 void MainWindow::show_error(const QString& title, const QString& text) {

@@ -11,6 +11,7 @@
 #include "gui/whatif_dialog.hpp"
 #include "gui/whatif_spec.hpp"
 #include "gui_test_support.hpp"
+#include "gui_window_support.hpp"
 
 namespace dmlsim::gui {
 namespace {
@@ -89,7 +90,7 @@ TEST(GuiWhatIf, RunsDmlsimAndOpensTheResultBesideTheCurrentRun) {
   use_built_dmlsim();
   const testing::ScratchDir dir("gui-whatif-run");
   MainWindow window(qpath(dir / "settings.ini"));
-  ASSERT_EQ(window.open_paths({qpath(testing::test_run("demo-ring"))}), 1);
+  ASSERT_EQ(testing::open_and_wait(window, {qpath(testing::test_run("demo-ring"))}), 1);
   WhatIfDialog* dialog = window.what_if_dialog();
   dialog->set_spec(small_spec());
   dialog->set_output_directory(qpath(dir / "out"));
@@ -103,8 +104,8 @@ TEST(GuiWhatIf, RunsDmlsimAndOpensTheResultBesideTheCurrentRun) {
   EXPECT_EQ(finished.front().front().toString(), qpath(dir / "out"));
   EXPECT_TRUE(std::filesystem::exists(dir / "out" / "trace.json"));
   EXPECT_TRUE(std::filesystem::exists(dir / "out" / "experiment.yaml"));
-  // Opened beside the demo: two runs stacked, the new one with its messages.
-  ASSERT_EQ(window.timeline().run_count(), 2);
+  // Opened beside the demo (loaded in the background): two runs stacked, the new one with its messages.
+  ASSERT_TRUE(QTest::qWaitFor([&] { return window.timeline().run_count() == 2; }, testing::kLoadTimeoutMs));
   EXPECT_EQ(window.timeline().run(1).label(), "what-if-star (simulated)");
   EXPECT_EQ(window.timeline().run(1).rank_count(), 4);
   // A ring all-reduce of 4 ranks: each sends one message in each of its 2(n − 1) = 6 steps.

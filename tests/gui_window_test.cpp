@@ -8,6 +8,7 @@
 #include <QHelpEvent>
 #include <QMimeData>
 #include <QMouseEvent>
+#include <QSignalSpy>
 #include <QTest>
 #include <QToolTip>
 #include <QUrl>
@@ -26,31 +27,17 @@
 #include "gui/timeline_painter.hpp"
 #include "gui/timeline_widget.hpp"
 #include "gui_test_support.hpp"
+#include "gui_window_support.hpp"
 
 namespace dmlsim::gui {
 namespace {
 
+using testing::open_and_wait;
 using testing::test_run;
 
-QString qpath(const std::filesystem::path& p) {
-  return QString::fromStdString(p.string());
-}
+using testing::qpath;
 
-// A shown main window with its own settings file.
-struct Window {
-  explicit Window(const std::string& name)
-      : scratch(name), dir(scratch.path()), window(qpath(dir / "settings.ini")) {
-    window.resize(1400, 900);
-    window.show();
-    EXPECT_TRUE(QTest::qWaitForWindowExposed(&window));
-  }
-  TimelineWidget* widget() { return window.timeline_widget(); }
-  Timeline& timeline() { return window.timeline(); }
-
-  testing::ScratchDir scratch;  // removed last, after the window
-  std::filesystem::path dir;
-  MainWindow window;
-};
+using Window = testing::TestWindow;
 
 void send_mouse(QWidget* w, QEvent::Type type, QPoint pos, Qt::MouseButton button, Qt::MouseButtons buttons,
                 Qt::KeyboardModifiers modifiers = Qt::NoModifier) {
@@ -103,7 +90,7 @@ std::size_t longest(const Track& track) {
 TEST(GuiWindow, KeyboardZoomAndPanChangeTheVisibleRange) {
   testing::gui_app();
   Window w("gui-keys");
-  ASSERT_EQ(w.window.open_paths({qpath(test_run("demo-ring"))}), 1);
+  ASSERT_EQ(open_and_wait(w.window, {qpath(test_run("demo-ring"))}), 1);
   Timeline& t = w.timeline();
   const RunModel& run = t.run(0);
   // Opened zoomed to fit: the run with a 2 % margin.
@@ -146,7 +133,7 @@ TEST(GuiWindow, KeyboardZoomAndPanChangeTheVisibleRange) {
 TEST(GuiWindow, WheelZoomsAroundTheCursorAndDragPans) {
   testing::gui_app();
   Window w("gui-wheel");
-  ASSERT_EQ(w.window.open_paths({qpath(test_run("demo-ring"))}), 1);
+  ASSERT_EQ(open_and_wait(w.window, {qpath(test_run("demo-ring"))}), 1);
   Timeline& t = w.timeline();
   const QPoint at(kGutterWidth + 300, 200);
   const double under = t.axis().to_time(300);
@@ -173,7 +160,7 @@ TEST(GuiWindow, WheelZoomsAroundTheCursorAndDragPans) {
 TEST(GuiWindow, ClickSelectsTheEventAndHoverDescribesIt) {
   testing::gui_app();
   Window w("gui-click");
-  ASSERT_EQ(w.window.open_paths({qpath(test_run("demo-ring"))}), 1);
+  ASSERT_EQ(open_and_wait(w.window, {qpath(test_run("demo-ring"))}), 1);
   Timeline& t = w.timeline();
   const Row* row = track_row(t, 0, 2, core::Lane::compute);
   ASSERT_NE(row, nullptr);
@@ -216,7 +203,7 @@ TEST(GuiWindow, ClickSelectsTheEventAndHoverDescribesIt) {
 TEST(GuiWindow, RangeSelectionFillsTheSummaryPanel) {
   testing::gui_app();
   Window w("gui-range");
-  ASSERT_EQ(w.window.open_paths({qpath(test_run("demo-ring"))}), 1);
+  ASSERT_EQ(open_and_wait(w.window, {qpath(test_run("demo-ring"))}), 1);
   Timeline& t = w.timeline();
   const QPoint from(kGutterWidth + 200, 150), to(kGutterWidth + 600, 300);
   drag(w.widget(), from, to, Qt::ShiftModifier);
@@ -251,7 +238,7 @@ TEST(GuiWindow, RangeSelectionFillsTheSummaryPanel) {
 TEST(GuiWindow, ClickOnANodeHeaderCollapsesIt) {
   testing::gui_app();
   Window w("gui-collapse");
-  ASSERT_EQ(w.window.open_paths({qpath(test_run("demo-ring"))}), 1);
+  ASSERT_EQ(open_and_wait(w.window, {qpath(test_run("demo-ring"))}), 1);
   Timeline& t = w.timeline();
   const int rows = static_cast<int>(t.layout().rows().size());
   const Row& node = t.layout().rows()[static_cast<std::size_t>(t.layout().row_of_node(0, 0))];
@@ -337,7 +324,7 @@ TEST(GuiRender, MessageArrowsToggle) {
 TEST(GuiExport, WritesPngAndSvgOfTheVisibleTimeline) {
   testing::gui_app();
   Window w("gui-export");
-  ASSERT_EQ(w.window.open_paths({qpath(test_run("demo-ring"))}), 1);
+  ASSERT_EQ(open_and_wait(w.window, {qpath(test_run("demo-ring"))}), 1);
   const QString png = qpath(testing::output_dir() / "export.png");
   const QString svg = qpath(testing::output_dir() / "export.svg");
   QFile::remove(png);
@@ -398,7 +385,7 @@ TEST(GuiErrors, BadRunsGetAnErrorDialogNamingTheFileAndTheProblem) {
   };
   for (const BadRun& b : bad) {
     SCOPED_TRACE(b.what);
-    EXPECT_EQ(w.window.open_paths({qpath(b.path)}), 0);
+    EXPECT_EQ(open_and_wait(w.window, {qpath(b.path)}), 0);
     QMessageBox* box = w.window.error_dialog();
     ASSERT_NE(box, nullptr);
     EXPECT_TRUE(box->isVisible());
@@ -409,7 +396,7 @@ TEST(GuiErrors, BadRunsGetAnErrorDialogNamingTheFileAndTheProblem) {
     box->close();
   }
   // A good run and a bad one: the good one opens, the dialog names the bad one only.
-  EXPECT_EQ(w.window.open_paths({qpath(test_run("demo-ring")), qpath(bad.front().path)}), 1);
+  EXPECT_EQ(open_and_wait(w.window, {qpath(test_run("demo-ring")), qpath(bad.front().path)}), 1);
   EXPECT_EQ(w.timeline().run_count(), 1);
   ASSERT_NE(w.window.error_dialog(), nullptr);
   EXPECT_TRUE(w.window.error_dialog()->text().contains(qpath(bad.front().path)));
@@ -424,17 +411,20 @@ TEST(GuiWindow, OpensDroppedRunsAndRemembersRecentOnes) {
   QDragEnterEvent enter(QPoint(300, 300), Qt::CopyAction, mime, Qt::LeftButton, Qt::NoModifier);
   QApplication::sendEvent(&w.window, &enter);
   EXPECT_TRUE(enter.isAccepted());
+  QSignalSpy opened(&w.window, &MainWindow::open_finished);
   QDropEvent drop(QPointF(300, 300), Qt::CopyAction, mime, Qt::LeftButton, Qt::NoModifier);
   QApplication::sendEvent(&w.window, &drop);
-  EXPECT_EQ(w.timeline().run_count(), 1);
   delete mime;
+  ASSERT_TRUE(opened.wait(testing::kLoadTimeoutMs)) << "the dropped run loads in the background";
+  EXPECT_EQ(opened.front().front().toInt(), 1);
+  EXPECT_EQ(w.timeline().run_count(), 1);
 
   const QString ring = QFileInfo(qpath(test_run("demo-ring"))).absoluteFilePath();
   const QString tree = QFileInfo(qpath(test_run("demo-tree") / "trace.json")).absoluteFilePath();
   ASSERT_EQ(w.window.recent_files(), QStringList{ring});
-  ASSERT_EQ(w.window.open_paths({tree}), 1);
+  ASSERT_EQ(open_and_wait(w.window, {tree}), 1);
   EXPECT_EQ(w.window.recent_files(), (QStringList{tree, ring}));
-  ASSERT_EQ(w.window.open_paths({ring}), 1);
+  ASSERT_EQ(open_and_wait(w.window, {ring}), 1);
   EXPECT_EQ(w.window.recent_files(), (QStringList{ring, tree})) << "most recent first, no duplicates";
   // Kept across sessions.
   MainWindow again(qpath(w.dir / "settings.ini"));
@@ -444,7 +434,7 @@ TEST(GuiWindow, OpensDroppedRunsAndRemembersRecentOnes) {
 TEST(GuiCompare, PerPhaseDifferencesEqualValidatesAndIterationsAlign) {
   testing::gui_app();
   Window w("gui-compare");
-  ASSERT_EQ(w.window.open_paths({qpath(test_run("demo-ring")), qpath(test_run("demo-tree"))}), 2);
+  ASSERT_EQ(open_and_wait(w.window, {qpath(test_run("demo-ring")), qpath(test_run("demo-tree"))}), 2);
   ComparePanel* panel = w.window.compare_panel();
   EXPECT_TRUE(panel->isVisible()) << "the compare view opens with a second run";
   EXPECT_EQ(panel->run_a(), 0);
@@ -509,7 +499,7 @@ TEST(GuiCompare, ReadsValidatesReportWhenPresent) {
   std::ofstream(run / std::string(core::kValidationReportFile))
       << R"({"phases": [{"phase": "forward", "predicted_s": 0.03, "measured_s": 0.024, "error_percent": 25.0},
                        {"phase": "backward", "predicted_s": 0.05, "measured_s": 0, "error_percent": null}]})";
-  ASSERT_EQ(w.window.open_paths({qpath(run), qpath(test_run("demo-tree"))}), 2);
+  ASSERT_EQ(open_and_wait(w.window, {qpath(run), qpath(test_run("demo-tree"))}), 2);
   const PhaseTableModel& model = w.window.compare_panel()->table_model();
   ASSERT_EQ(model.rowCount(), 2);
   EXPECT_EQ(model.data(model.index(0, PhaseTableModel::error_percent), Qt::UserRole).toDouble(), 25.0);
@@ -522,7 +512,7 @@ TEST(GuiCompare, ReadsValidatesReportWhenPresent) {
   // An unreadable report: said so, and the table is computed from the traces.
   std::ofstream(run / std::string(core::kValidationReportFile)) << "{\"phases\": [{\"phase\": 3}]}";
   w.timeline().clear_runs();
-  ASSERT_EQ(w.window.open_paths({qpath(run), qpath(test_run("demo-tree"))}), 2);
+  ASSERT_EQ(open_and_wait(w.window, {qpath(run), qpath(test_run("demo-tree"))}), 2);
   EXPECT_TRUE(w.window.compare_panel()->source_text().contains(QStringLiteral("unreadable")));
   EXPECT_GE(model.rowCount(), 5);
 
@@ -533,7 +523,7 @@ TEST(GuiCompare, ReadsValidatesReportWhenPresent) {
   std::ofstream(w.dir / "case" / std::string(core::kValidationReportFile))
       << R"({"case": "x", "phases": [{"phase": "optimizer", "predicted_s": 0.5, "measured_s": 0.4, "error_percent": 25}]})";
   w.timeline().clear_runs();
-  ASSERT_EQ(w.window.open_paths({qpath(sim), qpath(test_run("demo-tree"))}), 2);
+  ASSERT_EQ(open_and_wait(w.window, {qpath(sim), qpath(test_run("demo-tree"))}), 2);
   ASSERT_EQ(model.rowCount(), 1);
   EXPECT_EQ(model.data(model.index(0, PhaseTableModel::phase), Qt::UserRole).toString(),
             QStringLiteral("optimizer"));
