@@ -14,8 +14,10 @@
 #include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "apps/commands.hpp"
+#include "apps/output.hpp"
 #include "apps/run_outputs.hpp"
 #include "apps/statistics.hpp"
 #include "apps/trace_csv.hpp"
@@ -92,20 +94,17 @@ int calibrate_command(const CalibrateArgs& args) {
     throw core::ConfigError(fmt::format("{}: calibration needs at least 2 hosts and --ranks ≤ {}",
                                         args.platform.string(), platform.host_count()));
   }
+  // The model's errors surface now, not after the testbed is up and the ping-pong has run.
+  if (!args.network_only) core::load_model(args.model);
+  check_output_dir(args.out);
   fs::create_directories(args.out / "raw");
 
   // One testbed for both measurements.
   std::string testbed = args.testbed;
-  struct Down {
-    std::string name;
-    ~Down() {
-      if (!name.empty()) real::testbed_down(name);
-    }
-  } temporary;
+  std::optional<real::TemporaryTestbed> temporary;
   if (testbed.empty() && !args.local) {
-    testbed = temporary.name = fmt::format("c{}", getpid() % 100000);
-    real::testbed_up(platform, testbed,
-                     fs::read_symlink("/proc/self/exe").parent_path() / "dmlsim-delayline");
+    testbed = temporary.emplace(fmt::format("c{}", getpid() % 100000)).name();
+    temporary->up(platform, fs::read_symlink("/proc/self/exe").parent_path() / "dmlsim-delayline");
   }
   auto measure = [&](const std::string& name, const std::string& yaml) {
     const fs::path file = args.out / "raw" / (name + ".yaml");

@@ -28,9 +28,11 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "apps/commands.hpp"
+#include "apps/output.hpp"
 #include "apps/trace_csv.hpp"
 #include "core/child_process.hpp"
 #include "core/errors.hpp"
@@ -67,24 +69,14 @@ std::string flow_yaml(const YAML::Node& node) {
   return out.c_str();
 }
 
-bool valid_name(std::string_view name) {
-  return !name.empty() &&
-         std::all_of(name.begin(), name.end(),
-                     [](char c) {
-                       return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_' ||
-                              c == '.';
-                     }) &&
-         name != "." && name != "..";
-}
-
 // `name: preset` or `name: {field: value, ...}` entries of a compare file's cases or strategies.
 std::vector<Variant> read_variants(const core::ConfigNode& node, const YAML::Node& raw, bool presets) {
   std::vector<Variant> out;
   if (!node.is_map()) node.fail("expected a mapping of names to overrides");
   for (const std::string& name : node.keys()) {
     const core::ConfigNode entry = node.at(name);
-    if (!valid_name(name))
-      entry.fail("names are letters, digits, '-', '_' and '.' (they become directories)");
+    if (!core::valid_name(name))
+      entry.fail("names are letters, digits, '-', '_', '.' and ':' (they become directories)");
     Variant v{name, {}, {}, fmt::format("{}:{}", entry.file(), entry.line())};
     if (entry.is_scalar()) {
       if (!presets) entry.fail("expected a mapping of experiment fields to values");
@@ -115,6 +107,8 @@ Plan read_plan(const CompareArgs& args) {
     node.expect_only({"name", "experiment", "cases", "strategies"});
     const YAML::Node raw = YAML::LoadFile(args.file.string())["compare"];
     plan.name = node.string_or("name", args.file.stem().string());
+    if (const auto name = node.find("name"); name && !core::valid_name(plan.name))
+      name->fail("names are letters, digits, '-', '_', '.' and ':' (it names the output directory)");
     plan.experiment = node.resolve_path(node.string("experiment"));
     if (const auto cases = node.find("cases")) plan.cases = read_variants(*cases, raw["cases"], false);
     if (plan.cases.empty()) plan.cases.push_back({"", {}, {}, ""});
@@ -220,6 +214,14 @@ struct Run {
 };
 
 std::vector<Run> plan_runs(const Plan& plan, const CompareArgs& args, const std::filesystem::path& out) {
+  // Each run writes into a directory of its name: two of one name would write over each other.
+  for (const std::vector<Variant>* list : {&plan.cases, &plan.strategies}) {
+    std::set<std::string> seen;
+    for (const Variant& v : *list) {
+      if (!seen.insert(v.name).second)
+        throw core::ConfigError(fmt::format("compare: '{}' is listed twice", v.name));
+    }
+  }
   std::vector<Run> runs;
   for (const Variant& c : plan.cases) {
     Overrides case_overrides = args.overrides;
@@ -238,6 +240,8 @@ std::vector<Run> plan_runs(const Plan& plan, const CompareArgs& args, const std:
       // Every input error surfaces here, before anything runs.
       const core::Experiment e = core::load_experiment(plan.experiment, run.overrides);
       run.prediction = strategies::make_strategy(e)->predict();
+      // The table needs each run's compute/communication breakdown, which trace: none does not keep.
+      if (e.trace == core::TraceDetail::none) run.overrides.emplace_back("simulation.trace", "phases");
       run.ranks = e.ranks;
       if (e.model) run.samples_per_iteration = e.model->micro_batch;
       runs.push_back(std::move(run));
@@ -285,23 +289,15 @@ void measure(Run& run) {
     exposed += r["exposed_communication_s"].get<double>();
   }
   // Throughput: each worker's samples over its own span of iterations, summed — so a worker that
-  // runs ahead (asynchronous training) counts at its own pace. Compute time from the phases too,
-  // for traces without kernel events (`trace: phases`): forward, backward and optimizer.
+  // runs ahead (asynchronous training) counts at its own pace.
   std::map<int, std::tuple<int, double, double>> spans;  // rank → (iterations, first start, last end)
-  double phase_compute = 0;
   for (const CsvEvent& e : read_trace_csv(run.dir / "trace.csv")) {
-    if (e.lane != "phase" || e.rank >= workers) continue;
-    if (e.name == "forward" || e.name == "backward" || e.name == "optimizer") phase_compute += e.duration;
-    if (e.name != "iteration") continue;
+    if (e.lane != "phase" || e.rank >= workers || e.name != "iteration") continue;
     auto [it, added] = spans.try_emplace(e.rank, 0, e.start, e.end);
     auto& [count, first, last] = it->second;
     ++count;
     first = std::min(first, e.start);
     last = std::max(last, e.end);
-  }
-  const double iterations = std::max<double>(1, static_cast<double>(summary["iterations_s"].size()));
-  if (summary["compute_s"].get<double>() == 0 && phase_compute > 0) {
-    exposed = std::max(0.0, workers * run.iteration - phase_compute / iterations);
   }
   if (run.iteration > 0) {
     run.communication_share = communication / workers / run.iteration;
@@ -312,6 +308,7 @@ void measure(Run& run) {
     if (last > first)
       run.throughput += static_cast<double>(count * run.samples_per_iteration) / (last - first);
   }
+  const double iterations = std::max<double>(1, static_cast<double>(summary["iterations_s"].size()));
   std::ifstream links(run.dir / "links.csv");
   std::string line;
   std::getline(links, line);  // link,bandwidth_Bps,bytes,busy_s,utilization
@@ -359,6 +356,7 @@ int compare_command(const CompareArgs& args) {
   const Plan plan = read_plan(args);
   const std::filesystem::path out =
       args.out.empty() ? std::filesystem::path("dmlsim-out/compare") / plan.name : args.out;
+  check_output_dir(out);
   std::vector<Run> runs = plan_runs(plan, args, out);
   const int jobs =
       args.jobs > 0 ? args.jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "apps/commands.hpp"
+#include "apps/output.hpp"
 #include "core/child_process.hpp"
 #include "core/errors.hpp"
 #include "core/units.hpp"
@@ -22,6 +23,7 @@ int demo_command(const DemoArgs& args) {
   const std::filesystem::path experiment = data_dir() / "experiments" / "demo-transformer-64gpu.yaml";
   const std::vector<std::string> algorithms{"ring", "tree", "double-binary-tree", "halving-doubling",
                                             "hierarchical"};
+  check_output_dir(args.out);
   const int jobs =
       args.jobs > 0 ? args.jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   std::cout << fmt::format(

@@ -2,11 +2,13 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include <cmath>
 #include <cstdlib>
 #include <iostream>
 
 #include "apps/commands.hpp"
 #include "core/errors.hpp"
+#include "core/interrupts.hpp"
 #include "core/units.hpp"
 
 namespace dmlsim::apps {
@@ -26,19 +28,37 @@ Overrides parse_overrides(const std::vector<std::string>& sets) {
     if (eq == std::string::npos || eq == 0) {
       throw core::ConfigError(fmt::format("--set {}: expected FIELD=VALUE, e.g. strategy.allreduce=tree", s));
     }
-    out.emplace_back(s.substr(0, eq), s.substr(eq + 1));
+    const std::string field = s.substr(0, eq), value = s.substr(eq + 1);
+    if (field.front() == '.' || field.back() == '.' || field.find("..") != std::string::npos)
+      throw core::ConfigError(fmt::format("--set {}: empty field name in '{}'", s, field));
+    if (value.find_first_not_of(" \t") == std::string::npos)
+      throw core::ConfigError(fmt::format("--set {}: empty value (write '' for an empty string)", s));
+    out.emplace_back(field, value);
   }
   return out;
+}
+
+// A number option must be finite and at least `min` (above it when `above`); CLI11's checks let
+// nan and inf through.
+void check_number(std::string_view option, double value, double min, bool above) {
+  if (std::isfinite(value) && (above ? value > min : value >= min)) return;
+  throw core::ConfigError(fmt::format("{} {}: expected a finite number {} {}", option, value,
+                                      above ? "above" : "of at least", min));
 }
 
 }  // namespace
 }  // namespace dmlsim::apps
 
 int main(int argc, char** argv) {
+  dmlsim::core::handle_interrupts();  // first: every thread started later inherits the blocked signals
   using namespace dmlsim::apps;
   CLI::App app{"dmlsim: simulate distributed deep-learning training on clusters you do not have"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "dmlsim 0.1.0");
+  // A bad command line gets one line too, like every other bad input.
+  app.failure_message([](const CLI::App*, const CLI::Error& e) {
+    return fmt::format("dmlsim: {} (see --help)\n", e.what());
+  });
 
   RunArgs run;
   std::vector<std::string> run_sets;
@@ -57,8 +77,7 @@ int main(int argc, char** argv) {
   run_cmd->add_flag("--gpu", run.gpu,
                     "real: compute on GPUs (cuBLAS), communicate with NCCL (one GPU per rank)");
   run_cmd->add_option("--hostfile", run.hostfile, "real: run on the hosts of this Open MPI hostfile");
-  run_cmd->add_option("--timeout", run.timeout_seconds, "real: seconds before a hung run is killed")
-      ->check(CLI::PositiveNumber);
+  run_cmd->add_option("--timeout", run.timeout_seconds, "real: seconds before a hung run is killed");
   std::vector<std::string> run_mca;
   run_cmd->add_option("--mca", run_mca,
                       "real: an Open MPI setting KEY=VALUE, e.g. coll_tuned_allreduce_algorithm=4");
@@ -154,6 +173,7 @@ int main(int argc, char** argv) {
     if (*run_cmd) {
       run.overrides = parse_overrides(run_sets);
       run.mca = parse_overrides(run_mca);
+      check_number("--timeout", run.timeout_seconds, 0, true);
       return run_command(run);
     }
     if (*explain_cmd) {
@@ -172,10 +192,19 @@ int main(int argc, char** argv) {
       } catch (const dmlsim::core::ValueError& e) {
         throw dmlsim::core::ConfigError(std::string("--max-size: ") + e.what());
       }
+      // The bandwidth fit needs two ping-pong sizes of 1 MiB or more (sizes go up 4x from 1 KiB).
+      if (calibrate.max_size < (std::uint64_t{4} << 20)) {
+        throw dmlsim::core::ConfigError(
+            fmt::format("--max-size {}: must be at least 4MiB (the bandwidth is fitted on sizes of 1 MiB "
+                        "and more)",
+                        calibrate_max_size));
+      }
       return calibrate_command(calibrate);
     }
     if (*validate_cmd) {
       validate.overrides = parse_overrides(validate_sets);
+      check_number("--timeout", validate.timeout_seconds, 0, true);
+      check_number("--max-error", validate.max_error, 0, false);
       if (validate.experiment.empty() == validate.suite.empty() && validate.from_report.empty()) {
         throw dmlsim::core::ConfigError("dmlsim validate: give an EXPERIMENT or --suite SUITE, not both");
       }

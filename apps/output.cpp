@@ -9,6 +9,22 @@
 
 namespace dmlsim::apps {
 
+void check_output_dir(const std::filesystem::path& dir) {
+  namespace fs = std::filesystem;
+  for (fs::path p = dir; !p.empty(); p = p.parent_path()) {
+    std::error_code ec;
+    if (fs::exists(p, ec)) {
+      if (!fs::is_directory(p, ec)) {
+        throw core::ConfigError(
+            p == dir ? fmt::format("output directory {}: exists and is not a directory", dir.string())
+                     : fmt::format("output directory {}: {} is not a directory", dir.string(), p.string()));
+      }
+      return;
+    }
+    if (p == p.parent_path()) return;
+  }
+}
+
 std::vector<std::filesystem::path> write_outputs(const std::filesystem::path& dir,
                                                  const std::vector<OutputFile>& files) {
   namespace fs = std::filesystem;

@@ -3,8 +3,10 @@
 
 #include <fstream>
 #include <iostream>
+#include <optional>
 
 #include "apps/commands.hpp"
+#include "apps/output.hpp"
 #include "apps/run_outputs.hpp"
 #include "core/errors.hpp"
 #include "core/experiment.hpp"
@@ -55,13 +57,10 @@ std::filesystem::path sibling_executable(const char* name) {
   return std::filesystem::read_symlink("/proc/self/exe").parent_path() / name;
 }
 
-// Brings a testbed down when it goes out of scope (also when the run fails).
-struct TemporaryTestbed {
-  std::string name;
-  ~TemporaryTestbed() {
-    if (!name.empty()) real::testbed_down(name);
-  }
-};
+// A duration of summary.json, or "n/a" where the trace did not record it (null).
+std::string seconds_or_na(const nlohmann::json& value) {
+  return value.is_number() ? core::format_duration(value.get<double>()) : "n/a";
+}
 
 int run_real(const RunArgs& args, const core::Experiment& experiment, const std::filesystem::path& out) {
   real::LaunchOptions launch;
@@ -81,14 +80,13 @@ int run_real(const RunArgs& args, const core::Experiment& experiment, const std:
     launch.arguments.insert(launch.arguments.end(), {"--set", field + "=" + value});
   if (args.gpu) launch.arguments.push_back("--gpu");
 
-  TemporaryTestbed temporary;
+  std::optional<real::TemporaryTestbed> temporary;
   if (!args.hostfile.empty()) {
     launch.hostfile = args.hostfile;
   } else if (!args.local) {
     if (args.testbed.empty()) {
-      temporary.name = fmt::format("r{}", getpid() % 100000);  // unique: runs may go on side by side
-      launch.testbed =
-          real::testbed_up(experiment.platform, temporary.name, sibling_executable("dmlsim-delayline"));
+      temporary.emplace(fmt::format("r{}", getpid() % 100000));  // unique: runs may go on side by side
+      launch.testbed = temporary->up(experiment.platform, sibling_executable("dmlsim-delayline"));
     } else {
       launch.testbed = real::testbed_load(args.testbed);
     }
@@ -112,9 +110,8 @@ int run_real(const RunArgs& args, const core::Experiment& experiment, const std:
         "{} (measured): {} ranks\n  iteration time        {:>12}\n  compute               {:>12}\n"
         "  communication         {:>12}\n  exposed communication {:>12}\n",
         experiment.name, experiment.ranks, core::format_duration(s["iteration_s"].get<double>()),
-        core::format_duration(s["compute_s"].get<double>()),
-        core::format_duration(s["communication_s"].get<double>()),
-        core::format_duration(s["exposed_communication_s"].get<double>()));
+        seconds_or_na(s["compute_s"]), seconds_or_na(s["communication_s"]),
+        seconds_or_na(s["exposed_communication_s"]));
     std::cout << fmt::format("  wrote {}\n", (out / "trace.json").string());
   }
   return 0;
@@ -129,7 +126,17 @@ int run_command(const RunArgs& args) {
   const std::unique_ptr<strategies::Strategy> strategy = strategies::make_strategy(experiment);
   const std::filesystem::path out =
       args.out.empty() ? std::filesystem::path("dmlsim-out") / experiment.name : args.out;
+  check_output_dir(out);
   if (args.backend == "sim") return run_simulated(args, experiment, *strategy, out);
+  // Before a testbed or mpirun is started.
+  if (!args.hostfile.empty() && !std::filesystem::is_regular_file(args.hostfile))
+    throw core::ConfigError(fmt::format("--hostfile {}: no such file", args.hostfile.string()));
+  if (args.gpu && experiment.payload) {
+    throw core::ConfigError(
+        fmt::format("{}: field 'experiment.simulation.payload': --gpu moves device memory; payload checks "
+                    "run on the CPU backend",
+                    experiment.source));
+  }
 #ifdef DMLSIM_HAVE_REALRUN
   return run_real(args, experiment, out);
 #else

@@ -14,9 +14,11 @@
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 #include "apps/commands.hpp"
+#include "apps/output.hpp"
 #include "apps/run_outputs.hpp"
 #include "apps/statistics.hpp"
 #include "core/child_process.hpp"
@@ -211,10 +213,16 @@ int validate_command(const ValidateArgs& args) {
                              args.from_report.string());
     return 0;
   }
-  fs::create_directories(args.out);
+  // Every input error surfaces before a directory is made or a testbed started.
+  check_output_dir(args.out);
   if (args.suite.empty()) {
     if (args.calibrated.empty())
       throw core::ConfigError("dmlsim validate: give --calibrated PLATFORM (dmlsim calibrate)");
+    if (!fs::is_regular_file(args.calibrated))
+      throw core::ConfigError(fmt::format("--calibrated {}: no such file", args.calibrated.string()));
+    core::load_platform(args.calibrated);
+    core::load_experiment(args.experiment, args.overrides);
+    fs::create_directories(args.out);
     const CaseResult r =
         validate_one(args, args.experiment, args.overrides, args.experiment.stem().string(), args.out);
     if (args.max_error > 0 && std::abs(r.error_percent) > args.max_error) {
@@ -233,21 +241,37 @@ int validate_command(const ValidateArgs& args) {
   const fs::path platform = suite.resolve_path(suite.string("platform"));
   ValidateArgs base = args;
   base.repeat = static_cast<int>(suite.integer_in_or("repeat", 1, 100, args.repeat));
+  core::load_platform(platform);
+  core::load_model(suite.resolve_path(suite.string("calibration_model")));
+  struct Case {
+    std::string name;
+    fs::path experiment;
+    Overrides sets;
+  };
+  std::vector<Case> cases;
+  for (const core::ConfigNode& c : suite.at("cases").items()) {
+    c.expect_only({"name", "experiment", "set"});
+    Case one{c.string("name"), c.resolve_path(c.string("experiment")), {}};
+    if (!core::valid_name(one.name))
+      c.at("name").fail("names are letters, digits, '-', '_', '.' and ':' (they become directories)");
+    if (const auto set = c.find("set")) {
+      for (const std::string& key : set->keys()) one.sets.emplace_back(key, set->at(key).as_string());
+    }
+    core::load_experiment(one.experiment, one.sets);
+    cases.push_back(std::move(one));
+  }
+  if (cases.empty()) suite.at("cases").fail("needs at least one case");
+  fs::create_directories(args.out);
   double load_before = 0;
   {
     std::ifstream load("/proc/loadavg");
     load >> load_before;
   }
-  struct Down {
-    std::string name;
-    ~Down() {
-      if (!name.empty()) real::testbed_down(name);
-    }
-  } temporary;
+  std::optional<real::TemporaryTestbed> temporary;
   if (base.testbed.empty()) {
-    base.testbed = temporary.name = fmt::format("v{}", getpid() % 100000);
-    real::testbed_up(core::load_platform(platform), base.testbed,
-                     fs::read_symlink("/proc/self/exe").parent_path() / "dmlsim-delayline");
+    base.testbed = temporary.emplace(fmt::format("v{}", getpid() % 100000)).name();
+    temporary->up(core::load_platform(platform),
+                  fs::read_symlink("/proc/self/exe").parent_path() / "dmlsim-delayline");
   }
   CalibrateArgs calibrate;
   calibrate.platform = platform;
@@ -269,15 +293,8 @@ int validate_command(const ValidateArgs& args) {
   report["loadavg_before"] = load_before;
   report["machine"] = machine_facts();
   std::vector<double> errors;
-  for (const core::ConfigNode& c : suite.at("cases").items()) {
-    c.expect_only({"name", "experiment", "set"});
-    Overrides sets;
-    if (const auto set = c.find("set")) {
-      for (const std::string& key : set->keys()) sets.emplace_back(key, set->at(key).as_string());
-    }
-    const std::string name = c.string("name");
-    const CaseResult r =
-        validate_one(base, c.resolve_path(c.string("experiment")), sets, name, args.out / name);
+  for (const Case& c : cases) {
+    const CaseResult r = validate_one(base, c.experiment, c.sets, c.name, args.out / c.name);
     report["cases"].push_back(r.json);
     errors.push_back(r.error_percent);
   }

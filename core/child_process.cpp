@@ -22,11 +22,15 @@ namespace dmlsim::core {
 
 namespace {
 
-int decode_status(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
+int decode_status(int status) {
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
 
 }  // namespace
 
-ChildProcess ChildProcess::spawn_self(const std::vector<std::string>& args) { return spawn("/proc/self/exe", args); }
+ChildProcess ChildProcess::spawn_self(const std::vector<std::string>& args) {
+  return spawn("/proc/self/exe", args);
+}
 
 ChildProcess ChildProcess::spawn(const std::string& program, const std::vector<std::string>& args,
                                  const SpawnOptions& options) {
@@ -51,10 +55,20 @@ ChildProcess ChildProcess::spawn(const std::string& program, const std::vector<s
   }
   posix_spawnattr_t attributes;
   posix_spawnattr_init(&attributes);
+  // The parent may block SIGINT/SIGTERM/SIGHUP for its watcher thread (core/interrupts.hpp): the
+  // child starts with nothing blocked and default handling, so that it can be stopped.
+  short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+  sigset_t none, defaults;
+  sigemptyset(&none);
+  sigemptyset(&defaults);
+  for (int s : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&defaults, s);
+  posix_spawnattr_setsigmask(&attributes, &none);
+  posix_spawnattr_setsigdefault(&attributes, &defaults);
   if (options.own_process_group) {
-    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP);
+    flags |= POSIX_SPAWN_SETPGROUP;
     posix_spawnattr_setpgroup(&attributes, 0);
   }
+  posix_spawnattr_setflags(&attributes, flags);
   ChildProcess child;
   child.group_ = options.own_process_group;
   const int rc = posix_spawnp(&child.pid_, program.c_str(), &actions, &attributes, argv.data(), envp.data());
@@ -68,7 +82,8 @@ int ChildProcess::wait(ChildUsage* usage) {
   int status = 0;
   struct rusage ru {};
   while (wait4(pid_, &status, 0, &ru) < 0) {
-    if (errno != EINTR) throw BackendError(fmt::format("waiting for process {} failed: {}", pid_, std::strerror(errno)));
+    if (errno != EINTR)
+      throw BackendError(fmt::format("waiting for process {} failed: {}", pid_, std::strerror(errno)));
   }
   if (usage != nullptr) usage->max_rss_bytes = static_cast<double>(ru.ru_maxrss) * 1024;  // Linux: KiB
   return decode_status(status);
@@ -80,13 +95,16 @@ std::optional<int> ChildProcess::wait_for(std::chrono::duration<double> timeout)
     int status = 0;
     const int r = waitpid(pid_, &status, WNOHANG);
     if (r == pid_) return decode_status(status);
-    if (r < 0 && errno != EINTR) throw BackendError(fmt::format("waiting for process {} failed: {}", pid_, std::strerror(errno)));
+    if (r < 0 && errno != EINTR)
+      throw BackendError(fmt::format("waiting for process {} failed: {}", pid_, std::strerror(errno)));
     if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
 }
 
-void ChildProcess::kill(int signal) { ::kill(group_ ? -pid_ : pid_, signal); }
+void ChildProcess::kill(int signal) {
+  ::kill(group_ ? -pid_ : pid_, signal);
+}
 
 CommandResult run_command(const std::vector<std::string>& argv) {
   char path[] = "/tmp/dmlsim-command-XXXXXX";

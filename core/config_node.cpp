@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <sstream>
 
@@ -26,6 +27,39 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
     }
   }
   return row[b.size()];
+}
+
+// Well-formed UTF-8 (no overlong forms, surrogates or code points above U+10FFFF): names end up in
+// JSON, which cannot hold anything else.
+bool valid_utf8(std::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    std::size_t n = 0;
+    std::uint32_t cp = 0;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      n = 1, cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      n = 2, cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      n = 3, cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + n >= s.size()) return false;  // truncated sequence
+    for (std::size_t k = 1; k <= n; ++k) {
+      const auto d = static_cast<unsigned char>(s[i + k]);
+      if ((d & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (d & 0x3F);
+    }
+    if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+      return false;
+    i += n + 1;
+  }
+  return true;
 }
 
 // Reads a scalar with a unit; a parse error becomes a ConfigError at this node.
@@ -94,6 +128,11 @@ void ConfigNode::set(std::string_view dotted_path, std::string_view yaml_value) 
     rest = dot == std::string_view::npos ? std::string_view{} : rest.substr(dot + 1);
   }
   if (keys.empty()) throw ConfigError(fmt::format("--set: empty field path"));
+  if (std::find(keys.begin(), keys.end(), "") != keys.end() || dotted_path.ends_with('.')) {
+    throw ConfigError(
+        fmt::format("--set {}={}: empty field name in '{}' (write e.g. strategy.allreduce=tree)", dotted_path,
+                    yaml_value, dotted_path));
+  }
   for (std::size_t i = 0; i + 1 < keys.size(); ++i) {
     YAML::Node next = chain.back()[keys[i]];
     if (next && !next.IsMap()) {
@@ -111,8 +150,11 @@ int ConfigNode::line() const {
 }
 
 bool ConfigNode::overridden() const {
+  // A mapping that an override created on its way down is not in the file either.
+  const bool in_file = node_.IsDefined() && !node_.Mark().is_null();
   for (const std::string& o : *overrides_) {
     if (path_ == o || path_.starts_with(o + ".") || path_.starts_with(o + "[")) return true;
+    if (!in_file && o.starts_with(path_ + ".")) return true;
   }
   return false;
 }
@@ -135,6 +177,8 @@ ConfigNode ConfigNode::at(std::string_view key) const {
   if (!node_.IsMap()) fail("expected a mapping");
   YAML::Node child = node_[std::string(key)];
   if (!child || child.IsNull()) {
+    const ConfigNode missing(YAML::Node(), file_, child_path(key), line(), overrides_);
+    if (missing.overridden()) missing.fail("missing (required)");
     throw ConfigError(fmt::format("{}:{}: field '{}': missing (required)", *file_, line(), child_path(key)));
   }
   return ConfigNode(child, file_, child_path(key), line(), overrides_);
@@ -175,13 +219,18 @@ T ConfigNode::convert(std::string_view what) const {
 }
 
 std::string ConfigNode::as_string() const {
-  return convert<std::string>("a string");
+  std::string value = convert<std::string>("a string");
+  if (!valid_utf8(value)) fail("is not valid UTF-8 text");
+  return value;
 }
 std::int64_t ConfigNode::as_int() const {
   return convert<std::int64_t>("an integer");
 }
 double ConfigNode::as_double() const {
-  return convert<double>("a number");
+  const double value = convert<double>("a number");
+  // yaml-cpp reads .nan and .inf; no field of dmlsim means either.
+  if (!std::isfinite(value)) fail(fmt::format("'{}' is not a finite number", node_.Scalar()));
+  return value;
 }
 bool ConfigNode::as_bool() const {
   return convert<bool>("true or false");

@@ -11,9 +11,11 @@
 namespace dmlsim::core {
 
 std::string shape_key(const Kernel& kernel) {
-  if (const auto* g = std::get_if<Gemm>(&kernel.shape)) return fmt::format("gemm {} {} {} x{}", g->m, g->n, g->k, g->batch);
+  if (const auto* g = std::get_if<Gemm>(&kernel.shape))
+    return fmt::format("gemm {} {} {} x{}", g->m, g->n, g->k, g->batch);
   if (const auto* e = std::get_if<Elementwise>(&kernel.shape)) {
-    return fmt::format("elementwise {} a={} f={}", e->elements, e->accesses_per_element, e->flops_per_element);
+    return fmt::format("elementwise {} a={} f={}", e->elements, e->accesses_per_element,
+                       e->flops_per_element);
   }
   const auto& o = std::get<OptimizerStep>(kernel.shape);
   return fmt::format("optimizer {} {}", o.kind == OptimizerStep::Kind::adam ? "adam" : "sgd", o.parameters);
@@ -39,7 +41,8 @@ double DeviceProfile::kernel_seconds(const Kernel& kernel) const {
 }
 
 DeviceProfile parse_device(const ConfigNode& node) {
-  node.expect_only({"name", "peak", "memory_bandwidth", "memory", "efficiency", "launch_overhead", "measured"});
+  node.expect_only(
+      {"name", "peak", "memory_bandwidth", "memory", "efficiency", "launch_overhead", "measured"});
   DeviceProfile d;
   d.name = node.string("name");
   const ConfigNode peak = node.at("peak");
@@ -60,7 +63,7 @@ DeviceProfile parse_device(const ConfigNode& node) {
     d.compute_efficiency = eff->number_or("compute", 1.0);
     d.memory_efficiency = eff->number_or("memory", 1.0);
     for (const char* key : {"compute", "memory"}) {
-      if (const auto e = eff->find(key); e && (e->as_double() <= 0 || e->as_double() > 1)) {
+      if (const auto e = eff->find(key); e && !(e->as_double() > 0 && e->as_double() <= 1)) {
         e->fail("must be in (0, 1]");
       }
     }

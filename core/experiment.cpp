@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cmath>
 #include <set>
 
 #include "core/errors.hpp"
@@ -62,6 +66,16 @@ std::string_view to_string(TraceDetail t) {
   return "?";
 }
 
+bool valid_name(std::string_view name) {
+  return !name.empty() &&
+         std::all_of(name.begin(), name.end(),
+                     [](char c) {
+                       return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_' ||
+                              c == '.' || c == ':';
+                     }) &&
+         name != "." && name != "..";
+}
+
 const Model& Experiment::require_model() const {
   if (!model)
     throw ConfigError(fmt::format("{}: field 'experiment.model': missing (the {} strategy needs a model)",
@@ -74,7 +88,18 @@ Experiment parse_experiment(const ConfigNode& node) {
                     "slowdown"});
   Experiment e;
   e.source = node.file();
-  e.name = node.string_or("name", std::filesystem::path(node.file()).stem().string());
+  if (const auto name = node.find("name")) {
+    e.name = name->as_string();
+    if (!valid_name(e.name)) {
+      name->fail(
+          fmt::format("'{}' is not a valid name: letters, digits, '-', '_', '.' and ':' only (it names "
+                      "the output directory)",
+                      e.name));
+    }
+  } else {
+    e.name = std::filesystem::path(node.file()).stem().string();
+    if (e.name.empty() || e.name == "." || e.name == "..") e.name = "experiment";
+  }
   e.platform = parse_inline_or_file(node.at("platform"), "platform", parse_platform);
   if (const auto model = node.find("model")) e.model = parse_inline_or_file(*model, "model", parse_model);
 
@@ -124,16 +149,17 @@ Experiment parse_experiment(const ConfigNode& node) {
   if (const auto slow = node.find("slowdown")) {
     for (const std::string& key : slow->keys()) {
       const ConfigNode factor = slow->at(key);
+      // The whole key must be a rank number: "3x" is not rank 3.
       int rank = -1;
-      try {
-        rank = std::stoi(key);
-      } catch (const std::exception&) {
-        factor.fail("keys are rank numbers");
-      }
+      const auto [end, ec] = std::from_chars(key.data(), key.data() + key.size(), rank);
+      if (ec != std::errc{} || end != key.data() + key.size())
+        factor.fail(fmt::format("'{}' is not a rank number (keys are rank numbers)", key));
       if (rank < 0 || rank >= e.ranks)
         factor.fail(fmt::format("rank {} does not exist ({} ranks)", rank, e.ranks));
-      if (factor.as_double() <= 0) factor.fail("a slowdown factor must be positive (2 = twice as slow)");
-      e.slowdown[rank] = factor.as_double();
+      const double f = factor.as_double();
+      if (!(f > 0) || !std::isfinite(f))
+        factor.fail("a slowdown factor must be a finite positive number (2 = twice as slow)");
+      e.slowdown[rank] = f;
     }
   }
   return e;

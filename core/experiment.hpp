@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/config_node.hpp"
@@ -51,6 +52,12 @@ struct Experiment {
 };
 
 Experiment parse_experiment(const ConfigNode& node);
+
+// A name that can be one directory of an output path: letters, digits, '-', '_', '.' and ':' (compare's
+// presets, e.g. ps-sync:8), not "." or "..". Experiment names (dmlsim-out/<name>) and compare's case and
+// strategy names must be one.
+bool valid_name(std::string_view name);
+
 // `overrides` are (dotted path below `experiment`, YAML value) pairs applied before parsing.
 Experiment load_experiment(const std::filesystem::path& file,
                            const std::vector<std::pair<std::string, std::string>>& overrides = {});

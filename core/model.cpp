@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <numeric>
 
 #include "core/errors.hpp"
@@ -283,18 +284,34 @@ DType dtype_field(const ConfigNode& node, std::string_view key, DType fallback) 
   }
 }
 
+constexpr std::int64_t kMaxDimension = std::int64_t{1} << 40;
+
+// A per-element count of a kernel: finite and not negative.
+double count_or(const ConfigNode& node, std::string_view key, double fallback) {
+  const auto child = node.find(key);
+  if (!child) return fallback;
+  const double value = child->as_double();
+  if (!(value >= 0) || !std::isfinite(value)) child->fail("must be a finite number, 0 or more");
+  return value;
+}
+
 Kernel parse_kernel(const ConfigNode& node, DType dtype) {
   node.expect_only({"name", "gemm", "elementwise", "batch", "flops_per_element", "accesses_per_element"});
   const std::string name = node.string_or("name", "kernel");
   if (const auto g = node.find("gemm")) {
     const auto dims = g->items();
     if (dims.size() != 3) g->fail("expected [m, n, k]");
-    return gemm(name, dims[0].as_int(), dims[1].as_int(), dims[2].as_int(), dtype,
-                node.integer_or("batch", 1));
+    std::int64_t mnk[3];
+    for (std::size_t i = 0; i < 3; ++i) {
+      mnk[i] = dims[i].as_int();
+      if (mnk[i] < 1 || mnk[i] > kMaxDimension)
+        dims[i].fail(fmt::format("{} is out of range [1, {}]", mnk[i], kMaxDimension));
+    }
+    return gemm(name, mnk[0], mnk[1], mnk[2], dtype, node.integer_in_or("batch", 1, kMaxDimension, 1));
   }
   if (node.has("elementwise")) {
-    return elementwise(name, node.integer("elementwise"), dtype, node.number_or("flops_per_element", 1),
-                       node.number_or("accesses_per_element", 2));
+    return elementwise(name, node.integer_in("elementwise", 1, kMaxDimension), dtype,
+                       count_or(node, "flops_per_element", 1), count_or(node, "accesses_per_element", 2));
   }
   node.fail("a kernel needs either 'gemm: [m, n, k]' or 'elementwise: N'");
 }
@@ -307,7 +324,7 @@ Model parse_explicit_layers(const ConfigNode& node, DType dtype) {
     l.expect_only({"name", "parameters", "forward", "backward", "activation"});
     Layer layer;
     layer.name = l.string("name");
-    layer.parameters = l.integer("parameters");
+    layer.parameters = l.integer_in("parameters", 0, kMaxDimension);
     for (const ConfigNode& k : l.at("forward").items()) layer.forward.push_back(parse_kernel(k, dtype));
     if (const auto bw = l.find("backward")) {
       for (const ConfigNode& k : bw->items()) layer.backward.push_back(parse_kernel(k, dtype));
@@ -399,6 +416,12 @@ Model parse_model(const ConfigNode& node) {
   }
   node.at("type").fail(
       fmt::format("unknown model type '{}' (known: mlp, transformer, resnet, layers)", type));
+}
+
+Model load_model(const std::filesystem::path& file) {
+  const ConfigNode root = ConfigNode::load_file(file);
+  root.expect_only({"model"});
+  return parse_model(root.at("model"));
 }
 
 }  // namespace dmlsim::core

@@ -5,6 +5,7 @@
 // transformer of the GPT, BERT or Llama family, a ResNet); a model file can also list layers
 // explicitly. The shipped model zoo (models/*.yaml) cites the published configuration of each.
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -97,5 +98,7 @@ Model make_resnet(const ResNetConfig& config);
 
 // Reads a `model:` mapping: `type: mlp | transformer | resnet | layers`.
 Model parse_model(const ConfigNode& node);
+// Reads a model file (`model:` at the top level).
+Model load_model(const std::filesystem::path& file);
 
 }  // namespace dmlsim::core

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
 
 #include "core/errors.hpp"
 
@@ -49,7 +51,8 @@ FatTreeSpec parse_tree(const ConfigNode& node, std::string_view per_leaf_key, do
   } else {
     const ConfigNode ratio = node.at("oversubscription");
     const double r = ratio.as_double();
-    if (r <= 0) ratio.fail("must be positive (1 = non-blocking, 2 = 2:1)");
+    if (!(r > 0) || !std::isfinite(r))
+      ratio.fail("must be a finite positive number (1 = non-blocking, 2 = 2:1)");
     t.spine_link.bandwidth = downlink_per_member * t.per_leaf / (r * t.spines);
     t.spine_link.latency = node.duration_or("spine_latency", 0.0);
   }
@@ -76,14 +79,8 @@ HostLinks parse_host_links(const ConfigNode& node, int hosts) {
   for (const std::string& key : field->keys()) {
     const ConfigNode link = field->at(key);
     int host = -1;
-    try {
-      std::size_t used = 0;
-      host = std::stoi(key, &used);
-      if (used != key.size()) host = -1;
-    } catch (const std::exception&) {
-      host = -1;
-    }
-    if (host < 0) link.fail("keys are host numbers");
+    const auto [end, ec] = std::from_chars(key.data(), key.data() + key.size(), host);
+    if (ec != std::errc{} || end != key.data() + key.size() || host < 0) link.fail("keys are host numbers");
     if (host >= hosts) link.fail(fmt::format("host {} does not exist (the platform has {})", host, hosts));
     links[host] = parse_link(link);
   }
@@ -172,7 +169,8 @@ Platform parse_platform(const ConfigNode& node) {
     f.tree = parse_tree(node, "hosts_per_leaf", f.host_link.bandwidth, hosts);
     p.topology = f;
   } else if (type == "gpu-nodes") {
-    node.expect_only({"name", "topology", "nodes", "gpus_per_node", "nvlink", "nic", "fabric", "device", "tcp_acks"});
+    node.expect_only(
+        {"name", "topology", "nodes", "gpus_per_node", "nvlink", "nic", "fabric", "device", "tcp_acks"});
     GpuNodesTopology g;
     g.nodes = static_cast<int>(node.integer_in("nodes", 1, kMaxHosts));
     g.gpus_per_node = static_cast<int>(node.integer_in("gpus_per_node", 1, 1024));

@@ -55,10 +55,25 @@ RunSummary summarize(const Trace& trace, std::vector<LinkUsage> links, int train
   s.per_rank.resize(static_cast<std::size_t>(s.ranks));
   for (int r = 0; r < s.ranks; ++r) s.per_rank[static_cast<std::size_t>(r)].rank = r;
   std::map<std::tuple<std::string, std::uint64_t, int>, CollectiveStats> collectives;
+  // Compute comes from kernel events; a trace recorded with `trace: phases` has none, and then the
+  // forward, backward and optimizer phases stand for it. With `trace: none` only the iteration
+  // marks exist: the breakdown is unknown, not zero.
+  bool kernels = false;
+  std::vector<double> phase_compute(static_cast<std::size_t>(s.ranks), 0.0);
+  s.breakdown_recorded = false;
   for (const TraceEvent& e : events) {
     if (e.rank < 0 || e.rank >= s.ranks) continue;
     RankStats& rs = s.per_rank[static_cast<std::size_t>(e.rank)];
-    if (e.lane == Lane::compute) rs.compute_seconds += e.duration();
+    if (e.lane != Lane::phase || e.name != iteration_id) s.breakdown_recorded = true;
+    if (e.lane == Lane::compute) {
+      rs.compute_seconds += e.duration();
+      kernels = true;
+    }
+    if (e.lane == Lane::phase) {
+      const std::string_view name = trace.text(e.name);
+      if (name == "forward" || name == "backward" || name == "optimizer")
+        phase_compute[static_cast<std::size_t>(e.rank)] += e.duration();
+    }
     if (e.lane == Lane::collective) {
       rs.communication_seconds += e.duration();
       CollectiveStats& c = collectives[{std::string(trace.text(e.name)), e.bytes, e.group_size}];
@@ -71,6 +86,7 @@ RunSummary summarize(const Trace& trace, std::vector<LinkUsage> links, int train
     }
   }
   for (RankStats& rs : s.per_rank) {
+    if (!kernels) rs.compute_seconds = phase_compute[static_cast<std::size_t>(rs.rank)];
     rs.compute_seconds /= iterations;
     rs.communication_seconds /= iterations;
     rs.exposed_seconds = std::max(0.0, s.iteration_mean - rs.compute_seconds);
@@ -108,17 +124,19 @@ nlohmann::json RunSummary::to_json(std::size_t max_links) const {
   j["makespan_s"] = makespan;
   j["iteration_s"] = iteration_mean;
   j["iterations_s"] = iteration_seconds;
-  j["compute_s"] = compute_mean;
-  j["communication_s"] = communication_mean;
-  j["exposed_communication_s"] = exposed_mean;
+  // Unknown (null) rather than zero when the trace did not record them (trace: none).
+  const auto known = [&](double v) { return breakdown_recorded ? nlohmann::json(v) : nlohmann::json(); };
+  j["compute_s"] = known(compute_mean);
+  j["communication_s"] = known(communication_mean);
+  j["exposed_communication_s"] = known(exposed_mean);
   j["messages"] = messages;
   auto& rank_list = j["per_rank"] = nlohmann::json::array();
   for (const RankStats& r : per_rank) {
     rank_list.push_back({{"rank", r.rank},
-                         {"compute_s", r.compute_seconds},
-                         {"communication_s", r.communication_seconds},
-                         {"exposed_communication_s", r.exposed_seconds},
-                         {"busy_percent", 100 * r.busy_fraction}});
+                         {"compute_s", known(r.compute_seconds)},
+                         {"communication_s", known(r.communication_seconds)},
+                         {"exposed_communication_s", known(r.exposed_seconds)},
+                         {"busy_percent", known(100 * r.busy_fraction)}});
   }
   auto& coll = j["collectives"] = nlohmann::json::array();
   for (const CollectiveStats& c : collectives) {
@@ -159,11 +177,15 @@ void print_summary(const RunSummary& s, std::ostream& out, std::size_t max_links
                        s.training_ranks, s.ranks - 1);
   }
   out << fmt::format("  iteration time        {:>12}\n", format_duration(s.iteration_mean));
-  out << fmt::format("  compute               {:>12}  ({:.1f} % of the iteration)\n",
-                     format_duration(s.compute_mean),
-                     s.iteration_mean > 0 ? 100 * s.compute_mean / s.iteration_mean : 0);
-  out << fmt::format("  communication         {:>12}\n", format_duration(s.communication_mean));
-  out << fmt::format("  exposed communication {:>12}\n", format_duration(s.exposed_mean));
+  if (s.breakdown_recorded) {
+    out << fmt::format("  compute               {:>12}  ({:.1f} % of the iteration)\n",
+                       format_duration(s.compute_mean),
+                       s.iteration_mean > 0 ? 100 * s.compute_mean / s.iteration_mean : 0);
+    out << fmt::format("  communication         {:>12}\n", format_duration(s.communication_mean));
+    out << fmt::format("  exposed communication {:>12}\n", format_duration(s.exposed_mean));
+  } else {
+    out << "  compute, communication: not recorded (trace: none; use trace: phases or more)\n";
+  }
   if (!s.collectives.empty()) {
     out << fmt::format("  {:<36} {:>6} {:>12} {:>11} {:>11}\n", "collective", "count", "time", "algbw GB/s",
                        "busbw GB/s");

@@ -48,6 +48,9 @@ struct RunSummary {
   double makespan = 0;
   std::vector<double> iteration_seconds;  // one per iteration (global: slowest rank decides)
   double iteration_mean = 0;
+  // Whether the trace holds more than iteration marks (not so with trace: none): without, the
+  // compute/communication breakdown is unknown and summary.json says null.
+  bool breakdown_recorded = true;
   double compute_mean = 0;  // means over the training ranks, per iteration
   double communication_mean = 0;
   double exposed_mean = 0;

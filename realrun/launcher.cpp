@@ -14,6 +14,7 @@
 
 #include "core/child_process.hpp"
 #include "core/errors.hpp"
+#include "core/interrupts.hpp"
 
 namespace dmlsim::real {
 namespace {
@@ -125,6 +126,10 @@ LaunchResult launch(const LaunchOptions& o) {
   spawn.log = result.log.string();
   spawn.own_process_group = true;
   core::ChildProcess mpirun = core::ChildProcess::spawn("mpirun", args, spawn);
+  const core::InterruptCleanup stop("stopped the ranks", [&] {
+    mpirun.kill(SIGKILL);
+    if (o.testbed) kill_strays(*o.testbed);
+  });
   std::optional<int> code = mpirun.wait_for(std::chrono::duration<double>(o.timeout_seconds));
   if (!code) {
     result.timed_out = true;

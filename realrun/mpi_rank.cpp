@@ -71,13 +71,18 @@ int message_count(std::uint64_t bytes) {
 // Memory for messages whose buffer carries no data: every byte still crosses the network. Sends
 // share one read-only area; each pending receive gets its own slot, reused once it completes.
 struct MpiRank::Scratch {
-  std::vector<std::byte> send;
+  // The send area only grows, into a new allocation: earlier sends may still be reading an older
+  // one, so those stay until the rank ends (sizes at least double: under 4x the largest in all).
+  std::vector<std::vector<std::byte>> send_areas;
   std::vector<std::vector<std::byte>> slots;
   std::vector<bool> busy;
 
   std::byte* for_send(std::uint64_t bytes) {
-    if (send.size() < bytes) send.resize(bytes);
-    return send.data();
+    if (send_areas.empty() || send_areas.back().size() < bytes) {
+      const std::uint64_t grown = send_areas.empty() ? 0 : 2 * send_areas.back().size();
+      send_areas.emplace_back(std::max(bytes, grown));
+    }
+    return send_areas.back().data();
   }
   int acquire(std::uint64_t bytes) {
     std::size_t i = 0;

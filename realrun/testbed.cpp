@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -37,6 +38,7 @@ std::string link_prefix(const std::string& name) {
 std::string bridge_name(const std::string& name) {
   return fmt::format("dm{}br", name);
 }
+
 std::string host_address(int octet, int i) {
   return fmt::format("10.{}.{}.{}", octet, i / 200, i % 200 + 10);
 }
@@ -88,7 +90,7 @@ std::vector<std::string> links_of(const std::string& name) {
     if (colon == std::string::npos) continue;
     std::string link = line.substr(colon + 2);
     link = link.substr(0, link.find_first_of("@:"));
-    if (link.rfind(link_prefix(name), 0) == 0) out.push_back(link);
+    if (testbed_owns_link(name, link)) out.push_back(link);
   }
   return out;
 }
@@ -217,6 +219,20 @@ std::vector<std::string> testbed_down(const std::string& name) {
     removed.push_back("link " + link);
   }
   std::error_code ec;
+  // What the ranks wrote in their namespace's TMPDIR (the rsh agent made /tmp/<namespace>).
+  std::vector<fs::path> scratch;
+  const std::string prefix = netns_prefix(name);
+  for (const fs::directory_entry& e : fs::directory_iterator("/tmp", ec)) {
+    const std::string file = e.path().filename().string();
+    if (file.size() > prefix.size() && file.compare(0, prefix.size(), prefix) == 0 &&
+        std::all_of(file.begin() + static_cast<std::ptrdiff_t>(prefix.size()), file.end(),
+                    [](char c) { return c >= '0' && c <= '9'; }))
+      scratch.push_back(e.path());
+  }
+  for (const fs::path& dir : scratch) {
+    fs::remove_all(dir, ec);
+    removed.push_back("directory " + dir.string());
+  }
   if (fs::exists(state, ec)) {
     fs::remove_all(state, ec);
     removed.push_back("state " + state.string());
@@ -240,12 +256,21 @@ Testbed testbed_up(const core::Platform& platform, const std::string& name, cons
   std::string why;
   if (!testbed_supported(&why)) throw core::BackendError("testbed: " + why);
   testbed_down(name);  // idempotent: start from nothing
+  // Interrupted half-way, nothing of it stays.
+  const core::InterruptCleanup half_built(fmt::format("removed the half-built testbed '{}'", name),
+                                          [name] { testbed_down(name); });
 
   Testbed t;
   t.name = name;
   t.state_dir = state_root() / ("testbed-" + name);
   fs::create_directories(t.state_dir);
   std::vector<int> helpers;
+  struct DelayLine {
+    std::string netns;
+    std::string log;
+    core::ChildProcess process;
+  };
+  std::vector<DelayLine> delay_lines;
   try {
     const int octet = free_subnet_octet();
     t.subnet = fmt::format("10.{}.0.0/16", octet);
@@ -289,14 +314,24 @@ Testbed testbed_up(const core::Platform& platform, const std::string& name, cons
                                        "--delay-us", fmt::format("{:.0f}", h.link.latency * 1e6)},
                                       options);
         helpers.push_back(helper.pid());
+        delay_lines.push_back({h.netns, options.log, std::move(helper)});
         h.added_latency = h.link.latency;
       }
       t.hosts.push_back(h);
     }
     write_rsh_agent(t);
     save(t, helpers);
-    // Give delay lines a moment to bind their queues before traffic flows.
+    // Give delay lines a moment to bind their queues before traffic flows. One that has already
+    // exited would leave its namespace's packets queued for nobody: the run would hang.
     if (!helpers.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    for (DelayLine& d : delay_lines) {
+      if (const std::optional<int> code = d.process.wait_for(std::chrono::seconds(0))) {
+        std::ifstream log(d.log);
+        const std::string said((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+        throw core::BackendError(fmt::format("testbed: the delay line of {} exited ({}): {}", d.netns, *code,
+                                             said.empty() ? "no output" : said));
+      }
+    }
   } catch (...) {
     testbed_down(name);
     throw;
@@ -321,6 +356,35 @@ Testbed testbed_load(const std::string& name) {
                        h["added_latency"].get<double>()});
   }
   return t;
+}
+
+// Exactly this testbed's links: a plain prefix match would take testbed "tb1"'s for testbed "tb"'s.
+bool testbed_owns_link(const std::string& name, const std::string& link) {
+  const std::string prefix = link_prefix(name);
+  if (link == bridge_name(name)) return true;
+  if (link.size() < prefix.size() + 2 || link.compare(0, prefix.size(), prefix) != 0) return false;
+  const char kind = link[prefix.size()];
+  const std::string_view index = std::string_view(link).substr(prefix.size() + 1);
+  return (kind == 'h' || kind == 'p') &&
+         std::all_of(index.begin(), index.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+TemporaryTestbed::TemporaryTestbed(std::string name)
+    : name_(std::move(name)),
+      on_interrupt_(fmt::format("took testbed '{}' down", name_), [n = name_] { testbed_down(n); }) {
+  check_testbed_name(name_);
+}
+
+TemporaryTestbed::~TemporaryTestbed() {
+  try {
+    testbed_down(name_);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "dmlsim: taking testbed '%s' down failed: %s\n", name_.c_str(), e.what());
+  }
+}
+
+Testbed TemporaryTestbed::up(const core::Platform& platform, const std::filesystem::path& delay_line) {
+  return testbed_up(platform, name_, delay_line);
 }
 
 }  // namespace dmlsim::real

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "core/interrupts.hpp"
 #include "core/platform.hpp"
 
 namespace dmlsim::real {
@@ -49,5 +50,26 @@ Testbed testbed_load(const std::string& name);
 
 // Testbed names are short (interface names are limited to 15 characters).
 void check_testbed_name(const std::string& name);
+
+// A testbed for the length of one command (a run, a calibration): up() brings it up; the
+// destructor takes it down, and so does Ctrl-C, SIGTERM or SIGHUP at any moment before.
+class TemporaryTestbed {
+ public:
+  explicit TemporaryTestbed(std::string name);
+  ~TemporaryTestbed();
+  TemporaryTestbed(const TemporaryTestbed&) = delete;
+  TemporaryTestbed& operator=(const TemporaryTestbed&) = delete;
+
+  Testbed up(const core::Platform& platform, const std::filesystem::path& delay_line);
+  const std::string& name() const { return name_; }
+
+ private:
+  std::string name_;
+  core::InterruptCleanup on_interrupt_;
+};
+
+// Whether network interface `link` belongs to testbed `name` (its bridge dm<name>br and veths
+// dm<name>h<i>, dm<name>p<i>): `down` of testbed "tb" must leave testbed "tb1" alone.
+bool testbed_owns_link(const std::string& name, const std::string& link);
 
 }  // namespace dmlsim::real

@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
+#include <simgrid/Exception.hpp>
 #include <simgrid/s4u.hpp>
 
 #include "core/errors.hpp"
@@ -126,7 +129,17 @@ std::vector<sg::Host*> build_platform(sg::Engine& engine, const core::Platform& 
     });
   } else {
     const auto& x = std::get<core::SimgridXmlTopology>(platform.topology);
-    engine.load_platform(x.file.string());
+    try {
+      engine.load_platform(x.file.string());
+    } catch (const simgrid::ParseError& e) {
+      // SimGrid says "Parse error at FILE:LINE: what"; keep FILE:LINE: what, on one line.
+      std::string what = e.what();
+      constexpr std::string_view kPrefix = "Parse error at ";
+      if (what.starts_with(kPrefix)) what.erase(0, kPrefix.size());
+      std::replace(what.begin(), what.end(), '\n', ' ');
+      throw core::ConfigError(
+          fmt::format("{} (the SimGrid platform of {}, field 'platform.file')", what, platform.source));
+    }
     for (const std::string& name : x.hosts) {
       sg::Host* h = engine.host_by_name_or_null(name);
       if (h == nullptr) {

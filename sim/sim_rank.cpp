@@ -233,6 +233,8 @@ void SimRank::start_stream() {
         self.set_default_iteration(job.iteration);
         self.run(*job.schedule, job.group, job.buffer, job.tag);
         self.catch_up();  // a job is over only once its last latency has passed
+      } catch (const simgrid::ForcefulKillException&) {
+        throw;  // SimGrid ending a deadlocked run: the actor must not survive it
       } catch (...) {
         world->fail(std::current_exception());  // reported after the run; the rank is not left waiting
       }

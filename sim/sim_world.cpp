@@ -4,6 +4,8 @@
 
 #include <simgrid/s4u.hpp>
 
+#include "core/errors.hpp"
+
 namespace dmlsim::sim {
 
 namespace sg = simgrid::s4u;
@@ -12,7 +14,9 @@ SimWorld::SimWorld(const core::Experiment& experiment, std::vector<sg::Host*> ra
     : experiment_(experiment), rank_hosts_(std::move(rank_hosts)) {}
 
 sg::Mailbox* SimWorld::mailbox(int src, int dst, int tag) {
-  // Tags are small (one per communication stream); fold them into the key's high bits.
+  // Tags are small (one per communication stream); fold them into the key's high bits, above the
+  // sender's 24 (ranks < 2^24).
+  if (tag < 0 || tag > 255) throw core::BackendError(fmt::format("message tag {} outside 0..255", tag));
   const std::uint64_t key = pair_key(src, dst) ^ (static_cast<std::uint64_t>(tag) << 56);
   if (const auto it = mailboxes_.find(key); it != mailboxes_.end()) return it->second;
   // Mailbox::by_name is a simcall: other actors run meanwhile and may grow the map, so no iterator

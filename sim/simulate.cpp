@@ -80,6 +80,8 @@ SimResult simulate(const core::Experiment& experiment, const core::RankProgram& 
                           program(*rank);
                           rank->catch_up();
                           *done = 1;
+                        } catch (const simgrid::ForcefulKillException&) {
+                          throw;  // SimGrid ending a deadlocked run: the actor must not survive it
                         } catch (...) {
                           // Remember the first error; ranks that wait for this one end in a deadlock that
                           // SimGrid reports, and the error is rethrown once the engine stops.

@@ -2,6 +2,8 @@
 // every class of bad input.
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 #include "cli_helpers.hpp"
 
 namespace dmlsim {
@@ -143,8 +145,150 @@ INSTANTIATE_TEST_SUITE_P(
                  "e.yaml:5: field 'experiment.ranks': 8 ranks do not fit platform 'star' with 4 hosts"},
         BadInput{"nonexistent_file", kPlatform,
                  with(kExperiment, "platform: platform.yaml", "platform: nope.yaml"),
-                 "e.yaml:3: field 'experiment.platform': file '"}),
+                 "e.yaml:3: field 'experiment.platform': file '"},
+        BadInput{"nan_slowdown", kPlatform, kExperiment + std::string("  slowdown: {3: .nan}\n"),
+                 "e.yaml:12: field 'experiment.slowdown.3': '.nan' is not a finite number"},
+        BadInput{"inf_slowdown", kPlatform, kExperiment + std::string("  slowdown: {3: .inf}\n"),
+                 "e.yaml:12: field 'experiment.slowdown.3': '.inf' is not a finite number"},
+        BadInput{"slowdown_key_not_a_rank", kPlatform, kExperiment + std::string("  slowdown: {3x: 2}\n"),
+                 "e.yaml:12: field 'experiment.slowdown.3x': '3x' is not a rank number"},
+        BadInput{"name_escapes_the_output_directory", kPlatform,
+                 with(kExperiment, "name: small", "name: ../../escaped"),
+                 "e.yaml:2: field 'experiment.name': '../../escaped' is not a valid name"},
+        BadInput{"absolute_name", kPlatform, with(kExperiment, "name: small", "name: /tmp/escaped"),
+                 "e.yaml:2: field 'experiment.name': '/tmp/escaped' is not a valid name"},
+        BadInput{"name_not_utf8", with(kPlatform, "topology: star", "name: \"st\xff\"\n  topology: star"),
+                 kExperiment, "platform.yaml:2: field 'platform.name': is not valid UTF-8 text"}),
     [](const auto& param_info) { return param_info.param.name; });
+
+TEST(Cli, NameFromSetCannotEscapeTheOutputDirectory) {
+  ScratchDir scratch("cli-escape");
+  write_file(scratch / "platform.yaml", kPlatform);
+  write_file(scratch / "e.yaml", kExperiment);
+  for (const std::string& name :
+       std::vector<std::string>{"../../escaped", (scratch / "abs-escaped").string()}) {
+    const auto r = run_dmlsim({"run", (scratch / "e.yaml").string(), "--set", "name=" + name}, scratch);
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find("e.yaml: field 'experiment.name' (from --set): '" + name + "' is not a valid name"),
+              std::string::npos)
+        << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "one line, got: " << r.err;
+  }
+  EXPECT_FALSE(std::filesystem::exists(scratch / "dmlsim-out"));
+  EXPECT_FALSE(std::filesystem::exists(scratch.path().parent_path() / "escaped"));
+  EXPECT_FALSE(std::filesystem::exists(scratch / "abs-escaped"));
+}
+
+TEST(Cli, OutThatIsAFileIsBadInputFoundBeforeRunning) {
+  ScratchDir scratch("cli-out-file");
+  write_file(scratch / "platform.yaml", kPlatform);
+  write_file(scratch / "e.yaml", kExperiment);
+  write_file(scratch / "afile", "keep me\n");
+  for (const std::string out : {"afile", "afile/sub"}) {
+    for (const char* command : {"run", "compare"}) {
+      std::vector<std::string> args{command, (scratch / "e.yaml").string(), "--out",
+                                    (scratch / out).string()};
+      if (std::string(command) == "compare") args.insert(args.end(), {"--strategies", "ring,tree"});
+      const auto r = run_dmlsim(args, scratch);
+      EXPECT_EQ(r.exit_code, 2) << command << " --out " << out << ": " << r.err;
+      EXPECT_NE(r.err.find("output directory " + (scratch / out).string() + ": "), std::string::npos)
+          << r.err;
+      EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "one line, got: " << r.err;
+      EXPECT_EQ(r.out.find("finished"), std::string::npos) << command << " ran simulations first: " << r.out;
+    }
+  }
+  EXPECT_EQ(read_file(scratch / "afile"), "keep me\n");
+}
+
+TEST(Cli, BrokenSimgridXmlIsBadInput) {
+  ScratchDir scratch("cli-xml");
+  write_file(scratch / "broken.xml",
+             "<?xml version='1.0'?>\n<!DOCTYPE platform SYSTEM \"https://simgrid.org/simgrid.dtd\">\n"
+             "<platform version=\"4.1\">\n  <zone id=\"z\" routing=\"Full\">\n"
+             "    <host id=\"node-0\" speed=\"1Gf\">\n</platform>\n");
+  write_file(scratch / "platform.yaml",
+             "platform:\n  topology: simgrid-xml\n  file: broken.xml\n  hosts: [node-0]\n  device: cpu\n");
+  write_file(scratch / "e.yaml",
+             "experiment:\n  platform: platform.yaml\n  strategy: {type: collective, size: 1MiB}\n");
+  const auto out = scratch / "out";
+  const auto r = run_dmlsim({"run", (scratch / "e.yaml").string(), "--out", out.string()}, scratch);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("dmlsim: " + (scratch / "broken.xml").string() + ":6: "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("field 'platform.file'"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "one line, got: " << r.err;
+  EXPECT_FALSE(std::filesystem::exists(out));
+}
+
+// Real-run commands check their arguments before a testbed, mpirun or a directory is made: these
+// fail in milliseconds and need no root. (Without the real backend, validate and calibrate say so
+// instead, still exit code 2.)
+TEST(Cli, RealRunArgumentsAreCheckedBeforeAnythingStarts) {
+  ScratchDir scratch("cli-real-args");
+  write_file(scratch / "platform.yaml", kPlatform);
+  write_file(scratch / "e.yaml", kExperiment);
+  write_file(scratch / "model.yaml", "model: {type: mlp, widths: [8, 8], batch: 1}\n");
+  write_file(scratch / "suite.yaml",
+             "suite:\n  platform: platform.yaml\n  calibration_model: model.yaml\n  cases:\n"
+             "    - {name: a, experiment: e.yaml}\n    - {name: b, experiment: nope.yaml}\n");
+  const std::string e = (scratch / "e.yaml").string(), out = (scratch / "out").string();
+  struct Case {
+    std::vector<std::string> args;
+    std::string expected;
+  };
+  const std::vector<Case> cases{
+      {{"validate", e, "--calibrated", "/nonexistent/platform.yaml", "--out", out},
+       "--calibrated /nonexistent/platform.yaml: no such file"},
+      {{"validate", e, "--calibrated", (scratch / "platform.yaml").string(), "--timeout", "-5", "--out", out},
+       "--timeout -5: expected a finite number above 0"},
+      {{"validate", e, "--calibrated", (scratch / "platform.yaml").string(), "--max-error", "nan", "--out",
+        out},
+       "--max-error nan: expected a finite number of at least 0"},
+      {{"validate", "--suite", (scratch / "suite.yaml").string(), "--out", out}, "nope.yaml: no such file"},
+      {{"run", e, "--backend", "real", "--hostfile", "/nonexistent/hosts", "--out", out},
+       "--hostfile /nonexistent/hosts: no such file"},
+      {{"run", e, "--backend", "real", "--local", "--timeout", "inf", "--out", out},
+       "--timeout inf: expected a finite number above 0"},
+      {{"calibrate", (scratch / "platform.yaml").string(), "--network-only", "--max-size", "1MiB", "--out",
+        out},
+       "--max-size 1MiB: must be at least 4MiB"},
+      {{"calibrate", (scratch / "platform.yaml").string(), "--model", "/nonexistent/model.yaml", "--out",
+        out},
+       "/nonexistent/model.yaml: no such file"},
+  };
+  for (const Case& c : cases) {
+    const auto started = std::chrono::steady_clock::now();
+    const auto r = run_dmlsim(c.args, scratch);
+    const std::string what = c.args[0] + " " + c.expected;
+    EXPECT_EQ(r.exit_code, 2) << what << ": " << r.err;
+    EXPECT_TRUE(r.err.find(c.expected) != std::string::npos ||
+                r.err.find("built without the real backend") != std::string::npos)
+        << what << ": " << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << what << ": one line, got: " << r.err;
+    EXPECT_FALSE(std::filesystem::exists(out)) << what << ": an output directory was written";
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10)) << what;
+  }
+}
+
+TEST(Cli, SetErrorsSayFromSetAndNameTheField) {
+  ScratchDir scratch("cli-set");
+  write_file(scratch / "platform.yaml", kPlatform);
+  write_file(scratch / "e.yaml", kExperiment);
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"nosuch.x=1", "e.yaml: field 'experiment.nosuch' (from --set): unknown field"},
+      {"a..b=1", "--set a..b=1: empty field name in 'a..b'"},
+      {".a=1", "--set .a=1: empty field name in '.a'"},
+      {"strategy.bucket_size=", "--set strategy.bucket_size=: empty value"},
+      {"strategy=~", "e.yaml: field 'experiment.strategy' (from --set): missing (required)"},
+  };
+  for (const auto& [set, expected] : cases) {
+    const auto r = run_dmlsim(
+        {"run", (scratch / "e.yaml").string(), "--set", set, "--out", (scratch / "o").string()}, scratch);
+    EXPECT_EQ(r.exit_code, 2) << set << ": " << r.err;
+    EXPECT_NE(r.err.find(expected), std::string::npos) << set << ": " << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << set << ": one line, got: " << r.err;
+    EXPECT_FALSE(std::filesystem::exists(scratch / "o")) << set;
+  }
+}
 
 TEST(Cli, NonexistentExperimentFile) {
   ScratchDir scratch("cli-nofile");

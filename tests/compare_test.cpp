@@ -20,6 +20,7 @@ struct Row {
   int rank = 0;
   double iteration = 0, predicted = 0, throughput = 0;
   std::string busiest_link;
+  double exposed_share = 0;
 };
 using Table = std::map<std::string, std::map<std::string, Row>>;  // case → strategy → row
 
@@ -41,7 +42,8 @@ Table read_compare_csv(const std::filesystem::path& file) {
       ADD_FAILURE() << "bad row " << line;
       continue;
     }
-    table[f[0]][f[1]] = {std::stoi(f[2]), std::stod(f[3]), std::stod(f[4]), std::stod(f[5]), f[9]};
+    table[f[0]][f[1]] = {std::stoi(f[2]), std::stod(f[3]), std::stod(f[4]), std::stod(f[5]), f[9],
+                         std::stod(f[7])};
   }
   return table;
 }
@@ -171,6 +173,17 @@ TEST(Compare, PresetsOnAPlainExperimentAndTheStragglerCase) {
   expect_ranked_by_throughput(rows);
   // Dedicated servers come as extra ranks after the experiment's 4 workers.
   EXPECT_EQ(testing::read_json(out / "ps-sync:2" / "summary.json")["ranks"].get<int>(), 6);
+
+  // trace: none keeps no breakdown; compare records the phases it needs and gives the same table.
+  const auto none = run_dmlsim({"compare", (scratch / "e.yaml").string(), "--strategies", "ring", "--set",
+                                "simulation.trace=none", "--out", (scratch / "none").string()},
+                               scratch);
+  ASSERT_EQ(none.exit_code, 0) << none.err;
+  const Table none_table = read_compare_csv(scratch / "none" / "compare.csv");
+  const Row& ring = none_table.at("").at("ring");
+  EXPECT_GT(rows.at("ring").exposed_share, 0.1);
+  EXPECT_NEAR(ring.exposed_share, rows.at("ring").exposed_share, 1e-9);
+  EXPECT_NEAR(ring.iteration, rows.at("ring").iteration, 1e-12);
 }
 
 TEST(Compare, ExplainShowsTheParameterServerClosedForms) {
@@ -207,6 +220,8 @@ TEST(Compare, BadInputIsOneClearErrorWithExitCode2) {
                 .find("strategy 'ps-fast': unknown strategy"),
             std::string::npos);
   EXPECT_NE(error_of({"compare", base}).find("nothing to compare"), std::string::npos);
+  EXPECT_NE(error_of({"compare", base, "--strategies", "ring,tree,ring"}).find("'ring' is listed twice"),
+            std::string::npos);
   EXPECT_NE(error_of({"compare", example().string(), "--cases", "resnet"}).find("no such case"),
             std::string::npos);
   // Dedicated servers need hosts: 32 workers + 16 servers do not fit 40 hosts.

@@ -1,10 +1,12 @@
 // Loaders: every error names file:line and the field.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <fstream>
 
 #include "core/errors.hpp"
 #include "core/experiment.hpp"
+#include "core/model.hpp"
 #include "core/platform.hpp"
 
 namespace dmlsim::core {
@@ -117,6 +119,128 @@ TEST(PlatformLoader, YamlSyntaxError) {
   const std::string e = error_of("platform:\n  topology: [star\n");
   // yaml-cpp notices the unclosed sequence at the end of the text, line 3.
   EXPECT_NE(e.find("test.yaml:3: YAML syntax error"), std::string::npos) << e;
+}
+
+TEST(PlatformLoader, OversubscriptionMustBeFinitePositive) {
+  for (const char* ratio : {".nan", ".inf", "0", "-2"}) {
+    const std::string e = error_of(fmt::format(
+        "platform:\n  topology: fat-tree\n  hosts: 4\n  hosts_per_leaf: 2\n  spines: 1\n"
+        "  host_link: {{bandwidth: 1Gbps, latency: 1us}}\n  oversubscription: {}\n  device: cpu\n",
+        ratio));
+    EXPECT_NE(e.find("test.yaml:7: field 'platform.oversubscription': "), std::string::npos)
+        << ratio << ": " << e;
+  }
+}
+
+TEST(PlatformLoader, DeviceEfficiencyMustBeInUnitInterval) {
+  for (const char* eff : {".nan", ".inf", "0", "1.5"}) {
+    const std::string e = error_of(fmt::format(
+        "platform:\n  topology: star\n  hosts: 2\n  link: {{bandwidth: 1Gbps, latency: 1us}}\n  device:\n"
+        "    name: d\n    peak: {{fp32: 1TFLOPS}}\n    memory_bandwidth: 1TBps\n    memory: 1GB\n"
+        "    efficiency: {{compute: {}}}\n",
+        eff));
+    EXPECT_NE(e.find("test.yaml:10: field 'platform.device.efficiency.compute': "), std::string::npos)
+        << eff << ": " << e;
+  }
+}
+
+std::string model_error_of(const std::string& yaml) {
+  try {
+    const ConfigNode root = ConfigNode::load_string(yaml, "model.yaml");
+    parse_model(root.at("model"));
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+std::string layers_model(const std::string& parameters, const std::string& kernel) {
+  return fmt::format(
+      "model:\n  type: layers\n  layers:\n    - name: l\n      parameters: {}\n"
+      "      forward: [{}]\n",
+      parameters, kernel);
+}
+
+TEST(ModelLoader, LayersRejectNegativeAndNonFiniteNumbers) {
+  EXPECT_NE(model_error_of(layers_model("10", "{gemm: [4, -8, 2]}"))
+                .find("model.yaml:6: field 'model.layers[0].forward[0].gemm[1]': -8 is out of range [1, "),
+            std::string::npos)
+      << model_error_of(layers_model("10", "{gemm: [4, -8, 2]}"));
+  EXPECT_NE(model_error_of(layers_model("-1000", "{gemm: [4, 8, 2]}"))
+                .find("model.yaml:5: field 'model.layers[0].parameters': -1000 is out of range [0, "),
+            std::string::npos);
+  for (const char* flops : {".nan", ".inf", "-1"}) {
+    const std::string e =
+        model_error_of(layers_model("10", fmt::format("{{elementwise: 8, flops_per_element: {}}}", flops)));
+    EXPECT_NE(e.find("model.yaml:6: field 'model.layers[0].forward[0].flops_per_element': "),
+              std::string::npos)
+        << flops << ": " << e;
+  }
+  EXPECT_EQ(model_error_of(layers_model("0", "{elementwise: 8, flops_per_element: 0}")), "");
+}
+
+std::string experiment_error_of(const std::string& slowdown) {
+  try {
+    const ConfigNode root = ConfigNode::load_string(
+        "experiment:\n  platform: {topology: star, hosts: 4, link: {bandwidth: 1Gbps, latency: 1us}, device: "
+        "cpu}\n"
+        "  strategy: {type: collective}\n  slowdown: " +
+            slowdown + "\n",
+        "exp.yaml");
+    parse_experiment(root.at("experiment"));
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(ExperimentLoader, SlowdownMustBeFinitePositive) {
+  for (const char* factor : {".nan", ".inf", "-.inf", "0", "-1"}) {
+    const std::string e = experiment_error_of(fmt::format("{{3: {}}}", factor));
+    EXPECT_NE(e.find("exp.yaml:4: field 'experiment.slowdown.3': "), std::string::npos)
+        << factor << ": " << e;
+  }
+  EXPECT_EQ(experiment_error_of("{3: 2.5}"), "");
+}
+
+TEST(ExperimentLoader, SlowdownKeysAreWholeRankNumbers) {
+  for (const char* key : {"3x", "x3", "1.5", "99999999999", " 3"}) {
+    const std::string e = experiment_error_of(fmt::format("{{'{}': 2}}", key));
+    EXPECT_NE(e.find("exp.yaml:4: field 'experiment.slowdown."), std::string::npos) << key << ": " << e;
+    EXPECT_NE(e.find("is not a rank number"), std::string::npos) << key << ": " << e;
+  }
+  EXPECT_NE(experiment_error_of("{4: 2}").find("rank 4 does not exist (4 ranks)"), std::string::npos);
+}
+
+std::string set_error_of(const std::string& field, const std::string& value) {
+  try {
+    ConfigNode root = ConfigNode::load_string(
+        "experiment:\n  name: x\n  platform: {topology: star, hosts: 4, link: {bandwidth: 1Gbps, latency: "
+        "1us}, "
+        "device: cpu}\n  strategy: {type: collective, size: 1MiB}\n",
+        "exp.yaml");
+    root.set("experiment." + field, value);
+    parse_experiment(root.at("experiment"));
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(ExperimentLoader, SetErrorsSayFromSetAndNameTheField) {
+  // Mappings an override creates on its way down are not in the file either.
+  EXPECT_EQ(set_error_of("nosuch.x", "1").substr(0, 57),
+            "exp.yaml: field 'experiment.nosuch' (from --set): unknown");
+  EXPECT_EQ(set_error_of("strategy", "~"),
+            "exp.yaml: field 'experiment.strategy' (from --set): missing (required)");
+  EXPECT_NE(set_error_of("a..b", "1").find("empty field name"), std::string::npos)
+      << set_error_of("a..b", "1");
+  // Below a mapping of the file too.
+  EXPECT_NE(
+      set_error_of("platform.nosuch", "1").find("exp.yaml: field 'experiment.platform.nosuch' (from --set)"),
+      std::string::npos)
+      << set_error_of("platform.nosuch", "1");
+  EXPECT_EQ(set_error_of("strategy.size", "2MiB"), "");
 }
 
 TEST(ExperimentLoader, RanksMustFitThePlatform) {

@@ -4,6 +4,7 @@
 #include "core/errors.hpp"
 #include "core/summary.hpp"
 #include "sim_helpers.hpp"
+#include "strategies/collectives/collectives.hpp"
 #include "strategies/strategy.hpp"
 
 namespace dmlsim {
@@ -147,6 +148,29 @@ TEST(SimErrors, AnErrorInOneRankStopsTheRunAndIsReported) {
     FAIL() << "expected the error";
   } catch (const core::BackendError& err) {
     EXPECT_STREQ(err.what(), "rank 1 gave up");
+  }
+}
+
+TEST(SimErrors, ADeadlockIsReportedNamingTheStuckRanks) {
+  const core::Experiment e = testing::experiment_from_yaml(fmt::format(
+      "experiment: {{platform: {}, strategy: {{type: collective, size: 4KiB}}}}", testing::star_platform(3)));
+  try {
+    sim::simulate(e, [](core::Rank& rank) {
+      if (rank.rank() == 2) return;  // finishes
+      // Ranks 0 and 1 both receive first: neither ever sends. One also has a collective in flight.
+      if (rank.rank() == 0) {
+        core::CollectiveHandle h =
+            rank.start(strategies::make_schedule(strategies::Collective::all_reduce, "ring", 2, 0, 64, 4, {}),
+                       core::Group::world(2), {64, 4, nullptr}, 7);
+        (void)h;
+      }
+      std::vector<std::byte> data(32);
+      core::Request r = rank.irecv(1 - rank.rank(), {32, data.data()}, 0);
+      rank.wait(r);
+    });
+    FAIL() << "expected the deadlock to be reported";
+  } catch (const core::BackendError& err) {
+    EXPECT_STREQ(err.what(), "deadlock: 2 rank(s) never finished (first: 0, 1); a message was never matched");
   }
 }
 

@@ -56,5 +56,33 @@ TEST(Summary, MeansAreOverTheTrainingRanks) {
   EXPECT_DOUBLE_EQ(all.compute_mean, (0.4 + 0.6 + 0.1) / 3);
 }
 
+// trace: phases has no kernel events: forward, backward and optimizer stand for compute. trace:
+// none has only the iteration marks: the breakdown is unknown, and summary.json says null, not 0.
+TEST(Summary, ComputeFromPhasesAndUnknownWithoutThem) {
+  Trace phases;
+  phases.ranks = {{0, 0, "a"}};
+  testing::add_event(phases, 0, Lane::phase, "iteration", "iteration", 0, 1, 0);
+  testing::add_event(phases, 0, Lane::phase, "forward", "forward", 0, 0.2, 0);
+  testing::add_event(phases, 0, Lane::phase, "backward", "backward", 0.2, 0.6, 0);
+  testing::add_event(phases, 0, Lane::phase, "gradient-sync", "gradient-sync", 0.6, 0.9, 0);
+  testing::add_event(phases, 0, Lane::phase, "optimizer", "optimizer", 0.9, 1, 0);
+  const RunSummary p = summarize(phases, {});
+  EXPECT_TRUE(p.breakdown_recorded);
+  EXPECT_DOUBLE_EQ(p.compute_mean, 0.2 + 0.4 + 0.1);
+  EXPECT_DOUBLE_EQ(p.exposed_mean, 1 - 0.7);
+
+  Trace none;
+  none.ranks = {{0, 0, "a"}};
+  testing::add_event(none, 0, Lane::phase, "iteration", "iteration", 0, 1, 0);
+  const RunSummary n = summarize(none, {});
+  EXPECT_FALSE(n.breakdown_recorded);
+  EXPECT_DOUBLE_EQ(n.iteration_mean, 1.0);
+  const nlohmann::json j = n.to_json();
+  EXPECT_TRUE(j["compute_s"].is_null());
+  EXPECT_TRUE(j["exposed_communication_s"].is_null());
+  EXPECT_TRUE(j["per_rank"][0]["compute_s"].is_null());
+  EXPECT_DOUBLE_EQ(j["iteration_s"].get<double>(), 1.0);
+}
+
 }  // namespace
 }  // namespace dmlsim::core

@@ -5,6 +5,10 @@
 #include <unistd.h>
 
 #include "cli_helpers.hpp"
+#include "core/config_node.hpp"
+#include "core/errors.hpp"
+#include "core/platform.hpp"
+#include "realrun/testbed.hpp"
 
 namespace dmlsim {
 namespace {
@@ -12,6 +16,15 @@ namespace {
 using testing::run_dmlsim;
 using testing::ScratchDir;
 using testing::write_file;
+
+// `down` finds a testbed's interfaces by name: exactly its own, not those of a testbed whose name
+// starts the same (runs' temporary testbeds "r123" and "r1234" may exist side by side).
+TEST(Testbed, DownTakesOnlyItsOwnLinks) {
+  for (const char* own : {"dmtbbr", "dmtbh0", "dmtbp0", "dmtbh12", "dmtbp3"})
+    EXPECT_TRUE(real::testbed_owns_link("tb", own)) << own;
+  for (const char* other : {"dmtb1br", "dmtb1h0", "dmtb1p0", "dmtbhh0", "dmtbh", "dmtbx0", "eth0", "dmtb"})
+    EXPECT_FALSE(real::testbed_owns_link("tb", other)) << other;
+}
 
 const char* kPlatform = R"(platform:
   topology: star
@@ -35,6 +48,9 @@ std::string leftovers(const std::string& name) {
   if (links.find(": dm" + name) != std::string::npos) out += "links: " + links;
   const std::string qdiscs = testing::read_file_of_command("tc qdisc show");
   if (qdiscs.find("dev dm" + name) != std::string::npos) out += "qdiscs: " + qdiscs;
+  const std::string scratch =
+      testing::read_file_of_command("ls -d /tmp/dmlsim-" + name + "-h* 2>/dev/null || true");
+  if (!scratch.empty()) out += "temporary directories: " + scratch;
   const std::string processes = testing::read_file_of_command("ps -eo stat,args");
   for (const char* p : {"dmlsim-rank", "orted", "dmlsim-delayline"}) {
     std::istringstream lines(processes);
@@ -93,6 +109,23 @@ TEST(Testbed, ComesUpShapedAndGoesDownCompletely) {
   EXPECT_EQ(again.exit_code, 0) << again.err;
 }
 
+// A delay line that dies at once would leave its namespace's packets queued for nobody (the run
+// would hang until its timeout): `up` must notice, say so, and leave nothing behind.
+TEST(Testbed, ADelayLineThatExitsFailsUpAndLeavesNothing) {
+  DMLSIM_REQUIRE_ROOT();
+  TestbedGuard guard{"tdl"};
+  const core::Platform p =
+      core::parse_platform(core::ConfigNode::load_string(kPlatform, "platform.yaml").at("platform"));
+  try {
+    real::testbed_up(p, "tdl", "/bin/false");
+    FAIL() << "expected the dead delay line to be reported";
+  } catch (const core::BackendError& e) {
+    EXPECT_NE(std::string(e.what()).find("the delay line of dmlsim-tdl-h0 exited (1)"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(leftovers("tdl"), "");
+}
+
 TEST(Testbed, AHungRankIsNamedAndTheKilledRunLeavesNothingAfterDown) {
   DMLSIM_REQUIRE_ROOT();
   ScratchDir scratch("testbed-hang");
@@ -134,6 +167,34 @@ TEST(Testbed, ACrashedRankIsNamedAndATemporaryTestbedIsRemoved) {
   // The run brought up a temporary testbed ("r" + its pid) and must have removed it.
   EXPECT_EQ(testing::read_file_of_command("ip netns list | grep '^dmlsim-r' || true"), "");
   EXPECT_EQ(testing::read_file_of_command("ip -o link show | grep ': dmr' || true"), "");
+}
+
+// Ctrl-C (or SIGTERM from a job scheduler) in the middle of a real run on a temporary testbed:
+// the ranks are stopped and the testbed is taken down before dmlsim exits with 128 + signal.
+TEST(Testbed, AnInterruptedRunLeavesNothing) {
+  DMLSIM_REQUIRE_ROOT();
+  ScratchDir scratch("testbed-interrupt");
+  write_file(scratch / "platform.yaml", kPlatform);
+  write_file(scratch / "e.yaml", kExperiment);
+  // A rank that hangs keeps the run going until the signal; once a rank has started, the testbed
+  // is up (its name is "r" and dmlsim's pid, last five digits).
+  const std::string script = fmt::format(
+      "cd {dir} && DMLSIM_FAULT=rank=1,kind=hang,iteration=1 {dmlsim} run e.yaml --backend real --timeout 60 "
+      "--out out 2>err.txt & pid=$!; "
+      "for i in $(seq 100); do pgrep -x dmlsim-rank >/dev/null && break; sleep 0.2; done; sleep 1; "
+      "echo r$((pid % 100000)); kill -INT $pid; wait $pid; echo $?",
+      fmt::arg("dir", testing::quote(scratch.path().string())),
+      fmt::arg("dmlsim", testing::quote(testing::dmlsim_binary().string())));
+  std::istringstream said(testing::read_file_of_command(script));
+  std::string name;
+  int exit_code = -1;
+  said >> name >> exit_code;
+  const std::string err = testing::read_file(scratch / "err.txt");
+  EXPECT_EQ(exit_code, 130) << err;
+  EXPECT_NE(err.find("interrupted"), std::string::npos) << err;
+  EXPECT_NE(err.find(fmt::format("took testbed '{}' down", name)), std::string::npos) << err;
+  EXPECT_FALSE(std::filesystem::exists(scratch / "out"));
+  EXPECT_EQ(leftovers(name), "");
 }
 
 }  // namespace
