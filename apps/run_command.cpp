@@ -10,6 +10,7 @@
 #include "apps/run_outputs.hpp"
 #include "core/errors.hpp"
 #include "core/experiment.hpp"
+#include "core/interrupts.hpp"
 #include "core/summary.hpp"
 #include "core/units.hpp"
 #include "sim/simulate.hpp"
@@ -69,6 +70,12 @@ int run_real(const RunArgs& args, const core::Experiment& experiment, const std:
   launch.placement = experiment.placement;
   launch.timeout_seconds = args.timeout_seconds;
   launch.work_dir = std::filesystem::temp_directory_path() / fmt::format("dmlsim-real-{}", getpid());
+  // Kept when the run fails (its mpirun log is named then), not when it is interrupted.
+  const core::InterruptCleanup remove_work_dir("removed " + launch.work_dir.string(),
+                                               [dir = launch.work_dir] {
+                                                 std::error_code ec;
+                                                 std::filesystem::remove_all(dir, ec);
+                                               });
   launch.environment = {"OPENBLAS_NUM_THREADS=1"};
   launch.mca = args.mca;
   if (const char* fault = std::getenv("DMLSIM_FAULT"))

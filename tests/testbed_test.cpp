@@ -63,6 +63,15 @@ std::string leftovers(const std::string& name) {
   return out;
 }
 
+// A failed real run keeps its work directory for the user and names its mpirun log: remove it.
+void remove_kept_work_dir(const std::string& err) {
+  const std::string marker = "mpirun's log: ";
+  const std::size_t at = err.find(marker);
+  if (at == std::string::npos) return;
+  const std::string log = err.substr(at + marker.size(), err.find('\n', at) - at - marker.size());
+  std::filesystem::remove_all(std::filesystem::path(log).parent_path());
+}
+
 // Takes testbed `name` down when the test ends, also when an assertion failed half-way.
 struct TestbedGuard {
   std::string name;
@@ -146,6 +155,7 @@ TEST(Testbed, AHungRankIsNamedAndTheKilledRunLeavesNothingAfterDown) {
   EXPECT_NE(r.err.find("did not finish within 6 s"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("rank 1 got least far"), std::string::npos) << r.err;
   EXPECT_LT(took, 20) << "the timeout did not stop the run";
+  remove_kept_work_dir(r.err);
   EXPECT_FALSE(std::filesystem::exists(scratch / "out"));
   ASSERT_EQ(run_dmlsim({"testbed", "down", "--name", "th"}, scratch).exit_code, 0);
   EXPECT_EQ(leftovers("th"), "");
@@ -163,6 +173,7 @@ TEST(Testbed, ACrashedRankIsNamedAndATemporaryTestbedIsRemoved) {
   unsetenv("DMLSIM_FAULT");
   EXPECT_EQ(r.exit_code, 1) << "a failed run, not bad input";
   EXPECT_NE(r.err.find("rank 2 failed"), std::string::npos) << r.err;
+  remove_kept_work_dir(r.err);
   EXPECT_FALSE(std::filesystem::exists(scratch / "out"));
   // The run brought up a temporary testbed ("r" + its pid) and must have removed it.
   EXPECT_EQ(testing::read_file_of_command("ip netns list | grep '^dmlsim-r' || true"), "");
@@ -182,18 +193,21 @@ TEST(Testbed, AnInterruptedRunLeavesNothing) {
       "cd {dir} && DMLSIM_FAULT=rank=1,kind=hang,iteration=1 {dmlsim} run e.yaml --backend real --timeout 60 "
       "--out out 2>err.txt & pid=$!; "
       "for i in $(seq 100); do pgrep -x dmlsim-rank >/dev/null && break; sleep 0.2; done; sleep 1; "
-      "echo r$((pid % 100000)); kill -INT $pid; wait $pid; echo $?",
+      "echo r$((pid % 100000)); kill -INT $pid; wait $pid; echo $?; "
+      "test -e /tmp/dmlsim-real-$pid && echo work-dir-left || echo clean",
       fmt::arg("dir", testing::quote(scratch.path().string())),
       fmt::arg("dmlsim", testing::quote(testing::dmlsim_binary().string())));
   std::istringstream said(testing::read_file_of_command(script));
   std::string name;
   int exit_code = -1;
-  said >> name >> exit_code;
+  std::string work_dir;
+  said >> name >> exit_code >> work_dir;
   const std::string err = testing::read_file(scratch / "err.txt");
   EXPECT_EQ(exit_code, 130) << err;
   EXPECT_NE(err.find("interrupted"), std::string::npos) << err;
   EXPECT_NE(err.find(fmt::format("took testbed '{}' down", name)), std::string::npos) << err;
   EXPECT_FALSE(std::filesystem::exists(scratch / "out"));
+  EXPECT_EQ(work_dir, "clean") << "the run's work directory";
   EXPECT_EQ(leftovers(name), "");
 }
 
