@@ -82,7 +82,14 @@ int run_rank(int argc, char** argv, int rank, int size) {
 #endif
   } else {
     real::MpiRank mpi_rank(context, trace);
-    strategy->run(mpi_rank);
+    try {
+      strategy->run(mpi_rank);
+    } catch (const std::exception& e) {
+      // Reported and aborted here, before ~MpiRank joins the stream thread: a stream blocked on
+      // peers would otherwise turn this error into a hang until the launcher's timeout.
+      std::cerr << fmt::format("dmlsim-rank {}: error: {}\n", rank, e.what()) << std::flush;
+      MPI_Abort(MPI_COMM_WORLD, 1);
+    }
     mpi_rank.finish();
     if (const core::Trace* s = mpi_rank.stream_trace()) stream_trace = *s;
   }

@@ -159,7 +159,7 @@ InjectedFault InjectedFault::from_environment() {
     const std::string key = item.substr(0, eq), value = eq == std::string::npos ? "" : item.substr(eq + 1);
     if (key == "rank") f.rank = std::stoi(value);
     if (key == "iteration") f.iteration = std::stoi(value);
-    if (key == "kind") f.kind = value == "hang" ? Kind::hang : Kind::crash;
+    if (key == "kind") f.kind = value == "hang" ? Kind::hang : value == "error" ? Kind::error : Kind::crash;
     pos = comma == std::string::npos ? spec.size() : comma + 1;
   }
   if (f.kind == Kind::none) f.kind = Kind::crash;
@@ -192,10 +192,15 @@ void MpiRank::compute(const core::Kernel& kernel) {
 
 void MpiRank::begin_phase(std::string_view name, int iteration) {
   const InjectedFault& f = context_.fault;
-  if (f.kind != InjectedFault::Kind::none && f.rank == rank() && name == "iteration" &&
-      iteration == f.iteration) {
-    if (f.kind == InjectedFault::Kind::crash) std::_Exit(3);
-    for (;;) std::this_thread::sleep_for(std::chrono::hours(1));  // hang
+  if (f.kind != InjectedFault::Kind::none && f.rank == rank() &&
+      (iteration >= 0 ? iteration : current_iteration()) == f.iteration) {
+    // An error while the stream still exchanges this iteration's buckets with the others.
+    if (f.kind == InjectedFault::Kind::error && name == "gradient-sync")
+      throw core::BackendError(fmt::format("injected error in iteration {}", f.iteration));
+    if (f.kind == InjectedFault::Kind::crash && name == "iteration") std::_Exit(3);
+    if (f.kind == InjectedFault::Kind::hang && name == "iteration") {
+      for (;;) std::this_thread::sleep_for(std::chrono::hours(1));
+    }
   }
   TracingRank::begin_phase(name, iteration);
   if (!context_.progress_path.empty()) {

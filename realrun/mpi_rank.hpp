@@ -20,10 +20,11 @@
 
 namespace dmlsim::real {
 
-// A fault to inject, for testing how failures are reported: the rank crashes (exit code 3) or
-// hangs when it begins the given iteration. Read from $DMLSIM_FAULT="rank=R,kind=crash|hang,iteration=I".
+// A fault to inject, for testing how failures are reported: the rank crashes (exit code 3), hangs,
+// or throws an error when it begins the given iteration's gradient exchange (error) or the
+// iteration (crash, hang). Read from $DMLSIM_FAULT="rank=R,kind=crash|hang|error,iteration=I".
 struct InjectedFault {
-  enum class Kind { none, crash, hang };
+  enum class Kind { none, crash, hang, error };
   Kind kind = Kind::none;
   int rank = -1;
   int iteration = 0;

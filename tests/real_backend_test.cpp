@@ -3,6 +3,7 @@
 // identical; and it writes the same kind of trace as the simulator.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <set>
 
 #include "cli_helpers.hpp"
@@ -122,6 +123,34 @@ std::set<std::pair<std::string, std::string>> lanes_and_names(const std::filesys
     out.insert({lane, name});
   }
   return out;
+}
+
+// An exception in one rank while its communication stream still exchanges gradient buckets:
+// the run fails at once (not at the timeout), naming the rank and the error, and writes nothing.
+TEST(RealBackend, ARankErrorEndsTheRunAtOnceNamingTheRank) {
+  ScratchDir scratch("real-error");
+  write_file(scratch / "e.yaml", dp_experiment("ring"));
+  setenv("DMLSIM_FAULT", "rank=1,kind=error,iteration=1", 1);
+  const auto start = std::chrono::steady_clock::now();
+  const auto r = run_dmlsim({"run", (scratch / "e.yaml").string(), "--backend", "real", "--local",
+                             "--timeout", "120", "--out", (scratch / "out").string()},
+                            scratch);
+  unsetenv("DMLSIM_FAULT");
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("rank 1"), std::string::npos) << r.err;
+  EXPECT_LT(took, 60) << "ended by the timeout, not by the error";
+  EXPECT_FALSE(std::filesystem::exists(scratch / "out"));
+  const std::string marker = "mpirun's log: ";
+  if (const std::size_t at = r.err.find(marker); at != std::string::npos) {
+    const std::filesystem::path log =
+        r.err.substr(at + marker.size(), r.err.find('\n', at) - at - marker.size());
+    EXPECT_NE(testing::read_file(log).find("dmlsim-rank 1: error: injected error in iteration 1"),
+              std::string::npos);
+    std::filesystem::remove_all(log.parent_path());
+  } else {
+    ADD_FAILURE() << "no mpirun log named in: " << r.err;
+  }
 }
 
 TEST(RealBackend, WritesTheSameKindOfTraceAsTheSimulator) {
