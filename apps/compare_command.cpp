@@ -206,7 +206,6 @@ struct Run {
   std::filesystem::path dir;
   strategies::Prediction prediction;
   std::int64_t samples_per_iteration = 0;  // per worker
-  int ranks = 0;
   // Measured.
   double iteration = 0, throughput = 0, communication_share = 0, exposed_share = 0;
   std::string busiest_link;
@@ -242,7 +241,6 @@ std::vector<Run> plan_runs(const Plan& plan, const CompareArgs& args, const std:
       run.prediction = strategies::make_strategy(e)->predict();
       // The table needs each run's compute/communication breakdown, which trace: none does not keep.
       if (e.trace == core::TraceDetail::none) run.overrides.emplace_back("simulation.trace", "phases");
-      run.ranks = e.ranks;
       if (e.model) run.samples_per_iteration = e.model->micro_batch;
       runs.push_back(std::move(run));
     }
@@ -281,13 +279,7 @@ void measure(Run& run) {
   std::ifstream in(run.dir / "summary.json");
   const nlohmann::json summary = nlohmann::json::parse(in);
   run.iteration = summary["iteration_s"].get<double>();
-  const int workers = run.prediction.workers > 0 ? run.prediction.workers : run.ranks;
-  double communication = 0, exposed = 0;
-  for (const auto& r : summary["per_rank"]) {
-    if (r["rank"].get<int>() >= workers) continue;
-    communication += r["communication_s"].get<double>();
-    exposed += r["exposed_communication_s"].get<double>();
-  }
+  const int workers = summary["training_ranks"].get<int>();
   // Throughput: each worker's samples over its own span of iterations, summed — so a worker that
   // runs ahead (asynchronous training) counts at its own pace.
   std::map<int, std::tuple<int, double, double>> spans;  // rank → (iterations, first start, last end)
@@ -299,9 +291,10 @@ void measure(Run& run) {
     first = std::min(first, e.start);
     last = std::max(last, e.end);
   }
+  // summary.json's means are over the training ranks already (the servers serve).
   if (run.iteration > 0) {
-    run.communication_share = communication / workers / run.iteration;
-    run.exposed_share = exposed / workers / run.iteration;
+    run.communication_share = summary["communication_s"].get<double>() / run.iteration;
+    run.exposed_share = summary["exposed_communication_s"].get<double>() / run.iteration;
   }
   for (const auto& [rank, span] : spans) {
     const auto& [count, first, last] = span;

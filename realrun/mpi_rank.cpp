@@ -23,8 +23,6 @@ void throw_mpi_error(int code, const char* call, const char* file, int line) {
       fmt::format("{} failed at {}:{}: {}", call, file, line, std::string(text, length)));
 }
 
-namespace {
-
 struct MpiRequest final : core::Request::State {
   MPI_Request request = MPI_REQUEST_NULL;
   core::Lane lane = core::Lane::send;
@@ -35,6 +33,8 @@ struct MpiRequest final : core::Request::State {
   double posted = 0;
   int scratch_slot = -1;
 };
+
+namespace {
 
 struct StreamHandle final : core::CollectiveHandle::State {
   std::uint64_t sequence = 0;
@@ -213,17 +213,24 @@ void MpiRank::sleep(double seconds) {
   if (seconds > 0) std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
 }
 
-core::Request MpiRank::isend(int peer, core::Buffer buffer, int tag) {
+// What isend and irecv record of a message, for the trace and for completion.
+std::unique_ptr<MpiRequest> MpiRank::new_request(core::Lane lane, int peer, core::Buffer buffer, int tag) {
   auto r = std::make_unique<MpiRequest>();
-  r->lane = core::Lane::send;
+  r->lane = lane;
   r->peer = peer;
   r->tag = tag;
   r->bytes = buffer.bytes;
   r->posted = now();
   if (detail_ >= core::TraceDetail::messages) {
     std::lock_guard lock(context_.sequencer_mutex);
-    r->seq = context_.sequencer.next_send(rank(), peer, tag);
+    r->seq = lane == core::Lane::send ? context_.sequencer.next_send(rank(), peer, tag)
+                                      : context_.sequencer.next_recv(peer, rank(), tag);
   }
+  return r;
+}
+
+core::Request MpiRank::isend(int peer, core::Buffer buffer, int tag) {
+  auto r = new_request(core::Lane::send, peer, buffer, tag);
   void* data = buffer.data != nullptr ? buffer.data : scratch_->for_send(buffer.bytes);
   DMLSIM_CHECK_MPI(
       MPI_Isend(data, message_count(buffer.bytes), MPI_BYTE, peer, tag, context_.comm, &r->request));
@@ -231,16 +238,7 @@ core::Request MpiRank::isend(int peer, core::Buffer buffer, int tag) {
 }
 
 core::Request MpiRank::irecv(int peer, core::Buffer buffer, int tag) {
-  auto r = std::make_unique<MpiRequest>();
-  r->lane = core::Lane::recv;
-  r->peer = peer;
-  r->tag = tag;
-  r->bytes = buffer.bytes;
-  r->posted = now();
-  if (detail_ >= core::TraceDetail::messages) {
-    std::lock_guard lock(context_.sequencer_mutex);
-    r->seq = context_.sequencer.next_recv(peer, rank(), tag);
-  }
+  auto r = new_request(core::Lane::recv, peer, buffer, tag);
   void* data = buffer.data;
   if (data == nullptr) {
     r->scratch_slot = scratch_->acquire(buffer.bytes);

@@ -46,6 +46,8 @@ struct MpiContext {
   std::string progress_path;  // where the main view writes "iteration I phase" (see launcher.hpp)
 };
 
+struct MpiRequest;
+
 class MpiRank final : public core::TracingRank {
  public:
   MpiRank(MpiContext& context, core::Trace& trace);
@@ -77,6 +79,7 @@ class MpiRank final : public core::TracingRank {
   struct Scratch;
   struct Stream;
   void complete(core::Request::State& state);
+  std::unique_ptr<MpiRequest> new_request(core::Lane lane, int peer, core::Buffer buffer, int tag);
 
   MpiContext& context_;
   CpuKernels kernels_;

@@ -39,6 +39,13 @@ std::string bridge_name(const std::string& name) {
   return fmt::format("dm{}br", name);
 }
 
+// Whether `s` is `prefix` followed by a host number: dmlsim-tb-h3 (a namespace, its /tmp directory)
+// or dmtbh3 (a veth) belongs to testbed "tb", dmlsim-tb1-h3 does not.
+bool is_numbered(std::string_view s, std::string_view prefix) {
+  return s.size() > prefix.size() && s.starts_with(prefix) &&
+         std::all_of(s.begin() + static_cast<std::ptrdiff_t>(prefix.size()), s.end(),
+                     [](char c) { return c >= '0' && c <= '9'; });
+}
 std::string host_address(int octet, int i) {
   return fmt::format("10.{}.{}.{}", octet, i / 200, i % 200 + 10);
 }
@@ -77,7 +84,7 @@ std::vector<std::string> namespaces_of(const std::string& name) {
   std::vector<std::string> out;
   for (const std::string& line : lines_of(core::run_command({"ip", "netns", "list"}).output)) {
     const std::string ns = line.substr(0, line.find(' '));
-    if (ns.rfind(netns_prefix(name), 0) == 0) out.push_back(ns);
+    if (is_numbered(ns, netns_prefix(name))) out.push_back(ns);
   }
   return out;
 }
@@ -221,13 +228,8 @@ std::vector<std::string> testbed_down(const std::string& name) {
   std::error_code ec;
   // What the ranks wrote in their namespace's TMPDIR (the rsh agent made /tmp/<namespace>).
   std::vector<fs::path> scratch;
-  const std::string prefix = netns_prefix(name);
   for (const fs::directory_entry& e : fs::directory_iterator("/tmp", ec)) {
-    const std::string file = e.path().filename().string();
-    if (file.size() > prefix.size() && file.compare(0, prefix.size(), prefix) == 0 &&
-        std::all_of(file.begin() + static_cast<std::ptrdiff_t>(prefix.size()), file.end(),
-                    [](char c) { return c >= '0' && c <= '9'; }))
-      scratch.push_back(e.path());
+    if (is_numbered(e.path().filename().string(), netns_prefix(name))) scratch.push_back(e.path());
   }
   for (const fs::path& dir : scratch) {
     fs::remove_all(dir, ec);
@@ -361,12 +363,7 @@ Testbed testbed_load(const std::string& name) {
 // Exactly this testbed's links: a plain prefix match would take testbed "tb1"'s for testbed "tb"'s.
 bool testbed_owns_link(const std::string& name, const std::string& link) {
   const std::string prefix = link_prefix(name);
-  if (link == bridge_name(name)) return true;
-  if (link.size() < prefix.size() + 2 || link.compare(0, prefix.size(), prefix) != 0) return false;
-  const char kind = link[prefix.size()];
-  const std::string_view index = std::string_view(link).substr(prefix.size() + 1);
-  return (kind == 'h' || kind == 'p') &&
-         std::all_of(index.begin(), index.end(), [](char c) { return c >= '0' && c <= '9'; });
+  return link == bridge_name(name) || is_numbered(link, prefix + "h") || is_numbered(link, prefix + "p");
 }
 
 TemporaryTestbed::TemporaryTestbed(std::string name)

@@ -133,41 +133,47 @@ void SimRank::wait_all(std::span<core::Request> requests) {
   for (auto& s : states) complete(*s);
 }
 
-std::size_t SimRank::wait_any(std::span<core::Request> requests) {
-  catch_up();
+namespace {
+
+// The pending requests' comms and where each sits in `requests`.
+struct PendingComms {
   std::vector<sg::CommPtr> comms;
   std::vector<std::size_t> index;
+};
+
+PendingComms pending_comms(std::span<core::Request> requests) {
+  PendingComms p;
   for (std::size_t i = 0; i < requests.size(); ++i) {
     if (requests[i].pending()) {
-      comms.push_back(static_cast<SimRequest&>(*requests[i].state()).comm);
-      index.push_back(i);
+      p.comms.push_back(static_cast<SimRequest&>(*requests[i].state()).comm);
+      p.index.push_back(i);
     }
   }
-  if (comms.empty()) throw core::BackendError("wait_any: no pending request");
-  const ssize_t done = sg::Comm::wait_any(comms);
-  const std::size_t which = index[static_cast<std::size_t>(done)];
+  return p;
+}
+
+}  // namespace
+
+std::size_t SimRank::finish_request(std::span<core::Request> requests, std::size_t which) {
   auto state = requests[which].release();
   complete(*state);
   return which;
 }
 
+std::size_t SimRank::wait_any(std::span<core::Request> requests) {
+  catch_up();
+  const PendingComms p = pending_comms(requests);
+  if (p.comms.empty()) throw core::BackendError("wait_any: no pending request");
+  return finish_request(requests, p.index[static_cast<std::size_t>(sg::Comm::wait_any(p.comms))]);
+}
+
 std::optional<std::size_t> SimRank::test_any(std::span<core::Request> requests) {
   catch_up();
-  std::vector<sg::CommPtr> comms;
-  std::vector<std::size_t> index;
-  for (std::size_t i = 0; i < requests.size(); ++i) {
-    if (requests[i].pending()) {
-      comms.push_back(static_cast<SimRequest&>(*requests[i].state()).comm);
-      index.push_back(i);
-    }
-  }
-  if (comms.empty()) return std::nullopt;
-  const ssize_t done = sg::Comm::test_any(comms);
+  const PendingComms p = pending_comms(requests);
+  if (p.comms.empty()) return std::nullopt;
+  const ssize_t done = sg::Comm::test_any(p.comms);
   if (done < 0) return std::nullopt;
-  const std::size_t which = index[static_cast<std::size_t>(done)];
-  auto state = requests[which].release();
-  complete(*state);
-  return which;
+  return finish_request(requests, p.index[static_cast<std::size_t>(done)]);
 }
 
 void SimRank::execute(const core::Schedule& schedule, const core::Group& group, core::ElementBuffer buffer,

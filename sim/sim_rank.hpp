@@ -44,6 +44,8 @@ class SimRank final : public core::TracingRank {
   void run_merged_span(const core::Schedule& schedule, const core::Group& group, core::ElementBuffer buffer,
                        int tag, core::RoundSpan span);
   void complete(core::Request::State& state);
+  // Completes requests[which] (releasing it) and returns `which`.
+  std::size_t finish_request(std::span<core::Request> requests, std::size_t which);
   void wait_for_stream(std::uint64_t sequence);
 
   // The communication stream: one daemon actor per rank, started on first use, that runs queued

@@ -114,8 +114,34 @@ inline std::map<std::string, int> events_of(const std::filesystem::path& csv) {
   return out;
 }
 
+// A failed real run keeps its work directory for the user and names its mpirun log: remove it.
+// Returns the log's path (empty if none was named).
+inline std::filesystem::path remove_kept_work_dir(const std::string& err) {
+  const std::string marker = "mpirun's log: ";
+  const std::size_t at = err.find(marker);
+  if (at == std::string::npos) return {};
+  const std::string log = err.substr(at + marker.size(), err.find('\n', at) - at - marker.size());
+  std::filesystem::remove_all(std::filesystem::path(log).parent_path());
+  return log;
+}
+
 inline nlohmann::json read_json(const std::filesystem::path& p) {
   return nlohmann::json::parse(read_file(p));
+}
+
+// Runs `experiment` in the simulator beside a real run already written to `real_out` and expects
+// the same messages and the same events (events_of) on every rank, at least `ranks` of them.
+inline void expect_same_events_as_simulated(const std::filesystem::path& experiment,
+                                            const std::filesystem::path& real_out, int ranks,
+                                            const ScratchDir& scratch) {
+  const auto sim_out = scratch / "sim";
+  const auto sim = run_dmlsim({"run", experiment.string(), "--quiet", "--out", sim_out.string()}, scratch);
+  ASSERT_EQ(sim.exit_code, 0) << sim.err;
+  EXPECT_EQ(read_json(real_out / "summary.json")["messages"],
+            read_json(sim_out / "summary.json")["messages"]);
+  const auto events = events_of(real_out / "trace.csv");
+  EXPECT_GE(events.size(), static_cast<std::size_t>(ranks)) << "events of every rank";
+  EXPECT_EQ(events, events_of(sim_out / "trace.csv"));
 }
 
 }  // namespace dmlsim::testing

@@ -63,15 +63,6 @@ std::string leftovers(const std::string& name) {
   return out;
 }
 
-// A failed real run keeps its work directory for the user and names its mpirun log: remove it.
-void remove_kept_work_dir(const std::string& err) {
-  const std::string marker = "mpirun's log: ";
-  const std::size_t at = err.find(marker);
-  if (at == std::string::npos) return;
-  const std::string log = err.substr(at + marker.size(), err.find('\n', at) - at - marker.size());
-  std::filesystem::remove_all(std::filesystem::path(log).parent_path());
-}
-
 // Takes testbed `name` down when the test ends, also when an assertion failed half-way.
 struct TestbedGuard {
   std::string name;
@@ -155,7 +146,7 @@ TEST(Testbed, AHungRankIsNamedAndTheKilledRunLeavesNothingAfterDown) {
   EXPECT_NE(r.err.find("did not finish within 6 s"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("rank 1 got least far"), std::string::npos) << r.err;
   EXPECT_LT(took, 20) << "the timeout did not stop the run";
-  remove_kept_work_dir(r.err);
+  testing::remove_kept_work_dir(r.err);
   EXPECT_FALSE(std::filesystem::exists(scratch / "out"));
   ASSERT_EQ(run_dmlsim({"testbed", "down", "--name", "th"}, scratch).exit_code, 0);
   EXPECT_EQ(leftovers("th"), "");
@@ -173,7 +164,7 @@ TEST(Testbed, ACrashedRankIsNamedAndATemporaryTestbedIsRemoved) {
   unsetenv("DMLSIM_FAULT");
   EXPECT_EQ(r.exit_code, 1) << "a failed run, not bad input";
   EXPECT_NE(r.err.find("rank 2 failed"), std::string::npos) << r.err;
-  remove_kept_work_dir(r.err);
+  testing::remove_kept_work_dir(r.err);
   EXPECT_FALSE(std::filesystem::exists(scratch / "out"));
   // The run brought up a temporary testbed ("r" + its pid) and must have removed it.
   EXPECT_EQ(testing::read_file_of_command("ip netns list | grep '^dmlsim-r' || true"), "");

@@ -82,26 +82,17 @@ class DataParallel final : public Strategy {
     };
     for (int it = 0; it < experiment_.iterations; ++it) {
       core::Phase iteration(rank, "iteration", it);
-      std::vector<core::CollectiveHandle> in_flight(buckets_.size());
       forward_backward_sync(rank, model_, forward_kernels_, closing_layers_,
-                            {.ready =
+                            {.gradients_ready =
                                  [&](std::size_t b) {
-                                   if (experiment_.payload) {
-                                     gradients[b].resize(static_cast<std::size_t>(buckets_[b].parameters));
-                                     fill_test_input(rank.rank(), gradients[b]);
-                                   }
-                                   if (overlap_)
-                                     in_flight[b] = rank.start(schedules[b], world, buffer_of(b), 0);
+                                   if (!experiment_.payload) return;
+                                   gradients[b].resize(static_cast<std::size_t>(buckets_[b].parameters));
+                                   fill_test_input(rank.rank(), gradients[b]);
                                  },
-                             .finish =
-                                 [&] {
-                                   if (overlap_) {
-                                     rank.wait_all(in_flight);
-                                   } else {
-                                     for (std::size_t b = 0; b < buckets_.size(); ++b)
-                                       rank.run(*schedules[b], world, buffer_of(b), 0);
-                                   }
-                                 }});
+                             .exchange = [&](std::size_t b) -> BucketExchange {
+                               return {schedules[b], world, buffer_of(b), 0};
+                             },
+                             .overlap = overlap_});
       if (experiment_.payload) {
         for (std::size_t b = 0; b < buckets_.size(); ++b) {
           if (std::string p = check_test_output(Collective::all_reduce, n, rank.rank(), gradients[b]);

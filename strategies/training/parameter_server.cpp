@@ -163,28 +163,19 @@ class ParameterServer final : public Strategy {
     std::vector<float> gradients(experiment_.payload ? layout_->elements() : 0);
     for (int it = 0; it < experiment_.iterations; ++it) {
       core::Phase iteration(rank, "iteration", it);
-      std::vector<core::CollectiveHandle> in_flight(buckets.size());
       // In ssp mode "gradient-sync" also holds the wait for the slowest worker.
-      forward_backward_sync(
-          rank, model_, forward_kernels_, closing_layers_,
-          {.ready =
-               [&](std::size_t b) {
-                 if (experiment_.payload) {
-                   for (std::uint64_t k = buckets[b].offset; k < buckets[b].offset + buckets[b].count; ++k)
-                     gradients[k] = test_input(me, k);
-                 }
-                 if (overlap_)
-                   in_flight[b] = rank.start(schedules[b], group, window_of(b, gradients), kExchangeTag);
-               },
-           .finish =
-               [&] {
-                 if (overlap_) {
-                   rank.wait_all(in_flight);
-                 } else {
-                   for (std::size_t b = 0; b < buckets.size(); ++b)
-                     rank.run(*schedules[b], group, window_of(b, gradients), kExchangeTag);
-                 }
-               }});
+      forward_backward_sync(rank, model_, forward_kernels_, closing_layers_,
+                            {.gradients_ready =
+                                 [&](std::size_t b) {
+                                   if (!experiment_.payload) return;
+                                   for (std::uint64_t k = buckets[b].offset;
+                                        k < buckets[b].offset + buckets[b].count; ++k)
+                                     gradients[k] = test_input(me, k);
+                                 },
+                             .exchange = [&](std::size_t b) -> BucketExchange {
+                               return {schedules[b], group, window_of(b, gradients), kExchangeTag};
+                             },
+                             .overlap = overlap_});
       if (experiment_.payload) check_pulled(me, it, gradients);
       core::Phase step(rank, "optimizer");
       rank.compute(optimizer_kernel());

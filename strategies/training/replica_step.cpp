@@ -1,6 +1,7 @@
 #include "strategies/training/replica_step.hpp"
 
 #include <algorithm>
+#include <vector>
 
 namespace dmlsim::strategies {
 
@@ -10,17 +11,32 @@ void forward_backward_sync(core::Rank& rank, const core::Model& model, std::span
     core::Phase phase(rank, "forward");
     rank.compute(forward);
   }
+  std::vector<core::CollectiveHandle> in_flight(closing_layers.size());
   {
     core::Phase phase(rank, "backward");
     std::size_t next = 0;
     for (std::size_t i = model.layers.size(); i-- > 0;) {
       rank.compute(model.layers[i].backward);
-      if (next < closing_layers.size() && closing_layers[next] == i) sync.ready(next++);
+      if (next < closing_layers.size() && closing_layers[next] == i) {
+        if (sync.gradients_ready) sync.gradients_ready(next);
+        if (sync.overlap) {
+          BucketExchange x = sync.exchange(next);
+          in_flight[next] = rank.start(std::move(x.schedule), std::move(x.group), x.buffer, x.tag);
+        }
+        ++next;
+      }
     }
   }
   // Exposed communication: what the buckets still need once backward is over.
   core::Phase phase(rank, "gradient-sync");
-  sync.finish();
+  if (sync.overlap) {
+    rank.wait_all(in_flight);
+    return;
+  }
+  for (std::size_t b = 0; b < closing_layers.size(); ++b) {
+    const BucketExchange x = sync.exchange(b);
+    rank.run(*x.schedule, x.group, x.buffer, x.tag);
+  }
 }
 
 ReplicaStepTimes predict_replica_step(const core::Model& model, const core::DeviceProfile& device,

@@ -13,11 +13,23 @@
 
 namespace dmlsim::strategies {
 
+// What exchanges bucket b's gradients: a collective over the replicas (all-reduce, or the push
+// and pull of a parameter server).
+struct BucketExchange {
+  core::SchedulePtr schedule;
+  core::Group group;
+  core::ElementBuffer buffer;
+  int tag = 0;
+};
+
 struct BucketSync {
-  // During backward, right after the layer that completes bucket b: its gradients exist now.
-  std::function<void(std::size_t bucket)> ready;
-  // In "gradient-sync", once backward is over: wait for every bucket's exchange, or run them now.
-  std::function<void()> finish;
+  // Right after the layer that completes bucket b: its gradients exist now (payload mode fills
+  // them here). Optional.
+  std::function<void(std::size_t bucket)> gradients_ready;
+  std::function<BucketExchange(std::size_t bucket)> exchange;
+  // Each bucket's exchange starts on the communication stream as soon as it is ready and
+  // "gradient-sync" waits for them all; without overlap they run one by one after backward.
+  bool overlap = true;
 };
 
 // `closing_layers[b]` is the layer whose backward completes bucket b (buckets in backward order).
