@@ -75,8 +75,8 @@ Measured run_point(const std::string& dmlsim, const fs::path& dir, const Point& 
   const auto start = std::chrono::steady_clock::now();
   dmlsim::core::SpawnOptions options;
   options.log = (dir / (p.name + ".log")).string();
-  auto child = dmlsim::core::ChildProcess::spawn(dmlsim, {"run", yaml.string(), "--out", (dir / p.name).string()},
-                                                 options);
+  auto child = dmlsim::core::ChildProcess::spawn(
+      dmlsim, {"run", yaml.string(), "--out", (dir / p.name).string()}, options);
   dmlsim::core::ChildUsage usage;
   Measured m;
   m.exit_code = child.wait(&usage);

@@ -15,7 +15,7 @@ struct ChildUsage {
 };
 
 struct SpawnOptions {
-  std::string log;            // file for the child's stdout and stderr (empty: inherit ours)
+  std::string log;  // file for the child's stdout and stderr (empty: inherit ours)
   bool own_process_group = false;
   std::vector<std::string> environment;  // extra "NAME=value" entries
 };

@@ -32,7 +32,7 @@ struct DeviceProfile {
   std::uint64_t memory_bytes = 0;
   double compute_efficiency = 1;
   double memory_efficiency = 1;
-  double launch_overhead = 0;  // seconds per kernel
+  double launch_overhead = 0;            // seconds per kernel
   std::vector<MeasuredKernel> measured;  // from calibration; looked up before the roofline
 
   std::optional<double> peak(DType dtype) const { return peak_flops[static_cast<std::size_t>(dtype)]; }

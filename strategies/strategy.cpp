@@ -13,10 +13,8 @@ namespace {
 
 using Factory = std::unique_ptr<Strategy> (*)(const core::Experiment&);
 constexpr std::pair<std::string_view, Factory> kStrategies[] = {
-    {"collective", make_collective_benchmark},
-    {"data-parallel", make_data_parallel},
-    {"kernels", make_kernel_benchmark},
-    {"pingpong", make_pingpong},
+    {"collective", make_collective_benchmark},   {"data-parallel", make_data_parallel},
+    {"kernels", make_kernel_benchmark},          {"pingpong", make_pingpong},
     {"parameter-server", make_parameter_server},
 };
 
