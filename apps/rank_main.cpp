@@ -66,7 +66,7 @@ int run_rank(int argc, char** argv, int rank, int size) {
   if (!progress_dir.empty()) context.progress_path = real::progress_file(progress_dir, rank).string();
 
   core::Trace trace;
-  core::Trace stream_trace;
+  std::vector<core::Trace> stream_traces;
   if (gpu) {
 #ifdef DMLSIM_HAVE_CUDA
     if (experiment.payload) {
@@ -91,11 +91,12 @@ int run_rank(int argc, char** argv, int rank, int size) {
       MPI_Abort(MPI_COMM_WORLD, 1);
     }
     mpi_rank.finish();
-    if (const core::Trace* s = mpi_rank.stream_trace()) stream_trace = *s;
+    for (const core::Trace* s : mpi_rank.stream_traces()) stream_traces.push_back(*s);
   }
   const int host = experiment.placement[static_cast<std::size_t>(rank)];
   const core::RankPlacement placement{host, experiment.platform.node_of(host), fmt::format("host{}", host)};
-  const core::Trace* local[] = {&trace, &stream_trace};
+  std::vector<const core::Trace*> local{&trace};
+  for (const core::Trace& s : stream_traces) local.push_back(&s);
   core::Trace merged = real::gather_traces(MPI_COMM_WORLD, local, placement);
   std::uint64_t messages = 0;
   DMLSIM_CHECK_MPI(MPI_Reduce(&context.messages, &messages, 1, MPI_UINT64_T, MPI_SUM, 0, MPI_COMM_WORLD));
@@ -104,12 +105,9 @@ int run_rank(int argc, char** argv, int rank, int size) {
     const strategies::Prediction prediction = strategy->predict();
     core::RunSummary summary = core::summarize(merged, {}, prediction.workers);
     summary.messages = messages;
-    const nlohmann::json extra = {{"experiment", experiment.name},
-                                  {"backend", "real"},
-                                  {"platform", experiment.platform.name},
-                                  {"strategy", experiment.strategy_type},
-                                  {"predicted_iteration_s", prediction.iteration_seconds},
-                                  {"machine", apps::machine_facts()}};
+    nlohmann::json extra = apps::run_identity(experiment, "real");
+    extra["predicted_iteration_s"] = prediction.iteration_seconds;
+    extra["machine"] = apps::machine_facts();
     apps::write_run_outputs(out, merged, summary, extra);
   }
   return 0;

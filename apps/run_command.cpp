@@ -35,12 +35,9 @@ int run_simulated(const RunArgs& args, const core::Experiment& experiment,
   const strategies::Prediction prediction = strategy.predict();
   core::RunSummary summary = core::summarize(result.trace, result.links, prediction.workers);
   summary.messages = result.messages;
-  const nlohmann::json extra = {{"experiment", experiment.name},
-                                {"backend", "sim"},
-                                {"platform", experiment.platform.name},
-                                {"strategy", experiment.strategy_type},
-                                {"fidelity", core::to_string(experiment.fidelity)},
-                                {"predicted_iteration_s", prediction.iteration_seconds}};
+  nlohmann::json extra = run_identity(experiment, "sim");
+  extra["fidelity"] = core::to_string(experiment.fidelity);
+  extra["predicted_iteration_s"] = prediction.iteration_seconds;
   const auto files = write_run_outputs(out, result.trace, summary, extra);
   if (!args.quiet) {
     core::print_summary(summary, std::cout);

@@ -22,6 +22,17 @@ std::vector<std::filesystem::path> write_run_outputs(const std::filesystem::path
                              {"links.csv", [&](std::ostream& o) { core::write_links_csv(summary, o); }}});
 }
 
+nlohmann::json run_identity(const core::Experiment& experiment, std::string_view backend) {
+  nlohmann::json parallelism;
+  for (const core::Mesh::Dimension& d : experiment.mesh.dimensions()) parallelism[d.name] = d.size;
+  parallelism["order"] = experiment.mesh.order();
+  return {{"experiment", experiment.name},
+          {"backend", backend},
+          {"platform", experiment.platform.name},
+          {"strategy", experiment.strategy_type},
+          {"parallelism", parallelism}};
+}
+
 nlohmann::json machine_facts() {
   nlohmann::json facts;
   facts["cores"] = std::thread::hardware_concurrency();

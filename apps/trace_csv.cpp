@@ -49,7 +49,7 @@ std::vector<CsvEvent> read_trace_csv(const std::filesystem::path& file) {
     ++number;
     const std::vector<std::string> f = split_csv(line);
     if (f.size() < 11)
-      throw core::BackendError(fmt::format("{}:{}: expected 14 columns", file.string(), number));
+      throw core::BackendError(fmt::format("{}:{}: expected 15 columns", file.string(), number));
     try {
       events.push_back({std::stoi(f[0]), f[1], f[2], f[3], std::stod(f[4]), std::stod(f[5]), std::stod(f[6]),
                         std::stod(f[7]), std::stoi(f[10])});

@@ -85,7 +85,7 @@ const Model& Experiment::require_model() const {
 
 Experiment parse_experiment(const ConfigNode& node) {
   node.expect_only({"name", "platform", "model", "ranks", "placement", "iterations", "strategy", "simulation",
-                    "slowdown"});
+                    "slowdown", "parallelism"});
   Experiment e;
   e.source = node.file();
   if (const auto name = node.find("name")) {
@@ -104,6 +104,8 @@ Experiment parse_experiment(const ConfigNode& node) {
   if (const auto model = node.find("model")) e.model = parse_inline_or_file(*model, "model", parse_model);
 
   const int hosts = e.platform.host_count();
+  const auto parallelism = node.find("parallelism");
+  if (parallelism) e.mesh = parse_mesh(*parallelism);
   if (const auto ranks = node.find("ranks")) {
     const std::int64_t n = ranks->as_int();
     if (n < 1 || n > hosts) {
@@ -111,8 +113,20 @@ Experiment parse_experiment(const ConfigNode& node) {
                               e.platform.name, hosts));
     }
     e.ranks = static_cast<int>(n);
+  } else if (parallelism) {
+    if (e.mesh.ranks() > hosts) {
+      parallelism->fail(fmt::format("{} needs {} ranks; platform '{}' has {} hosts (one rank per host)",
+                                    e.mesh.describe(), e.mesh.ranks(), e.platform.name, hosts));
+    }
+    e.ranks = e.mesh.ranks();
   } else {
     e.ranks = hosts;
+  }
+  if (!parallelism) {
+    e.mesh = Mesh::data_parallel(e.ranks);
+  } else if (e.mesh.ranks() != e.ranks) {
+    parallelism->fail(
+        fmt::format("{} has {} ranks, the experiment {}", e.mesh.describe(), e.mesh.ranks(), e.ranks));
   }
   if (const auto placement = node.find("placement")) {
     std::set<int> used;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/config_node.hpp"
+#include "core/mesh.hpp"
 #include "core/model.hpp"
 #include "core/platform.hpp"
 
@@ -34,6 +35,7 @@ struct Experiment {
   Platform platform;
   std::optional<Model> model;
   int ranks = 0;
+  Mesh mesh;                   // `parallelism`: the ranks along dp, tp, pp...; dp = ranks without it
   std::vector<int> placement;  // host of each rank
   int iterations = 1;
   std::optional<ConfigNode> strategy;  // parsed by strategies/

@@ -19,6 +19,12 @@ Group Group::strided(int first, int size, int stride) {
 
 Group Group::of(std::vector<int> ranks) {
   if (ranks.empty()) throw ValueError("a group needs at least one rank");
+  bool progression = ranks.size() == 1 || ranks[1] > ranks[0];
+  for (std::size_t i = 2; progression && i < ranks.size(); ++i)
+    progression = ranks[i] - ranks[i - 1] == ranks[1] - ranks[0];
+  if (progression && ranks[0] >= 0) {
+    return strided(ranks[0], static_cast<int>(ranks.size()), ranks.size() == 1 ? 1 : ranks[1] - ranks[0]);
+  }
   auto index = std::make_shared<std::unordered_map<int, int>>();
   for (std::size_t i = 0; i < ranks.size(); ++i) {
     if (!index->emplace(ranks[i], static_cast<int>(i)).second) {
@@ -40,6 +46,25 @@ int Group::index_of(int rank) const {
   const int offset = rank - first_;
   if (offset < 0 || offset % stride_ != 0 || offset / stride_ >= size_) return -1;
   return offset / stride_;
+}
+
+bool operator==(const Group& a, const Group& b) {
+  if (a.size_ != b.size_) return false;
+  if (!a.ranks_ && !b.ranks_) return a.first_ == b.first_ && (a.size_ == 1 || a.stride_ == b.stride_);
+  if (a.ranks_ && b.ranks_) return *a.ranks_ == *b.ranks_;
+  return false;  // explicit lists are never progressions (Group::of), strided groups always are
+}
+
+std::size_t Group::hash() const {
+  std::size_t h = std::hash<int>()(size_);
+  auto mix = [&h](int v) { h ^= std::hash<int>()(v) + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2); };
+  if (!ranks_) {
+    mix(first_);
+    mix(size_ == 1 ? 1 : stride_);
+  } else {
+    for (const int r : *ranks_) mix(r);
+  }
+  return h;
 }
 
 }  // namespace dmlsim::core

@@ -1,7 +1,8 @@
 #pragma once
 // An ordered subset of ranks that runs a collective together (a data-parallel group, a tensor
 // group, the ranks of one node). Schedules speak in group indices; the group maps them to ranks.
-// Elasticity is a change of Group, not of communicator, so it works the same on every backend.
+// Traffic goes through a Communicator (communicator.hpp), made for a group by the backend.
+#include <cstddef>
 #include <memory>
 #include <unordered_map>
 #include <vector>
@@ -13,7 +14,8 @@ class Group {
   // Ranks first, first + stride, ... (size of them). Covers the world, nodes and rails in O(1) memory.
   static Group strided(int first, int size, int stride = 1);
   static Group world(int size) { return strided(0, size, 1); }
-  // Any list of distinct ranks.
+  // Any list of distinct ranks. A list in arithmetic progression becomes the strided group, so
+  // that equal member lists give equal groups whichever way they were made.
   static Group of(std::vector<int> ranks);
 
   int size() const { return size_; }
@@ -22,6 +24,10 @@ class Group {
   }
   // Index of `rank` in the group, or -1.
   int index_of(int rank) const;
+
+  // Same members in the same order. O(1) for strided groups.
+  friend bool operator==(const Group& a, const Group& b);
+  std::size_t hash() const;
 
  private:
   Group() = default;

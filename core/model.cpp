@@ -75,9 +75,30 @@ Model make_mlp(const MlpConfig& c) {
     layer.forward.push_back(elementwise(layer.name + ".bias_relu", c.batch * out, c.dtype, 2, 2));
     finish_backward(layer);
     layer.activation_bytes = static_cast<std::uint64_t>(c.batch * out) * dtype_bytes(c.dtype);
+    layer.saved_bytes = layer.activation_bytes;
     model.layers.push_back(std::move(layer));
   }
   return model;
+}
+
+std::uint64_t transformer_block_saved_bytes(const TransformerConfig& c) {
+  const auto b = static_cast<std::uint64_t>(c.micro_batch), s = static_cast<std::uint64_t>(c.sequence);
+  const auto h = static_cast<std::uint64_t>(c.hidden), a = static_cast<std::uint64_t>(c.heads);
+  const auto f = static_cast<std::uint64_t>(c.ffn_hidden > 0 ? c.ffn_hidden : 4 * c.hidden);
+  const auto kv = static_cast<std::uint64_t>(c.kv_heads > 0 ? c.kv_heads : c.heads) * (h / a);
+  const std::uint64_t e = dtype_bytes(c.dtype), sb = s * b, scores = a * s * s * b;
+  if (c.family == TransformerFamily::llama) {
+    // Attention: RMSNorm input, QKV input, Q and K after rotation, V, softmax output, projection
+    // input. MLP: RMSNorm input, gate/up input, gate and up outputs, down input. No dropout.
+    return e * (sb * h * 6 + sb * kv * 2 + sb * f * 3 + scores);
+  }
+  // Attention (Korthikanti et al. §4.1.1): QKV input, Q and K, V, softmax output and its dropout's
+  // output (5·a·s²·b with the 1-byte mask), projection input, output dropout mask. MLP: input,
+  // the activation's input, second GEMM's input, dropout mask. Both LayerNorms' inputs.
+  const std::uint64_t attention = e * (sb * h * 3 + sb * kv * 2 + 2 * scores) + scores + sb * h;
+  const std::uint64_t mlp = e * (sb * h + 2 * sb * f) + sb * h;
+  const std::uint64_t norms = e * 2 * sb * h;
+  return attention + mlp + norms;
 }
 
 Model make_transformer(const TransformerConfig& c) {
@@ -115,6 +136,7 @@ Model make_transformer(const TransformerConfig& c) {
   if (bert) embedding.forward.push_back(norm("embedding.ln"));
   finish_backward(embedding);
   embedding.activation_bytes = act_bytes;
+  embedding.saved_bytes = act_bytes;
   model.layers.push_back(std::move(embedding));
 
   for (std::int64_t i = 0; i < c.layers; ++i) {
@@ -152,6 +174,7 @@ Model make_transformer(const TransformerConfig& c) {
     fw.push_back(elementwise(p + ".residual2", tokens * h, dt, 1, 3));
     finish_backward(block);
     block.activation_bytes = act_bytes;
+    block.saved_bytes = transformer_block_saved_bytes(c);
     model.layers.push_back(std::move(block));
   }
 
@@ -176,6 +199,7 @@ Model make_transformer(const TransformerConfig& c) {
   }
   finish_backward(head);
   head.activation_bytes = static_cast<std::uint64_t>(tokens * v) * dtype_bytes(dt);
+  head.saved_bytes = head.activation_bytes;
   model.layers.push_back(std::move(head));
   return model;
 }
@@ -202,6 +226,7 @@ std::int64_t add_conv(Model& model, const std::string& name, const ConvShape& c,
   layer.forward.push_back(elementwise(name + (c.relu ? ".bn_relu" : ".bn"), m * n, dt, c.relu ? 5 : 4, 2));
   finish_backward(layer);
   layer.activation_bytes = 2 * static_cast<std::uint64_t>(m * n) * dtype_bytes(dt);
+  layer.saved_bytes = layer.activation_bytes;
   model.layers.push_back(std::move(layer));
   return out;
 }
@@ -268,6 +293,7 @@ Model make_resnet(const ResNetConfig& c) {
   fc.forward.push_back(elementwise("fc.softmax_xent", b * c.classes, dt, 5, 2));
   finish_backward(fc);
   fc.activation_bytes = static_cast<std::uint64_t>(b * c.classes) * dtype_bytes(dt);
+  fc.saved_bytes = fc.activation_bytes;
   model.layers.push_back(std::move(fc));
   return model;
 }
@@ -321,7 +347,7 @@ Model parse_explicit_layers(const ConfigNode& node, DType dtype) {
   model.dtype = dtype;
   model.micro_batch = node.integer_in_or("micro_batch", 1, 1 << 30, 1);
   for (const ConfigNode& l : node.at("layers").items()) {
-    l.expect_only({"name", "parameters", "forward", "backward", "activation"});
+    l.expect_only({"name", "parameters", "forward", "backward", "activation", "saved"});
     Layer layer;
     layer.name = l.string("name");
     layer.parameters = l.integer_in("parameters", 0, kMaxDimension);
@@ -332,6 +358,7 @@ Model parse_explicit_layers(const ConfigNode& node, DType dtype) {
       finish_backward(layer);
     }
     layer.activation_bytes = l.bytes_or("activation", 0);
+    layer.saved_bytes = l.bytes_or("saved", layer.activation_bytes);
     model.layers.push_back(std::move(layer));
   }
   if (model.layers.empty()) node.at("layers").fail("needs at least one layer");

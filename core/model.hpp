@@ -20,7 +20,8 @@ struct Layer {
   std::int64_t parameters = 0;
   std::vector<Kernel> forward;
   std::vector<Kernel> backward;
-  std::uint64_t activation_bytes = 0;  // this layer's output for one micro-batch
+  std::uint64_t activation_bytes = 0;  // this layer's output for one micro-batch (what a next stage receives)
+  std::uint64_t saved_bytes = 0;       // what its forward keeps for its backward, per micro-batch
 };
 
 struct Model {
@@ -74,8 +75,13 @@ struct TransformerConfig {
 // family forward flops per block are 24·b·s·h² + 4·b·s²·h (Narayanan et al., SC'21, eq. 2
 // without the LM head); the LM head adds 2·b·s·h·V. In general every GEMM costs 2 flops per
 // weight per token, plus 4·b·s²·h per block for attention scores and context. Backward is twice
-// the forward.
+// the forward. A block's saved activations (no recompute) are counted tensor by tensor as
+// Korthikanti et al. 2022 ("Reducing Activation Recomputation in Large Transformer Models", §4.1)
+// do; for the gpt and bert families, with their dropout masks of one byte per element and 16-bit
+// activations, that is s·b·h·(34 + 5·a·s/h) bytes (their eq. 1). transformer_block_saved_bytes
+// gives the count.
 Model make_transformer(const TransformerConfig& config);
+std::uint64_t transformer_block_saved_bytes(const TransformerConfig& config);
 
 // ResNet with bottleneck blocks (He et al., CVPR 2016, table 1): depth 50, 101 or 152. Each
 // convolution is an implicit GEMM — m = batch·H_out·W_out, n = output channels, k = input

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "core/communicator.hpp"
 #include "core/errors.hpp"
 
 namespace dmlsim::core {
@@ -17,7 +18,17 @@ void Rank::wait_all(std::span<Request> requests) {
   for (Request& r : requests) wait(r);
 }
 
-void Rank::run(const Schedule& schedule, const Group& group, ElementBuffer buffer, int tag) {
+Communicator Rank::communicator(const Group& group, std::string_view name) {
+  const int index = group.index_of(rank());
+  if (index < 0) {
+    throw ValueError(
+        fmt::format("rank {} asked for communicator '{}' of a group it is not a member of", rank(), name));
+  }
+  if (name.empty()) throw ValueError("a communicator needs a name");
+  return Communicator(*this, group, std::string(name), open_context(group, name));
+}
+
+void Rank::run(const Schedule& schedule, const Group& group, ElementBuffer buffer, Tag tag) {
   if (buffer.count != schedule.count()) {
     throw ValueError(fmt::format("{} {} schedule is for {} elements, the buffer has {}",
                                  schedule.collective(), schedule.algorithm(), schedule.count(),
@@ -35,7 +46,7 @@ void Rank::run(const Schedule& schedule, const Group& group, ElementBuffer buffe
   on_collective(schedule, buffer, start, now());
 }
 
-void Rank::execute(const Schedule& schedule, const Group& group, ElementBuffer buffer, int tag) {
+void Rank::execute(const Schedule& schedule, const Group& group, ElementBuffer buffer, Tag tag) {
   execute_steps(*this, schedule, group, buffer, tag, 0, schedule.rounds());
 }
 
@@ -45,7 +56,8 @@ namespace {
 struct CompletedCollective final : CollectiveHandle::State {};
 }  // namespace
 
-CollectiveHandle Rank::start(SchedulePtr schedule, Group group, ElementBuffer buffer, int tag) {
+CollectiveHandle Rank::start(SchedulePtr schedule, Group group, ElementBuffer buffer, Tag tag,
+                             std::string_view) {
   run(*schedule, group, buffer, tag);
   return CollectiveHandle(std::make_unique<CompletedCollective>());
 }
@@ -58,7 +70,7 @@ void Rank::wait_all(std::span<CollectiveHandle> handles) {
   for (CollectiveHandle& h : handles) wait(h);
 }
 
-void execute_steps(Rank& rank, const Schedule& schedule, const Group& group, ElementBuffer buffer, int tag,
+void execute_steps(Rank& rank, const Schedule& schedule, const Group& group, ElementBuffer buffer, Tag tag,
                    std::size_t first_round, std::size_t end_round) {
   std::vector<Op> ops;
   std::vector<Request> requests;

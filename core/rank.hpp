@@ -1,6 +1,7 @@
 #pragma once
 // What a strategy sees of one process, on any backend (SimGrid actor, MPI process). Blocking
 // style, like MPI: strategies are plain per-rank code and the backend owns the scheduling.
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -13,6 +14,20 @@
 #include "core/schedule.hpp"
 
 namespace dmlsim::core {
+
+class Communicator;
+
+// What a receive matches a send on, besides the peer: the communicator's context and a tag inside
+// it. Context 0 is the rank's own traffic outside any communicator; every communicator gets a
+// context of its own from the backend, so traffic of two communicators can never match.
+struct Tag {
+  std::uint32_t context = 0;
+  int value = 0;
+  constexpr Tag() = default;
+  constexpr Tag(int tag_value) : value(tag_value) {}  // NOLINT(google-explicit-constructor): raw traffic
+  constexpr Tag(std::uint32_t context_id, int tag_value) : context(context_id), value(tag_value) {}
+  friend bool operator==(const Tag&, const Tag&) = default;
+};
 
 // Handle of a posted message; backends keep their state behind it. Move-only.
 class Request {
@@ -58,8 +73,8 @@ class Rank {
   // Kernels run back to back (a layer's forward). Backends may cost them as one block when the
   // trace does not record kernels one by one.
   virtual void compute(std::span<const Kernel> kernels);
-  virtual Request isend(int peer, Buffer buffer, int tag) = 0;
-  virtual Request irecv(int peer, Buffer buffer, int tag) = 0;
+  virtual Request isend(int peer, Buffer buffer, Tag tag) = 0;
+  virtual Request irecv(int peer, Buffer buffer, Tag tag) = 0;
   virtual void wait(Request& request) = 0;
   virtual void wait_all(std::span<Request> requests);
   // Waits until one of the pending requests completes and returns its index (that request is then
@@ -76,17 +91,22 @@ class Rank {
   }
   virtual void sleep(double seconds) = 0;  // I/O, checkpoints, a deliberate pause
 
-  // Runs a collective on this rank's own control flow and returns when this member is done.
-  void run(const Schedule& schedule, const Group& group, ElementBuffer buffer, int tag);
+  // The communicator of `group` named `name` (this rank must be a member): its own context for
+  // messages, and its collectives run on the stream of the same name, so communicators with
+  // different names progress concurrently. Every member asks for it with the same group and
+  // name, in the same order relative to its other communicators (real backends create it
+  // collectively, as MPI_Comm_create_group does); asking again returns the same communicator. A
+  // rank cannot hold two communicators of one name over different groups.
+  Communicator communicator(const Group& group, std::string_view name);
 
-  // Starts a collective on this rank's communication stream and returns at once: collectives on
-  // the stream run one after another in start order, while the caller keeps computing (gradient
-  // buckets all-reduced during backward, as PyTorch DDP does). The buffer must stay alive until
-  // wait(). The default runs it to completion right away (correct, without overlap).
-  virtual CollectiveHandle start(SchedulePtr schedule, Group group, ElementBuffer buffer, int tag);
+  // Runs a collective on this rank's own control flow and returns when this member is done.
+  // `tag` is the context the schedule's messages travel in (a communicator's own, normally).
+  void run(const Schedule& schedule, const Group& group, ElementBuffer buffer, Tag tag);
+
+  // Waits for a collective started on a stream (Communicator::start).
   virtual void wait(CollectiveHandle& handle);
   // Waits for every pending handle. The default waits for them one by one; the simulator, whose
-  // stream finishes collectives in start order, waits once for the last one.
+  // streams finish collectives in start order, waits once for the last one of each stream.
   virtual void wait_all(std::span<CollectiveHandle> handles);
 
   // Phase marks for the trace; use the Phase guard below.
@@ -94,10 +114,24 @@ class Rank {
   virtual void end_phase() = 0;
 
  protected:
+  friend class Communicator;
+  // The context of communicator (group, name) on this rank: the same on every member, different
+  // for every other communicator. Backends keep the registry (sim: one per simulated world; MPI:
+  // an MPI communicator per context; NCCL: an NCCL communicator per context).
+  virtual std::uint32_t open_context(const Group& group, std::string_view name) = 0;
+
+  // Starts a collective on the named stream and returns at once: collectives on one stream run
+  // one after another in start order, while the caller keeps computing (gradient buckets
+  // all-reduced during backward, as PyTorch DDP does), and different streams progress
+  // concurrently. The buffer must stay alive until wait(). The default runs it to completion right
+  // away (correct, without overlap).
+  virtual CollectiveHandle start(SchedulePtr schedule, Group group, ElementBuffer buffer, Tag tag,
+                                 std::string_view stream);
+
   // Executes `schedule` round by round through isend/irecv/wait_all, reducing received chunks
   // into the buffer when it carries data. The simulator overrides it to run mergeable spans as
   // aggregated flows.
-  virtual void execute(const Schedule& schedule, const Group& group, ElementBuffer buffer, int tag);
+  virtual void execute(const Schedule& schedule, const Group& group, ElementBuffer buffer, Tag tag);
   // Told about every finished collective (for the trace).
   virtual void on_collective(const Schedule& schedule, ElementBuffer buffer, double start, double end);
 };
@@ -120,7 +154,7 @@ class Phase {
 using RankProgram = std::function<void(Rank&)>;
 
 // The round-by-round executor behind Rank::execute, usable by backends that override it.
-void execute_steps(Rank& rank, const Schedule& schedule, const Group& group, ElementBuffer buffer, int tag,
+void execute_steps(Rank& rank, const Schedule& schedule, const Group& group, ElementBuffer buffer, Tag tag,
                    std::size_t first_round, std::size_t end_round);
 
 }  // namespace dmlsim::core

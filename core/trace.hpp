@@ -23,11 +23,13 @@ struct TraceEvent {
   double end = 0;
   std::uint64_t bytes = 0;
   double flops = 0;
-  int peer = -1;          // messages: the other rank
-  int iteration = -1;     // training iteration, -1 outside any
-  int tag = -1;           // messages: stream tag
-  std::uint32_t seq = 0;  // messages: the k-th on (sender, receiver, tag), pairs a send with its receive
-  int group_size = 0;     // collectives: members
+  int peer = -1;       // messages: the other rank
+  int iteration = -1;  // training iteration, -1 outside any
+  int tag = -1;        // messages: tag within the communicator
+  std::uint32_t seq =
+      0;  // messages: the k-th on (sender, receiver, comm, tag), pairs a send with its receive
+  std::uint32_t comm = 0;  // messages: interned communicator name ("" for traffic outside any)
+  int group_size = 0;      // collectives: members
   double duration() const { return end - start; }
 };
 

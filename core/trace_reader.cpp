@@ -44,6 +44,7 @@ enum class Field : std::uint8_t {
   group_size,
   tag,
   seq,
+  comm,
   meta_name,
   count
 };
@@ -65,6 +66,7 @@ constexpr std::string_view kFieldNames[] = {"",
                                             "args.group_size",
                                             "args.tag",
                                             "args.seq",
+                                            "args.comm",
                                             "args.name"};
 static_assert(std::size(kFieldNames) == static_cast<std::size_t>(Field::count));
 
@@ -85,6 +87,7 @@ Field args_field(std::string_view key) {
       break;
     case 'c':
       if (key == "category") return Field::category;
+      if (key == "comm") return Field::comm;
       break;
     case 'f':
       if (key == "flops") return Field::flops;
@@ -125,6 +128,7 @@ Kind expected_kind(Field f) {
     case Field::name:
     case Field::lane:
     case Field::category:
+    case Field::comm:
     case Field::meta_name:
       return Kind::string;
     case Field::ts:
@@ -155,7 +159,7 @@ std::string_view describe(Kind k) {
 // One traceEvents entry as it is read; converted when its object closes.
 struct RawEvent {
   std::uint32_t present = 0;  // bit per Field
-  std::string ph, name, lane, category, meta_name;
+  std::string ph, name, lane, category, comm, meta_name;
   std::int64_t pid = 0, rank = 0, peer = -1, iteration = -1, group_size = 0, tag = -1;
   std::uint64_t bytes = 0, seq = 0;
   double ts = 0, dur = 0, flops = 0;
@@ -342,6 +346,9 @@ class TraceParser {
       case Field::category:
         event_.category.assign(v);
         break;
+      case Field::comm:
+        event_.comm.assign(v);
+        break;
       case Field::meta_name:
         event_.meta_name.assign(v);
         break;
@@ -432,6 +439,7 @@ class TraceParser {
     }
     e.name = intern(event_.name);
     e.category = intern(event_.category);
+    e.comm = event_.has(Field::comm) ? intern(event_.comm) : 0;
     e.start = event_.ts / kMicrosecondsPerSecond;
     e.end = e.start + event_.dur / kMicrosecondsPerSecond;
     e.bytes = event_.bytes;

@@ -80,6 +80,7 @@ json event_args(const Trace& trace, const TraceEvent& e) {
   if (e.lane == Lane::send || e.lane == Lane::recv) {
     args["tag"] = e.tag;
     args["seq"] = e.seq;
+    if (e.comm != 0) args["comm"] = trace.text(e.comm);
   }
   return args;
 }
@@ -138,17 +139,18 @@ void write_chrome_trace(const Trace& trace, std::ostream& out) {
           {"args", event_args(trace, e)}});
   }
 
-  // Flow arrows: the k-th send from a to b on a tag is received by the k-th receive at b.
-  std::map<std::tuple<int, int, int, std::uint32_t>, std::size_t> receives;
+  // Flow arrows: the k-th send from a to b on a communicator's tag is received by the k-th receive
+  // at b.
+  std::map<std::tuple<int, int, std::uint32_t, int, std::uint32_t>, std::size_t> receives;
   for (std::size_t i = 0; i < events.size(); ++i) {
     const TraceEvent& e = events[i];
-    if (e.lane == Lane::recv) receives[{e.peer, e.rank, e.tag, e.seq}] = i;
+    if (e.lane == Lane::recv) receives[{e.peer, e.rank, e.comm, e.tag, e.seq}] = i;
   }
   std::uint64_t flow_id = 0;
   for (std::size_t i = 0; i < events.size(); ++i) {
     const TraceEvent& s = events[i];
     if (s.lane != Lane::send) continue;
-    const auto it = receives.find({s.rank, s.peer, s.tag, s.seq});
+    const auto it = receives.find({s.rank, s.peer, s.comm, s.tag, s.seq});
     if (it == receives.end()) continue;
     const TraceEvent& r = events[it->second];
     ++flow_id;
@@ -185,11 +187,13 @@ std::string csv_field(std::string_view text) {
 }  // namespace
 
 void write_csv_trace(const Trace& trace, std::ostream& out) {
-  out << "rank,lane,name,category,start_s,end_s,duration_s,bytes,flops,peer,iteration,group_size,tag,seq\n";
+  out << "rank,lane,name,category,start_s,end_s,duration_s,bytes,flops,peer,iteration,group_size,tag,seq,"
+         "comm\n";
   for (const TraceEvent& e : trace.events()) {
-    out << fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", e.rank, to_string(e.lane),
+    out << fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", e.rank, to_string(e.lane),
                        csv_field(trace.text(e.name)), csv_field(trace.text(e.category)), e.start, e.end,
-                       e.duration(), e.bytes, e.flops, e.peer, e.iteration, e.group_size, e.tag, e.seq);
+                       e.duration(), e.bytes, e.flops, e.peer, e.iteration, e.group_size, e.tag, e.seq,
+                       csv_field(trace.text(e.comm)));
   }
 }
 

@@ -55,8 +55,8 @@ void TracingRank::record_compute(const Kernel& kernel, double start, double end)
   trace_.add(e);
 }
 
-void TracingRank::record_message(Lane lane, int peer, std::uint64_t bytes, int tag, std::uint32_t seq,
-                                 double start, double end) {
+void TracingRank::record_message(Lane lane, int peer, std::uint64_t bytes, Tag tag, std::string_view comm,
+                                 std::uint32_t seq, double start, double end) {
   if (detail_ < TraceDetail::messages) return;
   TraceEvent e;
   e.rank = rank_;
@@ -67,8 +67,9 @@ void TracingRank::record_message(Lane lane, int peer, std::uint64_t bytes, int t
   e.end = end;
   e.bytes = bytes;
   e.peer = peer;
-  e.tag = tag;
+  e.tag = tag.value;
   e.seq = seq;
+  e.comm = comm.empty() ? 0 : trace_.intern(comm);
   e.iteration = current_iteration();
   trace_.add(e);
 }
@@ -89,12 +90,12 @@ void TracingRank::on_collective(const Schedule& schedule, ElementBuffer buffer, 
   trace_.add(e);
 }
 
-std::uint32_t MessageSequencer::next(int src, int dst, int tag, int side) {
-  // 23 bits each for ranks, 17 for the tag, 1 for the side.
-  const std::uint64_t key =
-      (static_cast<std::uint64_t>(src) << 41) | (static_cast<std::uint64_t>(dst) << 18) |
-      (static_cast<std::uint64_t>(tag & 0x1ffff) << 1) | static_cast<std::uint64_t>(side);
-  return counts_[key]++;
+std::size_t MessageSequencer::ChannelHash::operator()(const Channel& c) const {
+  std::uint64_t h = (static_cast<std::uint64_t>(static_cast<std::uint32_t>(c.src)) << 32) |
+                    static_cast<std::uint32_t>(c.dst);
+  h ^= ((static_cast<std::uint64_t>(c.tag.context) << 32) | static_cast<std::uint32_t>(c.tag.value)) *
+       0x9e3779b97f4a7c15ull;
+  return std::hash<std::uint64_t>()(h ^ static_cast<std::uint64_t>(c.side));
 }
 
 }  // namespace dmlsim::core

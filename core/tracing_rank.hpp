@@ -26,9 +26,10 @@ class TracingRank : public Rank {
 
  protected:
   void record_compute(const Kernel& kernel, double start, double end);
-  // A finished message; `seq` pairs the send with its receive.
-  void record_message(Lane lane, int peer, std::uint64_t bytes, int tag, std::uint32_t seq, double start,
-                      double end);
+  // A finished message; `seq` pairs the send with its receive, `comm` names the communicator of the
+  // tag's context ("" outside any).
+  void record_message(Lane lane, int peer, std::uint64_t bytes, Tag tag, std::string_view comm,
+                      std::uint32_t seq, double start, double end);
   void on_collective(const Schedule& schedule, ElementBuffer buffer, double start, double end) override;
 
   Trace& trace_;
@@ -46,17 +47,29 @@ class TracingRank : public Rank {
   std::vector<OpenPhase> phases_;
 };
 
-// Numbers messages per (sender, receiver, tag), separately for the sending and the receiving
-// side: with FIFO matching the k-th send is received by the k-th receive, which is how the trace
-// pairs them into flow arrows. One per process (real) or per simulation (sim).
+// Numbers messages per (sender, receiver, context, tag), separately for the sending and the
+// receiving side: with FIFO matching the k-th send is received by the k-th receive, which is how
+// the trace pairs them into flow arrows. One per process (real) or per simulation (sim).
 class MessageSequencer {
  public:
-  std::uint32_t next_send(int src, int dst, int tag) { return next(src, dst, tag, 0); }
-  std::uint32_t next_recv(int src, int dst, int tag) { return next(src, dst, tag, 1); }
+  std::uint32_t next_send(int src, int dst, Tag tag) { return next({src, dst, tag, 0}); }
+  std::uint32_t next_recv(int src, int dst, Tag tag) { return next({src, dst, tag, 1}); }
+
+  // (sender, receiver, tag): what a message is matched on, in every backend's tables.
+  struct Channel {
+    int src = 0;
+    int dst = 0;
+    Tag tag;
+    int side = 0;
+    friend bool operator==(const Channel&, const Channel&) = default;
+  };
+  struct ChannelHash {
+    std::size_t operator()(const Channel& c) const;
+  };
 
  private:
-  std::uint32_t next(int src, int dst, int tag, int side);
-  std::unordered_map<std::uint64_t, std::uint32_t> counts_;
+  std::uint32_t next(const Channel& channel) { return counts_[channel]++; }
+  std::unordered_map<Channel, std::uint32_t, ChannelHash> counts_;
 };
 
 }  // namespace dmlsim::core

@@ -55,6 +55,7 @@ std::vector<std::pair<std::string, std::string>> describe_event(const RunModel& 
   if (e.iteration >= 0) out.emplace_back("iteration", std::to_string(e.iteration));
   if (e.group_size > 0) out.emplace_back("group size", std::to_string(e.group_size));
   if (e.lane == core::Lane::send || e.lane == core::Lane::recv) {
+    if (e.comm != 0) out.emplace_back("communicator", std::string(trace.text(e.comm)));
     out.emplace_back("tag", std::to_string(e.tag));
     out.emplace_back("seq", std::to_string(e.seq));
   }

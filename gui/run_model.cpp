@@ -133,26 +133,27 @@ void RunModel::build_messages() {
   const auto& events = trace_.events();
   struct Key {
     int src, dst, tag;
-    std::uint32_t seq;
+    std::uint32_t seq, comm;
     bool operator==(const Key&) const = default;
   };
   struct KeyHash {
     std::size_t operator()(const Key& k) const {
       std::size_t h = std::hash<long long>()((static_cast<long long>(k.src) << 32) ^ k.dst);
       return h ^
-             (std::hash<long long>()((static_cast<long long>(k.tag) << 32) ^ k.seq) * 0x9e3779b97f4a7c15ull);
+             (std::hash<long long>()((static_cast<long long>(k.tag) << 32) ^ k.seq) * 0x9e3779b97f4a7c15ull) ^
+             std::hash<std::uint32_t>()(k.comm);
     }
   };
   std::unordered_map<Key, std::uint32_t, KeyHash> receives;
   for (std::uint32_t i = 0; i < events.size(); ++i) {
     const core::TraceEvent& e = events[i];
-    if (e.lane == core::Lane::recv) receives[{e.peer, e.rank, e.tag, e.seq}] = i;
+    if (e.lane == core::Lane::recv) receives[{e.peer, e.rank, e.tag, e.seq, e.comm}] = i;
   }
   if (receives.empty()) return;
   for (std::uint32_t i = 0; i < events.size(); ++i) {
     const core::TraceEvent& e = events[i];
     if (e.lane != core::Lane::send) continue;
-    const auto it = receives.find({e.rank, e.peer, e.tag, e.seq});
+    const auto it = receives.find({e.rank, e.peer, e.tag, e.seq, e.comm});
     if (it == receives.end()) continue;
     messages_.push_back({i, it->second});
     longest_message_ = std::max(longest_message_, events[it->second].end - e.start);

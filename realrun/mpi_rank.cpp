@@ -27,7 +27,7 @@ struct MpiRequest final : core::Request::State {
   MPI_Request request = MPI_REQUEST_NULL;
   core::Lane lane = core::Lane::send;
   int peer = 0;
-  int tag = 0;
+  core::Tag tag;
   std::uint64_t bytes = 0;
   std::uint32_t seq = 0;
   double posted = 0;
@@ -37,6 +37,7 @@ struct MpiRequest final : core::Request::State {
 namespace {
 
 struct StreamHandle final : core::CollectiveHandle::State {
+  void* stream = nullptr;
   std::uint64_t sequence = 0;
 };
 
@@ -100,16 +101,17 @@ struct MpiRank::Scratch {
   }
 };
 
-// The communication stream: a thread with its own view of the rank (and its own trace) that runs
-// queued collectives in order.
+// A communication stream: a thread with its own view of the rank (and its own trace) that runs
+// queued collectives in order; streams of different names run concurrently.
 struct MpiRank::Stream {
   struct Job {
     core::SchedulePtr schedule;
     core::Group group;
     core::ElementBuffer buffer;
-    int tag = 0;
+    core::Tag tag;
     int iteration = -1;
   };
+  std::string name;
   core::Trace trace;
   std::unique_ptr<MpiRank> view;
   std::mutex mutex;
@@ -172,14 +174,65 @@ MpiRank::MpiRank(MpiContext& context, core::Trace& trace)
       scratch_(std::make_unique<Scratch>()) {}
 
 MpiRank::~MpiRank() {
-  if (stream_ && stream_->thread.joinable()) {
+  stop_streams();
+}
+
+void MpiRank::stop_streams() {
+  for (auto& s : streams_) {
+    if (!s->thread.joinable()) continue;
     {
-      std::lock_guard lock(stream_->mutex);
-      stream_->stopping = true;
+      std::lock_guard lock(s->mutex);
+      s->stopping = true;
     }
-    stream_->changed.notify_all();
-    stream_->thread.join();
+    s->changed.notify_all();
+    s->thread.join();
   }
+}
+
+// Communicators are opened by the rank's own control flow (streams only use them), so only the
+// lookups and the append need the lock; the collective creation runs without it.
+std::uint32_t MpiRank::open_context(const core::Group& group, std::string_view name) {
+  {
+    std::lock_guard lock(context_.communicators_mutex);
+    auto& all = context_.communicators;
+    for (std::size_t i = 0; i < all.size(); ++i) {
+      if (all[i].name != name) continue;
+      if (!(all[i].group == group)) {
+        throw core::ValueError(
+            fmt::format("rank {} already holds a communicator named '{}' over another group; give each group "
+                        "its own name",
+                        rank(), name));
+      }
+      return static_cast<std::uint32_t>(i + 1);
+    }
+  }
+  // Its own MPI communicator, made by the group's members alone (MPI_Comm_create_group): what
+  // MPI itself offers to keep two groups' messages apart.
+  std::vector<int> members(static_cast<std::size_t>(group.size()));
+  for (int i = 0; i < group.size(); ++i) members[static_cast<std::size_t>(i)] = group.at(i);
+  MPI_Group world_group = MPI_GROUP_NULL, sub_group = MPI_GROUP_NULL;
+  DMLSIM_CHECK_MPI(MPI_Comm_group(context_.comm, &world_group));
+  DMLSIM_CHECK_MPI(MPI_Group_incl(world_group, group.size(), members.data(), &sub_group));
+  MpiCommunicator c{std::string(name), group, MPI_COMM_NULL};
+  DMLSIM_CHECK_MPI(MPI_Comm_create_group(context_.comm, sub_group, 0, &c.comm));
+  MPI_Group_free(&sub_group);
+  MPI_Group_free(&world_group);
+  std::lock_guard lock(context_.communicators_mutex);
+  context_.communicators.push_back(std::move(c));
+  return static_cast<std::uint32_t>(context_.communicators.size());
+}
+
+std::pair<MPI_Comm, int> MpiRank::route(int peer, core::Tag tag) const {
+  if (tag.context == 0) return {context_.comm, peer};
+  std::lock_guard lock(context_.communicators_mutex);
+  const MpiCommunicator& c = context_.communicators.at(tag.context - 1);
+  return {c.comm, c.group.index_of(peer)};
+}
+
+std::string_view MpiRank::comm_name(core::Tag tag) const {
+  if (tag.context == 0) return {};
+  std::lock_guard lock(context_.communicators_mutex);
+  return context_.communicators.at(tag.context - 1).name;  // elements of a deque stay put
 }
 
 void MpiRank::compute(const core::Kernel& kernel) {
@@ -214,7 +267,8 @@ void MpiRank::sleep(double seconds) {
 }
 
 // What isend and irecv record of a message, for the trace and for completion.
-std::unique_ptr<MpiRequest> MpiRank::new_request(core::Lane lane, int peer, core::Buffer buffer, int tag) {
+std::unique_ptr<MpiRequest> MpiRank::new_request(core::Lane lane, int peer, core::Buffer buffer,
+                                                 core::Tag tag) {
   auto r = std::make_unique<MpiRequest>();
   r->lane = lane;
   r->peer = peer;
@@ -229,23 +283,24 @@ std::unique_ptr<MpiRequest> MpiRank::new_request(core::Lane lane, int peer, core
   return r;
 }
 
-core::Request MpiRank::isend(int peer, core::Buffer buffer, int tag) {
+core::Request MpiRank::isend(int peer, core::Buffer buffer, core::Tag tag) {
   auto r = new_request(core::Lane::send, peer, buffer, tag);
   void* data = buffer.data != nullptr ? buffer.data : scratch_->for_send(buffer.bytes);
-  DMLSIM_CHECK_MPI(
-      MPI_Isend(data, message_count(buffer.bytes), MPI_BYTE, peer, tag, context_.comm, &r->request));
+  const auto [comm, to] = route(peer, tag);
+  DMLSIM_CHECK_MPI(MPI_Isend(data, message_count(buffer.bytes), MPI_BYTE, to, tag.value, comm, &r->request));
   return core::Request(std::move(r));
 }
 
-core::Request MpiRank::irecv(int peer, core::Buffer buffer, int tag) {
+core::Request MpiRank::irecv(int peer, core::Buffer buffer, core::Tag tag) {
   auto r = new_request(core::Lane::recv, peer, buffer, tag);
   void* data = buffer.data;
   if (data == nullptr) {
     r->scratch_slot = scratch_->acquire(buffer.bytes);
     data = scratch_->slots[static_cast<std::size_t>(r->scratch_slot)].data();
   }
+  const auto [comm, from] = route(peer, tag);
   DMLSIM_CHECK_MPI(
-      MPI_Irecv(data, message_count(buffer.bytes), MPI_BYTE, peer, tag, context_.comm, &r->request));
+      MPI_Irecv(data, message_count(buffer.bytes), MPI_BYTE, from, tag.value, comm, &r->request));
   return core::Request(std::move(r));
 }
 
@@ -256,7 +311,7 @@ void MpiRank::complete(core::Request::State& state) {
     std::lock_guard lock(context_.sequencer_mutex);
     ++context_.messages;
   }
-  record_message(r.lane, r.peer, r.bytes, r.tag, r.seq, r.posted, now());
+  record_message(r.lane, r.peer, r.bytes, r.tag, comm_name(r.tag), r.seq, r.posted, now());
 }
 
 void MpiRank::wait(core::Request& request) {
@@ -340,45 +395,53 @@ std::optional<std::size_t> MpiRank::test_any(std::span<core::Request> requests) 
   return which;
 }
 
+MpiRank::Stream& MpiRank::stream(std::string_view name) {
+  for (auto& s : streams_) {
+    if (s->name == name) return *s;
+  }
+  auto s = std::make_unique<Stream>();
+  s->name = std::string(name);
+  s->view = std::make_unique<MpiRank>(context_, s->trace);
+  s->thread = std::thread([p = s.get()] { p->loop(); });
+  streams_.push_back(std::move(s));
+  return *streams_.back();
+}
+
 core::CollectiveHandle MpiRank::start(core::SchedulePtr schedule, core::Group group,
-                                      core::ElementBuffer buffer, int tag) {
-  if (!stream_) {
-    stream_ = std::make_unique<Stream>();
-    stream_->view = std::make_unique<MpiRank>(context_, stream_->trace);
-    stream_->thread = std::thread([s = stream_.get()] { s->loop(); });
-  }
+                                      core::ElementBuffer buffer, core::Tag tag, std::string_view name) {
+  Stream& s = stream(name);
   auto handle = std::make_unique<StreamHandle>();
+  handle->stream = &s;
   {
-    std::lock_guard lock(stream_->mutex);
-    stream_->queue.push_back({std::move(schedule), std::move(group), buffer, tag, current_iteration()});
-    handle->sequence = stream_->started++;
+    std::lock_guard lock(s.mutex);
+    s.queue.push_back({std::move(schedule), std::move(group), buffer, tag, current_iteration()});
+    handle->sequence = s.started++;
   }
-  stream_->changed.notify_all();
+  s.changed.notify_all();
   return core::CollectiveHandle(std::move(handle));
 }
 
 void MpiRank::wait(core::CollectiveHandle& handle) {
   auto state = handle.release();
   if (!state) return;
-  const std::uint64_t sequence = static_cast<StreamHandle&>(*state).sequence;
-  std::unique_lock lock(stream_->mutex);
-  stream_->changed.wait(lock, [&] { return stream_->completed > sequence; });
-  if (stream_->error) std::rethrow_exception(stream_->error);
+  const auto& h = static_cast<StreamHandle&>(*state);
+  Stream& s = *static_cast<Stream*>(h.stream);
+  std::unique_lock lock(s.mutex);
+  s.changed.wait(lock, [&] { return s.completed > h.sequence; });
+  if (s.error) std::rethrow_exception(s.error);
 }
 
-const core::Trace* MpiRank::stream_trace() const {
-  return stream_ ? &stream_->trace : nullptr;
+std::vector<const core::Trace*> MpiRank::stream_traces() const {
+  std::vector<const core::Trace*> out;
+  for (const auto& s : streams_) out.push_back(&s->trace);
+  return out;
 }
 
 void MpiRank::finish() {
-  if (!stream_ || !stream_->thread.joinable()) return;
-  {
-    std::lock_guard lock(stream_->mutex);
-    stream_->stopping = true;
+  stop_streams();
+  for (const auto& s : streams_) {
+    if (s->error) std::rethrow_exception(s->error);
   }
-  stream_->changed.notify_all();
-  stream_->thread.join();
-  if (stream_->error) std::rethrow_exception(stream_->error);
 }
 
 }  // namespace dmlsim::real

@@ -11,7 +11,10 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
+#include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "core/tracing_rank.hpp"
@@ -31,9 +34,19 @@ struct InjectedFault {
   static InjectedFault from_environment();
 };
 
-// What the main and the stream view of a rank share.
+// A communicator's MPI side: its own MPI communicator (the context that keeps its messages apart)
+// over the group's ranks.
+struct MpiCommunicator {
+  std::string name;
+  core::Group group;
+  MPI_Comm comm = MPI_COMM_NULL;
+};
+
+// What the main and the stream views of a rank share.
 struct MpiContext {
-  MPI_Comm comm = MPI_COMM_WORLD;
+  MPI_Comm comm = MPI_COMM_WORLD;  // context 0: traffic outside any communicator
+  std::mutex communicators_mutex;
+  std::deque<MpiCommunicator> communicators;  // context c is communicators[c - 1]; never moves
   int rank = 0;
   int size = 1;
   const CommonClock* clock = nullptr;
@@ -55,36 +68,44 @@ class MpiRank final : public core::TracingRank {
 
   double now() const override { return context_.clock->now(); }
   void compute(const core::Kernel& kernel) override;
-  core::Request isend(int peer, core::Buffer buffer, int tag) override;
-  core::Request irecv(int peer, core::Buffer buffer, int tag) override;
+  core::Request isend(int peer, core::Buffer buffer, core::Tag tag) override;
+  core::Request irecv(int peer, core::Buffer buffer, core::Tag tag) override;
   void wait(core::Request& request) override;
   void wait_all(std::span<core::Request> requests) override;
   std::size_t wait_any(std::span<core::Request> requests) override;
   std::optional<std::size_t> test_any(std::span<core::Request> requests) override;
   void sleep(double seconds) override;
   void begin_phase(std::string_view name, int iteration) override;
-  core::CollectiveHandle start(core::SchedulePtr schedule, core::Group group, core::ElementBuffer buffer,
-                               int tag) override;
   void wait(core::CollectiveHandle& handle) override;
   using core::Rank::compute;
   using core::Rank::wait;
   using core::Rank::wait_all;
 
-  // Events the communication stream recorded (empty if it never ran).
-  const core::Trace* stream_trace() const;
-  // Stops the stream thread (after its queue is empty); rethrows what it raised.
+  // Events the communication streams recorded (none if no stream ran).
+  std::vector<const core::Trace*> stream_traces() const;
+  // Stops the stream threads (after their queues are empty); rethrows what one raised.
   void finish();
+
+ protected:
+  std::uint32_t open_context(const core::Group& group, std::string_view name) override;
+  core::CollectiveHandle start(core::SchedulePtr schedule, core::Group group, core::ElementBuffer buffer,
+                               core::Tag tag, std::string_view stream) override;
 
  private:
   struct Scratch;
   struct Stream;
   void complete(core::Request::State& state);
-  std::unique_ptr<MpiRequest> new_request(core::Lane lane, int peer, core::Buffer buffer, int tag);
+  std::unique_ptr<MpiRequest> new_request(core::Lane lane, int peer, core::Buffer buffer, core::Tag tag);
+  // The MPI communicator and the peer's rank in it that a message on `tag` uses.
+  std::pair<MPI_Comm, int> route(int peer, core::Tag tag) const;
+  std::string_view comm_name(core::Tag tag) const;
+  Stream& stream(std::string_view name);
+  void stop_streams();
 
   MpiContext& context_;
   CpuKernels kernels_;
   std::unique_ptr<Scratch> scratch_;
-  std::unique_ptr<Stream> stream_;
+  std::vector<std::unique_ptr<Stream>> streams_;
 };
 
 }  // namespace dmlsim::real

@@ -8,14 +8,15 @@ namespace dmlsim::real {
 
 namespace {
 
-// Events as JSON arrays [lane, name, category, start, end, bytes, flops, peer, iteration, tag, seq, group].
+// Events as JSON arrays [lane, name, category, start, end, bytes, flops, peer, iteration, tag, seq, group,
+// comm].
 nlohmann::json serialize(std::span<const core::Trace* const> local, const core::RankPlacement& placement) {
   nlohmann::json events = nlohmann::json::array();
   for (const core::Trace* t : local) {
     if (t == nullptr) continue;
     for (const core::TraceEvent& e : t->events()) {
       events.push_back({static_cast<int>(e.lane), t->text(e.name), t->text(e.category), e.start, e.end,
-                        e.bytes, e.flops, e.peer, e.iteration, e.tag, e.seq, e.group_size});
+                        e.bytes, e.flops, e.peer, e.iteration, e.tag, e.seq, e.group_size, t->text(e.comm)});
     }
   }
   return {{"host", placement.host},
@@ -64,6 +65,8 @@ core::Trace gather_traces(MPI_Comm comm, std::span<const core::Trace* const> loc
       ev.iteration = e[8].get<int>();
       ev.tag = e[9].get<int>();
       ev.seq = e[10].get<std::uint32_t>();
+      const std::string comm_name = e[12].get<std::string>();
+      ev.comm = comm_name.empty() ? 0 : trace.intern(comm_name);
       ev.group_size = e[11].get<int>();
       trace.add(ev);
     }

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include <simgrid/s4u.hpp>
@@ -19,7 +20,7 @@ struct SimRequest final : core::Request::State {
   sg::CommPtr comm;
   core::Lane lane = core::Lane::send;
   int peer = 0;
-  int tag = 0;
+  core::Tag tag;
   std::uint64_t bytes = 0;
   std::uint32_t seq = 0;
   std::byte* target = nullptr;  // receive: where the payload goes
@@ -27,7 +28,8 @@ struct SimRequest final : core::Request::State {
 };
 
 struct SimCollective final : core::CollectiveHandle::State {
-  std::uint64_t sequence = 0;  // position on the rank's stream
+  void* stream = nullptr;      // the rank's stream it runs on
+  std::uint64_t sequence = 0;  // position on that stream
 };
 
 }  // namespace
@@ -67,7 +69,11 @@ void SimRank::sleep(double seconds) {
   if (seconds > 0) ahead_ += seconds;
 }
 
-core::Request SimRank::isend(int peer, core::Buffer buffer, int tag) {
+std::uint32_t SimRank::open_context(const core::Group& group, std::string_view name) {
+  return world_.context(rank(), group, name);
+}
+
+core::Request SimRank::isend(int peer, core::Buffer buffer, core::Tag tag) {
   catch_up();
   auto r = std::make_unique<SimRequest>();
   r->lane = core::Lane::send;
@@ -83,7 +89,7 @@ core::Request SimRank::isend(int peer, core::Buffer buffer, int tag) {
   return core::Request(std::move(r));
 }
 
-core::Request SimRank::irecv(int peer, core::Buffer buffer, int tag) {
+core::Request SimRank::irecv(int peer, core::Buffer buffer, core::Tag tag) {
   catch_up();
   auto r = std::make_unique<SimRequest>();
   r->lane = core::Lane::recv;
@@ -106,7 +112,8 @@ void SimRank::complete(core::Request::State& state) {
       std::memcpy(r.target, payload->data(), std::min<std::size_t>(payload->size(), r.bytes));
     delete payload;
   }
-  record_message(r.lane, r.peer, r.bytes, r.tag, r.seq, r.comm->get_start_time(), r.comm->get_finish_time());
+  record_message(r.lane, r.peer, r.bytes, r.tag, world_.context_name(r.tag.context), r.seq,
+                 r.comm->get_start_time(), r.comm->get_finish_time());
 }
 
 void SimRank::wait(core::Request& request) {
@@ -177,7 +184,7 @@ std::optional<std::size_t> SimRank::test_any(std::span<core::Request> requests) 
 }
 
 void SimRank::execute(const core::Schedule& schedule, const core::Group& group, core::ElementBuffer buffer,
-                      int tag) {
+                      core::Tag tag) {
   if (!world_.use_flows(group.size())) {
     core::execute_steps(*this, schedule, group, buffer, tag, 0, schedule.rounds());
     return;
@@ -197,7 +204,7 @@ void SimRank::execute(const core::Schedule& schedule, const core::Group& group, 
 // merged message keeps using bandwidth during those latencies, so it can finish slightly early:
 // see notes/simgrid.md.)
 void SimRank::run_merged_span(const core::Schedule& schedule, const core::Group& group,
-                              core::ElementBuffer buffer, int tag, core::RoundSpan span) {
+                              core::ElementBuffer buffer, core::Tag tag, core::RoundSpan span) {
   const std::vector<core::PeerTraffic> traffic = schedule.traffic(span);
   std::vector<core::Request> requests;
   double latency = 0;
@@ -216,14 +223,22 @@ void SimRank::run_merged_span(const core::Schedule& schedule, const core::Group&
   sleep(static_cast<double>(span.end - span.begin - 1) * latency);
 }
 
-void SimRank::start_stream() {
-  stream_ = std::make_unique<Stream>();
-  stream_->rank = std::make_unique<SimRank>(world_, rank());
-  stream_->work = sg::Semaphore::create(0);
-  stream_->progress = sg::Semaphore::create(0);
-  Stream* stream = stream_.get();
+SimRank::Stream& SimRank::stream(std::string_view name) {
+  for (auto& s : streams_) {
+    if (s->name == name) return *s;
+  }
+  auto owned = std::make_unique<Stream>();
+  Stream* stream = owned.get();
+  stream->name = std::string(name);
+  stream->rank = std::make_unique<SimRank>(world_, rank());
+  stream->work = sg::Semaphore::create(0);
+  stream->progress = sg::Semaphore::create(0);
+  streams_.push_back(std::move(owned));
   SimWorld* world = &world_;
-  sg::Actor::create(fmt::format("rank{}.stream", rank()), world_.host_of(rank()), [stream, world] {
+  // The first stream keeps the name it had when a rank had one stream.
+  const std::string actor = streams_.size() == 1 ? fmt::format("rank{}.stream", rank())
+                                                 : fmt::format("rank{}.stream.{}", rank(), name);
+  sg::Actor::create(actor, world_.host_of(rank()), [stream, world] {
     sg::Actor::self()->daemonize();  // ends with the simulation once every rank is done
     for (;;) {
       if (stream->queue.empty()) {
@@ -251,17 +266,19 @@ void SimRank::start_stream() {
       }
     }
   });
+  return *stream;
 }
 
 core::CollectiveHandle SimRank::start(core::SchedulePtr schedule, core::Group group,
-                                      core::ElementBuffer buffer, int tag) {
-  if (!stream_) start_stream();
-  stream_->queue.push_back({std::move(schedule), std::move(group), buffer, tag, current_iteration(), now()});
+                                      core::ElementBuffer buffer, core::Tag tag, std::string_view name) {
+  Stream& s = stream(name);
+  s.queue.push_back({std::move(schedule), std::move(group), buffer, tag, current_iteration(), now()});
   auto state = std::make_unique<SimCollective>();
-  state->sequence = stream_->started++;
-  if (stream_->idle) {
-    stream_->idle = false;
-    stream_->work->release();
+  state->stream = &s;
+  state->sequence = s.started++;
+  if (s.idle) {
+    s.idle = false;
+    s.work->release();
   }
   return core::CollectiveHandle(std::move(state));
 }
@@ -269,25 +286,34 @@ core::CollectiveHandle SimRank::start(core::SchedulePtr schedule, core::Group gr
 void SimRank::wait(core::CollectiveHandle& handle) {
   auto state = handle.release();
   if (!state) return;
-  wait_for_stream(static_cast<SimCollective&>(*state).sequence);
+  const auto& c = static_cast<SimCollective&>(*state);
+  wait_for_stream(*static_cast<Stream*>(c.stream), c.sequence);
 }
 
-// The stream finishes jobs in start order: waiting for the last one waits for them all, with one
-// wake-up instead of one per bucket.
+// A stream finishes jobs in start order: waiting for its last one waits for them all, with one
+// wake-up per stream instead of one per bucket.
 void SimRank::wait_all(std::span<core::CollectiveHandle> handles) {
-  std::optional<std::uint64_t> last;
+  std::vector<std::pair<Stream*, std::uint64_t>> last;  // per stream, in first-seen order
   for (core::CollectiveHandle& h : handles) {
-    if (auto state = h.release())
-      last = std::max(last.value_or(0), static_cast<SimCollective&>(*state).sequence);
+    auto state = h.release();
+    if (!state) continue;
+    const auto& c = static_cast<SimCollective&>(*state);
+    auto* s = static_cast<Stream*>(c.stream);
+    auto it = std::find_if(last.begin(), last.end(), [s](const auto& p) { return p.first == s; });
+    if (it == last.end()) {
+      last.emplace_back(s, c.sequence);
+    } else {
+      it->second = std::max(it->second, c.sequence);
+    }
   }
-  if (last) wait_for_stream(*last);
+  for (const auto& [s, sequence] : last) wait_for_stream(*s, sequence);
 }
 
-void SimRank::wait_for_stream(std::uint64_t sequence) {
+void SimRank::wait_for_stream(Stream& stream, std::uint64_t sequence) {
   catch_up();
-  if (stream_->completed > sequence) return;
-  stream_->waiting_for = sequence + 1;
-  stream_->progress->acquire();
+  if (stream.completed > sequence) return;
+  stream.waiting_for = sequence + 1;
+  stream.progress->acquire();
 }
 
 }  // namespace dmlsim::sim

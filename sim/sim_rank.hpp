@@ -18,15 +18,13 @@ class SimRank final : public core::TracingRank {
   double now() const override;
   void compute(const core::Kernel& kernel) override;
   void compute(std::span<const core::Kernel> kernels) override;
-  core::Request isend(int peer, core::Buffer buffer, int tag) override;
-  core::Request irecv(int peer, core::Buffer buffer, int tag) override;
+  core::Request isend(int peer, core::Buffer buffer, core::Tag tag) override;
+  core::Request irecv(int peer, core::Buffer buffer, core::Tag tag) override;
   void wait(core::Request& request) override;
   void wait_all(std::span<core::Request> requests) override;
   std::size_t wait_any(std::span<core::Request> requests) override;
   std::optional<std::size_t> test_any(std::span<core::Request> requests) override;
   void sleep(double seconds) override;
-  core::CollectiveHandle start(core::SchedulePtr schedule, core::Group group, core::ElementBuffer buffer,
-                               int tag) override;
   void wait(core::CollectiveHandle& handle) override;
   void wait_all(std::span<core::CollectiveHandle> handles) override;
   using core::Rank::wait;
@@ -35,33 +33,39 @@ class SimRank final : public core::TracingRank {
   void catch_up();
 
  protected:
+  std::uint32_t open_context(const core::Group& group, std::string_view name) override;
+  core::CollectiveHandle start(core::SchedulePtr schedule, core::Group group, core::ElementBuffer buffer,
+                               core::Tag tag, std::string_view stream) override;
   // `steps` runs every round; `flows` runs each mergeable span of rounds as one aggregated
   // message per peer followed by the span's remaining latency.
   void execute(const core::Schedule& schedule, const core::Group& group, core::ElementBuffer buffer,
-               int tag) override;
+               core::Tag tag) override;
 
  private:
+  struct Stream;
   void run_merged_span(const core::Schedule& schedule, const core::Group& group, core::ElementBuffer buffer,
-                       int tag, core::RoundSpan span);
+                       core::Tag tag, core::RoundSpan span);
   void complete(core::Request::State& state);
   // Completes requests[which] (releasing it) and returns `which`.
   std::size_t finish_request(std::span<core::Request> requests, std::size_t which);
-  void wait_for_stream(std::uint64_t sequence);
+  void wait_for_stream(Stream& stream, std::uint64_t sequence);
 
-  // The communication stream: one daemon actor per rank, started on first use, that runs queued
-  // collectives in order (as a CUDA stream runs NCCL calls). One actor per rank rather than per
-  // collective (16 384 ranks × 50 buckets would be 800 000 actors), and it is woken only when idle,
-  // and wakes the rank only when the rank waits: every simcall saved counts at 16 k ranks.
-  // SimGrid runs one actor at a time and switches only inside simcalls, so plain fields suffice.
+  // A communication stream: one daemon actor per rank and stream name, started on first use, that
+  // runs queued collectives in order (as a CUDA stream runs NCCL calls); streams of different
+  // names run concurrently. One actor per stream rather than per collective (16 384 ranks × 50
+  // buckets would be 800 000 actors), and it is woken only when idle, and wakes the rank only when
+  // the rank waits: every simcall saved counts at 16 k ranks. SimGrid runs one actor at a time and
+  // switches only inside simcalls, so plain fields suffice.
   struct StreamJob {
     core::SchedulePtr schedule;
     core::Group group;
     core::ElementBuffer buffer;
-    int tag = 0;
+    core::Tag tag;
     int iteration = -1;
     double ready = 0;  // the rank's clock when it started the job: the job starts no earlier
   };
   struct Stream {
+    std::string name;
     std::unique_ptr<SimRank> rank;  // the stream's view of this rank (its own phase stack)
     std::deque<StreamJob> queue;
     std::uint64_t started = 0;            // jobs queued so far
@@ -71,7 +75,7 @@ class SimRank final : public core::TracingRank {
     simgrid::s4u::SemaphorePtr work;      // wakes the stream
     simgrid::s4u::SemaphorePtr progress;  // wakes the waiting rank
   };
-  void start_stream();
+  Stream& stream(std::string_view name);
 
   SimWorld& world_;
   double slowdown_;
@@ -81,7 +85,7 @@ class SimRank final : public core::TracingRank {
   // simulation event where a backward pass of 50 layers took 50. A collective started meanwhile
   // carries its start time to the stream (StreamJob::ready).
   double ahead_ = 0;
-  std::unique_ptr<Stream> stream_;
+  std::vector<std::unique_ptr<Stream>> streams_;  // few: a linear search is fastest
 };
 
 }  // namespace dmlsim::sim

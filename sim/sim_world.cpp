@@ -13,17 +13,32 @@ namespace sg = simgrid::s4u;
 SimWorld::SimWorld(const core::Experiment& experiment, std::vector<sg::Host*> rank_hosts)
     : experiment_(experiment), rank_hosts_(std::move(rank_hosts)) {}
 
-sg::Mailbox* SimWorld::mailbox(int src, int dst, int tag) {
-  // Tags are small (one per communication stream); fold them into the key's high bits, above the
-  // sender's 24 (ranks < 2^24).
-  if (tag < 0 || tag > 255) throw core::BackendError(fmt::format("message tag {} outside 0..255", tag));
-  const std::uint64_t key = pair_key(src, dst) ^ (static_cast<std::uint64_t>(tag) << 56);
+sg::Mailbox* SimWorld::mailbox(int src, int dst, core::Tag tag) {
+  const core::MessageSequencer::Channel key{src, dst, tag, 0};
   if (const auto it = mailboxes_.find(key); it != mailboxes_.end()) return it->second;
   // Mailbox::by_name is a simcall: other actors run meanwhile and may grow the map, so no iterator
   // into it may be held across the call.
-  sg::Mailbox* mailbox = sg::Mailbox::by_name(fmt::format("{}>{}#{}", src, dst, tag));
+  sg::Mailbox* mailbox = sg::Mailbox::by_name(fmt::format("{}>{}#{}.{}", src, dst, tag.context, tag.value));
   mailboxes_.emplace(key, mailbox);
   return mailbox;
+}
+
+std::uint32_t SimWorld::context(int rank, const core::Group& group, std::string_view name) {
+  ContextKey key{std::string(name), group};
+  auto [it, added] = contexts_.try_emplace(std::move(key), static_cast<std::uint32_t>(context_names_.size()));
+  if (added) context_names_.emplace_back(name);
+  const std::uint32_t id = it->second;
+  auto [held, first] = held_[std::string(name)].try_emplace(rank, id);
+  if (!first && held->second != id) {
+    throw core::ValueError(fmt::format(
+        "rank {} already holds a communicator named '{}' over another group; give each group its own name",
+        rank, name));
+  }
+  return id;
+}
+
+std::string_view SimWorld::context_name(std::uint32_t context) const {
+  return context_names_[context];
 }
 
 const Route& SimWorld::route(int src, int dst) {

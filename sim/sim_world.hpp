@@ -3,6 +3,8 @@
 // computed once per host pair), bytes per link, the trace, and the first error an actor raised.
 #include <cstdint>
 #include <exception>
+#include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -31,7 +33,13 @@ class SimWorld {
   const core::Experiment& experiment() const { return experiment_; }
   simgrid::s4u::Host* host_of(int rank) const { return rank_hosts_[static_cast<std::size_t>(rank)]; }
   // Mailbox for messages from `src` to `dst` on `tag` (matching is FIFO per mailbox, as in MPI).
-  simgrid::s4u::Mailbox* mailbox(int src, int dst, int tag);
+  simgrid::s4u::Mailbox* mailbox(int src, int dst, core::Tag tag);
+  // The context of communicator (group, name): one registry for the whole simulated world, so
+  // every member gets the same one and distinct communicators never share one. `rank` asks; it
+  // cannot hold a second communicator of the same name over another group.
+  std::uint32_t context(int rank, const core::Group& group, std::string_view name);
+  // The communicator name of a context ("" for 0), for the trace.
+  std::string_view context_name(std::uint32_t context) const;
   const Route& route(int src, int dst);
   // Charges a delivered message to every link of its path.
   void account(int src, int dst, std::uint64_t bytes);
@@ -52,7 +60,23 @@ class SimWorld {
   }
   const core::Experiment& experiment_;
   std::vector<simgrid::s4u::Host*> rank_hosts_;
-  std::unordered_map<std::uint64_t, simgrid::s4u::Mailbox*> mailboxes_;
+  std::unordered_map<core::MessageSequencer::Channel, simgrid::s4u::Mailbox*,
+                     core::MessageSequencer::ChannelHash>
+      mailboxes_;
+  struct ContextKey {
+    std::string name;
+    core::Group group;
+    friend bool operator==(const ContextKey&, const ContextKey&) = default;
+  };
+  struct ContextKeyHash {
+    std::size_t operator()(const ContextKey& k) const {
+      return std::hash<std::string>()(k.name) ^ (k.group.hash() * 0x9e3779b97f4a7c15ull);
+    }
+  };
+  std::unordered_map<ContextKey, std::uint32_t, ContextKeyHash> contexts_;
+  std::vector<std::string> context_names_{""};
+  // (rank, name) -> context: a rank holds one communicator per name.
+  std::unordered_map<std::string, std::unordered_map<int, std::uint32_t>> held_;
   std::unordered_map<std::uint64_t, Route> routes_;
   std::unordered_map<const simgrid::s4u::Link*, std::uint32_t> link_index_;
   std::vector<const simgrid::s4u::Link*> links_;

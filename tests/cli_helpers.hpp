@@ -92,7 +92,20 @@ inline std::string read_file_of_command(const std::string& command) {
   return out;
 }
 
-// What a run did, whatever its timing: each trace.csv event as "rank,lane,name,peer,bytes,iteration"
+// A trace.csv row's fields (no quoted commas in these tests), the last one even when empty.
+inline std::vector<std::string> split_row(const std::string& line) {
+  std::vector<std::string> f(1);
+  for (const char c : line) {
+    if (c == ',') {
+      f.emplace_back();
+    } else {
+      f.back() += c;
+    }
+  }
+  return f;
+}
+
+// What a run did, whatever its timing: each trace.csv event as "rank,lane,name,peer,bytes,iteration,comm"
 // (the measured staleness of an asynchronous update reduced to "staleness"), with its count. Read
 // without dmlsim code; names in these tests hold no commas.
 inline std::map<std::string, int> events_of(const std::filesystem::path& csv) {
@@ -101,15 +114,13 @@ inline std::map<std::string, int> events_of(const std::filesystem::path& csv) {
   std::string line;
   std::getline(in, line);  // header
   while (std::getline(in, line)) {
-    std::vector<std::string> f;
-    std::istringstream fields(line);
-    for (std::string x; std::getline(fields, x, ',');) f.push_back(x);
-    if (f.size() != 14) {
+    const std::vector<std::string> f = split_row(line);
+    if (f.size() != 15) {
       out["bad row: " + line]++;
       continue;
     }
-    if (f[2].starts_with("staleness ")) f[2] = "staleness";
-    out[fmt::format("{},{},{},{},{},{}", f[0], f[1], f[2], f[9], f[7], f[10])]++;
+    const std::string name = f[2].starts_with("staleness ") ? "staleness" : f[2];
+    out[fmt::format("{},{},{},{},{},{},{}", f[0], f[1], name, f[9], f[7], f[10], f[14])]++;
   }
   return out;
 }

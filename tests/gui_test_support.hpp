@@ -80,6 +80,7 @@ struct CsvEvent {
   double flops = 0;
   int peer = -1, iteration = -1, group_size = 0, tag = -1;
   std::uint64_t seq = 0;
+  std::string comm;
 };
 
 inline std::vector<std::string> split_csv_line(const std::string& line) {
@@ -111,13 +112,14 @@ inline std::vector<CsvEvent> read_trace_csv(const std::filesystem::path& file) {
   std::ifstream in(file);
   std::string line;
   std::getline(in, line);  // header
-  EXPECT_EQ(line,
-            "rank,lane,name,category,start_s,end_s,duration_s,bytes,flops,peer,iteration,group_size,tag,seq");
+  EXPECT_EQ(
+      line,
+      "rank,lane,name,category,start_s,end_s,duration_s,bytes,flops,peer,iteration,group_size,tag,seq,comm");
   std::vector<CsvEvent> out;
   while (std::getline(in, line)) {
     const auto f = split_csv_line(line);
-    EXPECT_EQ(f.size(), 14u) << line;
-    if (f.size() != 14) continue;
+    EXPECT_EQ(f.size(), 15u) << line;
+    if (f.size() != 15) continue;
     CsvEvent e;
     e.rank = std::stoi(f[0]);
     e.lane = f[1];
@@ -133,6 +135,7 @@ inline std::vector<CsvEvent> read_trace_csv(const std::filesystem::path& file) {
     e.group_size = std::stoi(f[11]);
     e.tag = std::stoi(f[12]);
     e.seq = std::stoull(f[13]);
+    e.comm = f[14];
     out.push_back(std::move(e));
   }
   return out;

@@ -297,12 +297,12 @@ TEST(GuiRender, MessageArrowsToggle) {
   // A canvas tall enough for every row: each message in view gets its arrow.
   const QSize size(1400, kRulerHeight + t.layout().height() + 10);
   t.set_viewport(size.width() - kGutterWidth, size.height() - kRulerHeight);
-  // Independently, from trace.csv: a send and its receive pair up by (sender, receiver, tag, seq);
-  // a message is in view when [send start, receive end] meets it.
-  std::map<std::tuple<int, int, int, std::uint64_t>, std::pair<double, double>> messages;
+  // Independently, from trace.csv: a send and its receive pair up by (sender, receiver, comm, tag,
+  // seq); a message is in view when [send start, receive end] meets it.
+  std::map<std::tuple<int, int, std::string, int, std::uint64_t>, std::pair<double, double>> messages;
   for (const testing::CsvEvent& e : testing::read_trace_csv(dir / "trace.csv")) {
-    if (e.lane == "send") messages[{e.rank, e.peer, e.tag, e.seq}].first = e.start;
-    if (e.lane == "recv") messages[{e.peer, e.rank, e.tag, e.seq}].second = e.end;
+    if (e.lane == "send") messages[{e.rank, e.peer, e.comm, e.tag, e.seq}].first = e.start;
+    if (e.lane == "recv") messages[{e.peer, e.rank, e.comm, e.tag, e.seq}].second = e.end;
   }
   ASSERT_EQ(messages.size(), t.run(0).messages().size());
   double first = 1e9;

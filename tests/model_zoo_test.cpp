@@ -163,3 +163,42 @@ TEST(ModelZoo, GroupedQueryAttentionNeedsKvHeadsThatDivideHeads) {
 
 }  // namespace
 }  // namespace dmlsim::core
+
+namespace dmlsim::core {
+namespace {
+
+// Korthikanti et al. 2022, eq. 1: a transformer layer keeps s·b·h·(34 + 5·a·s/h) bytes for its
+// backward (16-bit activations, 1-byte dropout masks, no parallelism, no recompute). GPT-3 175B
+// shapes, from the zoo's own file, at micro-batches 1 and 4.
+TEST(ModelZoo, TransformerSavedActivationsFollowKorthikanti) {
+  for (const std::int64_t b : {1, 4}) {
+    ConfigNode node = ConfigNode::load_file(zoo() / "gpt3-175b.yaml");
+    node.set("model.micro_batch", std::to_string(b));
+    node.set("model.layers", "2");  // per layer is what is checked; two keep the test fast
+    const Model m = parse_model(node.at("model"));
+    const double s = 2048, h = 12288, a = 96;
+    const double expected = s * static_cast<double>(b) * h * (34 + 5 * a * s / h);
+    ASSERT_EQ(m.layers.size(), 4u);  // embedding, 2 blocks, head
+    for (std::size_t i = 1; i <= 2; ++i) {
+      EXPECT_EQ(static_cast<double>(m.layers[i].saved_bytes), expected) << m.layers[i].name << " b=" << b;
+      // What goes to the next stage is only the block's output, s·b·h 16-bit values.
+      EXPECT_EQ(m.layers[i].activation_bytes, static_cast<std::uint64_t>(s * b * h * 2));
+    }
+  }
+}
+
+// Llama's blocks (no dropout, SwiGLU, grouped-query attention) counted tensor by tensor: Llama 2
+// 70B, h 8192, 64 heads, 8 key/value heads of 128, f 28 672, s 4096, b 1, bf16.
+TEST(ModelZoo, LlamaSavedActivationsCountItsOwnTensors) {
+  ConfigNode node = ConfigNode::load_file(zoo() / "llama2-70b.yaml");
+  node.set("model.layers", "1");
+  const Model m = parse_model(node.at("model"));
+  const std::uint64_t s = 4096, h = 8192, kv = 8 * 128, f = 28672, a = 64;
+  // h wide: the two RMSNorms' inputs, their outputs (QKV input, gate/up input), Q and the output
+  // projection's input; kv wide: K and V; f wide: gate and up outputs, down input; the scores.
+  const std::uint64_t expected = 2 * (s * h * 6 + s * kv * 2 + s * f * 3 + a * s * s);
+  EXPECT_EQ(m.layers[1].saved_bytes, expected);
+}
+
+}  // namespace
+}  // namespace dmlsim::core

@@ -1,6 +1,7 @@
 // Compute costs and data-parallel training in the simulator against hand-computed expectations.
 #include <gtest/gtest.h>
 
+#include "core/communicator.hpp"
 #include "core/errors.hpp"
 #include "core/summary.hpp"
 #include "sim_helpers.hpp"
@@ -159,9 +160,10 @@ TEST(SimErrors, ADeadlockIsReportedNamingTheStuckRanks) {
       if (rank.rank() == 2) return;  // finishes
       // Ranks 0 and 1 both receive first: neither ever sends. One also has a collective in flight.
       if (rank.rank() == 0) {
+        core::Communicator pair = rank.communicator(core::Group::world(2), "pair");
         core::CollectiveHandle h =
-            rank.start(strategies::make_schedule(strategies::Collective::all_reduce, "ring", 2, 0, 64, 4, {}),
-                       core::Group::world(2), {64, 4, nullptr}, 7);
+            pair.start(strategies::make_schedule(strategies::Collective::all_reduce, "ring", 2, 0, 64, 4, {}),
+                       {64, 4, nullptr});
         (void)h;
       }
       std::vector<std::byte> data(32);

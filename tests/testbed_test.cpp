@@ -51,13 +51,18 @@ std::string leftovers(const std::string& name) {
   const std::string scratch =
       testing::read_file_of_command("ls -d /tmp/dmlsim-" + name + "-h* 2>/dev/null || true");
   if (!scratch.empty()) out += "temporary directories: " + scratch;
+  // Processes by program name (the first word's last path part): a substring would also match,
+  // say, a test named "...IsReported" running beside ("orted").
   const std::string processes = testing::read_file_of_command("ps -eo stat,args");
-  for (const char* p : {"dmlsim-rank", "orted", "dmlsim-delayline"}) {
-    std::istringstream lines(processes);
-    for (std::string line; std::getline(lines, line);) {
-      if (line.find(p) != std::string::npos && line[0] != 'Z' && line.find("ps -eo") == std::string::npos) {
-        out += "process: " + line + "\n";
-      }
+  std::istringstream lines(processes);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream words(line);
+    std::string stat, program;
+    words >> stat >> program;
+    program = std::filesystem::path(program).filename().string();
+    if (stat.starts_with("Z")) continue;
+    if (program == "dmlsim-rank" || program == "orted" || program == "dmlsim-delayline") {
+      out += "process: " + line + "\n";
     }
   }
   return out;

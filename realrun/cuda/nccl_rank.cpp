@@ -15,7 +15,7 @@ namespace dmlsim::real {
 struct NcclRank::Pending final : core::Request::State {
   bool send = true;
   int peer = 0;
-  int tag = 0;
+  core::Tag tag;
   void* data = nullptr;
   std::uint64_t bytes = 0;
   double posted = 0;
@@ -47,7 +47,7 @@ int comm_size(MPI_Comm comm) {
 }  // namespace
 
 NcclRank::NcclRank(MPI_Comm comm, const CommonClock& clock, core::Trace& trace, core::TraceDetail detail)
-    : TracingRank(comm_rank(comm), comm_size(comm), trace, detail), clock_(clock) {
+    : TracingRank(comm_rank(comm), comm_size(comm), trace, detail), world_(comm), clock_(clock) {
   const int rank = this->rank(), size = this->size();
   std::string why;
   const int devices = cuda_device_count(&why);
@@ -67,6 +67,10 @@ NcclRank::NcclRank(MPI_Comm comm, const CommonClock& clock, core::Trace& trace, 
 NcclRank::~NcclRank() {
   kernels_.reset();
   for (void* s : scratch_) cudaFree(s);
+  for (Communicator& c : communicators_) {
+    if (c.nccl != nullptr) ncclCommDestroy(c.nccl);
+    if (c.mpi != MPI_COMM_NULL) MPI_Comm_free(&c.mpi);
+  }
   if (comm_ != nullptr) ncclCommDestroy(comm_);
   if (stream_ != nullptr) cudaStreamDestroy(stream_);
 }
@@ -94,7 +98,35 @@ void* NcclRank::scratch(std::size_t slot, std::uint64_t bytes) {
   return scratch_[slot];
 }
 
-core::Request NcclRank::isend(int peer, core::Buffer buffer, int tag) {
+std::uint32_t NcclRank::open_context(const core::Group& group, std::string_view name) {
+  for (std::size_t i = 0; i < communicators_.size(); ++i) {
+    if (communicators_[i].name != name) continue;
+    if (!(communicators_[i].group == group)) {
+      throw core::ValueError(fmt::format(
+          "rank {} already holds a communicator named '{}' over another group; give each group its own name",
+          rank(), name));
+    }
+    return static_cast<std::uint32_t>(i + 1);
+  }
+  std::vector<int> members(static_cast<std::size_t>(group.size()));
+  for (int i = 0; i < group.size(); ++i) members[static_cast<std::size_t>(i)] = group.at(i);
+  MPI_Group world_group = MPI_GROUP_NULL, sub_group = MPI_GROUP_NULL;
+  DMLSIM_CHECK_MPI(MPI_Comm_group(world_, &world_group));
+  DMLSIM_CHECK_MPI(MPI_Group_incl(world_group, group.size(), members.data(), &sub_group));
+  Communicator c{std::string(name), group, MPI_COMM_NULL, nullptr};
+  DMLSIM_CHECK_MPI(MPI_Comm_create_group(world_, sub_group, 0, &c.mpi));
+  MPI_Group_free(&sub_group);
+  MPI_Group_free(&world_group);
+  const int index = group.index_of(rank());
+  ncclUniqueId id;
+  if (index == 0) DMLSIM_CHECK_NCCL(ncclGetUniqueId(&id));
+  DMLSIM_CHECK_MPI(MPI_Bcast(&id, sizeof id, MPI_BYTE, 0, c.mpi));
+  DMLSIM_CHECK_NCCL(ncclCommInitRank(&c.nccl, group.size(), id, index));
+  communicators_.push_back(std::move(c));
+  return static_cast<std::uint32_t>(communicators_.size());
+}
+
+core::Request NcclRank::isend(int peer, core::Buffer buffer, core::Tag tag) {
   auto p = std::make_unique<Pending>();
   p->send = true;
   p->peer = peer;
@@ -105,7 +137,7 @@ core::Request NcclRank::isend(int peer, core::Buffer buffer, int tag) {
   return core::Request(std::move(p));
 }
 
-core::Request NcclRank::irecv(int peer, core::Buffer buffer, int tag) {
+core::Request NcclRank::irecv(int peer, core::Buffer buffer, core::Tag tag) {
   auto p = std::make_unique<Pending>();
   p->send = false;
   p->peer = peer;
@@ -121,10 +153,18 @@ core::Request NcclRank::irecv(int peer, core::Buffer buffer, int tag) {
 void NcclRank::flush(std::vector<Pending*>& ops) {
   DMLSIM_CHECK_NCCL(ncclGroupStart());
   for (Pending* p : ops) {
+    // NCCL matches by order within a communicator: a communicator's context is its own ncclComm.
+    ncclComm_t comm = comm_;
+    int peer = p->peer;
+    if (p->tag.context != 0) {
+      const Communicator& c = communicators_.at(p->tag.context - 1);
+      comm = c.nccl;
+      peer = c.group.index_of(p->peer);
+    }
     if (p->send) {
-      DMLSIM_CHECK_NCCL(ncclSend(p->data, p->bytes, ncclUint8, p->peer, comm_, stream_));
+      DMLSIM_CHECK_NCCL(ncclSend(p->data, p->bytes, ncclUint8, peer, comm, stream_));
     } else {
-      DMLSIM_CHECK_NCCL(ncclRecv(p->data, p->bytes, ncclUint8, p->peer, comm_, stream_));
+      DMLSIM_CHECK_NCCL(ncclRecv(p->data, p->bytes, ncclUint8, peer, comm, stream_));
     }
   }
   DMLSIM_CHECK_NCCL(ncclGroupEnd());
@@ -132,8 +172,9 @@ void NcclRank::flush(std::vector<Pending*>& ops) {
   const double end = now();
   for (Pending* p : ops) {
     p->done = true;
-    record_message(p->send ? core::Lane::send : core::Lane::recv, p->peer, p->bytes, p->tag, 0, p->posted,
-                   end);
+    const std::string_view comm = p->tag.context == 0 ? "" : communicators_[p->tag.context - 1].name;
+    record_message(p->send ? core::Lane::send : core::Lane::recv, p->peer, p->bytes, p->tag, comm, 0,
+                   p->posted, end);
   }
 }
 
@@ -169,7 +210,7 @@ std::size_t NcclRank::wait_any(std::span<core::Request> requests) {
 }
 
 void NcclRank::execute(const core::Schedule& schedule, const core::Group& group, core::ElementBuffer buffer,
-                       int tag) {
+                       core::Tag tag) {
   std::vector<core::Op> ops;
   std::vector<core::Request> requests;
   auto* data = buffer.data;

@@ -3,6 +3,8 @@
 // messages are ncclSend/ncclRecv — posted by isend/irecv, issued together in one NCCL group when
 // they are waited for, which is exactly a schedule round — and collectives reduce on the device.
 // Buffers with data must be device memory. Vendor all-reduce: ncclAllReduce.
+// Each communicator (Rank::communicator) gets an NCCL communicator of its own, made by its members
+// (ncclCommInitRank with a unique id broadcast over an MPI communicator of the group).
 // Not yet: the communication stream (Rank::start runs collectives at once, without overlap) and
 // wait_any (it waits for every pending request).
 #include <cuda_runtime.h>
@@ -10,6 +12,8 @@
 #include <nccl.h>
 
 #include <memory>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/tracing_rank.hpp"
@@ -26,8 +30,8 @@ class NcclRank final : public core::TracingRank {
 
   double now() const override { return clock_.now(); }
   void compute(const core::Kernel& kernel) override;
-  core::Request isend(int peer, core::Buffer buffer, int tag) override;
-  core::Request irecv(int peer, core::Buffer buffer, int tag) override;
+  core::Request isend(int peer, core::Buffer buffer, core::Tag tag) override;
+  core::Request irecv(int peer, core::Buffer buffer, core::Tag tag) override;
   void wait(core::Request& request) override;
   void wait_all(std::span<core::Request> requests) override;
   std::size_t wait_any(std::span<core::Request> requests) override;
@@ -41,19 +45,28 @@ class NcclRank final : public core::TracingRank {
   int device() const { return device_; }
 
  protected:
+  std::uint32_t open_context(const core::Group& group, std::string_view name) override;
   // Rounds as NCCL groups; received chunks are reduced on the device.
   void execute(const core::Schedule& schedule, const core::Group& group, core::ElementBuffer buffer,
-               int tag) override;
+               core::Tag tag) override;
 
  private:
   struct Pending;
+  struct Communicator {
+    std::string name;
+    core::Group group;
+    MPI_Comm mpi = MPI_COMM_NULL;
+    ncclComm_t nccl = nullptr;
+  };
   void flush(std::vector<Pending*>& ops);
   void* scratch(std::size_t slot, std::uint64_t bytes);
 
+  MPI_Comm world_;
   const CommonClock& clock_;
   int device_ = 0;
   cudaStream_t stream_ = nullptr;
-  ncclComm_t comm_ = nullptr;
+  ncclComm_t comm_ = nullptr;                // context 0
+  std::vector<Communicator> communicators_;  // context c is communicators_[c - 1]
   std::unique_ptr<CudaKernels> kernels_;
   std::vector<void*> scratch_;
   std::vector<std::uint64_t> scratch_bytes_;

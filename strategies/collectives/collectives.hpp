@@ -7,16 +7,15 @@
 #include <string_view>
 #include <vector>
 
+#include "core/collective.hpp"
 #include "core/schedule.hpp"
 
 namespace dmlsim::strategies {
 
-enum class Collective { all_reduce, reduce_scatter, all_gather, broadcast, reduce };
-std::string_view to_string(Collective c);
-std::optional<Collective> parse_collective(std::string_view name);
-inline constexpr Collective kAllCollectives[] = {Collective::all_reduce, Collective::reduce_scatter,
-                                                 Collective::all_gather, Collective::broadcast,
-                                                 Collective::reduce};
+using core::Collective;
+using core::kAllCollectives;
+using core::parse_collective;
+using core::to_string;
 
 struct CollectiveOptions {
   std::uint64_t tree_chunk_bytes = std::uint64_t{1} << 20;  // pipelining chunk of tree algorithms
@@ -37,5 +36,21 @@ core::SchedulePtr make_schedule(Collective c, std::string_view algorithm, int n,
 
 // Checks the same conditions without building anything (for option validation).
 void validate_algorithm(Collective c, std::string_view algorithm, int n, const CollectiveOptions& options);
+
+// An algorithm by name with its options, for Communicator's collectives.
+class NamedAlgorithm final : public core::CollectiveAlgorithm {
+ public:
+  NamedAlgorithm(std::string name, CollectiveOptions options = {})
+      : name_(std::move(name)), options_(std::move(options)) {}
+  core::SchedulePtr schedule(Collective collective, int n, int index, std::uint64_t count,
+                             std::uint32_t element_bytes) const override {
+    return make_schedule(collective, name_, n, index, count, element_bytes, options_);
+  }
+  const std::string& name() const { return name_; }
+
+ private:
+  std::string name_;
+  CollectiveOptions options_;
+};
 
 }  // namespace dmlsim::strategies

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "core/communicator.hpp"
 #include "core/errors.hpp"
 #include "core/units.hpp"
 #include "strategies/collectives/cost.hpp"
@@ -17,7 +18,7 @@ class CollectiveBenchmark final : public Strategy {
   explicit CollectiveBenchmark(const core::Experiment& e) : experiment_(e) {
     const core::ConfigNode& node = *e.strategy;
     node.expect_only({"type", "collective", "algorithm", "size", "dtype", "groups", "group_layout",
-                      "tree_chunk", "local_size", "inner"});
+                      "tree_chunk", "local_size", "inner", "streams"});
     const std::string name = node.string_or("collective", "all-reduce");
     const auto collective = parse_collective(name);
     if (!collective) {
@@ -28,6 +29,7 @@ class CollectiveBenchmark final : public Strategy {
     }
     collective_ = *collective;
     groups_ = static_cast<int>(node.integer_in_or("groups", 1, e.ranks, 1));
+    streams_ = static_cast<int>(node.integer_in_or("streams", 1, 64, 1));
     if (e.ranks % groups_ != 0) node.at("groups").fail(fmt::format("must divide the {} ranks", e.ranks));
     const std::string layout = node.string_or("group_layout", "blocked");
     if (layout != "blocked" && layout != "strided") {
@@ -66,24 +68,55 @@ class CollectiveBenchmark final : public Strategy {
     return strided_ ? rank % groups_ : rank / (experiment_.ranks / groups_);
   }
 
+  // One stream: the collective on the rank's own control flow. `streams: N`: the same collective
+  // on N communicators over the same group at once, each started on its own stream (as N jobs'
+  // collectives would be), stream s carrying (s + 1) × the test input so that a message of one
+  // landing in another is seen in payload mode.
   void run(core::Rank& rank) const override {
-    const core::Group group = group_of(rank.rank());
+    std::vector<core::Communicator> comms;
+    for (int s = 0; s < streams_; ++s) {
+      comms.push_back(
+          rank.communicator(group_of(rank.rank()), s == 0 ? "collective" : fmt::format("collective.{}", s)));
+    }
+    const core::Communicator& first = comms.front();
     const std::uint64_t count = sizes_[static_cast<std::size_t>(group_number(rank.rank()))] / element_bytes_;
-    const int member = group.index_of(rank.rank());
-    const core::SchedulePtr schedule = make_schedule(collective_, choice_.algorithm, group.size(), member,
-                                                     count, element_bytes_, choice_.options);
-    std::vector<float> data;
-    if (experiment_.payload) data.resize(count);
+    const core::SchedulePtr schedule = first.schedule(
+        collective_, NamedAlgorithm(choice_.algorithm, choice_.options), count, element_bytes_);
+    std::vector<std::vector<float>> data(comms.size());
+    if (experiment_.payload) {
+      for (auto& d : data) d.resize(count);
+    }
+    auto buffer = [&](std::size_t s) {
+      return core::ElementBuffer{count, element_bytes_, experiment_.payload ? data[s].data() : nullptr};
+    };
     for (int it = 0; it < experiment_.iterations; ++it) {
       core::Phase iteration(rank, "iteration", it);
-      if (experiment_.payload) fill_test_input(member, data);
-      rank.run(*schedule, group, {count, element_bytes_, experiment_.payload ? data.data() : nullptr}, 0);
       if (experiment_.payload) {
-        if (std::string problem = check_test_output(collective_, group.size(), member, data);
-            !problem.empty()) {
-          throw core::BackendError(fmt::format("rank {}: {} {}: {}", rank.rank(), to_string(collective_),
-                                               choice_.algorithm, problem));
+        for (std::size_t s = 0; s < data.size(); ++s) {
+          fill_test_input(first.index(), data[s]);
+          for (float& x : data[s]) x *= static_cast<float>(s + 1);
         }
+      }
+      if (comms.size() == 1) {
+        comms.front().run(*schedule, buffer(0));
+      } else {
+        std::vector<core::CollectiveHandle> handles;
+        for (std::size_t s = 0; s < comms.size(); ++s) handles.push_back(comms[s].start(schedule, buffer(s)));
+        rank.wait_all(handles);
+      }
+      if (experiment_.payload) check(rank, first, data);
+    }
+  }
+
+  void check(const core::Rank& rank, const core::Communicator& comm,
+             std::vector<std::vector<float>>& data) const {
+    for (std::size_t s = 0; s < data.size(); ++s) {
+      for (float& x : data[s]) x /= static_cast<float>(s + 1);  // exact: small integers
+      if (std::string problem = check_test_output(collective_, comm.size(), comm.index(), data[s]);
+          !problem.empty()) {
+        throw core::BackendError(fmt::format("rank {}: {} {}{}: {}", rank.rank(), to_string(collective_),
+                                             choice_.algorithm,
+                                             data.size() > 1 ? fmt::format(" (stream {})", s) : "", problem));
       }
     }
   }
@@ -113,6 +146,10 @@ class CollectiveBenchmark final : public Strategy {
     }
     if (groups_ > 1)
       p.notes.push_back("groups are assumed not to share links; contention makes the real run slower");
+    if (streams_ > 1) {
+      p.notes.push_back(fmt::format(
+          "closed form of one stream; the {} concurrent streams share the group's links", streams_));
+    }
     return p;
   }
 
@@ -120,6 +157,7 @@ class CollectiveBenchmark final : public Strategy {
   const core::Experiment& experiment_;
   Collective collective_ = Collective::all_reduce;
   int groups_ = 1;
+  int streams_ = 1;
   bool strided_ = false;
   std::uint32_t element_bytes_ = 4;
   std::vector<std::uint64_t> sizes_;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/communicator.hpp"
 #include "core/errors.hpp"
 #include "core/units.hpp"
 #include "strategies/collectives/cost.hpp"
@@ -63,11 +64,12 @@ class DataParallel final : public Strategy {
   void run(core::Rank& rank) const override {
     const int n = rank.size();
     const std::uint32_t element = core::dtype_bytes(model_.dtype);
-    const core::Group world = core::Group::world(n);
+    core::Communicator dp = rank.communicator(core::Group::world(n), "dp");
+    const NamedAlgorithm algorithm(choice_.algorithm, choice_.options);
     std::vector<core::SchedulePtr> schedules;
     for (const GradientBucket& b : buckets_) {
-      schedules.push_back(make_schedule(Collective::all_reduce, choice_.algorithm, n, rank.rank(),
-                                        static_cast<std::uint64_t>(b.parameters), element, choice_.options));
+      schedules.push_back(
+          dp.schedule(Collective::all_reduce, algorithm, static_cast<std::uint64_t>(b.parameters), element));
     }
     std::vector<std::vector<float>> gradients(buckets_.size());
     std::vector<std::vector<float>>
@@ -90,7 +92,7 @@ class DataParallel final : public Strategy {
                                    fill_test_input(rank.rank(), gradients[b]);
                                  },
                              .exchange = [&](std::size_t b) -> BucketExchange {
-                               return {schedules[b], world, buffer_of(b), 0};
+                               return {&dp, schedules[b], buffer_of(b)};
                              },
                              .overlap = overlap_});
       if (experiment_.payload) {
@@ -137,8 +139,8 @@ class DataParallel final : public Strategy {
     const int n = rank.size();
     std::vector<float> all(2 * static_cast<std::size_t>(n));
     std::memcpy(&all[2 * static_cast<std::size_t>(rank.rank())], &hash, sizeof hash);
-    const auto gather = make_schedule(Collective::all_gather, "ring", n, rank.rank(), all.size(), 4, {});
-    rank.run(*gather, core::Group::world(n), {all.size(), 4, all.data()}, kCheckTag);
+    core::Communicator check = rank.communicator(core::Group::world(n), "replica-check");
+    check.all_gather({all.size(), 4, all.data()}, NamedAlgorithm("ring"));
     for (int r = 0; r < n; ++r) {
       std::uint64_t theirs = 0;
       std::memcpy(&theirs, &all[2 * static_cast<std::size_t>(r)], sizeof theirs);
@@ -148,7 +150,6 @@ class DataParallel final : public Strategy {
       }
     }
   }
-  static constexpr int kCheckTag = 1;
 
   Prediction predict() const override {
     Prediction p;

@@ -12,7 +12,7 @@ std::uint64_t replica_memory_bytes(const core::Model& m, bool adam) {
   const std::uint64_t element = core::dtype_bytes(m.dtype);
   std::uint64_t bytes = params * 2 * element;
   if (adam) bytes += params * (m.dtype == core::DType::fp32 ? 8 : 12);
-  for (const core::Layer& l : m.layers) bytes += l.activation_bytes;
+  for (const core::Layer& l : m.layers) bytes += l.saved_bytes;
   return bytes;
 }
 

@@ -4,6 +4,7 @@
 
 #include <map>
 
+#include "core/communicator.hpp"
 #include "core/device.hpp"
 #include "core/errors.hpp"
 #include "core/units.hpp"
@@ -98,10 +99,10 @@ class KernelBenchmark final : public Strategy {
 
   void run(core::Rank& rank) const override {
     // A one-element all-reduce between kernels lines the ranks up, so they compute at once.
-    const auto barrier = make_schedule(Collective::all_reduce, "ring", rank.size(), rank.rank(), 1, 4, {});
-    const core::Group world = core::Group::world(rank.size());
+    core::Communicator world = rank.communicator(core::Group::world(rank.size()), "barrier");
+    const auto barrier = world.schedule(Collective::all_reduce, NamedAlgorithm("ring"), 1, 4);
     for (const core::Kernel& k : kernels_) {
-      rank.run(*barrier, world, {1, 4, nullptr}, 0);
+      world.run(*barrier, {1, 4, nullptr});
       core::Phase phase(rank, "kernel");
       for (int i = 0; i < repeats_ + 1; ++i) {
         core::Kernel timed = k;

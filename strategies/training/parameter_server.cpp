@@ -7,6 +7,7 @@
 #include <limits>
 #include <optional>
 
+#include "core/communicator.hpp"
 #include "core/errors.hpp"
 #include "core/units.hpp"
 #include "strategies/collectives/verify.hpp"
@@ -23,7 +24,8 @@ namespace {
 // BytePS' default partition size (BYTEPS_PARTITION_BYTES, Jiang et al., OSDI 2020, §4.2).
 constexpr std::uint64_t kBytePsChunkBytes = 4'096'000;
 constexpr std::uint64_t kDdpBucketBytes = std::uint64_t{25} << 20;  // PyTorch DDP's default bucket
-constexpr int kExchangeTag = 0;
+// Workers and servers exchange through one communicator over all of them.
+constexpr std::string_view kExchange = "ps";
 
 enum class Mode { sync, async, ssp };
 
@@ -157,7 +159,7 @@ class ParameterServer final : public Strategy {
 
   void train(core::Rank& rank) const {
     const int me = rank.rank();
-    const core::Group group = core::Group::world(roles_.group_size());
+    core::Communicator ps = rank.communicator(core::Group::world(roles_.group_size()), kExchange);
     const std::vector<core::SchedulePtr> schedules = schedules_of(me);
     const auto& buckets = layout_->buckets();
     std::vector<float> gradients(experiment_.payload ? layout_->elements() : 0);
@@ -173,7 +175,7 @@ class ParameterServer final : public Strategy {
                                      gradients[k] = test_input(me, k);
                                  },
                              .exchange = [&](std::size_t b) -> BucketExchange {
-                               return {schedules[b], group, window_of(b, gradients), kExchangeTag};
+                               return {&ps, schedules[b], window_of(b, gradients)};
                              },
                              .overlap = overlap_});
       if (experiment_.payload) check_pulled(me, it, gradients);
@@ -211,6 +213,7 @@ class ParameterServer final : public Strategy {
   void serve(core::Rank& rank) const {
     const int me = rank.rank();
     const int server = roles_.server_of(me);
+    core::Communicator ps = rank.communicator(core::Group::world(roles_.group_size()), kExchange);
     if (mode_ != Mode::sync) {
       UpdateServerPlan plan;
       plan.workers = roles_.workers;
@@ -219,18 +222,16 @@ class ParameterServer final : public Strategy {
       if (mode_ == Mode::ssp) plan.staleness_bound = staleness_;
       plan.element_bytes = core::dtype_bytes(model_.dtype);
       plan.payload = experiment_.payload;
-      plan.tag = kExchangeTag;
+      plan.tag = core::Tag(ps.context(), 0);
       serve_updates(rank, plan);
       return;
     }
-    const core::Group group = core::Group::world(roles_.group_size());
     const std::vector<core::SchedulePtr> schedules = schedules_of(me);
     std::vector<float> sums(experiment_.payload ? layout_->elements() : 0);
     for (int it = 0; it < experiment_.iterations; ++it) {
       core::Phase serve(rank, "serve", it);
       std::fill(sums.begin(), sums.end(), 0.0F);
-      for (std::size_t b = 0; b < schedules.size(); ++b)
-        rank.run(*schedules[b], group, window_of(b, sums), kExchangeTag);
+      for (std::size_t b = 0; b < schedules.size(); ++b) ps.run(*schedules[b], window_of(b, sums));
     }
   }
 

@@ -36,7 +36,7 @@ struct UpdateServerPlan {
   std::optional<int> staleness_bound;  // SSP bound s; none: asynchronous
   std::uint32_t element_bytes = 4;
   bool payload = false;  // real floats: the state is the sum of the updates applied
-  int tag = 0;
+  core::Tag tag;         // the workers' pushes and pulls: the context of their communicator with the server
 };
 
 // Serves every push of every worker; in payload mode checks at the end that each update was

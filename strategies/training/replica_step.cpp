@@ -21,7 +21,7 @@ void forward_backward_sync(core::Rank& rank, const core::Model& model, std::span
         if (sync.gradients_ready) sync.gradients_ready(next);
         if (sync.overlap) {
           BucketExchange x = sync.exchange(next);
-          in_flight[next] = rank.start(std::move(x.schedule), std::move(x.group), x.buffer, x.tag);
+          in_flight[next] = x.comm->start(std::move(x.schedule), x.buffer);
         }
         ++next;
       }
@@ -35,7 +35,7 @@ void forward_backward_sync(core::Rank& rank, const core::Model& model, std::span
   }
   for (std::size_t b = 0; b < closing_layers.size(); ++b) {
     const BucketExchange x = sync.exchange(b);
-    rank.run(*x.schedule, x.group, x.buffer, x.tag);
+    x.comm->run(*x.schedule, x.buffer);
   }
 }
 

@@ -7,6 +7,7 @@
 #include <functional>
 #include <span>
 
+#include "core/communicator.hpp"
 #include "core/device.hpp"
 #include "core/model.hpp"
 #include "core/rank.hpp"
@@ -16,10 +17,9 @@ namespace dmlsim::strategies {
 // What exchanges bucket b's gradients: a collective over the replicas (all-reduce, or the push
 // and pull of a parameter server).
 struct BucketExchange {
-  core::SchedulePtr schedule;
-  core::Group group;
+  core::Communicator* comm = nullptr;  // the replicas' communicator; its stream runs the exchange
+  core::SchedulePtr schedule;          // this member's
   core::ElementBuffer buffer;
-  int tag = 0;
 };
 
 struct BucketSync {

@@ -1,0 +1,58 @@
+#pragma once
+// A group of ranks as one rank sees it: its index in the group, a message context of its own and
+// a named stream for collectives. Made by the backend (Rank::communicator), so that tags can
+// never collide between communicators (data-parallel, tensor-parallel, pipeline and control
+// traffic each have their own) and collectives are built for this member's index in the group,
+// not its rank in the world.
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "core/collective.hpp"
+#include "core/group.hpp"
+#include "core/rank.hpp"
+
+namespace dmlsim::core {
+
+class Communicator {
+ public:
+  const Group& group() const { return group_; }
+  int index() const { return index_; }  // this rank's member index
+  int size() const { return group_.size(); }
+  int rank_of(int member) const { return group_.at(member); }
+  const std::string& name() const { return name_; }
+  std::uint32_t context() const { return context_; }
+  Rank& rank() const { return *rank_; }
+
+  // Point to point between members (group indices); tags are this communicator's own.
+  Request isend(int member, Buffer buffer, int tag = 0);
+  Request irecv(int member, Buffer buffer, int tag = 0);
+
+  // A collective on the caller's control flow. The schedule must be this member's.
+  void run(const Schedule& schedule, ElementBuffer buffer);
+  // A collective on this communicator's stream (see Rank::start); wait with rank().wait(handle).
+  CollectiveHandle start(SchedulePtr schedule, ElementBuffer buffer);
+
+  // The collective's schedule for this member, built by `algorithm`.
+  SchedulePtr schedule(Collective collective, const CollectiveAlgorithm& algorithm, std::uint64_t count,
+                       std::uint32_t element_bytes) const;
+  void all_reduce(ElementBuffer buffer, const CollectiveAlgorithm& algorithm);
+  void reduce_scatter(ElementBuffer buffer, const CollectiveAlgorithm& algorithm);
+  void all_gather(ElementBuffer buffer, const CollectiveAlgorithm& algorithm);
+  void broadcast(ElementBuffer buffer, const CollectiveAlgorithm& algorithm);  // from member 0
+  void reduce(ElementBuffer buffer, const CollectiveAlgorithm& algorithm);     // to member 0
+
+ private:
+  friend class Rank;
+  Communicator(Rank& rank, Group group, std::string name, std::uint32_t context);
+  void check(const Schedule& schedule, ElementBuffer buffer) const;
+  void run(Collective collective, ElementBuffer buffer, const CollectiveAlgorithm& algorithm);
+
+  Rank* rank_;
+  Group group_;
+  std::string name_;
+  std::uint32_t context_;
+  int index_;
+};
+
+}  // namespace dmlsim::core
