@@ -18,6 +18,14 @@ void Rank::wait_all(std::span<Request> requests) {
   for (Request& r : requests) wait(r);
 }
 
+std::optional<std::size_t> Rank::wait_any_for(std::span<Request>, double) {
+  throw BackendError("this backend cannot wait for a message with a timeout (wait_any_for)");
+}
+
+bool Rank::cancel(Request&) {
+  throw BackendError("this backend cannot cancel a receive");
+}
+
 Communicator Rank::communicator(const Group& group, std::string_view name) {
   const int index = group.index_of(rank());
   if (index < 0) {

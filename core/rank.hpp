@@ -12,6 +12,7 @@
 #include "core/group.hpp"
 #include "core/kernel.hpp"
 #include "core/schedule.hpp"
+#include "core/trace_attributes.hpp"
 
 namespace dmlsim::core {
 
@@ -89,6 +90,17 @@ class Rank {
     (void)requests;
     return std::nullopt;
   }
+  // Waits at most `seconds` for one of the pending requests: its index, as wait_any gives it, or
+  // nullopt once the time is up, every request still pending — a deadline (the federated server
+  // that stops waiting for stragglers, a failure detector). At least one request must be pending.
+  // The default says the backend cannot (BackendError).
+  virtual std::optional<std::size_t> wait_any_for(std::span<Request> requests, double seconds);
+  // Withdraws a pending receive that no message has matched yet and returns true: the request is
+  // no longer pending, and a message sent later is left for the next receive. A receive that a
+  // message has matched cannot be withdrawn (as with MPI_Cancel): it completes, with its data, and
+  // false is returned; so it is for a request no longer pending. Sends cannot be cancelled
+  // (ValueError). The default says the backend cannot (BackendError).
+  virtual bool cancel(Request& request);
   virtual void sleep(double seconds) = 0;  // I/O, checkpoints, a deliberate pause
 
   // The communicator of `group` named `name` (this rank must be a member): its own context for
@@ -109,8 +121,9 @@ class Rank {
   // streams finish collectives in start order, waits once for the last one of each stream.
   virtual void wait_all(std::span<CollectiveHandle> handles);
 
-  // Phase marks for the trace; use the Phase guard below.
-  virtual void begin_phase(std::string_view name, int iteration) = 0;
+  // Phase marks for the trace; use the Phase guard below. Events inside a phase carry its
+  // iteration and attributes (an inner phase inherits what it does not set).
+  virtual void begin_phase(std::string_view name, int iteration, const EventAttributes& attributes) = 0;
   virtual void end_phase() = 0;
 
  protected:
@@ -139,8 +152,9 @@ class Rank {
 // Marks a phase ("forward", "backward", "iteration") for as long as it lives.
 class Phase {
  public:
-  Phase(Rank& rank, std::string_view name, int iteration = -1) : rank_(rank) {
-    rank_.begin_phase(name, iteration);
+  Phase(Rank& rank, std::string_view name, int iteration = -1, const EventAttributes& attributes = {})
+      : rank_(rank) {
+    rank_.begin_phase(name, iteration, attributes);
   }
   ~Phase() { rank_.end_phase(); }
   Phase(const Phase&) = delete;

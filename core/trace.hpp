@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/trace_attributes.hpp"
+
 namespace dmlsim::core {
 
 enum class Lane : std::uint8_t { phase, compute, collective, send, recv };
@@ -28,8 +30,9 @@ struct TraceEvent {
   int tag = -1;        // messages: tag within the communicator
   std::uint32_t seq =
       0;  // messages: the k-th on (sender, receiver, comm, tag), pairs a send with its receive
-  std::uint32_t comm = 0;  // messages: interned communicator name ("" for traffic outside any)
-  int group_size = 0;      // collectives: members
+  std::uint32_t comm = 0;      // messages: interned communicator name ("" for traffic outside any)
+  EventAttributes attributes;  // micro-batch, stage, ... (trace_attributes.hpp), from the enclosing phases
+  int group_size = 0;          // collectives: members
   double duration() const { return end - start; }
 };
 

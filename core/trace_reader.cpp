@@ -45,6 +45,7 @@ enum class Field : std::uint8_t {
   tag,
   seq,
   comm,
+  attribute,  // one of trace_attributes.hpp's, by name (Parser::attribute_)
   meta_name,
   count
 };
@@ -67,6 +68,7 @@ constexpr std::string_view kFieldNames[] = {"",
                                             "args.tag",
                                             "args.seq",
                                             "args.comm",
+                                            "args.<attribute>",
                                             "args.name"};
 static_assert(std::size(kFieldNames) == static_cast<std::size_t>(Field::count));
 
@@ -163,6 +165,7 @@ struct RawEvent {
   std::int64_t pid = 0, rank = 0, peer = -1, iteration = -1, group_size = 0, tag = -1;
   std::uint64_t bytes = 0, seq = 0;
   double ts = 0, dur = 0, flops = 0;
+  EventAttributes attributes;
 
   // Back to the defaults of an absent field (the strings keep their capacity).
   void reset() {
@@ -171,6 +174,7 @@ struct RawEvent {
     peer = iteration = tag = -1;
     bytes = seq = 0;
     ts = dur = flops = 0;
+    attributes = {};
   }
   bool has(Field f) const { return (present >> static_cast<unsigned>(f)) & 1u; }
   void mark(Field f) { present |= 1u << static_cast<unsigned>(f); }
@@ -291,7 +295,10 @@ class TraceParser {
     in_.expect('{', "");
     if (in_.consume('}')) return;
     do {
-      field_ = args_field(in_.string());
+      const std::string_view key = in_.string();
+      field_ = args_field(key);
+      if (field_ == Field::none && (attribute_ = attribute_index(key)) < kAttributeCount)
+        field_ = Field::attribute;
       in_.expect(':', "after an object key");
       value();
     } while (in_.next_in('}', "in args"));
@@ -385,6 +392,12 @@ class TraceParser {
       case Field::tag:
         event_.tag = v;
         break;
+      case Field::attribute:
+        if (v < -1 || v > std::numeric_limits<int>::max())
+          fail_event(fmt::format("field '{}' out of range: {} (expected -1 to {})", field_name(), v,
+                                 std::numeric_limits<int>::max()));
+        event_.attributes.set_at(attribute_, static_cast<int>(v));
+        break;
       default:
         break;
     }
@@ -451,6 +464,7 @@ class TraceParser {
     if (event_.seq > std::numeric_limits<std::uint32_t>::max())
       out_of_range(std::to_string(event_.seq), Field::seq);
     e.seq = static_cast<std::uint32_t>(event_.seq);
+    e.attributes = event_.attributes;
     trace_.add(e);
   }
 
@@ -464,7 +478,10 @@ class TraceParser {
     placements_[r] = p;
   }
 
-  std::string_view field_name() const { return kFieldNames[static_cast<int>(field_)]; }
+  std::string field_name() const {
+    if (field_ == Field::attribute) return fmt::format("args.{}", kAttributes[attribute_].name);
+    return std::string(kFieldNames[static_cast<int>(field_)]);
+  }
 
   [[noreturn]] void out_of_range(std::string_view text) { out_of_range(text, field_); }
   [[noreturn]] void out_of_range(std::string_view text, Field f) {
@@ -490,6 +507,7 @@ class TraceParser {
   std::vector<RankPlacement> placements_;
   std::unordered_map<std::string, std::uint32_t> interned_;
   Field field_ = Field::none;
+  std::size_t attribute_ = 0;  // which attribute, when field_ is Field::attribute
   RawEvent event_;
   std::size_t event_index_ = 0;
   std::size_t event_start_ = 0;  // byte offset of the current event, for messages

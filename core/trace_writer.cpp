@@ -82,6 +82,12 @@ json event_args(const Trace& trace, const TraceEvent& e) {
     args["seq"] = e.seq;
     if (e.comm != 0) args["comm"] = trace.text(e.comm);
   }
+  for (std::size_t i = 0; i < kAttributeCount; ++i) {
+    if (e.attributes.at(i) >= 0) args[std::string(kAttributes[i].name)] = e.attributes.at(i);
+  }
+  for (std::size_t i = 0; i < kAttributeCount; ++i) {
+    if (e.attributes.at(i) >= 0) args[std::string(kAttributes[i].name)] = e.attributes.at(i);
+  }
   return args;
 }
 
@@ -188,12 +194,16 @@ std::string csv_field(std::string_view text) {
 
 void write_csv_trace(const Trace& trace, std::ostream& out) {
   out << "rank,lane,name,category,start_s,end_s,duration_s,bytes,flops,peer,iteration,group_size,tag,seq,"
-         "comm\n";
+         "comm";
+  for (const AttributeSpec& a : kAttributes) out << ',' << a.name;
+  out << '\n';
   for (const TraceEvent& e : trace.events()) {
-    out << fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", e.rank, to_string(e.lane),
+    out << fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}", e.rank, to_string(e.lane),
                        csv_field(trace.text(e.name)), csv_field(trace.text(e.category)), e.start, e.end,
                        e.duration(), e.bytes, e.flops, e.peer, e.iteration, e.group_size, e.tag, e.seq,
                        csv_field(trace.text(e.comm)));
+    for (std::size_t i = 0; i < kAttributeCount; ++i) out << ',' << e.attributes.at(i);
+    out << '\n';
   }
 }
 

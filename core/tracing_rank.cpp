@@ -11,9 +11,9 @@ namespace dmlsim::core {
 TracingRank::TracingRank(int rank, int size, Trace& trace, TraceDetail detail)
     : trace_(trace), detail_(detail), rank_(rank), size_(size) {}
 
-void TracingRank::begin_phase(std::string_view name, int iteration) {
+void TracingRank::begin_phase(std::string_view name, int iteration, const EventAttributes& attributes) {
   if (iteration < 0) iteration = current_iteration();
-  phases_.push_back(OpenPhase{trace_.intern(name), iteration, now()});
+  phases_.push_back(OpenPhase{trace_.intern(name), iteration, now(), attributes.over(current_attributes())});
 }
 
 void TracingRank::end_phase() {
@@ -30,7 +30,12 @@ void TracingRank::end_phase() {
   e.start = p.start;
   e.end = now();
   e.iteration = p.iteration;
+  e.attributes = p.attributes;
   trace_.add(e);
+}
+
+const EventAttributes& TracingRank::current_attributes() const {
+  return phases_.empty() ? default_attributes_ : phases_.back().attributes;
 }
 
 int TracingRank::current_iteration() const {
@@ -52,6 +57,7 @@ void TracingRank::record_compute(const Kernel& kernel, double start, double end)
   e.flops = kernel.flops();
   e.bytes = static_cast<std::uint64_t>(kernel.memory_bytes());
   e.iteration = current_iteration();
+  e.attributes = current_attributes();
   trace_.add(e);
 }
 
@@ -71,6 +77,7 @@ void TracingRank::record_message(Lane lane, int peer, std::uint64_t bytes, Tag t
   e.seq = seq;
   e.comm = comm.empty() ? 0 : trace_.intern(comm);
   e.iteration = current_iteration();
+  e.attributes = current_attributes();
   trace_.add(e);
 }
 
@@ -87,6 +94,7 @@ void TracingRank::on_collective(const Schedule& schedule, ElementBuffer buffer, 
   e.bytes = buffer.bytes();
   e.group_size = schedule.group_size();
   e.iteration = current_iteration();
+  e.attributes = current_attributes();
   trace_.add(e);
 }
 

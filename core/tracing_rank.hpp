@@ -17,12 +17,15 @@ class TracingRank : public Rank {
 
   int rank() const override { return rank_; }
   int size() const override { return size_; }
-  void begin_phase(std::string_view name, int iteration) override;
+  void begin_phase(std::string_view name, int iteration, const EventAttributes& attributes) override;
   void end_phase() override;
 
   // Iteration of the innermost phase that names one (or the stream's, see set_default_iteration).
   int current_iteration() const;
   void set_default_iteration(int iteration) { default_iteration_ = iteration; }
+  // Attributes of the innermost phase (or the stream's, see set_default_attributes).
+  const EventAttributes& current_attributes() const;
+  void set_default_attributes(const EventAttributes& a) { default_attributes_ = a; }
 
  protected:
   void record_compute(const Kernel& kernel, double start, double end);
@@ -40,10 +43,12 @@ class TracingRank : public Rank {
     std::uint32_t name;
     int iteration;
     double start;
+    EventAttributes attributes;  // merged with the enclosing phases'
   };
   int rank_;
   int size_;
   int default_iteration_ = -1;
+  EventAttributes default_attributes_;
   std::vector<OpenPhase> phases_;
 };
 

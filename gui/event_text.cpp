@@ -54,6 +54,10 @@ std::vector<std::pair<std::string, std::string>> describe_event(const RunModel& 
     out.emplace_back(e.lane == core::Lane::send ? "to rank" : "from rank", std::to_string(e.peer));
   if (e.iteration >= 0) out.emplace_back("iteration", std::to_string(e.iteration));
   if (e.group_size > 0) out.emplace_back("group size", std::to_string(e.group_size));
+  for (std::size_t a = 0; a < core::kAttributeCount; ++a) {
+    if (e.attributes.at(a) >= 0)
+      out.emplace_back(std::string(core::kAttributes[a].label), std::to_string(e.attributes.at(a)));
+  }
   if (e.lane == core::Lane::send || e.lane == core::Lane::recv) {
     if (e.comm != 0) out.emplace_back("communicator", std::string(trace.text(e.comm)));
     out.emplace_back("tag", std::to_string(e.tag));

@@ -110,6 +110,7 @@ struct MpiRank::Stream {
     core::ElementBuffer buffer;
     core::Tag tag;
     int iteration = -1;
+    core::EventAttributes attributes;  // of the phase that started it
   };
   std::string name;
   core::Trace trace;
@@ -134,6 +135,7 @@ struct MpiRank::Stream {
       }
       try {
         view->set_default_iteration(job->iteration);
+        view->set_default_attributes(job->attributes);
         view->run(*job->schedule, job->group, job->buffer, job->tag);
       } catch (...) {
         std::lock_guard lock(mutex);
@@ -243,7 +245,7 @@ void MpiRank::compute(const core::Kernel& kernel) {
   record_compute(kernel, start, now());
 }
 
-void MpiRank::begin_phase(std::string_view name, int iteration) {
+void MpiRank::begin_phase(std::string_view name, int iteration, const core::EventAttributes& attributes) {
   const InjectedFault& f = context_.fault;
   if (f.kind != InjectedFault::Kind::none && f.rank == rank() &&
       (iteration >= 0 ? iteration : current_iteration()) == f.iteration) {
@@ -255,7 +257,7 @@ void MpiRank::begin_phase(std::string_view name, int iteration) {
       for (;;) std::this_thread::sleep_for(std::chrono::hours(1));
     }
   }
-  TracingRank::begin_phase(name, iteration);
+  TracingRank::begin_phase(name, iteration, attributes);
   if (!context_.progress_path.empty()) {
     std::ofstream(context_.progress_path, std::ios::trunc)
         << fmt::format("{} {}\n", current_iteration(), name);
@@ -407,6 +409,47 @@ MpiRank::Stream& MpiRank::stream(std::string_view name) {
   return *streams_.back();
 }
 
+std::optional<std::size_t> MpiRank::wait_any_for(std::span<core::Request> requests, double seconds) {
+  PendingSet p = pending_of(requests);
+  if (p.handles.empty()) throw core::BackendError("wait_any_for: no pending request");
+  const double deadline = now() + std::max(0.0, seconds);
+  int done = MPI_UNDEFINED;
+  bool timed_out = false;
+  poll_until_done([&] {
+    int flag = 0;
+    DMLSIM_CHECK_MPI(
+        MPI_Testany(static_cast<int>(p.handles.size()), p.handles.data(), &done, &flag, MPI_STATUS_IGNORE));
+    if (flag != 0) return true;
+    timed_out = now() >= deadline;
+    return timed_out;
+  });
+  if (timed_out) return std::nullopt;
+  const std::size_t which = p.index[static_cast<std::size_t>(done)];
+  auto state = requests[which].release();
+  complete(*state);
+  return which;
+}
+
+// MPI_Cancel, then MPI_Wait for the cancellation to settle: MPI_Test_cancelled says whether the
+// receive was withdrawn or a message had matched it first (then it holds the data).
+bool MpiRank::cancel(core::Request& request) {
+  if (!request.pending()) return false;
+  auto& r = static_cast<MpiRequest&>(*request.state());
+  if (r.lane == core::Lane::send) throw core::ValueError("a send cannot be cancelled, only a receive");
+  DMLSIM_CHECK_MPI(MPI_Cancel(&r.request));
+  MPI_Status status;
+  DMLSIM_CHECK_MPI(MPI_Wait(&r.request, &status));
+  int cancelled = 0;
+  DMLSIM_CHECK_MPI(MPI_Test_cancelled(&status, &cancelled));
+  auto state = request.release();
+  if (cancelled != 0) {
+    scratch_->release(static_cast<MpiRequest&>(*state).scratch_slot);
+    return true;
+  }
+  complete(*state);
+  return false;
+}
+
 core::CollectiveHandle MpiRank::start(core::SchedulePtr schedule, core::Group group,
                                       core::ElementBuffer buffer, core::Tag tag, std::string_view name) {
   Stream& s = stream(name);
@@ -414,7 +457,8 @@ core::CollectiveHandle MpiRank::start(core::SchedulePtr schedule, core::Group gr
   handle->stream = &s;
   {
     std::lock_guard lock(s.mutex);
-    s.queue.push_back({std::move(schedule), std::move(group), buffer, tag, current_iteration()});
+    s.queue.push_back(
+        {std::move(schedule), std::move(group), buffer, tag, current_iteration(), current_attributes()});
     handle->sequence = s.started++;
   }
   s.changed.notify_all();

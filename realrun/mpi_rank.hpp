@@ -74,8 +74,10 @@ class MpiRank final : public core::TracingRank {
   void wait_all(std::span<core::Request> requests) override;
   std::size_t wait_any(std::span<core::Request> requests) override;
   std::optional<std::size_t> test_any(std::span<core::Request> requests) override;
+  std::optional<std::size_t> wait_any_for(std::span<core::Request> requests, double seconds) override;
+  bool cancel(core::Request& request) override;
   void sleep(double seconds) override;
-  void begin_phase(std::string_view name, int iteration) override;
+  void begin_phase(std::string_view name, int iteration, const core::EventAttributes& attributes) override;
   void wait(core::CollectiveHandle& handle) override;
   using core::Rank::compute;
   using core::Rank::wait;

@@ -9,14 +9,17 @@ namespace dmlsim::real {
 namespace {
 
 // Events as JSON arrays [lane, name, category, start, end, bytes, flops, peer, iteration, tag, seq, group,
-// comm].
+// comm, [attributes in trace_attributes.hpp's order]].
 nlohmann::json serialize(std::span<const core::Trace* const> local, const core::RankPlacement& placement) {
   nlohmann::json events = nlohmann::json::array();
   for (const core::Trace* t : local) {
     if (t == nullptr) continue;
     for (const core::TraceEvent& e : t->events()) {
+      nlohmann::json attributes = nlohmann::json::array();
+      for (std::size_t i = 0; i < core::kAttributeCount; ++i) attributes.push_back(e.attributes.at(i));
       events.push_back({static_cast<int>(e.lane), t->text(e.name), t->text(e.category), e.start, e.end,
-                        e.bytes, e.flops, e.peer, e.iteration, e.tag, e.seq, e.group_size, t->text(e.comm)});
+                        e.bytes, e.flops, e.peer, e.iteration, e.tag, e.seq, e.group_size, t->text(e.comm),
+                        attributes});
     }
   }
   return {{"host", placement.host},
@@ -68,6 +71,7 @@ core::Trace gather_traces(MPI_Comm comm, std::span<const core::Trace* const> loc
       const std::string comm_name = e[12].get<std::string>();
       ev.comm = comm_name.empty() ? 0 : trace.intern(comm_name);
       ev.group_size = e[11].get<int>();
+      for (std::size_t i = 0; i < core::kAttributeCount; ++i) ev.attributes.set_at(i, e[13][i].get<int>());
       trace.add(ev);
     }
   }

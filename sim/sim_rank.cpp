@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include <simgrid/Exception.hpp>
 #include <simgrid/s4u.hpp>
 #include "core/errors.hpp"
 
@@ -183,6 +184,36 @@ std::optional<std::size_t> SimRank::test_any(std::span<core::Request> requests) 
   return finish_request(requests, p.index[static_cast<std::size_t>(done)]);
 }
 
+std::optional<std::size_t> SimRank::wait_any_for(std::span<core::Request> requests, double seconds) {
+  catch_up();
+  const PendingComms p = pending_comms(requests);
+  if (p.comms.empty()) throw core::BackendError("wait_any_for: no pending request");
+  ssize_t done = -1;
+  try {
+    done = sg::Comm::wait_any_for(p.comms, std::max(0.0, seconds));
+  } catch (const simgrid::TimeoutException&) {
+    done = -1;
+  }
+  if (done < 0) return std::nullopt;
+  return finish_request(requests, p.index[static_cast<std::size_t>(done)]);
+}
+
+// A receive is matched as soon as a sender has put a message in its mailbox (get_sender): from then
+// on the transfer is under way and, as with MPI_Cancel, it completes rather than being withdrawn.
+bool SimRank::cancel(core::Request& request) {
+  if (!request.pending()) return false;
+  auto& r = static_cast<SimRequest&>(*request.state());
+  if (r.lane == core::Lane::send) throw core::ValueError("a send cannot be cancelled, only a receive");
+  catch_up();
+  if (!r.comm->test() && r.comm->get_sender() == nullptr) {
+    r.comm->cancel();
+    request.release();
+    return true;
+  }
+  wait(request);
+  return false;
+}
+
 void SimRank::execute(const core::Schedule& schedule, const core::Group& group, core::ElementBuffer buffer,
                       core::Tag tag) {
   if (!world_.use_flows(group.size())) {
@@ -252,6 +283,7 @@ SimRank::Stream& SimRank::stream(std::string_view name) {
       try {
         self.ahead_ = std::max(0.0, job.ready - sg::Engine::get_clock());
         self.set_default_iteration(job.iteration);
+        self.set_default_attributes(job.attributes);
         self.run(*job.schedule, job.group, job.buffer, job.tag);
         self.catch_up();  // a job is over only once its last latency has passed
       } catch (const simgrid::ForcefulKillException&) {
@@ -272,7 +304,8 @@ SimRank::Stream& SimRank::stream(std::string_view name) {
 core::CollectiveHandle SimRank::start(core::SchedulePtr schedule, core::Group group,
                                       core::ElementBuffer buffer, core::Tag tag, std::string_view name) {
   Stream& s = stream(name);
-  s.queue.push_back({std::move(schedule), std::move(group), buffer, tag, current_iteration(), now()});
+  s.queue.push_back(
+      {std::move(schedule), std::move(group), buffer, tag, current_iteration(), current_attributes(), now()});
   auto state = std::make_unique<SimCollective>();
   state->stream = &s;
   state->sequence = s.started++;

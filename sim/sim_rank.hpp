@@ -24,6 +24,8 @@ class SimRank final : public core::TracingRank {
   void wait_all(std::span<core::Request> requests) override;
   std::size_t wait_any(std::span<core::Request> requests) override;
   std::optional<std::size_t> test_any(std::span<core::Request> requests) override;
+  std::optional<std::size_t> wait_any_for(std::span<core::Request> requests, double seconds) override;
+  bool cancel(core::Request& request) override;
   void sleep(double seconds) override;
   void wait(core::CollectiveHandle& handle) override;
   void wait_all(std::span<core::CollectiveHandle> handles) override;
@@ -62,7 +64,8 @@ class SimRank final : public core::TracingRank {
     core::ElementBuffer buffer;
     core::Tag tag;
     int iteration = -1;
-    double ready = 0;  // the rank's clock when it started the job: the job starts no earlier
+    core::EventAttributes attributes;  // of the phase that started it
+    double ready = 0;                  // the rank's clock when it started the job: the job starts no earlier
   };
   struct Stream {
     std::string name;

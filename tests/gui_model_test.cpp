@@ -11,6 +11,7 @@
 
 #include "core/phase_stats.hpp"
 #include "core/trace_reader.hpp"
+#include "gui/event_text.hpp"
 #include "gui/lod.hpp"
 #include "gui/phase_table_model.hpp"
 #include "gui/range_summary.hpp"
@@ -125,6 +126,37 @@ TEST(GuiRunModel, DemoTraceHasTheRightLanesAndEvents) {
       it1_start = std::min(it1_start, e.start);
   }
   EXPECT_NEAR(run->iterations()[1].start, it1_start, kTimeTolerance);
+}
+
+// The details (tooltip) of an event list its attributes by their labels, and a message's
+// communicator; unset attributes are left out.
+TEST(GuiRunModel, EventDetailsShowAttributesAndCommunicator) {
+  core::Trace t;
+  t.ranks = {{0, 0, "h0"}, {1, 0, "h1"}};
+  core::TraceEvent k;
+  k.rank = 0;
+  k.lane = core::Lane::compute;
+  k.name = t.intern("qkv");
+  k.end = 1e-3;
+  k.attributes.set(core::Attribute::micro_batch, 3).set(core::Attribute::stage, 1);
+  t.add(k);
+  core::TraceEvent m;
+  m.rank = 1;
+  m.lane = core::Lane::send;
+  m.name = t.intern("send");
+  m.peer = 0;
+  m.end = 2e-3;
+  m.comm = t.intern("pp");
+  t.add(m);
+  const gui::RunModel run(std::move(t));
+  std::map<std::string, std::string> details;
+  for (std::uint32_t i = 0; i < 2; ++i) {
+    for (const auto& [key, value] : gui::describe_event(run, i)) details[key] = value;
+  }
+  EXPECT_EQ(details["micro-batch"], "3");
+  EXPECT_EQ(details["pipeline stage"], "1");
+  EXPECT_EQ(details["communicator"], "pp");
+  EXPECT_EQ(details.count("model chunk"), 0u);
 }
 
 TEST(GuiRunModel, PairsEverySendWithItsReceive) {

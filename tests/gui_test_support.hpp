@@ -114,12 +114,13 @@ inline std::vector<CsvEvent> read_trace_csv(const std::filesystem::path& file) {
   std::getline(in, line);  // header
   EXPECT_EQ(
       line,
-      "rank,lane,name,category,start_s,end_s,duration_s,bytes,flops,peer,iteration,group_size,tag,seq,comm");
+      "rank,lane,name,category,start_s,end_s,duration_s,bytes,flops,peer,iteration,group_size,tag,seq,comm,"
+      "micro_batch,stage,chunk,job,round,client,epoch,staleness");
   std::vector<CsvEvent> out;
   while (std::getline(in, line)) {
     const auto f = split_csv_line(line);
-    EXPECT_EQ(f.size(), 15u) << line;
-    if (f.size() != 15) continue;
+    EXPECT_EQ(f.size(), 23u) << line;
+    if (f.size() != 23) continue;
     CsvEvent e;
     e.rank = std::stoi(f[0]);
     e.lane = f[1];

@@ -64,7 +64,8 @@ std::vector<int> staleness_marks(const core::Trace& trace) {
   std::vector<int> out;
   for (const core::TraceEvent& e : trace.events()) {
     if (e.lane != core::Lane::phase) continue;
-    if (const auto s = strategies::parse_staleness_mark(trace.text(e.name))) out.push_back(*s);
+    if (trace.text(e.name) == strategies::kUpdateMark)
+      out.push_back(e.attributes.get(core::Attribute::staleness));
   }
   return out;
 }
@@ -356,7 +357,7 @@ TEST(SimParameterServer, SspWithZeroStalenessTakesTheTimeOfSync) {
   setup.model = "{type: mlp, widths: [1024, 1024, 1024], batch: 64, dtype: fp32}";
   testing::write_file(scratch / "e.yaml", ps_experiment(setup));
   double iteration[2] = {0, 0};
-  std::map<std::string, int> marks[2];  // "staleness k" phase → count, from trace.csv
+  std::map<std::string, int> marks[2];  // "staleness k" → count of "update" phases, from trace.csv
   const char* modes[2][2] = {{"strategy.mode=sync", "strategy.overlap=true"},
                              {"strategy.mode=ssp", "strategy.staleness=0"}};
   for (int i = 0; i < 2; ++i) {
@@ -367,9 +368,12 @@ TEST(SimParameterServer, SspWithZeroStalenessTakesTheTimeOfSync) {
     ASSERT_EQ(r.exit_code, 0) << r.err;
     iteration[i] = testing::read_json(out / "summary.json")["iteration_s"].get<double>();
     std::istringstream csv(testing::read_file(out / "trace.csv"));
-    for (std::string line; std::getline(csv, line);) {
-      const std::size_t at = line.find(",phase,staleness ");
-      if (at != std::string::npos) ++marks[i][line.substr(at + 7, line.find(',', at + 7) - (at + 7))];
+    std::string line;
+    std::getline(csv, line);
+    ASSERT_TRUE(line.ends_with(",staleness")) << line;  // the last column
+    while (std::getline(csv, line)) {
+      const std::vector<std::string> f = testing::split_row(line);
+      if (f[1] == "phase" && f[2] == "update") ++marks[i]["staleness " + f.back()];
     }
   }
   // The --set took: sync marks no staleness. ssp(0) is bulk-synchronous: a piece's 6 updates of an

@@ -40,12 +40,16 @@ Trace sample_trace() {
       t.add(iteration);
       TraceEvent forward = testing::make_event(t, r, Lane::phase, "forward", "forward", base, base + 0.03);
       forward.iteration = it;
+      forward.attributes.set(Attribute::micro_batch, it).set(Attribute::stage, r);
       t.add(forward);
       TraceEvent kernel = testing::make_event(t, r, Lane::compute, "block 3 \"qkv\" gemm\\x", "forward",
                                               base + 1e-9, base + 0.01);
       kernel.flops = 1.2345678901234e12;
       kernel.bytes = 123456789;
       kernel.iteration = it;
+      kernel.attributes.set(Attribute::micro_batch, it)
+          .set(Attribute::stage, r)
+          .set(Attribute::epoch, 12345678);
       t.add(kernel);
       TraceEvent coll = testing::make_event(t, r, Lane::collective, "all-reduce ring 25 MiB", "all-reduce",
                                             base + 0.04, base + 0.09);
@@ -59,6 +63,7 @@ Trace sample_trace() {
       send.tag = 7;
       send.seq = static_cast<std::uint32_t>(it);
       send.iteration = it;
+      send.comm = t.intern("dp \"2\"");
       t.add(send);
       TraceEvent recv = testing::make_event(t, r, Lane::recv, "recv", "message", base + 0.041, base + 0.0425);
       recv.peer = (r + 2) % 3;
@@ -66,6 +71,7 @@ Trace sample_trace() {
       recv.tag = 7;
       recv.seq = static_cast<std::uint32_t>(it);
       recv.iteration = it;
+      recv.comm = t.intern("dp \"2\"");
       t.add(recv);
     }
   }
@@ -93,6 +99,8 @@ void expect_same_events(const Trace& a, const Trace& b) {
     EXPECT_EQ(x.tag, y.tag);
     EXPECT_EQ(x.seq, y.seq);
     EXPECT_EQ(x.group_size, y.group_size);
+    EXPECT_EQ(a.text(x.comm), b.text(y.comm));
+    EXPECT_TRUE(x.attributes == y.attributes);
   }
 }
 
@@ -106,6 +114,56 @@ TEST(TraceReader, RoundTripGivesIdenticalEvents) {
     EXPECT_EQ(back.ranks[r].node, original.ranks[r].node) << r;
     EXPECT_EQ(back.ranks[r].host_name, original.ranks[r].host_name) << r;
     EXPECT_EQ(back.ranks[r].host, -1) << "the host index is not in the file";
+  }
+}
+
+// Attributes go to trace.json as args where set, and to trace.csv as one column each after the
+// fixed ones (-1 where unset), in trace_attributes.hpp's order.
+TEST(TraceWriter, AttributesAreArgsInJsonAndColumnsInCsv) {
+  const Trace t = sample_trace();
+  const nlohmann::json doc = nlohmann::json::parse(write(t));
+  int kernels = 0;
+  for (const auto& e : doc["traceEvents"]) {
+    if (e["ph"] != "X") continue;
+    const auto& args = e["args"];
+    if (args["lane"] == "compute") {
+      ++kernels;
+      EXPECT_EQ(args["stage"], args["rank"]);
+      EXPECT_EQ(args["epoch"], 12345678);
+      EXPECT_TRUE(args.contains("micro_batch"));
+    } else {
+      EXPECT_FALSE(args.contains("epoch")) << e.dump();
+    }
+    if (args["lane"] == "send") {
+      EXPECT_EQ(args["comm"], "dp \"2\"");
+    }
+    EXPECT_FALSE(args.contains("chunk")) << "never set";
+  }
+  EXPECT_EQ(kernels, 6);
+  std::ostringstream csv;
+  write_csv_trace(t, csv);
+  std::istringstream lines(csv.str());
+  std::string header, row;
+  std::getline(lines, header);
+  EXPECT_EQ(
+      header,
+      "rank,lane,name,category,start_s,end_s,duration_s,bytes,flops,peer,iteration,group_size,tag,seq,comm,"
+      "micro_batch,stage,chunk,job,round,client,epoch,staleness");
+  int with_epoch = 0;
+  while (std::getline(lines, row)) with_epoch += row.ends_with(",12345678,-1");
+  EXPECT_EQ(with_epoch, 6);
+}
+
+TEST(TraceReader, AnAttributeOutOfRangeNamesIt) {
+  const std::string doc =
+      R"({"traceEvents":[{"ph":"X","name":"k","pid":0,"ts":0,"dur":1,"args":{"rank":0,"lane":"compute",)"
+      R"("category":"forward","stage":-2}}]})";
+  try {
+    parse_chrome_trace(doc, "bad.json");
+    FAIL() << "expected an error";
+  } catch (const TraceReadError& e) {
+    EXPECT_NE(std::string(e.what()).find("field 'args.stage' out of range: -2"), std::string::npos)
+        << e.what();
   }
 }
 

@@ -11,21 +11,6 @@
 
 namespace dmlsim::strategies {
 
-std::string staleness_mark(int staleness) {
-  return fmt::format("staleness {}", staleness);
-}
-
-std::optional<int> parse_staleness_mark(std::string_view name) {
-  constexpr std::string_view kPrefix = "staleness ";
-  if (!name.starts_with(kPrefix)) return std::nullopt;
-  int value = 0;
-  const char* first = name.data() + kPrefix.size();
-  const char* last = name.data() + name.size();
-  const auto [end, error] = std::from_chars(first, last, value);
-  if (error != std::errc() || end != last) return std::nullopt;
-  return value;
-}
-
 namespace {
 
 class UpdateServer {
@@ -108,7 +93,10 @@ class UpdateServer {
     const std::uint64_t j = pushes_[uw] % pieces_, iteration = pushes_[uw] / pieces_;
     ++pushes_[uw];
     const std::uint64_t staleness = version_[j] - read_version_[uw][j];
-    { core::Phase mark(rank_, staleness_mark(static_cast<int>(staleness)), static_cast<int>(iteration)); }
+    {
+      core::Phase mark(rank_, kUpdateMark, static_cast<int>(iteration),
+                       core::EventAttributes().set(core::Attribute::staleness, static_cast<int>(staleness)));
+    }
     ++version_[j];
     if (plan_.payload) {
       float* state = state_.data() + state_offset_[j];

@@ -17,8 +17,8 @@
 //
 // Staleness of an update: how many updates of the same piece the server applied between the
 // worker's pull of the state its gradient was computed on and its push. Each applied update is
-// marked in the trace by a zero-length phase named staleness_mark(staleness) on the server, with
-// the worker's iteration.
+// marked in the trace by a zero-length phase named kUpdateMark on the server, with the worker's
+// iteration and the `staleness` attribute.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -43,8 +43,6 @@ struct UpdateServerPlan {
 // applied exactly once (state = iterations × Σ_w input_w) and throws BackendError otherwise.
 void serve_updates(core::Rank& rank, const UpdateServerPlan& plan);
 
-std::string staleness_mark(int staleness);  // "staleness 3"
-// The staleness of a mark, or nullopt for any other name.
-std::optional<int> parse_staleness_mark(std::string_view name);
+inline constexpr std::string_view kUpdateMark = "update";
 
 }  // namespace dmlsim::strategies
