@@ -22,19 +22,17 @@
 
 #include <algorithm>
 #include <cctype>
-#include <deque>
 #include <fstream>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
-#include <thread>
 
+#include "apps/batch_runner.hpp"
 #include "apps/commands.hpp"
 #include "apps/output.hpp"
 #include "apps/trace_csv.hpp"
-#include "core/child_process.hpp"
 #include "core/errors.hpp"
 #include "core/experiment.hpp"
 #include "core/units.hpp"
@@ -248,27 +246,13 @@ std::vector<Run> plan_runs(const Plan& plan, const CompareArgs& args, const std:
   return runs;
 }
 
-void execute(std::vector<Run>& runs, const std::filesystem::path& experiment, int jobs) {
-  std::deque<std::pair<std::size_t, core::ChildProcess>> running;
-  std::vector<std::string> failed;
-  auto reap = [&] {
-    auto [index, child] = std::move(running.front());
-    running.pop_front();
-    const Run& r = runs[index];
-    const std::string label = r.case_name.empty() ? r.strategy : r.case_name + "/" + r.strategy;
-    if (child.wait() != 0) failed.push_back(label);
-    std::cout << fmt::format("  finished {}\n", label) << std::flush;
-  };
-  for (std::size_t i = 0; i < runs.size(); ++i) {
-    if (static_cast<int>(running.size()) >= jobs) reap();
-    std::vector<std::string> argv{"run", experiment.string(), "--quiet", "--out", runs[i].dir.string()};
-    for (const auto& [field, value] : runs[i].overrides) {
-      argv.emplace_back("--set");
-      argv.push_back(field + "=" + value);
-    }
-    running.emplace_back(i, core::ChildProcess::spawn_self(argv));
+void execute(const std::vector<Run>& runs, const std::filesystem::path& experiment, int jobs) {
+  std::vector<PlannedRun> planned;
+  for (const Run& r : runs) {
+    planned.push_back(
+        {r.case_name.empty() ? r.strategy : r.case_name + "/" + r.strategy, experiment, r.overrides, r.dir});
   }
-  while (!running.empty()) reap();
+  const std::vector<std::string> failed = run_batch(planned, jobs, &std::cout);
   if (!failed.empty()) {
     throw core::BackendError(fmt::format("{} run(s) failed: {}", failed.size(), fmt::join(failed, ", ")));
   }
@@ -276,8 +260,7 @@ void execute(std::vector<Run>& runs, const std::filesystem::path& experiment, in
 
 // Reads what a run wrote: summary.json, links.csv and the iteration marks of trace.csv.
 void measure(Run& run) {
-  std::ifstream in(run.dir / "summary.json");
-  const nlohmann::json summary = nlohmann::json::parse(in);
+  const nlohmann::json summary = read_summary(run.dir);
   run.iteration = summary["iteration_s"].get<double>();
   const int workers = summary["training_ranks"].get<int>();
   // Throughput: each worker's samples over its own span of iterations, summed — so a worker that
@@ -351,8 +334,7 @@ int compare_command(const CompareArgs& args) {
       args.out.empty() ? std::filesystem::path("dmlsim-out/compare") / plan.name : args.out;
   check_output_dir(out);
   std::vector<Run> runs = plan_runs(plan, args, out);
-  const int jobs =
-      args.jobs > 0 ? args.jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int jobs = effective_jobs(args.jobs);
   std::cout << fmt::format("dmlsim compare {}: {} strategies × {} case(s), {} simulation(s), {} at a time\n",
                            plan.name, plan.strategies.size(), plan.cases.size(), runs.size(), jobs)
             << std::flush;

@@ -3,49 +3,35 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <deque>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
-#include <thread>
 
+#include "apps/batch_runner.hpp"
 #include "apps/commands.hpp"
 #include "apps/output.hpp"
-#include "core/child_process.hpp"
 #include "core/errors.hpp"
 #include "core/units.hpp"
 
 namespace dmlsim::apps {
-
-using core::ChildProcess;
 
 int demo_command(const DemoArgs& args) {
   const std::filesystem::path experiment = data_dir() / "experiments" / "demo-transformer-64gpu.yaml";
   const std::vector<std::string> algorithms{"ring", "tree", "double-binary-tree", "halving-doubling",
                                             "hierarchical"};
   check_output_dir(args.out);
-  const int jobs =
-      args.jobs > 0 ? args.jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int jobs = effective_jobs(args.jobs);
   std::cout << fmt::format(
       "dmlsim demo: {} on 64 simulated H100 GPUs, one run per all-reduce algorithm ({} at a time)\n",
       experiment.filename().string(), jobs);
-
-  std::deque<std::pair<std::string, ChildProcess>> running;
-  std::vector<std::string> failed;
-  auto reap = [&] {
-    auto [name, child] = std::move(running.front());
-    running.pop_front();
-    if (child.wait() != 0) failed.push_back(name);
-    std::cout << fmt::format("  finished {}\n", name) << std::flush;
-  };
+  std::vector<PlannedRun> runs;
   for (const std::string& algorithm : algorithms) {
-    if (static_cast<int>(running.size()) >= jobs) reap();
-    running.emplace_back(
-        algorithm, ChildProcess::spawn_self(
-                       {"run", experiment.string(), "--quiet", "--set", "strategy.allreduce=" + algorithm,
-                        "--set", "name=demo-" + algorithm, "--out", (args.out / algorithm).string()}));
+    runs.push_back({algorithm,
+                    experiment,
+                    {{"strategy.allreduce", algorithm}, {"name", "demo-" + algorithm}},
+                    args.out / algorithm});
   }
-  while (!running.empty()) reap();
+  const std::vector<std::string> failed = run_batch(runs, jobs, &std::cout);
   if (!failed.empty()) {
     std::cerr << fmt::format("dmlsim demo: {} run(s) failed: {}\n", failed.size(), fmt::join(failed, ", "));
     return 1;
@@ -56,10 +42,8 @@ int demo_command(const DemoArgs& args) {
     nlohmann::json summary;
   };
   std::vector<Row> rows;
-  for (const std::string& algorithm : algorithms) {
-    std::ifstream in(args.out / algorithm / "summary.json");
-    rows.push_back({algorithm, nlohmann::json::parse(in)});
-  }
+  for (const std::string& algorithm : algorithms)
+    rows.push_back({algorithm, read_summary(args.out / algorithm)});
   std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
     return a.summary["iteration_s"].get<double>() < b.summary["iteration_s"].get<double>();
   });

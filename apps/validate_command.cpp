@@ -17,11 +17,11 @@
 #include <optional>
 #include <sstream>
 
+#include "apps/batch_runner.hpp"
 #include "apps/commands.hpp"
 #include "apps/output.hpp"
 #include "apps/run_outputs.hpp"
 #include "apps/statistics.hpp"
-#include "core/child_process.hpp"
 #include "core/config_node.hpp"
 #include "core/errors.hpp"
 #include "core/experiment.hpp"
@@ -69,16 +69,16 @@ CaseResult validate_one(const ValidateArgs& args, const fs::path& experiment, co
   common.emplace_back("simulation.payload", "false");
 
   auto run = [&](const std::string& backend, const fs::path& dir, const Overrides& overrides) {
-    // Every run in a child process: SimGrid allows one simulation per process, and a real run's
-    // mpirun is a child anyway.
-    std::vector<std::string> argv{"run",   experiment.string(), "--quiet", "--backend", backend,
-                                  "--out", dir.string()};
-    for (const auto& [field, value] : overrides) argv.insert(argv.end(), {"--set", field + "=" + value});
+    // Every run in a child process (SimGrid allows one simulation per process, and a real run's
+    // mpirun is a child anyway), one at a time: measurements want the machine to themselves.
+    PlannedRun planned{name, experiment, overrides, dir, {"--backend", backend}};
     if (backend == "real") {
-      argv.insert(argv.end(), {"--timeout", fmt::format("{}", args.timeout_seconds)});
-      if (!args.testbed.empty()) argv.insert(argv.end(), {"--testbed", args.testbed});
+      planned.extra_args.insert(planned.extra_args.end(),
+                                {"--timeout", fmt::format("{}", args.timeout_seconds)});
+      if (!args.testbed.empty())
+        planned.extra_args.insert(planned.extra_args.end(), {"--testbed", args.testbed});
     }
-    if (core::ChildProcess::spawn_self(argv).wait() != 0) {
+    if (!run_batch({planned}, 1, nullptr).empty()) {
       throw core::BackendError(fmt::format("validate {}: the {} run failed", name, backend));
     }
     return without_warmup(core::read_chrome_trace(dir / "trace.json"), warmup);

@@ -160,6 +160,11 @@ TEST(Compare, PresetsOnAPlainExperimentAndTheStragglerCase) {
       {"compare", (scratch / "e.yaml").string(), "--strategies", "ring,ps-sync:2,ps-async:2", "--jobs", "2"},
       scratch);
   ASSERT_EQ(r.exit_code, 0) << r.err;
+  // The batch runner's progress: one line per finished run, in plan order, counting up to 3, with
+  // the time left until the last.
+  EXPECT_NE(r.out.find("  finished ring (1/3, about "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("  finished ps-sync:2 (2/3, about "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("  finished ps-async:2 (3/3)\n"), std::string::npos) << r.out;
   const Table t = read_compare_csv(out / "compare.csv");
   ASSERT_EQ(t.count(""), 1u);
   const auto& rows = t.at("");
