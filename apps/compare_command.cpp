@@ -36,16 +36,21 @@
 #include "core/errors.hpp"
 #include "core/experiment.hpp"
 #include "core/units.hpp"
+#include "strategies/collectives/algorithm.hpp"
 #include "strategies/strategy.hpp"
 
 namespace dmlsim::apps {
 namespace {
 
-constexpr std::string_view kAllReduces[] = {"ring", "tree", "double-binary-tree", "halving-doubling",
-                                            "hierarchical"};
-constexpr std::string_view kPresetHelp =
-    "ring, tree, double-binary-tree, halving-doubling, hierarchical, ps-sync[:k], ps-async[:k], ps-ssp:k:s, "
-    "ps-colocated[:k]";
+// The presets: every all-reduce of the algorithm table (data-parallel with it), then the
+// parameter-server families.
+std::string preset_help() {
+  std::vector<std::string_view> names;
+  for (const strategies::AlgorithmDescriptor* a : strategies::algorithm_table()) {
+    if (a->implements(strategies::Collective::all_reduce)) names.push_back(a->name);
+  }
+  return fmt::format("{}, ps-sync[:k], ps-async[:k], ps-ssp:k:s, ps-colocated[:k]", fmt::join(names, ", "));
+}
 
 struct Variant {
   std::string name;
@@ -142,7 +147,7 @@ Plan read_plan(const CompareArgs& args) {
   if (plan.strategies.empty()) {
     throw core::ConfigError(
         fmt::format("{}: nothing to compare: give --strategies (presets: {}) or a compare file",
-                    args.file.string(), kPresetHelp));
+                    args.file.string(), preset_help()));
   }
   return plan;
 }
@@ -152,9 +157,9 @@ Overrides preset_overrides(const Variant& v, const core::Experiment& base) {
   const std::string& spec = v.preset;
   const auto bad = [&](const std::string& why) {
     throw core::ConfigError(
-        fmt::format("{}: strategy '{}': {} (presets: {})", v.where, spec, why, kPresetHelp));
+        fmt::format("{}: strategy '{}': {} (presets: {})", v.where, spec, why, preset_help()));
   };
-  if (std::find(std::begin(kAllReduces), std::end(kAllReduces), spec) != std::end(kAllReduces)) {
+  if (strategies::find_algorithm(strategies::Collective::all_reduce, spec) != nullptr) {
     if (base.strategy_type == "data-parallel") return {{"strategy.allreduce", spec}};
     return {{"strategy", fmt::format("{{type: data-parallel, allreduce: {}}}", spec)}};
   }

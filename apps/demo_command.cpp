@@ -12,13 +12,16 @@
 #include "apps/output.hpp"
 #include "core/errors.hpp"
 #include "core/units.hpp"
+#include "strategies/collectives/algorithm.hpp"
 
 namespace dmlsim::apps {
 
 int demo_command(const DemoArgs& args) {
   const std::filesystem::path experiment = data_dir() / "experiments" / "demo-transformer-64gpu.yaml";
-  const std::vector<std::string> algorithms{"ring", "tree", "double-binary-tree", "halving-doubling",
-                                            "hierarchical"};
+  std::vector<std::string> algorithms;
+  for (const strategies::AlgorithmDescriptor* a : strategies::algorithm_table()) {
+    if (a->implements(strategies::Collective::all_reduce)) algorithms.emplace_back(a->name);
+  }
   check_output_dir(args.out);
   const int jobs = effective_jobs(args.jobs);
   std::cout << fmt::format(

@@ -8,6 +8,7 @@
 #include <numeric>
 
 #include "core/errors.hpp"
+#include "strategies/collectives/algorithm.hpp"
 #include "strategies/collectives/binary_tree.hpp"
 #include "strategies/collectives/collectives.hpp"
 #include "strategies/collectives/cost.hpp"
@@ -327,3 +328,65 @@ TEST(CostModel, HalvingDoublingMatchesTextbookForm) {
 
 }  // namespace
 }  // namespace dmlsim
+
+namespace dmlsim::strategies {
+namespace {
+
+// The algorithm table: every descriptor builds schedules that say its name and collective, for
+// every member, round-aligned; and its cost is the one collective_cost gives.
+TEST(AlgorithmTable, EveryDescriptorBuildsWhatItSaysAndCostsIt) {
+  int built = 0;
+  for (const AlgorithmDescriptor* a : algorithm_table()) {
+    for (const Collective c : kAllCollectives) {
+      if (!a->implements(c)) {
+        EXPECT_EQ(find_algorithm(c, a->name), nullptr);
+        continue;
+      }
+      CollectiveOptions options;
+      options.local_size = 2;
+      options.tree_chunk_bytes = 256;
+      const int n = 8;
+      ASSERT_EQ(algorithm_problem(c, a->name, n, options), std::nullopt) << a->name;
+      std::vector<core::SchedulePtr> members;
+      for (int i = 0; i < n; ++i) {
+        members.push_back(a->build(c, n, i, 1000, 4, options));
+        EXPECT_EQ(members.back()->algorithm(), a->name);
+        EXPECT_EQ(members.back()->collective(), to_string(c));
+      }
+      EXPECT_EQ(core::check_round_aligned(members), "") << a->name << " " << to_string(c);
+      const PathClasses paths{{1e-6, 1e9}, {1e-7, 1e10}, {2e-6, 1e9}};
+      const CostTerms direct = a->cost(c, n, 1000, 4, paths, options);
+      EXPECT_EQ(direct.total(), collective_cost(c, a->name, n, 1000, 4, paths, options).total());
+      EXPECT_GT(direct.total(), 0);
+      ++built;
+    }
+  }
+  EXPECT_EQ(built, 3 + 3 + 3 + 1 + 1) << "ring, halving-doubling, tree, double-binary-tree, hierarchical";
+}
+
+// A problem names the option to blame, so that errors point at the right field of the file.
+TEST(AlgorithmTable, ProblemsNameTheirField) {
+  CollectiveOptions options;
+  options.local_size = 3;
+  auto p = algorithm_problem(Collective::all_reduce, "hierarchical", 8, options);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->field, "local_size");
+  options.local_size = 2;
+  options.inner = "rign";
+  p = algorithm_problem(Collective::all_reduce, "hierarchical", 8, options);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->field, "inner");
+  EXPECT_EQ(p->message,
+            "unknown all-reduce algorithm 'rign' (known: ring, halving-doubling, tree, double-binary-tree, "
+            "hierarchical)");
+  p = algorithm_problem(Collective::reduce_scatter, "halving-doubling", 6, {});
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->field, "algorithm");
+  EXPECT_EQ(p->message, "halving-doubling reduce-scatter needs a power-of-two group, got 6 members");
+  p = algorithm_problem(Collective::broadcast, "ring", 4, {});
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->message, "unknown broadcast algorithm 'ring' (known: tree)");
+}
+
+}  // namespace
+}  // namespace dmlsim::strategies

@@ -2,6 +2,8 @@
 
 #include <bit>
 
+#include "strategies/collectives/algorithm.hpp"
+
 namespace dmlsim::strategies {
 namespace {
 
@@ -150,5 +152,43 @@ core::SchedulePtr make_double_tree_all_reduce(int n, int index, std::uint64_t co
   return std::make_shared<core::ParallelSchedule>("all-reduce", "double-binary-tree", n, index, count,
                                                   std::move(parts));
 }
+
+const AlgorithmDescriptor kTreeAlgorithm{
+    "tree",
+    collective_bit(Collective::all_reduce) | collective_bit(Collective::broadcast) |
+        collective_bit(Collective::reduce),
+    "a pipelined binary tree of tree_chunk pieces: reduce to the root, broadcast back",
+    nullptr,
+    [](Collective c, int n, int index, std::uint64_t count, std::uint32_t element_bytes,
+       const CollectiveOptions& options) -> core::SchedulePtr {
+      const std::uint64_t chunks = pipeline_chunks(count * element_bytes, options.tree_chunk_bytes);
+      if (c == Collective::all_reduce) return make_tree_all_reduce(n, index, count, chunks);
+      if (c == Collective::broadcast) return make_tree_broadcast(n, index, count, chunks);
+      return make_tree_reduce(n, index, count, chunks);
+    },
+    [](Collective c, int n, std::uint64_t count, std::uint32_t element_bytes, const PathClasses& paths,
+       const CollectiveOptions& options) {
+      const std::uint64_t chunks = pipeline_chunks(count * element_bytes, options.tree_chunk_bytes);
+      const CostTerms one = tree_cost(n, chunks, max_chunk_bytes(count, chunks, element_bytes), paths.flat);
+      return c == Collective::all_reduce ? CostTerms{2 * one.latency, 2 * one.transfer} : one;
+    }};
+
+const AlgorithmDescriptor kDoubleBinaryTreeAlgorithm{
+    "double-binary-tree",
+    collective_bit(Collective::all_reduce),
+    "two complementary trees, half of the data each, in the same rounds (Sanders et al. 2009; NCCL)",
+    nullptr,
+    [](Collective, int n, int index, std::uint64_t count, std::uint32_t element_bytes,
+       const CollectiveOptions& options) -> core::SchedulePtr {
+      return make_double_tree_all_reduce(
+          n, index, count, pipeline_chunks(count / 2 * element_bytes, options.tree_chunk_bytes));
+    },
+    [](Collective, int n, std::uint64_t count, std::uint32_t element_bytes, const PathClasses& paths,
+       const CollectiveOptions& options) {
+      const std::uint64_t half = count - count / 2;  // the larger of the two halves
+      const std::uint64_t chunks = pipeline_chunks(count / 2 * element_bytes, options.tree_chunk_bytes);
+      const CostTerms one = tree_cost(n, chunks, max_chunk_bytes(half, chunks, element_bytes), paths.flat);
+      return CostTerms{2 * one.latency, 2 * one.transfer};
+    }};
 
 }  // namespace dmlsim::strategies

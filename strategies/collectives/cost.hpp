@@ -52,5 +52,9 @@ CostTerms collective_cost(Collective c, std::string_view algorithm, int n, std::
 
 // How long a pipelined tree over n members takes with `chunks` chunks of at most `chunk_bytes`.
 CostTerms tree_cost(int n, std::uint64_t chunks, double chunk_bytes, const AlphaBeta& path);
+// `steps` rounds of one chunk each on one path (ring-like algorithms).
+CostTerms ring_steps(int steps, double chunk_bytes, const AlphaBeta& path);
+// The largest of `parts` near-equal chunks of `count` elements, in bytes.
+double max_chunk_bytes(std::uint64_t count, std::uint64_t parts, std::uint32_t element_bytes);
 
 }  // namespace dmlsim::strategies

@@ -3,8 +3,10 @@
 #include <fmt/format.h>
 
 #include <bit>
+#include <cmath>
 
 #include "core/errors.hpp"
+#include "strategies/collectives/algorithm.hpp"
 
 namespace dmlsim::strategies {
 namespace {
@@ -129,5 +131,35 @@ void HalvingDoublingAllReduce::round(std::size_t t, std::vector<Op>& out) const 
     doubling_round(p_, virtual_, count(), s - log_p_, to_group, out);
   }
 }
+
+const AlgorithmDescriptor kHalvingDoublingAlgorithm{
+    "halving-doubling",
+    collective_bit(Collective::all_reduce) | collective_bit(Collective::reduce_scatter) |
+        collective_bit(Collective::all_gather),
+    "recursive halving then doubling, log2(n) steps each (Rabenseifner; Thakur et al. 2005)",
+    [](Collective c, int n, const CollectiveOptions&) -> std::optional<AlgorithmProblem> {
+      // All-reduce folds the members beyond the largest power of two in and out; RS and AG cannot.
+      if (c == Collective::all_reduce || is_power_of_two(n)) return std::nullopt;
+      return AlgorithmProblem{
+          "algorithm",
+          fmt::format("halving-doubling {} needs a power-of-two group, got {} members", to_string(c), n)};
+    },
+    [](Collective c, int n, int index, std::uint64_t count, std::uint32_t,
+       const CollectiveOptions&) -> core::SchedulePtr {
+      if (c == Collective::all_reduce) return std::make_shared<HalvingDoublingAllReduce>(n, index, count);
+      if (c == Collective::reduce_scatter) return std::make_shared<HalvingReduceScatter>(n, index, count);
+      return std::make_shared<DoublingAllGather>(n, index, count);
+    },
+    [](Collective c, int n, std::uint64_t count, std::uint32_t element_bytes, const PathClasses& paths,
+       const CollectiveOptions&) {
+      const AlphaBeta& p = paths.flat;
+      const double bytes = static_cast<double>(count) * element_bytes;
+      if (c != Collective::all_reduce)
+        return CostTerms{std::log2(n) * p.alpha, (n - 1.0) / n * bytes / p.bandwidth};
+      const int pw = static_cast<int>(std::bit_floor(static_cast<unsigned>(n)));
+      CostTerms t{2 * std::log2(pw) * p.alpha, 2.0 * (pw - 1) / pw * bytes / p.bandwidth};
+      if (pw != n) t += CostTerms{2 * p.alpha, 2 * bytes / p.bandwidth};
+      return t;
+    }};
 
 }  // namespace dmlsim::strategies

@@ -1,5 +1,8 @@
 #include "strategies/collectives/hierarchical.hpp"
 
+#include <fmt/format.h>
+
+#include "strategies/collectives/algorithm.hpp"
 #include "strategies/collectives/binary_tree.hpp"
 #include "strategies/collectives/halving_doubling.hpp"
 #include "strategies/collectives/ring.hpp"
@@ -36,5 +39,45 @@ core::SchedulePtr make_hierarchical_all_reduce(int n, int index, std::uint64_t c
   return std::make_shared<core::SequenceSchedule>("all-reduce", "hierarchical", n, index, count,
                                                   std::move(parts));
 }
+
+const AlgorithmDescriptor kHierarchicalAlgorithm{
+    "hierarchical",
+    collective_bit(Collective::all_reduce),
+    "ring reduce-scatter inside each node, `inner` all-reduce across nodes per rail, ring all-gather",
+    [](Collective, int n, const CollectiveOptions& options) -> std::optional<AlgorithmProblem> {
+      if (options.local_size < 1 || n % options.local_size != 0) {
+        return AlgorithmProblem{
+            "local_size",
+            fmt::format("hierarchical all-reduce needs the group ({} members) to be whole nodes of {}", n,
+                        options.local_size)};
+      }
+      if (options.inner == "hierarchical")
+        return AlgorithmProblem{"inner", "hierarchical all-reduce cannot nest itself"};
+      auto inner = algorithm_problem(Collective::all_reduce, options.inner, n / options.local_size, options);
+      if (inner) inner->field = "inner";
+      return inner;
+    },
+    [](Collective, int n, int index, std::uint64_t count, std::uint32_t element_bytes,
+       const CollectiveOptions& options) -> core::SchedulePtr {
+      // Every rail must pipeline its tree in the same number of chunks: size them on the largest rail.
+      const std::uint64_t rail_count =
+          core::chunk_range(count, static_cast<std::uint64_t>(options.local_size), 0).count;
+      const std::uint64_t per_tree = options.inner == "double-binary-tree" ? rail_count / 2 : rail_count;
+      return make_hierarchical_all_reduce(
+          n, index, count, options.local_size, options.inner,
+          pipeline_chunks(per_tree * element_bytes, options.tree_chunk_bytes));
+    },
+    [](Collective, int n, std::uint64_t count, std::uint32_t element_bytes, const PathClasses& paths,
+       const CollectiveOptions& options) {
+      const int g = options.local_size, nodes = n / g;
+      const std::uint64_t rail = core::chunk_range(count, static_cast<std::uint64_t>(g), 0).count;
+      CostTerms t = ring_steps(
+          2 * (g - 1), max_chunk_bytes(count, static_cast<std::uint64_t>(g), element_bytes), paths.intra);
+      PathClasses rail_paths = paths;
+      rail_paths.flat = paths.inter;
+      t += collective_cost(Collective::all_reduce, options.inner, nodes, rail, element_bytes, rail_paths,
+                           options);
+      return t;
+    }};
 
 }  // namespace dmlsim::strategies

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <initializer_list>
 
+#include "strategies/collectives/algorithm.hpp"
+
 namespace dmlsim::strategies {
 namespace {
 
@@ -131,5 +133,24 @@ std::vector<core::PeerTraffic> RingAllReduce::traffic(core::RoundSpan span) cons
   if (!whole_span(span, rounds()) || group_size() < 2) return Schedule::traffic(span);
   return ring_traffic(group_size(), index(), count(), {{index(), index() - 1}, {index() + 1, index()}});
 }
+
+const AlgorithmDescriptor kRingAlgorithm{
+    "ring",
+    collective_bit(Collective::all_reduce) | collective_bit(Collective::reduce_scatter) |
+        collective_bit(Collective::all_gather),
+    "n−1 steps of S/n around a ring, twice for all-reduce (Patarasuk & Yuan 2009): bandwidth-optimal",
+    nullptr,
+    [](Collective c, int n, int index, std::uint64_t count, std::uint32_t,
+       const CollectiveOptions&) -> core::SchedulePtr {
+      if (c == Collective::all_reduce) return std::make_shared<RingAllReduce>(n, index, count);
+      if (c == Collective::reduce_scatter) return std::make_shared<RingReduceScatter>(n, index, count);
+      return std::make_shared<RingAllGather>(n, index, count);
+    },
+    [](Collective c, int n, std::uint64_t count, std::uint32_t element_bytes, const PathClasses& paths,
+       const CollectiveOptions&) {
+      const int steps = c == Collective::all_reduce ? 2 * (n - 1) : n - 1;
+      return ring_steps(steps, max_chunk_bytes(count, static_cast<std::uint64_t>(n), element_bytes),
+                        paths.flat);
+    }};
 
 }  // namespace dmlsim::strategies

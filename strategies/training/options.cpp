@@ -1,6 +1,7 @@
 #include "strategies/training/options.hpp"
 
 #include "core/errors.hpp"
+#include "strategies/collectives/algorithm.hpp"
 
 namespace dmlsim::strategies {
 
@@ -14,19 +15,12 @@ CollectiveChoice read_collective_choice(const core::ConfigNode& node, const core
   c.options.local_size =
       static_cast<int>(node.integer_in_or("local_size", 1, 1 << 16, experiment.platform.devices_per_node()));
   c.options.inner = node.string_or("inner", "ring");
-  try {
-    validate_algorithm(collective, c.algorithm, group_size, c.options);
-  } catch (const core::ValueError& e) {
-    const char* field = key;
-    const std::string what = e.what();
-    if (what.find("local_size") != std::string::npos || what.find("whole nodes") != std::string::npos) {
-      field = node.has("local_size") ? "local_size" : key;
-    } else if (c.algorithm == "hierarchical" && what.find(c.options.inner) != std::string::npos &&
-               node.has("inner")) {
-      field = "inner";
-    }
-    if (node.has(field)) node.at(field).fail(what);
-    node.fail(what);
+  if (const auto problem = algorithm_problem(collective, c.algorithm, group_size, c.options)) {
+    // The option the problem is about, where the file sets it; else the algorithm, else the strategy.
+    const char* field = problem->field == "algorithm" ? key : problem->field.c_str();
+    if (!node.has(field)) field = key;
+    if (node.has(field)) node.at(field).fail(problem->message);
+    node.fail(problem->message);
   }
   return c;
 }

@@ -1,0 +1,41 @@
+#include "strategies/collectives/algorithm.hpp"
+
+#include <fmt/format.h>
+
+#include <vector>
+
+namespace dmlsim::strategies {
+
+std::span<const AlgorithmDescriptor* const> algorithm_table() {
+  static const AlgorithmDescriptor* const kTable[] = {&kRingAlgorithm, &kHalvingDoublingAlgorithm,
+                                                      &kTreeAlgorithm, &kDoubleBinaryTreeAlgorithm,
+                                                      &kHierarchicalAlgorithm};
+  return kTable;
+}
+
+const AlgorithmDescriptor* find_algorithm(Collective c, std::string_view name) {
+  for (const AlgorithmDescriptor* a : algorithm_table()) {
+    if (a->name == name && a->implements(c)) return a;
+  }
+  return nullptr;
+}
+
+std::vector<std::string_view> algorithms(Collective c) {
+  std::vector<std::string_view> names;
+  for (const AlgorithmDescriptor* a : algorithm_table()) {
+    if (a->implements(c)) names.push_back(a->name);
+  }
+  return names;
+}
+
+std::optional<AlgorithmProblem> algorithm_problem(Collective c, std::string_view algorithm, int n,
+                                                  const CollectiveOptions& options) {
+  const AlgorithmDescriptor* a = find_algorithm(c, algorithm);
+  if (a == nullptr) {
+    return AlgorithmProblem{"algorithm", fmt::format("unknown {} algorithm '{}' (known: {})", to_string(c),
+                                                     algorithm, fmt::join(algorithms(c), ", "))};
+  }
+  return a->check ? a->check(c, n, options) : std::nullopt;
+}
+
+}  // namespace dmlsim::strategies
