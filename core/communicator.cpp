@@ -6,6 +6,12 @@
 
 namespace dmlsim::core {
 
+ValueError name_taken_error(int rank, std::string_view name) {
+  return ValueError(fmt::format(
+      "rank {} already holds a communicator named '{}' over another group; give each group its own name",
+      rank, name));
+}
+
 Communicator::Communicator(Rank& rank, Group group, std::string name, std::uint32_t context)
     : rank_(&rank), group_(std::move(group)), name_(std::move(name)), context_(context) {
   index_ = group_.index_of(rank.rank());

@@ -9,10 +9,15 @@
 #include <string_view>
 
 #include "core/collective.hpp"
+#include "core/errors.hpp"
 #include "core/group.hpp"
 #include "core/rank.hpp"
 
 namespace dmlsim::core {
+
+// The error of a rank that asks for a second communicator of one name over another group (every
+// backend refuses it: the name must tell the communicator, in the trace too).
+ValueError name_taken_error(int rank, std::string_view name);
 
 class Communicator {
  public:

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "core/communicator.hpp"
 #include "core/errors.hpp"
 #include "realrun/mpi_check.hpp"
 
@@ -191,6 +192,19 @@ void MpiRank::stop_streams() {
   }
 }
 
+MPI_Comm create_group_comm(MPI_Comm world, const core::Group& group) {
+  std::vector<int> members(static_cast<std::size_t>(group.size()));
+  for (int i = 0; i < group.size(); ++i) members[static_cast<std::size_t>(i)] = group.at(i);
+  MPI_Group world_group = MPI_GROUP_NULL, sub_group = MPI_GROUP_NULL;
+  DMLSIM_CHECK_MPI(MPI_Comm_group(world, &world_group));
+  DMLSIM_CHECK_MPI(MPI_Group_incl(world_group, group.size(), members.data(), &sub_group));
+  MPI_Comm comm = MPI_COMM_NULL;
+  DMLSIM_CHECK_MPI(MPI_Comm_create_group(world, sub_group, 0, &comm));
+  MPI_Group_free(&sub_group);
+  MPI_Group_free(&world_group);
+  return comm;
+}
+
 // Communicators are opened by the rank's own control flow (streams only use them), so only the
 // lookups and the append need the lock; the collective creation runs without it.
 std::uint32_t MpiRank::open_context(const core::Group& group, std::string_view name) {
@@ -199,26 +213,11 @@ std::uint32_t MpiRank::open_context(const core::Group& group, std::string_view n
     auto& all = context_.communicators;
     for (std::size_t i = 0; i < all.size(); ++i) {
       if (all[i].name != name) continue;
-      if (!(all[i].group == group)) {
-        throw core::ValueError(
-            fmt::format("rank {} already holds a communicator named '{}' over another group; give each group "
-                        "its own name",
-                        rank(), name));
-      }
+      if (!(all[i].group == group)) throw core::name_taken_error(rank(), name);
       return static_cast<std::uint32_t>(i + 1);
     }
   }
-  // Its own MPI communicator, made by the group's members alone (MPI_Comm_create_group): what
-  // MPI itself offers to keep two groups' messages apart.
-  std::vector<int> members(static_cast<std::size_t>(group.size()));
-  for (int i = 0; i < group.size(); ++i) members[static_cast<std::size_t>(i)] = group.at(i);
-  MPI_Group world_group = MPI_GROUP_NULL, sub_group = MPI_GROUP_NULL;
-  DMLSIM_CHECK_MPI(MPI_Comm_group(context_.comm, &world_group));
-  DMLSIM_CHECK_MPI(MPI_Group_incl(world_group, group.size(), members.data(), &sub_group));
-  MpiCommunicator c{std::string(name), group, MPI_COMM_NULL};
-  DMLSIM_CHECK_MPI(MPI_Comm_create_group(context_.comm, sub_group, 0, &c.comm));
-  MPI_Group_free(&sub_group);
-  MPI_Group_free(&world_group);
+  MpiCommunicator c{std::string(name), group, create_group_comm(context_.comm, group)};
   std::lock_guard lock(context_.communicators_mutex);
   context_.communicators.push_back(std::move(c));
   return static_cast<std::uint32_t>(context_.communicators.size());

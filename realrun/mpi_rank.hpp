@@ -42,6 +42,10 @@ struct MpiCommunicator {
   MPI_Comm comm = MPI_COMM_NULL;
 };
 
+// A new MPI communicator of `group`'s ranks of `world`, made by the group's members alone
+// (MPI_Comm_create_group, collective over them): what MPI offers to keep two groups' messages apart.
+MPI_Comm create_group_comm(MPI_Comm world, const core::Group& group);
+
 // What the main and the stream views of a rank share.
 struct MpiContext {
   MPI_Comm comm = MPI_COMM_WORLD;  // context 0: traffic outside any communicator

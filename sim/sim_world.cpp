@@ -4,6 +4,7 @@
 
 #include <simgrid/s4u.hpp>
 
+#include "core/communicator.hpp"
 #include "core/errors.hpp"
 
 namespace dmlsim::sim {
@@ -29,11 +30,7 @@ std::uint32_t SimWorld::context(int rank, const core::Group& group, std::string_
   if (added) context_names_.emplace_back(name);
   const std::uint32_t id = it->second;
   auto [held, first] = held_[std::string(name)].try_emplace(rank, id);
-  if (!first && held->second != id) {
-    throw core::ValueError(fmt::format(
-        "rank {} already holds a communicator named '{}' over another group; give each group its own name",
-        rank, name));
-  }
+  if (!first && held->second != id) throw core::name_taken_error(rank, name);
   return id;
 }
 

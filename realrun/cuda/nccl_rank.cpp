@@ -6,9 +6,11 @@
 #include <cstdlib>
 #include <thread>
 
+#include "core/communicator.hpp"
 #include "core/errors.hpp"
 #include "realrun/cuda/cuda_check.hpp"
 #include "realrun/mpi_check.hpp"
+#include "realrun/mpi_rank.hpp"
 
 namespace dmlsim::real {
 
@@ -101,22 +103,10 @@ void* NcclRank::scratch(std::size_t slot, std::uint64_t bytes) {
 std::uint32_t NcclRank::open_context(const core::Group& group, std::string_view name) {
   for (std::size_t i = 0; i < communicators_.size(); ++i) {
     if (communicators_[i].name != name) continue;
-    if (!(communicators_[i].group == group)) {
-      throw core::ValueError(fmt::format(
-          "rank {} already holds a communicator named '{}' over another group; give each group its own name",
-          rank(), name));
-    }
+    if (!(communicators_[i].group == group)) throw core::name_taken_error(rank(), name);
     return static_cast<std::uint32_t>(i + 1);
   }
-  std::vector<int> members(static_cast<std::size_t>(group.size()));
-  for (int i = 0; i < group.size(); ++i) members[static_cast<std::size_t>(i)] = group.at(i);
-  MPI_Group world_group = MPI_GROUP_NULL, sub_group = MPI_GROUP_NULL;
-  DMLSIM_CHECK_MPI(MPI_Comm_group(world_, &world_group));
-  DMLSIM_CHECK_MPI(MPI_Group_incl(world_group, group.size(), members.data(), &sub_group));
-  Communicator c{std::string(name), group, MPI_COMM_NULL, nullptr};
-  DMLSIM_CHECK_MPI(MPI_Comm_create_group(world_, sub_group, 0, &c.mpi));
-  MPI_Group_free(&sub_group);
-  MPI_Group_free(&world_group);
+  Communicator c{std::string(name), group, create_group_comm(world_, group), nullptr};
   const int index = group.index_of(rank());
   ncclUniqueId id;
   if (index == 0) DMLSIM_CHECK_NCCL(ncclGetUniqueId(&id));
