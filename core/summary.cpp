@@ -6,6 +6,7 @@
 #include <map>
 #include <ostream>
 
+#include "core/errors.hpp"
 #include "core/units.hpp"
 
 namespace dmlsim::core {
@@ -118,6 +119,7 @@ RunSummary summarize(const Trace& trace, std::vector<LinkUsage> links, int train
 
 nlohmann::json RunSummary::to_json(std::size_t max_links) const {
   nlohmann::json j;
+  j["schema_version"] = kSummarySchemaVersion;
   j["label"] = label;
   j["ranks"] = ranks;
   j["training_ranks"] = training_ranks;
@@ -160,6 +162,56 @@ nlohmann::json RunSummary::to_json(std::size_t max_links) const {
                          {"utilization_percent", makespan > 0 ? 100 * l.busy_seconds() / makespan : 0}});
   }
   return j;
+}
+
+RunSummary RunSummary::from_json(const nlohmann::json& j) {
+  const auto fail = [](std::string_view key, std::string_view why) -> ValueError {
+    return ValueError(fmt::format("summary.json: '{}' {}", key, why));
+  };
+  const int version = j.contains("schema_version") ? j["schema_version"].get<int>() : 1;
+  if (version > kSummarySchemaVersion) {
+    throw ValueError(fmt::format("summary.json: schema_version {} is newer than this dmlsim reads ({})",
+                                 version, kSummarySchemaVersion));
+  }
+  // A number that may be null (not recorded): 0, and breakdown_recorded says which.
+  const auto number = [&](const nlohmann::json& o, const char* key) -> double {
+    if (!o.contains(key)) throw fail(key, "is missing");
+    const nlohmann::json& v = o[key];
+    if (v.is_null()) return 0;
+    if (!v.is_number()) throw fail(key, "is not a number");
+    return v.get<double>();
+  };
+  try {
+    RunSummary s;
+    s.label = j.at("label").get<std::string>();
+    s.ranks = j.at("ranks").get<int>();
+    s.training_ranks = j.at("training_ranks").get<int>();
+    s.makespan = number(j, "makespan_s");
+    s.iteration_seconds = j.at("iterations_s").get<std::vector<double>>();
+    s.iteration_mean = number(j, "iteration_s");
+    s.breakdown_recorded = !j.at("compute_s").is_null();
+    s.compute_mean = number(j, "compute_s");
+    s.communication_mean = number(j, "communication_s");
+    s.exposed_mean = number(j, "exposed_communication_s");
+    s.messages = j.at("messages").get<std::uint64_t>();
+    for (const auto& r : j.at("per_rank")) {
+      s.per_rank.push_back({r.at("rank").get<int>(), number(r, "compute_s"), number(r, "communication_s"),
+                            number(r, "exposed_communication_s"), number(r, "busy_percent") / 100});
+    }
+    for (const auto& c : j.at("collectives")) {
+      s.collectives.push_back({c.at("collective").get<std::string>(), c.at("name").get<std::string>(),
+                               c.at("bytes").get<std::uint64_t>(), c.at("group_size").get<int>(),
+                               c.at("count").get<std::size_t>(), number(c, "time_s"),
+                               number(c, "algbw_GBps") * 1e9, number(c, "busbw_GBps") * 1e9});
+    }
+    for (const auto& l : j.at("links")) {
+      s.links.push_back({l.at("link").get<std::string>(), number(l, "bandwidth_GBps") * 1e9,
+                         l.at("bytes").get<std::uint64_t>()});
+    }
+    return s;
+  } catch (const nlohmann::json::exception& e) {
+    throw ValueError(fmt::format("summary.json: {}", e.what()));
+  }
 }
 
 void write_links_csv(const RunSummary& s, std::ostream& out) {

@@ -39,6 +39,10 @@ struct RankStats {
   double busy_fraction = 0;          // compute / iteration time
 };
 
+// summary.json's layout. 2: the first with the field (files without one are layout 1: the same
+// keys without `schema_version`). A reader refuses files newer than it knows.
+inline constexpr int kSummarySchemaVersion = 2;
+
 struct RunSummary {
   std::string label;
   int ranks = 0;
@@ -61,6 +65,9 @@ struct RunSummary {
 
   // The whole summary; `links` lists the busiest `max_links` (all links go to links.csv).
   nlohmann::json to_json(std::size_t max_links = 100) const;
+  // Back from what to_json wrote (the links it listed; per-link busy time and utilization are
+  // recomputed). Throws ValueError naming the first missing or mistyped key, or a newer layout.
+  static RunSummary from_json(const nlohmann::json& j);
 };
 
 // Every link that carried traffic, busiest first: link,bandwidth_Bps,bytes,busy_s,utilization.

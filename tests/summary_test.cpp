@@ -2,6 +2,7 @@
 // the order in which the backend happened to use the links.
 #include <gtest/gtest.h>
 
+#include "core/errors.hpp"
 #include "core/summary.hpp"
 #include "trace_builder.hpp"
 
@@ -82,6 +83,54 @@ TEST(Summary, ComputeFromPhasesAndUnknownWithoutThem) {
   EXPECT_TRUE(j["exposed_communication_s"].is_null());
   EXPECT_TRUE(j["per_rank"][0]["compute_s"].is_null());
   EXPECT_DOUBLE_EQ(j["iteration_s"].get<double>(), 1.0);
+}
+
+}  // namespace
+}  // namespace dmlsim::core
+
+namespace dmlsim::core {
+namespace {
+
+// summary.json reads back into the same RunSummary: to_json(from_json(to_json(s))) == to_json(s),
+// null breakdowns included; a newer layout and a missing key are refused by name.
+TEST(Summary, FromJsonReadsBackWhatToJsonWrote) {
+  Trace t;
+  t.ranks = {{0, 0, "w0"}, {1, 1, "w1"}};
+  for (int it = 0; it < 2; ++it) {
+    for (int r = 0; r < 2; ++r) {
+      testing::add_event(t, r, Lane::phase, "iteration", "iteration", it, it + 0.9, it);
+      testing::add_event(t, r, Lane::compute, "gemm", "gemm", it, it + 0.25 * (r + 1), it);
+      TraceEvent c = testing::make_event(t, r, Lane::collective, "all-reduce ring 1 MiB", "all-reduce",
+                                         it + 0.5, it + 0.8, it);
+      c.bytes = 1 << 20;
+      c.group_size = 2;
+      t.add(c);
+    }
+  }
+  RunSummary s = summarize(t, {{"l0", 1e9, 123456789}, {"l1", 2e9, 42}});
+  s.messages = 17;
+  const nlohmann::json j = s.to_json();
+  EXPECT_EQ(j["schema_version"], kSummarySchemaVersion);
+  EXPECT_EQ(RunSummary::from_json(j).to_json(), j);
+
+  RunSummary none = s;
+  none.breakdown_recorded = false;
+  EXPECT_EQ(RunSummary::from_json(none.to_json()).to_json(), none.to_json()) << "nulls stay null";
+
+  nlohmann::json newer = j;
+  newer["schema_version"] = kSummarySchemaVersion + 1;
+  EXPECT_THROW(RunSummary::from_json(newer), ValueError);
+  nlohmann::json broken = j;
+  broken.erase("makespan_s");
+  try {
+    RunSummary::from_json(broken);
+    FAIL() << "expected an error";
+  } catch (const ValueError& e) {
+    EXPECT_STREQ(e.what(), "summary.json: 'makespan_s' is missing");
+  }
+  nlohmann::json old = j;
+  old.erase("schema_version");
+  EXPECT_EQ(RunSummary::from_json(old).to_json(), j) << "layout 1: the same keys, no version";
 }
 
 }  // namespace
