@@ -25,27 +25,13 @@ Request Communicator::irecv(int member, Buffer buffer, int tag) {
   return rank_->irecv(group_.at(member), buffer, Tag(context_, tag));
 }
 
-void Communicator::check(const Schedule& schedule, ElementBuffer buffer) const {
-  if (schedule.group_size() != size() || schedule.index() != index_) {
-    throw ValueError(fmt::format(
-        "communicator '{}': a {} {} schedule of member {} of {} given to member {} of {} (rank {})", name_,
-        schedule.collective(), schedule.algorithm(), schedule.index(), schedule.group_size(), index_, size(),
-        rank_->rank()));
-  }
-  if (buffer.count != schedule.count()) {
-    throw ValueError(fmt::format("{} {} schedule is for {} elements, the buffer has {}",
-                                 schedule.collective(), schedule.algorithm(), schedule.count(),
-                                 buffer.count));
-  }
-}
-
 void Communicator::run(const Schedule& schedule, ElementBuffer buffer) {
-  check(schedule, buffer);
   rank_->run(schedule, group_, buffer, Tag(context_, 0));
 }
 
 CollectiveHandle Communicator::start(SchedulePtr schedule, ElementBuffer buffer) {
-  check(*schedule, buffer);
+  // Checked now, not when the stream gets to it: the error belongs to the caller.
+  check_member_schedule(*schedule, group_, buffer, rank_->rank());
   return rank_->start(std::move(schedule), group_, buffer, Tag(context_, 0), name_);
 }
 

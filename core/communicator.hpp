@@ -33,7 +33,8 @@ class Communicator {
   Request isend(int member, Buffer buffer, int tag = 0);
   Request irecv(int member, Buffer buffer, int tag = 0);
 
-  // A collective on the caller's control flow. The schedule must be this member's.
+  // A collective on the caller's control flow. The schedule must be this member's
+  // (check_member_schedule).
   void run(const Schedule& schedule, ElementBuffer buffer);
   // A collective on this communicator's stream (see Rank::start); wait with rank().wait(handle).
   CollectiveHandle start(SchedulePtr schedule, ElementBuffer buffer);
@@ -50,7 +51,6 @@ class Communicator {
  private:
   friend class Rank;
   Communicator(Rank& rank, Group group, std::string name, std::uint32_t context);
-  void check(const Schedule& schedule, ElementBuffer buffer) const;
   void run(Collective collective, ElementBuffer buffer, const CollectiveAlgorithm& algorithm);
 
   Rank* rank_;

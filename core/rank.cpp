@@ -36,7 +36,7 @@ Communicator Rank::communicator(const Group& group, std::string_view name) {
   return Communicator(*this, group, std::string(name), open_context(group, name));
 }
 
-void Rank::run(const Schedule& schedule, const Group& group, ElementBuffer buffer, Tag tag) {
+void check_member_schedule(const Schedule& schedule, const Group& group, ElementBuffer buffer, int rank) {
   if (buffer.count != schedule.count()) {
     throw ValueError(fmt::format("{} {} schedule is for {} elements, the buffer has {}",
                                  schedule.collective(), schedule.algorithm(), schedule.count(),
@@ -45,10 +45,15 @@ void Rank::run(const Schedule& schedule, const Group& group, ElementBuffer buffe
   if (buffer.has_data() && buffer.element_bytes != sizeof(float)) {
     throw ValueError("collectives over real data reduce floats: element_bytes must be 4");
   }
-  if (group.index_of(rank()) != schedule.index()) {
-    throw ValueError(fmt::format("rank {} runs the schedule of member {} but is member {} of the group",
-                                 rank(), schedule.index(), group.index_of(rank())));
+  if (group.index_of(rank) != schedule.index() || group.size() != schedule.group_size()) {
+    throw ValueError(fmt::format("rank {} runs the {} {} schedule of member {} of {} but is member {} of {}",
+                                 rank, schedule.collective(), schedule.algorithm(), schedule.index(),
+                                 schedule.group_size(), group.index_of(rank), group.size()));
   }
+}
+
+void Rank::run(const Schedule& schedule, const Group& group, ElementBuffer buffer, Tag tag) {
+  check_member_schedule(schedule, group, buffer, rank());
   const double start = now();
   execute(schedule, group, buffer, tag);
   on_collective(schedule, buffer, start, now());

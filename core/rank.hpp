@@ -167,6 +167,10 @@ class Phase {
 // A strategy's per-rank body: the same code runs on every backend.
 using RankProgram = std::function<void(Rank&)>;
 
+// What running `schedule` on `buffer` as `rank` of `group` requires (the member's own schedule, for
+// the buffer's element count; floats when it carries data); throws ValueError otherwise.
+void check_member_schedule(const Schedule& schedule, const Group& group, ElementBuffer buffer, int rank);
+
 // The round-by-round executor behind Rank::execute, usable by backends that override it.
 void execute_steps(Rank& rank, const Schedule& schedule, const Group& group, ElementBuffer buffer, Tag tag,
                    std::size_t first_round, std::size_t end_round);

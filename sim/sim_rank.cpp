@@ -266,10 +266,7 @@ SimRank::Stream& SimRank::stream(std::string_view name) {
   stream->progress = sg::Semaphore::create(0);
   streams_.push_back(std::move(owned));
   SimWorld* world = &world_;
-  // The first stream keeps the name it had when a rank had one stream.
-  const std::string actor = streams_.size() == 1 ? fmt::format("rank{}.stream", rank())
-                                                 : fmt::format("rank{}.stream.{}", rank(), name);
-  sg::Actor::create(actor, world_.host_of(rank()), [stream, world] {
+  sg::Actor::create(fmt::format("rank{}.stream.{}", rank(), name), world_.host_of(rank()), [stream, world] {
     sg::Actor::self()->daemonize();  // ends with the simulation once every rank is done
     for (;;) {
       if (stream->queue.empty()) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 #include "core/communicator.hpp"
 #include "core/errors.hpp"
@@ -65,6 +66,8 @@ class DataParallel final : public Strategy {
     const int n = rank.size();
     const std::uint32_t element = core::dtype_bytes(model_.dtype);
     core::Communicator dp = rank.communicator(core::Group::world(n), "dp");
+    std::optional<core::Communicator> check;  // payload mode: the replicas compare their weights
+    if (experiment_.payload) check.emplace(rank.communicator(core::Group::world(n), "replica-check"));
     const NamedAlgorithm algorithm(choice_.algorithm, choice_.options);
     std::vector<core::SchedulePtr> schedules;
     for (const GradientBucket& b : buckets_) {
@@ -108,7 +111,7 @@ class DataParallel final : public Strategy {
         rank.compute(optimizer_kernel());
         if (experiment_.payload) apply_sgd(weights, gradients, n);
       }
-      if (experiment_.payload) check_replicas_agree(rank, weights, it);
+      if (check) check_replicas_agree(*check, weights, it);
     }
   }
 
@@ -128,25 +131,24 @@ class DataParallel final : public Strategy {
   // ring all-gather, whose copies keep bits exactly; every rank compares them all. The tolerance is
   // zero: every algorithm here gives every rank the same reduced bits (each chunk is summed once and
   // then copied), so equal inputs give equal updates.
-  void check_replicas_agree(core::Rank& rank, const std::vector<std::vector<float>>& weights,
-                            int step) const {
+  static void check_replicas_agree(core::Communicator& check, const std::vector<std::vector<float>>& weights,
+                                   int step) {
     std::uint64_t hash = 1469598103934665603ull;
     for (const auto& bucket : weights) {
       const auto* bytes = reinterpret_cast<const unsigned char*>(bucket.data());
       for (std::size_t i = 0; i < bucket.size() * sizeof(float); ++i)
         hash = (hash ^ bytes[i]) * 1099511628211ull;
     }
-    const int n = rank.size();
+    const int n = check.size();
     std::vector<float> all(2 * static_cast<std::size_t>(n));
-    std::memcpy(&all[2 * static_cast<std::size_t>(rank.rank())], &hash, sizeof hash);
-    core::Communicator check = rank.communicator(core::Group::world(n), "replica-check");
+    std::memcpy(&all[2 * static_cast<std::size_t>(check.index())], &hash, sizeof hash);
     check.all_gather({all.size(), 4, all.data()}, NamedAlgorithm("ring"));
     for (int r = 0; r < n; ++r) {
       std::uint64_t theirs = 0;
       std::memcpy(&theirs, &all[2 * static_cast<std::size_t>(r)], sizeof theirs);
       if (theirs != hash) {
-        throw core::BackendError(
-            fmt::format("rank {}: after step {} its weights differ from rank {}'s", rank.rank(), step, r));
+        throw core::BackendError(fmt::format("rank {}: after step {} its weights differ from rank {}'s",
+                                             check.rank().rank(), step, check.rank_of(r)));
       }
     }
   }
