@@ -57,16 +57,17 @@ double Kernel::memory_bytes() const {
 
 Kernel gemm(std::string name, std::int64_t m, std::int64_t n, std::int64_t k, DType dtype,
             std::int64_t batch) {
-  return Kernel{std::move(name), Gemm{m, n, k, batch}, dtype};
+  return Kernel{std::move(name), Gemm{m, n, k, batch}, dtype, Split::replicated, Pass::forward};
 }
 
 Kernel elementwise(std::string name, std::int64_t elements, DType dtype, double flops_per_element,
                    double accesses_per_element) {
-  return Kernel{std::move(name), Elementwise{elements, flops_per_element, accesses_per_element}, dtype};
+  return Kernel{std::move(name), Elementwise{elements, flops_per_element, accesses_per_element}, dtype,
+                Split::replicated, Pass::forward};
 }
 
 Kernel optimizer_step(std::string name, std::int64_t parameters, DType dtype, OptimizerStep::Kind kind) {
-  return Kernel{std::move(name), OptimizerStep{parameters, kind}, dtype};
+  return Kernel{std::move(name), OptimizerStep{parameters, kind}, dtype, Split::replicated, Pass::forward};
 }
 
 }  // namespace dmlsim::core

@@ -29,10 +29,27 @@ struct OptimizerStep {
   Kind kind = Kind::adam;
 };
 
+// How tensor parallelism (Megatron-LM, Shoeybi et al. 2019) divides a kernel among the ranks of a
+// tensor-parallel group. A kernel's shape is already one rank's share; the role says how it was
+// cut and so what communication it implies (core::tensor_parallel_collectives).
+enum class Split : std::uint8_t {
+  replicated,  // every rank does all of it
+  column,      // output features divided; the input's gradient is a partial sum
+  row,         // input (reduction) features divided; the output is a partial sum
+  head,        // attention heads divided
+  sequence,    // per token: whole, or divided along the sequence under sequence parallelism
+};
+
+// Which pass a kernel belongs to. Backward is split in two so that schedules such as zero-bubble
+// pipelines (Qi et al. 2024) can run the weight gradients apart from the input gradients.
+enum class Pass : std::uint8_t { forward, recompute, input_gradient, weight_gradient };
+
 struct Kernel {
   std::string name;
   std::variant<Gemm, Elementwise, OptimizerStep> shape;
   DType dtype = DType::fp32;
+  Split split = Split::replicated;
+  Pass pass = Pass::forward;
 
   double flops() const;
   double memory_bytes() const;  // bytes moved to and from device memory (the roofline's other axis)
