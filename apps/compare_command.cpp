@@ -35,6 +35,7 @@
 #include "apps/trace_csv.hpp"
 #include "core/errors.hpp"
 #include "core/experiment.hpp"
+#include "core/summary.hpp"
 #include "core/units.hpp"
 #include "strategies/collectives/algorithm.hpp"
 #include "strategies/strategy.hpp"
@@ -208,7 +209,6 @@ struct Run {
   Overrides overrides;
   std::filesystem::path dir;
   strategies::Prediction prediction;
-  std::int64_t samples_per_iteration = 0;  // per worker
   // Measured.
   double iteration = 0, throughput = 0, communication_share = 0, exposed_share = 0;
   std::string busiest_link;
@@ -244,7 +244,6 @@ std::vector<Run> plan_runs(const Plan& plan, const CompareArgs& args, const std:
       run.prediction = strategies::make_strategy(e)->predict();
       // The table needs each run's compute/communication breakdown, which trace: none does not keep.
       if (e.trace == core::TraceDetail::none) run.overrides.emplace_back("simulation.trace", "phases");
-      if (e.model) run.samples_per_iteration = e.model->micro_batch;
       runs.push_back(std::move(run));
     }
   }
@@ -266,13 +265,20 @@ void execute(const std::vector<Run>& runs, const std::filesystem::path& experime
 // Reads what a run wrote: summary.json, links.csv and the iteration marks of trace.csv.
 void measure(Run& run) {
   const nlohmann::json summary = read_summary(run.dir);
-  run.iteration = summary["iteration_s"].get<double>();
-  const int workers = summary["training_ranks"].get<int>();
-  // Throughput: each worker's samples over its own span of iterations, summed — so a worker that
-  // runs ahead (asynchronous training) counts at its own pace.
+  const core::RunSummary figures = core::RunSummary::from_json(summary);
+  run.iteration = figures.iteration_mean;
+  const auto trains = [&](int rank) {
+    return rank >= 0 && rank < figures.ranks &&
+           figures.per_rank[static_cast<std::size_t>(rank)].role.trains();
+  };
+  // Throughput: each training rank's share of an iteration's samples over its own span of
+  // iterations, summed — so a worker that runs ahead (asynchronous training) counts at its own pace.
+  const double samples_per_rank =
+      figures.training_ranks > 0 ? static_cast<double>(figures.samples_per_iteration) / figures.training_ranks
+                                 : 0;
   std::map<int, std::tuple<int, double, double>> spans;  // rank → (iterations, first start, last end)
   for (const CsvEvent& e : read_trace_csv(run.dir / "trace.csv")) {
-    if (e.lane != "phase" || e.rank >= workers || e.name != "iteration") continue;
+    if (e.lane != "phase" || !trains(e.rank) || e.name != "iteration") continue;
     auto [it, added] = spans.try_emplace(e.rank, 0, e.start, e.end);
     auto& [count, first, last] = it->second;
     ++count;
@@ -286,8 +292,7 @@ void measure(Run& run) {
   }
   for (const auto& [rank, span] : spans) {
     const auto& [count, first, last] = span;
-    if (last > first)
-      run.throughput += static_cast<double>(count * run.samples_per_iteration) / (last - first);
+    if (last > first) run.throughput += count * samples_per_rank / (last - first);
   }
   const double iterations = std::max<double>(1, static_cast<double>(summary["iterations_s"].size()));
   std::ifstream links(run.dir / "links.csv");

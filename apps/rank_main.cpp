@@ -103,7 +103,7 @@ int run_rank(int argc, char** argv, int rank, int size) {
   if (rank == 0) {
     merged.label = fmt::format("{} (measured)", experiment.name);
     const strategies::Prediction prediction = strategy->predict();
-    core::RunSummary summary = core::summarize(merged, {}, prediction.workers);
+    core::RunSummary summary = core::summarize(merged, {}, strategy->roles());
     summary.messages = messages;
     nlohmann::json extra = apps::run_identity(experiment, "real");
     extra["predicted_iteration_s"] = prediction.iteration_seconds;

@@ -33,7 +33,7 @@ int run_simulated(const RunArgs& args, const core::Experiment& experiment,
   result.trace.label = fmt::format("{} (simulated)", experiment.name);
 
   const strategies::Prediction prediction = strategy.predict();
-  core::RunSummary summary = core::summarize(result.trace, result.links, prediction.workers);
+  core::RunSummary summary = core::summarize(result.trace, result.links, strategy.roles());
   summary.messages = result.messages;
   nlohmann::json extra = run_identity(experiment, "sim");
   extra["fidelity"] = core::to_string(experiment.fidelity);

@@ -19,11 +19,13 @@ double bus_factor(std::string_view collective, int n) {
   return 1;  // broadcast, reduce, point-to-point
 }
 
-RunSummary summarize(const Trace& trace, std::vector<LinkUsage> links, int training_ranks) {
+RunSummary summarize(const Trace& trace, std::vector<LinkUsage> links, const Roles& roles) {
   RunSummary s;
   s.label = trace.label;
   s.ranks = static_cast<int>(trace.ranks.size());
-  s.training_ranks = training_ranks > 0 ? std::min(training_ranks, s.ranks) : s.ranks;
+  s.training_ranks = roles.training_ranks(s.ranks);
+  s.samples_per_iteration = roles.samples_per_iteration;
+  const auto trains = [&](int rank) { return roles.of(rank).trains(); };
   const auto& events = trace.events();
   for (const TraceEvent& e : events) s.makespan = std::max(s.makespan, e.end);
 
@@ -36,8 +38,7 @@ RunSummary summarize(const Trace& trace, std::vector<LinkUsage> links, int train
     return std::uint32_t{0};
   }();
   for (const TraceEvent& e : events) {
-    if (e.lane != Lane::phase || e.name != iteration_id || iteration_id == 0 || e.rank >= s.training_ranks)
-      continue;
+    if (e.lane != Lane::phase || e.name != iteration_id || iteration_id == 0 || !trains(e.rank)) continue;
     auto [end_it, new_end] = iteration_end.try_emplace(e.iteration, e.end);
     if (!new_end) end_it->second = std::max(end_it->second, e.end);
     auto [start_it, new_start] = iteration_start.try_emplace(e.iteration, e.start);
@@ -54,7 +55,10 @@ RunSummary summarize(const Trace& trace, std::vector<LinkUsage> links, int train
   const double iterations = static_cast<double>(s.iteration_seconds.size());
 
   s.per_rank.resize(static_cast<std::size_t>(s.ranks));
-  for (int r = 0; r < s.ranks; ++r) s.per_rank[static_cast<std::size_t>(r)].rank = r;
+  for (int r = 0; r < s.ranks; ++r) {
+    s.per_rank[static_cast<std::size_t>(r)].rank = r;
+    s.per_rank[static_cast<std::size_t>(r)].role = roles.of(r);
+  }
   std::map<std::tuple<std::string, std::uint64_t, int>, CollectiveStats> collectives;
   // Compute comes from kernel events; a trace recorded with `trace: phases` has none, and then the
   // forward, backward and optimizer phases stand for it. With `trace: none` only the iteration
@@ -92,7 +96,7 @@ RunSummary summarize(const Trace& trace, std::vector<LinkUsage> links, int train
     rs.communication_seconds /= iterations;
     rs.exposed_seconds = std::max(0.0, s.iteration_mean - rs.compute_seconds);
     rs.busy_fraction = s.iteration_mean > 0 ? rs.compute_seconds / s.iteration_mean : 0;
-    if (rs.rank >= s.training_ranks) continue;
+    if (!rs.role.trains()) continue;
     s.compute_mean += rs.compute_seconds;
     s.communication_mean += rs.communication_seconds;
     s.exposed_mean += rs.exposed_seconds;
@@ -123,6 +127,13 @@ nlohmann::json RunSummary::to_json(std::size_t max_links) const {
   j["label"] = label;
   j["ranks"] = ranks;
   j["training_ranks"] = training_ranks;
+  auto& role_counts = j["roles"] = nlohmann::json::object();
+  for (const RankStats& r : per_rank) {
+    const std::string kind(to_string(r.role.kind));
+    role_counts[kind] = role_counts.value(kind, 0) + 1;
+  }
+  j["samples_per_iteration"] = samples_per_iteration;
+  j["samples_per_s"] = samples_per_iteration > 0 ? nlohmann::json(samples_per_second()) : nlohmann::json();
   j["makespan_s"] = makespan;
   j["iteration_s"] = iteration_mean;
   j["iterations_s"] = iteration_seconds;
@@ -135,6 +146,7 @@ nlohmann::json RunSummary::to_json(std::size_t max_links) const {
   auto& rank_list = j["per_rank"] = nlohmann::json::array();
   for (const RankStats& r : per_rank) {
     rank_list.push_back({{"rank", r.rank},
+                         {"role", r.role.label()},
                          {"compute_s", known(r.compute_seconds)},
                          {"communication_s", known(r.communication_seconds)},
                          {"exposed_communication_s", known(r.exposed_seconds)},
@@ -194,8 +206,14 @@ RunSummary RunSummary::from_json(const nlohmann::json& j) {
     s.communication_mean = number(j, "communication_s");
     s.exposed_mean = number(j, "exposed_communication_s");
     s.messages = j.at("messages").get<std::uint64_t>();
+    if (version >= 3) s.samples_per_iteration = j.at("samples_per_iteration").get<std::int64_t>();
     for (const auto& r : j.at("per_rank")) {
-      s.per_rank.push_back({r.at("rank").get<int>(), number(r, "compute_s"), number(r, "communication_s"),
+      const int rank = r.at("rank").get<int>();
+      // Before layout 3 the first training_ranks ranks trained and the others served.
+      const Role role = version >= 3              ? Role::parse(r.at("role").get<std::string>())
+                        : rank < s.training_ranks ? Role{}
+                                                  : Role{RoleKind::server, rank - s.training_ranks};
+      s.per_rank.push_back({rank, role, number(r, "compute_s"), number(r, "communication_s"),
                             number(r, "exposed_communication_s"), number(r, "busy_percent") / 100});
     }
     for (const auto& c : j.at("collectives")) {
@@ -225,10 +243,16 @@ void write_links_csv(const RunSummary& s, std::ostream& out) {
 void print_summary(const RunSummary& s, std::ostream& out, std::size_t max_links) {
   out << fmt::format("{}: {} ranks, {} iteration(s)\n", s.label, s.ranks, s.iteration_seconds.size());
   if (s.training_ranks < s.ranks) {
-    out << fmt::format("  means over the {} training ranks; ranks {}–{} serve\n", s.training_ranks,
-                       s.training_ranks, s.ranks - 1);
+    Roles roles;
+    for (const RankStats& r : s.per_rank) roles.ranks.push_back(r.role);
+    out << fmt::format("  roles: {}; the means are over the {} that train\n", roles.describe(s.ranks),
+                       s.training_ranks);
   }
   out << fmt::format("  iteration time        {:>12}\n", format_duration(s.iteration_mean));
+  if (s.samples_per_iteration > 0) {
+    out << fmt::format("  throughput            {:>12.1f} samples/s ({} per iteration)\n",
+                       s.samples_per_second(), s.samples_per_iteration);
+  }
   if (s.breakdown_recorded) {
     out << fmt::format("  compute               {:>12}  ({:.1f} % of the iteration)\n",
                        format_duration(s.compute_mean),

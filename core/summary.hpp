@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/roles.hpp"
 #include "core/trace.hpp"
 
 namespace dmlsim::core {
@@ -33,6 +34,7 @@ struct CollectiveStats {
 
 struct RankStats {
   int rank = 0;
+  Role role;
   double compute_seconds = 0;        // per iteration
   double communication_seconds = 0;  // per iteration, collectives on any stream
   double exposed_seconds = 0;        // per iteration: iteration time not spent computing
@@ -40,15 +42,18 @@ struct RankStats {
 };
 
 // summary.json's layout. 2: the first with the field (files without one are layout 1: the same
-// keys without `schema_version`). A reader refuses files newer than it knows.
-inline constexpr int kSummarySchemaVersion = 2;
+// keys without `schema_version`). 3: each rank's role, the role counts and samples per iteration
+// and per second (older files: the first training_ranks ranks are workers, the rest servers).
+// A reader refuses files newer than it knows.
+inline constexpr int kSummarySchemaVersion = 3;
 
 struct RunSummary {
   std::string label;
   int ranks = 0;
-  // The ranks that train, the first ones: iteration marks and the means below come from them
-  // (parameter servers, which only serve, would otherwise dilute compute and communication).
+  // How many ranks train (their roles say which): iteration marks and the means below come from
+  // them (parameter servers, which only serve, would otherwise dilute compute and communication).
   int training_ranks = 0;
+  std::int64_t samples_per_iteration = 0;  // all ranks together; 0 when the run trains no samples
   double makespan = 0;
   std::vector<double> iteration_seconds;  // one per iteration (global: slowest rank decides)
   double iteration_mean = 0;
@@ -63,6 +68,10 @@ struct RunSummary {
   std::vector<LinkUsage> links;  // busiest first
   std::uint64_t messages = 0;    // point-to-point messages the backend moved
 
+  double samples_per_second() const {
+    return iteration_mean > 0 ? static_cast<double>(samples_per_iteration) / iteration_mean : 0;
+  }
+
   // The whole summary; `links` lists the busiest `max_links` (all links go to links.csv).
   nlohmann::json to_json(std::size_t max_links = 100) const;
   // Back from what to_json wrote (the links it listed; per-link busy time and utilization are
@@ -76,8 +85,8 @@ void write_links_csv(const RunSummary& summary, std::ostream& out);
 // Bus bandwidth factor of nccl-tests for a collective over n ranks.
 double bus_factor(std::string_view collective, int n);
 
-// `training_ranks`: how many of the first ranks train (Prediction::workers); 0 means all of them.
-RunSummary summarize(const Trace& trace, std::vector<LinkUsage> links, int training_ranks = 0);
+// `roles`: what each rank does (Strategy::roles); without them every rank is a worker.
+RunSummary summarize(const Trace& trace, std::vector<LinkUsage> links, const Roles& roles = {});
 // A short human-readable table.
 void print_summary(const RunSummary& summary, std::ostream& out, std::size_t max_links = 5);
 

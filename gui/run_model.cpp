@@ -56,6 +56,15 @@ RunModel::RunModel(core::Trace trace, std::filesystem::path trace_file)
   build_iterations();
 }
 
+std::string RunModel::role_of(int rank) const {
+  if (!summary_.is_object() || !summary_.contains("per_rank") || !summary_["per_rank"].is_array()) return {};
+  const nlohmann::json& ranks = summary_["per_rank"];
+  if (rank < 0 || static_cast<std::size_t>(rank) >= ranks.size()) return {};
+  const nlohmann::json& entry = ranks[static_cast<std::size_t>(rank)];
+  if (!entry.is_object() || !entry.contains("role") || !entry["role"].is_string()) return {};
+  return entry["role"].get<std::string>();
+}
+
 EventKind RunModel::kind(std::uint32_t i) const {
   const EventLocation where = locations_[i];
   return tracks_[where.track].kind(where.position);

@@ -56,6 +56,9 @@ class RunModel {
   // otherData's label, else the directory's name.
   const std::string& label() const { return label_; }
   const nlohmann::json& summary() const { return summary_; }  // null without summary.json
+  // The rank's role as summary.json states it ("worker", "server 0", "stage 3"); empty when the
+  // summary is missing or older than roles.
+  std::string role_of(int rank) const;
 
   int rank_count() const { return static_cast<int>(tracks_of_rank_.size()); }
   std::size_t event_count() const { return trace_.events().size(); }

@@ -181,8 +181,13 @@ class Painter {
     }
     p_.setFont(small_);
     p_.setPen(QColor(0x58, 0x60, 0x68));
-    p_.drawText(QRect(84, y, kGutterWidth - 90, row.height), Qt::AlignVCenter | Qt::AlignLeft,
-                qstr(run.track_name(row.track)));
+    // A rank that does not simply train says what it does on its first track ("server 0 · phases").
+    std::string name = run.track_name(row.track);
+    if (row.first_of_rank) {
+      const std::string role = run.role_of(row.rank);
+      if (!role.empty() && role != "worker") name = role + " · " + name;
+    }
+    p_.drawText(QRect(84, y, kGutterWidth - 90, row.height), Qt::AlignVCenter | Qt::AlignLeft, qstr(name));
 
     const QRect lane(events_left_, y, events_width(), row.height - 1);
     p_.fillRect(lane, colour_of(EventKind::idle));

@@ -9,6 +9,7 @@
 
 #include "core/experiment.hpp"
 #include "core/rank.hpp"
+#include "core/roles.hpp"
 
 namespace dmlsim::strategies {
 
@@ -26,9 +27,6 @@ struct Prediction {
   // Closed forms of other ways to do the same job on the same platform, shown beside the
   // prediction (e.g. all-reduce and the BytePS optimum next to a parameter server).
   std::vector<PredictionTerm> references;
-  // Ranks that train: the first `workers` ranks (the others serve, e.g. parameter servers);
-  // 0 means every rank. Used for throughput and per-GPU figures.
-  int workers = 0;
   // Bytes a training rank keeps on its device by the strategy's memory model (0: not modelled).
   std::uint64_t memory_per_device = 0;
 };
@@ -39,6 +37,8 @@ class Strategy {
   // Runs on every rank; must not change the strategy (it is shared by all ranks).
   virtual void run(core::Rank& rank) const = 0;
   virtual Prediction predict() const = 0;
+  // What each rank does and how many samples an iteration trains (summary, compare, GUI).
+  virtual core::Roles roles() const = 0;
 };
 
 // Builds the strategy named by experiment.strategy_type; throws ConfigError naming the file,

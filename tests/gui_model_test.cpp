@@ -178,6 +178,26 @@ TEST(GuiRunModel, PairsEverySendWithItsReceive) {
   }
 }
 
+// Roles come from summary.json: the demo's ranks all train; a summary that names servers (as a
+// parameter-server run writes it) is read back rank by rank; without a summary there is no role.
+TEST(GuiRunModel, ReadsEachRanksRoleFromTheSummary) {
+  const auto demo = RunModel::load(test_run("demo-ring"));
+  EXPECT_EQ(demo->role_of(0), "worker");
+  EXPECT_EQ(demo->role_of(63), "worker");
+  EXPECT_EQ(demo->role_of(64), "");
+
+  testing::ScratchDir scratch("roles");
+  std::filesystem::copy_file(test_run("allreduce-star") / "trace.json", scratch.path() / "trace.json");
+  nlohmann::json summary = read_json(test_run("allreduce-star") / "summary.json");
+  summary["per_rank"][15]["role"] = "server 0";
+  std::ofstream(scratch.path() / "summary.json") << summary.dump();
+  const auto run = RunModel::load(scratch.path());
+  EXPECT_EQ(run->role_of(14), "worker");
+  EXPECT_EQ(run->role_of(15), "server 0");
+  std::filesystem::remove(scratch.path() / "summary.json");
+  EXPECT_EQ(RunModel::load(scratch.path())->role_of(0), "");
+}
+
 TEST(GuiTimeAxis, ZoomKeepsTheTimeUnderTheCursorAndPanShifts) {
   TimeAxis axis;
   axis.set_width(1000);

@@ -174,7 +174,14 @@ TEST(SimParameterServer, SyncOnAStarMatchesItsClosedForm) {
   EXPECT_NEAR(simulated / closed_form, 1.0, 0.005)
       << simulated << " s simulated, " << closed_form << " s closed form";
   // The prediction (the same closed form, with compute) holds the whole iteration to it as well.
-  const core::RunSummary s = core::summarize(r.trace, r.links);
+  // The strategy names the dedicated server, the last rank, and the samples of the 8 workers.
+  const core::Roles roles = strategies::make_strategy(e)->roles();
+  ASSERT_EQ(roles.ranks.size(), 9u);
+  EXPECT_EQ(roles.of(7).label(), "worker");
+  EXPECT_EQ(roles.of(8).label(), "server 0");
+  EXPECT_EQ(roles.samples_per_iteration, 8 * e.require_model().micro_batch);
+  const core::RunSummary s = core::summarize(r.trace, r.links, roles);
+  EXPECT_EQ(s.training_ranks, 8);
   EXPECT_NEAR(s.iteration_mean / strategies::make_strategy(e)->predict().iteration_seconds, 1.0, 0.005);
   // Incast: the server's link is the busiest, carrying n·M each way per iteration; the exchange
   // is n·M/B plus one round of pipeline fill: the PS reference max(M/B, nM/B) times (C + 1)/C.

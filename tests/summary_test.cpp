@@ -2,12 +2,28 @@
 // the order in which the backend happened to use the links.
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 #include "core/errors.hpp"
 #include "core/summary.hpp"
 #include "trace_builder.hpp"
 
 namespace dmlsim::core {
 namespace {
+
+TEST(Roles, LabelsReadBackAndCountsDescribeThem) {
+  for (const Role r :
+       {Role{}, Role{RoleKind::server, 3}, Role{RoleKind::stage, 0}, Role{RoleKind::spare, -1}}) {
+    EXPECT_EQ(Role::parse(r.label()).label(), r.label());
+  }
+  EXPECT_THROW(Role::parse("server x"), ValueError);
+  EXPECT_THROW(Role::parse("stage -1"), ValueError);
+  const Roles roles{{Role{RoleKind::stage, 0}, Role{RoleKind::stage, 1}, Role{RoleKind::spare}}, 0};
+  EXPECT_EQ(roles.describe(4), "1 worker, 2 stages, 1 spare")
+      << "a rank the strategy did not list is a worker";
+  EXPECT_EQ(roles.training_ranks(4), 3);
+  EXPECT_FALSE(roles.of(2).trains());
+}
 
 TEST(Summary, LinksBusiestFirstThenByName) {
   // Busy times: b 2 s, c 1 s, a 1 s (half the bytes on half the bandwidth), d 3 s.
@@ -38,9 +54,25 @@ TEST(Summary, MeansAreOverTheTrainingRanks) {
     testing::add_event(t, 1, Lane::compute, "gemm", "gemm", b, b + 0.6, it);
     testing::add_event(t, 2, Lane::compute, "sum", "sum", b + 0.5, b + 0.6, it);
   }
-  const RunSummary s = summarize(t, {}, 2);
+  const Roles roles{{Role{}, Role{}, Role{RoleKind::server, 0}}, 64};
+  const RunSummary s = summarize(t, {}, roles);
   EXPECT_EQ(s.ranks, 3);
   EXPECT_EQ(s.training_ranks, 2);
+  EXPECT_EQ(s.per_rank[2].role.label(), "server 0");
+  // 64 samples an iteration, 1.25 s an iteration.
+  EXPECT_DOUBLE_EQ(s.samples_per_second(), 64 / 1.25);
+  const nlohmann::json j = s.to_json();
+  EXPECT_EQ(j["roles"], nlohmann::json({{"worker", 2}, {"server", 1}}));
+  EXPECT_EQ(j["per_rank"][2]["role"], "server 0");
+  EXPECT_DOUBLE_EQ(j["samples_per_s"].get<double>(), 51.2);
+  std::ostringstream printed;
+  print_summary(s, printed);
+  EXPECT_NE(printed.str().find("roles: 2 workers, 1 server; the means are over the 2 that train"),
+            std::string::npos)
+      << printed.str();
+  EXPECT_NE(printed.str().find("51.2 samples/s (64 per iteration)"), std::string::npos) << printed.str();
+  // The server is read back as a server, and the summary as it was written.
+  EXPECT_EQ(RunSummary::from_json(j).to_json(), j);
   ASSERT_EQ(s.iteration_seconds.size(), 2u);
   EXPECT_DOUBLE_EQ(s.iteration_seconds[0], 1.0);
   EXPECT_DOUBLE_EQ(s.iteration_seconds[1], 1.5);
@@ -50,7 +82,7 @@ TEST(Summary, MeansAreOverTheTrainingRanks) {
   ASSERT_EQ(s.per_rank.size(), 3u);
   EXPECT_DOUBLE_EQ(s.per_rank[2].compute_seconds, 0.1) << "the server is still listed";
 
-  // Without the count every rank trains: the server's mark ends iteration 1 at 3 s.
+  // Without roles every rank trains: the server's mark ends iteration 1 at 3 s.
   const RunSummary all = summarize(t, {});
   EXPECT_EQ(all.training_ranks, 3);
   EXPECT_DOUBLE_EQ(all.iteration_seconds[1], 2.0);
@@ -131,6 +163,18 @@ TEST(Summary, FromJsonReadsBackWhatToJsonWrote) {
   nlohmann::json old = j;
   old.erase("schema_version");
   EXPECT_EQ(RunSummary::from_json(old).to_json(), j) << "layout 1: the same keys, no version";
+
+  // Layout 2 had no roles: the first training_ranks ranks trained, the others served.
+  nlohmann::json two = j;
+  two["schema_version"] = 2;
+  two["training_ranks"] = 1;
+  for (auto& r : two["per_rank"]) r.erase("role");
+  const RunSummary from_two = RunSummary::from_json(two);
+  EXPECT_EQ(from_two.per_rank[0].role.label(), "worker");
+  EXPECT_EQ(from_two.per_rank[1].role.label(), "server 0");
+  nlohmann::json unknown = j;
+  unknown["per_rank"][0]["role"] = "chef";
+  EXPECT_THROW(RunSummary::from_json(unknown), ValueError);
 }
 
 }  // namespace

@@ -121,6 +121,8 @@ class CollectiveBenchmark final : public Strategy {
     }
   }
 
+  core::Roles roles() const override { return core::Roles::workers(experiment_.ranks, 0); }  // no samples
+
   Prediction predict() const override {
     Prediction p;
     p.summary = fmt::format("{} {} over {} group(s) of {} ranks", to_string(collective_), choice_.algorithm,

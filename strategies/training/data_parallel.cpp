@@ -153,6 +153,10 @@ class DataParallel final : public Strategy {
     }
   }
 
+  core::Roles roles() const override {
+    return core::Roles::workers(experiment_.ranks, model_.micro_batch * experiment_.ranks);
+  }
+
   Prediction predict() const override {
     Prediction p;
     const int n = experiment_.ranks;

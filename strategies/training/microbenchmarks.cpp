@@ -57,6 +57,8 @@ class PingPong final : public Strategy {
     }
   }
 
+  core::Roles roles() const override { return core::Roles::workers(experiment_.ranks, 0); }  // no samples
+
   Prediction predict() const override {
     Prediction p;
     p.summary =
@@ -111,6 +113,8 @@ class KernelBenchmark final : public Strategy {
       }
     }
   }
+
+  core::Roles roles() const override { return core::Roles::workers(experiment_.ranks, 0); }  // no samples
 
   Prediction predict() const override {
     Prediction p;

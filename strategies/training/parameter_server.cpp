@@ -85,6 +85,18 @@ class ParameterServer final : public Strategy {
 
   Prediction predict() const override;
 
+  // Workers first; dedicated servers are the last ranks. A colocated server shares its worker's
+  // rank, which stays a worker (it trains).
+  core::Roles roles() const override {
+    core::Roles roles = core::Roles::workers(experiment_.ranks, model_.micro_batch * roles_.workers);
+    if (!roles_.colocated) {
+      for (int s = 0; s < roles_.servers; ++s) {
+        roles.ranks[static_cast<std::size_t>(roles_.server_member(s))] = {core::RoleKind::server, s};
+      }
+    }
+    return roles;
+  }
+
  private:
   void read_mode(const core::ConfigNode& node) {
     const std::string mode = node.string_or("mode", "sync");
@@ -251,7 +263,6 @@ class ParameterServer final : public Strategy {
 Prediction ParameterServer::predict() const {
   Prediction p;
   const int n = roles_.workers, k = roles_.servers;
-  p.workers = n;
   p.memory_per_device = replica_memory_bytes(model_, adam_);
   p.summary = fmt::format(
       "parameter server ({}{}) for {}: {} workers, {} {} server{}, {} buckets in {} rounds of ≤ {} per "
