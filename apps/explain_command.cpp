@@ -15,7 +15,7 @@ int explain_command(const ExplainArgs& args) {
   const strategies::Prediction p = strategy->predict();
   std::cout << fmt::format("{}\n{} on {} ({}, {} hosts, {})\n\n", experiment.name, p.summary,
                            experiment.platform.name, experiment.platform.topology_name(),
-                           experiment.platform.host_count(), experiment.platform.device.name);
+                           experiment.platform.host_count(), experiment.platform.describe_devices());
   for (const auto& t : p.terms) {
     std::cout << fmt::format("  {:<32} {:>12}   {}\n", t.name, core::format_duration(t.seconds), t.formula);
   }

@@ -24,10 +24,14 @@ int testbed_command(const TestbedArgs& args) {
     const real::Testbed t = real::testbed_up(platform, args.name, delay_line);
     std::cout << fmt::format("testbed '{}' is up: {} hosts\n", t.name, t.hosts.size());
     for (const real::TestbedHost& h : t.hosts) {
-      std::cout << fmt::format(
-          "  {:<16} {:<14} {} each way, {}\n", h.netns, h.address, core::format_bandwidth(h.link.bandwidth),
-          h.added_latency > 0 ? core::format_duration(h.added_latency) + " added latency each way"
-                              : "no added latency (the machine's own)");
+      const std::string rate = h.link.asymmetric()
+                                   ? fmt::format("{} up, {} down", core::format_bandwidth(h.link.up()),
+                                                 core::format_bandwidth(h.link.down()))
+                                   : core::format_bandwidth(h.link.bandwidth) + " each way";
+      std::cout << fmt::format("  {:<16} {:<14} {}, {}\n", h.netns, h.address, rate,
+                               h.added_latency > 0
+                                   ? core::format_duration(h.added_latency) + " added latency each way"
+                                   : "no added latency (the machine's own)");
     }
     std::cout << fmt::format("  hostfile {}, rsh agent {}\n", t.hostfile().string(), t.rsh_agent().string());
     return 0;

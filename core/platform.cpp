@@ -18,9 +18,33 @@ struct Overloaded : Ts... {
 
 constexpr std::int64_t kMaxHosts = 1 << 20;
 
+// `{bandwidth, latency}`, or `{up, down, latency}` for a link whose directions differ.
 LinkSpec parse_link(const ConfigNode& node) {
-  node.expect_only({"bandwidth", "latency"});
-  return LinkSpec{node.bandwidth("bandwidth"), node.duration("latency")};
+  node.expect_only({"bandwidth", "up", "down", "latency"});
+  const bool both = node.has("bandwidth"), up = node.has("up"), down = node.has("down");
+  if (both == (up || down) || up != down) {
+    node.fail("give either 'bandwidth' (both directions) or both 'up' and 'down'");
+  }
+  if (both) return LinkSpec{node.bandwidth("bandwidth"), node.duration("latency")};
+  return LinkSpec{node.bandwidth("down"), node.duration("latency"), node.bandwidth("up")};
+}
+
+// A key of `host_links` or `host_devices`: one host ("3") or a range ("4-7"), inside the platform.
+std::pair<int, int> parse_host_range(const ConfigNode& value, const std::string& key, int hosts) {
+  const auto number = [&](std::string_view text) {
+    int n = -1;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+    if (ec != std::errc{} || end != text.data() + text.size() || n < 0) {
+      value.fail(fmt::format("key '{}': keys are host numbers or ranges such as 4-7", key));
+    }
+    return n;
+  };
+  const std::size_t dash = key.find('-');
+  const int first = number(std::string_view(key).substr(0, dash));
+  const int last = dash == std::string::npos ? first : number(std::string_view(key).substr(dash + 1));
+  if (last < first) value.fail(fmt::format("key '{}': the range is empty", key));
+  if (last >= hosts) value.fail(fmt::format("host {} does not exist (the platform has {})", last, hosts));
+  return {first, last};
 }
 
 // `fabric`/fat-tree parameters. The spine link is given directly, or derived from an
@@ -62,7 +86,7 @@ FatTreeSpec parse_tree(const ConfigNode& node, std::string_view per_leaf_key, do
 // Latency and bandwidth of a host → leaf → (spine) → leaf → host path whose hosts have the edge
 // links `a` and `b`.
 PathParams tree_path(const FatTreeSpec& t, const LinkSpec& a, const LinkSpec& b, int leaf_a, int leaf_b) {
-  PathParams p{a.latency + b.latency, std::min(a.bandwidth, b.bandwidth)};
+  PathParams p{a.latency + b.latency, std::min(a.up(), b.down())};
   if (leaf_a != leaf_b) {
     p.latency += 2 * t.spine_link.latency;
     p.bandwidth = std::min(p.bandwidth, t.leaf_uplink_bandwidth());
@@ -70,21 +94,28 @@ PathParams tree_path(const FatTreeSpec& t, const LinkSpec& a, const LinkSpec& b,
   return p;
 }
 
-// `host_links:` — host index → link, each host of the topology at most once.
-HostLinks parse_host_links(const ConfigNode& node, int hosts) {
-  HostLinks links;
-  const auto field = node.find("host_links");
-  if (!field) return links;
-  if (!field->is_map()) field->fail("expected a mapping of host number to {bandwidth, latency}");
-  for (const std::string& key : field->keys()) {
-    const ConfigNode link = field->at(key);
-    int host = -1;
-    const auto [end, ec] = std::from_chars(key.data(), key.data() + key.size(), host);
-    if (ec != std::errc{} || end != key.data() + key.size() || host < 0) link.fail("keys are host numbers");
-    if (host >= hosts) link.fail(fmt::format("host {} does not exist (the platform has {})", host, hosts));
-    links[host] = parse_link(link);
+// `host_links:` / `host_devices:` — a host or a range of hosts → a value, each host at most once.
+template <class T, class Parse>
+std::map<int, T> parse_per_host(const ConfigNode& node, std::string_view key, int hosts,
+                                std::string_view expected, Parse parse) {
+  std::map<int, T> out;
+  const auto field = node.find(key);
+  if (!field) return out;
+  if (!field->is_map())
+    field->fail(fmt::format("expected a mapping of host number or range to {}", expected));
+  for (const std::string& k : field->keys()) {
+    const ConfigNode value = field->at(k);
+    const auto [first, last] = parse_host_range(value, k, hosts);
+    const T parsed = parse(value);
+    for (int h = first; h <= last; ++h) {
+      if (!out.emplace(h, parsed).second) value.fail(fmt::format("host {} is given twice", h));
+    }
   }
-  return links;
+  return out;
+}
+
+HostLinks parse_host_links(const ConfigNode& node, int hosts) {
+  return parse_per_host<LinkSpec>(node, "host_links", hosts, "{bandwidth, latency}", parse_link);
 }
 
 const LinkSpec& link_in(const HostLinks& links, const LinkSpec& fallback, int host) {
@@ -100,6 +131,31 @@ const LinkSpec& StarTopology::link_of(int host) const {
 
 const LinkSpec& FatTreeTopology::host_link_of(int host) const {
   return link_in(host_links, host_link, host);
+}
+
+const DeviceProfile& Platform::device_of(int host) const {
+  const auto it = host_devices.find(host);
+  return it == host_devices.end() ? device : it->second;
+}
+
+std::string Platform::describe_devices() const {
+  if (host_devices.empty()) return device.name;
+  std::vector<std::pair<std::string, int>> counts;  // in order of first host
+  for (int h = 0; h < host_count(); ++h) {
+    const std::string& device_name = device_of(h).name;
+    const auto it =
+        std::find_if(counts.begin(), counts.end(), [&](const auto& c) { return c.first == device_name; });
+    if (it == counts.end()) {
+      counts.emplace_back(device_name, 1);
+    } else {
+      ++it->second;
+    }
+  }
+  std::string out;
+  for (const auto& [device_name, count] : counts) {
+    out += fmt::format("{}{} ×{}", out.empty() ? "" : ", ", device_name, count);
+  }
+  return out;
 }
 
 int Platform::host_count() const {
@@ -131,7 +187,7 @@ std::optional<PathParams> Platform::path(int a, int b) const {
   return std::visit(Overloaded{
                         [&](const StarTopology& s) -> std::optional<PathParams> {
                           const LinkSpec &la = s.link_of(a), &lb = s.link_of(b);
-                          return PathParams{la.latency + lb.latency, std::min(la.bandwidth, lb.bandwidth)};
+                          return PathParams{la.latency + lb.latency, std::min(la.up(), lb.down())};
                         },
                         [&](const FatTreeTopology& f) -> std::optional<PathParams> {
                           return tree_path(f.tree, f.host_link_of(a), f.host_link_of(b), a / f.tree.per_leaf,
@@ -139,7 +195,9 @@ std::optional<PathParams> Platform::path(int a, int b) const {
                         },
                         [&](const GpuNodesTopology& g) -> std::optional<PathParams> {
                           const int node_a = a / g.gpus_per_node, node_b = b / g.gpus_per_node;
-                          if (node_a == node_b) return PathParams{2 * g.nvlink.latency, g.nvlink.bandwidth};
+                          if (node_a == node_b) {
+                            return PathParams{2 * g.nvlink.latency, std::min(g.nvlink.up(), g.nvlink.down())};
+                          }
                           return tree_path(g.fabric, g.nic, g.nic, node_a / g.fabric.per_leaf,
                                            node_b / g.fabric.per_leaf);
                         },
@@ -153,7 +211,8 @@ Platform parse_platform(const ConfigNode& node) {
   p.source = node.file();
   const std::string type = node.string("topology");
   if (type == "star") {
-    node.expect_only({"name", "topology", "hosts", "link", "host_links", "device", "tcp_acks"});
+    node.expect_only(
+        {"name", "topology", "hosts", "link", "host_links", "device", "host_devices", "tcp_acks"});
     StarTopology s;
     s.hosts = static_cast<int>(node.integer_in("hosts", 1, kMaxHosts));
     s.link = parse_link(node.at("link"));
@@ -161,16 +220,18 @@ Platform parse_platform(const ConfigNode& node) {
     p.topology = s;
   } else if (type == "fat-tree") {
     node.expect_only({"name", "topology", "hosts", "hosts_per_leaf", "spines", "host_link", "host_links",
-                      "spine_link", "oversubscription", "spine_latency", "device", "tcp_acks"});
+                      "spine_link", "oversubscription", "spine_latency", "device", "host_devices",
+                      "tcp_acks"});
     FatTreeTopology f;
     const int hosts = static_cast<int>(node.integer_in("hosts", 1, kMaxHosts));
     f.host_link = parse_link(node.at("host_link"));
     f.host_links = parse_host_links(node, hosts);
-    f.tree = parse_tree(node, "hosts_per_leaf", f.host_link.bandwidth, hosts);
+    // What can leave a leaf is what its hosts send up.
+    f.tree = parse_tree(node, "hosts_per_leaf", f.host_link.up(), hosts);
     p.topology = f;
   } else if (type == "gpu-nodes") {
-    node.expect_only(
-        {"name", "topology", "nodes", "gpus_per_node", "nvlink", "nic", "fabric", "device", "tcp_acks"});
+    node.expect_only({"name", "topology", "nodes", "gpus_per_node", "nvlink", "nic", "fabric", "device",
+                      "host_devices", "tcp_acks"});
     GpuNodesTopology g;
     g.nodes = static_cast<int>(node.integer_in("nodes", 1, kMaxHosts));
     g.gpus_per_node = static_cast<int>(node.integer_in("gpus_per_node", 1, 1024));
@@ -178,13 +239,13 @@ Platform parse_platform(const ConfigNode& node) {
     g.nic = parse_link(node.at("nic"));
     if (const auto fabric = node.find("fabric")) {
       fabric->expect_only({"nodes_per_leaf", "spines", "spine_link", "oversubscription", "spine_latency"});
-      g.fabric = parse_tree(*fabric, "nodes_per_leaf", g.nic.bandwidth * g.gpus_per_node, g.nodes);
+      g.fabric = parse_tree(*fabric, "nodes_per_leaf", g.nic.up() * g.gpus_per_node, g.nodes);
     } else {
       g.fabric.per_leaf = g.nodes;  // one non-blocking switch
     }
     p.topology = g;
   } else if (type == "simgrid-xml") {
-    node.expect_only({"name", "topology", "file", "hosts", "device", "tcp_acks"});
+    node.expect_only({"name", "topology", "file", "hosts", "device", "host_devices", "tcp_acks"});
     SimgridXmlTopology x;
     const ConfigNode file = node.at("file");
     x.file = node.resolve_path(file.as_string());
@@ -199,6 +260,8 @@ Platform parse_platform(const ConfigNode& node) {
   }
   p.name = node.string_or("name", p.topology_name());
   p.device = load_device(node.at("device"));
+  p.host_devices = parse_per_host<DeviceProfile>(node, "host_devices", p.host_count(), "a device",
+                                                 [](const ConfigNode& value) { return load_device(value); });
   p.tcp_acks = node.boolean_or("tcp_acks", false);
   return p;
 }

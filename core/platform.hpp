@@ -14,9 +14,17 @@
 
 namespace dmlsim::core {
 
+// A full-duplex link between a member (host, GPU, leaf) and the switch above it. Its two
+// directions may differ (an edge client's uplink is slower than its downlink): `up` is from the
+// member toward the switch, `down` toward the member.
 struct LinkSpec {
-  double bandwidth = 0;  // bytes/s, each direction (links are full duplex)
-  double latency = 0;    // seconds
+  double bandwidth = 0;     // bytes/s down, and up too unless `up_bandwidth` is set
+  double latency = 0;       // seconds, each direction
+  double up_bandwidth = 0;  // bytes/s up; 0: the same as `bandwidth`
+
+  double up() const { return up_bandwidth > 0 ? up_bandwidth : bandwidth; }
+  double down() const { return bandwidth; }
+  bool asymmetric() const { return up() != down(); }
 };
 
 // Leaf switches joined by spines. Hosts (or GPU nodes) hang off leaves. Every leaf has one link to
@@ -32,7 +40,8 @@ struct FatTreeSpec {
 };
 
 // Per-host exceptions to a topology's host link (`host_links: {3: {bandwidth: 1Gbps, latency:
-// 10us}}`): a worker behind a slower or longer link, to study stragglers.
+// 10us}}`, or a range of hosts `"4-7": {...}`): a worker behind a slower or longer link, to study
+// stragglers.
 using HostLinks = std::map<int, LinkSpec>;
 
 // N hosts, each with a private full-duplex link into one non-blocking switch.
@@ -72,7 +81,8 @@ struct SimgridXmlTopology {
 
 using Topology = std::variant<StarTopology, FatTreeTopology, GpuNodesTopology, SimgridXmlTopology>;
 
-// The latency and bottleneck bandwidth of the path between two hosts when nothing else uses it.
+// The latency and bottleneck bandwidth of the path from one host to another when nothing else uses
+// it (the sender's uplink and the receiver's downlink where they differ).
 struct PathParams {
   double latency = 0;
   double bandwidth = 0;
@@ -82,19 +92,25 @@ struct Platform {
   std::string name;
   std::string source;  // file it came from
   Topology topology;
-  DeviceProfile device;
+  DeviceProfile device;  // of every host but those in host_devices
+  // Hosts of another device class (`host_devices: {"8-15": cpu}`): a platform may mix GPUs, CPUs
+  // and edge devices.
+  std::map<int, DeviceProfile> host_devices;
   // The network runs over TCP: every flow also loads its reverse path with its acknowledgements.
   // The simulator then turns on SimGrid's cross-traffic (the reverse path carries 5 % of each
   // flow); `dmlsim calibrate` sets it for the testbed it measured.
   bool tcp_acks = false;
 
   int host_count() const;
+  const DeviceProfile& device_of(int host) const;
+  // "H100-SXM5-80GB", or with several classes "H100-SXM5-80GB ×6, generic-cpu-2core ×2".
+  std::string describe_devices() const;
   std::string topology_name() const;
   // Ranks per node for hierarchical algorithms (1 where the topology has no nodes).
   int devices_per_node() const;
   int node_of(int host) const { return host / devices_per_node(); }
-  // Analytic path parameters between hosts a != b; nullopt for SimGrid XML (only the simulator
-  // knows those routes).
+  // Analytic path parameters from host a to host b != a; nullopt for SimGrid XML (only the
+  // simulator knows those routes).
   std::optional<PathParams> path(int a, int b) const;
 };
 

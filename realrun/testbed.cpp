@@ -175,6 +175,7 @@ void save(const Testbed& t, const std::vector<int>& helper_pids) {
     j["hosts"].push_back({{"netns", h.netns},
                           {"address", h.address},
                           {"bandwidth", h.link.bandwidth},
+                          {"up_bandwidth", h.link.up_bandwidth},
                           {"latency", h.link.latency},
                           {"added_latency", h.added_latency}});
   }
@@ -300,8 +301,8 @@ Testbed testbed_up(const core::Platform& platform, const std::string& name, cons
       run({"ip", "link", "set", outside, "master", bridge});
       run({"ip", "link", "set", outside, "up"});
       // The host's uplink is what leaves eth0; its downlink is what the bridge sends into it.
-      run(in_netns(h.netns, tbf("eth0", h.link.bandwidth)));
-      run(tbf(outside, h.link.bandwidth));
+      run(in_netns(h.netns, tbf("eth0", h.link.up())));
+      run(tbf(outside, h.link.down()));
       if (h.link.latency >= kMinimumAddedLatency) {
         // Each direction crosses the sender's and the receiver's link: delay both ways by L.
         for (const char* chain : {"OUTPUT", "INPUT"}) {
@@ -352,10 +353,11 @@ Testbed testbed_load(const std::string& name) {
   t.state_dir = file.parent_path();
   t.subnet = j["subnet"].get<std::string>();
   for (const auto& h : j["hosts"]) {
-    t.hosts.push_back({h["netns"].get<std::string>(),
-                       h["address"].get<std::string>(),
-                       {h["bandwidth"].get<double>(), h["latency"].get<double>()},
-                       h["added_latency"].get<double>()});
+    t.hosts.push_back(
+        {h["netns"].get<std::string>(),
+         h["address"].get<std::string>(),
+         {h["bandwidth"].get<double>(), h["latency"].get<double>(), h.value("up_bandwidth", 0.0)},
+         h["added_latency"].get<double>()});
   }
   return t;
 }

@@ -15,8 +15,15 @@ namespace {
 namespace sg = simgrid::s4u;
 using Direction = sg::LinkInRoute::Direction;
 
+// Compute is costed by the device model (SimRank sleeps), so a host's speed only labels it.
+double host_speed(const core::DeviceProfile& device) {
+  return device.peak(core::DType::fp32).value_or(1e9);
+}
+
+// Its UP half carries what the member sends, its DOWN half what it receives.
 sg::SplitDuplexLink* make_link(sg::NetZone* zone, const std::string& name, const core::LinkSpec& spec) {
-  auto* link = zone->create_split_duplex_link(name, spec.bandwidth);
+  auto* link = zone->create_split_duplex_link(name, spec.down());
+  if (spec.asymmetric()) link->get_link_up()->set_bandwidth(spec.up());
   link->set_latency(spec.latency);
   link->seal();
   return link;
@@ -33,7 +40,8 @@ void attach(sg::NetZone* star, simgrid::kernel::routing::NetPoint* member,
 // One GPU node: a full zone of G hosts and a gateway router standing for the node's NICs.
 std::pair<sg::NetZone*, simgrid::kernel::routing::NetPoint*> build_gpu_node(sg::NetZone* parent,
                                                                             const core::GpuNodesTopology& g,
-                                                                            int node, double speed,
+                                                                            int node,
+                                                                            const core::Platform& platform,
                                                                             std::vector<sg::Host*>& hosts) {
   auto* zone = sg::create_full_zone(fmt::format("node{}", node));
   zone->set_parent(parent);
@@ -41,6 +49,7 @@ std::pair<sg::NetZone*, simgrid::kernel::routing::NetPoint*> build_gpu_node(sg::
   std::vector<sg::Host*> gpus;
   std::vector<sg::SplitDuplexLink*> nvlinks, nics;
   for (int j = 0; j < g.gpus_per_node; ++j) {
+    const double speed = host_speed(platform.device_of(node * g.gpus_per_node + j));
     gpus.push_back(zone->create_host(fmt::format("node{}.gpu{}", node, j), speed)->seal());
     nvlinks.push_back(make_link(zone, fmt::format("node{}.gpu{}.nvlink", node, j), g.nvlink));
     nics.push_back(make_link(zone, fmt::format("node{}.gpu{}.nic", node, j), g.nic));
@@ -102,17 +111,12 @@ void build_leaves(const core::FatTreeSpec& tree, bool members_are_zones, AddMemb
   if (fabric != nullptr) fabric->seal();
 }
 
-double host_speed(const core::Platform& p) {
-  return p.device.peak(core::DType::fp32).value_or(1e9);
-}
-
 }  // namespace
 
 std::vector<sg::Host*> build_platform(sg::Engine& engine, const core::Platform& platform) {
   std::vector<sg::Host*> hosts;
-  const double speed = host_speed(platform);
   auto add_host = [&](sg::NetZone* zone, int i, const core::LinkSpec& spec) {
-    auto* host = zone->create_host(fmt::format("host{}", i), speed)->seal();
+    auto* host = zone->create_host(fmt::format("host{}", i), host_speed(platform.device_of(i)))->seal();
     attach(zone, host->get_netpoint(), nullptr, make_link(zone, fmt::format("host{}", i), spec));
     hosts.push_back(host);
   };
@@ -124,7 +128,7 @@ std::vector<sg::Host*> build_platform(sg::Engine& engine, const core::Platform& 
     build_leaves(f->tree, false, [&](sg::NetZone* leaf, int i) { add_host(leaf, i, f->host_link_of(i)); });
   } else if (const auto* g = std::get_if<core::GpuNodesTopology>(&platform.topology)) {
     build_leaves(g->fabric, true, [&](sg::NetZone* leaf, int node) {
-      const auto [zone, gateway] = build_gpu_node(leaf, *g, node, speed, hosts);
+      const auto [zone, gateway] = build_gpu_node(leaf, *g, node, platform, hosts);
       attach(leaf, zone->get_netpoint(), gateway, nullptr);
     });
   } else {

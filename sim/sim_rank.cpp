@@ -38,7 +38,9 @@ struct SimCollective final : core::CollectiveHandle::State {
 SimRank::SimRank(SimWorld& world, int rank)
     : TracingRank(rank, world.experiment().ranks, world.trace(), world.experiment().trace),
       world_(world),
-      slowdown_(world.experiment().slowdown_of(rank)) {}
+      slowdown_(world.experiment().slowdown_of(rank)),
+      device_(world.experiment().platform.device_of(
+          world.experiment().placement[static_cast<std::size_t>(rank)])) {}
 
 double SimRank::now() const {
   return sg::Engine::get_clock() + ahead_;
@@ -51,7 +53,7 @@ void SimRank::catch_up() {
 
 void SimRank::compute(const core::Kernel& kernel) {
   const double start = now();
-  ahead_ += world_.experiment().platform.device.kernel_seconds(kernel) * slowdown_;
+  ahead_ += device_.kernel_seconds(kernel) * slowdown_;
   record_compute(kernel, start, now());
 }
 
@@ -62,7 +64,7 @@ void SimRank::compute(std::span<const core::Kernel> kernels) {
   }
   // One simulated wait for the whole block: the same time, far fewer simulation events.
   double seconds = 0;
-  for (const core::Kernel& k : kernels) seconds += world_.experiment().platform.device.kernel_seconds(k);
+  for (const core::Kernel& k : kernels) seconds += device_.kernel_seconds(k);
   sleep(seconds * slowdown_);
 }
 

@@ -82,6 +82,7 @@ class SimRank final : public core::TracingRank {
 
   SimWorld& world_;
   double slowdown_;
+  const core::DeviceProfile& device_;  // of the host it runs on
   // Compute and sleeps advance only this rank's own clock, now() = simulation clock + ahead_; the
   // actor sleeps the debt away before anything another actor can see (a message, a wait) or when
   // its program ends. Nothing else runs on a rank's device, so the times are the same, with one

@@ -94,7 +94,8 @@ platform:
   link: {bandwidth: 10Gbps, latency: 1us}
   host_links: {first: {bandwidth: 1Gbps, latency: 1us}}
   device: cpu)"),
-            "p.yaml:6: field 'platform.host_links.first': keys are host numbers");
+            "p.yaml:6: field 'platform.host_links.first': key 'first': keys are host numbers or ranges such "
+            "as 4-7");
   EXPECT_NE(message(R"(
 platform:
   topology: fat-tree

@@ -74,5 +74,81 @@ platform:
   device: h100)");
 }
 
+// Links whose directions differ: a path takes the sender's uplink and the receiver's downlink, in
+// the analytic model and in the SimGrid routes; a range of hosts shares one exception.
+TEST(SimPlatform, AsymmetricLinksGoTheirOwnRateEachWay) {
+  const char* star = R"(
+platform:
+  topology: star
+  hosts: 6
+  link: {bandwidth: 10Gbps, latency: 1us}
+  host_links: {"2-4": {up: 50Mbps, down: 200Mbps, latency: 20ms}}
+  device: cpu)";
+  expect_path(star, 3, 0, 20e-3 + 1e-6, 50e6);   // client up
+  expect_path(star, 0, 3, 20e-3 + 1e-6, 200e6);  // client down
+  expect_path(star, 2, 4, 40e-3, 50e6);
+  expect_path(star, 0, 5, 2e-6, 10e9);
+  expect_routes_match(star);
+}
+
+TEST(SimPlatform, AsymmetricHostLinksOnAFatTree) {
+  expect_routes_match(R"(
+platform:
+  topology: fat-tree
+  hosts: 8
+  hosts_per_leaf: 4
+  spines: 2
+  host_link: {up: 10Gbps, down: 40Gbps, latency: 1us}
+  host_links: {7: {bandwidth: 1Gbps, latency: 1us}}
+  oversubscription: 2
+  device: cpu)");
+}
+
+TEST(SimPlatform, AsymmetricNicsOnGpuNodes) {
+  const char* yaml = R"(
+platform:
+  topology: gpu-nodes
+  nodes: 2
+  gpus_per_node: 2
+  nvlink: {bandwidth: 450GBps, latency: 700ns}
+  nic: {up: 100Gbps, down: 200Gbps, latency: 1.5us}
+  device: h100)";
+  expect_path(yaml, 0, 2, 3e-6, 100e9);
+  expect_routes_match(yaml);
+}
+
+TEST(SimPlatform, BadLinkAndDeviceFieldsAreNamed) {
+  const auto message = [](const std::string& yaml) {
+    try {
+      platform_from(yaml);
+    } catch (const std::exception& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(
+      message("platform: {topology: star, hosts: 2, link: {up: 1Gbps, latency: 1us}, device: cpu}"),
+      "p.yaml:1: field 'platform.link': give either 'bandwidth' (both directions) or both 'up' and 'down'");
+  EXPECT_EQ(
+      message("platform: {topology: star, hosts: 2, link: {bandwidth: 1Gbps, up: 1Gbps, down: 2Gbps, "
+              "latency: 1us}, device: cpu}"),
+      "p.yaml:1: field 'platform.link': give either 'bandwidth' (both directions) or both 'up' and 'down'");
+  EXPECT_EQ(
+      message("platform: {topology: star, hosts: 4, link: {bandwidth: 1Gbps, latency: 1us}, device: cpu, "
+              "host_devices: {\"1-5\": h100}}"),
+      "p.yaml:1: field 'platform.host_devices.1-5': host 5 does not exist (the platform has 4)");
+  EXPECT_EQ(
+      message("platform: {topology: star, hosts: 4, link: {bandwidth: 1Gbps, latency: 1us}, device: cpu, "
+              "host_devices: {\"1-2\": h100, 2: a100}}"),
+      "p.yaml:1: field 'platform.host_devices.2': host 2 is given twice");
+  const core::Platform mixed = platform_from(
+      "platform: {topology: star, hosts: 4, link: {bandwidth: 1Gbps, latency: 1us}, device: cpu, "
+      "host_devices: {\"2-3\": h100}}");
+  EXPECT_EQ(mixed.device_of(1).name, "generic-cpu-2core");
+  EXPECT_EQ(mixed.device_of(2).name, "H100-SXM5-80GB");
+  EXPECT_EQ(mixed.device_of(3).name, "H100-SXM5-80GB");
+  EXPECT_EQ(mixed.describe_devices(), "generic-cpu-2core ×2, H100-SXM5-80GB ×2");
+}
+
 }  // namespace
 }  // namespace dmlsim

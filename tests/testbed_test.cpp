@@ -114,6 +114,35 @@ TEST(Testbed, ComesUpShapedAndGoesDownCompletely) {
   EXPECT_EQ(again.exit_code, 0) << again.err;
 }
 
+// A host whose uplink and downlink differ is shaped that way: what leaves its eth0 at the uplink's
+// rate, what the bridge sends into it at the downlink's; `up` says both.
+TEST(Testbed, AnAsymmetricLinkIsShapedEachWay) {
+  DMLSIM_REQUIRE_ROOT();
+  ScratchDir scratch("testbed-asymmetric");
+  TestbedGuard guard{"ta"};
+  write_file(scratch / "platform.yaml", R"(platform:
+  topology: star
+  hosts: 2
+  link: {bandwidth: 800Mbps, latency: 0us}
+  host_links: {1: {up: 100Mbps, down: 400Mbps, latency: 0us}}
+  device: cpu
+)");
+  const auto up =
+      run_dmlsim({"testbed", "up", (scratch / "platform.yaml").string(), "--name", "ta"}, scratch);
+  ASSERT_EQ(up.exit_code, 0) << up.err;
+  EXPECT_NE(up.out.find("100 Mbps up, 400 Mbps down"), std::string::npos) << up.out;
+  const std::string inside =
+      testing::read_file_of_command("ip netns exec dmlsim-ta-h1 tc qdisc show dev eth0");
+  EXPECT_NE(inside.find("rate 100Mbit"), std::string::npos) << inside;
+  const std::string outside = testing::read_file_of_command("tc qdisc show dev dmtah1");
+  EXPECT_NE(outside.find("rate 400Mbit"), std::string::npos) << outside;
+  const std::string other = testing::read_file_of_command("tc qdisc show dev dmtah0");
+  EXPECT_NE(other.find("rate 800Mbit"), std::string::npos) << other;
+  const auto down = run_dmlsim({"testbed", "down", "--name", "ta"}, scratch);
+  ASSERT_EQ(down.exit_code, 0) << down.err;
+  EXPECT_EQ(leftovers("ta"), "");
+}
+
 // A delay line that dies at once would leave its namespace's packets queued for nobody (the run
 // would hang until its timeout): `up` must notice, say so, and leave nothing behind.
 TEST(Testbed, ADelayLineThatExitsFailsUpAndLeavesNothing) {

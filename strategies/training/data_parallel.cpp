@@ -163,9 +163,9 @@ class DataParallel final : public Strategy {
     p.summary = fmt::format("data-parallel {} on {} ranks: {} buckets of up to {}, overlap {}", model_.name,
                             n, buckets_.size(), core::format_bytes(static_cast<double>(bucket_bytes_)),
                             overlap_ ? "on" : "off");
-    const core::DeviceProfile& device = experiment_.platform.device;
-    double slowest = 1;
-    for (const auto& [rank, factor] : experiment_.slowdown) slowest = std::max(slowest, factor);
+    const SlowestReplica decides = slowest_replica(experiment_, model_, [](int) { return true; });
+    const core::DeviceProfile& device = *decides.device;
+    const double slowest = decides.slowdown;
     const auto paths = path_classes(experiment_, core::Group::world(n), choice_.options.local_size);
     if (!paths)
       p.notes.push_back("closed forms need the analytic paths of a YAML topology; communication omitted");

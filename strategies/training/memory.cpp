@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <set>
+
 #include "core/errors.hpp"
 #include "core/units.hpp"
 
@@ -16,26 +18,35 @@ std::uint64_t replica_memory_bytes(const core::Model& m, bool adam) {
   return bytes;
 }
 
-void check_replica_fits(const core::Experiment& e, const core::Model& model, bool adam) {
+void check_replica_fits(const core::Experiment& e, const core::Model& model, bool adam,
+                        const std::function<bool(int)>& holds_replica) {
   const core::ConfigNode& node = *e.strategy;
-  if (node.boolean_or("check_memory", true)) {
-    const std::uint64_t need = replica_memory_bytes(model, adam);
-    const std::uint64_t have = e.platform.device.memory_bytes;
-    if (need > have) {
-      node.fail(fmt::format(
-          "model '{}' needs {} per replica (weights, gradients, optimizer state, activations) but {} has {}; "
-          "shrink the model or micro-batch, or set check_memory: false",
-          model.name, core::format_bytes(static_cast<double>(need)), e.platform.device.name,
-          core::format_bytes(static_cast<double>(have))));
+  const bool check_memory = node.boolean_or("check_memory", true);
+  const std::uint64_t need = replica_memory_bytes(model, adam);
+  std::set<std::string> checked;  // device classes whose kernels were costed
+  for (int r = 0; r < e.ranks; ++r) {
+    if (holds_replica && !holds_replica(r)) continue;
+    const core::DeviceProfile& device = e.platform.device_of(e.placement[static_cast<std::size_t>(r)]);
+    const std::uint64_t have = device.memory_bytes;
+    if (check_memory && need > have) {
+      node.fail(
+          fmt::format("model '{}' needs {} per replica (weights, gradients, optimizer state, activations) "
+                      "but {}{} has {}; "
+                      "shrink the model or micro-batch, or set check_memory: false",
+                      model.name, core::format_bytes(static_cast<double>(need)), device.name,
+                      e.platform.host_devices.empty() ? "" : fmt::format(" (rank {})", r),
+                      core::format_bytes(static_cast<double>(have))));
     }
-  }
-  for (const core::Layer& l : model.layers) {
-    for (const auto* kernels : {&l.forward, &l.backward}) {
-      for (const core::Kernel& k : *kernels) {
-        try {
-          (void)e.platform.device.kernel_seconds(k);
-        } catch (const core::ValueError& err) {
-          throw core::ConfigError(fmt::format("{}: model and device do not match: {}", e.source, err.what()));
+    if (!checked.insert(device.name).second) continue;
+    for (const core::Layer& l : model.layers) {
+      for (const auto* kernels : {&l.forward, &l.backward}) {
+        for (const core::Kernel& k : *kernels) {
+          try {
+            (void)device.kernel_seconds(k);
+          } catch (const core::ValueError& err) {
+            throw core::ConfigError(
+                fmt::format("{}: model and device do not match: {}", e.source, err.what()));
+          }
         }
       }
     }

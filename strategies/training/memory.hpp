@@ -2,6 +2,7 @@
 // How many bytes a rank that holds a whole model replica keeps on its device: the memory model
 // shared by the strategies that replicate the model (data-parallel, parameter-server workers).
 #include <cstdint>
+#include <functional>
 
 #include "core/experiment.hpp"
 #include "core/model.hpp"
@@ -14,9 +15,11 @@ namespace dmlsim::strategies {
 // layer's activations saved for backward.
 std::uint64_t replica_memory_bytes(const core::Model& model, bool adam);
 
-// Checks, before anything runs, that a replica fits the experiment's device (unless the strategy
-// block says `check_memory: false`) and that the device can cost every kernel of the model (a
-// bf16 model on a CPU profile cannot). Errors name the file, line and field.
-void check_replica_fits(const core::Experiment& experiment, const core::Model& model, bool adam);
+// Checks, before anything runs, that a replica fits the device of every rank `holds_replica`
+// accepts (all ranks when it is empty; unless the strategy block says `check_memory: false`) and
+// that each such device can cost every kernel of the model (a bf16 model on a CPU profile cannot).
+// Errors name the file, line and field, and the first rank that does not fit.
+void check_replica_fits(const core::Experiment& experiment, const core::Model& model, bool adam,
+                        const std::function<bool(int rank)>& holds_replica = {});
 
 }  // namespace dmlsim::strategies

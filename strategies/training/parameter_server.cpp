@@ -60,7 +60,7 @@ class ParameterServer final : public Strategy {
     if (optimizer != "adam" && optimizer != "sgd") node.at("optimizer").fail("known optimizers: adam, sgd");
     adam_ = optimizer == "adam";
     if (e.payload && element != 4) node.fail("payload mode checks float sums: give the model dtype fp32");
-    check_replica_fits(experiment_, model_, adam_);
+    check_replica_fits(experiment_, model_, adam_, [&](int rank) { return roles_.is_worker(rank); });
 
     std::vector<PsLayout::BucketSpec> specs;
     for (const GradientBucket& b : plan_buckets(model_, bucket_bytes_))
@@ -278,11 +278,10 @@ Prediction ParameterServer::predict() const {
           core::chunk_range(layout_->buckets()[0].count, layout_->buckets()[0].rounds * k, 0).count *
           core::dtype_bytes(model_.dtype))));
 
-  const core::DeviceProfile& device = experiment_.platform.device;
-  double slowest = 1;
-  for (const auto& [rank, factor] : experiment_.slowdown) {
-    if (roles_.is_worker(rank)) slowest = std::max(slowest, factor);
-  }
+  const SlowestReplica decides =
+      slowest_replica(experiment_, model_, [&](int rank) { return roles_.is_worker(rank); });
+  const core::DeviceProfile& device = *decides.device;
+  const double slowest = decides.slowdown;
 
   auto host = [&](int member) { return experiment_.placement[static_cast<std::size_t>(member)]; };
   const bool analytic = roles_.group_size() < 2 || experiment_.platform.path(host(0), host(1)).has_value();

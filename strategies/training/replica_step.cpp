@@ -1,6 +1,7 @@
 #include "strategies/training/replica_step.hpp"
 
 #include <algorithm>
+#include <map>
 #include <vector>
 
 namespace dmlsim::strategies {
@@ -37,6 +38,35 @@ void forward_backward_sync(core::Rank& rank, const core::Model& model, std::span
     const BucketExchange x = sync.exchange(b);
     x.comm->run(*x.schedule, x.buffer);
   }
+}
+
+SlowestReplica slowest_replica(const core::Experiment& e, const core::Model& model,
+                               const std::function<bool(int)>& is_replica) {
+  // Forward and backward on each device class, once per class (thousands of ranks share a few).
+  std::map<const core::DeviceProfile*, double> step_seconds;
+  const auto step_on = [&](const core::DeviceProfile& device) {
+    const auto [it, added] = step_seconds.try_emplace(&device, 0.0);
+    if (added) {
+      for (const core::Layer& l : model.layers) {
+        for (const auto* kernels : {&l.forward, &l.backward}) {
+          for (const core::Kernel& k : *kernels) it->second += device.kernel_seconds(k);
+        }
+      }
+    }
+    return it->second;
+  };
+  SlowestReplica slowest{&e.platform.device, 1};
+  double longest = -1;
+  for (int r = 0; r < e.ranks; ++r) {
+    if (!is_replica(r)) continue;
+    const core::DeviceProfile& device = e.platform.device_of(e.placement[static_cast<std::size_t>(r)]);
+    const double seconds = step_on(device) * e.slowdown_of(r);
+    if (seconds > longest) {
+      longest = seconds;
+      slowest = {&device, e.slowdown_of(r)};
+    }
+  }
+  return slowest;
 }
 
 ReplicaStepTimes predict_replica_step(const core::Model& model, const core::DeviceProfile& device,

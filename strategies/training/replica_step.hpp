@@ -9,6 +9,7 @@
 
 #include "core/communicator.hpp"
 #include "core/device.hpp"
+#include "core/experiment.hpp"
 #include "core/model.hpp"
 #include "core/rank.hpp"
 
@@ -46,6 +47,15 @@ struct ReplicaStepTimes {
   double communication = 0;  // all buckets' exchanges, end to end
   double exposed = 0;        // what is left of them once backward is over
 };
+// The replica that decides a synchronous step: the one whose forward and backward take longest on
+// its host's device at its slowdown, among the ranks `is_replica` accepts.
+struct SlowestReplica {
+  const core::DeviceProfile* device = nullptr;
+  double slowdown = 1;
+};
+SlowestReplica slowest_replica(const core::Experiment& experiment, const core::Model& model,
+                               const std::function<bool(int rank)>& is_replica);
+
 ReplicaStepTimes predict_replica_step(const core::Model& model, const core::DeviceProfile& device,
                                       double slowdown, std::span<const std::size_t> closing_layers,
                                       const std::function<double(std::size_t bucket)>& bucket_seconds,
