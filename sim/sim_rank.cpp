@@ -236,8 +236,17 @@ void SimRank::execute(const core::Schedule& schedule, const core::Group& group, 
 // k − 1 latencies the merged rounds would have paid. (Under contention from other traffic the
 // merged message keeps using bandwidth during those latencies, so it can finish slightly early:
 // see notes/simgrid.md.)
+// The members start the span together and end it together, as the rounds make them in `steps`:
+// member i's round r ends at max(its own round r − 1, its predecessor's round r − 1) + c_i, so
+// after k rounds, with the span's k ≥ n − 1 hops reaching every member, at the last start plus k
+// times the slowest member's round. Without the two waits a member would end when its own
+// neighbours are done — NVLink neighbours long before the NIC-bound members of the same ring,
+// or before a late member elsewhere has even started — and per-rank collective times (busbw,
+// exposed communication per bucket, the GUI's lanes) would be too short.
 void SimRank::run_merged_span(const core::Schedule& schedule, const core::Group& group,
                               core::ElementBuffer buffer, core::Tag tag, core::RoundSpan span) {
+  catch_up();
+  world_.await_span(tag.context, group, 2 * span.begin);
   const std::vector<core::PeerTraffic> traffic = schedule.traffic(span);
   std::vector<core::Request> requests;
   double latency = 0;
@@ -254,6 +263,8 @@ void SimRank::run_merged_span(const core::Schedule& schedule, const core::Group&
   }
   wait_all(requests);
   sleep(static_cast<double>(span.end - span.begin - 1) * latency);
+  catch_up();
+  world_.await_span(tag.context, group, 2 * span.begin + 1);
 }
 
 SimRank::Stream& SimRank::stream(std::string_view name) {

@@ -72,6 +72,19 @@ bool SimWorld::use_flows(int group_size) const {
   return false;
 }
 
+void SimWorld::await_span(std::uint32_t context, const core::Group& group, std::size_t point) {
+  const int n = group.size();
+  if (n <= 1) return;
+  const auto key = std::make_tuple(context, group.hash(), point);
+  SpanWait& wait = span_waits_[key];
+  if (!wait.barrier) wait.barrier = simgrid::s4u::Barrier::create(static_cast<unsigned>(n));
+  const simgrid::s4u::BarrierPtr barrier = wait.barrier;
+  // The last to arrive retires the instance before anyone is released: the next collective's span
+  // gets a barrier of its own.
+  if (++wait.arrived == n) span_waits_.erase(key);
+  barrier->wait();
+}
+
 std::vector<core::LinkUsage> SimWorld::link_usage() const {
   std::vector<core::LinkUsage> out;
   for (std::size_t i = 0; i < links_.size(); ++i) {

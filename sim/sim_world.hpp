@@ -3,6 +3,11 @@
 // computed once per host pair), bytes per link, the trace, and the first error an actor raised.
 #include <cstdint>
 #include <exception>
+#include <map>
+#include <memory>
+#include <tuple>
+
+#include <simgrid/forward.h>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -44,6 +49,11 @@ class SimWorld {
   // Charges a delivered message to every link of its path.
   void account(int src, int dst, std::uint64_t bytes);
   bool use_flows(int group_size) const;
+  // Flows fidelity: blocks until every member of `group` has reached point `point` (the start or
+  // the end of a merged span) of its current collective on `context` (see
+  // SimRank::run_merged_span). Collectives of one communicator run in the same order on every
+  // member, so each set of n arrivals is one instance.
+  void await_span(std::uint32_t context, const core::Group& group, std::size_t point);
 
   core::Trace& trace() { return trace_; }
   core::MessageSequencer& sequencer() { return sequencer_; }
@@ -85,6 +95,11 @@ class SimWorld {
   core::MessageSequencer sequencer_;
   std::uint64_t messages_ = 0;
   std::exception_ptr error_;
+  struct SpanWait {
+    int arrived = 0;
+    simgrid::s4u::BarrierPtr barrier;
+  };
+  std::map<std::tuple<std::uint32_t, std::size_t, std::size_t>, SpanWait> span_waits_;
 };
 
 }  // namespace dmlsim::sim
