@@ -26,6 +26,12 @@ std::string_view recompute_name(Recompute recompute) {
   return "?";
 }
 
+std::vector<std::int64_t> Layer::parameter_tensors() const {
+  if (!tensors.empty()) return tensors;
+  if (parameters > 0) return {parameters};
+  return {};
+}
+
 std::int64_t Model::parameters() const {
   return std::accumulate(layers.begin(), layers.end(), std::int64_t{0},
                          [](std::int64_t sum, const Layer& l) { return sum + l.parameters; });
@@ -88,11 +94,13 @@ Model make_mlp(const MlpConfig& c, const ModelShape& shape) {
     if (row) {
       require_divisible(in, t, fmt::format("width {} of the MLP", i));
       layer.parameters = in / t * out + out;
+      layer.tensors = {in / t * out, out};
       layer.forward.push_back(with_split(gemm(layer.name + ".gemm", b, out, in / t, c.dtype), Split::row));
     } else {
       require_divisible(out, t, fmt::format("width {} of the MLP", i + 1));
       width = out / t;
       layer.parameters = in * width + width;
+      layer.tensors = {in * width, width};
       layer.forward.push_back(with_split(gemm(layer.name + ".gemm", b, width, in, c.dtype), Split::column));
     }
     // Bias add and ReLU (the last layer's ReLU stands in for the loss).

@@ -24,8 +24,14 @@
 namespace dmlsim::core {
 
 struct Layer {
+  // `tensors`, or the one tensor of all its parameters when none are listed (none when it has none).
+  std::vector<std::int64_t> parameter_tensors() const;
+
   std::string name;
   std::int64_t parameters = 0;  // on one rank (its tensor-parallel share)
+  // Its parameter tensors in registration order (as PyTorch's model.parameters() lists them:
+  // gradient buckets are made of tensors); they add up to `parameters`. Empty: one tensor.
+  std::vector<std::int64_t> tensors;
   std::vector<Kernel> forward;
   std::vector<Kernel> backward;
   std::uint64_t activation_bytes = 0;  // its output for one micro-batch: what a next stage receives

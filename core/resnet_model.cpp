@@ -25,6 +25,7 @@ std::int64_t add_conv(Model& model, const std::string& name, const ConvShape& c,
   Layer layer;
   layer.name = name;
   layer.parameters = k * n + 2 * n;  // weights (no bias) and batch norm's scale and shift
+  layer.tensors = {k * n, n, n};
   layer.forward.push_back(gemm(name + ".conv", m, n, k, dt));
   // Batch norm: statistics, normalize, scale, shift (≈ 4 flops); ReLU one more.
   layer.forward.push_back(elementwise(name + (c.relu ? ".bn_relu" : ".bn"), m * n, dt, c.relu ? 5 : 4, 2));
@@ -99,6 +100,7 @@ Model make_resnet(const ResNetConfig& c, const ModelShape& shape) {
   Layer fc;
   fc.name = "fc";
   fc.parameters = channels * c.classes + c.classes;
+  fc.tensors = {channels * c.classes, c.classes};
   fc.forward.push_back(elementwise("fc.avgpool", b * size * size * channels, dt, 1, 1));
   fc.forward.push_back(gemm("fc.gemm", b, c.classes, channels, dt));
   fc.forward.push_back(elementwise("fc.softmax_xent", b * c.classes, dt, 5, 2));

@@ -104,6 +104,9 @@ Model make_transformer(const TransformerConfig& c, const ModelShape& shape) {
   embedding.parameters = v * h;                     // token embeddings (this rank's vocabulary)
   if (!llama) embedding.parameters += s * h;        // learned positions (Llama rotates instead)
   if (bert) embedding.parameters += 2 * h + 2 * h;  // two token types, embedding LayerNorm
+  embedding.tensors = {v * h};
+  if (!llama) embedding.tensors.push_back(s * h);
+  if (bert) embedding.tensors.insert(embedding.tensors.end(), {2 * h, h, h});
   // Each rank looks up the tokens of its vocabulary range and writes zeros for the others: the
   // outputs are partial sums, like a row-parallel GEMM's.
   embedding.forward.push_back(with_split(elementwise("embedding.lookup", tokens * h, dt, 1, 3), Split::row));
@@ -120,11 +123,24 @@ Model make_transformer(const TransformerConfig& c, const ModelShape& shape) {
     if (llama) {
       // Q and output h², K and V h·kv each, SwiGLU 3·h·f, two RMSNorms h each; no biases.
       block.parameters = 2 * h * (h / t) + 2 * h * (kv / t) + 3 * h * (f / t) + 2 * norm_parameters;
+      // Hugging Face's LlamaDecoderLayer: q, k, v, o; gate, up, down; the two RMSNorms.
+      block.tensors = {
+          h * (h / t), h * (kv / t), h * (kv / t), (h / t) * h, h * (f / t), h * (f / t), (f / t) * h, h, h};
     } else {
       // QKV 3h²+3h and the first MLP GEMM hf+f split by columns; the output projection h²+h and
       // the second MLP GEMM fh+h split by rows, their biases whole; two layer norms 4h.
       block.parameters =
           3 * h * (h / t) + 3 * (h / t) + (h / t) * h + h + h * (f / t) + f / t + (f / t) * h + h + 4 * h;
+      if (bert) {
+        // BertLayer: query, key, value, attention output dense and LayerNorm (post-norm), then the
+        // intermediate and output dense and the output LayerNorm; weight before bias.
+        block.tensors = {h * (h / t), h / t, h * (h / t), h / t, h * (h / t), h / t, (h / t) * h, h,
+                         h,           h,     h * (f / t), f / t, (f / t) * h, h,     h,           h};
+      } else {
+        // GPT-2's block: ln_1, the fused QKV (c_attn), its projection, ln_2, the MLP's two GEMMs.
+        block.tensors = {h, h, 3 * h * (h / t), 3 * (h / t), (h / t) * h, h,
+                         h, h, h * (f / t),     f / t,       (f / t) * h, h};
+      }
     }
     auto column = [&](std::string name, std::int64_t m, std::int64_t n, std::int64_t k) {
       return with_split(gemm(std::move(name), m, n, k, dt), Split::column);
@@ -174,6 +190,11 @@ Model make_transformer(const TransformerConfig& c, const ModelShape& shape) {
     // Masked-LM transform (dense h² + h, LayerNorm 2h), output bias V; pooler h² + h and the
     // next-sentence classifier 2h + 2 on the first token of each sample.
     head.parameters = h * h + h + 2 * h + v + output_matrix + h * h + h + 2 * h + 2;
+    // The pooler (BertModel), then the MLM head (transform dense, LayerNorm, decoder bias and an
+    // untied decoder) and the next-sentence classifier.
+    head.tensors = {h * h, h, h * h, h, h, h, v};
+    if (output_matrix > 0) head.tensors.push_back(output_matrix);
+    head.tensors.insert(head.tensors.end(), {2 * h, 2});
     head.forward.push_back(with_split(gemm("lm_head.transform", tokens / sp, h, h, dt), Split::sequence));
     head.forward.push_back(per_token("lm_head.gelu_ln", tokens * h, 13, 2));
     head.forward.push_back(with_split(gemm("lm_head.logits", tokens, v, h, dt), Split::column));
@@ -182,6 +203,8 @@ Model make_transformer(const TransformerConfig& c, const ModelShape& shape) {
     head.forward.push_back(gemm("pooler.nsp", b, 2, h, dt));
   } else {
     head.parameters = norm_parameters + output_matrix;  // final norm (+ untied output matrix)
+    head.tensors = llama ? std::vector<std::int64_t>{h} : std::vector<std::int64_t>{h, h};
+    if (output_matrix > 0) head.tensors.push_back(output_matrix);
     head.forward.push_back(norm(llama ? "lm_head.rms_f" : "lm_head.ln_f"));
     head.forward.push_back(with_split(gemm("lm_head.logits", tokens, v, h, dt), Split::column));
     head.forward.push_back(vocabulary_split("lm_head.softmax_xent", tokens * v, 5));

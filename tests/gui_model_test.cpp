@@ -77,7 +77,7 @@ TEST(GuiRunModel, DemoTraceHasTheRightLanesAndEvents) {
 
   EXPECT_EQ(run->event_count(), x_events);
   EXPECT_EQ(run->event_count(), csv.size());
-  EXPECT_EQ(run->event_count(), 97280u) << "the demo: 64 ranks × 1520 events";
+  EXPECT_EQ(run->event_count(), 103424u) << "the demo: 64 ranks × 1616 events";
   EXPECT_EQ(run->rank_count(), static_cast<int>(pids.size()));
   EXPECT_EQ(run->rank_count(), 64);
   ASSERT_EQ(run->nodes().size(), 8u);

@@ -223,7 +223,7 @@ TEST(ModelSplit, ImpossibleCutsAreRefusedWithTheReason) {
             "width 1 of the MLP (6) must be a multiple of the tensor-parallel degree 4");
   LayerList list;
   list.name = "mine";
-  list.layers.push_back(Layer{"l0", 10, {elementwise("k", 10, DType::fp32)}, {}, 40, 40});
+  list.layers.push_back(Layer{"l0", 10, {}, {elementwise("k", 10, DType::fp32)}, {}, 40, 40});
   EXPECT_EQ(
       error_of(list, {2}),
       "model 'mine' lists its layers one by one: it can only be used as written (micro-batch 1, no tensor "

@@ -18,18 +18,26 @@
 
 namespace dmlsim::strategies {
 
-std::vector<GradientBucket> plan_buckets(const core::Model& model, std::uint64_t bucket_bytes) {
+std::vector<GradientBucket> plan_buckets(const core::Model& model, std::uint64_t bucket_bytes,
+                                         std::uint64_t first_bucket_bytes) {
   std::vector<GradientBucket> buckets;
   const std::uint64_t element = core::dtype_bytes(model.dtype);
-  std::int64_t pending = 0;
+  std::uint64_t limit = std::min(first_bucket_bytes, bucket_bytes);
+  GradientBucket open;
   for (std::size_t i = model.layers.size(); i-- > 0;) {
-    pending += model.layers[i].parameters;
-    const bool last_layer = i == 0;
-    if (pending > 0 && (static_cast<std::uint64_t>(pending) * element >= bucket_bytes || last_layer)) {
-      buckets.push_back({i, pending});
-      pending = 0;
+    const std::vector<std::int64_t> tensors = model.layers[i].parameter_tensors();
+    for (auto t = tensors.rbegin(); t != tensors.rend(); ++t) {
+      open.parameters += *t;
+      open.closing_layer = i;
+      open.last_tensor = *t;
+      if (static_cast<std::uint64_t>(open.parameters) * element >= limit) {
+        buckets.push_back(open);
+        open = {};
+        limit = bucket_bytes;
+      }
     }
   }
+  if (open.parameters > 0) buckets.push_back(open);
   return buckets;
 }
 
@@ -160,9 +168,18 @@ class DataParallel final : public Strategy {
   Prediction predict() const override {
     Prediction p;
     const int n = experiment_.ranks;
-    p.summary = fmt::format("data-parallel {} on {} ranks: {} buckets of up to {}, overlap {}", model_.name,
-                            n, buckets_.size(), core::format_bytes(static_cast<double>(bucket_bytes_)),
-                            overlap_ ? "on" : "off");
+    const std::uint32_t bytes_per_parameter = core::dtype_bytes(model_.dtype);
+    std::int64_t largest = 0;
+    for (const GradientBucket& b : buckets_) largest = std::max(largest, b.parameters);
+    const auto size_of = [&](std::int64_t parameters) {
+      return core::format_bytes(static_cast<double>(parameters) * bytes_per_parameter);
+    };
+    p.summary = fmt::format(
+        "data-parallel {} on {} ranks: {} buckets (DDP's assignment, cap {}: first {}, largest {}, last {}) "
+        "{}",
+        model_.name, n, buckets_.size(), core::format_bytes(static_cast<double>(bucket_bytes_)),
+        size_of(buckets_.front().parameters), size_of(largest), size_of(buckets_.back().parameters),
+        overlap_ ? "overlapped with backward" : "after backward");
     const SlowestReplica decides = slowest_replica(experiment_, model_, [](int) { return true; });
     const core::DeviceProfile& device = *decides.device;
     const double slowest = decides.slowdown;

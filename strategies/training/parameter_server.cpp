@@ -63,7 +63,7 @@ class ParameterServer final : public Strategy {
     check_replica_fits(experiment_, model_, adam_, [&](int rank) { return roles_.is_worker(rank); });
 
     std::vector<PsLayout::BucketSpec> specs;
-    for (const GradientBucket& b : plan_buckets(model_, bucket_bytes_))
+    for (const GradientBucket& b : plan_buckets(model_, bucket_bytes_, bucket_bytes_))
       specs.push_back({b.closing_layer, static_cast<std::uint64_t>(b.parameters)});
     layout_ = std::make_shared<PsLayout>(specs, roles_.servers, chunk / element);
     for (const PsLayout::BucketSpec& b : specs) closing_layers_.push_back(b.closing_layer);

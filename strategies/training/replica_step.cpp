@@ -18,7 +18,7 @@ void forward_backward_sync(core::Rank& rank, const core::Model& model, std::span
     std::size_t next = 0;
     for (std::size_t i = model.layers.size(); i-- > 0;) {
       rank.compute(model.layers[i].backward);
-      if (next < closing_layers.size() && closing_layers[next] == i) {
+      while (next < closing_layers.size() && closing_layers[next] == i) {
         if (sync.gradients_ready) sync.gradients_ready(next);
         if (sync.overlap) {
           BucketExchange x = sync.exchange(next);
@@ -84,7 +84,7 @@ ReplicaStepTimes predict_replica_step(const core::Model& model, const core::Devi
   std::size_t next = 0;
   for (std::size_t i = model.layers.size(); i-- > 0;) {
     clock += time_of(model.layers[i].backward);
-    if (next < closing_layers.size() && closing_layers[next] == i) {
+    while (next < closing_layers.size() && closing_layers[next] == i) {
       const double t = bucket_seconds(next++);
       r.communication += t;
       stream_free = (overlap ? std::max(clock, stream_free) : stream_free) + t;
