@@ -210,7 +210,7 @@ struct Run {
   std::filesystem::path dir;
   strategies::Prediction prediction;
   // Measured.
-  double iteration = 0, throughput = 0, communication_share = 0, exposed_share = 0;
+  double iteration = 0, throughput = 0, communication_share = 0, exposed_share = 0, hidden_share = 0;
   std::string busiest_link;
   double busiest_bytes_per_iteration = 0;
 };
@@ -289,6 +289,7 @@ void measure(Run& run) {
   if (run.iteration > 0) {
     run.communication_share = summary["communication_s"].get<double>() / run.iteration;
     run.exposed_share = summary["exposed_communication_s"].get<double>() / run.iteration;
+    run.hidden_share = figures.hidden_mean / run.iteration;
   }
   for (const auto& [rank, span] : spans) {
     const auto& [count, first, last] = span;
@@ -355,14 +356,14 @@ int compare_command(const CompareArgs& args) {
     print_table(c.name.empty() ? "" : "case " + c.name, ranked(runs, c.name), std::cout);
   std::ofstream csv(out / "compare.csv");
   csv << "case,strategy,rank,iteration_s,predicted_iteration_s,throughput_samples_per_s,communication_share,"
-         "exposed_communication_share,memory_per_gpu_bytes,busiest_link,busiest_link_bytes_per_iteration,"
-         "output\n";
+         "exposed_communication_share,hidden_communication_share,memory_per_gpu_bytes,busiest_link,"
+         "busiest_link_bytes_per_iteration,output\n";
   for (const Variant& c : plan.cases) {
     int rank = 0;
     for (const Run* r : ranked(runs, c.name)) {
-      csv << fmt::format("{},{},{},{},{},{},{},{},{},{},{},{}\n", r->case_name, r->strategy, ++rank,
+      csv << fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{}\n", r->case_name, r->strategy, ++rank,
                          r->iteration, r->prediction.iteration_seconds, r->throughput, r->communication_share,
-                         r->exposed_share, r->prediction.memory_per_device, r->busiest_link,
+                         r->exposed_share, r->hidden_share, r->prediction.memory_per_device, r->busiest_link,
                          r->busiest_bytes_per_iteration, r->dir.string());
     }
   }

@@ -40,6 +40,7 @@ int run_simulated(const RunArgs& args, const core::Experiment& experiment,
   extra["predicted_iteration_s"] = prediction.iteration_seconds;
   const auto files = write_run_outputs(out, result.trace, summary, extra);
   if (!args.quiet) {
+    std::cout << fmt::format("platform {}\n", experiment.platform.describe());
     core::print_summary(summary, std::cout);
     std::cout << fmt::format("  simulated {} in {:.3f} s wall, {} messages\n",
                              core::format_duration(result.simulated_seconds), result.wall_seconds,

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "core/errors.hpp"
+#include "core/units.hpp"
 
 namespace dmlsim::core {
 namespace {
@@ -156,6 +157,54 @@ std::string Platform::describe_devices() const {
     out += fmt::format("{}{} ×{}", out.empty() ? "" : ", ", device_name, count);
   }
   return out;
+}
+
+namespace {
+
+std::string describe_link(const LinkSpec& l) {
+  const std::string rate =
+      l.asymmetric() ? fmt::format("{} up, {} down", format_bandwidth(l.up()), format_bandwidth(l.down()))
+                     : format_bandwidth(l.bandwidth);
+  return fmt::format("{} / {}", rate, format_duration(l.latency));
+}
+
+std::string describe_exceptions(const HostLinks& links) {
+  return links.empty()
+             ? ""
+             : fmt::format(" ({} host{} with a link of its own)", links.size(), links.size() == 1 ? "" : "s");
+}
+
+std::string describe_tree(const FatTreeSpec& t, std::string_view members) {
+  if (t.leaves <= 1) return "";
+  return fmt::format(", {} leaves of {} {}, leaf uplinks {}", t.leaves, t.per_leaf, members,
+                     format_bandwidth(t.leaf_uplink_bandwidth()));
+}
+
+}  // namespace
+
+std::string Platform::describe() const {
+  const std::string network = std::visit(
+      Overloaded{
+          [](const StarTopology& t) {
+            return fmt::format("star of {} hosts, links {}{}", t.hosts, describe_link(t.link),
+                               describe_exceptions(t.host_links));
+          },
+          [](const FatTreeTopology& t) {
+            return fmt::format("fat-tree of {} hosts, host links {}{}{}", t.hosts(),
+                               describe_link(t.host_link), describe_exceptions(t.host_links),
+                               describe_tree(t.tree, "hosts"));
+          },
+          [](const GpuNodesTopology& t) {
+            return fmt::format("{} nodes × {} GPUs, NVLink {} per GPU, a NIC of {} per GPU{}", t.nodes,
+                               t.gpus_per_node, describe_link(t.nvlink), describe_link(t.nic),
+                               describe_tree(t.fabric, "nodes"));
+          },
+          [](const SimgridXmlTopology& t) {
+            return fmt::format("SimGrid platform {}, {} hosts", t.file.filename().string(), t.hosts.size());
+          },
+      },
+      topology);
+  return fmt::format("{}: {}; {}", name, network, describe_devices());
 }
 
 int Platform::host_count() const {

@@ -105,6 +105,9 @@ struct Platform {
   const DeviceProfile& device_of(int host) const;
   // "H100-SXM5-80GB", or with several classes "H100-SXM5-80GB ×6, generic-cpu-2core ×2".
   std::string describe_devices() const;
+  // The key figures in one line, in the units a user checks (so that 100GBps written for 100Gbps
+  // shows as 800 Gbps at a glance): topology, hosts, link rates and latencies, devices.
+  std::string describe() const;
   std::string topology_name() const;
   // Ranks per node for hierarchical algorithms (1 where the topology has no nodes).
   int devices_per_node() const;

@@ -100,11 +100,13 @@ RunSummary summarize(const Trace& trace, std::vector<LinkUsage> links, const Rol
     s.compute_mean += rs.compute_seconds;
     s.communication_mean += rs.communication_seconds;
     s.exposed_mean += rs.exposed_seconds;
+    s.hidden_mean += std::max(0.0, rs.communication_seconds - rs.exposed_seconds);
   }
   if (s.training_ranks > 0) {
     s.compute_mean /= s.training_ranks;
     s.communication_mean /= s.training_ranks;
     s.exposed_mean /= s.training_ranks;
+    s.hidden_mean /= s.training_ranks;
   }
   for (auto& [key, c] : collectives) {
     c.mean_seconds /= static_cast<double>(c.count);
@@ -142,6 +144,7 @@ nlohmann::json RunSummary::to_json(std::size_t max_links) const {
   j["compute_s"] = known(compute_mean);
   j["communication_s"] = known(communication_mean);
   j["exposed_communication_s"] = known(exposed_mean);
+  j["hidden_communication_s"] = known(hidden_mean);
   j["messages"] = messages;
   auto& rank_list = j["per_rank"] = nlohmann::json::array();
   for (const RankStats& r : per_rank) {
@@ -205,6 +208,8 @@ RunSummary RunSummary::from_json(const nlohmann::json& j) {
     s.compute_mean = number(j, "compute_s");
     s.communication_mean = number(j, "communication_s");
     s.exposed_mean = number(j, "exposed_communication_s");
+    s.hidden_mean = version >= 3 ? number(j, "hidden_communication_s")
+                                 : std::max(0.0, s.communication_mean - s.exposed_mean);
     s.messages = j.at("messages").get<std::uint64_t>();
     if (version >= 3) s.samples_per_iteration = j.at("samples_per_iteration").get<std::int64_t>();
     for (const auto& r : j.at("per_rank")) {
@@ -259,6 +264,8 @@ void print_summary(const RunSummary& s, std::ostream& out, std::size_t max_links
                        s.iteration_mean > 0 ? 100 * s.compute_mean / s.iteration_mean : 0);
     out << fmt::format("  communication         {:>12}\n", format_duration(s.communication_mean));
     out << fmt::format("  exposed communication {:>12}\n", format_duration(s.exposed_mean));
+    out << fmt::format("  hidden communication  {:>12}  (overlapped with compute)\n",
+                       format_duration(s.hidden_mean));
   } else {
     out << "  compute, communication: not recorded (trace: none; use trace: phases or more)\n";
   }

@@ -42,9 +42,9 @@ struct RankStats {
 };
 
 // summary.json's layout. 2: the first with the field (files without one are layout 1: the same
-// keys without `schema_version`). 3: each rank's role, the role counts and samples per iteration
-// and per second (older files: the first training_ranks ranks are workers, the rest servers).
-// A reader refuses files newer than it knows.
+// keys without `schema_version`). 3: each rank's role, the role counts, samples per iteration
+// and per second, and hidden_communication_s (older files: the first training_ranks ranks are workers, the
+// rest servers). A reader refuses files newer than it knows.
 inline constexpr int kSummarySchemaVersion = 3;
 
 struct RunSummary {
@@ -63,6 +63,8 @@ struct RunSummary {
   double compute_mean = 0;  // means over the training ranks, per iteration
   double communication_mean = 0;
   double exposed_mean = 0;
+  // Communication hidden behind compute: per training rank max(0, communication − exposed), mean.
+  double hidden_mean = 0;
   std::vector<RankStats> per_rank;
   std::vector<CollectiveStats> collectives;
   std::vector<LinkUsage> links;  // busiest first

@@ -139,6 +139,7 @@ std::string format_bytes(double bytes) {
 
 std::string format_bandwidth(double bytes_per_s) {
   const double gbps = bytes_per_s * 8 / 1e9;
+  if (gbps >= 1000) return fmt::format("{:.4g} Tbps", gbps / 1e3);
   if (gbps >= 1) return fmt::format("{:.4g} Gbps", gbps);
   return fmt::format("{:.4g} Mbps", gbps * 1e3);
 }

@@ -51,6 +51,29 @@ TEST(Cli, RunWritesTheThreeFilesDeterministically) {
   }
 }
 
+// The header echoes the platform's key figures in the units users check: a link written 100GBps
+// (bytes) for 100Gbps shows as 800 Gbps before any number of the run.
+TEST(Cli, RunEchoesThePlatformsKeyFigures) {
+  ScratchDir scratch("cli-platform-header");
+  write_file(scratch / "platform.yaml", R"(platform:
+  name: typo
+  topology: star
+  hosts: 4
+  link: {bandwidth: 100GBps, latency: 1us}
+  host_links: {3: {up: 1Gbps, down: 4Gbps, latency: 20ms}}
+  device: h100
+  host_devices: {3: cpu}
+)");
+  write_file(scratch / "e.yaml", kExperiment);
+  const auto r =
+      run_dmlsim({"run", (scratch / "e.yaml").string(), "--out", (scratch / "o").string()}, scratch);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.substr(0, r.out.find('\n')),
+            "platform typo: star of 4 hosts, links 800 Gbps / 1 us (1 host with a link of its own); "
+            "H100-SXM5-80GB ×3, generic-cpu-2core ×1");
+  EXPECT_NE(r.out.find("hidden communication"), std::string::npos) << r.out;
+}
+
 TEST(Cli, TraceJsonFollowsTheChromeTraceFormat) {
   ScratchDir scratch("cli-trace");
   write_file(scratch / "platform.yaml", kPlatform);

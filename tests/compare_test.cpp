@@ -21,6 +21,7 @@ struct Row {
   double iteration = 0, predicted = 0, throughput = 0;
   std::string busiest_link;
   double exposed_share = 0;
+  double communication_share = 0, hidden_share = 0;
 };
 using Table = std::map<std::string, std::map<std::string, Row>>;  // case → strategy → row
 
@@ -31,19 +32,23 @@ Table read_compare_csv(const std::filesystem::path& file) {
   EXPECT_EQ(
       line,
       "case,strategy,rank,iteration_s,predicted_iteration_s,throughput_samples_per_s,communication_share,"
-      "exposed_communication_share,memory_per_gpu_bytes,busiest_link,busiest_link_bytes_per_iteration,"
-      "output");
+      "exposed_communication_share,hidden_communication_share,memory_per_gpu_bytes,busiest_link,"
+      "busiest_link_bytes_per_iteration,output");
   Table table;
   while (std::getline(in, line)) {
     std::vector<std::string> f;
     std::stringstream fields(line);
     for (std::string x; std::getline(fields, x, ',');) f.push_back(x);
-    if (f.size() != 12) {
+    if (f.size() != 13) {
       ADD_FAILURE() << "bad row " << line;
       continue;
     }
-    table[f[0]][f[1]] = {std::stoi(f[2]), std::stod(f[3]), std::stod(f[4]), std::stod(f[5]), f[9],
-                         std::stod(f[7])};
+    table[f[0]][f[1]] = {std::stoi(f[2]), std::stod(f[3]), std::stod(f[4]), std::stod(f[5]),
+                         f[10],           std::stod(f[7]), std::stod(f[6]), std::stod(f[8])};
+    // What communication is not exposed is hidden behind compute (or was waiting, counted exposed).
+    const Row& r = table[f[0]][f[1]];
+    EXPECT_GE(r.hidden_share, 0) << line;
+    EXPECT_LE(r.hidden_share, r.communication_share + 1e-12) << line;
   }
   return table;
 }

@@ -25,6 +25,22 @@ TEST(Roles, LabelsReadBackAndCountsDescribeThem) {
   EXPECT_FALSE(roles.of(2).trains());
 }
 
+// One rank, 1 s iterations: 0.8 s of compute and a 0.5 s all-reduce overlapped with it. Exposed is
+// what compute does not cover (0.2 s); the rest of the communication, 0.3 s, is hidden.
+TEST(Summary, HiddenCommunicationIsWhatComputeCovers) {
+  Trace t;
+  t.ranks = {{0, 0, "h0"}};
+  for (int it = 0; it < 2; ++it) {
+    testing::add_event(t, 0, Lane::phase, "iteration", "iteration", it, it + 1.0, it);
+    testing::add_event(t, 0, Lane::compute, "gemm", "gemm", it, it + 0.8, it);
+    testing::add_event(t, 0, Lane::collective, "all-reduce", "all-reduce", it + 0.5, it + 1.0, it);
+  }
+  const RunSummary s = summarize(t, {});
+  EXPECT_NEAR(s.exposed_mean, 0.2, 1e-12);
+  EXPECT_NEAR(s.hidden_mean, 0.3, 1e-12);
+  EXPECT_NEAR(s.to_json()["hidden_communication_s"].get<double>(), 0.3, 1e-12);
+}
+
 TEST(Summary, LinksBusiestFirstThenByName) {
   // Busy times: b 2 s, c 1 s, a 1 s (half the bytes on half the bandwidth), d 3 s.
   std::vector<LinkUsage> links = {{"c", 1e9, 1'000'000'000},
