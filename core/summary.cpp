@@ -278,11 +278,15 @@ void print_summary(const RunSummary& s, std::ostream& out, std::size_t max_links
     }
   }
   if (!s.links.empty()) {
-    out << fmt::format("  busiest links ({} of {}):\n", std::min(max_links, s.links.size()), s.links.size());
+    // Per iteration, as compare shows them; links.csv and summary.json keep the run's totals.
+    const double iterations = std::max<double>(1, static_cast<double>(s.iteration_seconds.size()));
+    out << fmt::format("  busiest links ({} of {}), per iteration:\n", std::min(max_links, s.links.size()),
+                       s.links.size());
     for (std::size_t i = 0; i < s.links.size() && i < max_links; ++i) {
       const LinkUsage& l = s.links[i];
       out << fmt::format("    {:<30} {:>12} busy {:>10} ({:.1f} %)\n", l.name,
-                         format_bytes(static_cast<double>(l.bytes)), format_duration(l.busy_seconds()),
+                         format_bytes(static_cast<double>(l.bytes) / iterations),
+                         format_duration(l.busy_seconds() / iterations),
                          s.makespan > 0 ? 100 * l.busy_seconds() / s.makespan : 0);
     }
   }

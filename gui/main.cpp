@@ -5,6 +5,7 @@
 #include <QFontMetrics>
 #include <QTimer>
 #include <cstdio>
+#include <string_view>
 
 #include "gui/main_window.hpp"
 #include "gui/timeline_widget.hpp"
@@ -54,33 +55,61 @@ int save_screenshot(dmlsim::gui::MainWindow& window, bool all_opened, const QStr
   return 0;
 }
 
+// The command line, shared by --help (answered without a display) and the application.
+struct CommandLine {
+  QCommandLineParser parser;
+  const QCommandLineOption screenshot{QStringLiteral("screenshot"),
+                                      QStringLiteral("Save the window to FILE and exit"),
+                                      QStringLiteral("FILE")};
+  const QCommandLineOption size{QStringLiteral("size"), QStringLiteral("Window size, e.g. 1600x1000"),
+                                QStringLiteral("WxH"), QStringLiteral("1600x1000")};
+  const QCommandLineOption expand{QStringLiteral("expand-nodes"),
+                                  QStringLiteral("Expand only the first N nodes of each run (default: all)"),
+                                  QStringLiteral("N")};
+  const QCommandLineOption select{QStringLiteral("select"),
+                                  QStringLiteral("Select the time range T0:T1 (seconds)"),
+                                  QStringLiteral("T0:T1")};
+  const QCommandLineOption select_iteration{QStringLiteral("select-iteration"),
+                                            QStringLiteral("Select iteration K of the first run"),
+                                            QStringLiteral("K")};
+
+  CommandLine() {
+    parser.setApplicationDescription(
+        QStringLiteral("Timeline of dmlsim runs: trace.json files or run directories"));
+    parser.addHelpOption();
+    parser.addPositionalArgument(QStringLiteral("runs"),
+                                 QStringLiteral("trace.json files or run directories"),
+                                 QStringLiteral("[TRACE_OR_RUN_DIR ...]"));
+    parser.addOptions({screenshot, size, expand, select, select_iteration});
+  }
+};
+
+bool asks_for_help(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    if (a == "-h" || a == "--help" || a == "--help-all" || a == "-?") return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A QApplication needs a display; the help text does not: answer it from a QCoreApplication.
+  if (asks_for_help(argc, argv)) {
+    QCoreApplication core(argc, argv);
+    QCoreApplication::setApplicationName(QStringLiteral("dmlsim-gui"));
+    CommandLine cli;
+    cli.parser.process(core);  // prints the help and exits
+    return 0;
+  }
   QApplication app(argc, argv);
   QApplication::setApplicationName(QStringLiteral("dmlsim-gui"));
   QApplication::setOrganizationName(QStringLiteral("dmlsim"));
-  QCommandLineParser parser;
-  parser.setApplicationDescription(
-      QStringLiteral("Timeline of dmlsim runs: trace.json files or run directories"));
-  parser.addHelpOption();
-  parser.addPositionalArgument(QStringLiteral("runs"), QStringLiteral("trace.json files or run directories"),
-                               QStringLiteral("[TRACE_OR_RUN_DIR ...]"));
-  const QCommandLineOption screenshot(QStringLiteral("screenshot"),
-                                      QStringLiteral("Save the window to FILE and exit"),
-                                      QStringLiteral("FILE"));
-  const QCommandLineOption size(QStringLiteral("size"), QStringLiteral("Window size, e.g. 1600x1000"),
-                                QStringLiteral("WxH"), QStringLiteral("1600x1000"));
-  const QCommandLineOption expand(QStringLiteral("expand-nodes"),
-                                  QStringLiteral("Expand only the first N nodes of each run (default: all)"),
-                                  QStringLiteral("N"));
-  const QCommandLineOption select(QStringLiteral("select"),
-                                  QStringLiteral("Select the time range T0:T1 (seconds)"),
-                                  QStringLiteral("T0:T1"));
-  const QCommandLineOption select_iteration(QStringLiteral("select-iteration"),
-                                            QStringLiteral("Select iteration K of the first run"),
-                                            QStringLiteral("K"));
-  parser.addOptions({screenshot, size, expand, select, select_iteration});
+  CommandLine cli;
+  QCommandLineParser& parser = cli.parser;
+  const QCommandLineOption &screenshot = cli.screenshot, &size = cli.size, &expand = cli.expand,
+                           &select = cli.select, &select_iteration = cli.select_iteration;
   parser.process(app);
 
   QSize window_size;

@@ -74,6 +74,17 @@ TEST(Cli, RunEchoesThePlatformsKeyFigures) {
   EXPECT_NE(r.out.find("hidden communication"), std::string::npos) << r.out;
 }
 
+// `dmlsim-gui --help` answers without a display (a QApplication would abort without one).
+TEST(Cli, GuiHelpNeedsNoDisplay) {
+  const auto gui = std::filesystem::path(DMLSIM_BINARY_DIR) / "dmlsim-gui";
+  if (!std::filesystem::exists(gui)) GTEST_SKIP() << "dmlsim-gui is not built (no Qt 6)";
+  const std::string out = testing::read_file_of_command(
+      "env -u DISPLAY -u WAYLAND_DISPLAY -u QT_QPA_PLATFORM " + gui.string() + " --help; echo exit=$?");
+  EXPECT_NE(out.find("dmlsim-gui [options] [TRACE_OR_RUN_DIR ...]"), std::string::npos) << out;
+  EXPECT_NE(out.find("--screenshot <FILE>"), std::string::npos) << out;
+  EXPECT_NE(out.find("exit=0"), std::string::npos) << out;
+}
+
 TEST(Cli, TraceJsonFollowsTheChromeTraceFormat) {
   ScratchDir scratch("cli-trace");
   write_file(scratch / "platform.yaml", kPlatform);

@@ -6,6 +6,7 @@
 
 #include "core/errors.hpp"
 #include "core/summary.hpp"
+#include "core/units.hpp"
 #include "trace_builder.hpp"
 
 namespace dmlsim::core {
@@ -157,6 +158,11 @@ TEST(Summary, FromJsonReadsBackWhatToJsonWrote) {
   }
   RunSummary s = summarize(t, {{"l0", 1e9, 123456789}, {"l1", 2e9, 42}});
   s.messages = 17;
+  // run prints the links per iteration (two here), as compare does.
+  std::ostringstream printed;
+  print_summary(s, printed);
+  EXPECT_NE(printed.str().find("busiest links (2 of 2), per iteration:"), std::string::npos) << printed.str();
+  EXPECT_NE(printed.str().find(format_bytes(123456789.0 / 2)), std::string::npos) << printed.str();
   const nlohmann::json j = s.to_json();
   EXPECT_EQ(j["schema_version"], kSummarySchemaVersion);
   EXPECT_EQ(RunSummary::from_json(j).to_json(), j);
