@@ -13,9 +13,8 @@ int explain_command(const ExplainArgs& args) {
   const core::Experiment experiment = core::load_experiment(args.experiment, args.overrides);
   const auto strategy = strategies::make_strategy(experiment);
   const strategies::Prediction p = strategy->predict();
-  std::cout << fmt::format("{}\n{} on {} ({}, {} hosts, {})\n\n", experiment.name, p.summary,
-                           experiment.platform.name, experiment.platform.topology_name(),
-                           experiment.platform.host_count(), experiment.platform.describe_devices());
+  std::cout << fmt::format("{}\n{}\nplatform {}\n\n", experiment.name, p.summary,
+                           experiment.platform.describe());
   for (const auto& t : p.terms) {
     std::cout << fmt::format("  {:<32} {:>12}   {}\n", t.name, core::format_duration(t.seconds), t.formula);
   }

@@ -85,9 +85,10 @@ FatTreeSpec parse_tree(const ConfigNode& node, std::string_view per_leaf_key, do
 }
 
 // Latency and bandwidth of a host → leaf → (spine) → leaf → host path whose hosts have the edge
-// links `a` and `b`.
-PathParams tree_path(const FatTreeSpec& t, const LinkSpec& a, const LinkSpec& b, int leaf_a, int leaf_b) {
-  PathParams p{a.latency + b.latency, std::min(a.up(), b.down())};
+// links `a` and `b`, shared by `sending` flows out of a and `receiving` flows into b.
+PathParams tree_path(const FatTreeSpec& t, const LinkSpec& a, const LinkSpec& b, int leaf_a, int leaf_b,
+                     int sending, int receiving) {
+  PathParams p{a.latency + b.latency, std::min(a.up() / sending, b.down() / receiving)};
   if (leaf_a != leaf_b) {
     p.latency += 2 * t.spine_link.latency;
     p.bandwidth = std::min(p.bandwidth, t.leaf_uplink_bandwidth());
@@ -115,6 +116,14 @@ std::map<int, T> parse_per_host(const ConfigNode& node, std::string_view key, in
   return out;
 }
 
+GpuToNic parse_gpu_to_nic(const ConfigNode& node) {
+  const std::string way = node.string_or("gpu_to_nic", "direct");
+  if (way == "direct") return GpuToNic::direct;
+  if (way == "nvlink") return GpuToNic::nvlink;
+  if (way == "pcie") return GpuToNic::pcie;
+  node.at("gpu_to_nic").fail(fmt::format("unknown way '{}' (known: direct, nvlink, pcie)", way));
+}
+
 HostLinks parse_host_links(const ConfigNode& node, int hosts) {
   return parse_per_host<LinkSpec>(node, "host_links", hosts, "{bandwidth, latency}", parse_link);
 }
@@ -132,6 +141,18 @@ const LinkSpec& StarTopology::link_of(int host) const {
 
 const LinkSpec& FatTreeTopology::host_link_of(int host) const {
   return link_in(host_links, host_link, host);
+}
+
+const LinkSpec* GpuNodesTopology::gpu_to_nic_link() const {
+  switch (gpu_to_nic) {
+    case GpuToNic::direct:
+      return nullptr;
+    case GpuToNic::nvlink:
+      return &nvlink;
+    case GpuToNic::pcie:
+      return &pcie;
+  }
+  return nullptr;
 }
 
 const DeviceProfile& Platform::device_of(int host) const {
@@ -174,6 +195,23 @@ std::string describe_exceptions(const HostLinks& links) {
              : fmt::format(" ({} host{} with a link of its own)", links.size(), links.size() == 1 ? "" : "s");
 }
 
+std::string describe_nics(const GpuNodesTopology& t) {
+  const std::string nics =
+      t.nics_per_node == t.gpus_per_node
+          ? fmt::format("a NIC of {} per GPU", describe_link(t.nic))
+          : fmt::format("{} NIC{} of {} per node, each shared by {} GPUs", t.nics_per_node,
+                        t.nics_per_node == 1 ? "" : "s", describe_link(t.nic), t.gpus_per_nic());
+  switch (t.gpu_to_nic) {
+    case GpuToNic::direct:
+      return nics;
+    case GpuToNic::nvlink:
+      return nics + " through the node switch";
+    case GpuToNic::pcie:
+      return fmt::format("{} over PCIe {}", nics, describe_link(t.pcie));
+  }
+  return nics;
+}
+
 std::string describe_tree(const FatTreeSpec& t, std::string_view members) {
   if (t.leaves <= 1) return "";
   return fmt::format(", {} leaves of {} {}, leaf uplinks {}", t.leaves, t.per_leaf, members,
@@ -195,9 +233,8 @@ std::string Platform::describe() const {
                                describe_tree(t.tree, "hosts"));
           },
           [](const GpuNodesTopology& t) {
-            return fmt::format("{} nodes × {} GPUs, NVLink {} per GPU, a NIC of {} per GPU{}", t.nodes,
-                               t.gpus_per_node, describe_link(t.nvlink), describe_link(t.nic),
-                               describe_tree(t.fabric, "nodes"));
+            return fmt::format("{} nodes × {} GPUs, NVLink {} per GPU, {}{}", t.nodes, t.gpus_per_node,
+                               describe_link(t.nvlink), describe_nics(t), describe_tree(t.fabric, "nodes"));
           },
           [](const SimgridXmlTopology& t) {
             return fmt::format("SimGrid platform {}, {} hosts", t.file.filename().string(), t.hosts.size());
@@ -232,27 +269,42 @@ int Platform::devices_per_node() const {
   return 1;
 }
 
-std::optional<PathParams> Platform::path(int a, int b) const {
-  return std::visit(Overloaded{
-                        [&](const StarTopology& s) -> std::optional<PathParams> {
-                          const LinkSpec &la = s.link_of(a), &lb = s.link_of(b);
-                          return PathParams{la.latency + lb.latency, std::min(la.up(), lb.down())};
-                        },
-                        [&](const FatTreeTopology& f) -> std::optional<PathParams> {
-                          return tree_path(f.tree, f.host_link_of(a), f.host_link_of(b), a / f.tree.per_leaf,
-                                           b / f.tree.per_leaf);
-                        },
-                        [&](const GpuNodesTopology& g) -> std::optional<PathParams> {
-                          const int node_a = a / g.gpus_per_node, node_b = b / g.gpus_per_node;
-                          if (node_a == node_b) {
-                            return PathParams{2 * g.nvlink.latency, std::min(g.nvlink.up(), g.nvlink.down())};
-                          }
-                          return tree_path(g.fabric, g.nic, g.nic, node_a / g.fabric.per_leaf,
-                                           node_b / g.fabric.per_leaf);
-                        },
-                        [](const SimgridXmlTopology&) -> std::optional<PathParams> { return std::nullopt; },
-                    },
-                    topology);
+int Platform::nic_of(int host) const {
+  if (const auto* g = std::get_if<GpuNodesTopology>(&topology)) {
+    return host / g->gpus_per_node * g->nics_per_node + host % g->gpus_per_node / g->gpus_per_nic();
+  }
+  if (std::holds_alternative<SimgridXmlTopology>(topology)) return -1;
+  return host;
+}
+
+std::optional<PathParams> Platform::path(int a, int b, int sending, int receiving) const {
+  return std::visit(
+      Overloaded{
+          [&](const StarTopology& s) -> std::optional<PathParams> {
+            const LinkSpec &la = s.link_of(a), &lb = s.link_of(b);
+            return PathParams{la.latency + lb.latency, std::min(la.up() / sending, lb.down() / receiving)};
+          },
+          [&](const FatTreeTopology& f) -> std::optional<PathParams> {
+            return tree_path(f.tree, f.host_link_of(a), f.host_link_of(b), a / f.tree.per_leaf,
+                             b / f.tree.per_leaf, sending, receiving);
+          },
+          [&](const GpuNodesTopology& g) -> std::optional<PathParams> {
+            const int node_a = a / g.gpus_per_node, node_b = b / g.gpus_per_node;
+            if (node_a == node_b) {  // the ports into the node switch
+              return PathParams{2 * g.nvlink.latency,
+                                std::min(g.nvlink.up() / sending, g.nvlink.down() / receiving)};
+            }
+            PathParams p = tree_path(g.fabric, g.nic, g.nic, node_a / g.fabric.per_leaf,
+                                     node_b / g.fabric.per_leaf, sending, receiving);
+            if (const LinkSpec* l = g.gpu_to_nic_link()) {  // at both ends, a GPU's own
+              p.latency += 2 * l->latency;
+              p.bandwidth = std::min({p.bandwidth, l->up(), l->down()});
+            }
+            return p;
+          },
+          [](const SimgridXmlTopology&) -> std::optional<PathParams> { return std::nullopt; },
+      },
+      topology);
 }
 
 Platform parse_platform(const ConfigNode& node) {
@@ -279,16 +331,28 @@ Platform parse_platform(const ConfigNode& node) {
     f.tree = parse_tree(node, "hosts_per_leaf", f.host_link.up(), hosts);
     p.topology = f;
   } else if (type == "gpu-nodes") {
-    node.expect_only({"name", "topology", "nodes", "gpus_per_node", "nvlink", "nic", "fabric", "device",
-                      "host_devices", "tcp_acks"});
+    node.expect_only({"name", "topology", "nodes", "gpus_per_node", "nvlink", "nic", "nics_per_node",
+                      "gpu_to_nic", "pcie", "fabric", "device", "host_devices", "tcp_acks"});
     GpuNodesTopology g;
     g.nodes = static_cast<int>(node.integer_in("nodes", 1, kMaxHosts));
     g.gpus_per_node = static_cast<int>(node.integer_in("gpus_per_node", 1, 1024));
+    g.nics_per_node = static_cast<int>(node.integer_in_or("nics_per_node", 1, 1024, g.gpus_per_node));
+    if (g.gpus_per_node % g.nics_per_node != 0) {
+      node.at("nics_per_node")
+          .fail(fmt::format("must divide gpus_per_node ({}): each NIC serves the same number of GPUs",
+                            g.gpus_per_node));
+    }
     g.nvlink = parse_link(node.at("nvlink"));
     g.nic = parse_link(node.at("nic"));
+    g.gpu_to_nic = parse_gpu_to_nic(node);
+    if (g.gpu_to_nic == GpuToNic::pcie) {
+      g.pcie = parse_link(node.at("pcie"));
+    } else if (node.has("pcie")) {
+      node.at("pcie").fail("is used only with 'gpu_to_nic: pcie'");
+    }
     if (const auto fabric = node.find("fabric")) {
       fabric->expect_only({"nodes_per_leaf", "spines", "spine_link", "oversubscription", "spine_latency"});
-      g.fabric = parse_tree(*fabric, "nodes_per_leaf", g.nic.up() * g.gpus_per_node, g.nodes);
+      g.fabric = parse_tree(*fabric, "nodes_per_leaf", g.nic.up() * g.nics_per_node, g.nodes);
     } else {
       g.fabric.per_leaf = g.nodes;  // one non-blocking switch
     }

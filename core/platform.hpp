@@ -62,15 +62,27 @@ struct FatTreeTopology {
   const LinkSpec& host_link_of(int host) const;
 };
 
-// Nodes of several GPUs joined by an NVLink-class switch (one link per GPU into it), each GPU with
-// its own NIC into a fat-tree (rail-style: GPU j of a node uses NIC j, no PXN forwarding).
+// How a GPU reaches its NIC: `direct` (the NIC is the GPU's own port; nothing else on the way),
+// `nvlink` (through the GPU's port into the node switch, which intra-node traffic also uses) or
+// `pcie` (through a PCIe link of the GPU's own).
+enum class GpuToNic { direct, nvlink, pcie };
+
+// Nodes of several GPUs joined by an NVLink-class switch (one link per GPU into it), and NICs into
+// a fat-tree: one per GPU (rail-style: GPU j of a node uses NIC j, no PXN forwarding), or fewer
+// shared by the node's GPUs (GPU j uses NIC j / gpus_per_nic(), the GPUs nearest to it).
 struct GpuNodesTopology {
   int nodes = 0;
   int gpus_per_node = 0;
-  LinkSpec nvlink;  // one GPU's port into the node switch
-  LinkSpec nic;     // one GPU's NIC into its leaf
+  int nics_per_node = 0;  // divides gpus_per_node
+  LinkSpec nvlink;        // one GPU's port into the node switch
+  LinkSpec nic;           // one NIC into its leaf
+  GpuToNic gpu_to_nic = GpuToNic::direct;
+  LinkSpec pcie;  // one GPU's link to its NIC, when gpu_to_nic is pcie
   FatTreeSpec fabric;
   int hosts() const { return nodes * gpus_per_node; }
+  int gpus_per_nic() const { return gpus_per_node / nics_per_node; }
+  // The link a GPU's traffic to and from its NIC crosses before the NIC; nullptr for `direct`.
+  const LinkSpec* gpu_to_nic_link() const;
 };
 
 // A raw SimGrid platform file; ranks go to `hosts` in order.
@@ -112,9 +124,15 @@ struct Platform {
   // Ranks per node for hierarchical algorithms (1 where the topology has no nodes).
   int devices_per_node() const;
   int node_of(int host) const { return host / devices_per_node(); }
+  // The NIC a host's traffic to other nodes leaves by: the host's own link on a star or fat-tree,
+  // one of its node's NICs on GPU nodes. Numbered over the platform; -1 for SimGrid XML.
+  int nic_of(int host) const;
   // Analytic path parameters from host a to host b != a; nullopt for SimGrid XML (only the
-  // simulator knows those routes).
-  std::optional<PathParams> path(int a, int b) const;
+  // simulator knows those routes). `sending` flows (this one included) share a's port on the way
+  // out and `receiving` flows share b's port on the way in, each getting an equal share (SimGrid's
+  // max-min sharing of equal flows): the NICs where the path leaves a's node, the GPUs' ports into
+  // the node switch inside a node.
+  std::optional<PathParams> path(int a, int b, int sending = 1, int receiving = 1) const;
 };
 
 // Reads the `platform:` mapping of a platform file.

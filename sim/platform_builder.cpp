@@ -37,7 +37,9 @@ void attach(sg::NetZone* star, simgrid::kernel::routing::NetPoint* member,
   star->add_route(member, nullptr, gateway, nullptr, links, true);
 }
 
-// One GPU node: a full zone of G hosts and a gateway router standing for the node's NICs.
+// One GPU node: a full zone of G hosts and a gateway router standing for the node's NICs. GPU j
+// leaves the node through NIC j / gpus_per_nic, reached directly or over its NVLink port or its own
+// PCIe link (GpuToNic).
 std::pair<sg::NetZone*, simgrid::kernel::routing::NetPoint*> build_gpu_node(sg::NetZone* parent,
                                                                             const core::GpuNodesTopology& g,
                                                                             int node,
@@ -47,12 +49,20 @@ std::pair<sg::NetZone*, simgrid::kernel::routing::NetPoint*> build_gpu_node(sg::
   zone->set_parent(parent);
   auto* gateway = zone->create_router(fmt::format("node{}.nics", node));
   std::vector<sg::Host*> gpus;
-  std::vector<sg::SplitDuplexLink*> nvlinks, nics;
+  std::vector<sg::SplitDuplexLink*> nvlinks, pcie, nics;
   for (int j = 0; j < g.gpus_per_node; ++j) {
     const double speed = host_speed(platform.device_of(node * g.gpus_per_node + j));
     gpus.push_back(zone->create_host(fmt::format("node{}.gpu{}", node, j), speed)->seal());
     nvlinks.push_back(make_link(zone, fmt::format("node{}.gpu{}.nvlink", node, j), g.nvlink));
-    nics.push_back(make_link(zone, fmt::format("node{}.gpu{}.nic", node, j), g.nic));
+    if (g.gpu_to_nic == core::GpuToNic::pcie)
+      pcie.push_back(make_link(zone, fmt::format("node{}.gpu{}.pcie", node, j), g.pcie));
+  }
+  for (int k = 0; k < g.nics_per_node; ++k) {
+    // One NIC per GPU keeps the name it always had.
+    nics.push_back(make_link(zone,
+                             g.gpus_per_nic() == 1 ? fmt::format("node{}.gpu{}.nic", node, k)
+                                                   : fmt::format("node{}.nic{}", node, k),
+                             g.nic));
   }
   for (int j = 0; j < g.gpus_per_node; ++j) {
     for (int k = 0; k < g.gpus_per_node; ++k) {
@@ -60,8 +70,17 @@ std::pair<sg::NetZone*, simgrid::kernel::routing::NetPoint*> build_gpu_node(sg::
       zone->add_route(gpus[j]->get_netpoint(), gpus[k]->get_netpoint(), nullptr, nullptr,
                       {{nvlinks[j], Direction::UP}, {nvlinks[k], Direction::DOWN}}, false);
     }
-    zone->add_route(gpus[j]->get_netpoint(), gateway, nullptr, nullptr, {{nics[j], Direction::UP}}, false);
-    zone->add_route(gateway, gpus[j]->get_netpoint(), nullptr, nullptr, {{nics[j], Direction::DOWN}}, false);
+    sg::SplitDuplexLink* nic = nics[static_cast<std::size_t>(j / g.gpus_per_nic())];
+    sg::SplitDuplexLink* to_nic = g.gpu_to_nic == core::GpuToNic::nvlink ? nvlinks[j]
+                                  : g.gpu_to_nic == core::GpuToNic::pcie ? pcie[j]
+                                                                         : nullptr;
+    std::vector<sg::LinkInRoute> out, in;
+    if (to_nic != nullptr) out.emplace_back(to_nic, Direction::UP);
+    out.emplace_back(nic, Direction::UP);
+    in.emplace_back(nic, Direction::DOWN);
+    if (to_nic != nullptr) in.emplace_back(to_nic, Direction::DOWN);
+    zone->add_route(gpus[j]->get_netpoint(), gateway, nullptr, nullptr, out, false);
+    zone->add_route(gateway, gpus[j]->get_netpoint(), nullptr, nullptr, in, false);
   }
   zone->seal();
   hosts.insert(hosts.end(), gpus.begin(), gpus.end());

@@ -2,9 +2,17 @@
 
 #include <algorithm>
 #include <limits>
+#include <map>
+#include <utility>
+#include <vector>
+
+#include "strategies/collectives/binary_tree.hpp"
 
 namespace dmlsim::strategies {
 namespace {
+
+// (member, member): one message of a round.
+using Pair = std::pair<int, int>;
 
 struct Worst {
   AlphaBeta ab{0, std::numeric_limits<double>::infinity()};
@@ -17,23 +25,94 @@ struct Worst {
   AlphaBeta value() const { return any ? ab : AlphaBeta{0, 1}; }
 };
 
+// The messages of one round, all sent at once: adds each one's path to `worst`, every port shared
+// by the round's messages through it. A message between nodes leaves by its sender's NIC and
+// enters by its receiver's (on a star or fat-tree a host's link is its NIC; on GPU nodes the GPUs
+// behind one NIC share it); one inside a node uses the GPUs' ports into the node switch.
+void add_round(Worst& worst, const core::Platform& platform, const std::vector<int>& hosts,
+               const std::vector<Pair>& round) {
+  std::map<std::pair<bool, int>, int> out, in;  // messages per (NIC?, port)
+  const auto port = [&](int host, bool between_nodes) {
+    return std::pair{between_nodes, between_nodes ? platform.nic_of(host) : host};
+  };
+  std::vector<std::pair<int, int>> paths;  // hosts
+  for (const auto& [i, j] : round) {
+    const int a = hosts[static_cast<std::size_t>(i)], b = hosts[static_cast<std::size_t>(j)];
+    if (a == b) continue;
+    const bool between = platform.node_of(a) != platform.node_of(b);
+    ++out[port(a, between)];
+    ++in[port(b, between)];
+    paths.emplace_back(a, b);
+  }
+  for (const auto& [a, b] : paths) {
+    const bool between = platform.node_of(a) != platform.node_of(b);
+    worst.add(*platform.path(a, b, out[port(a, between)], in[port(b, between)]));
+  }
+}
+
+std::vector<Pair> shifted(int n, int d, int stride = 1, int groups = 1) {
+  // Member i of each of `groups` interleaved groups of n (member k·stride + g) to member i + d.
+  std::vector<Pair> round;
+  for (int g = 0; g < groups; ++g) {
+    for (int i = 0; i < n; ++i) round.emplace_back(i * stride + g, (i + d) % n * stride + g);
+  }
+  return round;
+}
+
+// Child to parent of the binary tree over n members (roles shifted by `rotation`), in each of
+// `groups` interleaved groups; `up` false: parent to child.
+void add_tree_edges(std::vector<Pair>& round, int n, int rotation, bool up, int stride = 1, int groups = 1) {
+  const BinaryTree tree{n};
+  for (int g = 0; g < groups; ++g) {
+    const auto member = [&](int role) { return (role + rotation) % n * stride + g; };
+    for (int role = 1; role < n; ++role) {
+      const Pair edge{member(role), member(tree.parent(role))};
+      round.push_back(up ? edge : Pair{edge.second, edge.first});
+    }
+  }
+}
+
+// The classes of rounds over groups of n members, `groups` of them interleaved with `stride`
+// (the rails of hierarchical: member k of rail g is k·stride + g), all groups at once.
+GroupPaths group_paths(const core::Platform& platform, const std::vector<int>& hosts, int n, int stride,
+                       int groups) {
+  Worst ring, butterfly, tree, double_tree;
+  add_round(ring, platform, hosts, shifted(n, 1, stride, groups));
+  for (int d = 1; d < n; d *= 2) add_round(butterfly, platform, hosts, shifted(n, d, stride, groups));
+  for (const bool up : {true, false}) {
+    std::vector<Pair> one, two;
+    add_tree_edges(one, n, 0, up, stride, groups);
+    two = one;
+    add_tree_edges(two, n, 1, up, stride, groups);
+    add_round(tree, platform, hosts, one);
+    add_round(double_tree, platform, hosts, two);
+  }
+  // A tree round moves f chunks through its busiest port: the port's bandwidth is f × one flow's share.
+  const double fan_in = BinaryTree{n}.max_fan_in();
+  AlphaBeta t = tree.value(), dt = double_tree.value();
+  if (tree.any) t.bandwidth *= fan_in;
+  if (double_tree.any) dt.bandwidth *= fan_in;
+  return GroupPaths{ring.value(), butterfly.value(), t, dt};
+}
+
 }  // namespace
 
 std::optional<PathClasses> path_classes(const core::Experiment& e, const core::Group& group, int local_size) {
   const int n = group.size();
-  auto host = [&](int member) { return e.placement[static_cast<std::size_t>(group.at(member))]; };
-  if (n > 1 && !e.platform.path(host(0), host(1))) return std::nullopt;
-  Worst flat, intra, inter;
-  auto path = [&](int i, int j) { return *e.platform.path(host(i), host(j)); };
+  std::vector<int> hosts;
+  for (int member = 0; member < n; ++member)
+    hosts.push_back(e.placement[static_cast<std::size_t>(group.at(member))]);
+  if (n > 1 && !e.platform.path(hosts[0], hosts[1])) return std::nullopt;
   const int g = std::max(local_size, 1);
   const int nodes = n / g;
-  for (int i = 0; i < n; ++i) {
-    for (int d = 1; d < n; d *= 2) flat.add(path(i, (i + d) % n));
-    const int node = i / g, local = i % g;
-    for (int d = 1; d < g; d *= 2) intra.add(path(i, node * g + (local + d) % g));
-    for (int d = 1; d < nodes; d *= 2) inter.add(path(i, ((node + d) % nodes) * g + local));
+  Worst intra;
+  for (int d = 1; d < g; d *= 2) {
+    std::vector<Pair> round;
+    for (int i = 0; i < n; ++i) round.emplace_back(i, i / g * g + (i % g + d) % g);
+    add_round(intra, e.platform, hosts, round);
   }
-  return PathClasses{flat.value(), intra.value(), inter.value()};
+  return PathClasses{group_paths(e.platform, hosts, n, 1, 1), intra.value(),
+                     group_paths(e.platform, hosts, nodes, g, g)};
 }
 
 }  // namespace dmlsim::strategies

@@ -352,6 +352,27 @@ TEST(Cli, ExplainPrintsTheClosedForm) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   // 2(n−1)(α + S/(nB)): n = 16, S = 256 MiB, α = 2 µs, B = 25 Gbit/s → 161.1 ms.
   EXPECT_NE(r.out.find("predicted iteration time             161.1 ms"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("platform star-16: star of 16 hosts, links 25 Gbps / 1 us"), std::string::npos)
+      << r.out;
+}
+
+// The NICs a node's GPUs share are in explain's platform line and in its closed form: on 8 nodes
+// of 4 A100s with one 100 Gbit/s NIC per node, hierarchical all-reduce's rails share the NIC.
+TEST(Cli, ExplainShowsSharedNics) {
+  ScratchDir scratch("cli-explain-nics");
+  const auto experiment = (testing::source_dir() / "experiments" / "a100-ethernet.yaml").string();
+  const auto r = run_dmlsim({"explain", experiment, "--set", "strategy.allreduce=hierarchical"}, scratch);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("1 NIC of 100 Gbps / 2 us per node, each shared by 4 GPUs over PCIe 200 Gbps / 1 us"),
+            std::string::npos)
+      << r.out;
+  const auto per_gpu = run_dmlsim({"explain", experiment, "--set", "strategy.allreduce=hierarchical", "--set",
+                                   "platform.nics_per_node=4"},
+                                  scratch);
+  ASSERT_EQ(per_gpu.exit_code, 0) << per_gpu.err;
+  EXPECT_NE(r.out.find("predicted iteration time             135.5 ms"), std::string::npos) << r.out;
+  EXPECT_NE(per_gpu.out.find("predicted iteration time             67.63 ms"), std::string::npos)
+      << per_gpu.out;
 }
 
 }  // namespace

@@ -311,14 +311,14 @@ TEST(Collectives, HalvingReduceScatterRejectsNonPowerOfTwo) {
 
 TEST(CostModel, RingMatchesTextbookForm) {
   // 2(n−1)(α + S/(nB)) with n = 4, S = 4 MiB, α = 2 µs, B = 10 GB/s.
-  const strategies::PathClasses p{{2e-6, 10e9}, {}, {}};
+  const auto p = strategies::PathClasses::uniform({2e-6, 10e9});
   const auto c = strategies::collective_cost(Collective::all_reduce, "ring", 4, 1 << 20, 4, p, {});
   EXPECT_DOUBLE_EQ(c.latency, 6 * 2e-6);
   EXPECT_DOUBLE_EQ(c.transfer, 6 * (4.0 * (1 << 20) / 4) / 10e9);
 }
 
 TEST(CostModel, HalvingDoublingMatchesTextbookForm) {
-  const strategies::PathClasses p{{2e-6, 10e9}, {}, {}};
+  const auto p = strategies::PathClasses::uniform({2e-6, 10e9});
   const double s = 4.0 * (1 << 20);
   const auto c =
       strategies::collective_cost(Collective::all_reduce, "halving-doubling", 8, 1 << 20, 4, p, {});
@@ -354,7 +354,8 @@ TEST(AlgorithmTable, EveryDescriptorBuildsWhatItSaysAndCostsIt) {
         EXPECT_EQ(members.back()->collective(), to_string(c));
       }
       EXPECT_EQ(core::check_round_aligned(members), "") << a->name << " " << to_string(c);
-      const PathClasses paths{{1e-6, 1e9}, {1e-7, 1e10}, {2e-6, 1e9}};
+      const PathClasses paths{
+          GroupPaths::uniform({1e-6, 1e9}), {1e-7, 1e10}, GroupPaths::uniform({2e-6, 1e9})};
       const CostTerms direct = a->cost(c, n, 1000, 4, paths, options);
       EXPECT_EQ(direct.total(), collective_cost(c, a->name, n, 1000, 4, paths, options).total());
       EXPECT_GT(direct.total(), 0);

@@ -153,8 +153,9 @@ TEST_P(ClosedFormOnStar, SimulatedTimeMatches) {
   const strategies::AlphaBeta ab{2e-6, 10e9 / 8};
   strategies::CollectiveOptions o;
   o.local_size = local_size_for(algo, n);
-  const double expected =
-      strategies::collective_cost(algo.collective, algo.algorithm, n, bytes / 4, 4, {ab, ab, ab}, o).total();
+  const double expected = strategies::collective_cost(algo.collective, algo.algorithm, n, bytes / 4, 4,
+                                                      strategies::PathClasses::uniform(ab), o)
+                              .total();
   EXPECT_NEAR(r.simulated_seconds / expected, 1.0, 0.005)
       << "simulated " << r.simulated_seconds << " s, closed form " << expected << " s";
 }

@@ -117,6 +117,78 @@ platform:
   expect_routes_match(yaml);
 }
 
+// NICs shared by a node's GPUs: GPU j leaves through NIC j / (GPUs per NIC), reached directly,
+// over its PCIe link or over its NVLink port; flows through one NIC share it.
+TEST(SimPlatform, NicsSharedByANodesGpus) {
+  const std::string nodes = R"(
+platform:
+  topology: gpu-nodes
+  nodes: 4
+  gpus_per_node: 4
+  nics_per_node: 2
+  nvlink: {bandwidth: 450GBps, latency: 700ns}
+  nic: {bandwidth: 100Gbps, latency: 1.5us}
+  device: h100)";
+  const core::Platform direct = platform_from(nodes);
+  EXPECT_EQ(direct.nic_of(0), 0);
+  EXPECT_EQ(direct.nic_of(1), 0);
+  EXPECT_EQ(direct.nic_of(2), 1);
+  EXPECT_EQ(direct.nic_of(7), 3);  // node 1's second NIC
+  EXPECT_EQ(direct.nic_of(8), 4);
+  expect_path(nodes, 1, 6, 2 * 1.5e-6, 100e9);
+  const auto shared = direct.path(1, 6, 2, 4);  // 2 flows out of GPU 1's NIC, 4 into GPU 6's
+  EXPECT_DOUBLE_EQ(shared->bandwidth, 100e9 / 8 / 4);
+  EXPECT_DOUBLE_EQ(shared->latency, 2 * 1.5e-6);
+  EXPECT_DOUBLE_EQ(direct.path(0, 1, 2, 4)->bandwidth, 450e9 / 4);  // inside a node: the NVLink ports
+  EXPECT_EQ(direct.describe(),
+            "gpu-nodes: 4 nodes × 4 GPUs, NVLink 3.6 Tbps / 700 ns per GPU, 2 NICs of 100 Gbps / 1.5 us per "
+            "node, each shared by 2 GPUs; H100-SXM5-80GB");
+  expect_routes_match(nodes);
+}
+
+TEST(SimPlatform, GpusReachTheirNicOverPcie) {
+  const char* yaml = R"(
+platform:
+  topology: gpu-nodes
+  nodes: 4
+  gpus_per_node: 4
+  nics_per_node: 1
+  gpu_to_nic: pcie
+  pcie: {bandwidth: 8GBps, latency: 1us}
+  nvlink: {bandwidth: 450GBps, latency: 700ns}
+  nic: {bandwidth: 100Gbps, latency: 1.5us}
+  fabric: {nodes_per_leaf: 2, spines: 1, oversubscription: 1, spine_latency: 500ns}
+  device: h100)";
+  // Two PCIe links, two NIC links and, across leaves, two spine hops; the PCIe link is the bottleneck.
+  expect_path(yaml, 0, 5, 2e-6 + 3e-6, 64e9);
+  expect_path(yaml, 0, 9, 2e-6 + 3e-6 + 1e-6, 64e9);
+  expect_path(yaml, 0, 3, 1.4e-6, 3600e9);  // inside a node: NVLink only
+  // A leaf's uplink carries its 2 nodes' single NICs (oversubscription 1).
+  const core::Platform platform = platform_from(yaml);
+  EXPECT_DOUBLE_EQ(std::get<core::GpuNodesTopology>(platform.topology).fabric.leaf_uplink_bandwidth(),
+                   2 * 100e9 / 8);
+  expect_routes_match(yaml);
+}
+
+TEST(SimPlatform, GpusReachTheirNicThroughTheNodeSwitch) {
+  const char* yaml = R"(
+platform:
+  topology: gpu-nodes
+  nodes: 2
+  gpus_per_node: 8
+  nics_per_node: 1
+  gpu_to_nic: nvlink
+  nvlink: {bandwidth: 10GBps, latency: 700ns}
+  nic: {bandwidth: 400Gbps, latency: 1.5us}
+  device: h100)";
+  expect_path(yaml, 3, 12, 2 * 0.7e-6 + 2 * 1.5e-6, 80e9);  // the NVLink port is the bottleneck
+  EXPECT_EQ(
+      platform_from(yaml).describe(),
+      "gpu-nodes: 2 nodes × 8 GPUs, NVLink 80 Gbps / 700 ns per GPU, 1 NIC of 400 Gbps / 1.5 us per node, "
+      "each shared by 8 GPUs through the node switch; H100-SXM5-80GB");
+  expect_routes_match(yaml);
+}
+
 TEST(SimPlatform, BadLinkAndDeviceFieldsAreNamed) {
   const auto message = [](const std::string& yaml) {
     try {
@@ -141,6 +213,19 @@ TEST(SimPlatform, BadLinkAndDeviceFieldsAreNamed) {
       message("platform: {topology: star, hosts: 4, link: {bandwidth: 1Gbps, latency: 1us}, device: cpu, "
               "host_devices: {\"1-2\": h100, 2: a100}}"),
       "p.yaml:1: field 'platform.host_devices.2': host 2 is given twice");
+  const std::string nodes =
+      "platform: {topology: gpu-nodes, nodes: 2, gpus_per_node: 8, nvlink: {bandwidth: 450GBps, latency: "
+      "1us}, "
+      "nic: {bandwidth: 100Gbps, latency: 1us}, device: h100";
+  EXPECT_EQ(
+      message(nodes + ", nics_per_node: 3}"),
+      "p.yaml:1: field 'platform.nics_per_node': must divide gpus_per_node (8): each NIC serves the same "
+      "number of GPUs");
+  EXPECT_EQ(message(nodes + ", gpu_to_nic: pci}"),
+            "p.yaml:1: field 'platform.gpu_to_nic': unknown way 'pci' (known: direct, nvlink, pcie)");
+  EXPECT_EQ(message(nodes + ", gpu_to_nic: pcie}"), "p.yaml:1: field 'platform.pcie': missing (required)");
+  EXPECT_EQ(message(nodes + ", pcie: {bandwidth: 32GBps, latency: 1us}}"),
+            "p.yaml:1: field 'platform.pcie': is used only with 'gpu_to_nic: pcie'");
   const core::Platform mixed = platform_from(
       "platform: {topology: star, hosts: 4, link: {bandwidth: 1Gbps, latency: 1us}, device: cpu, "
       "host_devices: {\"2-3\": h100}}");

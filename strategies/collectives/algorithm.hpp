@@ -38,6 +38,8 @@ struct AlgorithmDescriptor {
   // The critical path on a network where its paths do not contend (n ≥ 2).
   CostTerms (*cost)(Collective c, int n, std::uint64_t count, std::uint32_t element_bytes,
                     const PathClasses& paths, const CollectiveOptions& options) = nullptr;
+  // The path its β terms mostly run on, for explanations ("S over B").
+  AlphaBeta (*main_path)(const PathClasses& paths) = nullptr;
 
   bool implements(Collective c) const { return (collectives & collective_bit(c)) != 0; }
 };

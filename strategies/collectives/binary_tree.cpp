@@ -169,9 +169,11 @@ const AlgorithmDescriptor kTreeAlgorithm{
     [](Collective c, int n, std::uint64_t count, std::uint32_t element_bytes, const PathClasses& paths,
        const CollectiveOptions& options) {
       const std::uint64_t chunks = pipeline_chunks(count * element_bytes, options.tree_chunk_bytes);
-      const CostTerms one = tree_cost(n, chunks, max_chunk_bytes(count, chunks, element_bytes), paths.flat);
+      const CostTerms one =
+          tree_cost(n, chunks, max_chunk_bytes(count, chunks, element_bytes), paths.whole.tree);
       return c == Collective::all_reduce ? CostTerms{2 * one.latency, 2 * one.transfer} : one;
-    }};
+    },
+    [](const PathClasses& paths) { return paths.whole.tree; }};
 
 const AlgorithmDescriptor kDoubleBinaryTreeAlgorithm{
     "double-binary-tree",
@@ -187,8 +189,10 @@ const AlgorithmDescriptor kDoubleBinaryTreeAlgorithm{
        const CollectiveOptions& options) {
       const std::uint64_t half = count - count / 2;  // the larger of the two halves
       const std::uint64_t chunks = pipeline_chunks(count / 2 * element_bytes, options.tree_chunk_bytes);
-      const CostTerms one = tree_cost(n, chunks, max_chunk_bytes(half, chunks, element_bytes), paths.flat);
+      const CostTerms one =
+          tree_cost(n, chunks, max_chunk_bytes(half, chunks, element_bytes), paths.whole.double_tree);
       return CostTerms{2 * one.latency, 2 * one.transfer};
-    }};
+    },
+    [](const PathClasses& paths) { return paths.whole.double_tree; }};
 
 }  // namespace dmlsim::strategies

@@ -27,12 +27,31 @@ struct AlphaBeta {
   double bandwidth = 0;  // bytes per second
 };
 
-// Path parameters an algorithm sees: `flat` for algorithms over the whole group (its slowest
-// path), `intra`/`inter` for hierarchical (inside a node, between nodes).
+// The slowest path of each kind of round an algorithm runs over a group, with every member
+// sending at once, so that flows through one port (GPUs behind one NIC, or two children sending
+// to one parent) share it.
+struct GroupPaths {
+  AlphaBeta ring;       // i to i + 1
+  AlphaBeta butterfly;  // i to i + 2^k, each k (halving-doubling charges every step the slowest)
+  // Child to parent and parent to children of the binary tree (both trees of the double tree at
+  // once), as the bandwidth of a port that f flows cross in f·c/B (f = the tree's fan-in): on a
+  // star it is the link's.
+  AlphaBeta tree;
+  AlphaBeta double_tree;
+
+  static GroupPaths uniform(const AlphaBeta& ab) { return {ab, ab, ab, ab}; }
+};
+
+// Path parameters an algorithm sees: `whole` for algorithms over the whole group; `intra` and
+// `rails` for hierarchical (inside a node; across nodes, one rail per local member, all at once).
 struct PathClasses {
-  AlphaBeta flat;
+  GroupPaths whole;
   AlphaBeta intra;
-  AlphaBeta inter;
+  GroupPaths rails;
+
+  static PathClasses uniform(const AlphaBeta& ab) {
+    return {GroupPaths::uniform(ab), ab, GroupPaths::uniform(ab)};
+  }
 };
 
 struct CostTerms {

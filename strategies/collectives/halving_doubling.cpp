@@ -152,7 +152,7 @@ const AlgorithmDescriptor kHalvingDoublingAlgorithm{
     },
     [](Collective c, int n, std::uint64_t count, std::uint32_t element_bytes, const PathClasses& paths,
        const CollectiveOptions&) {
-      const AlphaBeta& p = paths.flat;
+      const AlphaBeta& p = paths.whole.butterfly;
       const double bytes = static_cast<double>(count) * element_bytes;
       if (c != Collective::all_reduce)
         return CostTerms{std::log2(n) * p.alpha, (n - 1.0) / n * bytes / p.bandwidth};
@@ -160,6 +160,7 @@ const AlgorithmDescriptor kHalvingDoublingAlgorithm{
       CostTerms t{2 * std::log2(pw) * p.alpha, 2.0 * (pw - 1) / pw * bytes / p.bandwidth};
       if (pw != n) t += CostTerms{2 * p.alpha, 2 * bytes / p.bandwidth};
       return t;
-    }};
+    },
+    [](const PathClasses& paths) { return paths.whole.butterfly; }};
 
 }  // namespace dmlsim::strategies

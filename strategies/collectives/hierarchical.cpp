@@ -73,11 +73,11 @@ const AlgorithmDescriptor kHierarchicalAlgorithm{
       const std::uint64_t rail = core::chunk_range(count, static_cast<std::uint64_t>(g), 0).count;
       CostTerms t = ring_steps(
           2 * (g - 1), max_chunk_bytes(count, static_cast<std::uint64_t>(g), element_bytes), paths.intra);
-      PathClasses rail_paths = paths;
-      rail_paths.flat = paths.inter;
+      const PathClasses rail_paths{paths.rails, paths.intra, paths.rails};
       t += collective_cost(Collective::all_reduce, options.inner, nodes, rail, element_bytes, rail_paths,
                            options);
       return t;
-    }};
+    },
+    [](const PathClasses& paths) { return paths.rails.ring; }};
 
 }  // namespace dmlsim::strategies

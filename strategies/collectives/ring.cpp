@@ -150,7 +150,8 @@ const AlgorithmDescriptor kRingAlgorithm{
        const CollectiveOptions&) {
       const int steps = c == Collective::all_reduce ? 2 * (n - 1) : n - 1;
       return ring_steps(steps, max_chunk_bytes(count, static_cast<std::uint64_t>(n), element_bytes),
-                        paths.flat);
-    }};
+                        paths.whole.ring);
+    },
+    [](const PathClasses& paths) { return paths.whole.ring; }};
 
 }  // namespace dmlsim::strategies

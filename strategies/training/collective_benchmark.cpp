@@ -5,6 +5,7 @@
 #include "core/communicator.hpp"
 #include "core/errors.hpp"
 #include "core/units.hpp"
+#include "strategies/collectives/algorithm.hpp"
 #include "strategies/collectives/cost.hpp"
 #include "strategies/collectives/verify.hpp"
 #include "strategies/paths.hpp"
@@ -139,11 +140,12 @@ class CollectiveBenchmark final : public Strategy {
       const std::uint64_t bytes = sizes_[static_cast<std::size_t>(g)];
       const CostTerms cost = collective_cost(collective_, choice_.algorithm, group.size(),
                                              bytes / element_bytes_, element_bytes_, *paths, choice_.options);
+      const AlphaBeta main = find_algorithm(collective_, choice_.algorithm)->main_path(*paths);
       p.terms.push_back({fmt::format("group {} latency (α terms)", g), cost.latency,
-                         fmt::format("α = {} per message", core::format_duration(paths->flat.alpha))});
+                         fmt::format("α = {} per message", core::format_duration(main.alpha))});
       p.terms.push_back({fmt::format("group {} transfer (β terms)", g), cost.transfer,
                          fmt::format("{} over {}", core::format_bytes(static_cast<double>(bytes)),
-                                     core::format_bandwidth(paths->flat.bandwidth))});
+                                     core::format_bandwidth(main.bandwidth))});
       p.iteration_seconds = std::max(p.iteration_seconds, cost.total());
     }
     if (groups_ > 1)

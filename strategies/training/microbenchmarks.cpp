@@ -66,7 +66,8 @@ class PingPong final : public Strategy {
     const auto paths = path_classes(experiment_, core::Group::strided(0, 2, 1), 1);
     if (!paths) return p;
     for (const std::uint64_t bytes : sizes_) {
-      const double one_way = paths->flat.alpha + static_cast<double>(bytes) / paths->flat.bandwidth;
+      const double one_way =
+          paths->whole.ring.alpha + static_cast<double>(bytes) / paths->whole.ring.bandwidth;
       p.terms.push_back({pingpong_phase(bytes), 2 * one_way, "round trip 2·(α + S/B)"});
     }
     return p;

@@ -292,6 +292,13 @@ Prediction ParameterServer::predict() const {
   } else {
     p.notes.push_back("closed forms need the analytic paths of a YAML topology; communication omitted");
   }
+  if (const auto* g = std::get_if<core::GpuNodesTopology>(&experiment_.platform.topology);
+      g != nullptr && g->gpus_per_nic() > 1) {
+    p.notes.push_back(fmt::format(
+        "{} GPUs share each NIC here, but the push/pull closed form gives every member a NIC of its own: "
+        "it is optimistic (the simulation shares the NICs)",
+        g->gpus_per_nic()));
+  }
   const std::uint32_t element = core::dtype_bytes(model_.dtype);
   // Buckets become ready as backward proceeds; the stream exchanges them one at a time (as for
   // data-parallel buckets).
