@@ -185,7 +185,7 @@ Overrides preset_overrides(const Variant& v, const core::Experiment& base) {
   const std::string& kind = parts[0];
   if (kind == "ps-colocated") {
     if (parts.size() > 2) bad("expected ps-colocated[:servers]");
-    const int k = number(1, base.ranks);
+    const int k = number(1, base.training_ranks());
     return {
         {"strategy",
          fmt::format("{{type: parameter-server, mode: sync, servers: {}, server_placement: colocated}}", k)}};
@@ -199,8 +199,9 @@ Overrides preset_overrides(const Variant& v, const core::Experiment& base) {
   if (k < 1) bad("needs at least one server");
   std::string strategy = fmt::format("{{type: parameter-server, mode: {}, servers: {}", kind.substr(3), k);
   if (ssp) strategy += fmt::format(", staleness: {}", number(2, 0));
-  // The experiment's ranks are the workers; dedicated servers come after them.
-  return {{"strategy", strategy + "}"}, {"ranks", std::to_string(base.ranks + k)}};
+  // A preset is the strategy alone: `ranks` stays the experiment's workers, and the k dedicated
+  // servers take k hosts after them, as the same strategy does in `run`.
+  return {{"strategy", strategy + "}"}};
 }
 
 struct Run {
@@ -239,9 +240,21 @@ std::vector<Run> plan_runs(const Plan& plan, const CompareArgs& args, const std:
       const std::string label = c.name.empty() ? s.name : c.name + "-" + s.name;
       run.overrides.emplace_back("name", fmt::format("{}-{}", plan.name, label));
       run.dir = c.name.empty() ? out / s.name : out / c.name / s.name;
-      // Every input error surfaces here, before anything runs.
-      const core::Experiment e = core::load_experiment(plan.experiment, run.overrides);
-      run.prediction = strategies::make_strategy(e)->predict();
+      // Every input error surfaces here, before anything runs, naming the strategy (and case) the
+      // user wrote: a preset's fields show as "(from --set)" in the experiment's error.
+      const core::Experiment e = [&] {
+        try {
+          core::Experiment loaded = core::load_experiment(plan.experiment, run.overrides);
+          run.prediction = strategies::make_strategy(loaded)->predict();
+          return loaded;
+        } catch (const core::ConfigError& error) {
+          const std::string what =
+              s.preset.empty() || s.preset == s.name ? "" : fmt::format(" ({})", s.preset);
+          throw core::ConfigError(fmt::format("compare: strategy '{}'{}{}: {}", s.name, what,
+                                              c.name.empty() ? "" : fmt::format(" in case '{}'", c.name),
+                                              error.what()));
+        }
+      }();
       // The table needs each run's compute/communication breakdown, which trace: none does not keep.
       if (e.trace == core::TraceDetail::none) run.overrides.emplace_back("simulation.trace", "phases");
       runs.push_back(std::move(run));

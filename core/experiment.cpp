@@ -50,6 +50,16 @@ constexpr std::pair<std::string_view, TraceDetail> kTraceDetails[] = {{"none", T
                                                                       {"kernels", TraceDetail::kernels},
                                                                       {"messages", TraceDetail::messages}};
 
+// The ranks a strategy runs after the training ranks: a parameter server's dedicated servers (one
+// rank each; colocated servers live in their workers' ranks). They are added to `ranks:`, which
+// counts the training ranks in `run` and `compare` alike. Core reads this one field of the
+// strategy because the platform must hold every rank before any strategy is built.
+int service_ranks_of(const ConfigNode& strategy) {
+  if (strategy.string_or("type", "") != "parameter-server") return 0;
+  if (strategy.string_or("server_placement", "dedicated") == "colocated") return 0;
+  return static_cast<int>(strategy.integer_in_or("servers", 1, 1 << 20, 1));
+}
+
 }  // namespace
 
 std::string_view to_string(CollectiveFidelity f) {
@@ -104,29 +114,47 @@ Experiment parse_experiment(const ConfigNode& node) {
   if (const auto model = node.find("model")) e.model = parse_inline_or_file(*model, "model", parse_model);
 
   const int hosts = e.platform.host_count();
+  const ConfigNode strategy = node.at("strategy");
+  e.service_ranks = service_ranks_of(strategy);
+  // "and 8 dedicated servers (strategy.servers)": what takes the hosts beside the training ranks.
+  const std::string beside = e.service_ranks == 0
+                                 ? ""
+                                 : fmt::format(" and {} dedicated server{} (strategy.servers)",
+                                               e.service_ranks, e.service_ranks == 1 ? "" : "s");
+  const int room = hosts - e.service_ranks;  // hosts left for training ranks
+  if (room < 1) {
+    (strategy.has("servers") ? strategy.at("servers") : strategy)
+        .fail(fmt::format("{} dedicated servers leave no host of platform '{}' ({} hosts) to train",
+                          e.service_ranks, e.platform.name, hosts));
+  }
   const auto parallelism = node.find("parallelism");
   if (parallelism) e.mesh = parse_mesh(*parallelism);
+  int training = room;
   if (const auto ranks = node.find("ranks")) {
     const std::int64_t n = ranks->as_int();
-    if (n < 1 || n > hosts) {
+    if (n < 1) ranks->fail(fmt::format("{} ranks: at least one rank must train", n));
+    if (n > room && e.service_ranks == 0) {
       ranks->fail(fmt::format("{} ranks do not fit platform '{}' with {} hosts (one rank per host)", n,
                               e.platform.name, hosts));
     }
-    e.ranks = static_cast<int>(n);
-  } else if (parallelism) {
-    if (e.mesh.ranks() > hosts) {
-      parallelism->fail(fmt::format("{} needs {} ranks; platform '{}' has {} hosts (one rank per host)",
-                                    e.mesh.describe(), e.mesh.ranks(), e.platform.name, hosts));
+    if (n > room) {
+      ranks->fail(fmt::format("{} ranks{} need {} hosts; platform '{}' has {} (one rank per host)", n, beside,
+                              n + e.service_ranks, e.platform.name, hosts));
     }
-    e.ranks = e.mesh.ranks();
-  } else {
-    e.ranks = hosts;
+    training = static_cast<int>(n);
+  } else if (parallelism) {
+    if (e.mesh.ranks() > room) {
+      parallelism->fail(fmt::format("{} needs {} ranks{}; platform '{}' has {} hosts (one rank per host)",
+                                    e.mesh.describe(), e.mesh.ranks(), beside, e.platform.name, hosts));
+    }
+    training = e.mesh.ranks();
   }
+  e.ranks = training + e.service_ranks;
   if (!parallelism) {
-    e.mesh = Mesh::data_parallel(e.ranks);
-  } else if (e.mesh.ranks() != e.ranks) {
+    e.mesh = Mesh::data_parallel(training);
+  } else if (e.mesh.ranks() != training) {
     parallelism->fail(
-        fmt::format("{} has {} ranks, the experiment {}", e.mesh.describe(), e.mesh.ranks(), e.ranks));
+        fmt::format("{} has {} ranks, the experiment {}", e.mesh.describe(), e.mesh.ranks(), training));
   }
   if (const auto placement = node.find("placement")) {
     std::set<int> used;
@@ -138,14 +166,14 @@ Experiment parse_experiment(const ConfigNode& node) {
       e.placement.push_back(static_cast<int>(host));
     }
     if (static_cast<int>(e.placement.size()) != e.ranks) {
-      placement->fail(fmt::format("lists {} hosts for {} ranks", e.placement.size(), e.ranks));
+      placement->fail(fmt::format("lists {} hosts for {} ranks{}{}", e.placement.size(), training, beside,
+                                  e.service_ranks > 0 ? ", servers last" : ""));
     }
   } else {
     for (int r = 0; r < e.ranks; ++r) e.placement.push_back(r);
   }
   e.iterations = static_cast<int>(node.integer_in_or("iterations", 1, 1 << 20, 1));
 
-  const ConfigNode strategy = node.at("strategy");
   e.strategy_type = strategy.string("type");
   e.strategy = strategy;
 

@@ -34,9 +34,13 @@ struct Experiment {
   std::string source;
   Platform platform;
   std::optional<Model> model;
+  // Every rank the run starts: the training ranks (`ranks:` in the file, the mesh's ranks), then
+  // the `service_ranks` the strategy runs beside them (a parameter server's dedicated servers).
+  // `ranks:` means the same in `run` and `compare`: the ranks that train.
   int ranks = 0;
+  int service_ranks = 0;
   Mesh mesh;                   // `parallelism`: the ranks along dp, tp, pp...; dp = ranks without it
-  std::vector<int> placement;  // host of each rank
+  std::vector<int> placement;  // host of each rank, service ranks last
   int iterations = 1;
   std::optional<ConfigNode> strategy;  // parsed by strategies/
   std::string strategy_type;
@@ -45,6 +49,8 @@ struct Experiment {
   bool payload = false;
   TraceDetail trace = TraceDetail::kernels;
   std::map<int, double> slowdown;  // rank → compute time multiplier (stragglers)
+
+  int training_ranks() const { return ranks - service_ranks; }
 
   double slowdown_of(int rank) const {
     const auto it = slowdown.find(rank);

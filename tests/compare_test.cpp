@@ -228,7 +228,7 @@ TEST(Compare, ExplainShowsTheParameterServerClosedForms) {
   ScratchDir scratch("compare-explain");
   const auto r =
       run_dmlsim({"explain", (testing::source_dir() / "experiments" / "ps-vs-allreduce.yaml").string(),
-                  "--set", "strategy={type: parameter-server, servers: 8}", "--set", "ranks=40"},
+                  "--set", "strategy={type: parameter-server, servers: 8}"},
                  scratch);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   for (const char* term : {"push/pull (all buckets)", "n = 32", "k = 8"}) {
@@ -262,9 +262,16 @@ TEST(Compare, BadInputIsOneClearErrorWithExitCode2) {
             std::string::npos);
   EXPECT_NE(error_of({"compare", example().string(), "--cases", "resnet"}).find("no such case"),
             std::string::npos);
-  // Dedicated servers need hosts: 32 workers + 16 servers do not fit 40 hosts.
-  EXPECT_NE(error_of({"compare", base, "--strategies", "ps-sync:16"}).find("48 ranks do not fit"),
-            std::string::npos);
+  // Dedicated servers need hosts: 32 workers + 16 servers do not fit 40 hosts. The error names
+  // what the user wrote (the preset, and the experiment's own `ranks`), not a --set of ranks.
+  const std::string servers = error_of({"compare", base, "--strategies", "ps-sync:16"});
+  EXPECT_NE(servers.find("compare: strategy 'ps-sync:16': "), std::string::npos) << servers;
+  EXPECT_NE(servers.find("ps-vs-allreduce.yaml:19: field 'experiment.ranks': 32 ranks and 16 dedicated "
+                         "servers (strategy.servers) need 48 hosts; platform 'fat-tree-32-gpus-8-servers' "
+                         "has 40"),
+            std::string::npos)
+      << servers;
+  EXPECT_EQ(servers.find("from --set"), std::string::npos) << servers;
   testing::write_file(scratch / "c.yaml",
                       "compare:\n  experiment: " + base + "\n  strategies:\n    ring: [1, 2]\n");
   EXPECT_NE(error_of({"compare", (scratch / "c.yaml").string()})

@@ -265,6 +265,52 @@ experiment:
   }
 }
 
+// `ranks` counts the ranks that train, in `run` and in `compare` alike; a parameter server's
+// dedicated servers are ranks of their own after them (colocated ones live in their workers').
+TEST(ExperimentLoader, DedicatedServersAreRanksAfterTheTrainingRanks) {
+  const auto load = [](const std::string& fields) {
+    return parse_experiment(
+        ConfigNode::load_string(
+            "experiment:\n  platform: {topology: star, hosts: 8, link: {bandwidth: 1Gbps, "
+            "latency: 1us}, device: cpu}\n" +
+                fields,
+            "exp.yaml")
+            .at("experiment"));
+  };
+  const Experiment dedicated = load("  ranks: 4\n  strategy: {type: parameter-server, servers: 2}\n");
+  EXPECT_EQ(dedicated.ranks, 6);
+  EXPECT_EQ(dedicated.service_ranks, 2);
+  EXPECT_EQ(dedicated.training_ranks(), 4);
+  EXPECT_EQ(dedicated.mesh.ranks(), 4);
+  EXPECT_EQ(dedicated.placement, (std::vector<int>{0, 1, 2, 3, 4, 5}));
+  // Without `ranks`, the workers take the hosts the servers leave; one server by default.
+  EXPECT_EQ(load("  strategy: {type: parameter-server, servers: 3}\n").training_ranks(), 5);
+  EXPECT_EQ(load("  strategy: {type: parameter-server}\n").ranks, 8);
+  EXPECT_EQ(load("  strategy: {type: parameter-server}\n").training_ranks(), 7);
+  const Experiment colocated =
+      load("  ranks: 4\n  strategy: {type: parameter-server, servers: 2, server_placement: colocated}\n");
+  EXPECT_EQ(colocated.ranks, 4);
+  EXPECT_EQ(colocated.service_ranks, 0);
+  EXPECT_EQ(load("  ranks: 4\n  strategy: {type: data-parallel}\n").ranks, 4);
+  const auto error = [&](const std::string& fields) {
+    try {
+      load(fields);
+    } catch (const ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(error("  ranks: 7\n  strategy: {type: parameter-server, servers: 2}\n"),
+            "exp.yaml:3: field 'experiment.ranks': 7 ranks and 2 dedicated servers (strategy.servers) need 9 "
+            "hosts; platform 'star' has 8 (one rank per host)");
+  EXPECT_EQ(error("  strategy: {type: parameter-server, servers: 8}\n"),
+            "exp.yaml:3: field 'experiment.strategy.servers': 8 dedicated servers leave no host of platform "
+            "'star' (8 hosts) to train");
+  EXPECT_EQ(error("  ranks: 2\n  placement: [0, 1]\n  strategy: {type: parameter-server}\n"),
+            "exp.yaml:4: field 'experiment.placement': lists 2 hosts for 2 ranks and 1 dedicated server "
+            "(strategy.servers), servers last");
+}
+
 TEST(ExperimentLoader, NonexistentPlatformFile) {
   try {
     const ConfigNode root = ConfigNode::load_string(

@@ -16,7 +16,8 @@ using testing::write_file;
 // Payload mode: each worker checks what it pulled after every iteration (sync: exactly the sum of
 // all workers' gradients), each asynchronous server checks that it applied every update once; a
 // wrong value fails the rank and the run.
-std::string experiment(int ranks, const std::string& strategy) {
+// `workers`: the experiment's ranks; dedicated servers are ranks after them.
+std::string experiment(int workers, const std::string& strategy) {
   return fmt::format(R"(experiment:
   platform: {{topology: star, hosts: 6, link: {{bandwidth: 1Gbps, latency: 50us}}, device: cpu}}
   model: {{type: mlp, widths: [37, 29, 23, 11], batch: 3, dtype: fp32}}
@@ -25,12 +26,13 @@ std::string experiment(int ranks, const std::string& strategy) {
   strategy: {{type: parameter-server, bucket_size: 4KiB, chunk_size: 1000B, {}}}
   simulation: {{payload: true, trace: phases}}
 )",
-                     ranks, strategy);
+                     workers, strategy);
 }
 
 struct Case {
   std::string name;
-  int ranks;
+  int workers;
+  int ranks;  // every rank the run starts: the workers and the dedicated servers
   std::string strategy;
 };
 
@@ -43,7 +45,7 @@ class RealParameterServer : public ::testing::TestWithParam<Case> {};
 TEST_P(RealParameterServer, EveryWorkerPullsWhatItMust) {
   const Case& c = GetParam();
   ScratchDir scratch("real-ps");
-  write_file(scratch / "e.yaml", experiment(c.ranks, c.strategy));
+  write_file(scratch / "e.yaml", experiment(c.workers, c.strategy));
   const auto r = run_dmlsim({"run", (scratch / "e.yaml").string(), "--backend", "real", "--local",
                              "--timeout", "120", "--out", (scratch / "out").string()},
                             scratch);
@@ -57,11 +59,11 @@ TEST_P(RealParameterServer, EveryWorkerPullsWhatItMust) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Real, RealParameterServer,
-                         ::testing::Values(Case{"sync_two_servers", 5, "mode: sync, servers: 2"},
-                                           Case{"sync_colocated", 4,
+                         ::testing::Values(Case{"sync_two_servers", 3, 5, "mode: sync, servers: 2"},
+                                           Case{"sync_colocated", 4, 4,
                                                 "mode: sync, servers: 3, server_placement: colocated"},
-                                           Case{"async", 5, "mode: async, servers: 2"},
-                                           Case{"ssp", 5, "mode: ssp, staleness: 1, servers: 2"}),
+                                           Case{"async", 3, 5, "mode: async, servers: 2"},
+                                           Case{"ssp", 3, 5, "mode: ssp, staleness: 1, servers: 2"}),
                          [](const auto& param_info) { return param_info.param.name; });
 
 TEST(TestbedParameterServer, ShardedAndStaleSynchronousOnAShapedNetwork) {
@@ -69,7 +71,7 @@ TEST(TestbedParameterServer, ShardedAndStaleSynchronousOnAShapedNetwork) {
   DMLSIM_REQUIRE_ROOT();
   for (const char* strategy : {"mode: sync, servers: 2", "mode: ssp, staleness: 1, servers: 2"}) {
     ScratchDir scratch("testbed-ps");
-    write_file(scratch / "e.yaml", experiment(5, strategy));
+    write_file(scratch / "e.yaml", experiment(3, strategy));  // 3 workers and 2 servers
     const auto r = run_dmlsim({"run", (scratch / "e.yaml").string(), "--backend", "real", "--timeout", "200",
                                "--out", (scratch / "out").string()},
                               scratch);

@@ -24,7 +24,7 @@ const char* kRoundDevice = "{name: round, peak: {fp32: 1TFLOPS}, memory_bandwidt
 
 struct PsSetup {
   int hosts = 9;
-  int ranks = 9;
+  int ranks = 8;         // the workers; dedicated servers come after them
   std::string strategy;  // fields after `type: parameter-server`
   int iterations = 2;
   std::string simulation = "{trace: phases}";
@@ -148,14 +148,14 @@ TEST_P(PsPayload, EveryWorkerPullsWhatItMust) {
 INSTANTIATE_TEST_SUITE_P(
     Sim, PsPayload,
     ::testing::Values(
-        PayloadCase{"sync_one_server", 6, "mode: sync, servers: 1", ""},
-        PayloadCase{"sync_three_servers", 8, "mode: sync, servers: 3", ""},
-        PayloadCase{"sync_without_overlap", 8, "mode: sync, servers: 3, overlap: false", ""},
+        PayloadCase{"sync_one_server", 5, "mode: sync, servers: 1", ""},
+        PayloadCase{"sync_three_servers", 5, "mode: sync, servers: 3", ""},
+        PayloadCase{"sync_without_overlap", 5, "mode: sync, servers: 3, overlap: false", ""},
         PayloadCase{"sync_two_colocated", 5, "mode: sync, servers: 2, server_placement: colocated", ""},
         PayloadCase{"sync_all_colocated", 5, "mode: sync, servers: 5, server_placement: colocated", ""},
-        PayloadCase{"async_straggler", 7, "mode: async, servers: 2", "  slowdown: {1: 3}\n"},
-        PayloadCase{"ssp1_straggler", 7, "mode: ssp, staleness: 1, servers: 2", "  slowdown: {1: 3}\n"},
-        PayloadCase{"ssp0", 7, "mode: ssp, staleness: 0, servers: 3", ""}),
+        PayloadCase{"async_straggler", 5, "mode: async, servers: 2", "  slowdown: {1: 3}\n"},
+        PayloadCase{"ssp1_straggler", 5, "mode: ssp, staleness: 1, servers: 2", "  slowdown: {1: 3}\n"},
+        PayloadCase{"ssp0", 4, "mode: ssp, staleness: 0, servers: 3", ""}),
     [](const auto& param_info) { return param_info.param.name; });
 
 // n = 8 workers push 12.01 MiB (3 148 800 fp32 gradients, one bucket) to one server on a star of
@@ -201,7 +201,7 @@ TEST_P(SimPsScaling, ShardedServersScaleAsNmOverKbUntilTheNicBound) {
   const int k = GetParam();
   PsSetup setup;
   setup.hosts = 24;
-  setup.ranks = 8 + k;
+  setup.ranks = 8;
   setup.strategy = fmt::format("mode: sync, servers: {}, bucket_size: 64MiB, chunk_size: 64KiB", k);
   setup.model = "{type: mlp, widths: [2048, 2048], batch: 8, dtype: fp32}";
   const core::Experiment e = testing::experiment_from_yaml(ps_experiment(setup));
@@ -265,7 +265,7 @@ TEST(SimParameterServer, AsyncStalenessOfEqualWorkersStaysBelowTheirNumber) {
   const core::Experiment e = testing::experiment_from_yaml(ps_experiment([&] {
     PsSetup s;
     s.hosts = 8;
-    s.ranks = n + 2;
+    s.ranks = n;
     s.strategy = "mode: async, servers: 2, bucket_size: 1MiB, chunk_size: 256KiB";
     s.iterations = 5;
     return s;
@@ -288,7 +288,7 @@ TEST(SimParameterServer, AsyncStalenessOfEqualWorkersStaysBelowTheirNumber) {
 std::string straggler_experiment(const std::string& mode, int iterations) {
   PsSetup setup;
   setup.hosts = 5;
-  setup.ranks = 5;
+  setup.ranks = 4;
   setup.strategy = mode + ", servers: 1, bucket_size: 64MiB";
   setup.iterations = iterations;
   setup.extra = "  slowdown: {0: 2}";
@@ -398,7 +398,7 @@ TEST(SimParameterServer, SspWithZeroStalenessTakesTheTimeOfSync) {
   testing::ScratchDir scratch("ps-ssp0");
   PsSetup setup;
   setup.hosts = 8;
-  setup.ranks = 8;
+  setup.ranks = 6;
   setup.strategy = "mode: sync, servers: 2, bucket_size: 2MiB, chunk_size: 256KiB";
   setup.iterations = 3;
   setup.device = kRoundDevice;

@@ -118,8 +118,9 @@ class ParameterServer final : public Strategy {
     }
   }
 
+  // `ranks:` counts the workers; dedicated servers are service ranks after them (core::Experiment).
   void read_roles(const core::ConfigNode& node) {
-    const int ranks = experiment_.ranks;
+    const int ranks = experiment_.training_ranks();
     roles_.servers = static_cast<int>(node.integer_in_or("servers", 1, 1 << 20, 1));
     const std::string placement = node.string_or("server_placement", "dedicated");
     if (placement != "dedicated" && placement != "colocated") {
@@ -140,16 +141,8 @@ class ParameterServer final : public Strategy {
         servers.fail(fmt::format("{} colocated servers need as many workers; the experiment has {} ranks",
                                  roles_.servers, ranks));
       }
-      roles_.workers = ranks;
-    } else {
-      if (roles_.servers >= ranks) {
-        servers.fail(
-            fmt::format("{} dedicated servers are the last {} of the {} ranks and leave no worker; "
-                        "give ranks: workers + servers",
-                        roles_.servers, roles_.servers, ranks));
-      }
-      roles_.workers = ranks - roles_.servers;
     }
+    roles_.workers = ranks;
   }
 
   core::Kernel optimizer_kernel() const {
