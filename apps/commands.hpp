@@ -12,8 +12,9 @@ using Overrides = std::vector<std::pair<std::string, std::string>>;
 
 struct RunArgs {
   std::filesystem::path experiment;
-  std::filesystem::path out;  // empty: dmlsim-out/<experiment name>
+  std::filesystem::path out;  // empty: dmlsim-out/<run name>, never over an earlier run
   Overrides overrides;
+  std::string name;  // --name: the run's name (default: the experiment's and its overrides, run_name.hpp)
   bool quiet = false;
   bool progress = false;
   std::string backend = "sim";                           // sim | real

@@ -65,7 +65,11 @@ int main(int argc, char** argv) {
   auto* run_cmd =
       app.add_subcommand("run", "Simulate an experiment; write trace.json, trace.csv and summary.json");
   run_cmd->add_option("experiment", run.experiment, "Experiment YAML file")->required();
-  run_cmd->add_option("-o,--out", run.out, "Output directory (default: dmlsim-out/<experiment name>)");
+  run_cmd->add_option("-o,--out", run.out,
+                      "Output directory (default: dmlsim-out/<run name>; an earlier run there is kept)");
+  run_cmd->add_option("--name", run.name,
+                      "The run's name, in its trace and summary (default: the experiment's name followed by "
+                      "the --set overrides)");
   run_cmd->add_option("--set", run_sets, "Override a field of the experiment, e.g. strategy.allreduce=tree");
   run_cmd->add_flag("-q,--quiet", run.quiet, "Print nothing on success");
   run_cmd->add_flag("--progress", run.progress, "Show the simulated clock while running");

@@ -7,6 +7,7 @@
 
 #include "apps/commands.hpp"
 #include "apps/output.hpp"
+#include "apps/run_name.hpp"
 #include "apps/run_outputs.hpp"
 #include "core/errors.hpp"
 #include "core/experiment.hpp"
@@ -125,13 +126,30 @@ int run_real(const RunArgs& args, const core::Experiment& experiment, const std:
 
 }  // namespace
 
-int run_command(const RunArgs& args) {
+int run_command(const RunArgs& given) {
   // Everything that can be wrong with the input is found here, before anything runs or is written.
+  RunArgs args = given;
+  if (!args.name.empty()) {
+    if (!core::valid_name(args.name)) {
+      throw core::ConfigError(fmt::format(
+          "--name {}: letters, digits, '-', '_', '.' and ':' only (it names the output directory)",
+          args.name));
+    }
+    args.overrides.emplace_back("name", args.name);
+  }
+  // The run is named after what made it differ from the file; the name travels as an override,
+  // so that the real backend's ranks, which load the experiment again, name it alike.
+  std::string name = run_name(core::load_experiment(args.experiment, args.overrides).name, args.overrides);
+  const std::filesystem::path default_parent = "dmlsim-out";
+  if (args.out.empty()) name = unused_name(default_parent, name);
+  args.overrides.emplace_back("name", name);
   const core::Experiment experiment = core::load_experiment(args.experiment, args.overrides);
   const std::unique_ptr<strategies::Strategy> strategy = strategies::make_strategy(experiment);
-  const std::filesystem::path out =
-      args.out.empty() ? std::filesystem::path("dmlsim-out") / experiment.name : args.out;
+  const std::filesystem::path out = args.out.empty() ? default_parent / name : args.out;
   check_output_dir(out);
+  if (!args.quiet && !args.out.empty() && std::filesystem::exists(out / "summary.json")) {
+    std::cout << fmt::format("replacing the earlier run in {} (--out names it)\n", out.string());
+  }
   if (args.backend == "sim") return run_simulated(args, experiment, *strategy, out);
   // Before a testbed or mpirun is started.
   if (!args.hostfile.empty() && !std::filesystem::is_regular_file(args.hostfile))

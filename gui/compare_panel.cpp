@@ -53,11 +53,13 @@ ComparePanel::ComparePanel(Timeline& timeline, QWidget* parent)
       model_(new PhaseTableModel(this)),
       table_(new QTableView(this)),
       source_(new QLabel(this)),
-      iterations_(new QLabel(this)) {
+      iterations_(new QLabel(this)),
+      a_title_(new QLabel(QStringLiteral("A"), this)),
+      b_title_(new QLabel(QStringLiteral("B"), this)) {
   auto* layout = new QHBoxLayout(this);
   auto* form = new QFormLayout;
-  form->addRow(tr("A (predicted)"), a_);
-  form->addRow(tr("B (measured)"), b_);
+  form->addRow(a_title_, a_);
+  form->addRow(b_title_, b_);
   align_->setRange(0, 1000000);
   align_->setToolTip(tr("The runs are shifted so that this iteration starts at the same time"));
   form->addRow(tr("align iteration"), align_);
@@ -97,6 +99,12 @@ QString ComparePanel::source_text() const {
 QString ComparePanel::iteration_text() const {
   return iterations_->text();
 }
+QString ComparePanel::a_title() const {
+  return a_title_->text();
+}
+QString ComparePanel::b_title() const {
+  return b_title_->text();
+}
 
 void ComparePanel::set_runs(int a, int b) {
   a_->setCurrentIndex(a);
@@ -112,7 +120,7 @@ void ComparePanel::runs_changed() {
     b_->clear();
     for (int i = 0; i < timeline_.run_count(); ++i) {
       const QString label =
-          QStringLiteral("%1: %2").arg(i + 1).arg(QString::fromStdString(timeline_.run(i).label()));
+          QStringLiteral("%1: %2").arg(i + 1).arg(QString::fromStdString(timeline_.display_label(i)));
       a_->addItem(label);
       b_->addItem(label);
     }
@@ -137,12 +145,22 @@ void ComparePanel::refresh() {
   const int a = a_->currentIndex(), b = b_->currentIndex();
   if (timeline_.run_count() < 2 || a < 0 || b < 0) {
     model_->set_rows({}, QStringLiteral("A"), QStringLiteral("B"));
+    a_title_->setText(QStringLiteral("A"));
+    b_title_->setText(QStringLiteral("B"));
     source_->setText(tr("Open two runs to compare them (e.g. simulated and measured, or ring and tree)."));
     iterations_->clear();
     return;
   }
   const RunModel& ra = timeline_.run(a);
   const RunModel& rb = timeline_.run(b);
+  // Each run says what it is: two simulations (ring against tree) are not "predicted and measured".
+  const auto title = [](const char* letter, const RunModel& run) {
+    const std::string kind = run.kind();
+    return kind.empty() ? QString::fromLatin1(letter)
+                        : QStringLiteral("%1 (%2)").arg(QLatin1String(letter), QString::fromStdString(kind));
+  };
+  a_title_->setText(title("A", ra));
+  b_title_->setText(title("B", rb));
   QString note;
   auto rows = read_report(ra, note);
   if (!rows && note.isEmpty()) rows = read_report(rb, note);
@@ -151,7 +169,8 @@ void ComparePanel::refresh() {
     if (note.isEmpty())
       note = tr("computed from the traces with core::compare_phases, as dmlsim validate does");
   }
-  model_->set_rows(std::move(*rows), QString::fromStdString(ra.label()), QString::fromStdString(rb.label()));
+  model_->set_rows(std::move(*rows), QString::fromStdString(timeline_.display_label(a)),
+                   QString::fromStdString(timeline_.display_label(b)));
   source_->setText(note);
 
   const double ia = core::summarize(ra.trace(), {}).iteration_mean;

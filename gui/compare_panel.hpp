@@ -28,6 +28,9 @@ class ComparePanel : public QWidget {
   // Where the table's numbers come from, and the iteration times.
   QString source_text() const;
   QString iteration_text() const;
+  // "A (simulated)", "B (measured)": what each run says it is.
+  QString a_title() const;
+  QString b_title() const;
 
  private:
   void runs_changed();
@@ -41,6 +44,8 @@ class ComparePanel : public QWidget {
   QTableView* table_;
   QLabel* source_;
   QLabel* iterations_;
+  QLabel* a_title_;  // "A (simulated)": what run A says it is
+  QLabel* b_title_;
 };
 
 }  // namespace dmlsim::gui

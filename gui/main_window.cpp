@@ -267,7 +267,8 @@ void MainWindow::fill_recent_menu() {
 
 void MainWindow::update_title() {
   QStringList labels;
-  for (int i = 0; i < timeline_.run_count(); ++i) labels << QString::fromStdString(timeline_.run(i).label());
+  for (int i = 0; i < timeline_.run_count(); ++i)
+    labels << QString::fromStdString(timeline_.display_label(i));
   setWindowTitle(labels.isEmpty()
                      ? QStringLiteral("dmlsim-gui")
                      : QStringLiteral("%1 — dmlsim-gui").arg(labels.join(QStringLiteral(" vs "))));

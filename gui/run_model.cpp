@@ -56,6 +56,18 @@ RunModel::RunModel(core::Trace trace, std::filesystem::path trace_file)
   build_iterations();
 }
 
+std::string RunModel::kind() const {
+  if (summary_.is_object() && summary_.contains("backend") && summary_["backend"].is_string()) {
+    const std::string backend = summary_["backend"].get<std::string>();
+    if (backend == "sim") return "simulated";
+    if (backend == "real") return "measured";
+  }
+  for (const char* k : {"simulated", "measured"}) {
+    if (label_.ends_with(std::string("(") + k + ")")) return k;
+  }
+  return {};
+}
+
 std::string RunModel::role_of(int rank) const {
   if (!summary_.is_object() || !summary_.contains("per_rank") || !summary_["per_rank"].is_array()) return {};
   const nlohmann::json& ranks = summary_["per_rank"];

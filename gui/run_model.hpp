@@ -56,6 +56,9 @@ class RunModel {
   // otherData's label, else the directory's name.
   const std::string& label() const { return label_; }
   const nlohmann::json& summary() const { return summary_; }  // null without summary.json
+  // "simulated" or "measured", as the run itself says (summary.json's backend, else its label's
+  // suffix); empty when neither tells.
+  std::string kind() const;
   // The rank's role as summary.json states it ("worker", "server 0", "stage 3"); empty when the
   // summary is missing or older than roles.
   std::string role_of(int rank) const;

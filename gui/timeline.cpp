@@ -1,5 +1,7 @@
 #include "gui/timeline.hpp"
 
+#include "gui/run_labels.hpp"
+
 #include <algorithm>
 #include <limits>
 
@@ -132,6 +134,12 @@ void Timeline::collapse_nodes_from(int first) {
   }
   relayout();
   emit view_changed();
+}
+
+std::string Timeline::display_label(int i) const {
+  std::vector<RunLabel> labels;
+  for (const auto& run : runs_) labels.push_back({run->label(), run->directory()});
+  return distinct_labels(labels)[static_cast<std::size_t>(i)];
 }
 
 std::optional<Hit> Timeline::hit_test(double x, int viewport_y) const {

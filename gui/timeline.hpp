@@ -42,6 +42,8 @@ class Timeline : public QObject {
   void clear_runs();
   int run_count() const { return static_cast<int>(runs_.size()); }
   const RunModel& run(int i) const { return *runs_[static_cast<std::size_t>(i)]; }
+  // The run's label, told apart from the other runs' where they share it (distinct_labels).
+  std::string display_label(int i) const;
   // Display time = the run's time − offset(run): runs are shifted so that the alignment iteration
   // starts at the same display time as in run 0 (or, without iterations, so that they start together).
   double offset(int run) const { return offsets_[static_cast<std::size_t>(run)]; }

@@ -97,7 +97,7 @@ class Painter {
     p_.setPen(Qt::black);
     p_.setFont(bold_);
     QString text = QStringLiteral("%1   ·   %2 ranks, %3 events")
-                       .arg(qstr(run.label()))
+                       .arg(qstr(t_.display_label(row.run)))
                        .arg(run.rank_count())
                        .arg(static_cast<qulonglong>(run.event_count()));
     // From summary.json, when it is beside the trace: the measured mean and the closed form.

@@ -195,6 +195,47 @@ INSTANTIATE_TEST_SUITE_P(
                  kExperiment, "platform.yaml:2: field 'platform.name': is not valid UTF-8 text"}),
     [](const auto& param_info) { return param_info.param.name; });
 
+// Runs are told apart: named after their --set overrides (or --name), never written over an
+// earlier run in dmlsim-out/, and an explicit --out says when it replaces one.
+TEST(Cli, RunsAreNamedAfterTheirOverridesAndNeverOverwriteSilently) {
+  ScratchDir scratch("cli-run-names");
+  write_file(scratch / "platform.yaml", kPlatform);
+  write_file(scratch / "e.yaml", kExperiment);
+  const auto run = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args{"run", (scratch / "e.yaml").string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const auto r = run_dmlsim(args, scratch);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r;
+  };
+  const auto label = [&](const std::string& dir) {
+    return testing::read_json(scratch / "dmlsim-out" / dir / "summary.json")["label"].get<std::string>();
+  };
+  run({"--quiet"});
+  const std::string first = testing::read_file(scratch / "dmlsim-out" / "small" / "trace.json");
+  const auto again = run({});
+  EXPECT_NE(again.out.find("wrote dmlsim-out/small-2/trace.json"), std::string::npos) << again.out;
+  EXPECT_EQ(testing::read_file(scratch / "dmlsim-out" / "small" / "trace.json"), first)
+      << "the first run is kept";
+  EXPECT_EQ(label("small-2"), "small-2 (simulated)");
+  run({"--quiet", "--set", "strategy.allreduce=tree", "--set", "iterations=3"});
+  EXPECT_EQ(label("small_allreduce-tree_iterations-3"), "small_allreduce-tree_iterations-3 (simulated)");
+  run({"--quiet", "--set", "strategy={type: collective, algorithm: tree, size: 1MiB}"});
+  EXPECT_TRUE(std::filesystem::exists(scratch / "dmlsim-out" /
+                                      "small_strategy-type-collective-algorithm-tree-size-1MiB"));
+  run({"--quiet", "--name", "mine"});
+  EXPECT_EQ(label("mine"), "mine (simulated)");
+  const auto bad = run_dmlsim({"run", (scratch / "e.yaml").string(), "--name", "a/b"}, scratch);
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_EQ(bad.err,
+            "dmlsim: --name a/b: letters, digits, '-', '_', '.' and ':' only (it names the output "
+            "directory)\n");
+  run({"--quiet", "--out", (scratch / "o").string()});
+  const auto replaced = run({"--out", (scratch / "o").string()});
+  EXPECT_NE(replaced.out.find("replacing the earlier run in " + (scratch / "o").string()), std::string::npos)
+      << replaced.out;
+}
+
 TEST(Cli, NameFromSetCannotEscapeTheOutputDirectory) {
   ScratchDir scratch("cli-escape");
   write_file(scratch / "platform.yaml", kPlatform);

@@ -16,6 +16,7 @@
 #include "gui/phase_table_model.hpp"
 #include "gui/range_summary.hpp"
 #include "gui/range_summary_model.hpp"
+#include "gui/run_labels.hpp"
 #include "gui/run_model.hpp"
 #include "gui/timeline.hpp"
 #include "gui_test_support.hpp"
@@ -196,6 +197,33 @@ TEST(GuiRunModel, ReadsEachRanksRoleFromTheSummary) {
   EXPECT_EQ(run->role_of(15), "server 0");
   std::filesystem::remove(scratch.path() / "summary.json");
   EXPECT_EQ(RunModel::load(scratch.path())->role_of(0), "");
+}
+
+// A run says what it is: summary.json's backend, else its label's suffix.
+TEST(GuiRunModel, SaysWhetherItWasSimulatedOrMeasured) {
+  EXPECT_EQ(RunModel::load(test_run("demo-ring"))->kind(), "simulated");
+  testing::ScratchDir scratch("kind");
+  std::filesystem::copy_file(test_run("allreduce-star") / "trace.json", scratch.path() / "trace.json");
+  nlohmann::json summary = read_json(test_run("allreduce-star") / "summary.json");
+  summary["backend"] = "real";
+  std::ofstream(scratch.path() / "summary.json") << summary.dump();
+  EXPECT_EQ(RunModel::load(scratch.path())->kind(), "measured");
+  std::filesystem::remove(scratch.path() / "summary.json");
+  EXPECT_EQ(RunModel::load(scratch.path())->kind(), "simulated") << "from the label, (simulated)";
+  core::Trace unlabelled;
+  EXPECT_EQ(RunModel(unlabelled).kind(), "");
+}
+
+// Repeated labels get the fewest trailing directory parts that tell them apart, or a number.
+TEST(GuiRunLabels, RepeatedLabelsAreToldApartByWhatDiffers) {
+  EXPECT_EQ(distinct_labels({{"e (simulated)", "out/ring"}, {"f (simulated)", "out/ring"}}),
+            (std::vector<std::string>{"e (simulated)", "f (simulated)"}));
+  EXPECT_EQ(distinct_labels({{"e (simulated)", "a/ring"}, {"e (simulated)", "a/tree"}, {"x", "a/tree"}}),
+            (std::vector<std::string>{"e (simulated) — ring", "e (simulated) — tree", "x"}));
+  EXPECT_EQ(distinct_labels({{"e", "one/run"}, {"e", "two/run"}}),
+            (std::vector<std::string>{"e — one/run", "e — two/run"}));
+  EXPECT_EQ(distinct_labels({{"e", "same"}, {"e", "same"}}), (std::vector<std::string>{"e — #1", "e — #2"}));
+  EXPECT_EQ(distinct_labels({{"e", ""}, {"e", "d"}}), (std::vector<std::string>{"e — #1", "e — d"}));
 }
 
 TEST(GuiTimeAxis, ZoomKeepsTheTimeUnderTheCursorAndPanShifts) {

@@ -490,6 +490,29 @@ TEST(GuiCompare, PerPhaseDifferencesEqualValidatesAndIterationsAlign) {
   EXPECT_EQ(run_rows, 2);
 }
 
+// Two runs of one experiment carry one trace label: the GUI tells them apart by their directories,
+// and calls each what it says it is (both simulated here, not "predicted" and "measured").
+TEST(GuiCompare, RunsOfOneLabelAreToldApartAndSayWhatTheyAre) {
+  testing::gui_app();
+  Window w("gui-labels");
+  for (const char* d : {"one", "two"}) {
+    std::filesystem::create_directories(w.dir / d);
+    std::filesystem::copy(test_run("demo-ring"), w.dir / d / "ring",
+                          std::filesystem::copy_options::recursive);
+  }
+  ASSERT_EQ(open_and_wait(w.window, {qpath(w.dir / "one" / "ring"), qpath(w.dir / "two" / "ring")}), 2);
+  Timeline& t = w.timeline();
+  const std::string label = t.run(0).label();
+  EXPECT_EQ(t.run(1).label(), label);
+  EXPECT_EQ(t.display_label(0), label + " — one/ring");
+  EXPECT_EQ(t.display_label(1), label + " — two/ring");
+  ComparePanel* panel = w.window.compare_panel();
+  EXPECT_EQ(panel->a_title(), QStringLiteral("A (simulated)"));
+  EXPECT_EQ(panel->b_title(), QStringLiteral("B (simulated)"));
+  EXPECT_TRUE(w.window.windowTitle().contains(QString::fromStdString(label + " — two/ring")))
+      << w.window.windowTitle().toStdString();
+}
+
 TEST(GuiCompare, ReadsValidatesReportWhenPresent) {
   testing::gui_app();
   Window w("gui-report");
