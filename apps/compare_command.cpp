@@ -229,7 +229,7 @@ std::vector<Run> plan_runs(const Plan& plan, const CompareArgs& args, const std:
   for (const Variant& c : plan.cases) {
     Overrides case_overrides = args.overrides;
     case_overrides.insert(case_overrides.end(), c.overrides.begin(), c.overrides.end());
-    const core::Experiment base = core::load_experiment(plan.experiment, case_overrides);
+    const core::Experiment base = strategies::load_experiment(plan.experiment, case_overrides);
     for (const Variant& s : plan.strategies) {
       Run run;
       run.case_name = c.name;
@@ -244,7 +244,7 @@ std::vector<Run> plan_runs(const Plan& plan, const CompareArgs& args, const std:
       // user wrote: a preset's fields show as "(from --set)" in the experiment's error.
       const core::Experiment e = [&] {
         try {
-          core::Experiment loaded = core::load_experiment(plan.experiment, run.overrides);
+          core::Experiment loaded = strategies::load_experiment(plan.experiment, run.overrides);
           run.prediction = strategies::make_strategy(loaded)->predict();
           return loaded;
         } catch (const core::ConfigError& error) {

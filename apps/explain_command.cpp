@@ -10,7 +10,7 @@
 namespace dmlsim::apps {
 
 int explain_command(const ExplainArgs& args) {
-  const core::Experiment experiment = core::load_experiment(args.experiment, args.overrides);
+  const core::Experiment experiment = strategies::load_experiment(args.experiment, args.overrides);
   const auto strategy = strategies::make_strategy(experiment);
   const strategies::Prediction p = strategy->predict();
   std::cout << fmt::format("{}\n{}\nplatform {}\n\n", experiment.name, p.summary,

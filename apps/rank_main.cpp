@@ -48,7 +48,7 @@ int run_rank(int argc, char** argv, int rank, int size) {
     const std::size_t eq = s.find('=');
     overrides.emplace_back(s.substr(0, eq), eq == std::string::npos ? "" : s.substr(eq + 1));
   }
-  const core::Experiment experiment = core::load_experiment(experiment_path, overrides);
+  const core::Experiment experiment = strategies::load_experiment(experiment_path, overrides);
   if (experiment.ranks != size) {
     throw core::ConfigError(fmt::format("{}: the experiment has {} ranks but mpirun started {}",
                                         experiment_path, experiment.ranks, size));

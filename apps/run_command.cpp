@@ -139,11 +139,12 @@ int run_command(const RunArgs& given) {
   }
   // The run is named after what made it differ from the file; the name travels as an override,
   // so that the real backend's ranks, which load the experiment again, name it alike.
-  std::string name = run_name(core::load_experiment(args.experiment, args.overrides).name, args.overrides);
+  std::string name =
+      run_name(strategies::load_experiment(args.experiment, args.overrides).name, args.overrides);
   const std::filesystem::path default_parent = "dmlsim-out";
   if (args.out.empty()) name = unused_name(default_parent, name);
   args.overrides.emplace_back("name", name);
-  const core::Experiment experiment = core::load_experiment(args.experiment, args.overrides);
+  const core::Experiment experiment = strategies::load_experiment(args.experiment, args.overrides);
   const std::unique_ptr<strategies::Strategy> strategy = strategies::make_strategy(experiment);
   const std::filesystem::path out = args.out.empty() ? default_parent / name : args.out;
   check_output_dir(out);

@@ -29,6 +29,7 @@
 #include "core/summary.hpp"
 #include "core/trace_reader.hpp"
 #include "core/units.hpp"
+#include "strategies/strategy.hpp"
 #ifdef DMLSIM_HAVE_REALRUN
 #include "realrun/testbed.hpp"
 #endif
@@ -61,7 +62,7 @@ struct CaseResult {
 
 CaseResult validate_one(const ValidateArgs& args, const fs::path& experiment, const Overrides& sets,
                         const std::string& name, const fs::path& out) {
-  const core::Experiment e = core::load_experiment(experiment, sets);
+  const core::Experiment e = strategies::load_experiment(experiment, sets);
   const int warmup = args.warmup;
   const int iterations = e.iterations + warmup;
   Overrides common = sets;
@@ -221,7 +222,7 @@ int validate_command(const ValidateArgs& args) {
     if (!fs::is_regular_file(args.calibrated))
       throw core::ConfigError(fmt::format("--calibrated {}: no such file", args.calibrated.string()));
     core::load_platform(args.calibrated);
-    core::load_experiment(args.experiment, args.overrides);
+    strategies::load_experiment(args.experiment, args.overrides);
     fs::create_directories(args.out);
     const CaseResult r =
         validate_one(args, args.experiment, args.overrides, args.experiment.stem().string(), args.out);
@@ -257,7 +258,7 @@ int validate_command(const ValidateArgs& args) {
     if (const auto set = c.find("set")) {
       for (const std::string& key : set->keys()) one.sets.emplace_back(key, set->at(key).as_string());
     }
-    core::load_experiment(one.experiment, one.sets);
+    strategies::load_experiment(one.experiment, one.sets);
     cases.push_back(std::move(one));
   }
   if (cases.empty()) suite.at("cases").fail("needs at least one case");

@@ -286,11 +286,15 @@ std::int64_t ConfigNode::integer_in_or(std::string_view key, std::int64_t min, s
   return has(key) ? integer_in(key, min, max) : fallback;
 }
 
-void ConfigNode::expect_only(std::initializer_list<std::string_view> allowed) const {
+void ConfigNode::expect_only(std::span<const std::string_view> allowed, const FieldHomes& elsewhere) const {
   if (!node_.IsMap()) fail("expected a mapping");
   for (const auto& kv : node_) {
     const std::string key = kv.first.as<std::string>();
     if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
+    if (const auto home = elsewhere.find(key); home != elsewhere.end()) {
+      const ConfigNode child(kv.first, file_, child_path(key), line(), overrides_);
+      child.fail(fmt::format("belongs under {} ({}.{}), not here", home->second, home->second, key));
+    }
     std::string_view best;
     std::size_t best_distance = 3;  // suggest only close matches
     for (std::string_view candidate : allowed) {

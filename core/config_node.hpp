@@ -6,13 +6,19 @@
 #include <cstdint>
 #include <filesystem>
 #include <initializer_list>
+#include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace dmlsim::core {
+
+// Where fields live that a user may write in the wrong section: field name → the dotted path of
+// the section it belongs under ("allreduce" → "experiment.strategy").
+using FieldHomes = std::map<std::string, std::string, std::less<>>;
 
 class ConfigNode {
  public:
@@ -70,8 +76,12 @@ class ConfigNode {
   std::int64_t integer_in_or(std::string_view key, std::int64_t min, std::int64_t max,
                              std::int64_t fallback) const;
 
-  // Fails on any key not in `allowed` (typos must not be silently ignored).
-  void expect_only(std::initializer_list<std::string_view> allowed) const;
+  // Fails on any key not in `allowed` (typos must not be silently ignored). A key that is a field
+  // of another section (`elsewhere`: key → that section's path) is said to belong there.
+  void expect_only(std::span<const std::string_view> allowed, const FieldHomes& elsewhere = {}) const;
+  void expect_only(std::initializer_list<std::string_view> allowed, const FieldHomes& elsewhere = {}) const {
+    expect_only(std::span<const std::string_view>(allowed.begin(), allowed.size()), elsewhere);
+  }
   // Resolves a path written in this file relative to the file's directory.
   std::filesystem::path resolve_path(const std::string& relative) const;
 

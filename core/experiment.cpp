@@ -50,6 +50,11 @@ constexpr std::pair<std::string_view, TraceDetail> kTraceDetails[] = {{"none", T
                                                                       {"kernels", TraceDetail::kernels},
                                                                       {"messages", TraceDetail::messages}};
 
+constexpr std::string_view kExperimentFields[] = {"name",      "platform",   "model",    "ranks",
+                                                  "placement", "iterations", "strategy", "simulation",
+                                                  "slowdown",  "parallelism"};
+constexpr std::string_view kSimulationFields[] = {"fidelity", "network", "payload", "trace"};
+
 // The ranks a strategy runs after the training ranks: a parameter server's dedicated servers (one
 // rank each; colocated servers live in their workers' ranks). They are added to `ranks:`, which
 // counts the training ranks in `run` and `compare` alike. Core reads this one field of the
@@ -93,9 +98,19 @@ const Model& Experiment::require_model() const {
   return *model;
 }
 
-Experiment parse_experiment(const ConfigNode& node) {
-  node.expect_only({"name", "platform", "model", "ranks", "placement", "iterations", "strategy", "simulation",
-                    "slowdown", "parallelism"});
+FieldHomes experiment_field_homes() {
+  FieldHomes homes;
+  for (const std::string_view f : kExperimentFields) homes.emplace(f, "experiment");
+  for (const std::string_view f : platform_fields()) homes.emplace(f, "experiment.platform");
+  for (const std::string_view f : kSimulationFields) homes.emplace(f, "experiment.simulation");
+  return homes;
+}
+
+Experiment parse_experiment(const ConfigNode& node, const FieldHomes& strategy_fields) {
+  FieldHomes homes = strategy_fields;
+  for (const std::string_view f : platform_fields()) homes.emplace(f, "experiment.platform");
+  for (const std::string_view f : kSimulationFields) homes.emplace(f, "experiment.simulation");
+  node.expect_only(kExperimentFields, homes);
   Experiment e;
   e.source = node.file();
   if (const auto name = node.find("name")) {
@@ -178,7 +193,7 @@ Experiment parse_experiment(const ConfigNode& node) {
   e.strategy = strategy;
 
   if (const auto sim = node.find("simulation")) {
-    sim->expect_only({"fidelity", "network", "payload", "trace"});
+    sim->expect_only(kSimulationFields, experiment_field_homes());
     e.fidelity = parse_choice(*sim, "fidelity", kFidelities, CollectiveFidelity::automatic);
     e.network = parse_choice(*sim, "network", kNetworks, NetworkModel::exact);
     e.payload = sim->boolean_or("payload", false);
@@ -208,11 +223,12 @@ Experiment parse_experiment(const ConfigNode& node) {
 }
 
 Experiment load_experiment(const std::filesystem::path& file,
-                           const std::vector<std::pair<std::string, std::string>>& overrides) {
+                           const std::vector<std::pair<std::string, std::string>>& overrides,
+                           const FieldHomes& strategy_fields) {
   ConfigNode root = ConfigNode::load_file(file);
   for (const auto& [path, value] : overrides) root.set("experiment." + path, value);
   root.expect_only({"experiment"});
-  return parse_experiment(root.at("experiment"));
+  return parse_experiment(root.at("experiment"), strategy_fields);
 }
 
 }  // namespace dmlsim::core

@@ -59,7 +59,12 @@ struct Experiment {
   const Model& require_model() const;
 };
 
-Experiment parse_experiment(const ConfigNode& node);
+// `strategy_fields`: the strategies' fields (strategies::strategy_field_homes), so that one
+// written directly under `experiment` is said to belong under `strategy`.
+Experiment parse_experiment(const ConfigNode& node, const FieldHomes& strategy_fields = {});
+// The experiment's own fields, its platform's and its simulation's, each with its section: what a
+// strategy tells a user who wrote one of them under `strategy`.
+FieldHomes experiment_field_homes();
 
 // A name that can be one directory of an output path: letters, digits, '-', '_', '.' and ':' (compare's
 // presets, e.g. ps-sync:8), not "." or "..". Experiment names (dmlsim-out/<name>) and compare's case and
@@ -68,7 +73,8 @@ bool valid_name(std::string_view name);
 
 // `overrides` are (dotted path below `experiment`, YAML value) pairs applied before parsing.
 Experiment load_experiment(const std::filesystem::path& file,
-                           const std::vector<std::pair<std::string, std::string>>& overrides = {});
+                           const std::vector<std::pair<std::string, std::string>>& overrides = {},
+                           const FieldHomes& strategy_fields = {});
 
 std::string_view to_string(CollectiveFidelity f);
 std::string_view to_string(TraceDetail t);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <span>
 
 #include "core/errors.hpp"
 #include "core/units.hpp"
@@ -18,6 +19,19 @@ struct Overloaded : Ts... {
 };
 
 constexpr std::int64_t kMaxHosts = 1 << 20;
+
+// The fields of each topology.
+constexpr std::string_view kStarFields[] = {"name",       "topology", "hosts",        "link",
+                                            "host_links", "device",   "host_devices", "tcp_acks"};
+constexpr std::string_view kFatTreeFields[] = {
+    "name",      "topology",     "hosts",      "hosts_per_leaf",   "spines",
+    "host_link", "host_links",   "spine_link", "oversubscription", "spine_latency",
+    "device",    "host_devices", "tcp_acks"};
+constexpr std::string_view kGpuNodesFields[] = {
+    "name",       "topology", "nodes",  "gpus_per_node", "nvlink",       "nic",     "nics_per_node",
+    "gpu_to_nic", "pcie",     "fabric", "device",        "host_devices", "tcp_acks"};
+constexpr std::string_view kSimgridXmlFields[] = {"name",   "topology",     "file",    "hosts",
+                                                  "device", "host_devices", "tcp_acks"};
 
 // `{bandwidth, latency}`, or `{up, down, latency}` for a link whose directions differ.
 LinkSpec parse_link(const ConfigNode& node) {
@@ -307,22 +321,32 @@ std::optional<PathParams> Platform::path(int a, int b, int sending, int receivin
       topology);
 }
 
+std::vector<std::string_view> platform_fields() {
+  std::vector<std::string_view> out;
+  for (const auto fields :
+       {std::span<const std::string_view>(kStarFields), std::span<const std::string_view>(kFatTreeFields),
+        std::span<const std::string_view>(kGpuNodesFields),
+        std::span<const std::string_view>(kSimgridXmlFields)}) {
+    out.insert(out.end(), fields.begin(), fields.end());
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
 Platform parse_platform(const ConfigNode& node) {
   Platform p;
   p.source = node.file();
   const std::string type = node.string("topology");
   if (type == "star") {
-    node.expect_only(
-        {"name", "topology", "hosts", "link", "host_links", "device", "host_devices", "tcp_acks"});
+    node.expect_only(kStarFields);
     StarTopology s;
     s.hosts = static_cast<int>(node.integer_in("hosts", 1, kMaxHosts));
     s.link = parse_link(node.at("link"));
     s.host_links = parse_host_links(node, s.hosts);
     p.topology = s;
   } else if (type == "fat-tree") {
-    node.expect_only({"name", "topology", "hosts", "hosts_per_leaf", "spines", "host_link", "host_links",
-                      "spine_link", "oversubscription", "spine_latency", "device", "host_devices",
-                      "tcp_acks"});
+    node.expect_only(kFatTreeFields);
     FatTreeTopology f;
     const int hosts = static_cast<int>(node.integer_in("hosts", 1, kMaxHosts));
     f.host_link = parse_link(node.at("host_link"));
@@ -331,8 +355,7 @@ Platform parse_platform(const ConfigNode& node) {
     f.tree = parse_tree(node, "hosts_per_leaf", f.host_link.up(), hosts);
     p.topology = f;
   } else if (type == "gpu-nodes") {
-    node.expect_only({"name", "topology", "nodes", "gpus_per_node", "nvlink", "nic", "nics_per_node",
-                      "gpu_to_nic", "pcie", "fabric", "device", "host_devices", "tcp_acks"});
+    node.expect_only(kGpuNodesFields);
     GpuNodesTopology g;
     g.nodes = static_cast<int>(node.integer_in("nodes", 1, kMaxHosts));
     g.gpus_per_node = static_cast<int>(node.integer_in("gpus_per_node", 1, 1024));
@@ -358,7 +381,7 @@ Platform parse_platform(const ConfigNode& node) {
     }
     p.topology = g;
   } else if (type == "simgrid-xml") {
-    node.expect_only({"name", "topology", "file", "hosts", "device", "host_devices", "tcp_acks"});
+    node.expect_only(kSimgridXmlFields);
     SimgridXmlTopology x;
     const ConfigNode file = node.at("file");
     x.file = node.resolve_path(file.as_string());

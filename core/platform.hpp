@@ -135,6 +135,9 @@ struct Platform {
   std::optional<PathParams> path(int a, int b, int sending = 1, int receiving = 1) const;
 };
 
+// Every field a platform of some topology may have.
+std::vector<std::string_view> platform_fields();
+
 // Reads the `platform:` mapping of a platform file.
 Platform parse_platform(const ConfigNode& node);
 Platform load_platform(const std::filesystem::path& file);

@@ -46,4 +46,11 @@ class Strategy {
 std::unique_ptr<Strategy> make_strategy(const core::Experiment& experiment);
 std::vector<std::string> strategy_types();
 
+// Every strategy's fields, each at home under experiment.strategy: what the experiment's loader
+// names when one is written directly under `experiment` ("belongs under experiment.strategy").
+const core::FieldHomes& strategy_field_homes();
+// core::load_experiment with those homes: what the commands load experiments with.
+using Overrides = std::vector<std::pair<std::string, std::string>>;
+core::Experiment load_experiment(const std::filesystem::path& file, const Overrides& overrides = {});
+
 }  // namespace dmlsim::strategies

@@ -177,6 +177,18 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"ranks_do_not_match", kPlatform,
                  with(kExperiment, "iterations: 2", "ranks: 8\n  iterations: 2"),
                  "e.yaml:5: field 'experiment.ranks': 8 ranks do not fit platform 'star' with 4 hosts"},
+        BadInput{"strategy_field_under_experiment", kPlatform,
+                 with(kExperiment, "iterations: 2", "iterations: 2\n  bucket_size: 1MiB"),
+                 "e.yaml:6: field 'experiment.bucket_size': belongs under experiment.strategy "
+                 "(experiment.strategy.bucket_size), not here"},
+        BadInput{"platform_field_under_experiment", kPlatform,
+                 with(kExperiment, "iterations: 2", "iterations: 2\n  oversubscription: 2"),
+                 "e.yaml:6: field 'experiment.oversubscription': belongs under experiment.platform "
+                 "(experiment.platform.oversubscription), not here"},
+        BadInput{"experiment_field_under_strategy", kPlatform,
+                 with(kExperiment, "allreduce: ring", "allreduce: ring\n    ranks: 2"),
+                 "e.yaml:9: field 'experiment.strategy.ranks': belongs under experiment (experiment.ranks), "
+                 "not here"},
         BadInput{"nonexistent_file", kPlatform,
                  with(kExperiment, "platform: platform.yaml", "platform: nope.yaml"),
                  "e.yaml:3: field 'experiment.platform': file '"},

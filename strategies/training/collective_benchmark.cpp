@@ -18,8 +18,7 @@ class CollectiveBenchmark final : public Strategy {
  public:
   explicit CollectiveBenchmark(const core::Experiment& e) : experiment_(e) {
     const core::ConfigNode& node = *e.strategy;
-    node.expect_only({"type", "collective", "algorithm", "size", "dtype", "groups", "group_layout",
-                      "tree_chunk", "local_size", "inner", "streams"});
+    node.expect_only(collective_benchmark_fields(), core::experiment_field_homes());
     const std::string name = node.string_or("collective", "all-reduce");
     const auto collective = parse_collective(name);
     if (!collective) {
@@ -169,6 +168,13 @@ class CollectiveBenchmark final : public Strategy {
 };
 
 }  // namespace
+
+std::span<const std::string_view> collective_benchmark_fields() {
+  static constexpr std::string_view kFields[] = {"type",       "collective", "algorithm",    "size",
+                                                 "dtype",      "groups",     "group_layout", "tree_chunk",
+                                                 "local_size", "inner",      "streams"};
+  return kFields;
+}
 
 std::unique_ptr<Strategy> make_collective_benchmark(const core::Experiment& experiment) {
   return std::make_unique<CollectiveBenchmark>(experiment);

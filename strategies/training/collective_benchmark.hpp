@@ -7,5 +7,7 @@
 namespace dmlsim::strategies {
 
 std::unique_ptr<Strategy> make_collective_benchmark(const core::Experiment& experiment);
+// The fields of its `strategy:` mapping.
+std::span<const std::string_view> collective_benchmark_fields();
 
 }  // namespace dmlsim::strategies

@@ -47,8 +47,7 @@ class DataParallel final : public Strategy {
  public:
   explicit DataParallel(const core::Experiment& e) : experiment_(e), model_(e.require_model()) {
     const core::ConfigNode& node = *e.strategy;
-    node.expect_only({"type", "allreduce", "bucket_size", "overlap", "optimizer", "tree_chunk", "local_size",
-                      "inner", "check_memory"});
+    node.expect_only(data_parallel_fields(), core::experiment_field_homes());
     choice_ = read_collective_choice(node, e, Collective::all_reduce, "allreduce", "ring", e.ranks);
     bucket_bytes_ = node.bytes_or("bucket_size", std::uint64_t{25} << 20);  // PyTorch DDP's default 25 MiB
     if (bucket_bytes_ == 0) node.at("bucket_size").fail("must be positive");
@@ -225,6 +224,13 @@ class DataParallel final : public Strategy {
 };
 
 }  // namespace
+
+std::span<const std::string_view> data_parallel_fields() {
+  static constexpr std::string_view kFields[] = {"type",       "allreduce", "bucket_size",
+                                                 "overlap",    "optimizer", "tree_chunk",
+                                                 "local_size", "inner",     "check_memory"};
+  return kFields;
+}
 
 std::unique_ptr<Strategy> make_data_parallel(const core::Experiment& experiment) {
   return std::make_unique<DataParallel>(experiment);

@@ -29,5 +29,7 @@ std::vector<GradientBucket> plan_buckets(const core::Model& model, std::uint64_t
                                          std::uint64_t first_bucket_bytes = kDdpFirstBucketBytes);
 
 std::unique_ptr<Strategy> make_data_parallel(const core::Experiment& experiment);
+// The fields of its `strategy:` mapping.
+std::span<const std::string_view> data_parallel_fields();
 
 }  // namespace dmlsim::strategies

@@ -23,7 +23,7 @@ class PingPong final : public Strategy {
  public:
   explicit PingPong(const core::Experiment& e) : experiment_(e) {
     const core::ConfigNode& node = *e.strategy;
-    node.expect_only({"type", "sizes", "repeats"});
+    node.expect_only(pingpong_fields(), core::experiment_field_homes());
     if (e.ranks < 2) node.fail("a ping-pong needs 2 ranks");
     if (const auto sizes = node.find("sizes")) {
       for (const core::ConfigNode& s : sizes->items()) sizes_.push_back(s.as_bytes());
@@ -83,7 +83,7 @@ class KernelBenchmark final : public Strategy {
  public:
   explicit KernelBenchmark(const core::Experiment& e) : experiment_(e) {
     const core::ConfigNode& node = *e.strategy;
-    node.expect_only({"type", "repeats"});
+    node.expect_only(kernel_benchmark_fields(), core::experiment_field_homes());
     repeats_ = static_cast<int>(node.integer_in_or("repeats", 1, 1000, 5));
     // One kernel per distinct shape, in model order.
     std::map<std::string, bool> seen;
@@ -134,6 +134,16 @@ class KernelBenchmark final : public Strategy {
 };
 
 }  // namespace
+
+std::span<const std::string_view> pingpong_fields() {
+  static constexpr std::string_view kFields[] = {"type", "sizes", "repeats"};
+  return kFields;
+}
+
+std::span<const std::string_view> kernel_benchmark_fields() {
+  static constexpr std::string_view kFields[] = {"type", "repeats"};
+  return kFields;
+}
 
 std::unique_ptr<Strategy> make_pingpong(const core::Experiment& experiment) {
   return std::make_unique<PingPong>(experiment);

@@ -11,6 +11,9 @@ namespace dmlsim::strategies {
 
 std::unique_ptr<Strategy> make_pingpong(const core::Experiment& experiment);
 std::unique_ptr<Strategy> make_kernel_benchmark(const core::Experiment& experiment);
+// The fields of their `strategy:` mappings.
+std::span<const std::string_view> pingpong_fields();
+std::span<const std::string_view> kernel_benchmark_fields();
 
 // The name of the phase that times one round trip of `bytes`.
 std::string pingpong_phase(std::uint64_t bytes);

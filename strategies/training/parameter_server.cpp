@@ -45,8 +45,7 @@ class ParameterServer final : public Strategy {
  public:
   explicit ParameterServer(const core::Experiment& e) : experiment_(e), model_(e.require_model()) {
     const core::ConfigNode& node = *e.strategy;
-    node.expect_only({"type", "mode", "servers", "server_placement", "staleness", "chunk_size", "bucket_size",
-                      "overlap", "optimizer", "check_memory"});
+    node.expect_only(parameter_server_fields(), core::experiment_field_homes());
     read_mode(node);
     read_roles(node);
     const std::uint32_t element = core::dtype_bytes(model_.dtype);
@@ -343,6 +342,13 @@ Prediction ParameterServer::predict() const {
 }
 
 }  // namespace
+
+std::span<const std::string_view> parameter_server_fields() {
+  static constexpr std::string_view kFields[] = {
+      "type",       "mode",        "servers", "server_placement", "staleness",
+      "chunk_size", "bucket_size", "overlap", "optimizer",        "check_memory"};
+  return kFields;
+}
 
 std::unique_ptr<Strategy> make_parameter_server(const core::Experiment& experiment) {
   return std::make_unique<ParameterServer>(experiment);

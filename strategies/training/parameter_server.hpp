@@ -35,5 +35,7 @@
 namespace dmlsim::strategies {
 
 std::unique_ptr<Strategy> make_parameter_server(const core::Experiment& experiment);
+// The fields of its `strategy:` mapping.
+std::span<const std::string_view> parameter_server_fields();
 
 }  // namespace dmlsim::strategies
