@@ -28,8 +28,8 @@ std::string name_part(std::string_view text, std::size_t limit) {
 
 std::string run_name(std::string_view experiment_name, const Overrides& overrides) {
   std::string name(experiment_name);
-  for (const auto& [field, value] : overrides) {
-    if (field == "name") return value;
+  for (auto it = overrides.rbegin(); it != overrides.rend(); ++it) {
+    if (it->first == "name") return it->second;  // the last one, as the loader applies them
   }
   for (const auto& [field, value] : overrides) {
     const std::size_t dot = field.rfind('.');

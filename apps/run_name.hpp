@@ -11,7 +11,7 @@
 namespace dmlsim::apps {
 
 // "e_allreduce-tree_ranks-8": each override as its field's last part and its value, characters a
-// name cannot hold turned into '-'. An override of `name` itself wins as it is; no overrides: the
+// name cannot hold turned into '-'. The last override of `name` itself wins as it is; no overrides: the
 // experiment's name.
 std::string run_name(std::string_view experiment_name, const Overrides& overrides);
 

@@ -237,6 +237,8 @@ TEST(Cli, RunsAreNamedAfterTheirOverridesAndNeverOverwriteSilently) {
                                       "small_strategy-type-collective-algorithm-tree-size-1MiB"));
   run({"--quiet", "--name", "mine"});
   EXPECT_EQ(label("mine"), "mine (simulated)");
+  run({"--quiet", "--set", "name=first", "--name", "last"});  // the last name given wins
+  EXPECT_EQ(label("last"), "last (simulated)");
   const auto bad = run_dmlsim({"run", (scratch / "e.yaml").string(), "--name", "a/b"}, scratch);
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_EQ(bad.err,
