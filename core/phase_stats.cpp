@@ -36,7 +36,7 @@ std::vector<PhaseTime> phase_times(const Trace& trace) {
     bool collective = false;
     if (e.lane == Lane::phase && trace.text(e.name) != "iteration") {
       key = e.name;
-    } else if (e.lane == Lane::collective) {
+    } else if (e.lane == Lane::collective && !is_collective_part(e)) {
       key = e.category;
       collective = true;
     } else {

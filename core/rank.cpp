@@ -55,15 +55,24 @@ void check_member_schedule(const Schedule& schedule, const Group& group, Element
 void Rank::run(const Schedule& schedule, const Group& group, ElementBuffer buffer, Tag tag) {
   check_member_schedule(schedule, group, buffer, rank());
   const double start = now();
-  execute(schedule, group, buffer, tag);
+  const std::vector<SchedulePart> parts = schedule.parts();
+  if (parts.empty()) execute(schedule, group, buffer, tag, {0, schedule.rounds()});
+  for (std::uint32_t i = 0; i < parts.size(); ++i) {
+    const double part_start = now();
+    execute(schedule, group, buffer, tag, parts[i].rounds);
+    on_collective_part(schedule, parts[i], i, buffer, part_start, now());
+  }
   on_collective(schedule, buffer, start, now());
 }
 
-void Rank::execute(const Schedule& schedule, const Group& group, ElementBuffer buffer, Tag tag) {
-  execute_steps(*this, schedule, group, buffer, tag, 0, schedule.rounds());
+void Rank::execute(const Schedule& schedule, const Group& group, ElementBuffer buffer, Tag tag,
+                   RoundSpan rounds) {
+  execute_steps(*this, schedule, group, buffer, tag, rounds.begin, rounds.end);
 }
 
 void Rank::on_collective(const Schedule&, ElementBuffer, double, double) {}
+void Rank::on_collective_part(const Schedule&, const SchedulePart&, std::uint32_t, ElementBuffer, double,
+                              double) {}
 
 namespace {
 struct CompletedCollective final : CollectiveHandle::State {};

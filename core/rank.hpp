@@ -141,12 +141,15 @@ class Rank {
   virtual CollectiveHandle start(SchedulePtr schedule, Group group, ElementBuffer buffer, Tag tag,
                                  std::string_view stream);
 
-  // Executes `schedule` round by round through isend/irecv/wait_all, reducing received chunks
-  // into the buffer when it carries data. The simulator overrides it to run mergeable spans as
-  // aggregated flows.
-  virtual void execute(const Schedule& schedule, const Group& group, ElementBuffer buffer, Tag tag);
-  // Told about every finished collective (for the trace).
+  // Executes rounds [rounds.begin, rounds.end) of `schedule` one by one through isend/irecv/wait_all,
+  // reducing received chunks into the buffer when it carries data. The simulator overrides it to
+  // run mergeable spans as aggregated flows.
+  virtual void execute(const Schedule& schedule, const Group& group, ElementBuffer buffer, Tag tag,
+                       RoundSpan rounds);
+  // Told about every finished collective, and before it each of its parts (for the trace).
   virtual void on_collective(const Schedule& schedule, ElementBuffer buffer, double start, double end);
+  virtual void on_collective_part(const Schedule& schedule, const SchedulePart& part, std::uint32_t index,
+                                  ElementBuffer buffer, double start, double end);
 };
 
 // Marks a phase ("forward", "backward", "iteration") for as long as it lives.

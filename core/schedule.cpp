@@ -60,6 +60,15 @@ void SequenceSchedule::round(std::size_t t, std::vector<Op>& out) const {
   append_embedded(parts_[part], t - starts_[part], out);
 }
 
+std::vector<SchedulePart> SequenceSchedule::parts() const {
+  std::vector<SchedulePart> out;
+  for (std::size_t i = 0; i < parts_.size(); ++i) {
+    if (parts_[i].name.empty()) return {};
+    out.push_back({parts_[i].name, {starts_[i], starts_[i + 1]}, parts_[i].schedule->count()});
+  }
+  return out;
+}
+
 std::vector<RoundSpan> SequenceSchedule::mergeable_spans() const {
   std::vector<RoundSpan> out;
   for (std::size_t i = 0; i < parts_.size(); ++i) {

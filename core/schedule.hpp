@@ -54,6 +54,15 @@ struct RoundSpan {
   friend bool operator==(const RoundSpan&, const RoundSpan&) = default;
 };
 
+// A named stretch of a schedule's rounds (hierarchical all-reduce: the intra-node reduce-scatter,
+// the inter-node all-reduce, the intra-node all-gather), traced as its own event inside the
+// collective's, so that a timeline shows where the time went.
+struct SchedulePart {
+  std::string name;
+  RoundSpan rounds;
+  std::uint64_t count = 0;  // elements it works on
+};
+
 // Near-equal split of `count` elements into `parts` chunks; the first count % parts chunks get one
 // element more. Chunk i of any member is the same range, which is what makes schedules agree.
 ElementRange chunk_range(std::uint64_t count, std::uint64_t parts, std::uint64_t i);
@@ -76,6 +85,8 @@ class Schedule {
   // peers in first-use order. The default walks the rounds; algorithms with O(n) rounds give it
   // in closed form so that `flows` stays O(1) per member.
   virtual std::vector<struct PeerTraffic> traffic(RoundSpan span) const;
+  // The schedule's named parts in round order, covering every round; none where it has no parts.
+  virtual std::vector<SchedulePart> parts() const { return {}; }
 
   // Every round, materialized (tests, `dmlsim explain`, small groups only).
   std::vector<std::vector<Op>> all_rounds() const;
@@ -108,6 +119,7 @@ class SequenceSchedule final : public Schedule {
   struct Part {
     SchedulePtr schedule;
     Embedding embedding;
+    std::string name;  // parts() lists the parts when every one is named
   };
   SequenceSchedule(std::string collective, std::string algorithm, int group_size, int index,
                    std::uint64_t count, std::vector<Part> parts);
@@ -115,6 +127,7 @@ class SequenceSchedule final : public Schedule {
   void round(std::size_t t, std::vector<Op>& out) const override;
   std::vector<RoundSpan> mergeable_spans() const override;
   std::vector<PeerTraffic> traffic(RoundSpan span) const override;
+  std::vector<SchedulePart> parts() const override;
 
  private:
   std::vector<Part> parts_;

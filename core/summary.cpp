@@ -79,7 +79,7 @@ RunSummary summarize(const Trace& trace, std::vector<LinkUsage> links, const Rol
       if (name == "forward" || name == "backward" || name == "optimizer")
         phase_compute[static_cast<std::size_t>(e.rank)] += e.duration();
     }
-    if (e.lane == Lane::collective) {
+    if (e.lane == Lane::collective && !is_collective_part(e)) {
       rs.communication_seconds += e.duration();
       CollectiveStats& c = collectives[{std::string(trace.text(e.name)), e.bytes, e.group_size}];
       c.collective = trace.text(e.category);

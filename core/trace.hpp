@@ -36,6 +36,12 @@ struct TraceEvent {
   double duration() const { return end - start; }
 };
 
+// A part of a collective (hierarchical all-reduce's inter-node all-reduce, ...), nested inside the
+// collective's own event: counted once, with its collective.
+inline bool is_collective_part(const TraceEvent& e) {
+  return e.lane == Lane::collective && e.attributes.get(Attribute::part) >= 0;
+}
+
 // Where a rank ran.
 struct RankPlacement {
   int host = 0;

@@ -21,6 +21,7 @@
   X(client,      "client")           \
   X(epoch,       "membership epoch") \
   X(staleness,   "staleness")        \
+  X(part,        "part of collective") \
   /* the end of the list */
 // clang-format on
 

@@ -98,6 +98,27 @@ void TracingRank::on_collective(const Schedule& schedule, ElementBuffer buffer, 
   trace_.add(e);
 }
 
+// A part sits in the collective lane inside its collective's event, marked by its `part` attribute
+// (its index) so that totals count the collective once.
+void TracingRank::on_collective_part(const Schedule& schedule, const SchedulePart& part, std::uint32_t index,
+                                     ElementBuffer buffer, double start, double end) {
+  if (detail_ == TraceDetail::none) return;
+  TraceEvent e;
+  e.rank = rank_;
+  e.lane = Lane::collective;
+  e.name = trace_.intern(
+      fmt::format("{} {}", part.name, format_bytes(static_cast<double>(part.count * buffer.element_bytes))));
+  e.category = trace_.intern(schedule.collective());
+  e.start = start;
+  e.end = end;
+  e.bytes = part.count * buffer.element_bytes;
+  e.group_size = schedule.group_size();
+  e.iteration = current_iteration();
+  e.attributes = current_attributes();
+  e.attributes.set(Attribute::part, static_cast<int>(index));
+  trace_.add(e);
+}
+
 std::size_t MessageSequencer::ChannelHash::operator()(const Channel& c) const {
   std::uint64_t h = (static_cast<std::uint64_t>(static_cast<std::uint32_t>(c.src)) << 32) |
                     static_cast<std::uint32_t>(c.dst);

@@ -34,6 +34,8 @@ class TracingRank : public Rank {
   void record_message(Lane lane, int peer, std::uint64_t bytes, Tag tag, std::string_view comm,
                       std::uint32_t seq, double start, double end);
   void on_collective(const Schedule& schedule, ElementBuffer buffer, double start, double end) override;
+  void on_collective_part(const Schedule& schedule, const SchedulePart& part, std::uint32_t index,
+                          ElementBuffer buffer, double start, double end) override;
 
   Trace& trace_;
   TraceDetail detail_;

@@ -66,6 +66,7 @@ RangeSummary summarize_range(const RunModel& run, double start, double end) {
       const core::Lane lane = track.lane();
       if (lane == core::Lane::send || lane == core::Lane::collective) {
         for (std::size_t i = track.first_starting_from(start); i < last; ++i) {
+          if (core::is_collective_part(run.event(track.event(i)))) continue;  // its collective counts it
           const std::uint64_t bytes = run.event(track.event(i)).bytes;
           (lane == core::Lane::send ? st.message_bytes : st.collective_bytes) += bytes;
         }

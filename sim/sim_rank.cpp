@@ -47,7 +47,13 @@ double SimRank::now() const {
 }
 
 void SimRank::catch_up() {
-  if (ahead_ > 0) sg::this_actor::sleep_for(ahead_);
+  settle();
+  ahead_ = 0;
+}
+
+void SimRank::settle() {
+  if (ahead_ <= 0) return;
+  sg::this_actor::sleep_for(ahead_);
   ahead_ = 0;
 }
 
@@ -217,18 +223,20 @@ bool SimRank::cancel(core::Request& request) {
 }
 
 void SimRank::execute(const core::Schedule& schedule, const core::Group& group, core::ElementBuffer buffer,
-                      core::Tag tag) {
+                      core::Tag tag, core::RoundSpan rounds) {
   if (!world_.use_flows(group.size())) {
-    core::execute_steps(*this, schedule, group, buffer, tag, 0, schedule.rounds());
+    core::execute_steps(*this, schedule, group, buffer, tag, rounds.begin, rounds.end);
     return;
   }
-  std::size_t next = 0;
+  // Spans lie inside a schedule's parts; one that straddles `rounds` runs round by round.
+  std::size_t next = rounds.begin;
   for (const core::RoundSpan span : schedule.mergeable_spans()) {
+    if (span.begin < next || span.end > rounds.end) continue;
     core::execute_steps(*this, schedule, group, buffer, tag, next, span.begin);
     run_merged_span(schedule, group, buffer, tag, span);
     next = span.end;
   }
-  core::execute_steps(*this, schedule, group, buffer, tag, next, schedule.rounds());
+  core::execute_steps(*this, schedule, group, buffer, tag, next, rounds.end);
 }
 
 // A span of k rounds in which every member repeats the same peers costs, on a path that nothing
@@ -236,25 +244,42 @@ void SimRank::execute(const core::Schedule& schedule, const core::Group& group, 
 // k − 1 latencies the merged rounds would have paid. (Under contention from other traffic the
 // merged message keeps using bandwidth during those latencies, so it can finish slightly early:
 // see notes/simgrid.md.)
-// The members start the span together and end it together, as the rounds make them in `steps`:
-// member i's round r ends at max(its own round r − 1, its predecessor's round r − 1) + c_i, so
-// after k rounds, with the span's k ≥ n − 1 hops reaching every member, at the last start plus k
-// times the slowest member's round. Without the two waits a member would end when its own
-// neighbours are done — NVLink neighbours long before the NIC-bound members of the same ring,
-// or before a late member elsewhere has even started — and per-rank collective times (busbw,
-// exposed communication per bucket, the GUI's lanes) would be too short.
+//
+// The members start the flows together, once the last has arrived. When each ends is worked out
+// afterwards, round by round as `steps` makes it (round_clock.hpp), from every member's arrival
+// and every message's time at the rate its flow got: a member downstream of a NIC hop ends a few
+// NVLink rounds after the hop's members, a member that arrived early starts its first rounds
+// early, and per-rank collective times (busbw, exposed communication per bucket, the GUI's lanes)
+// are those of `steps`. A member whose end lies before the simulation clock carries on from its
+// own earlier time (ahead_ < 0) until it next needs another actor. Spans of more than
+// kRoundByRoundLimit member-rounds (rings above 362 members) skip the rounds: every member
+// ends when the slowest flow plus its latencies does.
 void SimRank::run_merged_span(const core::Schedule& schedule, const core::Group& group,
                               core::ElementBuffer buffer, core::Tag tag, core::RoundSpan span) {
-  catch_up();
-  world_.await_span(tag.context, group, 2 * span.begin);
-  const std::vector<core::PeerTraffic> traffic = schedule.traffic(span);
+  const int index = schedule.index();
+  const double arrival = now();
+  settle();
+  world_.begin_span(tag.context, group, span.begin, index, arrival);
+  ahead_ = 0;  // a rank behind the clock is held up here until the flows start
+  const double flows_start = sg::Engine::get_clock();
+
+  struct PeerFlow {
+    int peer = 0;  // group index
+    sg::CommPtr comm;
+    std::uint64_t bytes = 0;
+    double latency = 0;
+  };
+  std::vector<PeerFlow> sent;
   std::vector<core::Request> requests;
   double latency = 0;
-  for (const core::PeerTraffic& p : traffic) {
+  for (const core::PeerTraffic& p : schedule.traffic(span)) {
     const int peer = group.at(p.peer);
     if (p.send_elements > 0) {
-      requests.push_back(isend(peer, {p.send_elements * buffer.element_bytes, nullptr}, tag));
-      latency = std::max(latency, world_.route(rank(), peer).latency);
+      const std::uint64_t bytes = p.send_elements * buffer.element_bytes;
+      requests.push_back(isend(peer, {bytes, nullptr}, tag));
+      const double route_latency = world_.route(rank(), peer).latency;
+      sent.push_back({p.peer, static_cast<SimRequest&>(*requests.back().state()).comm, bytes, route_latency});
+      latency = std::max(latency, route_latency);
     }
     if (p.recv_elements > 0) {
       requests.push_back(irecv(peer, {p.recv_elements * buffer.element_bytes, nullptr}, tag));
@@ -262,9 +287,40 @@ void SimRank::run_merged_span(const core::Schedule& schedule, const core::Group&
     }
   }
   wait_all(requests);
-  sleep(static_cast<double>(span.end - span.begin - 1) * latency);
-  catch_up();
-  world_.await_span(tag.context, group, 2 * span.begin + 1);
+  const std::size_t rounds = span.end - span.begin;
+  const double together = sg::Engine::get_clock() + static_cast<double>(rounds - 1) * latency;
+
+  std::vector<std::vector<RoundMessage>> sends;
+  const auto members = static_cast<std::uint64_t>(group.size());
+  if (members * rounds <= kRoundByRoundLimit) {
+    sends.resize(rounds);
+    std::vector<core::Op> ops;
+    for (std::size_t t = 0; t < rounds; ++t) {
+      ops.clear();
+      schedule.round(span.begin + t, ops);
+      for (const core::Op& op : ops) {
+        if (op.kind != core::OpKind::send || op.range.count == 0) continue;
+        const auto flow =
+            std::find_if(sent.begin(), sent.end(), [&](const PeerFlow& f) { return f.peer == op.peer; });
+        // The round's share of the merged flow: its latency, then its bytes at the flow's rate.
+        const double transfer = flow->comm->get_finish_time() - flows_start - flow->latency;
+        const double bytes = static_cast<double>(op.range.count * buffer.element_bytes);
+        const double seconds =
+            flow->latency + std::max(0.0, transfer) * bytes / static_cast<double>(flow->bytes);
+        auto& round = sends[t];
+        const auto same = std::find_if(round.begin(), round.end(), [&](const RoundMessage& m) {
+          return m.dst == static_cast<std::uint32_t>(op.peer);
+        });
+        if (same == round.end()) {
+          round.push_back({static_cast<std::uint32_t>(index), static_cast<std::uint32_t>(op.peer), seconds});
+        } else {
+          same->seconds += seconds - flow->latency;  // several messages to one peer share its path
+        }
+      }
+    }
+  }
+  const double end = world_.end_span(tag.context, group, span.begin, index, std::move(sends), together);
+  ahead_ = end - sg::Engine::get_clock();
 }
 
 SimRank::Stream& SimRank::stream(std::string_view name) {
@@ -291,16 +347,19 @@ SimRank::Stream& SimRank::stream(std::string_view name) {
       stream->queue.pop_front();
       SimRank& self = *stream->rank;
       try {
-        self.ahead_ = std::max(0.0, job.ready - sg::Engine::get_clock());
+        // A job starts when the previous one ended and the rank started it, both on their own clocks.
+        self.ahead_ = std::max(stream->clock, job.ready) - sg::Engine::get_clock();
         self.set_default_iteration(job.iteration);
         self.set_default_attributes(job.attributes);
         self.run(*job.schedule, job.group, job.buffer, job.tag);
-        self.catch_up();  // a job is over only once its last latency has passed
+        self.settle();  // a job is over only once its last latency has passed
       } catch (const simgrid::ForcefulKillException&) {
         throw;  // SimGrid ending a deadlocked run: the actor must not survive it
       } catch (...) {
         world->fail(std::current_exception());  // reported after the run; the rank is not left waiting
       }
+      stream->clock = self.now();
+      stream->ends.push_back(stream->clock);
       ++stream->completed;
       if (stream->waiting_for != 0 && stream->completed >= stream->waiting_for) {
         stream->waiting_for = 0;
@@ -352,11 +411,22 @@ void SimRank::wait_all(std::span<core::CollectiveHandle> handles) {
   for (const auto& [s, sequence] : last) wait_for_stream(*s, sequence);
 }
 
+// The rank's own time after the wait: its time before, or the job's end if later (both may lie
+// before the simulation clock after merged spans).
 void SimRank::wait_for_stream(Stream& stream, std::uint64_t sequence) {
-  catch_up();
-  if (stream.completed > sequence) return;
-  stream.waiting_for = sequence + 1;
-  stream.progress->acquire();
+  const double before = now();
+  if (stream.completed <= sequence) {
+    stream.waiting_for = sequence + 1;
+    stream.progress->acquire();
+  }
+  double after = before;
+  if (sequence >= stream.first_end) {
+    const std::size_t i = sequence - stream.first_end;
+    after = std::max(after, stream.ends[i]);
+    stream.ends.erase(stream.ends.begin(), stream.ends.begin() + static_cast<std::ptrdiff_t>(i + 1));
+    stream.first_end = sequence + 1;
+  }
+  ahead_ = after - sg::Engine::get_clock();
 }
 
 }  // namespace dmlsim::sim

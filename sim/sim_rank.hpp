@@ -31,8 +31,17 @@ class SimRank final : public core::TracingRank {
   void wait_all(std::span<core::CollectiveHandle> handles) override;
   using core::Rank::wait;
 
-  // Brings the simulation up to this rank's own clock (see ahead_): call when its program returns.
+  // Brings the simulation up to this rank's own clock and the rank's clock up to the simulation's
+  // (see ahead_): before anything another actor can see.
   void catch_up();
+  // Sleeps what the rank's own clock is ahead, keeping it where it is behind (after a merged span):
+  // when its program returns, the rank's end is now().
+  void settle();
+
+  // Flows fidelity works out per-member ends of a merged span round by round up to this many
+  // member-rounds (members × rounds: a ring of 362 members); O(1) per member beyond, which keeps a
+  // 50-bucket iteration on 1024 GPUs within its half-second budget (bench/).
+  static constexpr std::uint64_t kRoundByRoundLimit = std::uint64_t{1} << 18;
 
  protected:
   std::uint32_t open_context(const core::Group& group, std::string_view name) override;
@@ -41,7 +50,7 @@ class SimRank final : public core::TracingRank {
   // `steps` runs every round; `flows` runs each mergeable span of rounds as one aggregated
   // message per peer followed by the span's remaining latency.
   void execute(const core::Schedule& schedule, const core::Group& group, core::ElementBuffer buffer,
-               core::Tag tag) override;
+               core::Tag tag, core::RoundSpan rounds) override;
 
  private:
   struct Stream;
@@ -71,9 +80,14 @@ class SimRank final : public core::TracingRank {
     std::string name;
     std::unique_ptr<SimRank> rank;  // the stream's view of this rank (its own phase stack)
     std::deque<StreamJob> queue;
-    std::uint64_t started = 0;            // jobs queued so far
-    std::uint64_t completed = 0;          // jobs finished so far
-    std::uint64_t waiting_for = 0;        // the rank sleeps until `completed` reaches this (0: not waiting)
+    std::uint64_t started = 0;      // jobs queued so far
+    std::uint64_t completed = 0;    // jobs finished so far
+    std::uint64_t waiting_for = 0;  // the rank sleeps until `completed` reaches this (0: not waiting)
+    double clock = 0;               // the stream's own time when its last job ended
+    // Own time at which each job ended, from job `first_end` on: a rank that waited for job s is
+    // past the ends of every job up to s, so those are dropped.
+    std::deque<double> ends;
+    std::uint64_t first_end = 0;
     bool idle = false;                    // the stream sleeps on `work`
     simgrid::s4u::SemaphorePtr work;      // wakes the stream
     simgrid::s4u::SemaphorePtr progress;  // wakes the waiting rank
@@ -87,7 +101,9 @@ class SimRank final : public core::TracingRank {
   // actor sleeps the debt away before anything another actor can see (a message, a wait) or when
   // its program ends. Nothing else runs on a rank's device, so the times are the same, with one
   // simulation event where a backward pass of 50 layers took 50. A collective started meanwhile
-  // carries its start time to the stream (StreamJob::ready).
+  // carries its start time to the stream (StreamJob::ready). Negative after a merged span that
+  // ended for this rank before the simulation clock (run_merged_span): compute, streams and the
+  // next span go on from the rank's own time; a message or a wait on one brings it up to the clock.
   double ahead_ = 0;
   std::vector<std::unique_ptr<Stream>> streams_;  // few: a linear search is fastest
 };

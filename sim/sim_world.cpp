@@ -72,17 +72,48 @@ bool SimWorld::use_flows(int group_size) const {
   return false;
 }
 
-void SimWorld::await_span(std::uint32_t context, const core::Group& group, std::size_t point) {
+void SimWorld::begin_span(std::uint32_t context, const core::Group& group, std::size_t first_round, int index,
+                          double arrival) {
   const int n = group.size();
-  if (n <= 1) return;
-  const auto key = std::make_tuple(context, group.hash(), point);
-  SpanWait& wait = span_waits_[key];
-  if (!wait.barrier) wait.barrier = simgrid::s4u::Barrier::create(static_cast<unsigned>(n));
-  const simgrid::s4u::BarrierPtr barrier = wait.barrier;
-  // The last to arrive retires the instance before anyone is released: the next collective's span
-  // gets a barrier of its own.
-  if (++wait.arrived == n) span_waits_.erase(key);
-  barrier->wait();
+  const auto key = std::make_tuple(context, group.hash(), first_round);
+  std::shared_ptr<SpanInstance>& slot = spans_[key];
+  if (!slot) {
+    slot = std::make_shared<SpanInstance>();
+    slot->begin_barrier = simgrid::s4u::Barrier::create(static_cast<unsigned>(n));
+    slot->end_barrier = simgrid::s4u::Barrier::create(static_cast<unsigned>(n));
+    slot->arrival.resize(static_cast<std::size_t>(n));
+  }
+  const std::shared_ptr<SpanInstance> span = slot;
+  span->arrival[static_cast<std::size_t>(index)] = arrival;
+  ++span->begun;
+  span->begin_barrier->wait();
+}
+
+double SimWorld::end_span(std::uint32_t context, const core::Group& group, std::size_t first_round, int index,
+                          std::vector<std::vector<RoundMessage>> sends, double together) {
+  const int n = group.size();
+  const auto key = std::make_tuple(context, group.hash(), first_round);
+  const std::shared_ptr<SpanInstance> span = spans_.at(key);
+  span->together = std::max(span->together, together);
+  if (sends.empty()) span->every_round = false;
+  if (span->every_round) {
+    if (span->rounds.size() < sends.size()) span->rounds.resize(sends.size());
+    for (std::size_t t = 0; t < sends.size(); ++t) {
+      span->rounds[t].insert(span->rounds[t].end(), sends[t].begin(), sends[t].end());
+    }
+  } else {
+    span->rounds.clear();
+  }
+  if (++span->ended == n) {
+    // The last to end computes every member's end, and retires the instance before anyone is
+    // released: the communicator's next collective gets a span of its own.
+    span->end = span->every_round ? round_by_round_ends(span->arrival, span->rounds)
+                                  : std::vector<double>(static_cast<std::size_t>(n), span->together);
+    span->rounds = {};
+    spans_.erase(key);
+  }
+  span->end_barrier->wait();
+  return span->end[static_cast<std::size_t>(index)];
 }
 
 std::vector<core::LinkUsage> SimWorld::link_usage() const {

@@ -17,6 +17,7 @@
 #include "core/summary.hpp"
 #include "core/trace.hpp"
 #include "core/tracing_rank.hpp"
+#include "sim/round_clock.hpp"
 
 namespace simgrid::s4u {
 class Host;
@@ -49,11 +50,20 @@ class SimWorld {
   // Charges a delivered message to every link of its path.
   void account(int src, int dst, std::uint64_t bytes);
   bool use_flows(int group_size) const;
-  // Flows fidelity: blocks until every member of `group` has reached point `point` (the start or
-  // the end of a merged span) of its current collective on `context` (see
-  // SimRank::run_merged_span). Collectives of one communicator run in the same order on every
-  // member, so each set of n arrivals is one instance.
-  void await_span(std::uint32_t context, const core::Group& group, std::size_t point);
+  // Flows fidelity, one merged span of one collective (see SimRank::run_merged_span). A span is
+  // identified by the communicator's context, the group and its first round: collectives of one
+  // communicator run in the same order on every member, so each set of n arrivals is one instance.
+  //
+  // begin_span: member `index` has reached the span at its own time `arrival`; blocks until every
+  // member has, so that the aggregated flows start together.
+  void begin_span(std::uint32_t context, const core::Group& group, std::size_t first_round, int index,
+                  double arrival);
+  // end_span: the member's flows are done; `sends[t]` are its messages of the span's round t (its
+  // own end as the merged flows made it: `together`). Blocks until every member is done and
+  // returns when this member ends the span: per member, round by round as `steps` would (see
+  // round_clock.hpp) when every member gave its rounds, else the latest `together` of all.
+  double end_span(std::uint32_t context, const core::Group& group, std::size_t first_round, int index,
+                  std::vector<std::vector<RoundMessage>> sends, double together);
 
   core::Trace& trace() { return trace_; }
   core::MessageSequencer& sequencer() { return sequencer_; }
@@ -95,11 +105,16 @@ class SimWorld {
   core::MessageSequencer sequencer_;
   std::uint64_t messages_ = 0;
   std::exception_ptr error_;
-  struct SpanWait {
-    int arrived = 0;
-    simgrid::s4u::BarrierPtr barrier;
+  struct SpanInstance {
+    int begun = 0, ended = 0;
+    simgrid::s4u::BarrierPtr begin_barrier, end_barrier;
+    std::vector<double> arrival;                    // per member
+    std::vector<std::vector<RoundMessage>> rounds;  // every member's sends, by round
+    bool every_round = true;                        // all members gave their rounds
+    double together = 0;                            // the latest member's end as the flows made it
+    std::vector<double> end;                        // per member, set by the last to end
   };
-  std::map<std::tuple<std::uint32_t, std::size_t, std::size_t>, SpanWait> span_waits_;
+  std::map<std::tuple<std::uint32_t, std::size_t, std::size_t>, std::shared_ptr<SpanInstance>> spans_;
 };
 
 }  // namespace dmlsim::sim

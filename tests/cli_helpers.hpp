@@ -112,10 +112,11 @@ inline std::map<std::string, int> events_of(const std::filesystem::path& csv) {
   std::map<std::string, int> out;
   std::istringstream in(read_file(csv));
   std::string line;
-  std::getline(in, line);  // header
+  std::getline(in, line);
+  const std::size_t columns = split_row(line).size();  // 15 fixed columns, then the attributes
   while (std::getline(in, line)) {
     const std::vector<std::string> f = split_row(line);
-    if (f.size() != 23) {  // 15 fixed columns, 8 attributes
+    if (f.size() != columns) {
       out["bad row: " + line]++;
       continue;
     }

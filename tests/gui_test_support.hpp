@@ -115,12 +115,12 @@ inline std::vector<CsvEvent> read_trace_csv(const std::filesystem::path& file) {
   EXPECT_EQ(
       line,
       "rank,lane,name,category,start_s,end_s,duration_s,bytes,flops,peer,iteration,group_size,tag,seq,comm,"
-      "micro_batch,stage,chunk,job,round,client,epoch,staleness");
+      "micro_batch,stage,chunk,job,round,client,epoch,staleness,part");
   std::vector<CsvEvent> out;
   while (std::getline(in, line)) {
     const auto f = split_csv_line(line);
-    EXPECT_EQ(f.size(), 23u) << line;
-    if (f.size() != 23) continue;
+    EXPECT_EQ(f.size(), 24u) << line;
+    if (f.size() != 24) continue;
     CsvEvent e;
     e.rank = std::stoi(f[0]);
     e.lane = f[1];

@@ -86,7 +86,7 @@ TEST(RealCommunicators, TwoStreamsOnTheSameRanksExchangeConcurrently) {
   std::getline(in, line);
   while (std::getline(in, line)) {
     const std::vector<std::string> f = testing::split_row(line);
-    ASSERT_EQ(f.size(), 23u) << line;
+    ASSERT_EQ(f.size(), 24u) << line;  // 15 fixed columns, 9 attributes
     if (f[1] == "send") comms.insert(f[14]);
     if (f[1] == "collective")
       spans[{std::stoi(f[0]), std::stoi(f[10])}].emplace_back(std::stod(f[4]), std::stod(f[5]));

@@ -12,6 +12,7 @@
 #include "strategies/collectives/binary_tree.hpp"
 #include "strategies/collectives/collectives.hpp"
 #include "strategies/collectives/cost.hpp"
+#include "strategies/collectives/hierarchical.hpp"
 
 namespace dmlsim {
 namespace {
@@ -387,6 +388,25 @@ TEST(AlgorithmTable, ProblemsNameTheirField) {
   p = algorithm_problem(Collective::broadcast, "ring", 4, {});
   ASSERT_TRUE(p);
   EXPECT_EQ(p->message, "unknown broadcast algorithm 'ring' (known: tree)");
+}
+
+// Hierarchical all-reduce names its three parts, in round order and covering every round, each
+// with the elements it works on (the inner all-reduce: this member's rail chunk); flat algorithms
+// have none.
+TEST(ScheduleParts, HierarchicalNamesItsPhases) {
+  const core::SchedulePtr s = make_hierarchical_all_reduce(12, 5, 1003, 4, "ring", 1);
+  const std::vector<core::SchedulePart> parts = s->parts();
+  ASSERT_EQ(parts.size(), 3u);
+  EXPECT_EQ(parts[0].name, "intra-node reduce-scatter");
+  EXPECT_EQ(parts[1].name, "inter-node ring all-reduce");
+  EXPECT_EQ(parts[2].name, "intra-node all-gather");
+  EXPECT_EQ(parts[0].rounds, (core::RoundSpan{0, 3}));          // 4 per node: 3 ring steps
+  EXPECT_EQ(parts[1].rounds, (core::RoundSpan{3, 3 + 2 * 2}));  // 3 nodes: 2·2 ring steps
+  EXPECT_EQ(parts[2].rounds, (core::RoundSpan{7, s->rounds()}));
+  EXPECT_EQ(s->rounds(), 10u);
+  EXPECT_EQ(parts[0].count, 1003u);
+  EXPECT_EQ(parts[1].count, core::chunk_range(1003, 4, 1).count);  // member 5 is local member 1
+  EXPECT_TRUE(make_tree_all_reduce(8, 3, 1000, 4)->parts().empty());
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include <tuple>
 
+#include "core/summary.hpp"
 #include "sim_helpers.hpp"
 #include "strategies/collectives/cost.hpp"
 #include "strategies/paths.hpp"
@@ -85,6 +86,59 @@ TEST(SharedNic, OneNicPerNodeSlowsTheRailsEightfoldAndNotTheRing) {
     EXPECT_NEAR((hier_shared.transfer - hier_per_gpu.transfer) / rail_transfer, 7.0, 1e-9);
   }
 }
+
+// Hierarchical all-reduce shows its three parts in the trace (with a NIC per GPU and one per
+// node), each inside the collective's own event: the intra-node reduce-scatter and all-gather over NVLink,
+// and the inter-node ring over the rails, each as long as its closed form; the summary counts the collective
+// once.
+class HierarchicalParts : public ::testing::TestWithParam<int> {};
+
+TEST_P(HierarchicalParts, AreInTheTraceAsLongAsTheirClosedForms) {
+  const int nics = GetParam();
+  const core::Experiment e = all_reduce(nics, false, "hierarchical");
+  const sim::SimResult r = testing::simulate_strategy(e);
+  const auto paths = strategies::path_classes(e, core::Group::world(32), 8);
+  const std::uint64_t count = (256u << 20) / 4;
+  const double intra =
+      strategies::ring_steps(7, strategies::max_chunk_bytes(count, 8, 4), paths->intra).total();
+  const double inter =
+      strategies::ring_steps(2 * 3, strategies::max_chunk_bytes(count / 8, 4, 4), paths->rails.ring).total();
+  const std::vector<std::pair<std::string, double>> expected{{"intra-node reduce-scatter 256 MiB", intra},
+                                                             {"inter-node ring all-reduce 32 MiB", inter},
+                                                             {"intra-node all-gather 256 MiB", intra}};
+  for (int rank : {0, 13, 31}) {
+    std::vector<const core::TraceEvent*> parts;
+    const core::TraceEvent* whole = nullptr;
+    for (const core::TraceEvent& ev : r.trace.events()) {
+      if (ev.rank != rank || ev.lane != core::Lane::collective) continue;
+      if (core::is_collective_part(ev)) {
+        parts.push_back(&ev);
+      } else {
+        whole = &ev;
+      }
+    }
+    ASSERT_NE(whole, nullptr);
+    ASSERT_EQ(parts.size(), 3u) << "rank " << rank;
+    EXPECT_DOUBLE_EQ(parts.front()->start, whole->start);
+    EXPECT_DOUBLE_EQ(parts.back()->end, whole->end);
+    for (std::size_t i = 0; i < 3; ++i) {
+      SCOPED_TRACE(fmt::format("{} NIC(s) per node, rank {}, part {}", nics, rank, i));
+      EXPECT_EQ(r.trace.text(parts[i]->name), expected[i].first);
+      EXPECT_EQ(parts[i]->attributes.get(core::Attribute::part), static_cast<int>(i));
+      EXPECT_NEAR(parts[i]->duration() / expected[i].second, 1.0, 0.005);
+      if (i > 0) {
+        EXPECT_DOUBLE_EQ(parts[i]->start, parts[i - 1]->end);
+      }
+    }
+  }
+  const core::RunSummary summary = core::summarize(r.trace, r.links);
+  ASSERT_EQ(summary.collectives.size(), 1u);
+  EXPECT_EQ(summary.collectives[0].count, 32u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Sim, HierarchicalParts, ::testing::Values(8, 1), [](const auto& param_info) {
+  return fmt::format("{}_nics_per_node", param_info.param);
+});
 
 }  // namespace
 }  // namespace dmlsim

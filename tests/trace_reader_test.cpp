@@ -148,9 +148,9 @@ TEST(TraceWriter, AttributesAreArgsInJsonAndColumnsInCsv) {
   EXPECT_EQ(
       header,
       "rank,lane,name,category,start_s,end_s,duration_s,bytes,flops,peer,iteration,group_size,tag,seq,comm,"
-      "micro_batch,stage,chunk,job,round,client,epoch,staleness");
+      "micro_batch,stage,chunk,job,round,client,epoch,staleness,part");
   int with_epoch = 0;
-  while (std::getline(lines, row)) with_epoch += row.ends_with(",12345678,-1");
+  while (std::getline(lines, row)) with_epoch += row.ends_with(",12345678,-1,-1");
   EXPECT_EQ(with_epoch, 6);
 }
 

@@ -200,11 +200,11 @@ std::size_t NcclRank::wait_any(std::span<core::Request> requests) {
 }
 
 void NcclRank::execute(const core::Schedule& schedule, const core::Group& group, core::ElementBuffer buffer,
-                       core::Tag tag) {
+                       core::Tag tag, core::RoundSpan rounds) {
   std::vector<core::Op> ops;
   std::vector<core::Request> requests;
   auto* data = buffer.data;
-  for (std::size_t t = 0; t < schedule.rounds(); ++t) {
+  for (std::size_t t = rounds.begin; t < rounds.end; ++t) {
     ops.clear();
     schedule.round(t, ops);
     requests.clear();

@@ -48,7 +48,7 @@ class NcclRank final : public core::TracingRank {
   std::uint32_t open_context(const core::Group& group, std::string_view name) override;
   // Rounds as NCCL groups; received chunks are reduced on the device.
   void execute(const core::Schedule& schedule, const core::Group& group, core::ElementBuffer buffer,
-               core::Tag tag) override;
+               core::Tag tag, core::RoundSpan rounds) override;
 
  private:
   struct Pending;

@@ -122,8 +122,10 @@ namespace {
 core::SchedulePtr tree_all_reduce(int n, int index, std::uint64_t count, std::uint64_t chunks, int rotation) {
   using Part = core::SequenceSchedule::Part;
   std::vector<Part> parts{
-      Part{std::make_shared<PipelinedTree>(TreeDirection::reduce, n, index, count, chunks, rotation), {}},
-      Part{std::make_shared<PipelinedTree>(TreeDirection::broadcast, n, index, count, chunks, rotation), {}}};
+      Part{std::make_shared<PipelinedTree>(TreeDirection::reduce, n, index, count, chunks, rotation), {}, {}},
+      Part{std::make_shared<PipelinedTree>(TreeDirection::broadcast, n, index, count, chunks, rotation),
+           {},
+           {}}};
   return std::make_shared<core::SequenceSchedule>("all-reduce", "tree", n, index, count, std::move(parts));
 }
 
@@ -146,8 +148,8 @@ core::SchedulePtr make_double_tree_all_reduce(int n, int index, std::uint64_t co
   const std::uint64_t first = count / 2;
   using Part = core::SequenceSchedule::Part;
   std::vector<Part> parts{
-      Part{tree_all_reduce(n, index, first, chunks, 0), {0, 1, 0}},
-      Part{tree_all_reduce(n, index, count - first, chunks, 1), {0, 1, first}},
+      Part{tree_all_reduce(n, index, first, chunks, 0), {0, 1, 0}, {}},
+      Part{tree_all_reduce(n, index, count - first, chunks, 1), {0, 1, first}, {}},
   };
   return std::make_shared<core::ParallelSchedule>("all-reduce", "double-binary-tree", n, index, count,
                                                   std::move(parts));

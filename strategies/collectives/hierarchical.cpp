@@ -32,9 +32,9 @@ core::SchedulePtr make_hierarchical_all_reduce(int n, int index, std::uint64_t c
   const core::Embedding on_rail{local, g, rail_chunk.offset};
   using Part = core::SequenceSchedule::Part;
   std::vector<Part> parts{
-      Part{std::make_shared<RingReduceScatter>(g, local, count), in_node},
-      Part{inner, on_rail},
-      Part{std::make_shared<RingAllGather>(g, local, count), in_node},
+      Part{std::make_shared<RingReduceScatter>(g, local, count), in_node, "intra-node reduce-scatter"},
+      Part{inner, on_rail, fmt::format("inter-node {} all-reduce", inner_algorithm)},
+      Part{std::make_shared<RingAllGather>(g, local, count), in_node, "intra-node all-gather"},
   };
   return std::make_shared<core::SequenceSchedule>("all-reduce", "hierarchical", n, index, count,
                                                   std::move(parts));
