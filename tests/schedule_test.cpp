@@ -394,7 +394,10 @@ TEST(AlgorithmTable, ProblemsNameTheirField) {
 // with the elements it works on (the inner all-reduce: this member's rail chunk); flat algorithms
 // have none.
 TEST(ScheduleParts, HierarchicalNamesItsPhases) {
-  const core::SchedulePtr s = make_hierarchical_all_reduce(12, 5, 1003, 4, "ring", 1);
+  CollectiveOptions options;
+  options.local_size = 4;
+  options.inner = "ring";
+  const core::SchedulePtr s = make_hierarchical_all_reduce(12, 5, 1003, 4, options);
   const std::vector<core::SchedulePart> parts = s->parts();
   ASSERT_EQ(parts.size(), 3u);
   EXPECT_EQ(parts[0].name, "intra-node reduce-scatter");

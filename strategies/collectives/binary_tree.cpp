@@ -163,7 +163,8 @@ const AlgorithmDescriptor kTreeAlgorithm{
     nullptr,
     [](Collective c, int n, int index, std::uint64_t count, std::uint32_t element_bytes,
        const CollectiveOptions& options) -> core::SchedulePtr {
-      const std::uint64_t chunks = pipeline_chunks(count * element_bytes, options.tree_chunk_bytes);
+      const std::uint64_t basis = options.tree_chunk_basis != 0 ? options.tree_chunk_basis : count;
+      const std::uint64_t chunks = pipeline_chunks(basis * element_bytes, options.tree_chunk_bytes);
       if (c == Collective::all_reduce) return make_tree_all_reduce(n, index, count, chunks);
       if (c == Collective::broadcast) return make_tree_broadcast(n, index, count, chunks);
       return make_tree_reduce(n, index, count, chunks);
@@ -184,8 +185,9 @@ const AlgorithmDescriptor kDoubleBinaryTreeAlgorithm{
     nullptr,
     [](Collective, int n, int index, std::uint64_t count, std::uint32_t element_bytes,
        const CollectiveOptions& options) -> core::SchedulePtr {
+      const std::uint64_t basis = options.tree_chunk_basis != 0 ? options.tree_chunk_basis : count;
       return make_double_tree_all_reduce(
-          n, index, count, pipeline_chunks(count / 2 * element_bytes, options.tree_chunk_bytes));
+          n, index, count, pipeline_chunks(basis / 2 * element_bytes, options.tree_chunk_bytes));
     },
     [](Collective, int n, std::uint64_t count, std::uint32_t element_bytes, const PathClasses& paths,
        const CollectiveOptions& options) {

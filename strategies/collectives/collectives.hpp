@@ -21,6 +21,9 @@ struct CollectiveOptions {
   std::uint64_t tree_chunk_bytes = std::uint64_t{1} << 20;  // pipelining chunk of tree algorithms
   int local_size = 1;                                       // members per node, for hierarchical
   std::string inner = "ring";                               // hierarchical's inter-node all-reduce
+  // Elements a tree sizes its pipeline chunks on; 0: its own buffer's. Hierarchical's rails carry
+  // chunks that differ by one element, and must all pipeline in as many chunks as the largest.
+  std::uint64_t tree_chunk_basis = 0;
 };
 
 // Algorithm names known for a collective, e.g. all-reduce: ring, halving-doubling, tree,

@@ -2,38 +2,36 @@
 
 #include <fmt/format.h>
 
+#include "core/errors.hpp"
 #include "strategies/collectives/algorithm.hpp"
-#include "strategies/collectives/binary_tree.hpp"
-#include "strategies/collectives/halving_doubling.hpp"
 #include "strategies/collectives/ring.hpp"
 
 namespace dmlsim::strategies {
 
-core::SchedulePtr make_hierarchical_all_reduce(int n, int index, std::uint64_t count, int local_size,
-                                               const std::string& inner_algorithm,
-                                               std::uint64_t inner_tree_chunks) {
-  const int g = local_size;
+core::SchedulePtr make_hierarchical_all_reduce(int n, int index, std::uint64_t count,
+                                               std::uint32_t element_bytes,
+                                               const CollectiveOptions& options) {
+  const int g = options.local_size;
   const int nodes = n / g;
   const int node = index / g, local = index % g;
   const core::ElementRange rail_chunk =
       core::chunk_range(count, static_cast<std::uint64_t>(g), static_cast<std::uint64_t>(local));
-
-  core::SchedulePtr inner;
-  if (inner_algorithm == "ring") {
-    inner = std::make_shared<RingAllReduce>(nodes, node, rail_chunk.count);
-  } else if (inner_algorithm == "halving-doubling") {
-    inner = std::make_shared<HalvingDoublingAllReduce>(nodes, node, rail_chunk.count);
-  } else if (inner_algorithm == "tree") {
-    inner = make_tree_all_reduce(nodes, node, rail_chunk.count, inner_tree_chunks);
-  } else {
-    inner = make_double_tree_all_reduce(nodes, node, rail_chunk.count, inner_tree_chunks);
+  const AlgorithmDescriptor* inner_algorithm = find_algorithm(Collective::all_reduce, options.inner);
+  if (inner_algorithm == nullptr || inner_algorithm == &kHierarchicalAlgorithm) {
+    throw core::ValueError(
+        fmt::format("hierarchical all-reduce cannot run '{}' across nodes", options.inner));
   }
+  CollectiveOptions rail_options = options;
+  rail_options.tree_chunk_basis =
+      core::chunk_range(count, static_cast<std::uint64_t>(g), 0).count;  // the largest rail
+  const core::SchedulePtr inner = inner_algorithm->build(Collective::all_reduce, nodes, node,
+                                                         rail_chunk.count, element_bytes, rail_options);
   const core::Embedding in_node{node * g, 1, 0};
   const core::Embedding on_rail{local, g, rail_chunk.offset};
   using Part = core::SequenceSchedule::Part;
   std::vector<Part> parts{
       Part{std::make_shared<RingReduceScatter>(g, local, count), in_node, "intra-node reduce-scatter"},
-      Part{inner, on_rail, fmt::format("inter-node {} all-reduce", inner_algorithm)},
+      Part{inner, on_rail, fmt::format("inter-node {} all-reduce", options.inner)},
       Part{std::make_shared<RingAllGather>(g, local, count), in_node, "intra-node all-gather"},
   };
   return std::make_shared<core::SequenceSchedule>("all-reduce", "hierarchical", n, index, count,
@@ -59,13 +57,7 @@ const AlgorithmDescriptor kHierarchicalAlgorithm{
     },
     [](Collective, int n, int index, std::uint64_t count, std::uint32_t element_bytes,
        const CollectiveOptions& options) -> core::SchedulePtr {
-      // Every rail must pipeline its tree in the same number of chunks: size them on the largest rail.
-      const std::uint64_t rail_count =
-          core::chunk_range(count, static_cast<std::uint64_t>(options.local_size), 0).count;
-      const std::uint64_t per_tree = options.inner == "double-binary-tree" ? rail_count / 2 : rail_count;
-      return make_hierarchical_all_reduce(
-          n, index, count, options.local_size, options.inner,
-          pipeline_chunks(per_tree * element_bytes, options.tree_chunk_bytes));
+      return make_hierarchical_all_reduce(n, index, count, element_bytes, options);
     },
     [](Collective, int n, std::uint64_t count, std::uint32_t element_bytes, const PathClasses& paths,
        const CollectiveOptions& options) {

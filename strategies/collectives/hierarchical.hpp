@@ -4,14 +4,15 @@
 // members of all nodes (a "rail") all-reduce that chunk with an inner algorithm; a ring all-gather
 // inside each node spreads the result. Every member crosses the network with only S/G bytes.
 #include <cstdint>
-#include <string>
 
 #include "core/schedule.hpp"
+#include "strategies/collectives/collectives.hpp"
 
 namespace dmlsim::strategies {
 
-core::SchedulePtr make_hierarchical_all_reduce(int n, int index, std::uint64_t count, int local_size,
-                                               const std::string& inner_algorithm,
-                                               std::uint64_t inner_tree_chunks);
+// Nodes of options.local_size members; the rails run options.inner, built through the algorithm
+// table (throws ValueError for an algorithm that is not an all-reduce).
+core::SchedulePtr make_hierarchical_all_reduce(int n, int index, std::uint64_t count,
+                                               std::uint32_t element_bytes, const CollectiveOptions& options);
 
 }  // namespace dmlsim::strategies
