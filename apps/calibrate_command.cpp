@@ -20,9 +20,9 @@
 #include "apps/output.hpp"
 #include "apps/run_outputs.hpp"
 #include "apps/statistics.hpp"
-#include "apps/trace_csv.hpp"
 #include "core/errors.hpp"
 #include "core/experiment.hpp"
+#include "core/trace_csv_reader.hpp"
 #include "core/units.hpp"
 #ifdef DMLSIM_HAVE_REALRUN
 #include "realrun/testbed.hpp"
@@ -120,7 +120,7 @@ int calibrate_command(const CalibrateArgs& args) {
     std::cout << fmt::format("  measuring {} ...\n", name) << std::flush;
     if (run_command(run) != 0)
       throw core::BackendError(fmt::format("calibrate: the {} measurement failed", name));
-    return read_trace_csv(run.out / "trace.csv");
+    return core::read_csv_trace(run.out / "trace.csv");
   };
 
   // Network: rank 0's round trips, per size.
@@ -134,9 +134,10 @@ int calibrate_command(const CalibrateArgs& args) {
                                                       "{{trace: phases}}\n",
                                                       args.repeats, sizes)));
   std::map<std::uint64_t, std::vector<double>> trips;
-  for (const CsvEvent& e : pingpong) {
-    if (e.rank == 0 && e.lane == "phase" && e.name.rfind("pingpong ", 0) == 0) {
-      trips[std::stoull(e.name.substr(9))].push_back(e.duration);
+  for (const core::TraceEvent& e : pingpong.events()) {
+    const std::string_view name = pingpong.text(e.name);
+    if (e.rank == 0 && e.lane == core::Lane::phase && name.starts_with("pingpong ")) {
+      trips[std::stoull(std::string(name.substr(9)))].push_back(e.duration());
     }
   }
   std::map<std::uint64_t, double> one_way;
@@ -146,15 +147,16 @@ int calibrate_command(const CalibrateArgs& args) {
   // Compute: every kernel shape, all ranks at once; the median of each rank's repeats, averaged.
   const auto kernels =
       args.network_only
-          ? std::vector<CsvEvent>{}
+          ? core::Trace{}
           : measure("kernels", experiment_yaml("calibrate-kernels", args.platform,
                                                fmt::format("  model: {}\n  ranks: {}\n  strategy: {{type: "
                                                            "kernels, repeats: {}}}\n",
                                                            fs::absolute(args.model).string(), compute_ranks,
                                                            args.repeats)));
   std::map<std::string, std::map<int, std::vector<double>>> times;
-  for (const CsvEvent& e : kernels) {
-    if (e.lane == "compute" && e.name != "warm-up") times[e.name][e.rank].push_back(e.duration);
+  for (const core::TraceEvent& e : kernels.events()) {
+    const std::string name(kernels.text(e.name));
+    if (e.lane == core::Lane::compute && name != "warm-up") times[name][e.rank].push_back(e.duration());
   }
 
   // The calibrated platform: the same topology with the fitted link, and a device that times

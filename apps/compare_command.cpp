@@ -32,10 +32,10 @@
 #include "apps/batch_runner.hpp"
 #include "apps/commands.hpp"
 #include "apps/output.hpp"
-#include "apps/trace_csv.hpp"
 #include "core/errors.hpp"
 #include "core/experiment.hpp"
 #include "core/summary.hpp"
+#include "core/trace_csv_reader.hpp"
 #include "core/units.hpp"
 #include "strategies/collectives/algorithm.hpp"
 #include "strategies/strategy.hpp"
@@ -290,8 +290,9 @@ void measure(Run& run) {
       figures.training_ranks > 0 ? static_cast<double>(figures.samples_per_iteration) / figures.training_ranks
                                  : 0;
   std::map<int, std::tuple<int, double, double>> spans;  // rank → (iterations, first start, last end)
-  for (const CsvEvent& e : read_trace_csv(run.dir / "trace.csv")) {
-    if (e.lane != "phase" || !trains(e.rank) || e.name != "iteration") continue;
+  const core::Trace trace = core::read_csv_trace(run.dir / "trace.csv");
+  for (const core::TraceEvent& e : trace.events()) {
+    if (e.lane != core::Lane::phase || !trains(e.rank) || trace.text(e.name) != "iteration") continue;
     auto [it, added] = spans.try_emplace(e.rank, 0, e.start, e.end);
     auto& [count, first, last] = it->second;
     ++count;

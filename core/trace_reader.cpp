@@ -1,6 +1,7 @@
 #include "core/trace_reader.hpp"
 
 #include "core/json_scanner.hpp"
+#include "core/trace_fields.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -22,123 +23,54 @@ namespace dmlsim::core {
 namespace {
 
 constexpr double kMicrosecondsPerSecond = 1e6;
-// Ranks are packed into 23 bits by MessageSequencer; anything larger is not a trace we wrote.
-constexpr std::int64_t kMaxRank = (std::int64_t{1} << 23) - 1;
 
-// The fields the reader looks at; everything else is skipped (checked for JSON syntax only).
-enum class Field : std::uint8_t {
-  none,
-  ph,
-  name,
-  pid,
-  ts,
-  dur,
-  args,
-  rank,
-  lane,
-  category,
-  bytes,
-  flops,
-  peer,
-  iteration,
-  group_size,
-  tag,
-  seq,
-  comm,
-  attribute,  // one of trace_attributes.hpp's, by name (Parser::attribute_)
-  meta_name,
-  count
+// What a key of a traceEvents entry is: one of the Chrome event's own keys, one of the table's
+// fields (trace_fields.hpp) in args, an attribute (trace_attributes.hpp) in args, process_name
+// metadata's args.name, or something the reader skips.
+enum class KeyKind : std::uint8_t { none, ph, name, pid, ts, dur, args, field, attribute, meta_name };
+
+struct Key {
+  KeyKind kind = KeyKind::none;
+  std::size_t index = 0;  // which field or attribute
 };
 
-constexpr std::string_view kFieldNames[] = {"",
-                                            "ph",
-                                            "name",
-                                            "pid",
-                                            "ts",
-                                            "dur",
-                                            "args",
-                                            "args.rank",
-                                            "args.lane",
-                                            "args.category",
-                                            "args.bytes",
-                                            "args.flops",
-                                            "args.peer",
-                                            "args.iteration",
-                                            "args.group_size",
-                                            "args.tag",
-                                            "args.seq",
-                                            "args.comm",
-                                            "args.<attribute>",
-                                            "args.name"};
-static_assert(std::size(kFieldNames) == static_cast<std::size_t>(Field::count));
-
-Field event_field(std::string_view key) {
-  if (key == "ph") return Field::ph;
-  if (key == "name") return Field::name;
-  if (key == "pid") return Field::pid;
-  if (key == "ts") return Field::ts;
-  if (key == "dur") return Field::dur;
-  if (key == "args") return Field::args;
-  return Field::none;
+Key event_key(std::string_view key) {
+  if (key == "ph") return {KeyKind::ph};
+  if (key == "name") return {KeyKind::name};
+  if (key == "pid") return {KeyKind::pid};
+  if (key == "ts") return {KeyKind::ts};
+  if (key == "dur") return {KeyKind::dur};
+  if (key == "args") return {KeyKind::args};
+  return {};
 }
 
-Field args_field(std::string_view key) {
-  switch (key.empty() ? '\0' : key.front()) {
-    case 'b':
-      if (key == "bytes") return Field::bytes;
-      break;
-    case 'c':
-      if (key == "category") return Field::category;
-      if (key == "comm") return Field::comm;
-      break;
-    case 'f':
-      if (key == "flops") return Field::flops;
-      break;
-    case 'g':
-      if (key == "group_size") return Field::group_size;
-      break;
-    case 'i':
-      if (key == "iteration") return Field::iteration;
-      break;
-    case 'l':
-      if (key == "lane") return Field::lane;
-      break;
-    case 'n':
-      if (key == "name") return Field::meta_name;
-      break;
-    case 'p':
-      if (key == "peer") return Field::peer;
-      break;
-    case 'r':
-      if (key == "rank") return Field::rank;
-      break;
-    case 's':
-      if (key == "seq") return Field::seq;
-      break;
-    case 't':
-      if (key == "tag") return Field::tag;
-      break;
+Key args_key(std::string_view key) {
+  for (std::size_t i = 0; i < kTraceFieldCount; ++i) {
+    if (kTraceFields[i].chrome == InChrome::args && kTraceFields[i].column == key) return {KeyKind::field, i};
   }
-  return Field::none;
+  if (const std::size_t a = attribute_index(key); a < kAttributeCount) return {KeyKind::attribute, a};
+  if (key == "name") return {KeyKind::meta_name};
+  return {};
 }
 
 enum class Kind : std::uint8_t { string, integer, number, object };
 
-Kind expected_kind(Field f) {
-  switch (f) {
-    case Field::ph:
-    case Field::name:
-    case Field::lane:
-    case Field::category:
-    case Field::comm:
-    case Field::meta_name:
+Kind expected_kind(Key key) {
+  switch (key.kind) {
+    case KeyKind::ph:
+    case KeyKind::name:
+    case KeyKind::meta_name:
       return Kind::string;
-    case Field::ts:
-    case Field::dur:
-    case Field::flops:
+    case KeyKind::ts:
+    case KeyKind::dur:
       return Kind::number;
-    case Field::args:
+    case KeyKind::args:
       return Kind::object;
+    case KeyKind::field: {
+      const FieldUnit unit = kTraceFields[key.index].unit;
+      if (unit == FieldUnit::text || unit == FieldUnit::lane) return Kind::string;
+      return is_real(unit) ? Kind::number : Kind::integer;
+    }
     default:
       return Kind::integer;
   }
@@ -160,24 +92,34 @@ std::string_view describe(Kind k) {
 
 // One traceEvents entry as it is read; converted when its object closes.
 struct RawEvent {
-  std::uint32_t present = 0;  // bit per Field
-  std::string ph, name, lane, category, comm, meta_name;
-  std::int64_t pid = 0, rank = 0, peer = -1, iteration = -1, group_size = 0, tag = -1;
-  std::uint64_t bytes = 0, seq = 0;
-  double ts = 0, dur = 0, flops = 0;
+  std::uint32_t frame_present = 0;   // bit per KeyKind
+  std::uint64_t fields_present = 0;  // bit per table field
+  std::string ph, name, meta_name;
+  std::int64_t pid = 0;
+  double ts = 0, dur = 0;
+  std::array<FieldValue, kTraceFieldCount> values{};
+  std::array<std::string, kTraceFieldCount> texts;  // text and lane fields, interned at the end
   EventAttributes attributes;
+  static_assert(kTraceFieldCount <= 64);
 
   // Back to the defaults of an absent field (the strings keep their capacity).
   void reset() {
-    present = 0;
-    pid = rank = group_size = 0;
-    peer = iteration = tag = -1;
-    bytes = seq = 0;
-    ts = dur = flops = 0;
+    frame_present = 0;
+    fields_present = 0;
+    pid = 0;
+    ts = dur = 0;
+    for (std::size_t i = 0; i < kTraceFieldCount; ++i) values[i] = unset_value(kTraceFields[i]);
     attributes = {};
   }
-  bool has(Field f) const { return (present >> static_cast<unsigned>(f)) & 1u; }
-  void mark(Field f) { present |= 1u << static_cast<unsigned>(f); }
+  bool has(KeyKind k) const { return (frame_present >> static_cast<unsigned>(k)) & 1u; }
+  bool has_field(std::size_t i) const { return (fields_present >> i) & 1u; }
+  void mark(Key key) {
+    if (key.kind == KeyKind::field) {
+      fields_present |= std::uint64_t{1} << key.index;
+    } else {
+      frame_present |= 1u << static_cast<unsigned>(key.kind);
+    }
+  }
 };
 
 // "rank 3 (node 0, node0.gpu3)" → placement; false if the name is not in that form.
@@ -277,9 +219,9 @@ class TraceParser {
     in_.expect('{', "");
     if (!in_.consume('}')) {
       do {
-        field_ = event_field(in_.string());
+        key_ = event_key(in_.string());
         in_.expect(':', "after an object key");
-        if (field_ == Field::args) {
+        if (key_.kind == KeyKind::args) {
           if (in_.peek() != '{') wrong_type();
           args();
         } else {
@@ -291,23 +233,20 @@ class TraceParser {
   }
 
   void args() {
-    event_.mark(Field::args);
+    event_.mark(key_);
     in_.expect('{', "");
     if (in_.consume('}')) return;
     do {
-      const std::string_view key = in_.string();
-      field_ = args_field(key);
-      if (field_ == Field::none && (attribute_ = attribute_index(key)) < kAttributeCount)
-        field_ = Field::attribute;
+      key_ = args_key(in_.string());
       in_.expect(':', "after an object key");
       value();
     } while (in_.next_in('}', "in args"));
   }
 
-  // The value of field_: stored if it is one we read, checked against the type it must have.
+  // The value of key_: stored if it is one we read, checked against the type it must have.
   void value() {
-    if (field_ == Field::none) return in_.skip_value();
-    const Kind want = expected_kind(field_);
+    if (key_.kind == KeyKind::none) return in_.skip_value();
+    const Kind want = expected_kind(key_);
     const char c = in_.peek();
     if (want == Kind::string) {
       if (c != '"') wrong_type();
@@ -324,109 +263,80 @@ class TraceParser {
       store_number(v);
       return;
     }
-    if (!n.integral) fail_event(fmt::format("field '{}' must be an integer, found {}", field_name(), n.text));
-    if (field_ == Field::bytes || field_ == Field::seq) {
-      if (n.text.starts_with('-'))
-        fail_event(fmt::format("field '{}' must not be negative: {}", field_name(), n.text));
-      std::uint64_t v = 0;
-      if (std::from_chars(first, last, v).ec != std::errc()) out_of_range(n.text);
-      (field_ == Field::bytes ? event_.bytes : event_.seq) = v;
-      event_.mark(field_);
-      return;
-    }
+    if (!n.integral) fail_event(fmt::format("field '{}' must be an integer, found {}", key_name(), n.text));
     std::int64_t v = 0;
     if (std::from_chars(first, last, v).ec != std::errc()) out_of_range(n.text);
     store_integer(v);
   }
 
   void store_string(std::string_view v) {
-    switch (field_) {
-      case Field::ph:
+    switch (key_.kind) {
+      case KeyKind::ph:
         event_.ph.assign(v);
         break;
-      case Field::name:
+      case KeyKind::name:
         event_.name.assign(v);
         break;
-      case Field::lane:
-        event_.lane.assign(v);
-        break;
-      case Field::category:
-        event_.category.assign(v);
-        break;
-      case Field::comm:
-        event_.comm.assign(v);
-        break;
-      case Field::meta_name:
+      case KeyKind::meta_name:
         event_.meta_name.assign(v);
+        break;
+      case KeyKind::field:
+        event_.texts[key_.index].assign(v);
         break;
       default:
         break;
     }
-    event_.mark(field_);
+    event_.mark(key_);
   }
 
   void store_number(double v) {
-    if (field_ == Field::ts) event_.ts = v;
-    if (field_ == Field::dur) event_.dur = v;
-    if (field_ == Field::flops) event_.flops = v;
-    event_.mark(field_);
+    if (key_.kind == KeyKind::ts) event_.ts = v;
+    if (key_.kind == KeyKind::dur) event_.dur = v;
+    if (key_.kind == KeyKind::field) event_.values[key_.index].real = v;
+    event_.mark(key_);
   }
 
   void store_integer(std::int64_t v) {
-    switch (field_) {
-      case Field::pid:
+    switch (key_.kind) {
+      case KeyKind::pid:
         event_.pid = v;
         break;
-      case Field::rank:
-        event_.rank = v;
+      case KeyKind::field: {
+        const TraceField& f = kTraceFields[key_.index];
+        const std::int64_t lowest = unset_value(f).integer;
+        if (v < lowest && f.unit == FieldUnit::bytes)
+          fail_event(fmt::format("field '{}' must not be negative: {}", key_name(), v));
+        if (v < lowest || v > f.max)
+          fail_event(
+              fmt::format("field '{}' out of range: {} (expected {} to {})", key_name(), v, lowest, f.max));
+        event_.values[key_.index].integer = v;
         break;
-      case Field::peer:
-        event_.peer = v;
-        break;
-      case Field::iteration:
-        event_.iteration = v;
-        break;
-      case Field::group_size:
-        event_.group_size = v;
-        break;
-      case Field::tag:
-        event_.tag = v;
-        break;
-      case Field::attribute:
+      }
+      case KeyKind::attribute:
         if (v < -1 || v > std::numeric_limits<int>::max())
-          fail_event(fmt::format("field '{}' out of range: {} (expected -1 to {})", field_name(), v,
+          fail_event(fmt::format("field '{}' out of range: {} (expected -1 to {})", key_name(), v,
                                  std::numeric_limits<int>::max()));
-        event_.attributes.set_at(attribute_, static_cast<int>(v));
+        event_.attributes.set_at(key_.index, static_cast<int>(v));
         break;
       default:
         break;
     }
-    event_.mark(field_);
+    event_.mark(key_);
   }
 
   void finish_event() {
-    if (!event_.has(Field::ph)) fail_event("missing field 'ph'");
+    if (!event_.has(KeyKind::ph)) fail_event("missing field 'ph'");
     if (event_.ph == "X") {
       add_complete_event();
-    } else if (event_.ph == "M" && event_.has(Field::name) && event_.name == "process_name") {
+    } else if (event_.ph == "M" && event_.has(KeyKind::name) && event_.name == "process_name") {
       add_process_name();
     }
     // Flow ("s", "f") and other events carry nothing the Trace keeps.
   }
 
-  void require(Field f) {
-    if (!event_.has(f)) {
-      fail_event(fmt::format("missing field '{}' (every X event that dmlsim writes has it)",
-                             kFieldNames[static_cast<int>(f)]));
-    }
-  }
-
-  int checked_int(Field f, std::int64_t v, std::int64_t lo, std::int64_t hi) {
-    if (v < lo || v > hi) {
-      fail_event(fmt::format("field '{}' out of range: {} (expected {} to {})",
-                             kFieldNames[static_cast<int>(f)], v, lo, hi));
-    }
-    return static_cast<int>(v);
+  void require(KeyKind k, std::string_view name) {
+    if (!event_.has(k))
+      fail_event(fmt::format("missing field '{}' (every X event that dmlsim writes has it)", name));
   }
 
   std::uint32_t intern(const std::string& text) {
@@ -438,60 +348,82 @@ class TraceParser {
   }
 
   void add_complete_event() {
-    for (Field f :
-         {Field::name, Field::ts, Field::dur, Field::args, Field::rank, Field::lane, Field::category})
-      require(f);
+    require(KeyKind::name, "name");
+    require(KeyKind::ts, "ts");
+    require(KeyKind::dur, "dur");
+    require(KeyKind::args, "args");
     if (!(event_.dur >= 0)) fail_event(fmt::format("negative duration: dur = {}", event_.dur));
-    constexpr std::int64_t kIntMax = std::numeric_limits<int>::max();
     TraceEvent e;
-    e.rank = checked_int(Field::rank, event_.rank, 0, kMaxRank);
-    try {
-      e.lane = parse_lane(event_.lane);
-    } catch (const ValueError& error) {
-      fail_event(fmt::format("field 'args.lane': {}", error.what()));
+    for (std::size_t i = 0; i < kTraceFieldCount; ++i) {
+      const TraceField& f = kTraceFields[i];
+      if (f.chrome != InChrome::args) continue;
+      if (f.required && !event_.has_field(i))
+        fail_event(
+            fmt::format("missing field 'args.{}' (every X event that dmlsim writes has it)", f.column));
+      FieldValue v = event_.values[i];
+      if (f.unit == FieldUnit::text && event_.has_field(i)) v.integer = intern(event_.texts[i]);
+      if (f.unit == FieldUnit::lane) {
+        try {
+          v.integer = static_cast<std::int64_t>(parse_lane(event_.texts[i]));
+        } catch (const ValueError& error) {
+          fail_event(fmt::format("field 'args.{}': {}", f.column, error.what()));
+        }
+      }
+      f.set(e, v);
     }
     e.name = intern(event_.name);
-    e.category = intern(event_.category);
-    e.comm = event_.has(Field::comm) ? intern(event_.comm) : 0;
     e.start = event_.ts / kMicrosecondsPerSecond;
     e.end = e.start + event_.dur / kMicrosecondsPerSecond;
-    e.bytes = event_.bytes;
-    e.flops = event_.flops;
-    e.peer = checked_int(Field::peer, event_.peer, -1, kMaxRank);
-    e.iteration = checked_int(Field::iteration, event_.iteration, -1, kIntMax);
-    e.group_size = checked_int(Field::group_size, event_.group_size, 0, kIntMax);
-    e.tag = checked_int(Field::tag, event_.tag, std::numeric_limits<int>::min(), kIntMax);
-    if (event_.seq > std::numeric_limits<std::uint32_t>::max())
-      out_of_range(std::to_string(event_.seq), Field::seq);
-    e.seq = static_cast<std::uint32_t>(event_.seq);
     e.attributes = event_.attributes;
     trace_.add(e);
   }
 
   void add_process_name() {
-    if (!event_.has(Field::pid)) fail_event("missing field 'pid' in process_name metadata");
-    if (!event_.has(Field::meta_name)) fail_event("missing field 'args.name' in process_name metadata");
-    const auto r = static_cast<std::size_t>(checked_int(Field::pid, event_.pid, 0, kMaxRank));
+    if (!event_.has(KeyKind::pid)) fail_event("missing field 'pid' in process_name metadata");
+    if (!event_.has(KeyKind::meta_name)) fail_event("missing field 'args.name' in process_name metadata");
+    if (event_.pid < 0 || event_.pid > kMaxTraceRank)
+      fail_event(fmt::format("field 'pid' out of range: {} (expected 0 to {})", event_.pid, kMaxTraceRank));
+    const auto r = static_cast<std::size_t>(event_.pid);
     if (r >= placements_.size()) placements_.resize(r + 1, RankPlacement{-1, 0, ""});
     RankPlacement p{-1, 0, ""};
     if (!parse_process_name(event_.meta_name, p)) p.host_name = event_.meta_name;  // another writer's name
     placements_[r] = p;
   }
 
-  std::string field_name() const {
-    if (field_ == Field::attribute) return fmt::format("args.{}", kAttributes[attribute_].name);
-    return std::string(kFieldNames[static_cast<int>(field_)]);
+  std::string key_name() const {
+    switch (key_.kind) {
+      case KeyKind::field:
+        return fmt::format("args.{}", kTraceFields[key_.index].column);
+      case KeyKind::attribute:
+        return fmt::format("args.{}", kAttributes[key_.index].name);
+      case KeyKind::meta_name:
+        return "args.name";
+      case KeyKind::ph:
+        return "ph";
+      case KeyKind::name:
+        return "name";
+      case KeyKind::pid:
+        return "pid";
+      case KeyKind::ts:
+        return "ts";
+      case KeyKind::dur:
+        return "dur";
+      case KeyKind::args:
+        return "args";
+      case KeyKind::none:
+        break;
+    }
+    return "?";
   }
 
-  [[noreturn]] void out_of_range(std::string_view text) { out_of_range(text, field_); }
-  [[noreturn]] void out_of_range(std::string_view text, Field f) {
-    fail_event(fmt::format("field '{}' out of range: {}", kFieldNames[static_cast<int>(f)], text));
+  [[noreturn]] void out_of_range(std::string_view text) {
+    fail_event(fmt::format("field '{}' out of range: {}", key_name(), text));
   }
   [[noreturn]] void wrong_type() {
     in_.expect_value();
     const std::string_view found = in_.next_kind();
     fail_event(
-        fmt::format("field '{}' must be {}, found {}", field_name(), describe(expected_kind(field_)), found));
+        fmt::format("field '{}' must be {}, found {}", key_name(), describe(expected_kind(key_)), found));
   }
   [[noreturn]] void fail_event(const std::string& problem) {
     throw TraceReadError(
@@ -506,8 +438,7 @@ class TraceParser {
   Trace trace_;
   std::vector<RankPlacement> placements_;
   std::unordered_map<std::string, std::uint32_t> interned_;
-  Field field_ = Field::none;
-  std::size_t attribute_ = 0;  // which attribute, when field_ is Field::attribute
+  Key key_;  // the key whose value is being read
   RawEvent event_;
   std::size_t event_index_ = 0;
   std::size_t event_start_ = 0;  // byte offset of the current event, for messages

@@ -1,6 +1,6 @@
 #pragma once
 // Reads back the Chrome trace JSON that trace_writer.hpp writes: every X event carries its fields in
-// "args" (rank, lane, category, bytes, flops, peer, iteration, group_size, tag, seq), process_name
+// "args" (those of trace_fields.hpp's table that are set, and the attributes), process_name
 // metadata names each rank's node and host, otherData the run's label. The GUI and `dmlsim validate`
 // read runs through this one reader, so there is one trace format.
 //

@@ -2,10 +2,14 @@
 
 #include <fmt/format.h>
 
+#include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <ostream>
 #include <tuple>
+#include <utility>
+
+#include "core/trace_fields.hpp"
 
 namespace dmlsim::core {
 namespace {
@@ -70,20 +74,35 @@ std::string thread_name(int tid) {
   return fmt::format("collective {}", tid - kCollectiveTidBase);
 }
 
+// The fields that trace.json carries in "args": the required ones always, the others where they are
+// set; the reader fills in the rest with their unset values, so the file reads back whole.
 json event_args(const Trace& trace, const TraceEvent& e) {
-  json args = {{"rank", e.rank}, {"lane", to_string(e.lane)}, {"category", trace.text(e.category)}};
-  if (e.bytes) args["bytes"] = e.bytes;
-  if (e.flops > 0) args["flops"] = e.flops;
-  if (e.peer >= 0) args["peer"] = e.peer;
-  if (e.iteration >= 0) args["iteration"] = e.iteration;
-  if (e.group_size > 0) args["group_size"] = e.group_size;
-  if (e.lane == Lane::send || e.lane == Lane::recv) {
-    args["tag"] = e.tag;
-    args["seq"] = e.seq;
-    if (e.comm != 0) args["comm"] = trace.text(e.comm);
-  }
-  for (std::size_t i = 0; i < kAttributeCount; ++i) {
-    if (e.attributes.at(i) >= 0) args[std::string(kAttributes[i].name)] = e.attributes.at(i);
+  json args = json::object();
+  for (const TraceField& f : kTraceFields) {
+    if (f.chrome != InChrome::args) continue;
+    const FieldValue v = f.get(e);
+    if (!f.required && v == unset_value(f)) continue;
+    const std::string key(f.column);
+    switch (f.unit) {
+      case FieldUnit::text:
+        args[key] = trace.text(static_cast<std::uint32_t>(v.integer));
+        break;
+      case FieldUnit::lane:
+        args[key] = to_string(static_cast<Lane>(v.integer));
+        break;
+      case FieldUnit::flops:
+      case FieldUnit::number:
+      case FieldUnit::seconds:
+        args[key] = v.real;
+        break;
+      case FieldUnit::bytes:
+        args[key] = static_cast<std::uint64_t>(v.integer);
+        break;
+      case FieldUnit::integer:
+      case FieldUnit::rank:
+        args[key] = v.integer;
+        break;
+    }
   }
   for (std::size_t i = 0; i < kAttributeCount; ++i) {
     if (e.attributes.at(i) >= 0) args[std::string(kAttributes[i].name)] = e.attributes.at(i);
@@ -193,17 +212,33 @@ std::string csv_field(std::string_view text) {
 }  // namespace
 
 void write_csv_trace(const Trace& trace, std::ostream& out) {
-  out << "rank,lane,name,category,start_s,end_s,duration_s,bytes,flops,peer,iteration,group_size,tag,seq,"
-         "comm";
+  const char* separator = "";
+  for (const TraceField& f : kTraceFields) out << std::exchange(separator, ",") << f.column;
   for (const AttributeSpec& a : kAttributes) out << ',' << a.name;
   out << '\n';
+  std::string row;
   for (const TraceEvent& e : trace.events()) {
-    out << fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}", e.rank, to_string(e.lane),
-                       csv_field(trace.text(e.name)), csv_field(trace.text(e.category)), e.start, e.end,
-                       e.duration(), e.bytes, e.flops, e.peer, e.iteration, e.group_size, e.tag, e.seq,
-                       csv_field(trace.text(e.comm)));
-    for (std::size_t i = 0; i < kAttributeCount; ++i) out << ',' << e.attributes.at(i);
-    out << '\n';
+    row.clear();
+    auto it = std::back_inserter(row);
+    for (std::size_t k = 0; k < kTraceFieldCount; ++k) {
+      const TraceField& f = kTraceFields[k];
+      const FieldValue v = f.get(e);
+      if (k > 0) row += ',';
+      if (f.unit == FieldUnit::text) {
+        row += csv_field(trace.text(static_cast<std::uint32_t>(v.integer)));
+      } else if (f.unit == FieldUnit::lane) {
+        row += to_string(static_cast<Lane>(v.integer));
+      } else if (is_real(f.unit)) {
+        fmt::format_to(it, "{}", v.real);
+      } else if (f.unit == FieldUnit::bytes) {
+        fmt::format_to(it, "{}", static_cast<std::uint64_t>(v.integer));
+      } else {
+        fmt::format_to(it, "{}", v.integer);
+      }
+    }
+    for (std::size_t i = 0; i < kAttributeCount; ++i) fmt::format_to(it, ",{}", e.attributes.at(i));
+    row += '\n';
+    out << row;
   }
 }
 

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "core/trace_fields.hpp"
 #include "core/units.hpp"
 #include "gui/time_axis.hpp"
 
@@ -39,29 +40,45 @@ std::vector<std::pair<std::string, std::string>> describe_event(const RunModel& 
   const core::Trace& trace = run.trace();
   const core::TraceEvent& e = run.event(i);
   std::vector<std::pair<std::string, std::string>> out;
-  out.emplace_back("name", std::string(trace.text(e.name)));
-  out.emplace_back("rank", std::to_string(e.rank));
-  out.emplace_back("lane", std::string(core::to_string(e.lane)));
-  if (e.category != 0 && trace.text(e.category) != trace.text(e.name))
-    out.emplace_back("category", std::string(trace.text(e.category)));
-  out.emplace_back("start", format_duration(e.start));
-  out.emplace_back("duration", format_duration(e.duration()));
-  if (e.bytes > 0)
-    out.emplace_back("bytes",
-                     fmt::format("{} ({} B)", core::format_bytes(static_cast<double>(e.bytes)), e.bytes));
-  if (e.flops > 0) out.emplace_back("flops", format_flops(e.flops));
-  if (e.peer >= 0)
-    out.emplace_back(e.lane == core::Lane::send ? "to rank" : "from rank", std::to_string(e.peer));
-  if (e.iteration >= 0) out.emplace_back("iteration", std::to_string(e.iteration));
-  if (e.group_size > 0) out.emplace_back("group size", std::to_string(e.group_size));
+  // Every field of the table (core/trace_fields.hpp) that is set, in its order; the end is left to
+  // start and duration, and a category that only repeats the name is left out.
+  for (const core::TraceField& f : core::kTraceFields) {
+    const core::FieldValue v = f.get(e);
+    if (!f.required && v == core::unset_value(f)) continue;
+    if (f.column == "end_s") continue;
+    if (f.column == "category" && trace.text(e.category) == trace.text(e.name)) continue;
+    std::string label(f.label);
+    if (f.column == "peer") label = e.lane == core::Lane::send ? "to rank" : "from rank";
+    std::string text;
+    switch (f.unit) {
+      case core::FieldUnit::text:
+        text = trace.text(static_cast<std::uint32_t>(v.integer));
+        break;
+      case core::FieldUnit::lane:
+        text = core::to_string(static_cast<core::Lane>(v.integer));
+        break;
+      case core::FieldUnit::seconds:
+        text = format_duration(v.real);
+        break;
+      case core::FieldUnit::bytes:
+        text = fmt::format("{} ({} B)", core::format_bytes(static_cast<double>(v.integer)), v.integer);
+        break;
+      case core::FieldUnit::flops:
+        text = format_flops(v.real);
+        break;
+      case core::FieldUnit::number:
+        text = fmt::format("{:.6g}", v.real);
+        break;
+      case core::FieldUnit::integer:
+      case core::FieldUnit::rank:
+        text = std::to_string(v.integer);
+        break;
+    }
+    out.emplace_back(std::move(label), std::move(text));
+  }
   for (std::size_t a = 0; a < core::kAttributeCount; ++a) {
     if (e.attributes.at(a) >= 0)
       out.emplace_back(std::string(core::kAttributes[a].label), std::to_string(e.attributes.at(a)));
-  }
-  if (e.lane == core::Lane::send || e.lane == core::Lane::recv) {
-    if (e.comm != 0) out.emplace_back("communicator", std::string(trace.text(e.comm)));
-    out.emplace_back("tag", std::to_string(e.tag));
-    out.emplace_back("seq", std::to_string(e.seq));
   }
   return out;
 }

@@ -2,24 +2,35 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/trace_fields.hpp"
 #include "realrun/mpi_check.hpp"
 
 namespace dmlsim::real {
 
 namespace {
 
-// Events as JSON arrays [lane, name, category, start, end, bytes, flops, peer, iteration, tag, seq, group,
-// comm, [attributes in trace_attributes.hpp's order]].
+// Each event as a JSON array: the table's stored fields (trace_fields.hpp) in its order, text as
+// text, then the attributes in trace_attributes.hpp's order. The rank is the sender's own.
 nlohmann::json serialize(std::span<const core::Trace* const> local, const core::RankPlacement& placement) {
   nlohmann::json events = nlohmann::json::array();
   for (const core::Trace* t : local) {
     if (t == nullptr) continue;
     for (const core::TraceEvent& e : t->events()) {
+      nlohmann::json fields = nlohmann::json::array();
+      for (const core::TraceField& f : core::kTraceFields) {
+        if (f.set == nullptr) continue;
+        const core::FieldValue v = f.get(e);
+        if (f.unit == core::FieldUnit::text) {
+          fields.push_back(t->text(static_cast<std::uint32_t>(v.integer)));
+        } else if (core::is_real(f.unit)) {
+          fields.push_back(v.real);
+        } else {
+          fields.push_back(v.integer);
+        }
+      }
       nlohmann::json attributes = nlohmann::json::array();
       for (std::size_t i = 0; i < core::kAttributeCount; ++i) attributes.push_back(e.attributes.at(i));
-      events.push_back({static_cast<int>(e.lane), t->text(e.name), t->text(e.category), e.start, e.end,
-                        e.bytes, e.flops, e.peer, e.iteration, e.tag, e.seq, e.group_size, t->text(e.comm),
-                        attributes});
+      events.push_back({fields, attributes});
     }
   }
   return {{"host", placement.host},
@@ -56,22 +67,22 @@ core::Trace gather_traces(MPI_Comm comm, std::span<const core::Trace* const> loc
         {part["host"].get<int>(), part["node"].get<int>(), part["host_name"].get<std::string>()});
     for (const auto& e : part["events"]) {
       core::TraceEvent ev;
+      std::size_t k = 0;
+      for (const core::TraceField& f : core::kTraceFields) {
+        if (f.set == nullptr) continue;
+        const nlohmann::json& value = e[0][k++];
+        core::FieldValue v;
+        if (f.unit == core::FieldUnit::text) {
+          v.integer = trace.intern(value.get<std::string>());
+        } else if (core::is_real(f.unit)) {
+          v.real = value.get<double>();
+        } else {
+          v.integer = value.get<std::int64_t>();
+        }
+        f.set(ev, v);
+      }
       ev.rank = r;
-      ev.lane = static_cast<core::Lane>(e[0].get<int>());
-      ev.name = trace.intern(e[1].get<std::string>());
-      ev.category = trace.intern(e[2].get<std::string>());
-      ev.start = e[3].get<double>();
-      ev.end = e[4].get<double>();
-      ev.bytes = e[5].get<std::uint64_t>();
-      ev.flops = e[6].get<double>();
-      ev.peer = e[7].get<int>();
-      ev.iteration = e[8].get<int>();
-      ev.tag = e[9].get<int>();
-      ev.seq = e[10].get<std::uint32_t>();
-      const std::string comm_name = e[12].get<std::string>();
-      ev.comm = comm_name.empty() ? 0 : trace.intern(comm_name);
-      ev.group_size = e[11].get<int>();
-      for (std::size_t i = 0; i < core::kAttributeCount; ++i) ev.attributes.set_at(i, e[13][i].get<int>());
+      for (std::size_t i = 0; i < core::kAttributeCount; ++i) ev.attributes.set_at(i, e[1][i].get<int>());
       trace.add(ev);
     }
   }

@@ -7,8 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <tuple>
 
-#include "apps/trace_csv.hpp"
 #include "cli_helpers.hpp"
+#include "core/trace_csv_reader.hpp"
 #include "sim_helpers.hpp"
 #include "strategies/collectives/collectives.hpp"
 
@@ -76,10 +76,12 @@ StepsAndFlows steps_and_flows(const std::string& experiment_yaml, const std::str
     for (const auto& c : summary["collectives"])
       out.busbw = std::max(out.busbw, c["busbw_GBps"].get<double>() * 1e9);
     std::map<std::tuple<int, std::string, int>, int> seen;
-    for (const apps::CsvEvent& e : apps::read_trace_csv(dir / "trace.csv")) {
-      if (e.lane != "collective") continue;
-      const int k = seen[{e.rank, e.name, e.iteration}]++;
-      events[i][{e.rank, e.name, e.iteration, k}] = {e.start, e.end};
+    const core::Trace trace = core::read_csv_trace(dir / "trace.csv");
+    for (const core::TraceEvent& e : trace.events()) {
+      if (e.lane != core::Lane::collective) continue;
+      const std::string event(trace.text(e.name));
+      const int k = seen[{e.rank, event, e.iteration}]++;
+      events[i][{e.rank, event, e.iteration, k}] = {e.start, e.end};
     }
   }
   EXPECT_EQ(events[0].size(), events[1].size());

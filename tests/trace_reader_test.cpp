@@ -8,6 +8,8 @@
 #include <random>
 #include <sstream>
 
+#include "core/trace_csv_reader.hpp"
+#include "core/trace_fields.hpp"
 #include "core/trace_reader.hpp"
 #include "core/trace_writer.hpp"
 #include "trace_builder.hpp"
@@ -101,7 +103,26 @@ void expect_same_events(const Trace& a, const Trace& b) {
     EXPECT_EQ(x.group_size, y.group_size);
     EXPECT_EQ(a.text(x.comm), b.text(y.comm));
     EXPECT_TRUE(x.attributes == y.attributes);
+    // And every field of the table, so a field added there without a way back fails here.
+    for (const TraceField& f : kTraceFields) {
+      const FieldValue u = f.get(x), v = f.get(y);
+      if (f.unit == FieldUnit::text) {
+        EXPECT_EQ(a.text(static_cast<std::uint32_t>(u.integer)),
+                  b.text(static_cast<std::uint32_t>(v.integer)))
+            << f.column;
+      } else if (f.unit == FieldUnit::seconds) {
+        EXPECT_NEAR(u.real, v.real, kTimeTolerance) << f.column;
+      } else {
+        EXPECT_EQ(u, v) << f.column;
+      }
+    }
   }
+}
+
+std::string write_csv(const Trace& trace) {
+  std::ostringstream out;
+  write_csv_trace(trace, out);
+  return out.str();
 }
 
 TEST(TraceReader, RoundTripGivesIdenticalEvents) {
@@ -334,6 +355,83 @@ TEST(TraceReader, RejectsWhateverIsNotJsonAndNeverCrashes) {
     accepted_invalid += valid_json ? 0 : 1;
   }
   EXPECT_EQ(accepted_invalid, 0);
+}
+
+// trace.csv reads back exactly: the writer prints each double in its shortest form that parses
+// back to the same value, so even times are equal to the bit.
+TEST(TraceCsvReader, RoundTripGivesIdenticalEvents) {
+  const Trace original = sample_trace();
+  const Trace back = parse_csv_trace(write_csv(original), "sample.csv");
+  expect_same_events(original, back);
+  for (std::size_t i = 0; i < back.events().size(); ++i) {
+    EXPECT_EQ(back.events()[i].start, original.events()[i].start) << i;
+    EXPECT_EQ(back.events()[i].end, original.events()[i].end) << i;
+  }
+  EXPECT_EQ(back.ranks.size(), 3u);
+}
+
+// Columns are found by name: an extra column is skipped, and a file written before an optional
+// field or attribute existed reads with that field unset.
+TEST(TraceCsvReader, FindsColumnsByName) {
+  const std::string text =
+      "extra,lane,rank,name,category,start_s,end_s,stage\n"
+      "x,compute,2,\"k, \"\"q\"\"\nv\",forward,0.5,0.75,3\n"
+      "\n";
+  const Trace t = parse_csv_trace(text, "old.csv");
+  ASSERT_EQ(t.events().size(), 1u);
+  const TraceEvent& e = t.events()[0];
+  EXPECT_EQ(e.rank, 2);
+  EXPECT_EQ(e.lane, Lane::compute);
+  EXPECT_EQ(t.text(e.name), "k, \"q\"\nv");
+  EXPECT_EQ(e.start, 0.5);
+  EXPECT_EQ(e.end, 0.75);
+  EXPECT_EQ(e.bytes, 0u);
+  EXPECT_EQ(e.peer, -1);
+  EXPECT_EQ(e.attributes.get(Attribute::stage), 3);
+  EXPECT_EQ(e.attributes.get(Attribute::epoch), -1);
+  EXPECT_EQ(t.ranks.size(), 3u);
+}
+
+TEST(TraceCsvReader, ErrorsNameTheFileTheLineAndTheColumn) {
+  const std::string header = "rank,lane,name,category,start_s,end_s,peer\n";
+  const std::pair<std::string, std::string> cases[] = {
+      {"", "bad.csv: empty file"},
+      {"rank,lane,name,start_s,end_s\n", "bad.csv:1: no column 'category'"},
+      {header + "0,compute,k,f,0,1,-1\n0,compute,k,f,0,1\n",
+       "bad.csv:3: expected 7 columns as in the header, found 6"},
+      {header + "0,gpu,k,f,0,1,-1\n", "bad.csv:2: column 'lane': unknown lane 'gpu'"},
+      {header + "0,compute,k,f,0,1,-2\n", "bad.csv:2: column 'peer' out of range: -2"},
+      {header + "0,compute,k,f,x,1,-1\n", "bad.csv:2: column 'start_s' must be a number, found 'x'"},
+      {header + "1.5,compute,k,f,0,1,-1\n", "bad.csv:2: column 'rank' must be an integer, found '1.5'"},
+      {header + "0,compute,\"k\n\n,f,0,1,-1\n", "bad.csv:2: a quoted cell is not closed"},
+  };
+  for (const auto& [text, message] : cases) {
+    try {
+      parse_csv_trace(text, "bad.csv");
+      ADD_FAILURE() << "no error for: " << text;
+    } catch (const TraceReadError& e) {
+      EXPECT_NE(std::string(e.what()).find(message), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_THROW(read_csv_trace("/nonexistent/trace.csv"), TraceReadError);
+}
+
+// The table drives trace.json's args: every field in args that is set is written under its column
+// name, the required ones always, the unset ones never.
+TEST(TraceWriter, ArgsFollowTheFieldTable) {
+  const Trace t = sample_trace();
+  const nlohmann::json doc = nlohmann::json::parse(write(t));
+  std::size_t i = 0;
+  for (const auto& j : doc["traceEvents"]) {
+    if (j["ph"] != "X") continue;
+    const TraceEvent& e = t.events()[i++];
+    for (const TraceField& f : kTraceFields) {
+      const bool set = f.required || !(f.get(e) == unset_value(f));
+      EXPECT_EQ(j["args"].contains(std::string(f.column)), f.chrome == InChrome::args && set)
+          << f.column << " in " << j.dump();
+    }
+  }
+  EXPECT_EQ(i, t.events().size());
 }
 
 TEST(TraceReader, FileErrorsNameTheFile) {
