@@ -125,6 +125,14 @@ class Rank {
   // iteration and attributes (an inner phase inherits what it does not set).
   virtual void begin_phase(std::string_view name, int iteration, const EventAttributes& attributes) = 0;
   virtual void end_phase() = 0;
+  // For the trace, at this rank's present time: an instant (a checkpoint written, a member that
+  // joined) and a sample of a counter series (memory in use, micro-batches in flight). Both carry
+  // the enclosing phases' iteration and attributes. Backends that keep no trace ignore them.
+  virtual void mark(std::string_view name) { (void)name; }
+  virtual void count(std::string_view series, double value) {
+    (void)series;
+    (void)value;
+  }
 
  protected:
   friend class Communicator;

@@ -10,11 +10,10 @@
 namespace dmlsim::core {
 
 namespace {
-constexpr std::pair<Lane, std::string_view> kLaneNames[] = {{Lane::phase, "phase"},
-                                                            {Lane::compute, "compute"},
-                                                            {Lane::collective, "collective"},
-                                                            {Lane::send, "send"},
-                                                            {Lane::recv, "recv"}};
+constexpr std::pair<Lane, std::string_view> kLaneNames[] = {
+    {Lane::phase, "phase"}, {Lane::compute, "compute"}, {Lane::collective, "collective"},
+    {Lane::send, "send"},   {Lane::recv, "recv"},       {Lane::counter, "counter"},
+    {Lane::mark, "mark"}};
 }
 
 std::string_view to_string(Lane lane) {

@@ -12,7 +12,9 @@
 
 namespace dmlsim::core {
 
-enum class Lane : std::uint8_t { phase, compute, collective, send, recv };
+// counter: a sample of a time series (memory in use, micro-batches in flight), at `start` (= end)
+// with its `value`; mark: an instant (a checkpoint written, a member joined).
+enum class Lane : std::uint8_t { phase, compute, collective, send, recv, counter, mark };
 std::string_view to_string(Lane lane);
 Lane parse_lane(std::string_view name);  // throws ValueError
 
@@ -33,6 +35,7 @@ struct TraceEvent {
   std::uint32_t comm = 0;      // messages: interned communicator name ("" for traffic outside any)
   EventAttributes attributes;  // micro-batch, stage, ... (trace_attributes.hpp), from the enclosing phases
   int group_size = 0;          // collectives: members
+  double value = 0;            // counters: the sample
   double duration() const { return end - start; }
 };
 

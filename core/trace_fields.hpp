@@ -109,6 +109,7 @@ inline constexpr TraceField kTraceFields[] = {
     field<&TraceEvent::tag>       ("tag",        "tag",           FieldUnit::integer),
     field<&TraceEvent::seq>       ("seq",        "seq",           FieldUnit::integer),
     field<&TraceEvent::comm>      ("comm",       "communicator",  FieldUnit::text),
+    field<&TraceEvent::value>     ("value",      "value",         FieldUnit::number),
 };
 // clang-format on
 inline constexpr std::size_t kTraceFieldCount = std::size(kTraceFields);

@@ -327,7 +327,11 @@ class TraceParser {
   void finish_event() {
     if (!event_.has(KeyKind::ph)) fail_event("missing field 'ph'");
     if (event_.ph == "X") {
-      add_complete_event();
+      add_complete_event(false);
+    } else if (event_.ph == "i") {
+      add_complete_event(true);
+    } else if (event_.ph == "C") {
+      add_counter_event();
     } else if (event_.ph == "M" && event_.has(KeyKind::name) && event_.name == "process_name") {
       add_process_name();
     }
@@ -347,10 +351,11 @@ class TraceParser {
     return id;
   }
 
-  void add_complete_event() {
+  // An X event, or an instant (ph i: no duration).
+  void add_complete_event(bool instant) {
     require(KeyKind::name, "name");
     require(KeyKind::ts, "ts");
-    require(KeyKind::dur, "dur");
+    if (!instant) require(KeyKind::dur, "dur");
     require(KeyKind::args, "args");
     if (!(event_.dur >= 0)) fail_event(fmt::format("negative duration: dur = {}", event_.dur));
     TraceEvent e;
@@ -375,6 +380,25 @@ class TraceParser {
     e.start = event_.ts / kMicrosecondsPerSecond;
     e.end = e.start + event_.dur / kMicrosecondsPerSecond;
     e.attributes = event_.attributes;
+    trace_.add(e);
+  }
+
+  // A counter sample (ph C): the process is the rank, the only arg its value.
+  void add_counter_event() {
+    require(KeyKind::name, "name");
+    require(KeyKind::pid, "pid");
+    require(KeyKind::ts, "ts");
+    constexpr std::size_t kValue = trace_field_index("value");
+    static_assert(kValue < kTraceFieldCount);
+    if (!event_.has_field(kValue)) fail_event("missing field 'args.value' in a counter event");
+    if (event_.pid < 0 || event_.pid > kMaxTraceRank)
+      fail_event(fmt::format("field 'pid' out of range: {} (expected 0 to {})", event_.pid, kMaxTraceRank));
+    TraceEvent e;
+    e.rank = static_cast<int>(event_.pid);
+    e.lane = Lane::counter;
+    e.name = intern(event_.name);
+    e.start = e.end = event_.ts / kMicrosecondsPerSecond;
+    e.value = event_.values[kValue].real;
     trace_.add(e);
   }
 

@@ -5,7 +5,8 @@
 // read runs through this one reader, so there is one trace format.
 //
 // What does not come back: RankPlacement::host (the platform's host index is not in the file; it is
-// -1), flow events (arrows are re-derived from send/recv pairs, which carry tag and seq), and the
+// -1), a counter sample's fields other than rank, name, time and value (ph C events carry only the
+// plotted value), flow events (arrows are re-derived from send/recv pairs, which carry tag and seq), and the
 // last bits of the times: the file holds microseconds, so start and end come back within a few ulps.
 #include <filesystem>
 #include <string_view>

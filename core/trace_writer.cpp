@@ -36,6 +36,10 @@ int tid_base(Lane lane) {
       return kSendTidBase;
     case Lane::recv:
       return kRecvTidBase;
+    case Lane::mark:
+      return kPhaseTid;  // instants sit on the phases' thread
+    case Lane::counter:
+      return -1;  // counters belong to the process, not a thread
   }
   return kComputeTid;
 }
@@ -125,7 +129,9 @@ void write_chrome_trace(const Trace& trace, std::ostream& out) {
 
   // Process and thread names, in rank order so lanes sort by rank.
   std::map<int, std::vector<int>> threads_of_rank;
-  for (std::size_t i = 0; i < events.size(); ++i) threads_of_rank[events[i].rank].push_back(tids[i]);
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    if (tids[i] >= 0) threads_of_rank[events[i].rank].push_back(tids[i]);
+  }
   for (std::size_t r = 0; r < trace.ranks.size(); ++r) {
     const RankPlacement& p = trace.ranks[r];
     const int pid = static_cast<int>(r);
@@ -151,9 +157,29 @@ void write_chrome_trace(const Trace& trace, std::ostream& out) {
     }
   }
 
-  // Complete events.
+  // Complete events; counter samples (ph C: their only arg is the value, which Perfetto plots as the
+  // series `name`) and instants (ph i, thread-scoped).
   for (std::size_t i = 0; i < events.size(); ++i) {
     const TraceEvent& e = events[i];
+    if (e.lane == Lane::counter) {
+      emit({{"ph", "C"},
+            {"name", trace.text(e.name)},
+            {"pid", e.rank},
+            {"ts", e.start * kMicrosecondsPerSecond},
+            {"args", {{"value", e.value}}}});
+      continue;
+    }
+    if (e.lane == Lane::mark) {
+      emit({{"ph", "i"},
+            {"s", "t"},
+            {"name", trace.text(e.name)},
+            {"cat", to_string(e.lane)},
+            {"pid", e.rank},
+            {"tid", tids[i]},
+            {"ts", e.start * kMicrosecondsPerSecond},
+            {"args", event_args(trace, e)}});
+      continue;
+    }
     emit({{"ph", "X"},
           {"name", trace.text(e.name)},
           {"cat", to_string(e.lane)},

@@ -34,6 +34,30 @@ void TracingRank::end_phase() {
   trace_.add(e);
 }
 
+void TracingRank::mark(std::string_view name) {
+  record_instant(Lane::mark, name, 0);
+}
+
+void TracingRank::count(std::string_view series, double value) {
+  record_instant(Lane::counter, series, value);
+}
+
+// Marks are rare and kept from `phases` detail up; counters are sampled as often as layers run,
+// so they come with kernels (the default detail) and up.
+void TracingRank::record_instant(Lane lane, std::string_view name, double value) {
+  if (detail_ < (lane == Lane::counter ? TraceDetail::kernels : TraceDetail::phases)) return;
+  TraceEvent e;
+  e.rank = rank_;
+  e.lane = lane;
+  e.name = trace_.intern(name);
+  e.category = phases_.empty() ? 0 : phases_.back().name;
+  e.start = e.end = now();
+  e.value = value;
+  e.iteration = current_iteration();
+  e.attributes = current_attributes();
+  trace_.add(e);
+}
+
 const EventAttributes& TracingRank::current_attributes() const {
   return phases_.empty() ? default_attributes_ : phases_.back().attributes;
 }

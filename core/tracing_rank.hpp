@@ -19,6 +19,8 @@ class TracingRank : public Rank {
   int size() const override { return size_; }
   void begin_phase(std::string_view name, int iteration, const EventAttributes& attributes) override;
   void end_phase() override;
+  void mark(std::string_view name) override;
+  void count(std::string_view series, double value) override;
 
   // Iteration of the innermost phase that names one (or the stream's, see set_default_iteration).
   int current_iteration() const;
@@ -29,6 +31,7 @@ class TracingRank : public Rank {
 
  protected:
   void record_compute(const Kernel& kernel, double start, double end);
+  void record_instant(Lane lane, std::string_view name, double value);
   // A finished message; `seq` pairs the send with its receive, `comm` names the communicator of the
   // tag's context ("" outside any).
   void record_message(Lane lane, int peer, std::uint64_t bytes, Tag tag, std::string_view comm,

@@ -6,7 +6,7 @@ namespace {
 constexpr std::array<std::string_view, kEventKindCount> kNames = {
     "iteration",        "forward",    "backward",       "optimizer",  "gradient sync", "other phase",
     "other compute",    "all-reduce", "reduce-scatter", "all-gather", "broadcast",     "reduce",
-    "other collective", "send",       "recv",           "idle"};
+    "other collective", "send",       "recv",           "counter",    "mark",          "idle"};
 
 EventKind phase_kind(std::string_view name, EventKind otherwise) {
   if (name == "forward") return EventKind::forward;
@@ -50,6 +50,10 @@ EventKind classify(const core::Trace& trace, const core::TraceEvent& event) {
       return EventKind::send;
     case core::Lane::recv:
       return EventKind::recv;
+    case core::Lane::counter:
+      return EventKind::counter;
+    case core::Lane::mark:
+      return EventKind::mark;
   }
   return EventKind::other_compute;
 }

@@ -25,7 +25,9 @@ enum class EventKind : std::uint8_t {
   other_collective,
   send,
   recv,
-  idle,  // no event: the background of a track
+  counter,  // a sample of a counter series (memory in use)
+  mark,     // an instant
+  idle,     // no event: the background of a track
   count
 };
 

@@ -21,6 +21,8 @@ constexpr std::array<QRgb, kEventKindCount> kColours = {
     0xff5f4b8b,  // other collective
     0xffd55e00,  // send: vermillion
     0xff56b4e9,  // recv: sky blue
+    0xff2f3b45,  // counter: a dark line
+    0xffc00000,  // mark: red
     0xfff1f3f5,  // idle: the track background
 };
 

@@ -15,7 +15,8 @@ namespace dmlsim::gui {
 namespace {
 
 constexpr core::Lane kLaneOrder[] = {core::Lane::phase, core::Lane::compute, core::Lane::collective,
-                                     core::Lane::send, core::Lane::recv};
+                                     core::Lane::send,  core::Lane::recv,    core::Lane::counter,
+                                     core::Lane::mark};
 
 nlohmann::json read_summary(const std::filesystem::path& file) {
   std::ifstream in(file);
@@ -220,6 +221,10 @@ std::string RunModel::track_name(std::uint32_t track) const {
       return fmt::format("send {}", t.index());
     case core::Lane::recv:
       return fmt::format("recv {}", t.index());
+    case core::Lane::counter:
+      return t.index() == 0 ? "counters" : fmt::format("counters {}", t.index());
+    case core::Lane::mark:
+      return t.index() == 0 ? "marks" : fmt::format("marks {}", t.index());
   }
   return "?";
 }

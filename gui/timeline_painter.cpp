@@ -197,7 +197,9 @@ class Painter {
       QColor c = colour_of(s.kind);
       if (s.is_bin()) {
         ++stats_.bins;
-        c.setAlphaF(static_cast<float>(0.2 + 0.8 * s.coverage));
+        // Instants (counter samples, marks) cover no time: a full tick, never a faint bin.
+        const bool instant = s.kind == EventKind::counter || s.kind == EventKind::mark;
+        c.setAlphaF(instant ? 1.0f : static_cast<float>(0.2 + 0.8 * s.coverage));
         p_.fillRect(QRectF(events_left_ + s.x0, y + 1, s.x1 - s.x0, row.height - 3), c);
         continue;
       }

@@ -60,11 +60,15 @@ TEST(GuiRunModel, DemoTraceHasTheRightLanesAndEvents) {
   const std::vector<CsvEvent> csv = read_trace_csv(dir / "trace.csv");
 
   // Independently from the file: X events, ranks (pids), writer threads (pid, tid) and phase depth.
-  std::size_t x_events = 0;
-  std::set<int> pids;
+  std::size_t x_events = 0, counter_samples = 0;
+  std::set<int> pids, with_counters;
   std::set<std::pair<int, int>> threads;
   std::map<int, std::vector<std::pair<double, double>>> phases;
   for (const auto& e : trace["traceEvents"]) {
+    if (e["ph"] == "C") {
+      ++counter_samples;
+      with_counters.insert(e["pid"].get<int>());
+    }
     if (e["ph"] != "X") continue;
     ++x_events;
     const int pid = e["pid"], tid = e["tid"];
@@ -73,18 +77,20 @@ TEST(GuiRunModel, DemoTraceHasTheRightLanesAndEvents) {
     const double ts = e["ts"], dur = e["dur"];
     if (tid == 0) phases[pid].emplace_back(ts * 1e-6, (ts + dur) * 1e-6);
   }
-  std::size_t expected_tracks = threads.size();
+  std::size_t expected_tracks = threads.size() + with_counters.size();  // a counters track per rank
   for (const auto& [pid, slices] : phases) expected_tracks += static_cast<std::size_t>(phase_depth(slices));
 
-  EXPECT_EQ(run->event_count(), x_events);
+  EXPECT_EQ(run->event_count(), x_events + counter_samples);
   EXPECT_EQ(run->event_count(), csv.size());
-  EXPECT_EQ(run->event_count(), 103424u) << "the demo: 64 ranks × 1616 events";
+  EXPECT_EQ(x_events, 103424u) << "the demo: 64 ranks × 1616 slices";
+  EXPECT_EQ(counter_samples, 64u * 56)
+      << "memory in use: 2 iterations × (26 layers + forward's start and end)";
   EXPECT_EQ(run->rank_count(), static_cast<int>(pids.size()));
   EXPECT_EQ(run->rank_count(), 64);
   ASSERT_EQ(run->nodes().size(), 8u);
   for (const NodeGroup& n : run->nodes()) EXPECT_EQ(n.ranks.size(), 8u) << "node " << n.node;
   EXPECT_EQ(run->tracks().size(), expected_tracks);
-  EXPECT_EQ(run->tracks().size(), 64u * 4) << "phases, sub-phases, compute, collective 0";
+  EXPECT_EQ(run->tracks().size(), 64u * 5) << "phases, sub-phases, compute, collective 0, counters";
 
   // Every event in exactly one track, tracks sorted and free of overlaps.
   std::size_t placed = 0;

@@ -244,7 +244,7 @@ TEST(GuiWindow, ClickOnANodeHeaderCollapsesIt) {
   const Row& node = t.layout().rows()[static_cast<std::size_t>(t.layout().row_of_node(0, 0))];
   click(w.widget(), QPoint(20, kRulerHeight + node.y + node.height / 2));
   EXPECT_TRUE(t.collapsed(0, 0));
-  EXPECT_EQ(static_cast<int>(t.layout().rows().size()), rows - 8 * 4) << "8 ranks × 4 tracks hidden";
+  EXPECT_EQ(static_cast<int>(t.layout().rows().size()), rows - 8 * 5) << "8 ranks × 5 tracks hidden";
   click(w.widget(), QPoint(20, kRulerHeight + node.y + node.height / 2));
   EXPECT_FALSE(t.collapsed(0, 0));
 }

@@ -49,5 +49,43 @@ TEST(SimAttributes, PhasesMarkEveryEventInside) {
   EXPECT_EQ(messages, 16) << "2 ranks x 2 all-reduces x (2 sends + 2 receives)";
 }
 
+// Marks and counter samples sit at the rank's own time, with the enclosing phase's iteration and
+// attributes; marks are kept from `phases` detail up, counters from `kernels` up, neither at `none`.
+class SimMarks : public ::testing::TestWithParam<const char*> {};  // one simulation per process
+
+TEST_P(SimMarks, AtTheRanksOwnTime) {
+  const char* detail = GetParam();
+  {
+    const core::Experiment e = testing::experiment_from_yaml(
+        fmt::format("experiment: {{platform: {}, strategy: {{type: collective, size: 4KiB}}, "
+                    "simulation: {{trace: {}}}}}",
+                    testing::star_platform(2), detail));
+    const sim::SimResult result = sim::simulate(e, [](core::Rank& rank) {
+      core::Phase step(rank, "step", 3, core::EventAttributes().set(core::Attribute::epoch, 7));
+      rank.sleep(1e-3 * (rank.rank() + 1));
+      rank.mark("checkpoint");
+      rank.count("in flight", 2.5 * rank.rank());
+    });
+    int marks = 0, counters = 0;
+    for (const core::TraceEvent& ev : result.trace.events()) {
+      if (ev.lane != core::Lane::mark && ev.lane != core::Lane::counter) continue;
+      (ev.lane == core::Lane::mark ? marks : counters) += 1;
+      EXPECT_EQ(ev.start, 1e-3 * (ev.rank + 1));
+      EXPECT_EQ(ev.end, ev.start);
+      EXPECT_EQ(ev.iteration, 3);
+      EXPECT_EQ(ev.attributes.get(core::Attribute::epoch), 7);
+      EXPECT_EQ(result.trace.text(ev.name), ev.lane == core::Lane::mark ? "checkpoint" : "in flight");
+      if (ev.lane == core::Lane::counter) {
+        EXPECT_EQ(ev.value, 2.5 * ev.rank);
+      }
+    }
+    const std::string_view d = detail;
+    EXPECT_EQ(marks, d == "none" ? 0 : 2);
+    EXPECT_EQ(counters, d == "kernels" ? 2 : 0);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Detail, SimMarks, ::testing::Values("none", "phases", "kernels"));
+
 }  // namespace
 }  // namespace dmlsim

@@ -96,6 +96,43 @@ TEST(SimDataParallel, OverlapHidesTheAllReduceBehindBackward) {
   EXPECT_NEAR(strategies::make_strategy(e)->predict().iteration_seconds / expected, 1.0, 1e-9);
 }
 
+// The "memory in use" counter: weights and gradients (fp32, 8 B/param) and Adam's two fp32
+// moments (8 B/param) all along; the 128×1024 fp32 activations each layer saves (512 KiB) added
+// when forward ends, and freed as each layer's backward ends.
+TEST(SimDataParallel, MemoryInUseRisesByTheSavedActivationsAndFallsLayerByLayer) {
+  const core::Experiment e = testing::experiment_from_yaml(dp_experiment(false));
+  const sim::SimResult r = testing::simulate_strategy(e);
+  const Expected x;
+  const double resident = 16 * 2 * (1024.0 * 1024 + 1024);
+  const double saved = 128 * 1024 * 4;
+  const double iteration = 2 * x.forward_layer + 2 * x.backward_layer + 2 * x.allreduce + x.optimizer;
+  for (int rank = 0; rank < 2; ++rank) {
+    std::vector<std::pair<double, double>> samples;  // (time, bytes)
+    for (const core::TraceEvent& ev : r.trace.events()) {
+      if (ev.rank != rank || ev.lane != core::Lane::counter) continue;
+      EXPECT_EQ(r.trace.text(ev.name), "memory in use");
+      EXPECT_EQ(ev.start, ev.end);
+      samples.emplace_back(ev.start, ev.value);
+    }
+    ASSERT_EQ(samples.size(), 2u * 4) << "per iteration: forward's start and end, each layer's backward";
+    for (int it = 0; it < 2; ++it) {
+      const double t0 = it * iteration;
+      const std::pair<double, double> expected[] = {
+          {t0, resident},
+          {t0 + 2 * x.forward_layer, resident + 2 * saved},
+          {t0 + 2 * x.forward_layer + x.backward_layer, resident + saved},
+          {t0 + 2 * x.forward_layer + 2 * x.backward_layer, resident}};
+      for (int k = 0; k < 4; ++k) {
+        const auto [time, bytes] = samples[static_cast<std::size_t>(4 * it + k)];
+        EXPECT_NEAR(time, expected[k].first, 1e-12) << "iteration " << it << " sample " << k;
+        EXPECT_EQ(bytes, expected[k].second) << "iteration " << it << " sample " << k;
+      }
+    }
+  }
+  // The peak is what the memory check and the prediction count.
+  EXPECT_EQ(strategies::make_strategy(e)->predict().memory_per_device, resident + 2 * saved);
+}
+
 TEST(SimDataParallel, AStragglerSlowsEveryone) {
   const core::Experiment e = testing::experiment_from_yaml(dp_experiment(false, "slowdown: {1: 2}"));
   const core::RunSummary s = core::summarize(testing::simulate_strategy(e).trace, {});

@@ -75,6 +75,17 @@ Trace sample_trace() {
       recv.iteration = it;
       recv.comm = t.intern("dp \"2\"");
       t.add(recv);
+      // A counter sample keeps rank, name, time and value in trace.json (a Chrome counter's args
+      // are its plotted series); a mark keeps every field, as a complete event does.
+      TraceEvent memory =
+          testing::make_event(t, r, Lane::counter, "memory in use", "", base + 0.02, base + 0.02);
+      memory.value = 1.5e9 + 0.25 * r;
+      t.add(memory);
+      TraceEvent mark =
+          testing::make_event(t, r, Lane::mark, "checkpoint", "iteration", base + 0.1, base + 0.1);
+      mark.iteration = it;
+      mark.attributes.set(Attribute::round, 2);
+      t.add(mark);
     }
   }
   t.sort();
@@ -169,7 +180,7 @@ TEST(TraceWriter, AttributesAreArgsInJsonAndColumnsInCsv) {
   EXPECT_EQ(
       header,
       "rank,lane,name,category,start_s,end_s,duration_s,bytes,flops,peer,iteration,group_size,tag,seq,comm,"
-      "micro_batch,stage,chunk,job,round,client,epoch,staleness,part");
+      "value,micro_batch,stage,chunk,job,round,client,epoch,staleness,part");
   int with_epoch = 0;
   while (std::getline(lines, row)) with_epoch += row.ends_with(",12345678,-1,-1");
   EXPECT_EQ(with_epoch, 6);
@@ -423,8 +434,14 @@ TEST(TraceWriter, ArgsFollowTheFieldTable) {
   const nlohmann::json doc = nlohmann::json::parse(write(t));
   std::size_t i = 0;
   for (const auto& j : doc["traceEvents"]) {
-    if (j["ph"] != "X") continue;
+    if (j["ph"] == "C") {
+      EXPECT_EQ(t.events()[i].lane, Lane::counter);
+      EXPECT_EQ(j["args"], nlohmann::json({{"value", t.events()[i++].value}}));
+      continue;
+    }
+    if (j["ph"] != "X" && j["ph"] != "i") continue;
     const TraceEvent& e = t.events()[i++];
+    EXPECT_EQ(j["ph"] == "i", e.lane == Lane::mark);
     for (const TraceField& f : kTraceFields) {
       const bool set = f.required || !(f.get(e) == unset_value(f));
       EXPECT_EQ(j["args"].contains(std::string(f.column)), f.chrome == InChrome::args && set)

@@ -9,11 +9,16 @@
 
 namespace dmlsim::strategies {
 
-std::uint64_t replica_memory_bytes(const core::Model& m, bool adam) {
+std::uint64_t replica_resident_bytes(const core::Model& m, bool adam) {
   const auto params = static_cast<std::uint64_t>(m.parameters());
   const std::uint64_t element = core::dtype_bytes(m.dtype);
   std::uint64_t bytes = params * 2 * element;
   if (adam) bytes += params * (m.dtype == core::DType::fp32 ? 8 : 12);
+  return bytes;
+}
+
+std::uint64_t replica_memory_bytes(const core::Model& m, bool adam) {
+  std::uint64_t bytes = replica_resident_bytes(m, adam);
   for (const core::Layer& l : m.layers) bytes += l.saved_bytes;
   return bytes;
 }

@@ -14,6 +14,8 @@ namespace dmlsim::strategies {
 // "16 bytes per parameter" of mixed-precision Adam, Rajbhandari et al., SC'20 §3.1), and every
 // layer's activations saved for backward.
 std::uint64_t replica_memory_bytes(const core::Model& model, bool adam);
+// The part of it kept across iterations: all but the saved activations.
+std::uint64_t replica_resident_bytes(const core::Model& model, bool adam);
 
 // Checks, before anything runs, that a replica fits the device of every rank `holds_replica`
 // accepts (all ranks when it is empty; unless the strategy block says `check_memory: false`) and

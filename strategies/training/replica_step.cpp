@@ -7,10 +7,15 @@
 namespace dmlsim::strategies {
 
 void forward_backward_sync(core::Rank& rank, const core::Model& model, std::span<const core::Kernel> forward,
-                           std::span<const std::size_t> closing_layers, const BucketSync& sync) {
+                           std::uint64_t resident_bytes, std::span<const std::size_t> closing_layers,
+                           const BucketSync& sync) {
+  std::uint64_t in_use = resident_bytes;
   {
     core::Phase phase(rank, "forward");
+    rank.count(kMemoryInUse, static_cast<double>(in_use));
     rank.compute(forward);
+    for (const core::Layer& l : model.layers) in_use += l.saved_bytes;
+    rank.count(kMemoryInUse, static_cast<double>(in_use));
   }
   std::vector<core::CollectiveHandle> in_flight(closing_layers.size());
   {
@@ -18,6 +23,8 @@ void forward_backward_sync(core::Rank& rank, const core::Model& model, std::span
     std::size_t next = 0;
     for (std::size_t i = model.layers.size(); i-- > 0;) {
       rank.compute(model.layers[i].backward);
+      in_use -= model.layers[i].saved_bytes;
+      rank.count(kMemoryInUse, static_cast<double>(in_use));
       while (next < closing_layers.size() && closing_layers[next] == i) {
         if (sync.gradients_ready) sync.gradients_ready(next);
         if (sync.overlap) {

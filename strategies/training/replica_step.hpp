@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <functional>
 #include <span>
+#include <string_view>
 
 #include "core/communicator.hpp"
 #include "core/device.hpp"
@@ -33,9 +34,17 @@ struct BucketSync {
   bool overlap = true;
 };
 
+// The counter series of a replica's device memory in use, in bytes.
+inline constexpr std::string_view kMemoryInUse = "memory in use";
+
 // `closing_layers[b]` is the layer whose backward completes bucket b (buckets in backward order).
+// `resident_bytes` is what the replica keeps across iterations (weights, gradients, optimizer
+// state): the "memory in use" counter is that plus the activations forward saves, freed layer by
+// layer in backward. It is sampled when forward starts and ends and after each layer's backward:
+// the peak is exact, and forward's rise shows as one step at its end.
 void forward_backward_sync(core::Rank& rank, const core::Model& model, std::span<const core::Kernel> forward,
-                           std::span<const std::size_t> closing_layers, const BucketSync& sync);
+                           std::uint64_t resident_bytes, std::span<const std::size_t> closing_layers,
+                           const BucketSync& sync);
 
 // The same iteration in closed form: kernels at the device's roofline × `slowdown` (the slowest
 // replica decides: every exchange waits for it), buckets exchanged one at a time on the stream,
