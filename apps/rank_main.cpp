@@ -100,16 +100,7 @@ int run_rank(int argc, char** argv, int rank, int size) {
   core::Trace merged = real::gather_traces(MPI_COMM_WORLD, local, placement);
   std::uint64_t messages = 0;
   DMLSIM_CHECK_MPI(MPI_Reduce(&context.messages, &messages, 1, MPI_UINT64_T, MPI_SUM, 0, MPI_COMM_WORLD));
-  if (rank == 0) {
-    merged.label = fmt::format("{} (measured)", experiment.name);
-    const strategies::Prediction prediction = strategy->predict();
-    core::RunSummary summary = core::summarize(merged, {}, strategy->roles());
-    summary.messages = messages;
-    nlohmann::json extra = apps::run_identity(experiment, "real");
-    extra["predicted_iteration_s"] = prediction.iteration_seconds;
-    extra["machine"] = apps::machine_facts();
-    apps::write_run_outputs(out, merged, summary, extra);
-  }
+  if (rank == 0) apps::finish_run(out, experiment, *strategy, {"real", merged, {}, messages});
   return 0;
 }
 

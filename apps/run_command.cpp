@@ -31,23 +31,16 @@ int run_simulated(const RunArgs& args, const core::Experiment& experiment,
   options.progress = args.progress;
   sim::SimResult result = sim::simulate(
       experiment, [&](core::Rank& rank) { strategy.run(rank); }, options);
-  result.trace.label = fmt::format("{} (simulated)", experiment.name);
-
-  const strategies::Prediction prediction = strategy.predict();
-  core::RunSummary summary = core::summarize(result.trace, result.links, strategy.roles());
-  summary.messages = result.messages;
-  nlohmann::json extra = run_identity(experiment, "sim");
-  extra["fidelity"] = core::to_string(experiment.fidelity);
-  extra["predicted_iteration_s"] = prediction.iteration_seconds;
-  const auto files = write_run_outputs(out, result.trace, summary, extra);
+  const FinishedRun run =
+      finish_run(out, experiment, strategy, {"sim", result.trace, std::move(result.links), result.messages});
   if (!args.quiet) {
     std::cout << fmt::format("platform {}\n", experiment.platform.describe());
-    core::print_summary(summary, std::cout);
+    core::print_summary(run.summary, std::cout);
     std::cout << fmt::format("  simulated {} in {:.3f} s wall, {} messages\n",
                              core::format_duration(result.simulated_seconds), result.wall_seconds,
                              result.messages);
     std::cout << fmt::format("  wrote {} (open it in ui.perfetto.dev), trace.csv, summary.json, links.csv\n",
-                             files.front().string());
+                             run.files.front().string());
   }
   return 0;
 }

@@ -2,6 +2,8 @@
 
 #include <sys/utsname.h>
 
+#include <fmt/format.h>
+
 #include <fstream>
 #include <thread>
 
@@ -31,6 +33,21 @@ nlohmann::json run_identity(const core::Experiment& experiment, std::string_view
           {"platform", experiment.platform.name},
           {"strategy", experiment.strategy_type},
           {"parallelism", parallelism}};
+}
+
+FinishedRun finish_run(const std::filesystem::path& dir, const core::Experiment& experiment,
+                       const strategies::Strategy& strategy, RunRecord record) {
+  const bool simulated = record.backend == "sim";
+  record.trace.label = fmt::format("{} ({})", experiment.name, simulated ? "simulated" : "measured");
+  FinishedRun run;
+  run.summary = core::summarize(record.trace, std::move(record.links), strategy.roles());
+  run.summary.messages = record.messages;
+  nlohmann::json extra = run_identity(experiment, record.backend);
+  extra["predicted_iteration_s"] = strategy.predict().iteration_seconds;
+  extra["fidelity"] = simulated ? nlohmann::json(core::to_string(experiment.fidelity)) : nlohmann::json();
+  extra["machine"] = simulated ? nlohmann::json() : machine_facts();
+  run.files = write_run_outputs(dir, record.trace, run.summary, extra);
+  return run;
 }
 
 nlohmann::json machine_facts() {

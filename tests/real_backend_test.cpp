@@ -201,6 +201,18 @@ TEST(RealBackend, WritesTheSameKindOfTraceAsTheSimulator) {
   const auto real = testing::read_json(scratch / "real" / "summary.json");
   EXPECT_EQ(real["iterations_s"].size(), 3u);
   EXPECT_GT(real["compute_s"].get<double>(), 0);
+  // One finish_run: summary.json has the same keys from both backends; what one backend cannot
+  // say is null (a measured run's fidelity, a simulation's machine).
+  const auto sim = testing::read_json(scratch / "sim" / "summary.json");
+  std::set<std::string> sim_keys, real_keys;
+  for (const auto& [key, value] : sim.items()) sim_keys.insert(key);
+  for (const auto& [key, value] : real.items()) real_keys.insert(key);
+  EXPECT_EQ(sim_keys, real_keys);
+  EXPECT_EQ(sim["fidelity"], "auto");
+  EXPECT_TRUE(real["fidelity"].is_null());
+  EXPECT_TRUE(sim["machine"].is_null());
+  EXPECT_GT(real["machine"]["cores"].get<int>(), 0);
+  EXPECT_EQ(sim["predicted_iteration_s"], real["predicted_iteration_s"]);
 }
 
 }  // namespace
