@@ -143,7 +143,10 @@ Experiment parse_experiment(const ConfigNode& node, const FieldHomes& strategy_f
                           e.service_ranks, e.platform.name, hosts));
   }
   const auto parallelism = node.find("parallelism");
-  if (parallelism) e.mesh = parse_mesh(*parallelism);
+  if (parallelism) {
+    e.mesh = parse_mesh(*parallelism);
+    e.parallelism = *parallelism;
+  }
   int training = room;
   if (const auto ranks = node.find("ranks")) {
     const std::int64_t n = ranks->as_int();

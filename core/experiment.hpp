@@ -39,8 +39,9 @@ struct Experiment {
   // `ranks:` means the same in `run` and `compare`: the ranks that train.
   int ranks = 0;
   int service_ranks = 0;
-  Mesh mesh;                   // `parallelism`: the ranks along dp, tp, pp...; dp = ranks without it
-  std::vector<int> placement;  // host of each rank, service ranks last
+  Mesh mesh;  // `parallelism`: the ranks along dp, tp, pp...; dp = ranks without it
+  std::optional<ConfigNode> parallelism;  // the block itself, for errors; none when absent
+  std::vector<int> placement;             // host of each rank, service ranks last
   int iterations = 1;
   std::optional<ConfigNode> strategy;  // parsed by strategies/
   std::string strategy_type;

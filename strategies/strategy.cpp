@@ -1,6 +1,9 @@
 #include "strategies/strategy.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
 
 #include "core/errors.hpp"
 #include "strategies/training/collective_benchmark.hpp"
@@ -15,14 +18,34 @@ struct StrategyEntry {
   std::string_view name;
   std::unique_ptr<Strategy> (*make)(const core::Experiment&);
   std::span<const std::string_view> (*fields)();
+  // The mesh dimensions (core::Mesh::kNames) the strategy splits its work along; a mesh with any
+  // other dimension larger than 1 is refused rather than run as something else.
+  std::span<const std::string_view> dimensions;
 };
+constexpr std::string_view kDataOnly[] = {"dp"};
 constexpr StrategyEntry kStrategies[] = {
-    {"collective", make_collective_benchmark, collective_benchmark_fields},
-    {"data-parallel", make_data_parallel, data_parallel_fields},
-    {"kernels", make_kernel_benchmark, kernel_benchmark_fields},
-    {"pingpong", make_pingpong, pingpong_fields},
-    {"parameter-server", make_parameter_server, parameter_server_fields},
+    {"collective", make_collective_benchmark, collective_benchmark_fields, kDataOnly},
+    {"data-parallel", make_data_parallel, data_parallel_fields, kDataOnly},
+    {"kernels", make_kernel_benchmark, kernel_benchmark_fields, kDataOnly},
+    {"pingpong", make_pingpong, pingpong_fields, kDataOnly},
+    {"parameter-server", make_parameter_server, parameter_server_fields, kDataOnly},
 };
+
+// A mesh that splits along a dimension the strategy does not: one error at the parallelism block.
+void check_mesh(const core::Experiment& e, const StrategyEntry& s) {
+  for (const core::Mesh::Dimension& d : e.mesh.dimensions()) {
+    if (d.size == 1 || std::find(s.dimensions.begin(), s.dimensions.end(), d.name) != s.dimensions.end())
+      continue;
+    const std::string problem = fmt::format(
+        "strategy '{}' splits its work along {} only, not along {} ({} {}); set {}: 1 or remove it", s.name,
+        fmt::join(s.dimensions, ", "), d.name, d.name, d.size, d.name);
+    if (e.parallelism) {
+      if (const auto field = e.parallelism->find(d.name)) field->fail(problem);
+      e.parallelism->fail(problem);
+    }
+    throw core::ConfigError(fmt::format("{}: {}", e.source, problem));
+  }
+}
 
 }  // namespace
 
@@ -34,7 +57,9 @@ std::vector<std::string> strategy_types() {
 
 std::unique_ptr<Strategy> make_strategy(const core::Experiment& experiment) {
   for (const StrategyEntry& s : kStrategies) {
-    if (s.name == experiment.strategy_type) return s.make(experiment);
+    if (s.name != experiment.strategy_type) continue;
+    check_mesh(experiment, s);
+    return s.make(experiment);
   }
   experiment.strategy->at("type").fail(fmt::format(
       "unknown strategy '{}' (known: {})", experiment.strategy_type, fmt::join(strategy_types(), ", ")));

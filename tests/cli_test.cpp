@@ -199,6 +199,11 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"nonexistent_file", kPlatform,
                  with(kExperiment, "platform: platform.yaml", "platform: nope.yaml"),
                  "e.yaml:3: field 'experiment.platform': file '"},
+        BadInput{
+            "mesh_dimension_the_strategy_does_not_split", kPlatform,
+            with(kExperiment, "iterations: 2", "iterations: 2\n  parallelism: {dp: 2,\n    tp: 2}"),
+            "e.yaml:7: field 'experiment.parallelism.tp': strategy 'data-parallel' splits its work along dp "
+            "only, not along tp (tp 2); set tp: 1 or remove it"},
         BadInput{"nan_slowdown", kPlatform, kExperiment + std::string("  slowdown: {3: .nan}\n"),
                  "e.yaml:12: field 'experiment.slowdown.3': '.nan' is not a finite number"},
         BadInput{"inf_slowdown", kPlatform, kExperiment + std::string("  slowdown: {3: .inf}\n"),
