@@ -12,8 +12,8 @@ ValueError name_taken_error(int rank, std::string_view name) {
       rank, name));
 }
 
-Communicator::Communicator(Rank& rank, Group group, std::string name, std::uint32_t context)
-    : rank_(&rank), group_(std::move(group)), name_(std::move(name)), context_(context) {
+Communicator::Communicator(Rank& rank, Group group, std::string name, int epoch, std::uint32_t context)
+    : rank_(&rank), group_(std::move(group)), name_(std::move(name)), epoch_(epoch), context_(context) {
   index_ = group_.index_of(rank.rank());
 }
 

@@ -25,7 +25,8 @@ class Communicator {
   int index() const { return index_; }  // this rank's member index
   int size() const { return group_.size(); }
   int rank_of(int member) const { return group_.at(member); }
-  const std::string& name() const { return name_; }
+  const std::string& name() const { return name_; }  // with its epoch, "dp@1", past epoch 0
+  int epoch() const { return epoch_; }
   std::uint32_t context() const { return context_; }
   Rank& rank() const { return *rank_; }
 
@@ -50,12 +51,13 @@ class Communicator {
 
  private:
   friend class Rank;
-  Communicator(Rank& rank, Group group, std::string name, std::uint32_t context);
+  Communicator(Rank& rank, Group group, std::string name, int epoch, std::uint32_t context);
   void run(Collective collective, ElementBuffer buffer, const CollectiveAlgorithm& algorithm);
 
   Rank* rank_;
   Group group_;
   std::string name_;
+  int epoch_;
   std::uint32_t context_;
   int index_;
 };

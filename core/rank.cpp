@@ -26,14 +26,17 @@ bool Rank::cancel(Request&) {
   throw BackendError("this backend cannot cancel a receive");
 }
 
-Communicator Rank::communicator(const Group& group, std::string_view name) {
-  const int index = group.index_of(rank());
-  if (index < 0) {
-    throw ValueError(
-        fmt::format("rank {} asked for communicator '{}' of a group it is not a member of", rank(), name));
-  }
+Communicator Rank::communicator(const Group& group, std::string_view name, int epoch) {
   if (name.empty()) throw ValueError("a communicator needs a name");
-  return Communicator(*this, group, std::string(name), open_context(group, name));
+  if (name.find('@') != std::string_view::npos)
+    throw ValueError(fmt::format("communicator name '{}': '@' is kept for epochs (name@epoch)", name));
+  if (epoch < 0) throw ValueError(fmt::format("communicator '{}': epoch {} is negative", name, epoch));
+  const std::string key = epoch == 0 ? std::string(name) : fmt::format("{}@{}", name, epoch);
+  if (group.index_of(rank()) < 0) {
+    throw ValueError(
+        fmt::format("rank {} asked for communicator '{}' of a group it is not a member of", rank(), key));
+  }
+  return Communicator(*this, group, key, epoch, open_context(group, key));
 }
 
 void check_member_schedule(const Schedule& schedule, const Group& group, ElementBuffer buffer, int rank) {

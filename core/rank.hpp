@@ -109,7 +109,12 @@ class Rank {
   // name, in the same order relative to its other communicators (real backends create it
   // collectively, as MPI_Comm_create_group does); asking again returns the same communicator. A
   // rank cannot hold two communicators of one name over different groups.
-  Communicator communicator(const Group& group, std::string_view name);
+  //
+  // `epoch` numbers the membership of an elastic job: when ranks join or leave, the survivors ask
+  // for the communicator again at the next epoch, over the new group. Each epoch is a communicator
+  // of its own (its own context and stream, named "dp@1" in the trace; epoch 0 is plain "dp"), so
+  // a message of an old membership can never match a receive of the new one.
+  Communicator communicator(const Group& group, std::string_view name, int epoch = 0);
 
   // Runs a collective on this rank's own control flow and returns when this member is done.
   // `tag` is the context the schedule's messages travel in (a communicator's own, normally).

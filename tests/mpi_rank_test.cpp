@@ -64,6 +64,38 @@ TEST_F(MpiRankTest, SameTagInTwoCommunicatorsNeverMatches) {
   }
 }
 
+// Elastic membership: rank 2 leaves after epoch 0; ranks 0 and 1 go on with "dp" at epoch 1. The
+// old membership's message (tag 0) is not taken by the new one's receive (tag 0), and the new
+// group's all-reduce sums over its two members.
+TEST_F(MpiRankTest, AnEpochIsACommunicatorOfItsOwn) {
+  core::Rank& rank = *rank_;
+  core::Communicator dp0 = rank.communicator(core::Group::world(rank.size()), "dp");
+  if (rank.rank() >= 2) return;  // leaves
+  core::Communicator dp1 = rank.communicator(core::Group::world(2), "dp", 1);
+  EXPECT_EQ(dp1.name(), "dp@1");
+  EXPECT_NE(dp1.context(), dp0.context());
+  if (rank.rank() == 0) {
+    std::byte old_message{'o'}, new_message{'n'};
+    std::vector<core::Request> sends;
+    sends.push_back(dp0.isend(1, {1, &old_message}, 0));
+    sends.push_back(dp1.isend(1, {1, &new_message}, 0));
+    rank.wait_all(sends);
+    EXPECT_THROW(rank.communicator(core::Group::world(2), "dp"), core::ValueError) << "epoch 0 is over all";
+  } else {
+    std::byte got_old{0}, got_new{0};
+    core::Request r1 = dp1.irecv(0, {1, &got_new}, 0);
+    rank.wait(r1);
+    core::Request r0 = dp0.irecv(0, {1, &got_old}, 0);
+    rank.wait(r0);
+    EXPECT_EQ(got_new, std::byte{'n'});
+    EXPECT_EQ(got_old, std::byte{'o'});
+  }
+  std::vector<float> data(1000);
+  strategies::fill_test_input(dp1.index(), data);
+  dp1.all_reduce({data.size(), 4, data.data()}, strategies::NamedAlgorithm("ring"));
+  EXPECT_EQ(strategies::check_test_output(strategies::Collective::all_reduce, 2, dp1.index(), data), "");
+}
+
 // A sub-group's collective is built for the member index: ranks {1, 2} all-reduce alone while
 // rank 0 is not a member (and not asked).
 TEST_F(MpiRankTest, SubGroupCollectivesUseTheMemberIndex) {

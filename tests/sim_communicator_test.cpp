@@ -51,6 +51,49 @@ TEST(SimCommunicator, SameTagInTwoCommunicatorsNeverMatches) {
   EXPECT_EQ(got_b[0], std::byte{'b'});
 }
 
+// Elastic membership: rank 2 leaves after epoch 0, and ranks 0 and 1 go on with "dp" at epoch 1
+// over the two of them. A message rank 0 sent in the old membership (tag 0) is not taken by the
+// new membership's receive (tag 0 too), and the new group's all-reduce is built for its members.
+TEST(SimCommunicator, AnEpochIsACommunicatorOfItsOwn) {
+  const core::Experiment e = payload_experiment(3);
+  std::byte got_old{0}, got_new{0};
+  std::vector<float> sum(64);
+  std::string name_taken;
+  sim::simulate(e, [&](core::Rank& rank) {
+    core::Communicator dp0 = rank.communicator(core::Group::world(3), "dp");
+    if (rank.rank() == 2) return;  // leaves
+    core::Communicator dp1 = rank.communicator(core::Group::world(2), "dp", 1);
+    EXPECT_EQ(dp1.name(), "dp@1");
+    EXPECT_EQ(dp1.epoch(), 1);
+    EXPECT_NE(dp1.context(), dp0.context());
+    if (rank.rank() == 0) {
+      std::byte old_message{'o'}, new_message{'n'};
+      std::vector<core::Request> sends;
+      sends.push_back(dp0.isend(1, {1, &old_message}, 0));
+      sends.push_back(dp1.isend(1, {1, &new_message}, 0));
+      rank.wait_all(sends);
+      try {
+        rank.communicator(core::Group::world(2), "dp");  // epoch 0 is over three ranks
+      } catch (const core::ValueError& error) {
+        name_taken = error.what();
+      }
+    } else {
+      core::Request r1 = dp1.irecv(0, {1, &got_new}, 0);
+      rank.wait(r1);
+      core::Request r0 = dp0.irecv(0, {1, &got_old}, 0);
+      rank.wait(r0);
+    }
+    std::vector<float> data(64);
+    strategies::fill_test_input(dp1.index(), data);
+    dp1.all_reduce({data.size(), 4, data.data()}, strategies::NamedAlgorithm("ring"));
+    if (rank.rank() == 1) sum = data;
+  });
+  EXPECT_EQ(got_new, std::byte{'n'});
+  EXPECT_EQ(got_old, std::byte{'o'});
+  EXPECT_EQ(strategies::check_test_output(strategies::Collective::all_reduce, 2, 1, sum), "");
+  EXPECT_NE(name_taken.find("already holds a communicator named 'dp'"), std::string::npos) << name_taken;
+}
+
 TEST(SimCommunicator, EveryMemberGetsTheSameContextAndAgainTheSameCommunicator) {
   const core::Experiment e = payload_experiment(4);
   std::vector<std::uint32_t> dp(4), dp_again(4), tp(4);
