@@ -55,6 +55,7 @@ struct TraceField {
   FieldValue (*get)(const TraceEvent&);
   void (*set)(TraceEvent&, FieldValue);  // null for a derived field (duration)
   std::int64_t max;                      // the largest value the member holds
+  FieldValue unset;                      // its value in TraceEvent{}: where nothing set it
 };
 
 // The table line of member `Member`.
@@ -69,6 +70,12 @@ constexpr TraceField field(std::string_view column, std::string_view label, Fiel
     max = std::numeric_limits<T>::max();
   }
   if (unit == FieldUnit::rank) max = kMaxTraceRank;
+  FieldValue unset;
+  if constexpr (std::is_floating_point_v<T>) {
+    unset.real = TraceEvent{}.*Member;
+  } else {
+    unset.integer = static_cast<std::int64_t>(TraceEvent{}.*Member);
+  }
   return {column,
           label,
           unit,
@@ -88,7 +95,8 @@ constexpr TraceField field(std::string_view column, std::string_view label, Fiel
               e.*Member = static_cast<T>(v.integer);
             }
           },
-          max};
+          max,
+          unset};
 }
 
 // clang-format off
@@ -100,7 +108,7 @@ inline constexpr TraceField kTraceFields[] = {
     field<&TraceEvent::start>     ("start_s",    "start",         FieldUnit::seconds, InChrome::frame, true),
     field<&TraceEvent::end>       ("end_s",      "end",           FieldUnit::seconds, InChrome::frame, true),
     {"duration_s", "duration", FieldUnit::seconds, InChrome::frame, true,
-     [](const TraceEvent& e) { return FieldValue{0, e.duration()}; }, nullptr, 0},
+     [](const TraceEvent& e) { return FieldValue{0, e.duration()}; }, nullptr, 0, {}},
     field<&TraceEvent::bytes>     ("bytes",      "bytes",         FieldUnit::bytes),
     field<&TraceEvent::flops>     ("flops",      "flops",         FieldUnit::flops),
     field<&TraceEvent::peer>      ("peer",       "peer rank",     FieldUnit::rank),
@@ -122,9 +130,9 @@ constexpr std::size_t trace_field_index(std::string_view column) {
   return kTraceFieldCount;
 }
 
-// A field's value where nothing set it.
-inline FieldValue unset_value(const TraceField& f) {
-  return f.get(TraceEvent{});
+// A field's value where nothing set it (computed once, in the table).
+constexpr FieldValue unset_value(const TraceField& f) {
+  return f.unset;
 }
 
 }  // namespace dmlsim::core

@@ -92,21 +92,21 @@ class DataParallel final : public Strategy {
       const auto count = static_cast<std::uint64_t>(buckets_[b].parameters);
       return core::ElementBuffer{count, element, experiment_.payload ? gradients[b].data() : nullptr};
     };
+    const std::uint64_t resident =
+        replica_resident_bytes(model_, optimizer_kind_ == core::OptimizerStep::Kind::adam);
     for (int it = 0; it < experiment_.iterations; ++it) {
       core::Phase iteration(rank, "iteration", it);
-      forward_backward_sync(
-          rank, model_, forward_kernels_,
-          replica_resident_bytes(model_, optimizer_kind_ == core::OptimizerStep::Kind::adam), closing_layers_,
-          {.gradients_ready =
-               [&](std::size_t b) {
-                 if (!experiment_.payload) return;
-                 gradients[b].resize(static_cast<std::size_t>(buckets_[b].parameters));
-                 fill_test_input(rank.rank(), gradients[b]);
-               },
-           .exchange = [&](std::size_t b) -> BucketExchange {
-             return {&dp, schedules[b], buffer_of(b)};
-           },
-           .overlap = overlap_});
+      forward_backward_sync(rank, model_, forward_kernels_, resident, closing_layers_,
+                            {.gradients_ready =
+                                 [&](std::size_t b) {
+                                   if (!experiment_.payload) return;
+                                   gradients[b].resize(static_cast<std::size_t>(buckets_[b].parameters));
+                                   fill_test_input(rank.rank(), gradients[b]);
+                                 },
+                             .exchange = [&](std::size_t b) -> BucketExchange {
+                               return {&dp, schedules[b], buffer_of(b)};
+                             },
+                             .overlap = overlap_});
       if (experiment_.payload) {
         for (std::size_t b = 0; b < buckets_.size(); ++b) {
           if (std::string p = check_test_output(Collective::all_reduce, n, rank.rank(), gradients[b]);

@@ -167,21 +167,22 @@ class ParameterServer final : public Strategy {
     const std::vector<core::SchedulePtr> schedules = schedules_of(me);
     const auto& buckets = layout_->buckets();
     std::vector<float> gradients(experiment_.payload ? layout_->elements() : 0);
+    const std::uint64_t resident = replica_resident_bytes(model_, adam_);
     for (int it = 0; it < experiment_.iterations; ++it) {
       core::Phase iteration(rank, "iteration", it);
       // In ssp mode "gradient-sync" also holds the wait for the slowest worker.
-      forward_backward_sync(
-          rank, model_, forward_kernels_, replica_resident_bytes(model_, adam_), closing_layers_,
-          {.gradients_ready =
-               [&](std::size_t b) {
-                 if (!experiment_.payload) return;
-                 for (std::uint64_t k = buckets[b].offset; k < buckets[b].offset + buckets[b].count; ++k)
-                   gradients[k] = test_input(me, k);
-               },
-           .exchange = [&](std::size_t b) -> BucketExchange {
-             return {&ps, schedules[b], window_of(b, gradients)};
-           },
-           .overlap = overlap_});
+      forward_backward_sync(rank, model_, forward_kernels_, resident, closing_layers_,
+                            {.gradients_ready =
+                                 [&](std::size_t b) {
+                                   if (!experiment_.payload) return;
+                                   for (std::uint64_t k = buckets[b].offset;
+                                        k < buckets[b].offset + buckets[b].count; ++k)
+                                     gradients[k] = test_input(me, k);
+                                 },
+                             .exchange = [&](std::size_t b) -> BucketExchange {
+                               return {&ps, schedules[b], window_of(b, gradients)};
+                             },
+                             .overlap = overlap_});
       if (experiment_.payload) check_pulled(me, it, gradients);
       core::Phase step(rank, "optimizer");
       rank.compute(optimizer_kernel());
