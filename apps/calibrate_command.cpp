@@ -26,6 +26,7 @@
 #include "core/units.hpp"
 #ifdef DMLSIM_HAVE_REALRUN
 #include "realrun/testbed.hpp"
+#include "strategies/training/microbenchmarks.hpp"
 #endif
 
 namespace dmlsim::apps {
@@ -135,10 +136,8 @@ int calibrate_command(const CalibrateArgs& args) {
                                                       args.repeats, sizes)));
   std::map<std::uint64_t, std::vector<double>> trips;
   for (const core::TraceEvent& e : pingpong.events()) {
-    const std::string_view name = pingpong.text(e.name);
-    if (e.rank == 0 && e.lane == core::Lane::phase && name.starts_with("pingpong ")) {
-      trips[std::stoull(std::string(name.substr(9)))].push_back(e.duration());
-    }
+    if (e.rank == 0 && e.lane == core::Lane::phase && pingpong.text(e.name) == strategies::kPingPongPhase)
+      trips[e.bytes].push_back(e.duration());
   }
   std::map<std::uint64_t, double> one_way;
   for (const auto& [bytes, t] : trips) one_way[bytes] = median(t) / 2;

@@ -24,26 +24,42 @@ int iteration_count(const Trace& trace) {
   return 1;
 }
 
+// Exact, so that two sizes never share a label: "64 MiB", "1536 B" (the largest unit that
+// divides the size).
+std::string phase_label(std::string_view name, std::uint64_t bytes) {
+  if (bytes == 0) return std::string(name);
+  constexpr std::string_view units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  std::size_t unit = 0;
+  while (unit + 1 < std::size(units) && bytes % 1024 == 0) {
+    bytes /= 1024;
+    ++unit;
+  }
+  return fmt::format("{} {} {}", name, bytes, units[unit]);
+}
+
 std::vector<PhaseTime> phase_times(const Trace& trace) {
   struct Accumulator {
     PhaseTime time;
     double first_start = std::numeric_limits<double>::infinity();
     std::map<int, double> per_rank;  // rank → total seconds
   };
-  std::map<std::pair<bool, std::uint32_t>, Accumulator> phases;  // (collective, text id)
+  // (collective, text id, message size of a phase)
+  std::map<std::tuple<bool, std::uint32_t, std::uint64_t>, Accumulator> phases;
   for (const TraceEvent& e : trace.events()) {
     std::uint32_t key = 0;
+    std::uint64_t bytes = 0;
     bool collective = false;
     if (e.lane == Lane::phase && trace.text(e.name) != "iteration") {
       key = e.name;
+      bytes = e.bytes;
     } else if (e.lane == Lane::collective && !is_collective_part(e)) {
       key = e.category;
       collective = true;
     } else {
       continue;
     }
-    Accumulator& a = phases[{collective, key}];
-    a.time.phase = trace.text(key);
+    Accumulator& a = phases[{collective, key, bytes}];
+    if (a.time.phase.empty()) a.time.phase = phase_label(trace.text(key), bytes);
     a.time.collective = collective;
     a.first_start = std::min(a.first_start, e.start);
     a.per_rank[e.rank] += e.duration();

@@ -4,7 +4,9 @@
 //
 // Definition. A phase is
 //   - every name of an event on Lane::phase other than "iteration" ("forward", "backward",
-//     "gradient-sync", "optimizer", ...), and
+//     "gradient-sync", "optimizer", ...), with its message size where the event has one: a
+//     ping-pong's "pingpong" events of 1 KiB and of 64 MiB are two phases, "pingpong 1 KiB" and
+//     "pingpong 64 MiB" (phase_label), and
 //   - every category of an event on Lane::collective ("all-reduce", "reduce-scatter", ...).
 // For a phase p and a rank r, T(p, r) is the sum of the durations of r's events of p (over the
 // whole trace; concurrent events both count). The phase's time is
@@ -28,6 +30,9 @@ struct PhaseTime {
   double seconds = 0;       // mean seconds per iteration, see above
   int ranks = 0;            // ranks that have the phase
 };
+
+// The name a phase goes by in these tables: its event name, then the message size if it has one.
+std::string phase_label(std::string_view name, std::uint64_t bytes);
 
 // Every phase of the trace, in the order of its first event (earliest start; ties by name).
 std::vector<PhaseTime> phase_times(const Trace& trace);

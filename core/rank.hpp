@@ -127,8 +127,11 @@ class Rank {
   virtual void wait_all(std::span<CollectiveHandle> handles);
 
   // Phase marks for the trace; use the Phase guard below. Events inside a phase carry its
-  // iteration and attributes (an inner phase inherits what it does not set).
-  virtual void begin_phase(std::string_view name, int iteration, const EventAttributes& attributes) = 0;
+  // iteration and attributes (an inner phase inherits what it does not set). `bytes`, when not 0,
+  // is the message size the phase is about (a ping-pong's round trip): phase statistics keep each
+  // size apart.
+  virtual void begin_phase(std::string_view name, int iteration, const EventAttributes& attributes,
+                           std::uint64_t bytes) = 0;
   virtual void end_phase() = 0;
   // For the trace, at this rank's present time: an instant (a checkpoint written, a member that
   // joined) and a sample of a counter series (memory in use, micro-batches in flight). Both carry
@@ -168,9 +171,10 @@ class Rank {
 // Marks a phase ("forward", "backward", "iteration") for as long as it lives.
 class Phase {
  public:
-  Phase(Rank& rank, std::string_view name, int iteration = -1, const EventAttributes& attributes = {})
+  Phase(Rank& rank, std::string_view name, int iteration = -1, const EventAttributes& attributes = {},
+        std::uint64_t bytes = 0)
       : rank_(rank) {
-    rank_.begin_phase(name, iteration, attributes);
+    rank_.begin_phase(name, iteration, attributes, bytes);
   }
   ~Phase() { rank_.end_phase(); }
   Phase(const Phase&) = delete;

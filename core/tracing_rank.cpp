@@ -11,9 +11,11 @@ namespace dmlsim::core {
 TracingRank::TracingRank(int rank, int size, Trace& trace, TraceDetail detail)
     : trace_(trace), detail_(detail), rank_(rank), size_(size) {}
 
-void TracingRank::begin_phase(std::string_view name, int iteration, const EventAttributes& attributes) {
+void TracingRank::begin_phase(std::string_view name, int iteration, const EventAttributes& attributes,
+                              std::uint64_t bytes) {
   if (iteration < 0) iteration = current_iteration();
-  phases_.push_back(OpenPhase{trace_.intern(name), iteration, now(), attributes.over(current_attributes())});
+  phases_.push_back(
+      OpenPhase{trace_.intern(name), iteration, now(), attributes.over(current_attributes()), bytes});
 }
 
 void TracingRank::end_phase() {
@@ -31,6 +33,7 @@ void TracingRank::end_phase() {
   e.end = now();
   e.iteration = p.iteration;
   e.attributes = p.attributes;
+  e.bytes = p.bytes;
   trace_.add(e);
 }
 

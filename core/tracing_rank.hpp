@@ -17,7 +17,8 @@ class TracingRank : public Rank {
 
   int rank() const override { return rank_; }
   int size() const override { return size_; }
-  void begin_phase(std::string_view name, int iteration, const EventAttributes& attributes) override;
+  void begin_phase(std::string_view name, int iteration, const EventAttributes& attributes,
+                   std::uint64_t bytes) override;
   void end_phase() override;
   void mark(std::string_view name) override;
   void count(std::string_view series, double value) override;
@@ -49,6 +50,7 @@ class TracingRank : public Rank {
     int iteration;
     double start;
     EventAttributes attributes;  // merged with the enclosing phases'
+    std::uint64_t bytes;         // the message size the phase is about, 0 if none
   };
   int rank_;
   int size_;

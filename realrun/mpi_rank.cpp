@@ -244,7 +244,8 @@ void MpiRank::compute(const core::Kernel& kernel) {
   record_compute(kernel, start, now());
 }
 
-void MpiRank::begin_phase(std::string_view name, int iteration, const core::EventAttributes& attributes) {
+void MpiRank::begin_phase(std::string_view name, int iteration, const core::EventAttributes& attributes,
+                          std::uint64_t bytes) {
   const InjectedFault& f = context_.fault;
   if (f.kind != InjectedFault::Kind::none && f.rank == rank() &&
       (iteration >= 0 ? iteration : current_iteration()) == f.iteration) {
@@ -256,7 +257,7 @@ void MpiRank::begin_phase(std::string_view name, int iteration, const core::Even
       for (;;) std::this_thread::sleep_for(std::chrono::hours(1));
     }
   }
-  TracingRank::begin_phase(name, iteration, attributes);
+  TracingRank::begin_phase(name, iteration, attributes, bytes);
   if (!context_.progress_path.empty()) {
     std::ofstream(context_.progress_path, std::ios::trunc)
         << fmt::format("{} {}\n", current_iteration(), name);

@@ -81,7 +81,8 @@ class MpiRank final : public core::TracingRank {
   std::optional<std::size_t> wait_any_for(std::span<core::Request> requests, double seconds) override;
   bool cancel(core::Request& request) override;
   void sleep(double seconds) override;
-  void begin_phase(std::string_view name, int iteration, const core::EventAttributes& attributes) override;
+  void begin_phase(std::string_view name, int iteration, const core::EventAttributes& attributes,
+                   std::uint64_t bytes) override;
   void wait(core::CollectiveHandle& handle) override;
   using core::Rank::compute;
   using core::Rank::wait;

@@ -81,6 +81,32 @@ TEST(PhaseStats, IterationCountWithoutIterationMarks) {
   EXPECT_NEAR(phase_times(none)[0].seconds, 2.0, kTolerance);
 }
 
+// A ping-pong's round trips are one phase name with the message size in `bytes`: each size is a
+// phase of its own, labelled exactly (sizes that would round alike stay apart).
+TEST(PhaseStats, PhasesOfDifferentMessageSizesAreKeptApart) {
+  Trace t;
+  auto trip = [&t](std::uint64_t bytes, double start, double end, int iteration) {
+    TraceEvent e = testing::make_event(t, 0, Lane::phase, "pingpong", "pingpong", start, end, iteration);
+    e.bytes = bytes;
+    t.add(e);
+  };
+  trip(1024, 0, 1, 0);
+  trip(1024, 1, 2, 1);
+  trip(std::uint64_t{64} << 20, 2, 6, 0);
+  trip(std::uint64_t{64} << 20, 6, 12, 1);
+  trip(1536, 12, 13, 0);
+  trip(1537, 13, 14, 0);
+  const auto times = phase_times(t);
+  ASSERT_EQ(times.size(), 4u);
+  EXPECT_EQ(times[0].phase, "pingpong 1 KiB");
+  EXPECT_NEAR(times[0].seconds, 1.0, kTolerance);  // 2 s over 2 iterations
+  EXPECT_EQ(times[1].phase, "pingpong 64 MiB");
+  EXPECT_NEAR(times[1].seconds, 5.0, kTolerance);
+  EXPECT_EQ(times[2].phase, "pingpong 1536 B");
+  EXPECT_EQ(times[3].phase, "pingpong 1537 B");
+  EXPECT_EQ(phase_label("forward", 0), "forward");
+  EXPECT_EQ(phase_label("x", std::uint64_t{3} << 40), "x 3 TiB");
+}
 TEST(PhaseStats, CompareGivesErrorPercentPerPhase) {
   // Predicted: every phase 10 % longer than measured, and a phase only the prediction has.
   Trace predicted = hand_made(1.1);

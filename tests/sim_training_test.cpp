@@ -3,6 +3,7 @@
 
 #include "core/communicator.hpp"
 #include "core/errors.hpp"
+#include "core/phase_stats.hpp"
 #include "core/summary.hpp"
 #include "sim_helpers.hpp"
 #include "strategies/collectives/collectives.hpp"
@@ -71,6 +72,36 @@ struct Expected {
   double allreduce = 2 * (2e-6 + bucket_bytes / 2 / 1.25e9);
   double optimizer = 12 * 2 * (1024.0 * 1024 + 1024) / 1e12;
 };
+
+// A ping-pong's round trips are phases named "pingpong" with the message size in `bytes`; each
+// lasts 2·(α + S/B) on a star (α = 2 × 5 µs, B = 1 Gbps), the term `explain` shows for its label.
+TEST(SimPingPong, EveryRoundTripCarriesItsSizeAndTakesTheClosedForm) {
+  const core::Experiment e =
+      testing::experiment_from_yaml(fmt::format(R"(experiment:
+  name: pp
+  ranks: 2
+  platform: {}
+  strategy: {{type: pingpong, sizes: [1KiB, 16MiB], repeats: 2}}
+  simulation: {{trace: phases}}
+)",
+                                                testing::star_platform(2, "1Gbps", "5us")));
+  const core::Trace trace = testing::simulate_strategy(e).trace;
+  const strategies::Prediction p = strategies::make_strategy(e)->predict();
+  std::map<std::uint64_t, int> trips;
+  for (const core::TraceEvent& ev : trace.events()) {
+    if (ev.lane != core::Lane::phase || trace.text(ev.name) != "pingpong") continue;
+    ++trips[ev.bytes];
+    const double closed_form = 2 * (10e-6 + static_cast<double>(ev.bytes) * 8 / 1e9);
+    EXPECT_NEAR(ev.duration() / closed_form, 1.0, 1e-6) << ev.bytes << " bytes on rank " << ev.rank;
+    const std::string label = core::phase_label("pingpong", ev.bytes);
+    const auto term =
+        std::find_if(p.terms.begin(), p.terms.end(), [&](const auto& t) { return t.name == label; });
+    ASSERT_NE(term, p.terms.end()) << label;
+    EXPECT_NEAR(term->seconds / closed_form, 1.0, 1e-6) << label;
+  }
+  EXPECT_EQ(trips, (std::map<std::uint64_t, int>{{1024, 4}, {16 << 20, 4}}))
+      << "2 repeats × 2 ranks per size";
+}
 
 TEST(SimDataParallel, WithoutOverlapEveryAllReduceIsExposed) {
   const core::Experiment e = testing::experiment_from_yaml(dp_experiment(false));

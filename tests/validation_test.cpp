@@ -10,9 +10,9 @@
 
 #include <iostream>
 #include <map>
-#include <sstream>
 
 #include "cli_helpers.hpp"
+#include "core/trace_csv_reader.hpp"
 
 namespace dmlsim {
 namespace {
@@ -21,26 +21,14 @@ using testing::run_dmlsim;
 using testing::ScratchDir;
 using testing::write_file;
 
-// The rows of a trace.csv below its header, split at commas (no field holds one).
-std::vector<std::vector<std::string>> csv_rows(const std::filesystem::path& csv) {
-  std::vector<std::vector<std::string>> rows;
-  std::istringstream in(testing::read_file(csv));
-  std::string line;
-  std::getline(in, line);
-  while (std::getline(in, line)) {
-    std::istringstream fields(line);
-    rows.emplace_back();
-    for (std::string x; std::getline(fields, x, ',');) rows.back().push_back(x);
-  }
-  return rows;
-}
-
 // One-way time of rank 0's 64 MiB round trips (median), from a pingpong run's trace.csv.
 double one_way_64mib(const std::filesystem::path& csv) {
   std::vector<double> trips;
-  for (const auto& f : csv_rows(csv)) {
-    if (f.size() > 6 && f[0] == "0" && f[1] == "phase" && f[2] == "pingpong 67108864")
-      trips.push_back(std::stod(f[6]));
+  const core::Trace trace = core::read_csv_trace(csv);
+  for (const core::TraceEvent& e : trace.events()) {
+    if (e.rank == 0 && e.lane == core::Lane::phase && trace.text(e.name) == "pingpong" &&
+        e.bytes == (std::uint64_t{64} << 20))
+      trips.push_back(e.duration());
   }
   if (trips.empty()) return 0;
   std::sort(trips.begin(), trips.end());
@@ -117,14 +105,14 @@ TEST(AsymmetricLink, EachDirectionIsMeasuredAtItsOwnRate) {
   ASSERT_EQ(real.exit_code, 0) << real.err;
   // Per round trip i: rank 0's phase (start, end) and rank 1's receive end.
   std::map<int, double> trip_start, trip_end, received;
-  for (const auto& f : csv_rows(scratch / "real" / "trace.csv")) {
-    if (f.size() < 11) continue;
-    const int iteration = std::stoi(f[10]);
-    if (f[0] == "0" && f[1] == "phase" && f[2] == "pingpong 16777216") {
-      trip_start[iteration] = std::stod(f[4]);
-      trip_end[iteration] = std::stod(f[5]);
-    } else if (f[0] == "1" && f[1] == "recv") {
-      received[iteration] = std::stod(f[5]);
+  const core::Trace trace = core::read_csv_trace(scratch / "real" / "trace.csv");
+  for (const core::TraceEvent& e : trace.events()) {
+    if (e.rank == 0 && e.lane == core::Lane::phase && trace.text(e.name) == "pingpong" &&
+        e.bytes == std::uint64_t{16} << 20) {
+      trip_start[e.iteration] = e.start;
+      trip_end[e.iteration] = e.end;
+    } else if (e.rank == 1 && e.lane == core::Lane::recv) {
+      received[e.iteration] = e.end;
     }
   }
   ASSERT_EQ(trip_start.size(), 3u) << testing::read_file(scratch / "real" / "trace.csv").substr(0, 2000);

@@ -7,15 +7,12 @@
 #include "core/communicator.hpp"
 #include "core/device.hpp"
 #include "core/errors.hpp"
+#include "core/phase_stats.hpp"
 #include "core/units.hpp"
 #include "strategies/collectives/collectives.hpp"
 #include "strategies/paths.hpp"
 
 namespace dmlsim::strategies {
-
-std::string pingpong_phase(std::uint64_t bytes) {
-  return fmt::format("pingpong {}", bytes);
-}
 
 namespace {
 
@@ -41,7 +38,7 @@ class PingPong final : public Strategy {
     for (const std::uint64_t bytes : sizes_) {
       const core::Buffer buffer{bytes, data.data()};
       for (int i = 0; i < repeats_ + 1; ++i) {  // the first round trip warms the connection up
-        core::Phase trip(rank, i == 0 ? "warm-up" : pingpong_phase(bytes), i);
+        core::Phase trip(rank, i == 0 ? "warm-up" : kPingPongPhase, i, {}, bytes);
         if (rank.rank() == 0) {
           core::Request s = rank.isend(peer, buffer, 0);
           rank.wait(s);
@@ -68,7 +65,7 @@ class PingPong final : public Strategy {
     for (const std::uint64_t bytes : sizes_) {
       const double one_way =
           paths->whole.ring.alpha + static_cast<double>(bytes) / paths->whole.ring.bandwidth;
-      p.terms.push_back({pingpong_phase(bytes), 2 * one_way, "round trip 2·(α + S/B)"});
+      p.terms.push_back({core::phase_label(kPingPongPhase, bytes), 2 * one_way, "round trip 2·(α + S/B)"});
     }
     return p;
   }
