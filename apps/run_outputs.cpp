@@ -25,14 +25,11 @@ std::vector<std::filesystem::path> write_run_outputs(const std::filesystem::path
 }
 
 nlohmann::json run_identity(const core::Experiment& experiment, std::string_view backend) {
-  nlohmann::json parallelism;
-  for (const core::Mesh::Dimension& d : experiment.mesh.dimensions()) parallelism[d.name] = d.size;
-  parallelism["order"] = experiment.mesh.order();
   return {{"experiment", experiment.name},
           {"backend", backend},
           {"platform", experiment.platform.name},
           {"strategy", experiment.strategy_type},
-          {"parallelism", parallelism}};
+          {"parallelism", core::to_json(experiment.mesh)}};
 }
 
 FinishedRun finish_run(const std::filesystem::path& dir, const core::Experiment& experiment,

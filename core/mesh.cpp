@@ -87,10 +87,23 @@ std::string Mesh::order() const {
   return fmt::format("{}", fmt::join(names, "-"));
 }
 
+namespace {
+// The order people read mesh sizes and coordinates in (the numbering order is the mesh's own).
+constexpr std::string_view kReadingOrder[] = {"dp", "tp", "pp", "ep", "cp"};
+}  // namespace
+
+std::string Mesh::coordinates_label(int rank) const {
+  std::vector<std::string> parts;
+  for (std::string_view name : kReadingOrder) {
+    if (size(name) > 1) parts.push_back(fmt::format("{} {}", name, coordinate(rank, name)));
+  }
+  return fmt::format("{}", fmt::join(parts, " · "));
+}
+
 std::string Mesh::describe() const {
   // Sizes in the conventional dp, tp, pp, ... reading order; the numbering order after.
   std::vector<std::string> parts;
-  for (std::string_view name : {"dp", "tp", "pp", "ep", "cp"}) {
+  for (std::string_view name : kReadingOrder) {
     if (const int i = index_of(name); i >= 0)
       parts.push_back(fmt::format("{} {}", name, dims_[static_cast<std::size_t>(i)].size));
   }
@@ -130,6 +143,31 @@ Mesh parse_mesh(const ConfigNode& node) {
                             ordered.size(), given.size()));
   }
   return Mesh(std::move(ordered));
+}
+
+nlohmann::json to_json(const Mesh& mesh) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const Mesh::Dimension& d : mesh.dimensions()) j[d.name] = d.size;
+  j["order"] = mesh.order();
+  return j;
+}
+
+Mesh mesh_from_json(const nlohmann::json& parallelism) {
+  if (!parallelism.is_object() || !parallelism.contains("order") || !parallelism["order"].is_string())
+    throw ValueError("parallelism: needs an object with an \"order\" string");
+  const std::string order = parallelism["order"].get<std::string>();
+  std::vector<Mesh::Dimension> dims;
+  for (std::size_t pos = 0; pos <= order.size();) {
+    const std::size_t dash = std::min(order.find('-', pos), order.size());
+    const std::string name = order.substr(pos, dash - pos);
+    if (!parallelism.contains(name) || !parallelism[name].is_number_integer())
+      throw ValueError(fmt::format("parallelism: dimension '{}' of the order has no integer size", name));
+    dims.push_back({name, parallelism[name].get<int>()});
+    pos = dash + 1;
+  }
+  if (parallelism.size() != dims.size() + 1)
+    throw ValueError(fmt::format("parallelism: the order '{}' does not list every dimension", order));
+  return Mesh(std::move(dims));
 }
 
 }  // namespace dmlsim::core

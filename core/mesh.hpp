@@ -4,6 +4,7 @@
 // of the order varying fastest — `tp-dp-pp` puts a tensor-parallel group on consecutive ranks
 // (one node, with the default placement), as Megatron-LM does. Every rank's coordinates and every
 // dimension's group come from here; the experiment's `placement` then puts ranks on hosts.
+#include <nlohmann/json.hpp>
 #include <span>
 #include <string>
 #include <string_view>
@@ -44,6 +45,8 @@ class Mesh {
   std::string order() const;
   // "dp 2 × tp 4 × pp 2 (order tp-dp-pp)"
   std::string describe() const;
+  // Where the rank sits, along each dimension larger than 1 in dp, tp, pp order: "dp 1 · tp 3".
+  std::string coordinates_label(int rank) const;
 
  private:
   int index_of(std::string_view dim) const;  // -1 if absent
@@ -54,5 +57,10 @@ class Mesh {
 
 // Reads `parallelism: {dp: 2, tp: 4, pp: 2, order: tp-dp-pp}` (order optional: kNames order).
 Mesh parse_mesh(const ConfigNode& node);
+
+// summary.json's "parallelism": {"dp": 2, "tp": 4, "pp": 2, "order": "tp-dp-pp"}, and back;
+// mesh_from_json throws ValueError on anything else.
+nlohmann::json to_json(const Mesh& mesh);
+Mesh mesh_from_json(const nlohmann::json& parallelism);
 
 }  // namespace dmlsim::core

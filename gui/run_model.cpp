@@ -43,6 +43,13 @@ std::unique_ptr<RunModel> RunModel::load(const std::filesystem::path& path) {
   }
   auto model = std::make_unique<RunModel>(core::read_chrome_trace(file), file);
   model->summary_ = read_summary(file.parent_path() / "summary.json");
+  if (model->summary_.is_object() && model->summary_.contains("parallelism")) {
+    try {
+      model->mesh_ = core::mesh_from_json(model->summary_["parallelism"]);
+    } catch (const core::ValueError&) {
+      // An older or hand-edited summary: the lanes go without mesh coordinates.
+    }
+  }
   return model;
 }
 
@@ -76,6 +83,13 @@ std::string RunModel::role_of(int rank) const {
   const nlohmann::json& entry = ranks[static_cast<std::size_t>(rank)];
   if (!entry.is_object() || !entry.contains("role") || !entry["role"].is_string()) return {};
   return entry["role"].get<std::string>();
+}
+
+std::string RunModel::mesh_coordinates_of(int rank) const {
+  if (!mesh_ || mesh_->ranks() != rank_count() || rank < 0 || rank >= rank_count()) return {};
+  const auto split = std::count_if(mesh_->dimensions().begin(), mesh_->dimensions().end(),
+                                   [](const core::Mesh::Dimension& d) { return d.size > 1; });
+  return split > 1 ? mesh_->coordinates_label(rank) : std::string();
 }
 
 EventKind RunModel::kind(std::uint32_t i) const {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/mesh.hpp"
 #include "core/trace.hpp"
 #include "gui/event_kind.hpp"
 #include "gui/track.hpp"
@@ -62,6 +63,10 @@ class RunModel {
   // The rank's role as summary.json states it ("worker", "server 0", "stage 3"); empty when the
   // summary is missing or older than roles.
   std::string role_of(int rank) const;
+  // Where the rank sits in the device mesh that summary.json's "parallelism" states ("dp 1 · tp 3",
+  // dimensions larger than 1); empty when the mesh splits along one dimension only (the rank
+  // number says it all) or the summary does not state a mesh of this run's size.
+  std::string mesh_coordinates_of(int rank) const;
 
   int rank_count() const { return static_cast<int>(tracks_of_rank_.size()); }
   std::size_t event_count() const { return trace_.events().size(); }
@@ -93,6 +98,7 @@ class RunModel {
   std::filesystem::path trace_file_;
   std::string label_;
   nlohmann::json summary_;
+  std::optional<core::Mesh> mesh_;  // from summary.json, when it states one
   std::vector<Track> tracks_;
   std::vector<std::vector<std::uint32_t>> tracks_of_rank_;
   std::vector<EventLocation> locations_;

@@ -181,9 +181,12 @@ class Painter {
     }
     p_.setFont(small_);
     p_.setPen(QColor(0x58, 0x60, 0x68));
-    // A rank that does not simply train says what it does on its first track ("server 0 · phases").
+    // A rank's first track says what it does unless it simply trains, and where it sits in the
+    // mesh when the mesh splits along several dimensions ("stage 1 · dp 0 · tp 2 · pp 1 · phases").
     std::string name = run.track_name(row.track);
     if (row.first_of_rank) {
+      const std::string coordinates = run.mesh_coordinates_of(row.rank);
+      if (!coordinates.empty()) name = coordinates + " · " + name;
       const std::string role = run.role_of(row.rank);
       if (!role.empty() && role != "worker") name = role + " · " + name;
     }

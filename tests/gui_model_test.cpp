@@ -205,6 +205,32 @@ TEST(GuiRunModel, ReadsEachRanksRoleFromTheSummary) {
   EXPECT_EQ(RunModel::load(scratch.path())->role_of(0), "");
 }
 
+// summary.json's "parallelism" gives each rank its mesh coordinates; a mesh along one dimension
+// (every run today without a parallelism block) adds nothing to the rank number, nor does a
+// mesh of another size than the trace's.
+TEST(GuiRunModel, LabelsRanksWithTheirMeshCoordinates) {
+  const auto demo = RunModel::load(test_run("demo-ring"));
+  EXPECT_EQ(demo->mesh_coordinates_of(5), "") << "dp only";
+
+  testing::ScratchDir scratch("mesh");
+  std::filesystem::copy_file(test_run("allreduce-star") / "trace.json", scratch.path() / "trace.json");
+  nlohmann::json summary = read_json(test_run("allreduce-star") / "summary.json");
+  ASSERT_EQ(RunModel::load(test_run("allreduce-star"))->rank_count(), 16);
+  summary["parallelism"] = nlohmann::json::parse(R"({"tp": 4, "dp": 2, "pp": 2, "order": "tp-dp-pp"})");
+  std::ofstream(scratch.path() / "summary.json") << summary.dump();
+  const auto run = RunModel::load(scratch.path());
+  EXPECT_EQ(run->mesh_coordinates_of(0), "dp 0 · tp 0 · pp 0");
+  EXPECT_EQ(run->mesh_coordinates_of(13), "dp 1 · tp 1 · pp 1");
+  EXPECT_EQ(run->mesh_coordinates_of(16), "");
+
+  summary["parallelism"] = nlohmann::json::parse(R"({"tp": 4, "dp": 2, "order": "tp-dp"})");  // 8 ranks
+  std::ofstream(scratch.path() / "summary.json") << summary.dump();
+  EXPECT_EQ(RunModel::load(scratch.path())->mesh_coordinates_of(3), "");
+  summary["parallelism"] = "nonsense";
+  std::ofstream(scratch.path() / "summary.json") << summary.dump();
+  EXPECT_EQ(RunModel::load(scratch.path())->mesh_coordinates_of(3), "");
+}
+
 // A run says what it is: summary.json's backend, else its label's suffix.
 TEST(GuiRunModel, SaysWhetherItWasSimulatedOrMeasured) {
   EXPECT_EQ(RunModel::load(test_run("demo-ring"))->kind(), "simulated");

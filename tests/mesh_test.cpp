@@ -49,6 +49,33 @@ TEST(Mesh, CoordinatesAndGroupsFollowTheOrderFastestFirst) {
   EXPECT_EQ(tp_groups.size(), 4u);
 }
 
+// summary.json states the mesh as {"dp": 2, "tp": 4, "pp": 2, "order": "tp-dp-pp"}; the GUI reads it
+// back and labels each rank with its coordinates along the dimensions larger than 1.
+TEST(Mesh, RoundTripsThroughSummaryJsonAndLabelsCoordinates) {
+  const Mesh m({{"tp", 4}, {"dp", 2}, {"cp", 1}, {"pp", 2}});
+  const nlohmann::json j = to_json(m);
+  EXPECT_EQ(j, nlohmann::json::parse(R"({"tp": 4, "dp": 2, "cp": 1, "pp": 2, "order": "tp-dp-cp-pp"})"));
+  const Mesh back = mesh_from_json(j);
+  EXPECT_EQ(back.order(), m.order());
+  EXPECT_EQ(back.ranks(), 16);
+  EXPECT_EQ(m.coordinates_label(0), "dp 0 · tp 0 · pp 0");
+  EXPECT_EQ(m.coordinates_label(13), "dp 1 · tp 1 · pp 1") << "13 = 1 + 4·1 + 8·1";
+  EXPECT_EQ(m.coordinates_label(6), "dp 1 · tp 2 · pp 0");
+  EXPECT_EQ(Mesh::data_parallel(8).coordinates_label(5), "dp 5");
+  EXPECT_EQ(Mesh::data_parallel(1).coordinates_label(0), "");
+
+  const char* bad[] = {
+      R"([1, 2])",                                // not an object
+      R"({"dp": 2})",                             // no order
+      R"({"dp": 2, "order": "dp-tp"})",           // a dimension without a size
+      R"({"dp": 2, "tp": 2, "order": "dp"})",     // a size the order leaves out
+      R"({"dp": "2", "order": "dp"})",            // not an integer
+      R"({"dp": 2, "xx": 2, "order": "dp-xx"})",  // not a dimension
+      R"({"dp": 0, "order": "dp"})",              // empty
+  };
+  for (const char* text : bad) EXPECT_THROW(mesh_from_json(nlohmann::json::parse(text)), ValueError) << text;
+}
+
 TEST(Mesh, ExperimentWithoutParallelismIsDataParallelOverEveryRank) {
   const Experiment e = parse_experiment(ConfigNode::load_string(R"(experiment:
   platform: {topology: star, hosts: 8, link: {bandwidth: 10Gbps, latency: 1us}, device: h100}
