@@ -1,0 +1,35 @@
+#pragma once
+// Replays a pipeline schedule without a backend: checks that it is sound and times it with given
+// compute costs. Sends never block (isend); a receive waits for its send, plus `message_seconds`.
+// Sound means:
+//   - every send has exactly one receive on the stage it names, with the same micro-batch, and
+//     the receiving chunk is the next virtual stage (activations) or the previous (gradients);
+//   - every stage runs, for each of its chunks, each micro-batch's forward and backward once (and
+//     its weight gradient once when the backward is split), the forward first, W after B;
+//   - a forward of any but the first virtual stage comes after its activation's receive, a
+//     backward of any but the last after its gradient's receive, and a send after what it sends;
+//   - it ends: no stage waits for a message that is never sent (a deadlock names the stages
+//     and what each waits for).
+#include <functional>
+#include <vector>
+
+#include "strategies/pipeline/pipeline_schedule.hpp"
+
+namespace dmlsim::strategies::pipeline {
+
+// Seconds of a compute action (forward, backward or weight gradient) of one micro-batch.
+using ComputeCost = std::function<double(int stage, int chunk, PipelineOp op)>;
+
+struct ReplayResult {
+  double makespan = 0;              // when the last stage finishes
+  std::vector<double> finish;       // per stage
+  std::vector<double> busy;         // per stage: seconds of compute
+  std::vector<int> peak_in_flight;  // per stage: most (micro-batch, chunk) pairs whose forward ran
+                                    // and whose backward (its weight gradient, when split) has not
+  double bubble_fraction() const;   // 1 − Σ busy / (stages × makespan)
+};
+
+// Throws core::ValueError naming the first problem (stage, action and what is wrong).
+ReplayResult replay(const PipelineSchedule& schedule, const ComputeCost& cost, double message_seconds = 0);
+
+}  // namespace dmlsim::strategies::pipeline
