@@ -21,7 +21,7 @@ int explain_command(const ExplainArgs& args) {
   std::cout << fmt::format("\n  predicted iteration time         {:>12}\n",
                            core::format_duration(p.iteration_seconds));
   if (!p.references.empty()) {
-    std::cout << "\n  communication of one synchronization by other designs (closed forms):\n";
+    std::cout << fmt::format("\n  {}:\n", p.references_title);
     for (const auto& r : p.references) {
       std::cout << fmt::format("  {:<40} {:>12}   {}\n", r.name, core::format_duration(r.seconds), r.formula);
     }

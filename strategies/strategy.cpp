@@ -10,6 +10,7 @@
 #include "strategies/training/data_parallel.hpp"
 #include "strategies/training/microbenchmarks.hpp"
 #include "strategies/training/parameter_server.hpp"
+#include "strategies/training/pipeline_parallel.hpp"
 
 namespace dmlsim::strategies {
 namespace {
@@ -23,12 +24,14 @@ struct StrategyEntry {
   std::span<const std::string_view> dimensions;
 };
 constexpr std::string_view kDataOnly[] = {"dp"};
+constexpr std::string_view kPipelineAndData[] = {"pp", "dp"};
 constexpr StrategyEntry kStrategies[] = {
     {"collective", make_collective_benchmark, collective_benchmark_fields, kDataOnly},
     {"data-parallel", make_data_parallel, data_parallel_fields, kDataOnly},
     {"kernels", make_kernel_benchmark, kernel_benchmark_fields, kDataOnly},
     {"pingpong", make_pingpong, pingpong_fields, kDataOnly},
     {"parameter-server", make_parameter_server, parameter_server_fields, kDataOnly},
+    {"pipeline", make_pipeline_parallel, pipeline_parallel_fields, kPipelineAndData},
 };
 
 // A mesh that splits along a dimension the strategy does not: one error at the parallelism block.

@@ -27,6 +27,7 @@ struct Prediction {
   // Closed forms of other ways to do the same job on the same platform, shown beside the
   // prediction (e.g. all-reduce and the BytePS optimum next to a parameter server).
   std::vector<PredictionTerm> references;
+  std::string references_title = "communication of one synchronization by other designs (closed forms)";
   // Bytes a training rank keeps on its device by the strategy's memory model (0: not modelled).
   std::uint64_t memory_per_device = 0;
 };

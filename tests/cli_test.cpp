@@ -204,6 +204,28 @@ INSTANTIATE_TEST_SUITE_P(
             with(kExperiment, "iterations: 2", "iterations: 2\n  parallelism: {dp: 2,\n    tp: 2}"),
             "e.yaml:7: field 'experiment.parallelism.tp': strategy 'data-parallel' splits its work along dp "
             "only, not along tp (tp 2); set tp: 1 or remove it"},
+        BadInput{
+            "pipeline_without_stages", kPlatform,
+            with(kExperiment, "type: data-parallel\n    allreduce: ring\n    bucket_size: 256KiB",
+                 "type: pipeline"),
+            "e.yaml:7: field 'experiment.strategy': a pipeline needs its stages in the experiment's mesh"},
+        BadInput{
+            "interleaved_micro_batches_not_a_multiple_of_the_stages", kPlatform,
+            with(kExperiment, "type: data-parallel\n    allreduce: ring\n    bucket_size: 256KiB",
+                 "type: pipeline\n    schedule: interleaved\n    micro_batches: 3\n  parallelism: {pp: 2}"),
+            "e.yaml:9: field 'experiment.strategy.micro_batches': the interleaved schedule needs the "
+            "micro-batches (3) to be a multiple of the stages (2)"},
+        BadInput{
+            "unknown_pipeline_schedule", kPlatform,
+            with(kExperiment, "type: data-parallel\n    allreduce: ring\n    bucket_size: 256KiB",
+                 "type: pipeline\n    schedule: 1F1B\n  parallelism: {pp: 2}"),
+            "e.yaml:8: field 'experiment.strategy.schedule': unknown pipeline schedule '1F1B' (known: gpipe, "
+            "1f1b, interleaved, zb-h1)"},
+        BadInput{
+            "layers_per_chunk_of_another_pipeline", kPlatform,
+            with(kExperiment, "type: data-parallel\n    allreduce: ring\n    bucket_size: 256KiB",
+                 "type: pipeline\n    layers_per_chunk: [1, 1, 1]\n  parallelism: {pp: 2}"),
+            "e.yaml:8: field 'experiment.strategy.layers_per_chunk': lists 3 chunks; the pipeline has 2"},
         BadInput{"nan_slowdown", kPlatform, kExperiment + std::string("  slowdown: {3: .nan}\n"),
                  "e.yaml:12: field 'experiment.slowdown.3': '.nan' is not a finite number"},
         BadInput{"inf_slowdown", kPlatform, kExperiment + std::string("  slowdown: {3: .inf}\n"),

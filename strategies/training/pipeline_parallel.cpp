@@ -1,0 +1,483 @@
+#include "strategies/training/pipeline_parallel.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <numeric>
+#include <optional>
+
+#include "core/communicator.hpp"
+#include "core/errors.hpp"
+#include "core/units.hpp"
+#include "strategies/collectives/cost.hpp"
+#include "strategies/paths.hpp"
+#include "strategies/pipeline/pipeline_closed_forms.hpp"
+#include "strategies/pipeline/pipeline_replay.hpp"
+#include "strategies/pipeline/pipeline_schedule.hpp"
+#include "strategies/pipeline/stage_split.hpp"
+#include "strategies/training/memory.hpp"
+#include "strategies/training/options.hpp"
+#include "strategies/training/replica_step.hpp"
+
+namespace dmlsim::strategies {
+
+namespace {
+
+using pipeline::PipelineAction;
+using pipeline::PipelineOp;
+using pipeline::PipelineSchedule;
+using pipeline::ScheduleKind;
+
+// One virtual stage's share of the model: its layers and what they cost and send.
+struct Chunk {
+  std::size_t first_layer = 0, end_layer = 0;
+  std::vector<core::Kernel> forward;
+  std::vector<core::Kernel> backward;         // all of it: input and weight gradients
+  std::vector<core::Kernel> input_gradient;   // zb-h1's B (with any recomputation)
+  std::vector<core::Kernel> weight_gradient;  // zb-h1's W
+  std::int64_t parameters = 0;
+  std::uint64_t saved_bytes = 0;   // per micro-batch, kept from forward to backward
+  std::uint64_t output_bytes = 0;  // the activation it sends on (and the gradient it gets back)
+};
+
+class PipelineParallel final : public Strategy {
+ public:
+  explicit PipelineParallel(const core::Experiment& e) : experiment_(e), model_(e.require_model()) {
+    const core::ConfigNode& node = *e.strategy;
+    node.expect_only(pipeline_parallel_fields(), core::experiment_field_homes());
+    stages_ = e.mesh.size("pp");
+    replicas_ = e.mesh.size("dp");
+    if (stages_ < 2 && !e.parallelism) {
+      node.fail(
+          "a pipeline needs its stages in the experiment's mesh: parallelism: {pp: N} (and dp: D for "
+          "data-parallel replicas of it)");
+    }
+    const std::string schedule = node.string_or("schedule", "1f1b");
+    ScheduleKind kind{};
+    if (!pipeline::parse_schedule_kind(schedule, kind)) {
+      (node.has("schedule") ? node.at("schedule") : node)
+          .fail(fmt::format("unknown pipeline schedule '{}' (known: {})", schedule,
+                            fmt::join(pipeline::schedule_kind_names(), ", ")));
+    }
+    const int m = static_cast<int>(node.integer_in_or("micro_batches", 1, 1 << 16, 2 * stages_));
+    const int v =
+        static_cast<int>(node.integer_in_or("chunks", 1, 64, kind == ScheduleKind::interleaved ? 2 : 1));
+    try {
+      schedule_ = pipeline::build_schedule(kind, stages_, m, v);
+    } catch (const core::ValueError& err) {
+      const char* field =
+          std::string_view(err.what()).find("chunk") != std::string_view::npos ? "chunks" : "micro_batches";
+      (node.has(field) ? node.at(field) : node).fail(err.what());
+    }
+    const std::string optimizer = node.string_or("optimizer", "adam");
+    if (optimizer != "adam" && optimizer != "sgd") node.at("optimizer").fail("known optimizers: adam, sgd");
+    adam_ = optimizer == "adam";
+    if (e.payload && core::dtype_bytes(model_.dtype) != 4)
+      node.fail(
+          "payload mode checks the activations and gradients it moves as floats: give the model dtype fp32");
+    if (replicas_ > 1)
+      choice_ = read_collective_choice(node, e, Collective::all_reduce, "allreduce", "ring", replicas_);
+    cut_model(node);
+    check_memory(node);
+  }
+
+  void run(core::Rank& rank) const override {
+    const core::Mesh& mesh = experiment_.mesh;
+    if (rank.rank() >= mesh.ranks()) return;
+    const int stage = mesh.coordinate(rank.rank(), "pp");
+    core::Communicator pp = rank.communicator(mesh.group("pp", rank.rank()), "pp");
+    std::optional<core::Communicator> dp;
+    if (replicas_ > 1) dp.emplace(rank.communicator(mesh.group("dp", rank.rank()), "dp"));
+    const std::vector<PipelineAction>& actions = schedule_.actions[static_cast<std::size_t>(stage)];
+    const std::uint64_t resident = resident_bytes_[static_cast<std::size_t>(stage)];
+
+    for (int it = 0; it < experiment_.iterations; ++it) {
+      core::Phase iteration(rank, "iteration", it);
+      // Every receive of the iteration is posted up front, so each transfer starts as soon as its
+      // sender sends (point-to-point overlapped with compute, as Megatron-LM's overlap_p2p_comm).
+      std::vector<std::vector<float>> payload(actions.size());
+      std::map<std::size_t, core::Request> receives;  // by action index
+      for (std::size_t i = 0; i < actions.size(); ++i) {
+        const PipelineAction& a = actions[i];
+        if (a.op != PipelineOp::recv_activation && a.op != PipelineOp::recv_gradient) continue;
+        receives.emplace(i, pp.irecv(a.peer, message_buffer(stage, a, payload[i]), message_tag(stage, a)));
+      }
+      std::vector<core::Request> sends;
+      std::uint64_t in_flight = 0;  // saved activations of the micro-batches between forward and backward
+      rank.count(kMemoryInUse, static_cast<double>(resident));
+      for (std::size_t i = 0; i < actions.size(); ++i) {
+        const PipelineAction& a = actions[i];
+        const Chunk& chunk = chunk_of(stage, a.chunk);
+        switch (a.op) {
+          case PipelineOp::forward:
+          case PipelineOp::backward:
+          case PipelineOp::weight_gradient: {
+            core::Phase phase(rank,
+                              a.op == PipelineOp::forward    ? "forward"
+                              : a.op == PipelineOp::backward ? "backward"
+                                                             : "weight-gradient",
+                              -1,
+                              core::EventAttributes()
+                                  .set(core::Attribute::micro_batch, a.micro_batch)
+                                  .set(core::Attribute::stage, stage)
+                                  .set(core::Attribute::chunk, a.chunk));
+            rank.compute(kernels_of(chunk, a.op));
+            // A micro-batch's saved activations live from its forward to its last backward pass.
+            if (a.op == PipelineOp::forward) in_flight += chunk.saved_bytes;
+            if (a.op == (schedule_.split_backward ? PipelineOp::weight_gradient : PipelineOp::backward))
+              in_flight -= chunk.saved_bytes;
+            rank.count(kMemoryInUse, static_cast<double>(resident + in_flight));
+            break;
+          }
+          case PipelineOp::send_activation:
+          case PipelineOp::send_gradient:
+            sends.push_back(pp.isend(a.peer, message_buffer(stage, a, payload[i]), message_tag(stage, a)));
+            break;
+          case PipelineOp::recv_activation:
+          case PipelineOp::recv_gradient:
+            rank.wait(receives.at(i));
+            if (experiment_.payload) check_payload(rank, stage, a, payload[i]);
+            break;
+        }
+      }
+      rank.wait_all(sends);
+      if (dp) {
+        core::Phase sync(rank, "gradient-sync");
+        const NamedAlgorithm algorithm(choice_.algorithm, choice_.options);
+        for (int c = 0; c < schedule_.chunks; ++c) {
+          const Chunk& chunk = chunk_of(stage, c);
+          dp->all_reduce(
+              {static_cast<std::uint64_t>(chunk.parameters), core::dtype_bytes(model_.dtype), nullptr},
+              algorithm);
+        }
+      }
+      {
+        core::Phase step(rank, "optimizer");
+        rank.compute(optimizer_kernel(stage));
+      }
+    }
+  }
+
+  core::Roles roles() const override {
+    core::Roles roles;
+    for (int r = 0; r < experiment_.ranks; ++r)
+      roles.ranks.push_back({core::RoleKind::stage, experiment_.mesh.coordinate(r, "pp")});
+    roles.samples_per_iteration = model_.micro_batch * schedule_.micro_batches * replicas_;
+    return roles;
+  }
+
+  Prediction predict() const override {
+    Prediction p;
+    const int v = schedule_.chunks;
+    p.summary = fmt::format("{} pipeline of {} over {} stages{}{}, {} micro-batches of {} per iteration{}",
+                            pipeline::to_string(schedule_.kind), model_.name, stages_,
+                            v > 1 ? fmt::format(" × {} chunks", v) : "",
+                            replicas_ > 1 ? fmt::format(", {} data-parallel replicas", replicas_) : "",
+                            schedule_.micro_batches, model_.micro_batch, layers_text());
+    // Per-stage costs on each stage's own device (the slowest replica of the stage decides).
+    std::vector<pipeline::StageTimes> stage_times(static_cast<std::size_t>(stages_));
+    auto seconds_of = [&](int stage, std::span<const core::Kernel> kernels) {
+      double slowest = 0;
+      for (int r = 0; r < experiment_.mesh.ranks(); ++r) {
+        if (experiment_.mesh.coordinate(r, "pp") != stage) continue;
+        const core::DeviceProfile& device = device_of(r);
+        double t = 0;
+        for (const core::Kernel& k : kernels) t += device.kernel_seconds(k);
+        slowest = std::max(slowest, t * experiment_.slowdown_of(r));
+      }
+      return slowest;
+    };
+    std::vector<std::vector<std::array<double, 3>>> chunk_seconds(static_cast<std::size_t>(stages_));
+    for (int s = 0; s < stages_; ++s) {
+      for (int c = 0; c < v; ++c) {
+        const Chunk& chunk = chunk_of(s, c);
+        const std::array<double, 3> t{seconds_of(s, chunk.forward), seconds_of(s, chunk.input_gradient),
+                                      seconds_of(s, chunk.weight_gradient)};
+        chunk_seconds[static_cast<std::size_t>(s)].push_back(t);
+        auto& st = stage_times[static_cast<std::size_t>(s)];
+        st.forward += t[0];
+        st.backward += t[1];
+        st.weight_gradient += t[2];
+      }
+    }
+    // Point to point: the slowest neighbour path of the first replica's stages, α + S/B for the
+    // largest message.
+    double message = 0;
+    std::uint64_t largest = 0;
+    for (const Chunk& c : chunks_) largest = std::max(largest, c.output_bytes);
+    const auto paths = path_classes(experiment_, experiment_.mesh.group("pp", 0), 1);
+    if (paths) {
+      message = paths->whole.ring.alpha + static_cast<double>(largest) / paths->whole.ring.bandwidth;
+    } else {
+      p.notes.push_back("closed forms need the analytic paths of a YAML topology; communication omitted");
+    }
+    const pipeline::ReplayResult replayed = pipeline::replay(
+        schedule_,
+        [&](int stage, int chunk, PipelineOp op) {
+          const auto& t = chunk_seconds[static_cast<std::size_t>(stage)][static_cast<std::size_t>(chunk)];
+          if (op == PipelineOp::forward) return t[0];
+          if (op == PipelineOp::backward) return schedule_.split_backward ? t[1] : t[1] + t[2];
+          return t[2];
+        },
+        message);
+    pipeline::StageTimes slowest;
+    for (const auto& st : stage_times) {
+      if (st.total() > slowest.total()) slowest = st;
+    }
+    p.terms.push_back(
+        {"forward (slowest stage, one micro-batch)", slowest.forward, "roofline time of its kernels"});
+    p.terms.push_back(
+        {"backward (slowest stage, one micro-batch)", slowest.backward + slowest.weight_gradient,
+         schedule_.split_backward
+             ? fmt::format("input gradient {} + weight gradient {}", core::format_duration(slowest.backward),
+                           core::format_duration(slowest.weight_gradient))
+             : "roofline time of its kernels"});
+    p.terms.push_back(
+        {"pipeline", replayed.makespan,
+         fmt::format("the {} schedule replayed with each stage's times and α + S/B = {} per message",
+                     pipeline::to_string(schedule_.kind), core::format_duration(message))});
+    double sync = 0;
+    if (replicas_ > 1 && paths) {
+      const auto dp_paths =
+          path_classes(experiment_, experiment_.mesh.group("dp", 0), choice_.options.local_size);
+      for (int c = 0; c < v && dp_paths; ++c) {
+        double worst = 0;
+        for (int s = 0; s < stages_; ++s) {
+          worst = std::max(worst, collective_cost(Collective::all_reduce, choice_.algorithm, replicas_,
+                                                  static_cast<std::uint64_t>(chunk_of(s, c).parameters),
+                                                  core::dtype_bytes(model_.dtype), *dp_paths, choice_.options)
+                                      .total());
+        }
+        sync += worst;
+      }
+      p.terms.push_back({"gradient all-reduce (after the pipeline)", sync,
+                         fmt::format("{} all-reduce of each chunk over {} replicas, closed form",
+                                     choice_.algorithm, replicas_)});
+    }
+    double optimizer = 0;
+    for (int s = 0; s < stages_; ++s) {
+      const core::Kernel k = optimizer_kernel(s);
+      optimizer = std::max(optimizer, seconds_of(s, std::span<const core::Kernel>(&k, 1)));
+    }
+    p.terms.push_back({"optimizer (slowest stage)", optimizer, "roofline time of the optimizer step"});
+    p.iteration_seconds = replayed.makespan + sync + optimizer;
+    p.references_title = "the published closed form, for comparison";
+    const bool balanced = slowest.weight_gradient <= slowest.forward || schedule_.kind != ScheduleKind::zb_h1;
+    if (balanced) {
+      p.references.push_back(
+          {"every stage as the slowest, free communication",
+           pipeline::pipeline_seconds(schedule_.kind, stages_, schedule_.micro_batches, v, slowest),
+           fmt::format("bubble {:.1f} % of stage time",
+                       100 * pipeline::bubble_fraction(schedule_.kind, stages_, schedule_.micro_batches, v,
+                                                       slowest))});
+    }
+    p.memory_per_device = *std::max_element(memory_per_stage_.begin(), memory_per_stage_.end());
+    return p;
+  }
+
+ private:
+  const core::DeviceProfile& device_of(int rank) const {
+    return experiment_.platform.device_of(experiment_.placement[static_cast<std::size_t>(rank)]);
+  }
+
+  const Chunk& chunk_of(int stage, int chunk) const {
+    return chunks_[static_cast<std::size_t>(schedule_.virtual_stage(stage, chunk))];
+  }
+
+  std::span<const core::Kernel> kernels_of(const Chunk& chunk, PipelineOp op) const {
+    switch (op) {
+      case PipelineOp::forward:
+        return chunk.forward;
+      case PipelineOp::weight_gradient:
+        return chunk.weight_gradient;
+      default:
+        return schedule_.split_backward ? chunk.input_gradient : chunk.backward;
+    }
+  }
+
+  core::Kernel optimizer_kernel(int stage) const {
+    std::int64_t parameters = 0;
+    for (int c = 0; c < schedule_.chunks; ++c) parameters += chunk_of(stage, c).parameters;
+    return core::optimizer_step("optimizer.step", parameters, model_.dtype,
+                                adam_ ? core::OptimizerStep::Kind::adam : core::OptimizerStep::Kind::sgd);
+  }
+
+  // The layers of each virtual stage: as given, or balanced by the forward and backward time of
+  // each layer on rank 0's device.
+  void cut_model(const core::ConfigNode& node) {
+    const std::size_t parts = static_cast<std::size_t>(schedule_.virtual_stages());
+    std::vector<std::size_t> bounds;
+    try {
+      if (const auto given = node.find("layers_per_chunk")) {
+        std::vector<int> counts;
+        for (const core::ConfigNode& c : given->items()) counts.push_back(static_cast<int>(c.as_int()));
+        if (counts.size() != parts) {
+          given->fail(fmt::format("lists {} chunks; the pipeline has {} (pp {} × chunks {})", counts.size(),
+                                  parts, stages_, schedule_.chunks));
+        }
+        try {
+          bounds = pipeline::split_from_counts(counts, model_.layers.size());
+        } catch (const core::ValueError& err) {
+          given->fail(err.what());
+        }
+      } else {
+        const core::DeviceProfile& device = device_of(0);
+        std::vector<double> costs;
+        for (const core::Layer& l : model_.layers) {
+          double t = 0;
+          for (const auto* kernels : {&l.forward, &l.backward}) {
+            for (const core::Kernel& k : *kernels) t += device.kernel_seconds(k);
+          }
+          costs.push_back(t);
+        }
+        bounds = pipeline::balanced_split(costs, static_cast<int>(parts));
+      }
+    } catch (const core::ValueError& err) {
+      node.fail(fmt::format("model '{}': {}", model_.name, err.what()));
+    }
+    for (std::size_t k = 0; k < parts; ++k) {
+      Chunk c;
+      c.first_layer = bounds[k];
+      c.end_layer = bounds[k + 1];
+      for (std::size_t l = c.first_layer; l < c.end_layer; ++l) {
+        const core::Layer& layer = model_.layers[l];
+        c.forward.insert(c.forward.end(), layer.forward.begin(), layer.forward.end());
+        c.parameters += layer.parameters;
+        c.saved_bytes += layer.saved_bytes;
+      }
+      // Backward runs the layers last first.
+      for (std::size_t l = c.end_layer; l-- > c.first_layer;) {
+        for (const core::Kernel& kernel : model_.layers[l].backward) {
+          c.backward.push_back(kernel);
+          (kernel.pass == core::Pass::weight_gradient ? c.weight_gradient : c.input_gradient)
+              .push_back(kernel);
+        }
+      }
+      c.output_bytes = model_.layers[c.end_layer - 1].activation_bytes;
+      chunks_.push_back(std::move(c));
+    }
+  }
+
+  // Each stage keeps its chunks' weights, gradients and optimizer state, and the saved activations
+  // of as many (micro-batch, chunk) pairs as its schedule has in flight at most (counted at the
+  // largest of its chunks: exact with one chunk per stage, a bound with several).
+  void check_memory(const core::ConfigNode& node) {
+    const bool check = node.boolean_or("check_memory", true);
+    for (int s = 0; s < stages_; ++s) {
+      core::Model part = model_;
+      part.layers.clear();
+      std::uint64_t largest_saved = 0;
+      for (int c = 0; c < schedule_.chunks; ++c) {
+        const Chunk& chunk = chunk_of(s, c);
+        part.layers.insert(part.layers.end(),
+                           model_.layers.begin() + static_cast<std::ptrdiff_t>(chunk.first_layer),
+                           model_.layers.begin() + static_cast<std::ptrdiff_t>(chunk.end_layer));
+        largest_saved = std::max(largest_saved, chunk.saved_bytes);
+      }
+      const std::uint64_t resident = replica_resident_bytes(part, adam_);
+      const int peak =
+          pipeline::peak_in_flight(schedule_.kind, stages_, schedule_.micro_batches, schedule_.chunks, s);
+      resident_bytes_.push_back(resident);
+      memory_per_stage_.push_back(resident + static_cast<std::uint64_t>(peak) * largest_saved);
+      for (int r = 0; r < experiment_.mesh.ranks() && check; ++r) {
+        if (experiment_.mesh.coordinate(r, "pp") != s) continue;
+        const core::DeviceProfile& device = device_of(r);
+        if (memory_per_stage_.back() > device.memory_bytes) {
+          node.fail(
+              fmt::format("stage {} needs {} (weights, gradients and optimizer state {}, and the saved "
+                          "activations of {} micro-batches in flight) but {} (rank {}) has {}; use more "
+                          "stages, fewer micro-batches in flight, or set check_memory: false",
+                          s, core::format_bytes(static_cast<double>(memory_per_stage_.back())),
+                          core::format_bytes(static_cast<double>(resident)), peak, device.name, r,
+                          core::format_bytes(static_cast<double>(device.memory_bytes))));
+        }
+      }
+    }
+  }
+
+  // The message of a send or receive: the activation of the sending virtual stage's last layer
+  // (or its gradient), tagged by micro-batch, receiving virtual stage and kind so that both sides
+  // name it alike.
+  struct MessageId {
+    bool gradient;
+    int to_virtual_stage;
+    int boundary;  // the virtual stage whose output it is
+  };
+  MessageId message_id(int stage, const PipelineAction& a) const {
+    const int vs = schedule_.virtual_stage(stage, a.chunk);
+    switch (a.op) {
+      case PipelineOp::send_activation:
+        return {false, vs + 1, vs};
+      case PipelineOp::recv_activation:
+        return {false, vs, vs - 1};
+      case PipelineOp::send_gradient:
+        return {true, vs - 1, vs - 1};
+      default:
+        return {true, vs, vs};  // recv_gradient
+    }
+  }
+  int message_tag(int stage, const PipelineAction& a) const {
+    const MessageId id = message_id(stage, a);
+    return ((a.micro_batch * schedule_.virtual_stages()) + id.to_virtual_stage) * 2 + (id.gradient ? 1 : 0);
+  }
+  core::Buffer message_buffer(int stage, const PipelineAction& a, std::vector<float>& storage) const {
+    const MessageId id = message_id(stage, a);
+    const std::uint64_t bytes = chunks_[static_cast<std::size_t>(id.boundary)].output_bytes;
+    if (!experiment_.payload) return {bytes, nullptr};
+    storage.assign(static_cast<std::size_t>(bytes / sizeof(float)), 0.0f);
+    if (a.op == PipelineOp::send_activation || a.op == PipelineOp::send_gradient)
+      std::fill(storage.begin(), storage.end(), payload_value(a.micro_batch, id));
+    return {storage.size() * sizeof(float), reinterpret_cast<std::byte*>(storage.data())};
+  }
+  // Payload mode: each message is filled with a value that names it, checked where it arrives.
+  static float payload_value(int micro_batch, const MessageId& id) {
+    return static_cast<float>(micro_batch * 1000 + id.boundary * 2 + (id.gradient ? 1 : 0));
+  }
+  void check_payload(core::Rank& rank, int stage, const PipelineAction& a,
+                     const std::vector<float>& data) const {
+    const float expected = payload_value(a.micro_batch, message_id(stage, a));
+    for (std::size_t i = 0; i < data.size(); ++i) {
+      if (data[i] != expected) {
+        throw core::BackendError(
+            fmt::format("rank {} (stage {}): the {} of micro-batch {} holds {} at element {}, not {}: "
+                        "another message's data",
+                        rank.rank(), stage, a.op == PipelineOp::recv_gradient ? "gradient" : "activation",
+                        a.micro_batch, data[i], i, expected));
+      }
+    }
+  }
+
+  std::string layers_text() const {
+    std::vector<std::size_t> counts;
+    for (const Chunk& c : chunks_) counts.push_back(c.end_layer - c.first_layer);
+    return fmt::format(" (layers per chunk: {})", fmt::join(counts, ", "));
+  }
+
+  const core::Experiment& experiment_;
+  const core::Model& model_;
+  int stages_ = 1;
+  int replicas_ = 1;
+  PipelineSchedule schedule_;
+  bool adam_ = true;
+  CollectiveChoice choice_;
+  std::vector<Chunk> chunks_;  // by virtual stage
+  std::vector<std::uint64_t> resident_bytes_, memory_per_stage_;
+};
+
+}  // namespace
+
+std::span<const std::string_view> pipeline_parallel_fields() {
+  static constexpr std::string_view kFields[] = {
+      "type",      "schedule",   "micro_batches", "chunks", "optimizer",   "layers_per_chunk",
+      "allreduce", "tree_chunk", "local_size",    "inner",  "check_memory"};
+  return kFields;
+}
+
+std::unique_ptr<Strategy> make_pipeline_parallel(const core::Experiment& experiment) {
+  return std::make_unique<PipelineParallel>(experiment);
+}
+
+}  // namespace dmlsim::strategies

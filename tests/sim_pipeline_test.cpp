@@ -1,0 +1,191 @@
+// The pipeline strategy in the simulator: iteration times against the schedules' closed forms
+// (stage times from the device's roofline, communication made free), against the replay with the
+// network's α + S/B, the data each message carries (payload mode), the trace's attributes and
+// memory counter, and the roles.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "core/summary.hpp"
+#include "sim_helpers.hpp"
+#include "strategies/pipeline/pipeline_closed_forms.hpp"
+#include "strategies/strategy.hpp"
+
+namespace dmlsim {
+namespace {
+
+using strategies::pipeline::ScheduleKind;
+
+// A slow device (1 GFLOP/s, memory never the bound) makes a layer of the MLP below take tens of
+// milliseconds, while a message of one sample's activation (16 KiB) takes 1e-13 s on a 10^18 bit/s
+// link without latency: communication is free to far below the 1e-9 the test asks.
+constexpr const char* kSlowDevice =
+    "{name: slow, peak: {fp32: 1GFLOPS}, memory_bandwidth: 1000TBps, memory: 80GB}";
+
+std::string mlp(int layers, int width = 4096, int batch = 1) {
+  std::string widths;
+  for (int i = 0; i <= layers; ++i) widths += fmt::format("{}{}", i ? ", " : "", width);
+  return fmt::format("{{type: mlp, widths: [{}], batch: {}, dtype: fp32}}", widths, batch);
+}
+
+std::string pipeline_experiment(int stages, const std::string& schedule, int micro_batches, int chunks,
+                                const std::string& network = "{bandwidth: 1000000Tbps, latency: 0s}",
+                                int replicas = 1, bool payload = false) {
+  const int layers = stages * chunks;  // one layer per chunk: the balanced cut is exact
+  return fmt::format(R"(
+experiment:
+  platform: {{topology: star, hosts: {}, link: {}, device: {}}}
+  model: {}
+  parallelism: {{pp: {}, dp: {}}}
+  iterations: 2
+  strategy: {{type: pipeline, schedule: {}, micro_batches: {}, chunks: {}}}
+  simulation: {{trace: messages, payload: {}}}
+)",
+                     stages * replicas, network, kSlowDevice, mlp(layers), stages, replicas, schedule,
+                     micro_batches, chunks, payload);
+}
+
+// F, B and W of one stage (every stage alike) and the optimizer step, from the model's kernels.
+struct StageCosts {
+  strategies::pipeline::StageTimes times;
+  double optimizer = 0;
+};
+StageCosts stage_costs(const core::Experiment& e, int chunks) {
+  const core::Model& model = e.require_model();
+  const core::DeviceProfile& device = e.platform.device_of(0);
+  const core::Layer& layer = model.layers.front();
+  StageCosts c;
+  for (const core::Kernel& k : layer.forward) c.times.forward += device.kernel_seconds(k) * chunks;
+  for (const core::Kernel& k : layer.backward) {
+    (k.pass == core::Pass::weight_gradient ? c.times.weight_gradient : c.times.backward) +=
+        device.kernel_seconds(k) * chunks;
+  }
+  c.optimizer =
+      device.kernel_seconds(core::optimizer_step("o", layer.parameters * chunks, core::DType::fp32));
+  return c;
+}
+
+struct Case {
+  ScheduleKind kind;
+  int p, m, v;
+};
+
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << strategies::pipeline::to_string(c.kind) << " p=" << c.p << " m=" << c.m << " v=" << c.v;
+}
+
+std::vector<Case> closed_form_cases() {
+  std::vector<Case> cases;
+  for (const int p : {2, 3, 4, 8}) {
+    for (const int m : {1, p, 2 * p + 1}) {
+      for (const ScheduleKind k : {ScheduleKind::gpipe, ScheduleKind::one_f_one_b, ScheduleKind::zb_h1})
+        cases.push_back({k, p, m, 1});
+    }
+    for (const int m : {p, 2 * p}) cases.push_back({ScheduleKind::interleaved, p, m, 2});
+  }
+  return cases;
+}
+
+class SimPipelineClosedForm : public ::testing::TestWithParam<Case> {};
+
+// Every iteration takes the schedule's closed form plus the optimizer step (the last stage to
+// finish steps last), to 1e-9.
+TEST_P(SimPipelineClosedForm, IterationTimeIsTheScheduleClosedForm) {
+  const Case c = GetParam();
+  const core::Experiment e = testing::experiment_from_yaml(
+      pipeline_experiment(c.p, std::string(strategies::pipeline::to_string(c.kind)), c.m, c.v));
+  const StageCosts costs = stage_costs(e, c.v);
+  const double expected =
+      strategies::pipeline::pipeline_seconds(c.kind, c.p, c.m, c.v, costs.times) + costs.optimizer;
+  const core::RunSummary s = core::summarize(testing::simulate_strategy(e).trace, {});
+  ASSERT_EQ(s.iteration_seconds.size(), 2u);
+  for (const double t : s.iteration_seconds) EXPECT_NEAR(t / expected, 1.0, 1e-9);
+  EXPECT_NEAR(strategies::make_strategy(e)->predict().iteration_seconds / expected, 1.0, 1e-9);
+}
+
+INSTANTIATE_TEST_SUITE_P(Sim, SimPipelineClosedForm, ::testing::ValuesIn(closed_form_cases()),
+                         [](const auto& param_info) {
+                           const Case& c = param_info.param;
+                           std::string kind(strategies::pipeline::to_string(c.kind));
+                           std::replace(kind.begin(), kind.end(), '-', '_');
+                           return fmt::format("{}_p{}_m{}_v{}", kind, c.p, c.m, c.v);
+                         });
+
+// With a real network, two stages: activations go 0 → 1 and gradients 1 → 0 on links of their
+// own, so every message takes α + S/B alone and the simulation equals the replay `explain` shows.
+TEST(SimPipeline, TwoStagesOverARealNetworkTakeTheReplaysTime) {
+  const core::Experiment e = testing::experiment_from_yaml(
+      pipeline_experiment(2, "1f1b", 6, 1, "{bandwidth: 100Mbps, latency: 50us}"));
+  const core::RunSummary s = core::summarize(testing::simulate_strategy(e).trace, {});
+  const double predicted = strategies::make_strategy(e)->predict().iteration_seconds;
+  const StageCosts costs = stage_costs(e, 1);
+  const double free = strategies::pipeline::pipeline_seconds(ScheduleKind::one_f_one_b, 2, 6, 1, costs.times);
+  EXPECT_GT(predicted - costs.optimizer - free, 2 * (100e-6 + 16384 * 8 / 100e6)) << "at least a round trip";
+  for (const double t : s.iteration_seconds) EXPECT_NEAR(t / predicted, 1.0, 1e-9);
+}
+
+// Payload mode: each message carries a value naming its micro-batch, boundary and kind, checked
+// where it arrives; every schedule, with data-parallel replicas (their gradients all-reduced).
+class SimPipelinePayload : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(SimPipelinePayload, EveryMessageArrivesWhereTheScheduleSendsIt) {
+  const std::string kind = GetParam();
+  const core::Experiment e = testing::experiment_from_yaml(pipeline_experiment(
+      4, kind, 8, kind == "interleaved" ? 2 : 1, "{bandwidth: 10Gbps, latency: 1us}", 2, true));
+  const sim::SimResult r = testing::simulate_strategy(e);
+  int messages = 0;
+  for (const core::TraceEvent& ev : r.trace.events())
+    messages += ev.lane == core::Lane::recv && r.trace.text(ev.comm) == "pp";
+  const int v = kind == "interleaved" ? 2 : 1;
+  // Per replica and iteration, each of the 4·v − 1 boundaries carries 8 activations and 8 gradients.
+  EXPECT_EQ(messages, 2 * 2 * (4 * v - 1) * 8 * 2);
+}
+
+INSTANTIATE_TEST_SUITE_P(Sim, SimPipelinePayload, ::testing::Values("gpipe", "1f1b", "interleaved", "zb-h1"),
+                         [](const auto& param_info) {
+                           std::string name = param_info.param;
+                           std::replace(name.begin(), name.end(), '-', '_');
+                           return name;
+                         });
+
+// Phases carry micro-batch, stage and chunk; ranks are stages; samples count every replica's
+// micro-batches; the memory counter peaks at the weights, gradients and Adam state plus the saved
+// activations of the schedule's in-flight micro-batches (1F1B: p − s on stage s).
+TEST(SimPipeline, TraceRolesAndMemoryFollowTheSchedule) {
+  const core::Experiment e = testing::experiment_from_yaml(
+      pipeline_experiment(4, "1f1b", 8, 1, "{bandwidth: 10Gbps, latency: 1us}", 2));
+  const auto strategy = strategies::make_strategy(e);
+  const sim::SimResult r = testing::simulate_strategy(e);
+  const core::Roles roles = strategy->roles();
+  ASSERT_EQ(roles.ranks.size(), 8u);
+  for (int rank = 0; rank < 8; ++rank) {
+    EXPECT_EQ(roles.of(rank).kind, core::RoleKind::stage);
+    EXPECT_EQ(roles.of(rank).index, rank / 2) << "dp varies fastest by default (order tp-cp-ep-dp-pp)";
+  }
+  EXPECT_EQ(roles.samples_per_iteration, 1 * 8 * 2);
+
+  std::map<int, std::vector<int>> forward_micro_batches;  // rank → in order, iteration 0
+  std::map<int, double> peak;
+  for (const core::TraceEvent& ev : r.trace.events()) {
+    if (ev.lane == core::Lane::phase && r.trace.text(ev.name) == "forward" && ev.iteration == 0) {
+      forward_micro_batches[ev.rank].push_back(ev.attributes.get(core::Attribute::micro_batch));
+      EXPECT_EQ(ev.attributes.get(core::Attribute::stage), e.mesh.coordinate(ev.rank, "pp"));
+      EXPECT_EQ(ev.attributes.get(core::Attribute::chunk), 0);
+    }
+    if (ev.lane == core::Lane::counter) peak[ev.rank] = std::max(peak[ev.rank], ev.value);
+  }
+  EXPECT_EQ(forward_micro_batches[0], (std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7}));
+  const core::Layer& layer = e.require_model().layers.front();
+  const double resident =
+      static_cast<double>(layer.parameters) * (4 + 4 + 8);  // fp32 weights, gradients, Adam
+  for (int rank = 0; rank < 8; ++rank) {
+    const int stage = e.mesh.coordinate(rank, "pp");
+    EXPECT_DOUBLE_EQ(peak[rank], resident + (4 - stage) * static_cast<double>(layer.saved_bytes)) << rank;
+  }
+  EXPECT_EQ(strategy->predict().memory_per_device,
+            static_cast<std::uint64_t>(resident) + 4 * layer.saved_bytes);
+}
+
+}  // namespace
+}  // namespace dmlsim
