@@ -5,11 +5,14 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <bit>
+#include <limits>
 
 #include "core/errors.hpp"
 #include "strategies/pipeline/pipeline_closed_forms.hpp"
 #include "strategies/pipeline/pipeline_replay.hpp"
 #include "strategies/pipeline/pipeline_schedule.hpp"
+#include "strategies/pipeline/stage_split.hpp"
 
 namespace dmlsim::strategies::pipeline {
 namespace {
@@ -208,6 +211,77 @@ TEST(PipelineSchedule, ReplayFindsDeadlocksAndUnmatchedOrMisorderedActions) {
   EXPECT_NE(problem(no_weight).find("stage 1 never runs the weight gradient of micro-batch 1"),
             std::string::npos)
       << problem(no_weight);
+}
+
+}  // namespace
+}  // namespace dmlsim::strategies::pipeline
+
+namespace dmlsim::strategies::pipeline {
+namespace {
+
+double largest_part(std::span<const double> costs, const std::vector<std::size_t>& bounds) {
+  double worst = 0;
+  for (std::size_t k = 0; k + 1 < bounds.size(); ++k) {
+    double part = 0;
+    for (std::size_t i = bounds[k]; i < bounds[k + 1]; ++i) part += costs[i];
+    worst = std::max(worst, part);
+  }
+  return worst;
+}
+
+// The smallest largest part over every cut of `costs` into `parts` non-empty ranges.
+double brute_force_best(std::span<const double> costs, int parts) {
+  const std::size_t n = costs.size();
+  double best = std::numeric_limits<double>::infinity();
+  // Each of the n − 1 gaps is a cut or not; keep the masks with parts − 1 cuts.
+  for (unsigned mask = 0; mask < (1u << (n - 1)); ++mask) {
+    if (std::popcount(mask) != parts - 1) continue;
+    std::vector<std::size_t> bounds{0};
+    for (std::size_t g = 0; g + 1 < n; ++g) {
+      if (mask & (1u << g)) bounds.push_back(g + 1);
+    }
+    bounds.push_back(n);
+    best = std::min(best, largest_part(costs, bounds));
+  }
+  return best;
+}
+
+TEST(StageSplit, BalancedCutsAreOptimalContiguousAndNonEmpty) {
+  const double uniform[] = {1, 1, 1, 1, 1, 1, 1, 1};
+  EXPECT_EQ(balanced_split(uniform, 4), (std::vector<std::size_t>{0, 2, 4, 6, 8}));
+  // An embedding and a head much heavier than the blocks get chunks of their own.
+  const double lopsided[] = {6, 1, 1, 1, 1, 1, 1, 6};
+  EXPECT_EQ(balanced_split(lopsided, 3), (std::vector<std::size_t>{0, 1, 7, 8}));
+  // Random costs against every possible cut.
+  std::uint32_t seed = 12345;
+  auto next = [&seed] {
+    seed = seed * 1664525u + 1013904223u;
+    return static_cast<double>(seed >> 8) / (1 << 24);
+  };
+  for (int trial = 0; trial < 200; ++trial) {
+    const std::size_t n = 1 + trial % 9;
+    std::vector<double> costs(n);
+    for (double& c : costs) c = next();
+    for (int parts = 1; parts <= static_cast<int>(n); ++parts) {
+      const auto bounds = balanced_split(costs, parts);
+      ASSERT_EQ(bounds.size(), static_cast<std::size_t>(parts) + 1);
+      EXPECT_EQ(bounds.front(), 0u);
+      EXPECT_EQ(bounds.back(), n);
+      for (std::size_t k = 0; k + 1 < bounds.size(); ++k) EXPECT_LT(bounds[k], bounds[k + 1]);
+      EXPECT_DOUBLE_EQ(largest_part(costs, bounds), brute_force_best(costs, parts))
+          << n << " layers, " << parts;
+    }
+  }
+  EXPECT_THROW(balanced_split(uniform, 9), core::ValueError);
+  EXPECT_THROW(balanced_split(uniform, 0), core::ValueError);
+}
+
+TEST(StageSplit, GivenCountsMustCoverTheModel) {
+  const int counts[] = {3, 1, 4};
+  EXPECT_EQ(split_from_counts(counts, 8), (std::vector<std::size_t>{0, 3, 4, 8}));
+  EXPECT_THROW(split_from_counts(counts, 9), core::ValueError);
+  const int empty_chunk[] = {3, 0, 5};
+  EXPECT_THROW(split_from_counts(empty_chunk, 8), core::ValueError);
 }
 
 }  // namespace
