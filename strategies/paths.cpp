@@ -97,6 +97,23 @@ GroupPaths group_paths(const core::Platform& platform, const std::vector<int>& h
 
 }  // namespace
 
+std::optional<AlphaBeta> concurrent_path(const core::Experiment& e,
+                                         const std::vector<std::pair<int, int>>& rank_pairs) {
+  // Members are indices into `hosts`: two per pair.
+  std::vector<int> hosts;
+  std::vector<Pair> round;
+  for (const auto& [from, to] : rank_pairs) {
+    const int a = e.placement[static_cast<std::size_t>(from)], b = e.placement[static_cast<std::size_t>(to)];
+    if (a != b && !e.platform.path(a, b)) return std::nullopt;
+    round.emplace_back(static_cast<int>(hosts.size()), static_cast<int>(hosts.size()) + 1);
+    hosts.push_back(a);
+    hosts.push_back(b);
+  }
+  Worst worst;
+  add_round(worst, e.platform, hosts, round);
+  return worst.value();
+}
+
 std::optional<PathClasses> path_classes(const core::Experiment& e, const core::Group& group, int local_size) {
   const int n = group.size();
   std::vector<int> hosts;

@@ -39,8 +39,8 @@ std::string where(const PipelineSchedule& s, int stage, std::size_t index) {
 
 class Replay {
  public:
-  Replay(const PipelineSchedule& s, const ComputeCost& cost, double message_seconds)
-      : s_(s), cost_(cost), message_seconds_(message_seconds) {
+  Replay(const PipelineSchedule& s, const ComputeCost& cost, const MessageCost& message)
+      : s_(s), cost_(cost), message_(message) {
     const auto p = static_cast<std::size_t>(s.stages);
     if (s.actions.size() != p)
       throw core::ValueError(
@@ -117,7 +117,9 @@ class Replay {
           fail(stage, index, fmt::format("the next stage is {}", s_.stage_of(to)));
         if (!(gradient ? backwarded_ : forwarded_).count(done_key))
           fail(stage, index, "sends before computing what it sends");
-        if (!sent_.emplace(MessageKey{gradient, a.micro_batch, to}, Sent{stage, clock + message_seconds_})
+        if (!sent_
+                 .emplace(MessageKey{gradient, a.micro_batch, to},
+                          Sent{stage, clock + (message_ ? message_(gradient ? vs - 1 : vs) : 0.0)})
                  .second)
           fail(stage, index, "sends the same message twice");
         break;
@@ -187,7 +189,7 @@ class Replay {
 
   const PipelineSchedule& s_;
   const ComputeCost& cost_;
-  double message_seconds_;
+  const MessageCost& message_;
   std::vector<double> clock_;
   std::vector<std::size_t> next_;
   std::map<MessageKey, Sent> sent_;
@@ -205,8 +207,8 @@ double ReplayResult::bubble_fraction() const {
   return 1 - work / (static_cast<double>(busy.size()) * makespan);
 }
 
-ReplayResult replay(const PipelineSchedule& schedule, const ComputeCost& cost, double message_seconds) {
-  return Replay(schedule, cost, message_seconds).run();
+ReplayResult replay(const PipelineSchedule& schedule, const ComputeCost& cost, const MessageCost& message) {
+  return Replay(schedule, cost, message).run();
 }
 
 }  // namespace dmlsim::strategies::pipeline

@@ -1,6 +1,7 @@
 #pragma once
 // Replays a pipeline schedule without a backend: checks that it is sound and times it with given
-// compute costs. Sends never block (isend); a receive waits for its send, plus `message_seconds`.
+// compute costs. Sends never block (isend); a message arrives its cost after its send, and a
+// receive waits for it.
 // Sound means:
 //   - every send has exactly one receive on the stage it names, with the same micro-batch, and
 //     the receiving chunk is the next virtual stage (activations) or the previous (gradients);
@@ -19,6 +20,9 @@ namespace dmlsim::strategies::pipeline {
 
 // Seconds of a compute action (forward, backward or weight gradient) of one micro-batch.
 using ComputeCost = std::function<double(int stage, int chunk, PipelineOp op)>;
+// Seconds from a message's send to its arrival, by the boundary it crosses: the virtual stage
+// whose output it carries (an activation forward from it, or the gradient back to it).
+using MessageCost = std::function<double(int boundary)>;
 
 struct ReplayResult {
   double makespan = 0;              // when the last stage finishes
@@ -30,6 +34,8 @@ struct ReplayResult {
 };
 
 // Throws core::ValueError naming the first problem (stage, action and what is wrong).
-ReplayResult replay(const PipelineSchedule& schedule, const ComputeCost& cost, double message_seconds = 0);
+// Without a message cost, messages arrive as they are sent.
+ReplayResult replay(const PipelineSchedule& schedule, const ComputeCost& cost,
+                    const MessageCost& message = {});
 
 }  // namespace dmlsim::strategies::pipeline

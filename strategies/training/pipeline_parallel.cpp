@@ -203,15 +203,25 @@ class PipelineParallel final : public Strategy {
         st.weight_gradient += t[2];
       }
     }
-    // Point to point: the slowest neighbour path of the first replica's stages, α + S/B for the
-    // largest message.
-    double message = 0;
-    std::uint64_t largest = 0;
-    for (const Chunk& c : chunks_) largest = std::max(largest, c.output_bytes);
-    const auto paths = path_classes(experiment_, experiment_.mesh.group("pp", 0), 1);
-    if (paths) {
-      message = paths->whole.ring.alpha + static_cast<double>(largest) / paths->whole.ring.bandwidth;
-    } else {
+    // Point to point: each boundary's message (activation forward, gradient back) crosses it
+    // for every replica at once; α + S/B on the slowest of those paths.
+    std::vector<double> message(static_cast<std::size_t>(schedule_.virtual_stages() - 1), 0.0);
+    bool analytic = true;
+    for (int k = 0; k + 1 < schedule_.virtual_stages(); ++k) {
+      std::vector<std::pair<int, int>> pairs;
+      for (int d = 0; d < replicas_; ++d)
+        pairs.emplace_back(rank_at(d, schedule_.stage_of(k)), rank_at(d, schedule_.stage_of(k + 1)));
+      const auto path = concurrent_path(experiment_, pairs);
+      if (!path) {
+        analytic = false;
+        break;
+      }
+      message[static_cast<std::size_t>(k)] =
+          path->alpha +
+          static_cast<double>(chunks_[static_cast<std::size_t>(k)].output_bytes) / path->bandwidth;
+    }
+    if (!analytic) {
+      std::fill(message.begin(), message.end(), 0.0);
       p.notes.push_back("closed forms need the analytic paths of a YAML topology; communication omitted");
     }
     const pipeline::ReplayResult replayed = pipeline::replay(
@@ -222,7 +232,7 @@ class PipelineParallel final : public Strategy {
           if (op == PipelineOp::backward) return schedule_.split_backward ? t[1] : t[1] + t[2];
           return t[2];
         },
-        message);
+        [&](int boundary) { return message[static_cast<std::size_t>(boundary)]; });
     pipeline::StageTimes slowest;
     for (const auto& st : stage_times) {
       if (st.total() > slowest.total()) slowest = st;
@@ -237,10 +247,12 @@ class PipelineParallel final : public Strategy {
              : "roofline time of its kernels"});
     p.terms.push_back(
         {"pipeline", replayed.makespan,
-         fmt::format("the {} schedule replayed with each stage's times and α + S/B = {} per message",
-                     pipeline::to_string(schedule_.kind), core::format_duration(message))});
+         fmt::format("the {} schedule replayed with each stage's times, messages α + S/B (largest {})",
+                     pipeline::to_string(schedule_.kind),
+                     core::format_duration(
+                         message.empty() ? 0.0 : *std::max_element(message.begin(), message.end())))});
     double sync = 0;
-    if (replicas_ > 1 && paths) {
+    if (replicas_ > 1 && analytic) {
       const auto dp_paths =
           path_classes(experiment_, experiment_.mesh.group("dp", 0), choice_.options.local_size);
       for (int c = 0; c < v && dp_paths; ++c) {
@@ -281,6 +293,14 @@ class PipelineParallel final : public Strategy {
  private:
   const core::DeviceProfile& device_of(int rank) const {
     return experiment_.platform.device_of(experiment_.placement[static_cast<std::size_t>(rank)]);
+  }
+
+  // The rank of replica `replica` at pipeline stage `stage`.
+  int rank_at(int replica, int stage) const {
+    std::vector<int> coordinates;
+    for (const core::Mesh::Dimension& d : experiment_.mesh.dimensions())
+      coordinates.push_back(d.name == "dp" ? replica : d.name == "pp" ? stage : 0);
+    return experiment_.mesh.rank_at(coordinates);
   }
 
   const Chunk& chunk_of(int stage, int chunk) const {
