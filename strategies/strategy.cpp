@@ -9,8 +9,8 @@
 #include "strategies/training/collective_benchmark.hpp"
 #include "strategies/training/data_parallel.hpp"
 #include "strategies/training/microbenchmarks.hpp"
+#include "strategies/training/model_parallel.hpp"
 #include "strategies/training/parameter_server.hpp"
-#include "strategies/training/pipeline_parallel.hpp"
 
 namespace dmlsim::strategies {
 namespace {
@@ -25,13 +25,17 @@ struct StrategyEntry {
 };
 constexpr std::string_view kDataOnly[] = {"dp"};
 constexpr std::string_view kPipelineAndData[] = {"pp", "dp"};
+constexpr std::string_view kTensorAndData[] = {"tp", "dp"};
+constexpr std::string_view kDataTensorPipeline[] = {"dp", "tp", "pp"};
 constexpr StrategyEntry kStrategies[] = {
     {"collective", make_collective_benchmark, collective_benchmark_fields, kDataOnly},
     {"data-parallel", make_data_parallel, data_parallel_fields, kDataOnly},
     {"kernels", make_kernel_benchmark, kernel_benchmark_fields, kDataOnly},
     {"pingpong", make_pingpong, pingpong_fields, kDataOnly},
     {"parameter-server", make_parameter_server, parameter_server_fields, kDataOnly},
-    {"pipeline", make_pipeline_parallel, pipeline_parallel_fields, kPipelineAndData},
+    {"pipeline", make_model_parallel, model_parallel_fields, kPipelineAndData},
+    {"tensor-parallel", make_model_parallel, model_parallel_fields, kTensorAndData},
+    {"hybrid", make_model_parallel, model_parallel_fields, kDataTensorPipeline},
 };
 
 // A mesh that splits along a dimension the strategy does not: one error at the parallelism block.

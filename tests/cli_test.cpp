@@ -226,6 +226,23 @@ INSTANTIATE_TEST_SUITE_P(
             with(kExperiment, "type: data-parallel\n    allreduce: ring\n    bucket_size: 256KiB",
                  "type: pipeline\n    layers_per_chunk: [1, 1, 1]\n  parallelism: {pp: 2}"),
             "e.yaml:8: field 'experiment.strategy.layers_per_chunk': lists 3 chunks; the pipeline has 2"},
+        BadInput{
+            "tensor_parallel_without_a_degree", kPlatform,
+            with(kExperiment, "type: data-parallel\n    allreduce: ring\n    bucket_size: 256KiB",
+                 "type: tensor-parallel"),
+            "e.yaml:7: field 'experiment.strategy': tensor parallelism needs its degree in the experiment's "
+            "mesh"},
+        BadInput{
+            "tensor_parallel_degree_that_does_not_divide_the_model", kPlatform,
+            with(kExperiment, "type: data-parallel\n    allreduce: ring\n    bucket_size: 256KiB",
+                 "type: tensor-parallel\n  parallelism: {tp: 3}"),
+            "e.yaml:8: field 'experiment.parallelism.tp': width 1 of the MLP (512) must be a multiple of "
+            "the tensor-parallel degree 3"},
+        BadInput{
+            "sequence_parallel_without_tensor_parallelism", kPlatform,
+            with(kExperiment, "type: data-parallel\n    allreduce: ring\n    bucket_size: 256KiB",
+                 "type: hybrid\n    sequence_parallel: true\n  parallelism: {pp: 2}"),
+            "e.yaml:8: field 'experiment.strategy.sequence_parallel': needs tensor parallelism (tp ≥ 2)"},
         BadInput{"nan_slowdown", kPlatform, kExperiment + std::string("  slowdown: {3: .nan}\n"),
                  "e.yaml:12: field 'experiment.slowdown.3': '.nan' is not a finite number"},
         BadInput{"inf_slowdown", kPlatform, kExperiment + std::string("  slowdown: {3: .inf}\n"),

@@ -180,6 +180,28 @@ INSTANTIATE_TEST_SUITE_P(Real, RealPipeline, ::testing::Values("gpipe", "1f1b", 
                            return s;
                          });
 
+// dp 2 × tp 2 × pp 2 of the small transformer over real processes: every tensor-parallel
+// collective's result is checked on every member (payload mode), every activation and gradient
+// where it arrives, and the run has the simulator's messages and events.
+TEST(RealHybrid, EveryDimensionMovesCheckedData) {
+  ScratchDir scratch("real-hybrid");
+  write_file(scratch / "e.yaml", fmt::format(R"(experiment:
+  name: hybrid-real
+  platform: {{topology: star, hosts: 8, link: {{bandwidth: 1Gbps, latency: 10us}}, device: cpu}}
+  model: {}/models/tiny-transformer.yaml
+  parallelism: {{tp: 2, dp: 2, pp: 2}}
+  iterations: 2
+  strategy: {{type: hybrid, schedule: 1f1b, micro_batches: 2}}
+  simulation: {{payload: true, trace: messages}}
+)",
+                                             DMLSIM_SOURCE_DIR));
+  const auto r = run_dmlsim({"run", (scratch / "e.yaml").string(), "--backend", "real", "--local",
+                             "--timeout", "180", "--out", (scratch / "out").string()},
+                            scratch);
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  testing::expect_same_events_as_simulated(scratch / "e.yaml", scratch / "out", 8, scratch);
+}
+
 // (lane, name) pairs of a trace.csv.
 std::set<std::pair<std::string, std::string>> lanes_and_names(const std::filesystem::path& csv) {
   std::set<std::pair<std::string, std::string>> out;

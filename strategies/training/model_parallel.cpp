@@ -1,4 +1,4 @@
-#include "strategies/training/pipeline_parallel.hpp"
+#include "strategies/training/model_parallel.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -12,7 +12,9 @@
 #include "core/communicator.hpp"
 #include "core/errors.hpp"
 #include "core/units.hpp"
+#include "strategies/collectives/collectives.hpp"
 #include "strategies/collectives/cost.hpp"
+#include "strategies/collectives/verify.hpp"
 #include "strategies/paths.hpp"
 #include "strategies/pipeline/pipeline_closed_forms.hpp"
 #include "strategies/pipeline/pipeline_replay.hpp"
@@ -31,30 +33,74 @@ using pipeline::PipelineOp;
 using pipeline::PipelineSchedule;
 using pipeline::ScheduleKind;
 
+// A stretch of one pass over a chunk: kernels back to back, then the tensor-parallel collective
+// that follows them, if any.
+struct Step {
+  std::vector<core::Kernel> kernels;
+  std::optional<core::TensorParallelCollective> collective;
+};
+
 // One virtual stage's share of the model: its layers and what they cost and send.
 struct Chunk {
   std::size_t first_layer = 0, end_layer = 0;
-  std::vector<core::Kernel> forward;
-  std::vector<core::Kernel> backward;         // all of it: input and weight gradients
-  std::vector<core::Kernel> input_gradient;   // zb-h1's B (with any recomputation)
-  std::vector<core::Kernel> weight_gradient;  // zb-h1's W
+  std::vector<Step> forward;
+  std::vector<Step> backward;         // all of it: input and weight gradients
+  std::vector<Step> input_gradient;   // zb-h1's B (with any recomputation)
+  std::vector<Step> weight_gradient;  // zb-h1's W
   std::int64_t parameters = 0;
   std::uint64_t saved_bytes = 0;   // per micro-batch, kept from forward to backward
   std::uint64_t output_bytes = 0;  // the activation it sends on (and the gradient it gets back)
 };
 
-class PipelineParallel final : public Strategy {
+// Appends a pass's kernels to `steps`, with the tensor-parallel collectives that the layer runs
+// before or after them (those of the forward pass, or of the backward).
+void add_steps(std::vector<Step>& steps, const std::vector<core::Kernel>& kernels,
+               const std::vector<core::TensorParallelCollective>& collectives, bool backward) {
+  if (steps.empty()) steps.emplace_back();
+  for (const core::Kernel& k : kernels) {
+    for (const auto& c : collectives) {
+      if (c.backward == backward && c.before && c.kernel == k.name) {
+        steps.back().collective = c;
+        steps.emplace_back();
+      }
+    }
+    steps.back().kernels.push_back(k);
+    for (const auto& c : collectives) {
+      if (c.backward == backward && !c.before && c.kernel == k.name) {
+        steps.back().collective = c;
+        steps.emplace_back();
+      }
+    }
+  }
+}
+
+// The mesh each type needs, said where it is missing.
+void require_mesh(const core::Experiment& e, const core::ConfigNode& node) {
+  const std::string& type = e.strategy_type;
+  if (type == "pipeline" && e.mesh.size("pp") < 2 && !e.parallelism) {
+    node.fail(
+        "a pipeline needs its stages in the experiment's mesh: parallelism: {pp: N} (and dp: D for "
+        "data-parallel replicas of it)");
+  }
+  if (type == "tensor-parallel" && e.mesh.size("tp") < 2 && !e.parallelism) {
+    node.fail(
+        "tensor parallelism needs its degree in the experiment's mesh: parallelism: {tp: N} (and dp: D "
+        "for data-parallel replicas)");
+  }
+  if (type == "hybrid" && !e.parallelism)
+    node.fail("a hybrid needs the experiment's mesh: parallelism: {dp: D, tp: T, pp: P}");
+}
+
+class ModelParallel final : public Strategy {
  public:
-  explicit PipelineParallel(const core::Experiment& e) : experiment_(e), model_(e.require_model()) {
+  explicit ModelParallel(const core::Experiment& e) : experiment_(e) {
     const core::ConfigNode& node = *e.strategy;
-    node.expect_only(pipeline_parallel_fields(), core::experiment_field_homes());
+    node.expect_only(model_parallel_fields(), core::experiment_field_homes());
+    require_mesh(e, node);
     stages_ = e.mesh.size("pp");
     replicas_ = e.mesh.size("dp");
-    if (stages_ < 2 && !e.parallelism) {
-      node.fail(
-          "a pipeline needs its stages in the experiment's mesh: parallelism: {pp: N} (and dp: D for "
-          "data-parallel replicas of it)");
-    }
+    tensor_ = e.mesh.size("tp");
+    cut_for_tensor_parallelism(node);
     const std::string schedule = node.string_or("schedule", "1f1b");
     ScheduleKind kind{};
     if (!pipeline::parse_schedule_kind(schedule, kind)) {
@@ -80,6 +126,14 @@ class PipelineParallel final : public Strategy {
           "payload mode checks the activations and gradients it moves as floats: give the model dtype fp32");
     if (replicas_ > 1)
       choice_ = read_collective_choice(node, e, Collective::all_reduce, "allreduce", "ring", replicas_);
+    if (tensor_ > 1) {
+      tp_choice_ = read_collective_choice(
+          node, e, sequence_parallel_ ? Collective::reduce_scatter : Collective::all_reduce, "tp_algorithm",
+          "ring", tensor_);
+      if (sequence_parallel_) {
+        (void)read_collective_choice(node, e, Collective::all_gather, "tp_algorithm", "ring", tensor_);
+      }
+    }
     cut_model(node);
     check_memory(node);
   }
@@ -89,8 +143,9 @@ class PipelineParallel final : public Strategy {
     if (rank.rank() >= mesh.ranks()) return;
     const int stage = mesh.coordinate(rank.rank(), "pp");
     core::Communicator pp = rank.communicator(mesh.group("pp", rank.rank()), "pp");
-    std::optional<core::Communicator> dp;
+    std::optional<core::Communicator> dp, tp;
     if (replicas_ > 1) dp.emplace(rank.communicator(mesh.group("dp", rank.rank()), "dp"));
+    if (tensor_ > 1) tp.emplace(rank.communicator(mesh.group("tp", rank.rank()), "tp"));
     const std::vector<PipelineAction>& actions = schedule_.actions[static_cast<std::size_t>(stage)];
     const std::uint64_t resident = resident_bytes_[static_cast<std::size_t>(stage)];
 
@@ -124,7 +179,7 @@ class PipelineParallel final : public Strategy {
                                   .set(core::Attribute::micro_batch, a.micro_batch)
                                   .set(core::Attribute::stage, stage)
                                   .set(core::Attribute::chunk, a.chunk));
-            rank.compute(kernels_of(chunk, a.op));
+            run_steps(rank, tp ? &*tp : nullptr, steps_of(chunk, a.op));
             // A micro-batch's saved activations live from its forward to its last backward pass.
             if (a.op == PipelineOp::forward) in_flight += chunk.saved_bytes;
             if (a.op == (schedule_.split_backward ? PipelineOp::weight_gradient : PipelineOp::backward))
@@ -161,10 +216,50 @@ class PipelineParallel final : public Strategy {
     }
   }
 
+  // Re-cuts the model for the tensor-parallel degree, sequence parallelism and recomputation.
+  void cut_for_tensor_parallelism(const core::ConfigNode& node) {
+    const core::Model& whole = experiment_.require_model();
+    sequence_parallel_ = node.boolean_or("sequence_parallel", false);
+    const std::string recompute = node.string_or("recompute", "none");
+    core::ModelShape shape;
+    shape.tensor_parallel = tensor_;
+    shape.sequence_parallel = sequence_parallel_;
+    if (recompute == "none") {
+      shape.recompute = core::Recompute::none;
+    } else if (recompute == "selective") {
+      shape.recompute = core::Recompute::selective;
+    } else if (recompute == "full") {
+      shape.recompute = core::Recompute::full;
+    } else {
+      node.at("recompute").fail("known: none, selective, full");
+    }
+    if (sequence_parallel_ && tensor_ < 2)
+      node.at("sequence_parallel").fail("needs tensor parallelism (tp ≥ 2)");
+    if (tensor_ == 1 && shape.recompute == core::Recompute::none) {
+      model_ = whole;
+      return;
+    }
+    try {
+      model_ = whole.rebuilt(shape);
+    } catch (const core::ValueError& err) {
+      const std::string_view what = err.what();
+      if (what.find("recomput") != std::string_view::npos && node.has("recompute"))
+        node.at("recompute").fail(what);
+      if (what.find("sequence") != std::string_view::npos && node.has("sequence_parallel"))
+        node.at("sequence_parallel").fail(what);
+      if (experiment_.parallelism && experiment_.parallelism->has("tp"))
+        experiment_.parallelism->at("tp").fail(what);
+      node.fail(what);
+    }
+  }
+
   core::Roles roles() const override {
     core::Roles roles;
-    for (int r = 0; r < experiment_.ranks; ++r)
-      roles.ranks.push_back({core::RoleKind::stage, experiment_.mesh.coordinate(r, "pp")});
+    for (int r = 0; r < experiment_.ranks; ++r) {
+      roles.ranks.push_back(stages_ > 1
+                                ? core::Role{core::RoleKind::stage, experiment_.mesh.coordinate(r, "pp")}
+                                : core::Role{});
+    }
     roles.samples_per_iteration = model_.micro_batch * schedule_.micro_batches * replicas_;
     return roles;
   }
@@ -172,14 +267,29 @@ class PipelineParallel final : public Strategy {
   Prediction predict() const override {
     Prediction p;
     const int v = schedule_.chunks;
-    p.summary = fmt::format("{} pipeline of {} over {} stages{}{}, {} micro-batches of {} per iteration{}",
-                            pipeline::to_string(schedule_.kind), model_.name, stages_,
-                            v > 1 ? fmt::format(" × {} chunks", v) : "",
-                            replicas_ > 1 ? fmt::format(", {} data-parallel replicas", replicas_) : "",
-                            schedule_.micro_batches, model_.micro_batch, layers_text());
+    std::string what =
+        stages_ > 1 ? fmt::format("{} pipeline of {} over {} stages{}", pipeline::to_string(schedule_.kind),
+                                  model_.name, stages_, v > 1 ? fmt::format(" × {} chunks", v) : "")
+                    : model_.name;
+    if (tensor_ > 1) {
+      what += fmt::format(", each layer split over {} tensor-parallel ranks{}", tensor_,
+                          sequence_parallel_ ? " (sequence parallel)" : "");
+    }
+    if (replicas_ > 1) what += fmt::format(", {} data-parallel replicas", replicas_);
+    p.summary = fmt::format("{}, {} micro-batches of {} per iteration{}", what, schedule_.micro_batches,
+                            model_.micro_batch, stages_ > 1 ? layers_text() : "");
+
     // Per-stage costs on each stage's own device (the slowest replica of the stage decides).
     std::vector<pipeline::StageTimes> stage_times(static_cast<std::size_t>(stages_));
-    auto seconds_of = [&](int stage, std::span<const core::Kernel> kernels) {
+    // Tensor-parallel collectives at their closed form on the first tp group of the stage.
+    std::vector<std::optional<PathClasses>> tp_paths;
+    for (int s = 0; s < stages_; ++s) {
+      tp_paths.push_back(tensor_ > 1 ? path_classes(experiment_, experiment_.mesh.group("tp", rank_at(0, s)),
+                                                    tp_choice_.options.local_size)
+                                     : std::nullopt);
+    }
+    const std::uint32_t element = core::dtype_bytes(model_.dtype);
+    auto kernel_seconds_of = [&](int stage, std::span<const core::Kernel> kernels) {
       double slowest = 0;
       for (int r = 0; r < experiment_.mesh.ranks(); ++r) {
         if (experiment_.mesh.coordinate(r, "pp") != stage) continue;
@@ -189,6 +299,19 @@ class PipelineParallel final : public Strategy {
         slowest = std::max(slowest, t * experiment_.slowdown_of(r));
       }
       return slowest;
+    };
+    auto seconds_of = [&](int stage, std::span<const Step> steps) {
+      double t = 0;
+      for (const Step& step : steps) {
+        t += kernel_seconds_of(stage, step.kernels);
+        const auto& paths = tp_paths[static_cast<std::size_t>(stage)];
+        if (step.collective && paths) {
+          t += collective_cost(step.collective->collective, tp_choice_.algorithm, tensor_,
+                               step.collective->bytes / element, element, *paths, tp_choice_.options)
+                   .total();
+        }
+      }
+      return t;
     };
     std::vector<std::vector<std::array<double, 3>>> chunk_seconds(static_cast<std::size_t>(stages_));
     for (int s = 0; s < stages_; ++s) {
@@ -237,8 +360,10 @@ class PipelineParallel final : public Strategy {
     for (const auto& st : stage_times) {
       if (st.total() > slowest.total()) slowest = st;
     }
-    p.terms.push_back(
-        {"forward (slowest stage, one micro-batch)", slowest.forward, "roofline time of its kernels"});
+    p.terms.push_back({"forward (slowest stage, one micro-batch)", slowest.forward,
+                       tensor_ > 1
+                           ? "roofline time of its kernels + its tensor-parallel collectives (closed form)"
+                           : "roofline time of its kernels"});
     p.terms.push_back(
         {"backward (slowest stage, one micro-batch)", slowest.backward + slowest.weight_gradient,
          schedule_.split_backward
@@ -246,7 +371,7 @@ class PipelineParallel final : public Strategy {
                            core::format_duration(slowest.weight_gradient))
              : "roofline time of its kernels"});
     p.terms.push_back(
-        {"pipeline", replayed.makespan,
+        {stages_ > 1 ? "pipeline" : "forward and backward of every micro-batch", replayed.makespan,
          fmt::format("the {} schedule replayed with each stage's times, messages α + S/B (largest {})",
                      pipeline::to_string(schedule_.kind),
                      core::format_duration(
@@ -272,13 +397,13 @@ class PipelineParallel final : public Strategy {
     double optimizer = 0;
     for (int s = 0; s < stages_; ++s) {
       const core::Kernel k = optimizer_kernel(s);
-      optimizer = std::max(optimizer, seconds_of(s, std::span<const core::Kernel>(&k, 1)));
+      optimizer = std::max(optimizer, kernel_seconds_of(s, std::span<const core::Kernel>(&k, 1)));
     }
     p.terms.push_back({"optimizer (slowest stage)", optimizer, "roofline time of the optimizer step"});
     p.iteration_seconds = replayed.makespan + sync + optimizer;
     p.references_title = "the published closed form, for comparison";
     const bool balanced = slowest.weight_gradient <= slowest.forward || schedule_.kind != ScheduleKind::zb_h1;
-    if (balanced) {
+    if (balanced && stages_ > 1) {
       p.references.push_back(
           {"every stage as the slowest, free communication",
            pipeline::pipeline_seconds(schedule_.kind, stages_, schedule_.micro_batches, v, slowest),
@@ -307,7 +432,49 @@ class PipelineParallel final : public Strategy {
     return chunks_[static_cast<std::size_t>(schedule_.virtual_stage(stage, chunk))];
   }
 
-  std::span<const core::Kernel> kernels_of(const Chunk& chunk, PipelineOp op) const {
+  // Runs a pass: its kernels, and its tensor-parallel collectives on the tp communicator, in turn.
+  // Payload mode fills each collective's buffer with the member's test input and checks the result.
+  void run_steps(core::Rank& rank, core::Communicator* tp, std::span<const Step> steps) const {
+    const NamedAlgorithm algorithm(tp_choice_.algorithm, tp_choice_.options);
+    const std::uint32_t element = core::dtype_bytes(model_.dtype);
+    std::vector<float> data;
+    for (const Step& step : steps) {
+      if (!step.kernels.empty()) rank.compute(step.kernels);
+      if (!step.collective || !tp) continue;
+      const core::TensorParallelCollective& c = *step.collective;
+      const std::uint64_t count = c.bytes / element;
+      float* values = nullptr;
+      if (experiment_.payload) {
+        data.assign(static_cast<std::size_t>(count), 0.0f);
+        fill_test_input(tp->index(), data);
+        values = data.data();
+      }
+      const core::ElementBuffer buffer{count, element, values};
+      switch (c.collective) {
+        case Collective::all_reduce:
+          tp->all_reduce(buffer, algorithm);
+          break;
+        case Collective::reduce_scatter:
+          tp->reduce_scatter(buffer, algorithm);
+          break;
+        case Collective::all_gather:
+          tp->all_gather(buffer, algorithm);
+          break;
+        default:
+          throw core::BackendError(
+              fmt::format("tensor parallelism has no {}", core::to_string(c.collective)));
+      }
+      if (experiment_.payload) {
+        if (std::string problem = check_test_output(c.collective, tp->size(), tp->index(), data);
+            !problem.empty()) {
+          throw core::BackendError(fmt::format("rank {}: the tensor-parallel {} after {}: {}", rank.rank(),
+                                               core::to_string(c.collective), c.kernel, problem));
+        }
+      }
+    }
+  }
+
+  std::span<const Step> steps_of(const Chunk& chunk, PipelineOp op) const {
     switch (op) {
       case PipelineOp::forward:
         return chunk.forward;
@@ -362,19 +529,27 @@ class PipelineParallel final : public Strategy {
       Chunk c;
       c.first_layer = bounds[k];
       c.end_layer = bounds[k + 1];
+      auto collectives_of = [&](const core::Layer& layer) {
+        return tensor_ > 1 ? core::tensor_parallel_collectives(layer, sequence_parallel_)
+                           : std::vector<core::TensorParallelCollective>{};
+      };
       for (std::size_t l = c.first_layer; l < c.end_layer; ++l) {
         const core::Layer& layer = model_.layers[l];
-        c.forward.insert(c.forward.end(), layer.forward.begin(), layer.forward.end());
+        add_steps(c.forward, layer.forward, collectives_of(layer), false);
         c.parameters += layer.parameters;
         c.saved_bytes += layer.saved_bytes;
       }
-      // Backward runs the layers last first.
+      // Backward runs the layers last first; W takes the weight gradients (no collective follows
+      // one), B the rest with their collectives.
       for (std::size_t l = c.end_layer; l-- > c.first_layer;) {
-        for (const core::Kernel& kernel : model_.layers[l].backward) {
-          c.backward.push_back(kernel);
-          (kernel.pass == core::Pass::weight_gradient ? c.weight_gradient : c.input_gradient)
-              .push_back(kernel);
-        }
+        const core::Layer& layer = model_.layers[l];
+        const auto collectives = collectives_of(layer);
+        std::vector<core::Kernel> input, weight;
+        for (const core::Kernel& kernel : layer.backward)
+          (kernel.pass == core::Pass::weight_gradient ? weight : input).push_back(kernel);
+        add_steps(c.backward, layer.backward, collectives, true);
+        add_steps(c.input_gradient, input, collectives, true);
+        add_steps(c.weight_gradient, weight, collectives, true);
       }
       c.output_bytes = model_.layers[c.end_layer - 1].activation_bytes;
       chunks_.push_back(std::move(c));
@@ -477,9 +652,12 @@ class PipelineParallel final : public Strategy {
   }
 
   const core::Experiment& experiment_;
-  const core::Model& model_;
+  core::Model model_;  // cut for tensor parallelism
   int stages_ = 1;
   int replicas_ = 1;
+  int tensor_ = 1;
+  bool sequence_parallel_ = false;
+  CollectiveChoice tp_choice_{"ring", {}};
   PipelineSchedule schedule_;
   bool adam_ = true;
   CollectiveChoice choice_;
@@ -489,15 +667,16 @@ class PipelineParallel final : public Strategy {
 
 }  // namespace
 
-std::span<const std::string_view> pipeline_parallel_fields() {
+std::span<const std::string_view> model_parallel_fields() {
   static constexpr std::string_view kFields[] = {
-      "type",      "schedule",   "micro_batches", "chunks", "optimizer",   "layers_per_chunk",
-      "allreduce", "tree_chunk", "local_size",    "inner",  "check_memory"};
+      "type",      "schedule",    "micro_batches", "chunks", "optimizer",    "layers_per_chunk",
+      "allreduce", "tree_chunk",  "local_size",    "inner",  "check_memory", "sequence_parallel",
+      "recompute", "tp_algorithm"};
   return kFields;
 }
 
-std::unique_ptr<Strategy> make_pipeline_parallel(const core::Experiment& experiment) {
-  return std::make_unique<PipelineParallel>(experiment);
+std::unique_ptr<Strategy> make_model_parallel(const core::Experiment& experiment) {
+  return std::make_unique<ModelParallel>(experiment);
 }
 
 }  // namespace dmlsim::strategies

@@ -1,7 +1,8 @@
-// The pipeline strategy in the simulator: iteration times against the schedules' closed forms
-// (stage times from the device's roofline, communication made free), against the replay with the
-// network's α + S/B, the data each message carries (payload mode), the trace's attributes and
-// memory counter, and the roles.
+// Pipeline, tensor and hybrid parallelism in the simulator. Pipelines: iteration times against the
+// schedules' closed forms (stage times from the device's roofline, communication made free),
+// against the replay with the network's α + S/B, the data each message carries (payload mode),
+// the trace's attributes and memory counter, and the roles. Tensor parallelism: Megatron's
+// collectives per block, counted and timed; a dp × tp × pp hybrid moving checked data.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -185,6 +186,100 @@ TEST(SimPipeline, TraceRolesAndMemoryFollowTheSchedule) {
   }
   EXPECT_EQ(strategy->predict().memory_per_device,
             static_cast<std::uint64_t>(resident) + 4 * layer.saved_bytes);
+}
+
+// The small fp32 transformer (2 blocks; b = 4, s = 128, h = 256: b·s·h = 131072 floats, 512 KiB).
+std::string tensor_parallel_experiment(const std::string& parallelism, const std::string& type,
+                                       const std::string& options = "", bool payload = false) {
+  return fmt::format(R"(
+experiment:
+  platform: {{topology: star, hosts: 8, link: {{bandwidth: 10Gbps, latency: 1us}}, device: h100}}
+  model: {}/models/tiny-transformer.yaml
+  parallelism: {}
+  iterations: 1
+  strategy: {{type: {}, micro_batches: 2{}}}
+  simulation: {{trace: kernels, payload: {}}}
+)",
+                     DMLSIM_SOURCE_DIR, parallelism, type, options, payload);
+}
+
+// Per rank: collective → (count, bytes of each), over the run.
+std::map<std::string, std::map<std::uint64_t, int>> collectives_of(const core::Trace& trace, int rank) {
+  std::map<std::string, std::map<std::uint64_t, int>> out;
+  for (const core::TraceEvent& ev : trace.events()) {
+    if (ev.rank == rank && ev.lane == core::Lane::collective && !core::is_collective_part(ev))
+      ++out[std::string(trace.text(ev.category))][ev.bytes];
+  }
+  return out;
+}
+
+constexpr std::uint64_t kBsh = 4 * 128 * 256 * 4;  // bytes of b·s·h fp32 values
+
+class SimTensorParallel : public ::testing::TestWithParam<int> {};
+
+// Megatron-LM (Shoeybi et al. 2019, §3): per block and micro-batch, two all-reduces of b·s·h in
+// forward and two in backward; the vocabulary-parallel embedding adds one in forward and the LM
+// head one in backward: m·(4L + 2) in all, each on the critical path (the iteration is every
+// kernel plus every all-reduce's ring closed form, as explain predicts).
+TEST_P(SimTensorParallel, EveryBlockAllReducesTwiceEachWay) {
+  const int t = GetParam();
+  const core::Experiment e = testing::experiment_from_yaml(
+      tensor_parallel_experiment(fmt::format("{{tp: {}}}", t), "tensor-parallel"));
+  const sim::SimResult r = testing::simulate_strategy(e);
+  const int m = 2, blocks = 2;
+  for (int rank = 0; rank < t; ++rank) {
+    const auto c = collectives_of(r.trace, rank);
+    ASSERT_EQ(c.size(), 1u) << "all-reduces only";
+    EXPECT_EQ(c.at("all-reduce"), (std::map<std::uint64_t, int>{{kBsh, m * (4 * blocks + 2)}}));
+  }
+  const core::RunSummary s = core::summarize(r.trace, {});
+  EXPECT_NEAR(s.iteration_seconds.at(0) / strategies::make_strategy(e)->predict().iteration_seconds, 1.0,
+              1e-9);
+}
+
+INSTANTIATE_TEST_SUITE_P(Sim, SimTensorParallel, ::testing::Values(2, 4));
+
+// tp = 1 (a pipeline of the same model): no tensor-parallel collective at all.
+TEST(SimTensorParallel, DegreeOneRunsNoCollective) {
+  const core::Experiment e =
+      testing::experiment_from_yaml(tensor_parallel_experiment("{tp: 1, pp: 2}", "hybrid"));
+  const sim::SimResult r = testing::simulate_strategy(e);
+  EXPECT_TRUE(collectives_of(r.trace, 0).empty());
+  EXPECT_TRUE(collectives_of(r.trace, 1).empty());
+}
+
+// Sequence parallelism (Korthikanti et al. 2022, §4.2.2): each all-reduce becomes a reduce-scatter,
+// and the sequence-split input is all-gathered before the column-parallel GEMMs (forward), and
+// again in backward. In forward the bytes moved are those of tensor parallelism: a ring
+// reduce-scatter plus all-gather moves what a ring all-reduce moves.
+TEST(SimTensorParallel, SequenceParallelScattersAndGathers) {
+  const core::Experiment e = testing::experiment_from_yaml(
+      tensor_parallel_experiment("{tp: 2}", "tensor-parallel", ", sequence_parallel: true"));
+  const sim::SimResult r = testing::simulate_strategy(e);
+  const int m = 2, blocks = 2;
+  const auto c = collectives_of(r.trace, 0);
+  EXPECT_FALSE(c.count("all-reduce"));
+  EXPECT_EQ(c.at("reduce-scatter"), (std::map<std::uint64_t, int>{{kBsh, m * (4 * blocks + 2)}}));
+  // Per block 2 in forward, 4 in backward; the LM head gathers its input in forward and again in
+  // backward, and the embedding's backward gathers the gradient of its forward reduce-scatter.
+  EXPECT_EQ(c.at("all-gather"), (std::map<std::uint64_t, int>{{kBsh, m * (6 * blocks + 3)}}));
+  const core::RunSummary s = core::summarize(r.trace, {});
+  EXPECT_NEAR(s.iteration_seconds.at(0) / strategies::make_strategy(e)->predict().iteration_seconds, 1.0,
+              1e-9);
+}
+
+// dp 2 × tp 2 × pp 2 in payload mode: every tensor-parallel collective's result is checked on
+// every member, every activation and gradient where it arrives.
+TEST(SimHybrid, EveryDimensionMovesCheckedData) {
+  const core::Experiment e = testing::experiment_from_yaml(
+      tensor_parallel_experiment("{tp: 2, dp: 2, pp: 2}", "hybrid", ", schedule: 1f1b", true));
+  const sim::SimResult r = testing::simulate_strategy(e);
+  const auto roles = strategies::make_strategy(e)->roles();
+  for (int rank = 0; rank < 8; ++rank) {
+    EXPECT_EQ(roles.of(rank).index, e.mesh.coordinate(rank, "pp"));
+    EXPECT_FALSE(collectives_of(r.trace, rank).at("all-reduce").empty());
+  }
+  EXPECT_EQ(e.mesh.coordinate(1, "tp"), 1) << "tp varies fastest";
 }
 
 }  // namespace
