@@ -326,14 +326,16 @@ class ModelParallel final : public Strategy {
         st.weight_gradient += t[2];
       }
     }
-    // Point to point: each boundary's message (activation forward, gradient back) crosses it
-    // for every replica at once; α + S/B on the slowest of those paths.
+    // Point to point: each boundary's message (activation forward, gradient back) crosses it for
+    // every replica and tensor-parallel rank at once; α + S/B on the slowest of those paths.
     std::vector<double> message(static_cast<std::size_t>(schedule_.virtual_stages() - 1), 0.0);
     bool analytic = true;
     for (int k = 0; k + 1 < schedule_.virtual_stages(); ++k) {
       std::vector<std::pair<int, int>> pairs;
-      for (int d = 0; d < replicas_; ++d)
-        pairs.emplace_back(rank_at(d, schedule_.stage_of(k)), rank_at(d, schedule_.stage_of(k + 1)));
+      for (int d = 0; d < replicas_; ++d) {
+        for (int t = 0; t < tensor_; ++t)
+          pairs.emplace_back(rank_at(d, schedule_.stage_of(k), t), rank_at(d, schedule_.stage_of(k + 1), t));
+      }
       const auto path = concurrent_path(experiment_, pairs);
       if (!path) {
         analytic = false;
@@ -369,7 +371,8 @@ class ModelParallel final : public Strategy {
          schedule_.split_backward
              ? fmt::format("input gradient {} + weight gradient {}", core::format_duration(slowest.backward),
                            core::format_duration(slowest.weight_gradient))
-             : "roofline time of its kernels"});
+         : tensor_ > 1 ? "roofline time of its kernels + its tensor-parallel collectives (closed form)"
+                       : "roofline time of its kernels"});
     p.terms.push_back(
         {stages_ > 1 ? "pipeline" : "forward and backward of every micro-batch", replayed.makespan,
          fmt::format("the {} schedule replayed with each stage's times, messages α + S/B (largest {})",
@@ -420,11 +423,11 @@ class ModelParallel final : public Strategy {
     return experiment_.platform.device_of(experiment_.placement[static_cast<std::size_t>(rank)]);
   }
 
-  // The rank of replica `replica` at pipeline stage `stage`.
-  int rank_at(int replica, int stage) const {
+  // The rank of replica `replica`, tensor-parallel index `tp` at pipeline stage `stage`.
+  int rank_at(int replica, int stage, int tp = 0) const {
     std::vector<int> coordinates;
     for (const core::Mesh::Dimension& d : experiment_.mesh.dimensions())
-      coordinates.push_back(d.name == "dp" ? replica : d.name == "pp" ? stage : 0);
+      coordinates.push_back(d.name == "dp" ? replica : d.name == "pp" ? stage : d.name == "tp" ? tp : 0);
     return experiment_.mesh.rank_at(coordinates);
   }
 
