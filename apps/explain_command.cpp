@@ -26,6 +26,17 @@ int explain_command(const ExplainArgs& args) {
       std::cout << fmt::format("  {:<40} {:>12}   {}\n", r.name, core::format_duration(r.seconds), r.formula);
     }
   }
+  if (!p.memory.empty()) {
+    std::cout << fmt::format("\n  memory per GPU{:<18} {:>10} {:>10} {:>10} {:>12} {:>10} {:>10}\n", "",
+                             "weights", "gradients", "optimizer", "activations", "total", "device");
+    auto bytes = [](std::uint64_t b) { return core::format_bytes(static_cast<double>(b)); };
+    for (const auto& m : p.memory) {
+      std::cout << fmt::format("  {:<32} {:>10} {:>10} {:>10} {:>12} {:>10} {:>10}{}\n", m.ranks,
+                               bytes(m.weights), bytes(m.gradients), bytes(m.optimizer), bytes(m.activations),
+                               bytes(m.total()), bytes(m.capacity),
+                               m.total() > m.capacity ? "  OUT OF MEMORY" : "");
+    }
+  }
   for (const auto& note : p.notes) std::cout << "  note: " << note << "\n";
   return 0;
 }

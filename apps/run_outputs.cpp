@@ -40,7 +40,19 @@ FinishedRun finish_run(const std::filesystem::path& dir, const core::Experiment&
   run.summary = core::summarize(record.trace, std::move(record.links), strategy.roles());
   run.summary.messages = record.messages;
   nlohmann::json extra = run_identity(experiment, record.backend);
-  extra["predicted_iteration_s"] = strategy.predict().iteration_seconds;
+  const strategies::Prediction prediction = strategy.predict();
+  extra["predicted_iteration_s"] = prediction.iteration_seconds;
+  // The strategy's memory model: the most a rank needs, and whether every rank's device holds it
+  // (null where the strategy models memory per rank class only as a total, or not at all).
+  extra["memory_per_device_bytes"] =
+      prediction.memory_per_device > 0 ? nlohmann::json(prediction.memory_per_device) : nlohmann::json();
+  if (prediction.memory.empty()) {
+    extra["memory_fits"] = nlohmann::json();
+  } else {
+    bool fits = true;
+    for (const auto& m : prediction.memory) fits = fits && m.total() <= m.capacity;
+    extra["memory_fits"] = fits;
+  }
   extra["fidelity"] = simulated ? nlohmann::json(core::to_string(experiment.fidelity)) : nlohmann::json();
   extra["machine"] = simulated ? nlohmann::json() : machine_facts();
   run.files = write_run_outputs(dir, record.trace, run.summary, extra);

@@ -30,6 +30,15 @@ struct Prediction {
   std::string references_title = "communication of one synchronization by other designs (closed forms)";
   // Bytes a training rank keeps on its device by the strategy's memory model (0: not modelled).
   std::uint64_t memory_per_device = 0;
+  // The same, term by term, for each kind of rank where they differ (pipeline stages).
+  struct MemoryUse {
+    std::string ranks;  // "stage 0"
+    std::uint64_t weights = 0, gradients = 0, optimizer = 0;
+    std::uint64_t activations = 0;  // saved for backward, at the schedule's peak
+    std::uint64_t capacity = 0;     // of the device
+    std::uint64_t total() const { return weights + gradients + optimizer + activations; }
+  };
+  std::vector<MemoryUse> memory;
 };
 
 class Strategy {

@@ -481,5 +481,41 @@ TEST(Cli, ExplainShowsSharedNics) {
       << per_gpu.out;
 }
 
+// A model-parallel run's memory per GPU: explain lists it per stage and marks what does not fit;
+// with check_memory: false such a run still simulates and summary.json says it does not fit.
+TEST(Cli, MemoryPerStageIsShownAndWhatDoesNotFitIsFlagged) {
+  ScratchDir scratch("cli-memory");
+  const std::string experiment = fmt::format(R"(experiment:
+  platform: {{topology: star, hosts: 4, link: {{bandwidth: 10Gbps, latency: 1us}},
+             device: {{name: small, peak: {{fp32: 1TFLOPS}}, memory_bandwidth: 1TBps, memory: {}}}}}
+  model: {}/models/tiny-transformer.yaml
+  parallelism: {{pp: 2, dp: 2}}
+  strategy: {{type: pipeline, micro_batches: 4, check_memory: false}}
+)",
+                                             "MEMORY", DMLSIM_SOURCE_DIR);
+  write_file(scratch / "big.yaml", with(experiment, "MEMORY", "8GB"));
+  write_file(scratch / "small.yaml", with(experiment, "MEMORY", "20MB"));
+  const auto big = run_dmlsim({"explain", (scratch / "big.yaml").string()}, scratch);
+  ASSERT_EQ(big.exit_code, 0) << big.err;
+  EXPECT_NE(big.out.find("memory per GPU"), std::string::npos) << big.out;
+  EXPECT_NE(big.out.find("  stage 1 "), std::string::npos) << big.out;
+  EXPECT_EQ(big.out.find("OUT OF MEMORY"), std::string::npos) << big.out;
+  const auto small = run_dmlsim({"explain", (scratch / "small.yaml").string()}, scratch);
+  EXPECT_NE(small.out.find("OUT OF MEMORY"), std::string::npos) << small.out;
+  const auto run = run_dmlsim(
+      {"run", (scratch / "small.yaml").string(), "--quiet", "--out", (scratch / "o").string()}, scratch);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const auto summary = testing::read_json(scratch / "o" / "summary.json");
+  EXPECT_EQ(summary["memory_fits"], false);
+  EXPECT_GT(summary["memory_per_device_bytes"].get<double>(), 20e6);
+  // With the memory check on (the default) the same experiment is refused before it runs.
+  write_file(scratch / "strict.yaml", with(with(experiment, "MEMORY", "20MB"), ", check_memory: false", ""));
+  const auto strict =
+      run_dmlsim({"run", (scratch / "strict.yaml").string(), "--out", (scratch / "s").string()}, scratch);
+  EXPECT_EQ(strict.exit_code, 2);
+  EXPECT_NE(strict.err.find("field 'experiment.strategy': stage 0 needs"), std::string::npos) << strict.err;
+  EXPECT_FALSE(std::filesystem::exists(scratch / "s"));
+}
+
 }  // namespace
 }  // namespace dmlsim

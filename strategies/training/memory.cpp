@@ -17,6 +17,21 @@ std::uint64_t replica_resident_bytes(const core::Model& m, bool adam) {
   return bytes;
 }
 
+TrainingState training_state(std::int64_t parameters, core::DType dtype, bool adam, int zero_stage,
+                             int data_parallel) {
+  const auto psi = static_cast<std::uint64_t>(parameters);
+  const std::uint64_t e = core::dtype_bytes(dtype);
+  const std::uint64_t k = adam ? (dtype == core::DType::fp32 ? 8 : 12) : 0;
+  const auto n = static_cast<std::uint64_t>(data_parallel);
+  // A partition of Ψ over N_d ranks: the largest share, ⌈Ψ/N_d⌉.
+  const std::uint64_t share = (psi + n - 1) / n;
+  TrainingState s;
+  s.weights = (zero_stage >= 3 ? share : psi) * e;
+  s.gradients = (zero_stage >= 2 ? share : psi) * e;
+  s.optimizer = (zero_stage >= 1 ? share : psi) * k;
+  return s;
+}
+
 std::uint64_t replica_memory_bytes(const core::Model& m, bool adam) {
   std::uint64_t bytes = replica_resident_bytes(m, adam);
   for (const core::Layer& l : m.layers) bytes += l.saved_bytes;

@@ -17,6 +17,21 @@ std::uint64_t replica_memory_bytes(const core::Model& model, bool adam);
 // The part of it kept across iterations: all but the saved activations.
 std::uint64_t replica_resident_bytes(const core::Model& model, bool adam);
 
+// The training state one rank keeps for `parameters` of its own (its tensor- and pipeline-parallel
+// share) over `data_parallel` replicas, as ZeRO partitions it (Rajbhandari et al., SC'20, §5.1 and
+// fig. 1): weights Ψ·e and gradients Ψ·e in the model dtype (e bytes) and optimizer state K·Ψ
+// (K = 12 for mixed-precision Adam: fp32 master weights and two moments; 8 when the model is fp32
+// already; 0 for SGD). Stage 1 divides the optimizer state by N_d, stage 2 the gradients too,
+// stage 3 the weights too: (2e + K)Ψ, 2eΨ + KΨ/N_d, eΨ + (e + K)Ψ/N_d, (2e + K)Ψ/N_d.
+struct TrainingState {
+  std::uint64_t weights = 0;
+  std::uint64_t gradients = 0;
+  std::uint64_t optimizer = 0;
+  std::uint64_t total() const { return weights + gradients + optimizer; }
+};
+TrainingState training_state(std::int64_t parameters, core::DType dtype, bool adam, int zero_stage,
+                             int data_parallel);
+
 // Checks, before anything runs, that a replica fits the device of every rank `holds_replica`
 // accepts (all ranks when it is empty; unless the strategy block says `check_memory: false`) and
 // that each such device can cost every kernel of the model (a bf16 model on a CPU profile cannot).

@@ -35,9 +35,23 @@ using pipeline::ScheduleKind;
 
 // A stretch of one pass over a chunk: kernels back to back, then the tensor-parallel collective
 // that follows them, if any.
+struct StepCollective {
+  Collective collective = Collective::all_reduce;
+  std::uint64_t bytes = 0;     // the whole tensor on one rank (all-reduce buffer, all-gather output)
+  bool data_parallel = false;  // on the dp communicator (ZeRO-3), else on tp (Megatron)
+  std::string next_to;         // the kernel it precedes or follows, for messages
+};
 struct Step {
   std::vector<core::Kernel> kernels;
-  std::optional<core::TensorParallelCollective> collective;
+  std::optional<StepCollective> collective;
+};
+
+// ZeRO-3 (Rajbhandari et al. 2020, §5.3): a layer's weights are all-gathered over dp before its
+// forward and before its backward, and its gradients reduce-scattered after its backward.
+struct LayerGathers {
+  std::uint64_t bytes = 0;  // the layer's parameters; 0: no ZeRO-3
+  bool gather_before = false;
+  bool scatter_after = false;
 };
 
 // One virtual stage's share of the model: its layers and what they cost and send.
@@ -55,23 +69,29 @@ struct Chunk {
 // Appends a pass's kernels to `steps`, with the tensor-parallel collectives that the layer runs
 // before or after them (those of the forward pass, or of the backward).
 void add_steps(std::vector<Step>& steps, const std::vector<core::Kernel>& kernels,
-               const std::vector<core::TensorParallelCollective>& collectives, bool backward) {
+               const std::vector<core::TensorParallelCollective>& collectives, bool backward,
+               const LayerGathers& zero = {}) {
   if (steps.empty()) steps.emplace_back();
+  auto then = [&steps](StepCollective c) {
+    steps.back().collective = std::move(c);
+    steps.emplace_back();
+  };
+  if (kernels.empty()) return;
+  if (zero.bytes > 0 && zero.gather_before)
+    then({Collective::all_gather, zero.bytes, true, kernels.front().name});
   for (const core::Kernel& k : kernels) {
     for (const auto& c : collectives) {
-      if (c.backward == backward && c.before && c.kernel == k.name) {
-        steps.back().collective = c;
-        steps.emplace_back();
-      }
+      if (c.backward == backward && c.before && c.kernel == k.name)
+        then({c.collective, c.bytes, false, c.kernel});
     }
     steps.back().kernels.push_back(k);
     for (const auto& c : collectives) {
-      if (c.backward == backward && !c.before && c.kernel == k.name) {
-        steps.back().collective = c;
-        steps.emplace_back();
-      }
+      if (c.backward == backward && !c.before && c.kernel == k.name)
+        then({c.collective, c.bytes, false, c.kernel});
     }
   }
+  if (zero.bytes > 0 && zero.scatter_after)
+    then({Collective::reduce_scatter, zero.bytes, true, kernels.back().name});
 }
 
 // The mesh each type needs, said where it is missing.
@@ -124,8 +144,20 @@ class ModelParallel final : public Strategy {
     if (e.payload && core::dtype_bytes(model_.dtype) != 4)
       node.fail(
           "payload mode checks the activations and gradients it moves as floats: give the model dtype fp32");
-    if (replicas_ > 1)
-      choice_ = read_collective_choice(node, e, Collective::all_reduce, "allreduce", "ring", replicas_);
+    zero_ = static_cast<int>(node.integer_in_or("zero", 0, 3, 0));
+    if (zero_ >= 2 && stages_ > 1) {
+      node.at("zero").fail(
+          "ZeRO stages 2 and 3 partition the gradients that a pipeline accumulates over its micro-batches; "
+          "DeepSpeed refuses them with pipeline parallelism too (use zero: 1, Megatron-LM's distributed "
+          "optimizer)");
+    }
+    if (replicas_ > 1) {
+      choice_ =
+          read_collective_choice(node, e, zero_ >= 1 ? Collective::reduce_scatter : Collective::all_reduce,
+                                 "allreduce", "ring", replicas_);
+      if (zero_ >= 1)
+        (void)read_collective_choice(node, e, Collective::all_gather, "allreduce", "ring", replicas_);
+    }
     if (tensor_ > 1) {
       tp_choice_ = read_collective_choice(
           node, e, sequence_parallel_ ? Collective::reduce_scatter : Collective::all_reduce, "tp_algorithm",
@@ -179,7 +211,7 @@ class ModelParallel final : public Strategy {
                                   .set(core::Attribute::micro_batch, a.micro_batch)
                                   .set(core::Attribute::stage, stage)
                                   .set(core::Attribute::chunk, a.chunk));
-            run_steps(rank, tp ? &*tp : nullptr, steps_of(chunk, a.op));
+            run_steps(rank, tp ? &*tp : nullptr, dp ? &*dp : nullptr, steps_of(chunk, a.op));
             // A micro-batch's saved activations live from its forward to its last backward pass.
             if (a.op == PipelineOp::forward) in_flight += chunk.saved_bytes;
             if (a.op == (schedule_.split_backward ? PipelineOp::weight_gradient : PipelineOp::backward))
@@ -199,21 +231,36 @@ class ModelParallel final : public Strategy {
         }
       }
       rank.wait_all(sends);
-      if (dp) {
+      // The replicas' gradients: all-reduced (no ZeRO), or reduce-scattered so that each replica
+      // steps its shard and then all-gathers the weights (ZeRO 1 and 2; Rajbhandari et al. §7:
+      // the all-reduce's volume). ZeRO-3 reduce-scattered them layer by layer in backward.
+      const std::uint32_t element = core::dtype_bytes(model_.dtype);
+      if (dp && zero_ < 3) {
         core::Phase sync(rank, "gradient-sync");
-        const NamedAlgorithm algorithm(choice_.algorithm, choice_.options);
         for (int c = 0; c < schedule_.chunks; ++c) {
-          const Chunk& chunk = chunk_of(stage, c);
-          dp->all_reduce(
-              {static_cast<std::uint64_t>(chunk.parameters), core::dtype_bytes(model_.dtype), nullptr},
-              algorithm);
+          run_collective(rank, *dp, choice_, zero_ >= 1 ? Collective::reduce_scatter : Collective::all_reduce,
+                         static_cast<std::uint64_t>(chunk_of(stage, c).parameters) * element,
+                         fmt::format("of chunk {}'s gradients", c));
         }
       }
       {
         core::Phase step(rank, "optimizer");
         rank.compute(optimizer_kernel(stage));
       }
+      if (dp && (zero_ == 1 || zero_ == 2)) {
+        core::Phase gather(rank, "parameter-gather");
+        for (int c = 0; c < schedule_.chunks; ++c) {
+          run_collective(rank, *dp, choice_, Collective::all_gather,
+                         static_cast<std::uint64_t>(chunk_of(stage, c).parameters) * element,
+                         fmt::format("of chunk {}'s weights", c));
+        }
+      }
     }
+  }
+
+  // The bytes ZeRO-3 gathers for a layer (its weights on this tp rank), 0 below stage 3.
+  std::uint64_t zero3_bytes(const core::Layer& layer) const {
+    return zero_ >= 3 ? static_cast<std::uint64_t>(layer.parameters) * core::dtype_bytes(model_.dtype) : 0;
   }
 
   // Re-cuts the model for the tensor-parallel degree, sequence parallelism and recomputation.
@@ -281,12 +328,16 @@ class ModelParallel final : public Strategy {
 
     // Per-stage costs on each stage's own device (the slowest replica of the stage decides).
     std::vector<pipeline::StageTimes> stage_times(static_cast<std::size_t>(stages_));
-    // Tensor-parallel collectives at their closed form on the first tp group of the stage.
-    std::vector<std::optional<PathClasses>> tp_paths;
+    // Collectives at their closed forms on the stage's first tp group and first dp group.
+    std::vector<std::optional<PathClasses>> tp_paths, dp_paths;
     for (int s = 0; s < stages_; ++s) {
       tp_paths.push_back(tensor_ > 1 ? path_classes(experiment_, experiment_.mesh.group("tp", rank_at(0, s)),
                                                     tp_choice_.options.local_size)
                                      : std::nullopt);
+      dp_paths.push_back(replicas_ > 1
+                             ? path_classes(experiment_, experiment_.mesh.group("dp", rank_at(0, s)),
+                                            choice_.options.local_size)
+                             : std::nullopt);
     }
     const std::uint32_t element = core::dtype_bytes(model_.dtype);
     auto kernel_seconds_of = [&](int stage, std::span<const core::Kernel> kernels) {
@@ -304,10 +355,13 @@ class ModelParallel final : public Strategy {
       double t = 0;
       for (const Step& step : steps) {
         t += kernel_seconds_of(stage, step.kernels);
-        const auto& paths = tp_paths[static_cast<std::size_t>(stage)];
-        if (step.collective && paths) {
-          t += collective_cost(step.collective->collective, tp_choice_.algorithm, tensor_,
-                               step.collective->bytes / element, element, *paths, tp_choice_.options)
+        if (!step.collective) continue;
+        const bool dp = step.collective->data_parallel;
+        const auto& paths = (dp ? dp_paths : tp_paths)[static_cast<std::size_t>(stage)];
+        const CollectiveChoice& choice = dp ? choice_ : tp_choice_;
+        if (paths) {
+          t += collective_cost(step.collective->collective, choice.algorithm, dp ? replicas_ : tensor_,
+                               step.collective->bytes / element, element, *paths, choice.options)
                    .total();
         }
       }
@@ -379,31 +433,53 @@ class ModelParallel final : public Strategy {
                      pipeline::to_string(schedule_.kind),
                      core::format_duration(
                          message.empty() ? 0.0 : *std::max_element(message.begin(), message.end())))});
-    double sync = 0;
-    if (replicas_ > 1 && analytic) {
-      const auto dp_paths =
-          path_classes(experiment_, experiment_.mesh.group("dp", 0), choice_.options.local_size);
-      for (int c = 0; c < v && dp_paths; ++c) {
-        double worst = 0;
-        for (int s = 0; s < stages_; ++s) {
-          worst = std::max(worst, collective_cost(Collective::all_reduce, choice_.algorithm, replicas_,
-                                                  static_cast<std::uint64_t>(chunk_of(s, c).parameters),
-                                                  core::dtype_bytes(model_.dtype), *dp_paths, choice_.options)
-                                      .total());
-        }
-        sync += worst;
+    // After its pipeline, each stage syncs its gradients over dp (all-reduce, or ZeRO 1 and 2's
+    // reduce-scatter), steps its optimizer, and (ZeRO 1 and 2) all-gathers its weights; the last
+    // stage to finish decides.
+    auto dp_seconds = [&](int stage, Collective collective) {
+      double t = 0;
+      const auto& paths = dp_paths[static_cast<std::size_t>(stage)];
+      for (int c = 0; c < v && paths && analytic; ++c) {
+        t += collective_cost(collective, choice_.algorithm, replicas_,
+                             static_cast<std::uint64_t>(chunk_of(stage, c).parameters), element, *paths,
+                             choice_.options)
+                 .total();
       }
-      p.terms.push_back({"gradient all-reduce (after the pipeline)", sync,
-                         fmt::format("{} all-reduce of each chunk over {} replicas, closed form",
+      return t;
+    };
+    double iteration = 0, sync = 0, gather = 0, optimizer = 0;
+    for (int s = 0; s < stages_; ++s) {
+      const double sync_s = replicas_ > 1 && zero_ < 3 ? dp_seconds(s, zero_ >= 1 ? Collective::reduce_scatter
+                                                                                  : Collective::all_reduce)
+                                                       : 0.0;
+      const double gather_s =
+          replicas_ > 1 && (zero_ == 1 || zero_ == 2) ? dp_seconds(s, Collective::all_gather) : 0.0;
+      const core::Kernel k = optimizer_kernel(s);
+      const double optimizer_s = kernel_seconds_of(s, std::span<const core::Kernel>(&k, 1));
+      const double end = replayed.finish[static_cast<std::size_t>(s)] + sync_s + optimizer_s + gather_s;
+      if (end > iteration) {
+        iteration = end;
+        sync = sync_s;
+        gather = gather_s;
+        optimizer = optimizer_s;
+      }
+    }
+    if (replicas_ > 1 && zero_ < 3) {
+      p.terms.push_back(
+          {zero_ >= 1 ? "gradient reduce-scatter (after the pipeline)"
+                      : "gradient all-reduce (after the pipeline)",
+           sync,
+           fmt::format("{} {} of each chunk over {} replicas, closed form, on the last stage to finish",
+                       choice_.algorithm, zero_ >= 1 ? "reduce-scatter" : "all-reduce", replicas_)});
+    }
+    p.terms.push_back({zero_ >= 1 ? "optimizer (its ZeRO shard)" : "optimizer", optimizer,
+                       "roofline time of the optimizer step"});
+    if (gather > 0) {
+      p.terms.push_back({"weight all-gather (ZeRO 1 and 2)", gather,
+                         fmt::format("{} all-gather of each chunk over {} replicas, closed form",
                                      choice_.algorithm, replicas_)});
     }
-    double optimizer = 0;
-    for (int s = 0; s < stages_; ++s) {
-      const core::Kernel k = optimizer_kernel(s);
-      optimizer = std::max(optimizer, kernel_seconds_of(s, std::span<const core::Kernel>(&k, 1)));
-    }
-    p.terms.push_back({"optimizer (slowest stage)", optimizer, "roofline time of the optimizer step"});
-    p.iteration_seconds = replayed.makespan + sync + optimizer;
+    p.iteration_seconds = iteration;
     p.references_title = "the published closed form, for comparison";
     const bool balanced = slowest.weight_gradient <= slowest.forward || schedule_.kind != ScheduleKind::zb_h1;
     if (balanced && stages_ > 1) {
@@ -414,7 +490,8 @@ class ModelParallel final : public Strategy {
                        100 * pipeline::bubble_fraction(schedule_.kind, stages_, schedule_.micro_batches, v,
                                                        slowest))});
     }
-    p.memory_per_device = *std::max_element(memory_per_stage_.begin(), memory_per_stage_.end());
+    for (const auto& use : memory_) p.memory_per_device = std::max(p.memory_per_device, use.total());
+    p.memory = memory_;
     return p;
   }
 
@@ -435,45 +512,51 @@ class ModelParallel final : public Strategy {
     return chunks_[static_cast<std::size_t>(schedule_.virtual_stage(stage, chunk))];
   }
 
-  // Runs a pass: its kernels, and its tensor-parallel collectives on the tp communicator, in turn.
-  // Payload mode fills each collective's buffer with the member's test input and checks the result.
-  void run_steps(core::Rank& rank, core::Communicator* tp, std::span<const Step> steps) const {
-    const NamedAlgorithm algorithm(tp_choice_.algorithm, tp_choice_.options);
+  // One collective of `bytes` on `comm`. Payload mode fills the buffer with the member's test
+  // input and checks the result on every member.
+  void run_collective(core::Rank& rank, core::Communicator& comm, const CollectiveChoice& choice,
+                      Collective collective, std::uint64_t bytes, std::string_view what) const {
     const std::uint32_t element = core::dtype_bytes(model_.dtype);
+    const std::uint64_t count = bytes / element;
     std::vector<float> data;
+    if (experiment_.payload) {
+      data.assign(static_cast<std::size_t>(count), 0.0f);
+      fill_test_input(comm.index(), data);
+    }
+    const core::ElementBuffer buffer{count, element, experiment_.payload ? data.data() : nullptr};
+    const NamedAlgorithm algorithm(choice.algorithm, choice.options);
+    switch (collective) {
+      case Collective::all_reduce:
+        comm.all_reduce(buffer, algorithm);
+        break;
+      case Collective::reduce_scatter:
+        comm.reduce_scatter(buffer, algorithm);
+        break;
+      case Collective::all_gather:
+        comm.all_gather(buffer, algorithm);
+        break;
+      default:
+        throw core::BackendError(fmt::format("model parallelism runs no {}", core::to_string(collective)));
+    }
+    if (!experiment_.payload) return;
+    if (std::string problem = check_test_output(collective, comm.size(), comm.index(), data);
+        !problem.empty()) {
+      throw core::BackendError(fmt::format("rank {}: the {} {} {}: {}", rank.rank(), comm.name(),
+                                           core::to_string(collective), what, problem));
+    }
+  }
+
+  // Runs a pass: its kernels and, in turn, its collectives (Megatron's on tp, ZeRO-3's on dp).
+  void run_steps(core::Rank& rank, core::Communicator* tp, core::Communicator* dp,
+                 std::span<const Step> steps) const {
     for (const Step& step : steps) {
       if (!step.kernels.empty()) rank.compute(step.kernels);
-      if (!step.collective || !tp) continue;
-      const core::TensorParallelCollective& c = *step.collective;
-      const std::uint64_t count = c.bytes / element;
-      float* values = nullptr;
-      if (experiment_.payload) {
-        data.assign(static_cast<std::size_t>(count), 0.0f);
-        fill_test_input(tp->index(), data);
-        values = data.data();
-      }
-      const core::ElementBuffer buffer{count, element, values};
-      switch (c.collective) {
-        case Collective::all_reduce:
-          tp->all_reduce(buffer, algorithm);
-          break;
-        case Collective::reduce_scatter:
-          tp->reduce_scatter(buffer, algorithm);
-          break;
-        case Collective::all_gather:
-          tp->all_gather(buffer, algorithm);
-          break;
-        default:
-          throw core::BackendError(
-              fmt::format("tensor parallelism has no {}", core::to_string(c.collective)));
-      }
-      if (experiment_.payload) {
-        if (std::string problem = check_test_output(c.collective, tp->size(), tp->index(), data);
-            !problem.empty()) {
-          throw core::BackendError(fmt::format("rank {}: the tensor-parallel {} after {}: {}", rank.rank(),
-                                               core::to_string(c.collective), c.kernel, problem));
-        }
-      }
+      if (!step.collective) continue;
+      const StepCollective& c = *step.collective;
+      core::Communicator* comm = c.data_parallel ? dp : tp;
+      if (comm == nullptr) continue;  // a group of one
+      run_collective(rank, *comm, c.data_parallel ? choice_ : tp_choice_, c.collective, c.bytes,
+                     fmt::format("next to {}", c.next_to));
     }
   }
 
@@ -488,9 +571,11 @@ class ModelParallel final : public Strategy {
     }
   }
 
+  // The stage's optimizer step: over its shard of the weights under ZeRO (⌈Ψ/N_d⌉).
   core::Kernel optimizer_kernel(int stage) const {
     std::int64_t parameters = 0;
     for (int c = 0; c < schedule_.chunks; ++c) parameters += chunk_of(stage, c).parameters;
+    if (zero_ >= 1) parameters = (parameters + replicas_ - 1) / replicas_;
     return core::optimizer_step("optimizer.step", parameters, model_.dtype,
                                 adam_ ? core::OptimizerStep::Kind::adam : core::OptimizerStep::Kind::sgd);
   }
@@ -538,7 +623,7 @@ class ModelParallel final : public Strategy {
       };
       for (std::size_t l = c.first_layer; l < c.end_layer; ++l) {
         const core::Layer& layer = model_.layers[l];
-        add_steps(c.forward, layer.forward, collectives_of(layer), false);
+        add_steps(c.forward, layer.forward, collectives_of(layer), false, {zero3_bytes(layer), true, false});
         c.parameters += layer.parameters;
         c.saved_bytes += layer.saved_bytes;
       }
@@ -550,47 +635,54 @@ class ModelParallel final : public Strategy {
         std::vector<core::Kernel> input, weight;
         for (const core::Kernel& kernel : layer.backward)
           (kernel.pass == core::Pass::weight_gradient ? weight : input).push_back(kernel);
-        add_steps(c.backward, layer.backward, collectives, true);
-        add_steps(c.input_gradient, input, collectives, true);
-        add_steps(c.weight_gradient, weight, collectives, true);
+        const std::uint64_t zero = zero3_bytes(layer);
+        add_steps(c.backward, layer.backward, collectives, true, {zero, true, true});
+        add_steps(c.input_gradient, input, collectives, true, {zero, true, weight.empty()});
+        add_steps(c.weight_gradient, weight, collectives, true, {zero, false, true});
       }
       c.output_bytes = model_.layers[c.end_layer - 1].activation_bytes;
       chunks_.push_back(std::move(c));
     }
   }
 
-  // Each stage keeps its chunks' weights, gradients and optimizer state, and the saved activations
-  // of as many (micro-batch, chunk) pairs as its schedule has in flight at most (counted at the
-  // largest of its chunks: exact with one chunk per stage, a bound with several).
+  // Each stage keeps its chunks' training state (weights, gradients, optimizer state, as ZeRO
+  // partitions them over dp: memory.hpp) and the saved activations of as many (micro-batch, chunk)
+  // pairs as its schedule has in flight at most (each counted at the largest of its chunks: exact
+  // with one chunk per stage, a bound with several). ZeRO-3's gathered layer is transient and not
+  // counted.
   void check_memory(const core::ConfigNode& node) {
     const bool check = node.boolean_or("check_memory", true);
     for (int s = 0; s < stages_; ++s) {
-      core::Model part = model_;
-      part.layers.clear();
+      std::int64_t parameters = 0;
       std::uint64_t largest_saved = 0;
       for (int c = 0; c < schedule_.chunks; ++c) {
-        const Chunk& chunk = chunk_of(s, c);
-        part.layers.insert(part.layers.end(),
-                           model_.layers.begin() + static_cast<std::ptrdiff_t>(chunk.first_layer),
-                           model_.layers.begin() + static_cast<std::ptrdiff_t>(chunk.end_layer));
-        largest_saved = std::max(largest_saved, chunk.saved_bytes);
+        parameters += chunk_of(s, c).parameters;
+        largest_saved = std::max(largest_saved, chunk_of(s, c).saved_bytes);
       }
-      const std::uint64_t resident = replica_resident_bytes(part, adam_);
+      const TrainingState state = training_state(parameters, model_.dtype, adam_, zero_, replicas_);
       const int peak =
           pipeline::peak_in_flight(schedule_.kind, stages_, schedule_.micro_batches, schedule_.chunks, s);
-      resident_bytes_.push_back(resident);
-      memory_per_stage_.push_back(resident + static_cast<std::uint64_t>(peak) * largest_saved);
+      Prediction::MemoryUse use;
+      use.ranks = stages_ > 1 ? fmt::format("stage {}", s) : "every rank";
+      use.weights = state.weights;
+      use.gradients = state.gradients;
+      use.optimizer = state.optimizer;
+      use.activations = static_cast<std::uint64_t>(peak) * largest_saved;
+      use.capacity = device_of(rank_at(0, s)).memory_bytes;
+      resident_bytes_.push_back(state.total());
+      memory_.push_back(use);
       for (int r = 0; r < experiment_.mesh.ranks() && check; ++r) {
         if (experiment_.mesh.coordinate(r, "pp") != s) continue;
         const core::DeviceProfile& device = device_of(r);
-        if (memory_per_stage_.back() > device.memory_bytes) {
-          node.fail(
-              fmt::format("stage {} needs {} (weights, gradients and optimizer state {}, and the saved "
-                          "activations of {} micro-batches in flight) but {} (rank {}) has {}; use more "
-                          "stages, fewer micro-batches in flight, or set check_memory: false",
-                          s, core::format_bytes(static_cast<double>(memory_per_stage_.back())),
-                          core::format_bytes(static_cast<double>(resident)), peak, device.name, r,
-                          core::format_bytes(static_cast<double>(device.memory_bytes))));
+        if (use.total() > device.memory_bytes) {
+          node.fail(fmt::format(
+              "{} needs {} (weights, gradients and optimizer state {}, and the saved activations of {} "
+              "micro-batches in flight {}) but {} (rank {}) has {}; use more stages or tensor parallelism, "
+              "recompute, ZeRO, fewer micro-batches in flight, or set check_memory: false",
+              use.ranks, core::format_bytes(static_cast<double>(use.total())),
+              core::format_bytes(static_cast<double>(state.total())), peak,
+              core::format_bytes(static_cast<double>(use.activations)), device.name, r,
+              core::format_bytes(static_cast<double>(device.memory_bytes))));
         }
       }
     }
@@ -659,22 +751,24 @@ class ModelParallel final : public Strategy {
   int stages_ = 1;
   int replicas_ = 1;
   int tensor_ = 1;
+  int zero_ = 0;
   bool sequence_parallel_ = false;
   CollectiveChoice tp_choice_{"ring", {}};
   PipelineSchedule schedule_;
   bool adam_ = true;
   CollectiveChoice choice_;
-  std::vector<Chunk> chunks_;  // by virtual stage
-  std::vector<std::uint64_t> resident_bytes_, memory_per_stage_;
+  std::vector<Chunk> chunks_;                  // by virtual stage
+  std::vector<std::uint64_t> resident_bytes_;  // per stage: the training state
+  std::vector<Prediction::MemoryUse> memory_;  // per stage
 };
 
 }  // namespace
 
 std::span<const std::string_view> model_parallel_fields() {
   static constexpr std::string_view kFields[] = {
-      "type",      "schedule",    "micro_batches", "chunks", "optimizer",    "layers_per_chunk",
-      "allreduce", "tree_chunk",  "local_size",    "inner",  "check_memory", "sequence_parallel",
-      "recompute", "tp_algorithm"};
+      "type",      "schedule",     "micro_batches", "chunks", "optimizer",    "layers_per_chunk",
+      "allreduce", "tree_chunk",   "local_size",    "inner",  "check_memory", "sequence_parallel",
+      "recompute", "tp_algorithm", "zero"};
   return kFields;
 }
 
