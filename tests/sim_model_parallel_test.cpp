@@ -282,5 +282,35 @@ TEST(SimHybrid, EveryDimensionMovesCheckedData) {
   EXPECT_EQ(e.mesh.coordinate(1, "tp"), 1) << "tp varies fastest";
 }
 
+// ZeRO over dp 2 (tp 2, so tp's all-reduces are apart): stages 1 and 2 reduce-scatter the
+// gradients and all-gather the weights once per iteration (one chunk); stage 3 gathers each of the
+// 4 layers' weights before its forward and its backward and reduce-scatters its gradients after,
+// per micro-batch. Payload mode checks every result; the time is explain's (1e-9).
+class SimZero : public ::testing::TestWithParam<int> {};
+
+TEST_P(SimZero, CollectivesPerStageAndTheirTime) {
+  const int zero = GetParam();
+  const core::Experiment e = testing::experiment_from_yaml(
+      tensor_parallel_experiment("{tp: 2, dp: 2}", "tensor-parallel", fmt::format(", zero: {}", zero), true));
+  const sim::SimResult r = testing::simulate_strategy(e);
+  const auto c = collectives_of(r.trace, 0);
+  auto count = [&](const std::string& collective) {
+    int n = 0;
+    if (c.count(collective)) {
+      for (const auto& [bytes, k] : c.at(collective)) n += bytes == kBsh ? 0 : k;
+    }
+    return n;
+  };
+  const int m = 2, layers = 4;
+  EXPECT_EQ(count("all-reduce"), 0) << "no gradient all-reduce";
+  EXPECT_EQ(count("reduce-scatter"), zero == 3 ? m * layers : 1);
+  EXPECT_EQ(count("all-gather"), zero == 3 ? 2 * m * layers : 1);
+  const core::RunSummary s = core::summarize(r.trace, {});
+  EXPECT_NEAR(s.iteration_seconds.at(0) / strategies::make_strategy(e)->predict().iteration_seconds, 1.0,
+              1e-9);
+}
+
+INSTANTIATE_TEST_SUITE_P(Sim, SimZero, ::testing::Values(1, 2, 3));
+
 }  // namespace
 }  // namespace dmlsim
