@@ -1,6 +1,7 @@
 #pragma once
 // The dmlsim subcommands. Each returns the process exit code; bad input throws core::ConfigError
 // (main prints it and exits with 2).
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <utility>
@@ -78,6 +79,17 @@ struct CompareArgs {
   int jobs = 0;                         // parallel simulations; 0 = one per core
 };
 int compare_command(const CompareArgs& args);
+
+struct SearchArgs {
+  std::filesystem::path experiment;  // platform and model (its strategy is replaced)
+  int gpus = 0;                      // dp·tp·pp
+  std::int64_t global_batch = 0;     // samples per iteration; 0: the model's micro-batch × gpus
+  int simulate = 8;                  // the best K by the closed forms are simulated
+  std::filesystem::path out;         // empty: dmlsim-out/search/<name>
+  Overrides overrides;
+  int jobs = 0;  // parallel simulations; 0 = one per core
+};
+int search_command(const SearchArgs& args);
 
 struct DemoArgs {
   std::filesystem::path out = "dmlsim-out/demo";

@@ -110,6 +110,22 @@ int main(int argc, char** argv) {
   compare_cmd->add_option("-j,--jobs", compare.jobs, "Simulations run at once (default: one per core)");
   compare_cmd->add_option("--set", compare_sets, "Override a field of every run's experiment");
 
+  SearchArgs search;
+  std::vector<std::string> search_sets;
+  auto* search_cmd = app.add_subcommand(
+      "search",
+      "Rank every dp × tp × pp, schedule, ZeRO stage and recomputation for N GPUs; write search.csv");
+  search_cmd->add_option("experiment", search.experiment, "Experiment YAML (its platform and model)")
+      ->required();
+  search_cmd->add_option("--gpus", search.gpus, "GPUs to use: dp·tp·pp")->required();
+  search_cmd->add_option("--global-batch", search.global_batch,
+                         "Samples per iteration (default: the model's micro-batch × GPUs)");
+  search_cmd->add_option("--simulate", search.simulate,
+                         "Simulate the best K configurations by the closed forms (default 8)");
+  search_cmd->add_option("-o,--out", search.out, "Output directory (default: dmlsim-out/search/<name>)");
+  search_cmd->add_option("-j,--jobs", search.jobs, "Simulations run at once (default: one per core)");
+  search_cmd->add_option("--set", search_sets, "Override a field of the experiment");
+
   DemoArgs demo;
   auto* demo_cmd = app.add_subcommand("demo", "Compare all-reduce algorithms for a transformer on 64 GPUs");
   demo_cmd->add_option("-o,--out", demo.out, "Output directory");
@@ -187,6 +203,12 @@ int main(int argc, char** argv) {
     if (*compare_cmd) {
       compare.overrides = parse_overrides(compare_sets);
       return compare_command(compare);
+    }
+    if (*search_cmd) {
+      search.overrides = parse_overrides(search_sets);
+      if (search.simulate < 0) throw dmlsim::core::ConfigError("--simulate: 0 or more");
+      if (search.global_batch < 0) throw dmlsim::core::ConfigError("--global-batch: 0 or more");
+      return search_command(search);
     }
     if (*demo_cmd) return demo_command(demo);
     if (*testbed_cmd) return testbed_command(testbed);

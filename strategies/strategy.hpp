@@ -39,6 +39,8 @@ struct Prediction {
     std::uint64_t total() const { return weights + gradients + optimizer + activations; }
   };
   std::vector<MemoryUse> memory;
+  // Pipelines: the share of stage time the schedule leaves idle (its replay); 0 otherwise.
+  double bubble_fraction = 0;
 };
 
 class Strategy {

@@ -517,5 +517,53 @@ TEST(Cli, MemoryPerStageIsShownAndWhatDoesNotFitIsFlagged) {
   EXPECT_FALSE(std::filesystem::exists(scratch / "s"));
 }
 
+// dmlsim search: every factorisation of 4 GPUs with each schedule, ZeRO 0/1 and recompute
+// none/selective is in search.csv — pruned with a reason, predicted, or (the best 2 by the closed
+// forms) simulated, their rows carrying what their runs measured; the table ranks those.
+TEST(Cli, SearchListsEveryConfigurationAndSimulatesTheBest) {
+  ScratchDir scratch("cli-search");
+  write_file(scratch / "e.yaml", fmt::format(R"(experiment:
+  name: tiny-search
+  platform: {{topology: star, hosts: 4, link: {{bandwidth: 10Gbps, latency: 1us}}, device: h100}}
+  model: {}/models/tiny-transformer.yaml
+  strategy: {{type: data-parallel}}
+)",
+                                             DMLSIM_SOURCE_DIR));
+  const auto r = run_dmlsim({"search", (scratch / "e.yaml").string(), "--gpus", "4", "--global-batch", "16",
+                             "--simulate", "2", "-j", "2", "--out", (scratch / "o").string()},
+                            scratch);
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  EXPECT_NE(r.out.find("(48 configurations)"), std::string::npos) << r.out;
+  std::istringstream csv(testing::read_file(scratch / "o" / "search.csv"));
+  std::string line;
+  std::getline(csv, line);
+  EXPECT_EQ(line.substr(0, 46), "dp,tp,pp,schedule,micro_batches,zero,recompute");
+  std::map<std::string, int> status;
+  int rows = 0;
+  while (std::getline(csv, line)) {
+    ++rows;
+    std::vector<std::string> f;
+    std::string cell;
+    for (std::istringstream in(line); std::getline(in, cell, ',');) f.push_back(cell);
+    ++status[f.at(7)];
+    if (f[7] == "pruned") {
+      EXPECT_FALSE(f[8].empty()) << line;
+    }
+    if (f[0] == "1" && f[1] == "1" && f[2] == "4" && f[3] == "interleaved") {
+      EXPECT_EQ(f[7], "pruned");
+      EXPECT_EQ(f[8], "4 layers cannot be cut into 8 pipeline chunks of at least one layer each");
+    }
+    if (f[7] == "simulated") {
+      const auto summary = testing::read_json(f.at(16) + "/summary.json");
+      EXPECT_NEAR(std::stod(f.at(10)), summary["iteration_s"].get<double>(), 1e-12) << line;
+      EXPECT_EQ(summary["parallelism"]["dp"].get<int>(), std::stoi(f[0]));
+    }
+  }
+  EXPECT_EQ(rows, 48);
+  EXPECT_EQ(status["simulated"], 2);
+  EXPECT_GT(status["pruned"], 0);
+  EXPECT_EQ(status["simulated"] + status["predicted"] + status["pruned"], 48);
+}
+
 }  // namespace
 }  // namespace dmlsim

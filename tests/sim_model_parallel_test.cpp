@@ -126,6 +126,18 @@ TEST(SimPipeline, TwoStagesOverARealNetworkTakeTheReplaysTime) {
   for (const double t : s.iteration_seconds) EXPECT_NEAR(t / predicted, 1.0, 1e-9);
 }
 
+// The same where messages outlast compute (an H100 behind 100 Mbit/s): each stage's messages to
+// its peer queue one after another, in the simulation as in the replay.
+TEST(SimPipeline, TwoStagesWhoseMessagesQueueTakeTheReplaysTime) {
+  std::string yaml = pipeline_experiment(2, "zb-h1", 6, 1, "{bandwidth: 100Mbps, latency: 50us}");
+  yaml.replace(yaml.find(kSlowDevice), std::string_view(kSlowDevice).size(), "h100");
+  const core::Experiment e = testing::experiment_from_yaml(yaml);
+  const core::RunSummary s = core::summarize(testing::simulate_strategy(e).trace, {});
+  const strategies::Prediction p = strategies::make_strategy(e)->predict();
+  EXPECT_GT(p.bubble_fraction, 0.5) << "communication-bound";
+  for (const double t : s.iteration_seconds) EXPECT_NEAR(t / p.iteration_seconds, 1.0, 1e-9);
+}
+
 // Payload mode: each message carries a value naming its micro-batch, boundary and kind, checked
 // where it arrives; every schedule, with data-parallel replicas (their gradients all-reduced).
 class SimPipelinePayload : public ::testing::TestWithParam<std::string> {};

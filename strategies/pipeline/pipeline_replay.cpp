@@ -117,10 +117,11 @@ class Replay {
           fail(stage, index, fmt::format("the next stage is {}", s_.stage_of(to)));
         if (!(gradient ? backwarded_ : forwarded_).count(done_key))
           fail(stage, index, "sends before computing what it sends");
-        if (!sent_
-                 .emplace(MessageKey{gradient, a.micro_batch, to},
-                          Sent{stage, clock + (message_ ? message_(gradient ? vs - 1 : vs) : 0.0)})
-                 .second)
+        // One message at a time to a peer: the send waits for the previous one to arrive.
+        double& link_free = link_free_[{stage, a.peer}];
+        clock = std::max(clock, link_free);
+        link_free = clock + (message_ ? message_(gradient ? vs - 1 : vs) : 0.0);
+        if (!sent_.emplace(MessageKey{gradient, a.micro_batch, to}, Sent{stage, link_free}).second)
           fail(stage, index, "sends the same message twice");
         break;
       }
@@ -193,6 +194,7 @@ class Replay {
   std::vector<double> clock_;
   std::vector<std::size_t> next_;
   std::map<MessageKey, Sent> sent_;
+  std::map<std::pair<int, int>, double> link_free_;  // (stage, peer) → when its last message arrives
   std::set<MessageKey> received_;
   std::set<std::tuple<int, int, int>> forwarded_, backwarded_, weighted_;  // (stage, chunk, micro-batch)
   std::vector<std::set<std::pair<int, int>>> in_flight_;                   // per stage: (chunk, micro-batch)

@@ -1,7 +1,8 @@
 #pragma once
 // Replays a pipeline schedule without a backend: checks that it is sound and times it with given
-// compute costs. Sends never block (isend); a message arrives its cost after its send, and a
-// receive waits for it.
+// compute costs. A message arrives its cost after its send, and a receive waits for it. A stage
+// sends one message at a time to each peer, as TCP and an NCCL stream do: a send waits until the
+// previous message to that peer has arrived (else it returns at once). The runner does the same.
 // Sound means:
 //   - every send has exactly one receive on the stage it names, with the same micro-batch, and
 //     the receiving chunk is the next virtual stage (activations) or the previous (gradients);

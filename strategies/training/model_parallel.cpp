@@ -192,7 +192,7 @@ class ModelParallel final : public Strategy {
         if (a.op != PipelineOp::recv_activation && a.op != PipelineOp::recv_gradient) continue;
         receives.emplace(i, pp.irecv(a.peer, message_buffer(stage, a, payload[i]), message_tag(stage, a)));
       }
-      std::vector<core::Request> sends;
+      std::map<int, core::Request> last_send;  // by peer stage: one message at a time to each
       std::uint64_t in_flight = 0;  // saved activations of the micro-batches between forward and backward
       rank.count(kMemoryInUse, static_cast<double>(resident));
       for (std::size_t i = 0; i < actions.size(); ++i) {
@@ -221,7 +221,8 @@ class ModelParallel final : public Strategy {
           }
           case PipelineOp::send_activation:
           case PipelineOp::send_gradient:
-            sends.push_back(pp.isend(a.peer, message_buffer(stage, a, payload[i]), message_tag(stage, a)));
+            if (core::Request& previous = last_send[a.peer]; previous.pending()) rank.wait(previous);
+            last_send[a.peer] = pp.isend(a.peer, message_buffer(stage, a, payload[i]), message_tag(stage, a));
             break;
           case PipelineOp::recv_activation:
           case PipelineOp::recv_gradient:
@@ -230,7 +231,9 @@ class ModelParallel final : public Strategy {
             break;
         }
       }
-      rank.wait_all(sends);
+      for (auto& [peer, request] : last_send) {
+        if (request.pending()) rank.wait(request);
+      }
       // The replicas' gradients: all-reduced (no ZeRO), or reduce-scattered so that each replica
       // steps its shard and then all-gathers the weights (ZeRO 1 and 2; Rajbhandari et al. §7:
       // the all-reduce's volume). ZeRO-3 reduce-scattered them layer by layer in backward.
@@ -480,6 +483,7 @@ class ModelParallel final : public Strategy {
                                      choice_.algorithm, replicas_)});
     }
     p.iteration_seconds = iteration;
+    p.bubble_fraction = replayed.bubble_fraction();
     p.references_title = "the published closed form, for comparison";
     const bool balanced = slowest.weight_gradient <= slowest.forward || schedule_.kind != ScheduleKind::zb_h1;
     if (balanced && stages_ > 1) {
