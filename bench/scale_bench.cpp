@@ -69,6 +69,29 @@ std::string data_parallel(int gpus) {
                      fmt::arg("gpus", gpus), fmt::arg("nodes", gpus / 8), fmt::arg("widths", widths));
 }
 
+// One iteration of GPT-3 175B (Brown et al. 2020) on 1024 H100s as tp 8 (a node's NVLink) × pp 16
+// × dp 8, 1F1B with 64 micro-batches of one sequence and selective recomputation: 22 M messages
+// at steps fidelity, as tensor-parallel rings of 8 run every all-reduce message by message.
+std::string gpt3_hybrid(const char* fidelity) {
+  return fmt::format(R"(experiment:
+  name: gpt3-1024-{f}
+  platform:
+    topology: gpu-nodes
+    nodes: 128
+    gpus_per_node: 8
+    nvlink: {{bandwidth: 450GBps, latency: 700ns}}
+    nic: {{bandwidth: 400Gbps, latency: 1.5us}}
+    fabric: {{nodes_per_leaf: 16, spines: 16, oversubscription: 1, spine_latency: 600ns}}
+    device: h100
+  model: {{type: transformer, family: gpt, name: gpt3-175b, layers: 96, hidden: 12288, heads: 96,
+          sequence: 2048, vocabulary: 50257, micro_batch: 1, dtype: bf16}}
+  parallelism: {{tp: 8, dp: 8, pp: 16}}
+  strategy: {{type: hybrid, schedule: 1f1b, micro_batches: 64, recompute: selective}}
+  simulation: {{fidelity: {f}, trace: none}}
+)",
+                     fmt::arg("f", fidelity));
+}
+
 Measured run_point(const std::string& dmlsim, const fs::path& dir, const Point& p) {
   const fs::path yaml = dir / (p.name + ".yaml");
   std::ofstream(yaml) << p.experiment_yaml;
@@ -107,7 +130,7 @@ int main(int argc, char** argv) {
   bool quick = false;
   std::string dmlsim = (fs::path(argv[0]).parent_path().parent_path() / "dmlsim").string();
   std::string work = "dmlsim-bench-out";
-  app.add_flag("--quick", quick, "Skip the slow message-level points (4096 ranks in steps)");
+  app.add_flag("--quick", quick, "Skip the slow message-level points (4096 ranks and GPT-3 on 1024 GPUs in steps)");
   app.add_option("--dmlsim", dmlsim, "Path of the dmlsim executable");
   app.add_option("--work", work, "Scratch directory for experiments and outputs");
   CLI11_PARSE(app, argc, argv);
@@ -122,6 +145,8 @@ int main(int argc, char** argv) {
   points.push_back({"ring-allreduce-100MB-16384-flows", ring_allreduce(16384, "flows"), 1.0, 1e9});
   points.push_back({"dp-50-buckets-1024-gpus", data_parallel(1024), 0.5, {}});
   points.push_back({"dp-50-buckets-16384-gpus", data_parallel(16384), {}, {}});
+  points.push_back({"gpt3-175b-1024-gpus-hybrid-flows", gpt3_hybrid("flows"), 60.0, 4e9});
+  if (!quick) points.push_back({"gpt3-175b-1024-gpus-hybrid-steps", gpt3_hybrid("steps"), {}, {}});
 
   fs::create_directories(work);
   std::cout << fmt::format("{:<36} {:>8} {:>8} {:>9} {:>10} {:>10} {:>11}  {}\n", "point", "wall s", "sim s",
