@@ -103,5 +103,16 @@ TEST(ModelParallelMemory, ZeroStagesPartitionTheTrainingState) {
   }
 }
 
+// The shipped GPT-3 example (tp 8 × pp 16 × dp 8 on A100 80 GB, selective recomputation): every
+// stage fits; the first, with the embedding and 16 micro-batches in flight, holds the most.
+TEST(ModelParallelMemory, ShippedGpt3ExampleFitsEveryStage) {
+  const core::Experiment e =
+      strategies::load_experiment(std::string(DMLSIM_SOURCE_DIR) + "/experiments/gpt3-175b-1024-a100.yaml");
+  const strategies::Prediction p = strategies::make_strategy(e)->predict();
+  ASSERT_EQ(p.memory.size(), 16u);
+  for (const auto& m : p.memory) EXPECT_LE(m.total(), m.capacity) << m.ranks;
+  EXPECT_EQ(p.memory_per_device, p.memory.front().total());
+}
+
 }  // namespace
 }  // namespace dmlsim
