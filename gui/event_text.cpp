@@ -91,4 +91,14 @@ std::string event_tooltip(const RunModel& run, std::uint32_t event) {
   return html + "</table>";
 }
 
+std::string event_label(const core::Trace& trace, const core::TraceEvent& event) {
+  std::string label(trace.text(event.name));
+  const int micro_batch = event.attributes.get(core::Attribute::micro_batch);
+  if (micro_batch < 0) return label;
+  label += fmt::format(" {}", micro_batch);
+  if (const int chunk = event.attributes.get(core::Attribute::chunk); chunk > 0)
+    label += fmt::format(".{}", chunk);
+  return label;
+}
+
 }  // namespace dmlsim::gui

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "gui/event_text.hpp"
 #include "gui/lod.hpp"
 #include "gui/palette.hpp"
 #include "gui/time_axis.hpp"
@@ -215,7 +216,7 @@ class Painter {
         const QRectF text_rect = r.adjusted(3, 0, -2, 0).intersected(QRectF(lane));
         p_.setPen(text_colour_on(c));
         p_.drawText(text_rect, Qt::AlignVCenter | Qt::AlignLeft,
-                    metrics.elidedText(qstr(run.trace().text(e.name)), Qt::ElideRight,
+                    metrics.elidedText(qstr(event_label(run.trace(), e)), Qt::ElideRight,
                                        static_cast<int>(text_rect.width())));
       }
     }

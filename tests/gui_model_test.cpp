@@ -231,6 +231,18 @@ TEST(GuiRunModel, LabelsRanksWithTheirMeshCoordinates) {
   EXPECT_EQ(RunModel::load(scratch.path())->mesh_coordinates_of(3), "");
 }
 
+// A pipeline's events say which micro-batch (and model chunk, past the first) they work on.
+TEST(GuiEventText, LabelsCarryTheMicroBatchAndChunk) {
+  core::Trace t;
+  core::TraceEvent e;
+  e.name = t.intern("forward");
+  EXPECT_EQ(event_label(t, e), "forward");
+  e.attributes.set(core::Attribute::micro_batch, 3).set(core::Attribute::chunk, 0);
+  EXPECT_EQ(event_label(t, e), "forward 3");
+  e.attributes.set(core::Attribute::chunk, 1);
+  EXPECT_EQ(event_label(t, e), "forward 3.1");
+}
+
 // A run says what it is: summary.json's backend, else its label's suffix.
 TEST(GuiRunModel, SaysWhetherItWasSimulatedOrMeasured) {
   EXPECT_EQ(RunModel::load(test_run("demo-ring"))->kind(), "simulated");
