@@ -130,7 +130,8 @@ int main(int argc, char** argv) {
   bool quick = false;
   std::string dmlsim = (fs::path(argv[0]).parent_path().parent_path() / "dmlsim").string();
   std::string work = "dmlsim-bench-out";
-  app.add_flag("--quick", quick, "Skip the slow message-level points (4096 ranks and GPT-3 on 1024 GPUs in steps)");
+  app.add_flag("--quick", quick,
+               "Skip the slow message-level points (4096 ranks and GPT-3 on 1024 GPUs in steps)");
   app.add_option("--dmlsim", dmlsim, "Path of the dmlsim executable");
   app.add_option("--work", work, "Scratch directory for experiments and outputs");
   CLI11_PARSE(app, argc, argv);
