@@ -153,6 +153,11 @@ TEST(PipelineSchedule, ShapesTheSchedulesCannotRunAreRefused) {
   EXPECT_NE(message([] { build_schedule(ScheduleKind::one_f_one_b, 4, 8, 2); }).find("use interleaved"),
             std::string::npos);
   EXPECT_THROW(build_schedule(ScheduleKind::gpipe, 0, 8), core::ValueError);
+  EXPECT_EQ(schedule_shape_problem(ScheduleKind::interleaved, 4, 6, 2)->field, "micro_batches");
+  EXPECT_EQ(schedule_shape_problem(ScheduleKind::interleaved, 4, 8, 1)->field, "chunks");
+  EXPECT_FALSE(schedule_shape_problem(ScheduleKind::interleaved, 4, 8, 2));
+  EXPECT_THROW(pipeline_seconds(ScheduleKind::interleaved, 4, 6, 2, {1, 1, 1}), core::ValueError)
+      << "the closed forms check the same shapes";
   EXPECT_THROW(build_schedule(ScheduleKind::gpipe, 2, 0), core::ValueError);
   ScheduleKind k{};
   EXPECT_TRUE(parse_schedule_kind("zb-h1", k));

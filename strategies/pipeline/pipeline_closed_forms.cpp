@@ -8,20 +8,8 @@
 
 namespace dmlsim::strategies::pipeline {
 
-namespace {
-// The shape checks of build_schedule, without building it.
-void check_shape(ScheduleKind kind, int p, int m, int v) {
-  if (p < 1 || m < 1)
-    throw core::ValueError(fmt::format("a pipeline of {} stages and {} micro-batches", p, m));
-  if (kind == ScheduleKind::interleaved ? v < 2 || m % p != 0 : v != 1) {
-    throw core::ValueError(fmt::format(
-        "the {} schedule does not run {} micro-batches on {} stages of {} chunks", to_string(kind), m, p, v));
-  }
-}
-}  // namespace
-
 double pipeline_seconds(ScheduleKind kind, int stages, int micro_batches, int chunks, const StageTimes& t) {
-  check_shape(kind, stages, micro_batches, chunks);
+  check_schedule_shape(kind, stages, micro_batches, chunks);
   const double p = stages, m = micro_batches, v = chunks;
   switch (kind) {
     case ScheduleKind::gpipe:
@@ -44,7 +32,7 @@ double bubble_fraction(ScheduleKind kind, int stages, int micro_batches, int chu
 }
 
 int peak_in_flight(ScheduleKind kind, int stages, int micro_batches, int chunks, int stage) {
-  check_shape(kind, stages, micro_batches, chunks);
+  check_schedule_shape(kind, stages, micro_batches, chunks);
   const int p = stages, m = micro_batches, v = chunks, s = stage;
   switch (kind) {
     case ScheduleKind::gpipe:

@@ -84,7 +84,7 @@ class Replay {
     double& clock = clock_[idx(stage)];
     switch (a.op) {
       case PipelineOp::forward:
-        if (vs > 0 && !received_.count({false, a.micro_batch, vs}))
+        if (vs > 0 && !received({false, a.micro_batch, vs}))
           fail(stage, index, "runs before its activation is received");
         if (!forwarded_.insert(done_key).second) fail(stage, index, "runs twice");
         compute(stage, a);
@@ -94,7 +94,7 @@ class Replay {
         break;
       case PipelineOp::backward:
         if (!forwarded_.count(done_key)) fail(stage, index, "runs before its forward");
-        if (vs < s_.virtual_stages() - 1 && !received_.count({true, a.micro_batch, vs}))
+        if (vs < s_.virtual_stages() - 1 && !received({true, a.micro_batch, vs}))
           fail(stage, index, "runs before its gradient is received");
         if (!backwarded_.insert(done_key).second) fail(stage, index, "runs twice");
         compute(stage, a);
@@ -134,13 +134,17 @@ class Replay {
         if (it->second.from_stage != a.peer)
           fail(stage, index, fmt::format("the message comes from stage {}", it->second.from_stage));
         it->second.received = true;
-        received_.insert({gradient, a.micro_batch, vs});
         clock = std::max(clock, it->second.arrives);
         break;
       }
     }
     ++next_[idx(stage)];
     return true;
+  }
+
+  bool received(const MessageKey& key) const {
+    const auto it = sent_.find(key);
+    return it != sent_.end() && it->second.received;
   }
 
   void compute(int stage, const PipelineAction& a) {
@@ -195,7 +199,6 @@ class Replay {
   std::vector<std::size_t> next_;
   std::map<MessageKey, Sent> sent_;
   std::map<std::pair<int, int>, double> link_free_;  // (stage, peer) → when its last message arrives
-  std::set<MessageKey> received_;
   std::set<std::tuple<int, int, int>> forwarded_, backwarded_, weighted_;  // (stage, chunk, micro-batch)
   std::vector<std::set<std::pair<int, int>>> in_flight_;                   // per stage: (chunk, micro-batch)
   ReplayResult result_;

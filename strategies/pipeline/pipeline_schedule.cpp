@@ -150,24 +150,41 @@ std::vector<std::string_view> schedule_kind_names() {
   return {kKindNames.begin(), kKindNames.end()};
 }
 
-PipelineSchedule build_schedule(ScheduleKind kind, int stages, int micro_batches, int chunks) {
-  if (stages < 1) throw core::ValueError(fmt::format("a pipeline needs at least 1 stage, not {}", stages));
-  if (micro_batches < 1)
-    throw core::ValueError(fmt::format("a pipeline needs at least 1 micro-batch, not {}", micro_batches));
+std::optional<ShapeProblem> schedule_shape_problem(ScheduleKind kind, int stages, int micro_batches,
+                                                   int chunks) {
+  if (stages < 1)
+    return ShapeProblem{"stages", fmt::format("a pipeline needs at least 1 stage, not {}", stages)};
+  if (micro_batches < 1) {
+    return ShapeProblem{"micro_batches",
+                        fmt::format("a pipeline needs at least 1 micro-batch, not {}", micro_batches)};
+  }
   if (kind == ScheduleKind::interleaved) {
-    if (chunks < 2)
-      throw core::ValueError(
-          fmt::format("the interleaved schedule needs 2 or more chunks per stage, not {}", chunks));
+    if (chunks < 2) {
+      return ShapeProblem{
+          "chunks", fmt::format("the interleaved schedule needs 2 or more chunks per stage, not {}", chunks)};
+    }
     if (micro_batches % stages != 0) {
-      throw core::ValueError(fmt::format(
-          "the interleaved schedule needs the micro-batches ({}) to be a multiple of the stages ({}), as "
-          "Megatron-LM requires",
-          micro_batches, stages));
+      return ShapeProblem{
+          "micro_batches",
+          fmt::format("the interleaved schedule needs the micro-batches ({}) to be a multiple of "
+                      "the stages ({}), as Megatron-LM requires",
+                      micro_batches, stages)};
     }
   } else if (chunks != 1) {
-    throw core::ValueError(fmt::format("the {} schedule runs one chunk per stage, not {} (use interleaved)",
-                                       to_string(kind), chunks));
+    return ShapeProblem{"chunks",
+                        fmt::format("the {} schedule runs one chunk per stage, not {} (use interleaved)",
+                                    to_string(kind), chunks)};
   }
+  return std::nullopt;
+}
+
+void check_schedule_shape(ScheduleKind kind, int stages, int micro_batches, int chunks) {
+  if (auto problem = schedule_shape_problem(kind, stages, micro_batches, chunks))
+    throw core::ValueError(std::move(problem->message));
+}
+
+PipelineSchedule build_schedule(ScheduleKind kind, int stages, int micro_batches, int chunks) {
+  check_schedule_shape(kind, stages, micro_batches, chunks);
   PipelineSchedule s;
   s.kind = kind;
   s.stages = stages;

@@ -24,6 +24,7 @@
 //                hand gradients back sooner and the deferred W fill the drain. Same peak
 //                in-flight micro-batches as 1F1B on stage 0 (p).
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -70,9 +71,19 @@ struct PipelineSchedule {
   int chunk_of(int virtual_stage) const { return virtual_stage / stages; }
 };
 
+// The condition a shape breaks — p, m ≥ 1; interleaved: v ≥ 2 and m a multiple of p; the others:
+// v = 1 — and which of the three it is about ("stages", "micro_batches", "chunks"), or nullopt.
+struct ShapeProblem {
+  std::string_view field;
+  std::string message;
+};
+std::optional<ShapeProblem> schedule_shape_problem(ScheduleKind kind, int stages, int micro_batches,
+                                                   int chunks);
+// Throws ValueError with the problem's message.
+void check_schedule_shape(ScheduleKind kind, int stages, int micro_batches, int chunks);
+
 // The schedule of `kind` for p stages, m micro-batches and v chunks per stage (v > 1 only for
-// interleaved), with its sends and receives. Throws ValueError naming the condition a shape
-// breaks (p, m, v ≥ 1; interleaved: v ≥ 2 and m a multiple of p; others: v = 1).
+// interleaved), with its sends and receives; the shape checked as above.
 PipelineSchedule build_schedule(ScheduleKind kind, int stages, int micro_batches, int chunks = 1);
 
 // The compute order of one stage as text, for tests and error messages: "F0 F1 B0 W0 F2 ..."

@@ -4,9 +4,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
-#include <cstring>
 #include <map>
-#include <numeric>
 #include <optional>
 
 #include "core/communicator.hpp"
@@ -131,13 +129,12 @@ class ModelParallel final : public Strategy {
     const int m = static_cast<int>(node.integer_in_or("micro_batches", 1, 1 << 16, 2 * stages_));
     const int v =
         static_cast<int>(node.integer_in_or("chunks", 1, 64, kind == ScheduleKind::interleaved ? 2 : 1));
-    try {
-      schedule_ = pipeline::build_schedule(kind, stages_, m, v);
-    } catch (const core::ValueError& err) {
-      const char* field =
-          std::string_view(err.what()).find("chunk") != std::string_view::npos ? "chunks" : "micro_batches";
-      (node.has(field) ? node.at(field) : node).fail(err.what());
+    // The mesh's pp is at least 1, so a problem is about micro_batches or chunks.
+    if (const auto problem = pipeline::schedule_shape_problem(kind, stages_, m, v)) {
+      const std::string field(problem->field);
+      (node.has(field) ? node.at(field) : node).fail(problem->message);
     }
+    schedule_ = pipeline::build_schedule(kind, stages_, m, v);
     const std::string optimizer = node.string_or("optimizer", "adam");
     if (optimizer != "adam" && optimizer != "sgd") node.at("optimizer").fail("known optimizers: adam, sgd");
     adam_ = optimizer == "adam";
@@ -179,7 +176,8 @@ class ModelParallel final : public Strategy {
     if (replicas_ > 1) dp.emplace(rank.communicator(mesh.group("dp", rank.rank()), "dp"));
     if (tensor_ > 1) tp.emplace(rank.communicator(mesh.group("tp", rank.rank()), "tp"));
     const std::vector<PipelineAction>& actions = schedule_.actions[static_cast<std::size_t>(stage)];
-    const std::uint64_t resident = resident_bytes_[static_cast<std::size_t>(stage)];
+    const Prediction::MemoryUse& memory = memory_[static_cast<std::size_t>(stage)];
+    const std::uint64_t resident = memory.weights + memory.gradients + memory.optimizer;
 
     for (int it = 0; it < experiment_.iterations; ++it) {
       core::Phase iteration(rank, "iteration", it);
@@ -285,22 +283,28 @@ class ModelParallel final : public Strategy {
     }
     if (sequence_parallel_ && tensor_ < 2)
       node.at("sequence_parallel").fail("needs tensor parallelism (tp ≥ 2)");
-    if (tensor_ == 1 && shape.recompute == core::Recompute::none) {
-      model_ = whole;
-      return;
+    // One cut per option, so that an impossible one is refused at its own field: the degree at
+    // parallelism.tp, then sequence parallelism, then recomputation.
+    const auto cut = [&](const core::ModelShape& as, const core::ConfigNode& field) {
+      try {
+        model_ = whole.rebuilt(as);
+      } catch (const core::ValueError& err) {
+        field.fail(err.what());
+      }
+    };
+    model_ = whole;
+    core::ModelShape partial;
+    if (tensor_ > 1) {
+      partial.tensor_parallel = tensor_;
+      cut(partial, experiment_.parallelism && experiment_.parallelism->has("tp")
+                       ? experiment_.parallelism->at("tp")
+                       : node);
     }
-    try {
-      model_ = whole.rebuilt(shape);
-    } catch (const core::ValueError& err) {
-      const std::string_view what = err.what();
-      if (what.find("recomput") != std::string_view::npos && node.has("recompute"))
-        node.at("recompute").fail(what);
-      if (what.find("sequence") != std::string_view::npos && node.has("sequence_parallel"))
-        node.at("sequence_parallel").fail(what);
-      if (experiment_.parallelism && experiment_.parallelism->has("tp"))
-        experiment_.parallelism->at("tp").fail(what);
-      node.fail(what);
+    if (sequence_parallel_) {
+      partial.sequence_parallel = true;
+      cut(partial, node.at("sequence_parallel"));
     }
+    if (shape.recompute != core::Recompute::none) cut(shape, node.at("recompute"));
   }
 
   core::Roles roles() const override {
@@ -673,7 +677,6 @@ class ModelParallel final : public Strategy {
       use.optimizer = state.optimizer;
       use.activations = static_cast<std::uint64_t>(peak) * largest_saved;
       use.capacity = device_of(rank_at(0, s)).memory_bytes;
-      resident_bytes_.push_back(state.total());
       memory_.push_back(use);
       for (int r = 0; r < experiment_.mesh.ranks() && check; ++r) {
         if (experiment_.mesh.coordinate(r, "pp") != s) continue;
@@ -762,7 +765,6 @@ class ModelParallel final : public Strategy {
   bool adam_ = true;
   CollectiveChoice choice_;
   std::vector<Chunk> chunks_;                  // by virtual stage
-  std::vector<std::uint64_t> resident_bytes_;  // per stage: the training state
   std::vector<Prediction::MemoryUse> memory_;  // per stage
 };
 
