@@ -3,10 +3,14 @@
 // identical; and it writes the same kind of trace as the simulator.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <chrono>
+#include <map>
 #include <set>
+#include <tuple>
 
 #include "cli_helpers.hpp"
+#include "core/trace_csv_reader.hpp"
 
 namespace dmlsim {
 namespace {
@@ -143,10 +147,29 @@ INSTANTIATE_TEST_SUITE_P(Real, RealDataParallel,
                            return s;
                          });
 
-// Pipelines over real processes: 4 stages × 2 replicas, every schedule. In payload mode each
-// activation and gradient carries a value naming its micro-batch, boundary and kind, checked where
-// it arrives (a wrong message fails the run); the messages and events (phases with their
-// micro-batch, sends and receives with their peers and bytes) are those the simulator has.
+// Every rank's "parameter error vs one rank" counter in a run's trace.csv (mlp_numerics.hpp: the
+// largest difference of its parameters from those of the same MLP trained on one rank, over the
+// largest change training made to that tensor); checks each rank reported one, returns the worst.
+double worst_parameter_error(const std::filesystem::path& csv, int ranks) {
+  const core::Trace trace = core::read_csv_trace(csv);
+  std::map<int, double> error;
+  for (const core::TraceEvent& ev : trace.events()) {
+    if (ev.lane == core::Lane::counter && trace.text(ev.name) == "parameter error vs one rank")
+      error[ev.rank] = ev.value;
+  }
+  EXPECT_EQ(error.size(), static_cast<std::size_t>(ranks)) << "every rank checks its parameters";
+  double worst = 0;
+  for (const auto& [rank, e] : error) worst = std::max(worst, e);
+  return worst;
+}
+
+// Float rounding only (sums in another order); a wrong tensor gives ~1.
+constexpr double kTrainsLikeOneRank = 1e-3;
+
+// Pipelines over real processes: 4 stages × 2 replicas, every schedule. Payload mode trains the
+// MLP for real: after three steps every rank holds the parameters of the same MLP trained on one
+// rank (a wrong message fails the run); the messages and events (phases with their micro-batch,
+// sends and receives with their peers and bytes) are those the simulator has.
 class RealPipeline : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(RealPipeline, EveryMessageArrivesWhereTheScheduleSendsIt) {
@@ -157,7 +180,7 @@ TEST_P(RealPipeline, EveryMessageArrivesWhereTheScheduleSendsIt) {
   platform: {{topology: star, hosts: 8, link: {{bandwidth: 1Gbps, latency: 10us}}, device: cpu}}
   model: {{type: mlp, widths: [64, 128, 128, 128, 128, 128, 128, 128, 10], batch: 4, dtype: fp32}}
   parallelism: {{pp: 4, dp: 2}}
-  iterations: 2
+  iterations: 3
   strategy: {{type: pipeline, schedule: {}, micro_batches: 4}}
   simulation: {{payload: true, trace: messages}}
 )",
@@ -168,6 +191,7 @@ TEST_P(RealPipeline, EveryMessageArrivesWhereTheScheduleSendsIt) {
   ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
   const auto summary = testing::read_json(scratch / "out" / "summary.json");
   EXPECT_EQ(summary["per_rank"][7]["role"], "stage 3");
+  EXPECT_LT(worst_parameter_error(scratch / "out" / "trace.csv", 8), kTrainsLikeOneRank);
   testing::expect_same_events_as_simulated(scratch / "e.yaml", scratch / "out", 8, scratch);
 }
 
@@ -201,6 +225,45 @@ TEST(RealHybrid, EveryDimensionMovesCheckedData) {
   ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
   testing::expect_same_events_as_simulated(scratch / "e.yaml", scratch / "out", 8, scratch);
 }
+
+// Tensor parallelism (tp 2 and 4: Megatron's column- and row-parallel GEMM pairs, their partial
+// sums all-reduced over MPI) and a dp 2 × tp 2 × pp 2 hybrid of an MLP over real processes train
+// like one rank: same parameters after three steps.
+class RealTrainsLikeOneRank : public ::testing::TestWithParam<std::tuple<std::string, std::string, int>> {};
+
+TEST_P(RealTrainsLikeOneRank, SameParametersAfterThreeSteps) {
+  const auto& [parallelism, strategy, ranks] = GetParam();
+  ScratchDir scratch("real-trains");
+  write_file(scratch / "e.yaml", fmt::format(R"(experiment:
+  name: trains-like-one-rank
+  platform: {{topology: star, hosts: {}, link: {{bandwidth: 1Gbps, latency: 10us}}, device: cpu}}
+  model: {{type: mlp, widths: [64, 128, 128, 128, 128, 16], batch: 4, dtype: fp32}}
+  parallelism: {}
+  iterations: 3
+  strategy: {}
+  simulation: {{payload: true, trace: messages}}
+)",
+                                             ranks, parallelism, strategy));
+  const auto r = run_dmlsim({"run", (scratch / "e.yaml").string(), "--backend", "real", "--local",
+                             "--timeout", "120", "--out", (scratch / "out").string()},
+                            scratch);
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  EXPECT_LT(worst_parameter_error(scratch / "out" / "trace.csv", ranks), kTrainsLikeOneRank);
+}
+
+std::string real_trains_like_one_rank_name(
+    const ::testing::TestParamInfo<RealTrainsLikeOneRank::ParamType>& info) {
+  constexpr std::array<const char*, 3> kCases{"tp2", "tp4", "hybrid_2x2x2"};
+  return kCases.at(info.index);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Real, RealTrainsLikeOneRank,
+    ::testing::Values(std::tuple{"{tp: 2}", "{type: tensor-parallel, micro_batches: 3}", 2},
+                      std::tuple{"{tp: 4}", "{type: tensor-parallel, micro_batches: 3}", 4},
+                      std::tuple{"{tp: 2, dp: 2, pp: 2}", "{type: hybrid, schedule: 1f1b, micro_batches: 4}",
+                                 8}),
+    real_trains_like_one_rank_name);
 
 // (lane, name) pairs of a trace.csv.
 std::set<std::pair<std::string, std::string>> lanes_and_names(const std::filesystem::path& csv) {

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <array>
 #include <map>
 
 #include "core/summary.hpp"
@@ -34,17 +35,18 @@ std::string pipeline_experiment(int stages, const std::string& schedule, int mic
                                 const std::string& network = "{bandwidth: 1000000Tbps, latency: 0s}",
                                 int replicas = 1, bool payload = false) {
   const int layers = stages * chunks;  // one layer per chunk: the balanced cut is exact
+  // Payload mode trains the MLP for real: narrow layers, three steps.
   return fmt::format(R"(
 experiment:
   platform: {{topology: star, hosts: {}, link: {}, device: {}}}
   model: {}
   parallelism: {{pp: {}, dp: {}}}
-  iterations: 2
+  iterations: {}
   strategy: {{type: pipeline, schedule: {}, micro_batches: {}, chunks: {}}}
   simulation: {{trace: messages, payload: {}}}
 )",
-                     stages * replicas, network, kSlowDevice, mlp(layers), stages, replicas, schedule,
-                     micro_batches, chunks, payload);
+                     stages * replicas, network, kSlowDevice, payload ? mlp(layers, 64) : mlp(layers), stages,
+                     replicas, payload ? 3 : 2, schedule, micro_batches, chunks, payload);
 }
 
 // F, B and W of one stage (every stage alike) and the optimizer step, from the model's kernels.
@@ -138,8 +140,29 @@ TEST(SimPipeline, TwoStagesWhoseMessagesQueueTakeTheReplaysTime) {
   for (const double t : s.iteration_seconds) EXPECT_NEAR(t / p.iteration_seconds, 1.0, 1e-9);
 }
 
-// Payload mode: each message carries a value naming its micro-batch, boundary and kind, checked
-// where it arrives; every schedule, with data-parallel replicas (their gradients all-reduced).
+// Every rank's "parameter error vs one rank" counter (mlp_numerics.hpp): the largest difference
+// of its parameters from those of the same MLP trained on one rank over the largest change
+// training made to that tensor. Checks each rank reported one, and returns the worst.
+double worst_parameter_error(const core::Trace& trace, int ranks) {
+  std::map<int, double> error;
+  for (const core::TraceEvent& ev : trace.events()) {
+    if (ev.lane == core::Lane::counter && trace.text(ev.name) == "parameter error vs one rank")
+      error[ev.rank] = ev.value;
+  }
+  EXPECT_EQ(error.size(), static_cast<std::size_t>(ranks)) << "every rank checks its parameters";
+  double worst = 0;
+  for (const auto& [rank, e] : error) worst = std::max(worst, e);
+  return worst;
+}
+
+// The tolerance of training like one rank: sums are taken in another order (micro-batch by
+// micro-batch, over tensor-parallel shares, over replicas), so parameters differ by float
+// rounding; measured up to 2e-4 of what training changed, a wrong tensor gives ~1.
+constexpr double kTrainsLikeOneRank = 1e-3;
+
+// Payload mode trains the MLP for real: every schedule, with data-parallel replicas (their
+// gradients all-reduced), ends three steps with the parameters of the same MLP trained on one
+// rank (every activation and gradient went to the right stage, micro-batch and chunk).
 class SimPipelinePayload : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(SimPipelinePayload, EveryMessageArrivesWhereTheScheduleSendsIt) {
@@ -152,7 +175,8 @@ TEST_P(SimPipelinePayload, EveryMessageArrivesWhereTheScheduleSendsIt) {
     messages += ev.lane == core::Lane::recv && r.trace.text(ev.comm) == "pp";
   const int v = kind == "interleaved" ? 2 : 1;
   // Per replica and iteration, each of the 4·v − 1 boundaries carries 8 activations and 8 gradients.
-  EXPECT_EQ(messages, 2 * 2 * (4 * v - 1) * 8 * 2);
+  EXPECT_EQ(messages, 2 * 3 * (4 * v - 1) * 8 * 2);
+  EXPECT_LT(worst_parameter_error(r.trace, 8), kTrainsLikeOneRank);
 }
 
 INSTANTIATE_TEST_SUITE_P(Sim, SimPipelinePayload, ::testing::Values("gpipe", "1f1b", "interleaved", "zb-h1"),
@@ -293,6 +317,43 @@ TEST(SimHybrid, EveryDimensionMovesCheckedData) {
   }
   EXPECT_EQ(e.mesh.coordinate(1, "tp"), 1) << "tp varies fastest";
 }
+
+// Tensor parallelism and hybrids of an MLP (Megatron's column- and row-parallel pairs, their
+// all-reduces carrying the real partial sums) train like one rank in payload mode, three steps,
+// with ZeRO's reduce-scatter and all-gather on the real gradients and weights.
+class SimTrainsLikeOneRank : public ::testing::TestWithParam<std::tuple<std::string, std::string, int>> {};
+
+TEST_P(SimTrainsLikeOneRank, SameParametersAfterThreeSteps) {
+  const auto& [parallelism, strategy, ranks] = GetParam();
+  const core::Experiment e = testing::experiment_from_yaml(fmt::format(R"(
+experiment:
+  platform: {{topology: star, hosts: 8, link: {{bandwidth: 10Gbps, latency: 1us}}, device: cpu}}
+  model: {{type: mlp, widths: [32, 64, 64, 64, 64, 16], batch: 4, dtype: fp32}}
+  parallelism: {}
+  iterations: 3
+  strategy: {}
+  simulation: {{trace: messages, payload: true}}
+)",
+                                                                       parallelism, strategy));
+  const sim::SimResult r = testing::simulate_strategy(e);
+  EXPECT_LT(worst_parameter_error(r.trace, ranks), kTrainsLikeOneRank);
+}
+
+std::string trains_like_one_rank_name(const ::testing::TestParamInfo<SimTrainsLikeOneRank::ParamType>& info) {
+  constexpr std::array<const char*, 5> kCases{"tp2", "tp4", "hybrid_1f1b", "hybrid_zb_h1_zero1",
+                                              "tp2_dp3_zero2"};
+  return kCases.at(info.index);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Sim, SimTrainsLikeOneRank,
+    ::testing::Values(
+        std::tuple{"{tp: 2}", "{type: tensor-parallel, micro_batches: 3}", 2},
+        std::tuple{"{tp: 4}", "{type: tensor-parallel, micro_batches: 3}", 4},
+        std::tuple{"{tp: 2, dp: 2, pp: 2}", "{type: hybrid, schedule: 1f1b, micro_batches: 4}", 8},
+        std::tuple{"{tp: 2, dp: 2, pp: 2}", "{type: hybrid, schedule: zb-h1, micro_batches: 3, zero: 1}", 8},
+        std::tuple{"{tp: 2, dp: 3}", "{type: tensor-parallel, micro_batches: 2, zero: 2}", 6}),
+    trains_like_one_rank_name);
 
 // ZeRO over dp 2 (tp 2, so tp's all-reduces are apart): stages 1 and 2 reduce-scatter the
 // gradients and all-gather the weights once per iteration (one chunk); stage 3 gathers each of the

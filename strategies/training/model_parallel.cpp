@@ -4,8 +4,11 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <functional>
 #include <map>
+#include <mutex>
 #include <optional>
+#include <tuple>
 
 #include "core/communicator.hpp"
 #include "core/errors.hpp"
@@ -19,6 +22,7 @@
 #include "strategies/pipeline/pipeline_schedule.hpp"
 #include "strategies/pipeline/stage_split.hpp"
 #include "strategies/training/memory.hpp"
+#include "strategies/training/mlp_numerics.hpp"
 #include "strategies/training/options.hpp"
 #include "strategies/training/replica_step.hpp"
 
@@ -148,6 +152,12 @@ class ModelParallel final : public Strategy {
           "DeepSpeed refuses them with pipeline parallelism too (use zero: 1, Megatron-LM's distributed "
           "optimizer)");
     }
+    // Payload mode trains an MLP for real (mlp_numerics.hpp) unless ZeRO-3 gathers its layers
+    // (their messages then carry test values, as every transformer's do).
+    if (const auto* mlp = model_.spec ? std::get_if<core::MlpConfig>(model_.spec.get()) : nullptr;
+        mlp != nullptr && e.payload && zero_ < 3) {
+      numeric_widths_ = mlp->widths;
+    }
     if (replicas_ > 1) {
       choice_ =
           read_collective_choice(node, e, zero_ >= 1 ? Collective::reduce_scatter : Collective::all_reduce,
@@ -178,6 +188,15 @@ class ModelParallel final : public Strategy {
     const std::vector<PipelineAction>& actions = schedule_.actions[static_cast<std::size_t>(stage)];
     const Prediction::MemoryUse& memory = memory_[static_cast<std::size_t>(stage)];
     const std::uint64_t resident = memory.weights + memory.gradients + memory.optimizer;
+    std::optional<numerics::StageTrainer> trainer;
+    if (!numeric_widths_.empty()) {
+      std::vector<numerics::ChunkLayers> layers;
+      for (int c = 0; c < schedule_.chunks; ++c) {
+        const Chunk& chunk = chunk_of(stage, c);
+        layers.push_back({static_cast<int>(chunk.first_layer), static_cast<int>(chunk.end_layer)});
+      }
+      trainer.emplace(numeric_widths_, layers, tensor_, mesh.coordinate(rank.rank(), "tp"), global_batch());
+    }
 
     for (int it = 0; it < experiment_.iterations; ++it) {
       core::Phase iteration(rank, "iteration", it);
@@ -190,6 +209,16 @@ class ModelParallel final : public Strategy {
         if (a.op != PipelineOp::recv_activation && a.op != PipelineOp::recv_gradient) continue;
         receives.emplace(i, pp.irecv(a.peer, message_buffer(stage, a, payload[i]), message_tag(stage, a)));
       }
+      // With a trainer: the tensors received and made, by (kind, micro-batch, chunk).
+      std::map<std::tuple<PipelineOp, int, int>, std::vector<float>> tensors;
+      auto take = [&tensors](PipelineOp kind, const PipelineAction& a) {
+        std::vector<float> out;
+        if (const auto found = tensors.find({kind, a.micro_batch, a.chunk}); found != tensors.end()) {
+          out = std::move(found->second);
+          tensors.erase(found);
+        }
+        return out;
+      };
       std::map<int, core::Request> last_send;  // by peer stage: one message at a time to each
       std::uint64_t in_flight = 0;  // saved activations of the micro-batches between forward and backward
       rank.count(kMemoryInUse, static_cast<double>(resident));
@@ -209,7 +238,25 @@ class ModelParallel final : public Strategy {
                                   .set(core::Attribute::micro_batch, a.micro_batch)
                                   .set(core::Attribute::stage, stage)
                                   .set(core::Attribute::chunk, a.chunk));
-            run_steps(rank, tp ? &*tp : nullptr, dp ? &*dp : nullptr, steps_of(chunk, a.op));
+            std::function<void(const numerics::TensorSum&)> arithmetic;
+            if (trainer && a.op == PipelineOp::forward) {
+              arithmetic = [&](const numerics::TensorSum& sum) {
+                tensors[{PipelineOp::send_activation, a.micro_batch, a.chunk}] =
+                    trainer->forward(a.chunk, a.micro_batch, first_sample(rank.rank(), it, a.micro_batch),
+                                     model_.micro_batch, take(PipelineOp::recv_activation, a), sum);
+              };
+            } else if (trainer && a.op == PipelineOp::backward) {
+              arithmetic = [&](const numerics::TensorSum& sum) {
+                tensors[{PipelineOp::send_gradient, a.micro_batch, a.chunk}] =
+                    trainer->backward(a.chunk, a.micro_batch, take(PipelineOp::recv_gradient, a), sum,
+                                      !schedule_.split_backward);
+              };
+            } else if (trainer) {
+              arithmetic = [&](const numerics::TensorSum&) {
+                trainer->weight_gradient(a.chunk, a.micro_batch);
+              };
+            }
+            run_steps(rank, tp ? &*tp : nullptr, dp ? &*dp : nullptr, steps_of(chunk, a.op), arithmetic);
             // A micro-batch's saved activations live from its forward to its last backward pass.
             if (a.op == PipelineOp::forward) in_flight += chunk.saved_bytes;
             if (a.op == (schedule_.split_backward ? PipelineOp::weight_gradient : PipelineOp::backward))
@@ -218,14 +265,30 @@ class ModelParallel final : public Strategy {
             break;
           }
           case PipelineOp::send_activation:
-          case PipelineOp::send_gradient:
+          case PipelineOp::send_gradient: {
             if (core::Request& previous = last_send[a.peer]; previous.pending()) rank.wait(previous);
-            last_send[a.peer] = pp.isend(a.peer, message_buffer(stage, a, payload[i]), message_tag(stage, a));
+            core::Buffer buffer = message_buffer(stage, a, payload[i]);
+            if (trainer) {
+              payload[i] = take(a.op, a);
+              if (payload[i].size() * sizeof(float) != buffer.bytes) {
+                throw core::BackendError(fmt::format(
+                    "rank {} (stage {}): the {} of micro-batch {} has {} values, its message {} bytes",
+                    rank.rank(), stage, a.op == PipelineOp::send_gradient ? "gradient" : "activation",
+                    a.micro_batch, payload[i].size(), buffer.bytes));
+              }
+              buffer.data = reinterpret_cast<std::byte*>(payload[i].data());
+            }
+            last_send[a.peer] = pp.isend(a.peer, buffer, message_tag(stage, a));
             break;
+          }
           case PipelineOp::recv_activation:
           case PipelineOp::recv_gradient:
             rank.wait(receives.at(i));
-            if (experiment_.payload) check_payload(rank, stage, a, payload[i]);
+            if (trainer) {
+              tensors[{a.op, a.micro_batch, a.chunk}] = std::move(payload[i]);
+            } else if (experiment_.payload) {
+              check_payload(rank, stage, a, payload[i]);
+            }
             break;
         }
       }
@@ -236,27 +299,69 @@ class ModelParallel final : public Strategy {
       // steps its shard and then all-gathers the weights (ZeRO 1 and 2; Rajbhandari et al. §7:
       // the all-reduce's volume). ZeRO-3 reduce-scattered them layer by layer in backward.
       const std::uint32_t element = core::dtype_bytes(model_.dtype);
+      std::vector<std::vector<float>> gradients(static_cast<std::size_t>(schedule_.chunks));
+      if (trainer) {
+        for (int c = 0; c < schedule_.chunks; ++c)
+          gradients[static_cast<std::size_t>(c)] = trainer->gradients(c);
+      }
       if (dp && zero_ < 3) {
         core::Phase sync(rank, "gradient-sync");
         for (int c = 0; c < schedule_.chunks; ++c) {
           run_collective(rank, *dp, choice_, zero_ >= 1 ? Collective::reduce_scatter : Collective::all_reduce,
                          static_cast<std::uint64_t>(chunk_of(stage, c).parameters) * element,
-                         fmt::format("of chunk {}'s gradients", c));
+                         fmt::format("of chunk {}'s gradients", c), gradients[static_cast<std::size_t>(c)]);
         }
       }
       {
         core::Phase step(rank, "optimizer");
         rank.compute(optimizer_kernel(stage));
+        for (int c = 0; c < schedule_.chunks && trainer; ++c) {
+          const std::vector<float>& g = gradients[static_cast<std::size_t>(c)];
+          // ZeRO 1 and 2: each replica steps the shard its reduce-scatter left it.
+          const core::ElementRange own =
+              dp && zero_ >= 1 ? core::chunk_range(g.size(), static_cast<std::uint64_t>(replicas_),
+                                                   static_cast<std::uint64_t>(dp->index()))
+                               : core::ElementRange{0, g.size()};
+          trainer->step(c, g, own.offset, own.count);
+        }
       }
       if (dp && (zero_ == 1 || zero_ == 2)) {
         core::Phase gather(rank, "parameter-gather");
         for (int c = 0; c < schedule_.chunks; ++c) {
+          std::vector<float> weights = trainer ? trainer->parameters(c) : std::vector<float>{};
           run_collective(rank, *dp, choice_, Collective::all_gather,
                          static_cast<std::uint64_t>(chunk_of(stage, c).parameters) * element,
-                         fmt::format("of chunk {}'s weights", c));
+                         fmt::format("of chunk {}'s weights", c), weights);
+          if (trainer) trainer->set_parameters(c, weights);
         }
       }
     }
+    if (trainer) check_against_one_rank(rank, stage, *trainer);
+  }
+
+  // Payload mode with an MLP: the parameters after the run against those of the same MLP trained
+  // on one rank on the same samples (to float rounding: 1e-3 of what training changed).
+  void check_against_one_rank(core::Rank& rank, int stage, const numerics::StageTrainer& trainer) const {
+    std::call_once(reference_once_, [this] {
+      reference_ = numerics::train_one_rank(numeric_widths_, global_batch(), experiment_.iterations);
+    });
+    const numerics::ParameterError error = trainer.error_against(reference_);
+    rank.count(numerics::kParameterError, error.relative);
+    if (error.relative > 1e-3) {
+      throw core::BackendError(
+          fmt::format("rank {} (stage {}): after {} iterations {} — {:.3g} of what training changed it — "
+                      "differs from the "
+                      "same MLP trained on one rank: a tensor was moved or summed wrongly",
+                      rank.rank(), stage, experiment_.iterations, error.where, error.relative));
+    }
+  }
+
+  // The samples of one iteration: N = dp·m·b, replica d's micro-batch k from (d·m + k)·b on.
+  std::int64_t global_batch() const { return replicas_ * schedule_.micro_batches * model_.micro_batch; }
+  std::int64_t first_sample(int rank, int iteration, int micro_batch) const {
+    const int replica = experiment_.mesh.coordinate(rank, "dp");
+    return iteration * global_batch() +
+           (static_cast<std::int64_t>(replica) * schedule_.micro_batches + micro_batch) * model_.micro_batch;
   }
 
   // The bytes ZeRO-3 gathers for a layer (its weights on this tp rank), 0 below stage 3.
@@ -522,16 +627,24 @@ class ModelParallel final : public Strategy {
 
   // One collective of `bytes` on `comm`. Payload mode fills the buffer with the member's test
   // input and checks the result on every member.
+  // With `values` (an MLP trained for real), the collective runs on them and nothing is checked.
   void run_collective(core::Rank& rank, core::Communicator& comm, const CollectiveChoice& choice,
-                      Collective collective, std::uint64_t bytes, std::string_view what) const {
+                      Collective collective, std::uint64_t bytes, std::string_view what,
+                      std::span<float> values = {}) const {
     const std::uint32_t element = core::dtype_bytes(model_.dtype);
     const std::uint64_t count = bytes / element;
+    if (!values.empty() && values.size() != count) {
+      throw core::BackendError(fmt::format("rank {}: the {} {} {} has {} values to move, not {}", rank.rank(),
+                                           comm.name(), core::to_string(collective), what, values.size(),
+                                           count));
+    }
     std::vector<float> data;
-    if (experiment_.payload) {
+    if (experiment_.payload && values.empty()) {
       data.assign(static_cast<std::size_t>(count), 0.0f);
       fill_test_input(comm.index(), data);
     }
-    const core::ElementBuffer buffer{count, element, experiment_.payload ? data.data() : nullptr};
+    float* at = !values.empty() ? values.data() : experiment_.payload ? data.data() : nullptr;
+    const core::ElementBuffer buffer{count, element, at};
     const NamedAlgorithm algorithm(choice.algorithm, choice.options);
     switch (collective) {
       case Collective::all_reduce:
@@ -546,7 +659,7 @@ class ModelParallel final : public Strategy {
       default:
         throw core::BackendError(fmt::format("model parallelism runs no {}", core::to_string(collective)));
     }
-    if (!experiment_.payload) return;
+    if (!experiment_.payload || !values.empty()) return;
     if (std::string problem = check_test_output(collective, comm.size(), comm.index(), data);
         !problem.empty()) {
       throw core::BackendError(fmt::format("rank {}: the {} {} {}: {}", rank.rank(), comm.name(),
@@ -555,16 +668,47 @@ class ModelParallel final : public Strategy {
   }
 
   // Runs a pass: its kernels and, in turn, its collectives (Megatron's on tp, ZeRO-3's on dp).
+  // With `arithmetic` (an MLP trained for real), each tensor-parallel sum it asks for runs the
+  // steps up to the next collective, and that collective on the sum's values: the pass then has
+  // the same kernels and collectives, in the same order, as without.
   void run_steps(core::Rank& rank, core::Communicator* tp, core::Communicator* dp,
-                 std::span<const Step> steps) const {
-    for (const Step& step : steps) {
-      if (!step.kernels.empty()) rank.compute(step.kernels);
-      if (!step.collective) continue;
-      const StepCollective& c = *step.collective;
-      core::Communicator* comm = c.data_parallel ? dp : tp;
-      if (comm == nullptr) continue;  // a group of one
-      run_collective(rank, *comm, c.data_parallel ? choice_ : tp_choice_, c.collective, c.bytes,
-                     fmt::format("next to {}", c.next_to));
+                 std::span<const Step> steps,
+                 const std::function<void(const numerics::TensorSum&)>& arithmetic = {}) const {
+    std::size_t next = 0;
+    // Runs steps until one with a collective has run (on `values` when given); false at the end.
+    auto run_until_collective = [&](std::span<float> values) {
+      while (next < steps.size()) {
+        const Step& step = steps[next++];
+        if (!step.kernels.empty()) rank.compute(step.kernels);
+        if (!step.collective) continue;
+        const StepCollective& c = *step.collective;
+        core::Communicator* comm = c.data_parallel ? dp : tp;
+        if (comm == nullptr) continue;  // a group of one
+        if (!values.empty() && (c.data_parallel || c.collective != Collective::all_reduce)) {
+          throw core::BackendError(
+              fmt::format("rank {}: the MLP's tensor-parallel sum meets a {} {} next to {}", rank.rank(),
+                          comm->name(), core::to_string(c.collective), c.next_to));
+        }
+        run_collective(rank, *comm, c.data_parallel ? choice_ : tp_choice_, c.collective, c.bytes,
+                       fmt::format("next to {}", c.next_to), values);
+        return true;
+      }
+      return false;
+    };
+    if (arithmetic) {
+      arithmetic([&](std::span<float> values) {
+        if (!run_until_collective(values)) {
+          throw core::BackendError(
+              fmt::format("rank {}: the MLP's arithmetic needs a tensor-parallel sum its pass does not run",
+                          rank.rank()));
+        }
+      });
+    }
+    while (run_until_collective({})) {
+      if (arithmetic) {
+        throw core::BackendError(
+            fmt::format("rank {}: a pass runs a collective the MLP's arithmetic does not need", rank.rank()));
+      }
     }
   }
 
@@ -766,6 +910,9 @@ class ModelParallel final : public Strategy {
   CollectiveChoice choice_;
   std::vector<Chunk> chunks_;                  // by virtual stage
   std::vector<Prediction::MemoryUse> memory_;  // per stage
+  std::vector<std::int64_t> numeric_widths_;   // payload mode with an MLP: trained for real
+  mutable std::once_flag reference_once_;
+  mutable std::vector<numerics::LayerState> reference_;  // the MLP trained on one rank
 };
 
 }  // namespace

@@ -12,6 +12,9 @@
 // kernel in forward and after each column-parallel GEMM's input gradient in backward; with
 // sequence parallelism, Korthikanti et al. 2022, reduce-scatters and all-gathers instead), on the
 // critical path. After the pipeline each stage all-reduces its gradients over `dp` and steps.
+// Payload mode: an MLP is trained on real numbers (mlp_numerics.hpp) and every rank ends the run
+// comparing its parameters with the same MLP trained on one rank; other models' messages and
+// collectives carry test values checked where they arrive.
 //
 //   parallelism: {tp: 2, dp: 2, pp: 4}
 //   strategy:
