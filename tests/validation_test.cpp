@@ -146,7 +146,7 @@ TEST(ValidationSuite, CalibratedSimulationMatchesMeasuredRuns) {
   std::cout << r.out;
   EXPECT_EQ(r.exit_code, 0) << r.err;
   const auto report = testing::read_json(out / "validation.json");
-  EXPECT_EQ(report["cases"].size(), 13u);
+  EXPECT_EQ(report["cases"].size(), 16u);
   EXPECT_LE(report["median_abs_error_percent"].get<double>(), 10.0);
 }
 
