@@ -11,6 +11,7 @@
 
 #include "cli_helpers.hpp"
 #include "core/trace_csv_reader.hpp"
+#include "parameter_error.hpp"
 
 namespace dmlsim {
 namespace {
@@ -147,24 +148,12 @@ INSTANTIATE_TEST_SUITE_P(Real, RealDataParallel,
                            return s;
                          });
 
-// Every rank's "parameter error vs one rank" counter in a run's trace.csv (mlp_numerics.hpp: the
-// largest difference of its parameters from those of the same MLP trained on one rank, over the
-// largest change training made to that tensor); checks each rank reported one, returns the worst.
-double worst_parameter_error(const std::filesystem::path& csv, int ranks) {
-  const core::Trace trace = core::read_csv_trace(csv);
-  std::map<int, double> error;
-  for (const core::TraceEvent& ev : trace.events()) {
-    if (ev.lane == core::Lane::counter && trace.text(ev.name) == "parameter error vs one rank")
-      error[ev.rank] = ev.value;
-  }
-  EXPECT_EQ(error.size(), static_cast<std::size_t>(ranks)) << "every rank checks its parameters";
-  double worst = 0;
-  for (const auto& [rank, e] : error) worst = std::max(worst, e);
-  return worst;
-}
+using testing::kTrainsLikeOneRank;
 
-// Float rounding only (sums in another order); a wrong tensor gives ~1.
-constexpr double kTrainsLikeOneRank = 1e-3;
+// The worst "parameter error vs one rank" of a run's trace.csv (parameter_error.hpp).
+double worst_parameter_error(const std::filesystem::path& csv, int ranks) {
+  return testing::worst_parameter_error(core::read_csv_trace(csv), ranks);
+}
 
 // Pipelines over real processes: 4 stages × 2 replicas, every schedule. Payload mode trains the
 // MLP for real: after three steps every rank holds the parameters of the same MLP trained on one

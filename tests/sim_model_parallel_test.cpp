@@ -10,6 +10,7 @@
 #include <map>
 
 #include "core/summary.hpp"
+#include "parameter_error.hpp"
 #include "sim_helpers.hpp"
 #include "strategies/pipeline/pipeline_closed_forms.hpp"
 #include "strategies/strategy.hpp"
@@ -140,25 +141,8 @@ TEST(SimPipeline, TwoStagesWhoseMessagesQueueTakeTheReplaysTime) {
   for (const double t : s.iteration_seconds) EXPECT_NEAR(t / p.iteration_seconds, 1.0, 1e-9);
 }
 
-// Every rank's "parameter error vs one rank" counter (mlp_numerics.hpp): the largest difference
-// of its parameters from those of the same MLP trained on one rank over the largest change
-// training made to that tensor. Checks each rank reported one, and returns the worst.
-double worst_parameter_error(const core::Trace& trace, int ranks) {
-  std::map<int, double> error;
-  for (const core::TraceEvent& ev : trace.events()) {
-    if (ev.lane == core::Lane::counter && trace.text(ev.name) == "parameter error vs one rank")
-      error[ev.rank] = ev.value;
-  }
-  EXPECT_EQ(error.size(), static_cast<std::size_t>(ranks)) << "every rank checks its parameters";
-  double worst = 0;
-  for (const auto& [rank, e] : error) worst = std::max(worst, e);
-  return worst;
-}
-
-// The tolerance of training like one rank: sums are taken in another order (micro-batch by
-// micro-batch, over tensor-parallel shares, over replicas), so parameters differ by float
-// rounding; measured up to 2e-4 of what training changed, a wrong tensor gives ~1.
-constexpr double kTrainsLikeOneRank = 1e-3;
+using testing::kTrainsLikeOneRank;
+using testing::worst_parameter_error;
 
 // Payload mode trains the MLP for real: every schedule, with data-parallel replicas (their
 // gradients all-reduced), ends three steps with the parameters of the same MLP trained on one
