@@ -77,8 +77,14 @@ void add_tree_edges(std::vector<Pair>& round, int n, int rotation, bool up, int 
 GroupPaths group_paths(const core::Platform& platform, const std::vector<int>& hosts, int n, int stride,
                        int groups) {
   Worst ring, butterfly, tree, double_tree;
+  std::vector<AlphaBeta> by_distance;
   add_round(ring, platform, hosts, shifted(n, 1, stride, groups));
-  for (int d = 1; d < n; d *= 2) add_round(butterfly, platform, hosts, shifted(n, d, stride, groups));
+  for (int d = 1; d < n; d *= 2) {
+    Worst one;
+    add_round(one, platform, hosts, shifted(n, d, stride, groups));
+    add_round(butterfly, platform, hosts, shifted(n, d, stride, groups));
+    by_distance.push_back(one.value());
+  }
   for (const bool up : {true, false}) {
     std::vector<Pair> one, two;
     add_tree_edges(one, n, 0, up, stride, groups);
@@ -92,7 +98,7 @@ GroupPaths group_paths(const core::Platform& platform, const std::vector<int>& h
   AlphaBeta t = tree.value(), dt = double_tree.value();
   if (tree.any) t.bandwidth *= fan_in;
   if (double_tree.any) dt.bandwidth *= fan_in;
-  return GroupPaths{ring.value(), butterfly.value(), t, dt};
+  return GroupPaths{ring.value(), butterfly.value(), std::move(by_distance), t, dt};
 }
 
 }  // namespace

@@ -181,6 +181,11 @@ INSTANTIATE_TEST_SUITE_P(
                  "platform.yaml:2: field 'platform.topology': unknown topology 'hypercube'"},
         BadInput{"unknown_algorithm", kPlatform, with(kExperiment, "allreduce: ring", "allreduce: rign"),
                  "e.yaml:8: field 'experiment.strategy.allreduce': unknown all-reduce algorithm 'rign'"},
+        BadInput{
+            "unknown_partner_order", kPlatform,
+            with(kExperiment, "allreduce: ring", "allreduce: halving-doubling\n    partner_order: nearest"),
+            "e.yaml:9: field 'experiment.strategy.partner_order': unknown partner order 'nearest' "
+            "(distance-doubling | distance-halving)"},
         BadInput{"ranks_do_not_match", kPlatform,
                  with(kExperiment, "iterations: 2", "ranks: 8\n  iterations: 2"),
                  "e.yaml:5: field 'experiment.ranks': 8 ranks do not fit platform 'star' with 4 hosts"},

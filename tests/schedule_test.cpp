@@ -108,6 +108,11 @@ std::vector<Case> all_cases() {
       }
       cases.push_back({c, std::string(a), {}});
       if (a == "tree" || a == "double-binary-tree") cases.push_back({c, std::string(a), small_chunks});
+      if (a == "halving-doubling" && c == Collective::all_reduce) {
+        Case k{c, std::string(a), {}};
+        k.options.partner_order = strategies::PartnerOrder::distance_halving;
+        cases.push_back(k);
+      }
     }
   }
   return cases;
@@ -126,7 +131,9 @@ namespace {
 
 void PrintTo(const Case& k, std::ostream* os) {
   *os << strategies::to_string(k.collective) << " " << k.algorithm << " (local_size " << k.options.local_size
-      << ", inner " << k.options.inner << ", tree chunk " << k.options.tree_chunk_bytes << " B)";
+      << ", inner " << k.options.inner << ", tree chunk " << k.options.tree_chunk_bytes << " B"
+      << (k.options.partner_order == strategies::PartnerOrder::distance_halving ? ", distance-halving" : "")
+      << ")";
 }
 
 bool applies(const Case& k, int n) {
@@ -228,6 +235,8 @@ INSTANTIATE_TEST_SUITE_P(Collectives, EveryAlgorithm, ::testing::ValuesIn(all_ca
                                fmt::format("{}_{}", strategies::to_string(k.collective), k.algorithm);
                            if (k.options.local_size > 1) name += "_" + k.options.inner;
                            if (k.options.tree_chunk_bytes < 1000) name += "_pipelined";
+                           if (k.options.partner_order == strategies::PartnerOrder::distance_halving)
+                             name += "_distance_halving";
                            for (char& ch : name) {
                              if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
                            }
@@ -325,6 +334,52 @@ TEST(CostModel, HalvingDoublingMatchesTextbookForm) {
       strategies::collective_cost(Collective::all_reduce, "halving-doubling", 8, 1 << 20, 4, p, {});
   EXPECT_DOUBLE_EQ(c.latency, 2 * 3 * 2e-6);
   EXPECT_DOUBLE_EQ(c.transfer, 2 * 7.0 / 8 * s / 10e9);
+}
+
+// The partner order of halving-doubling all-reduce (n = 8, 8 blocks of 1 element): distance 1
+// first with half the buffer, then 2, then 4 (MPICH, Open MPI), member i ending the
+// reduce-scatter with block bit-reverse(i); or 4, 2, 1, member i ending with block i.
+TEST(HalvingDoubling, PartnerOrderDecidesWhoExchangesTheLargestHalves) {
+  using strategies::PartnerOrder;
+  for (const PartnerOrder order : {PartnerOrder::distance_doubling, PartnerOrder::distance_halving}) {
+    strategies::CollectiveOptions options;
+    options.partner_order = order;
+    const bool doubling = order == PartnerOrder::distance_doubling;
+    const auto members = all_members(Collective::all_reduce, "halving-doubling", 8, 8, options);
+    const int member = 3;  // 011: bit-reverse 110 = 6
+    std::vector<int> partners;
+    std::vector<std::uint64_t> sizes;
+    for (std::size_t t = 0; t < members[member]->rounds(); ++t) {
+      std::vector<Op> ops;
+      members[member]->round(t, ops);
+      ASSERT_EQ(ops.size(), 2u);
+      partners.push_back(ops[0].peer);
+      sizes.push_back(ops[0].range.count);
+      if (t == 2) {  // the last reduce-scatter round: what it reduces is the block it ends with
+        EXPECT_EQ(ops[1].range.offset, doubling ? 6u : 3u);
+      }
+    }
+    EXPECT_EQ(partners,
+              doubling ? (std::vector<int>{2, 1, 7, 7, 1, 2}) : (std::vector<int>{7, 1, 2, 2, 1, 7}));
+    EXPECT_EQ(sizes, (std::vector<std::uint64_t>{4, 2, 1, 1, 2, 4}));
+  }
+}
+
+TEST(CostModel, HalvingDoublingChargesEachDistanceItsOwnPath) {
+  // Distance 1 inside a node (10 GB/s, 1 µs), 2 and 4 across (1 GB/s, 5 µs); 8 members, S = 8 MB.
+  strategies::PathClasses p = strategies::PathClasses::uniform({5e-6, 1e9});
+  p.whole.butterfly_by_distance = {{1e-6, 10e9}, {5e-6, 1e9}, {5e-6, 1e9}};
+  const double s = 8e6;
+  strategies::CollectiveOptions options;
+  const auto near_first =
+      strategies::collective_cost(Collective::all_reduce, "halving-doubling", 8, 2'000'000, 4, p, options);
+  EXPECT_DOUBLE_EQ(near_first.latency, 2 * (1e-6 + 5e-6 + 5e-6));
+  EXPECT_DOUBLE_EQ(near_first.transfer, 2 * (s / 2 / 10e9 + s / 4 / 1e9 + s / 8 / 1e9));
+  options.partner_order = strategies::PartnerOrder::distance_halving;
+  const auto far_first =
+      strategies::collective_cost(Collective::all_reduce, "halving-doubling", 8, 2'000'000, 4, p, options);
+  EXPECT_DOUBLE_EQ(far_first.latency, near_first.latency);
+  EXPECT_DOUBLE_EQ(far_first.transfer, 2 * (s / 2 / 1e9 + s / 4 / 1e9 + s / 8 / 10e9));
 }
 
 }  // namespace

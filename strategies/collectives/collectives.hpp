@@ -17,10 +17,18 @@ using core::kAllCollectives;
 using core::parse_collective;
 using core::to_string;
 
+// Which partner halving-doubling all-reduce exchanges its largest halves with. distance_doubling
+// starts at distance 1 (MPICH's and Open MPI's Rabenseifner all-reduce, SMPI `rab_rdb`): on
+// rank-contiguous placements the largest exchanges stay inside a switch or node. distance_halving
+// starts at distance n/2 (recursive-halving reduce-scatter then recursive-doubling all-gather as
+// two stand-alone collectives, SMPI `rab1` with `smpi/allgather:rdb`).
+enum class PartnerOrder { distance_doubling, distance_halving };
+
 struct CollectiveOptions {
-  std::uint64_t tree_chunk_bytes = std::uint64_t{1} << 20;  // pipelining chunk of tree algorithms
-  int local_size = 1;                                       // members per node, for hierarchical
-  std::string inner = "ring";                               // hierarchical's inter-node all-reduce
+  std::uint64_t tree_chunk_bytes = std::uint64_t{1} << 20;       // pipelining chunk of tree algorithms
+  int local_size = 1;                                            // members per node, for hierarchical
+  std::string inner = "ring";                                    // hierarchical's inter-node all-reduce
+  PartnerOrder partner_order = PartnerOrder::distance_doubling;  // halving-doubling all-reduce's
   // Elements a tree sizes its pipeline chunks on; 0: its own buffer's. Hierarchical's rails carry
   // chunks that differ by one element, and must all pipeline in as many chunks as the largest.
   std::uint64_t tree_chunk_basis = 0;

@@ -6,7 +6,9 @@
 //   ring all-reduce               2(n−1)·(α + ⌈S/n⌉β)
 //   ring reduce-scatter/all-gather (n−1)·(α + ⌈S/n⌉β)
 //   halving-doubling all-reduce   2·log2(n)·α + 2(n−1)/n·S·β             (n a power of two;
-//                                  otherwise + 2(α + Sβ) for the fold in and out)
+//                                  otherwise + 2(α + Sβ) for the fold in and out); where the
+//                                  paths differ by distance, Σ over rounds of α_d + S_round·β_d
+//                                  (S/2 at the first distance of the partner order, S/4, ...)
 //   halving / doubling RS, AG     log2(n)·α + (n−1)/n·S·β
 //   tree reduce / broadcast       (C + D − 2)·(α + f·cβ) + (α + cβ)       (C chunks of c bytes,
 //                                  D = depth, f = 2 for n ≥ 4 else 1: a parent receives from two
@@ -17,6 +19,7 @@
 // Reduction arithmetic is not charged (the simulator does not charge it either).
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 #include "strategies/collectives/collectives.hpp"
 
@@ -32,14 +35,21 @@ struct AlphaBeta {
 // to one parent) share it.
 struct GroupPaths {
   AlphaBeta ring;       // i to i + 1
-  AlphaBeta butterfly;  // i to i + 2^k, each k (halving-doubling charges every step the slowest)
+  AlphaBeta butterfly;  // i to i + 2^k, the slowest over every k
+  // The round at distance 2^k alone, k = 0, 1, ... (empty: every distance as `butterfly`).
+  std::vector<AlphaBeta> butterfly_by_distance;
   // Child to parent and parent to children of the binary tree (both trees of the double tree at
   // once), as the bandwidth of a port that f flows cross in f·c/B (f = the tree's fan-in): on a
   // star it is the link's.
   AlphaBeta tree;
   AlphaBeta double_tree;
 
-  static GroupPaths uniform(const AlphaBeta& ab) { return {ab, ab, ab, ab}; }
+  static GroupPaths uniform(const AlphaBeta& ab) { return {ab, ab, {}, ab, ab}; }
+  const AlphaBeta& butterfly_at(int k) const {
+    return static_cast<std::size_t>(k) < butterfly_by_distance.size()
+               ? butterfly_by_distance[static_cast<std::size_t>(k)]
+               : butterfly;
+  }
 };
 
 // Path parameters an algorithm sees: `whole` for algorithms over the whole group; `intra` and

@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <bit>
-#include <cmath>
 
 #include "core/errors.hpp"
 #include "strategies/collectives/algorithm.hpp"
@@ -28,27 +27,46 @@ ElementRange blocks(std::uint64_t count, int p, int first, int n_blocks) {
   return ElementRange{a.offset, b.offset + b.count - a.offset};
 }
 
-// Recursive halving among p virtual members, round s (0 <= s < log p), for virtual member v.
-// The window before round s is the 2m blocks (m = p >> (s+1)) aligned on v's upper bits.
-void halving_round(int p, int v, std::uint64_t count, int s, const auto& to_group, std::vector<Op>& out) {
-  const int m = p >> (s + 1);
-  const int partner = v ^ m;
-  const int base = v & ~(2 * m - 1);
-  const bool keep_low = (v & m) == 0;
-  const int kept = keep_low ? base : base + m;
-  const int given = keep_low ? base + m : base;
-  out.push_back({OpKind::send, to_group(partner), blocks(count, p, given, m)});
-  out.push_back({OpKind::recv_reduce, to_group(partner), blocks(count, p, kept, m)});
+// The bit of the member index that reduce-scatter round s (0 <= s < log p) splits on: its
+// partner differs from it in that bit, at distance `bit`.
+int split_bit(int p, int s, PartnerOrder order) {
+  return order == PartnerOrder::distance_doubling ? 1 << s : p >> (s + 1);
 }
 
-// Recursive doubling, round s: windows of m = 1 << s blocks double by exchanging with v ^ m.
-void doubling_round(int p, int v, std::uint64_t count, int s, const auto& to_group, std::vector<Op>& out) {
-  const int m = 1 << s;
-  const int partner = v ^ m;
-  const int mine = v & ~(m - 1);
-  const int theirs = partner & ~(m - 1);
-  out.push_back({OpKind::send, to_group(partner), blocks(count, p, mine, m)});
-  out.push_back({OpKind::recv_copy, to_group(partner), blocks(count, p, theirs, m)});
+// First block of virtual member v's window before reduce-scatter round s (p >> s blocks): each
+// earlier round r kept the upper half of the window when v has bit split_bit(r) set.
+int window_start(int p, int v, int s, PartnerOrder order) {
+  int start = 0;
+  for (int r = 0; r < s; ++r) {
+    if ((v & split_bit(p, r, order)) != 0) start += p >> (r + 1);
+  }
+  return start;
+}
+
+// Recursive halving among p virtual members, round s, for virtual member v: it sends the half of
+// its window that its partner keeps and reduces the half it keeps.
+void halving_round(int p, int v, std::uint64_t count, int s, PartnerOrder order, const auto& to_group,
+                   std::vector<Op>& out) {
+  const int half = p >> (s + 1);
+  const int bit = split_bit(p, s, order);
+  const int start = window_start(p, v, s, order);
+  const bool keep_low = (v & bit) == 0;
+  const int kept = keep_low ? start : start + half;
+  const int given = keep_low ? start + half : start;
+  out.push_back({OpKind::send, to_group(v ^ bit), blocks(count, p, given, half)});
+  out.push_back({OpKind::recv_reduce, to_group(v ^ bit), blocks(count, p, kept, half)});
+}
+
+// Recursive doubling, round t: reduce-scatter round s = log p − 1 − t undone. v sends the window
+// it kept in that round and receives the one its partner kept.
+void doubling_round(int p, int v, std::uint64_t count, int t, PartnerOrder order, const auto& to_group,
+                    std::vector<Op>& out) {
+  const int s = log2_exact(p) - 1 - t;
+  const int half = p >> (s + 1);
+  const int partner = v ^ split_bit(p, s, order);
+  out.push_back({OpKind::send, to_group(partner), blocks(count, p, window_start(p, v, s + 1, order), half)});
+  out.push_back(
+      {OpKind::recv_copy, to_group(partner), blocks(count, p, window_start(p, partner, s + 1, order), half)});
 }
 
 void require_power_of_two(int n, std::string_view what) {
@@ -72,7 +90,8 @@ std::size_t HalvingReduceScatter::rounds() const {
 }
 void HalvingReduceScatter::round(std::size_t t, std::vector<Op>& out) const {
   halving_round(
-      group_size(), index(), count(), static_cast<int>(t), [](int v) { return v; }, out);
+      group_size(), index(), count(), static_cast<int>(t), PartnerOrder::distance_halving,
+      [](int v) { return v; }, out);
 }
 
 DoublingAllGather::DoublingAllGather(int n, int index, std::uint64_t count)
@@ -84,13 +103,14 @@ std::size_t DoublingAllGather::rounds() const {
 }
 void DoublingAllGather::round(std::size_t t, std::vector<Op>& out) const {
   doubling_round(
-      group_size(), index(), count(), static_cast<int>(t), [](int v) { return v; }, out);
+      group_size(), index(), count(), static_cast<int>(t), PartnerOrder::distance_halving,
+      [](int v) { return v; }, out);
 }
 
 // Folding (n = p + r): members 2j and 2j+1 for j < r pair up; the even one hands its whole buffer
 // to the odd one, which becomes virtual member j; members >= 2r become virtual member i − r.
-HalvingDoublingAllReduce::HalvingDoublingAllReduce(int n, int index, std::uint64_t count)
-    : Schedule("all-reduce", "halving-doubling", n, index, count) {
+HalvingDoublingAllReduce::HalvingDoublingAllReduce(int n, int index, std::uint64_t count, PartnerOrder order)
+    : Schedule("all-reduce", "halving-doubling", n, index, count), order_(order) {
   p_ = static_cast<int>(std::bit_floor(static_cast<unsigned>(n)));
   log_p_ = log2_exact(p_);
   extra_ = n - p_;
@@ -126,9 +146,9 @@ void HalvingDoublingAllReduce::round(std::size_t t, std::vector<Op>& out) const 
   }
   if (virtual_ < 0) return;  // folded away: idle in the middle rounds
   if (s < log_p_) {
-    halving_round(p_, virtual_, count(), s, to_group, out);
+    halving_round(p_, virtual_, count(), s, order_, to_group, out);
   } else {
-    doubling_round(p_, virtual_, count(), s - log_p_, to_group, out);
+    doubling_round(p_, virtual_, count(), s - log_p_, order_, to_group, out);
   }
 }
 
@@ -145,20 +165,33 @@ const AlgorithmDescriptor kHalvingDoublingAlgorithm{
           fmt::format("halving-doubling {} needs a power-of-two group, got {} members", to_string(c), n)};
     },
     [](Collective c, int n, int index, std::uint64_t count, std::uint32_t,
-       const CollectiveOptions&) -> core::SchedulePtr {
-      if (c == Collective::all_reduce) return std::make_shared<HalvingDoublingAllReduce>(n, index, count);
+       const CollectiveOptions& options) -> core::SchedulePtr {
+      if (c == Collective::all_reduce)
+        return std::make_shared<HalvingDoublingAllReduce>(n, index, count, options.partner_order);
       if (c == Collective::reduce_scatter) return std::make_shared<HalvingReduceScatter>(n, index, count);
       return std::make_shared<DoublingAllGather>(n, index, count);
     },
     [](Collective c, int n, std::uint64_t count, std::uint32_t element_bytes, const PathClasses& paths,
-       const CollectiveOptions&) {
-      const AlphaBeta& p = paths.whole.butterfly;
+       const CollectiveOptions& options) {
+      const GroupPaths& g = paths.whole;
       const double bytes = static_cast<double>(count) * element_bytes;
-      if (c != Collective::all_reduce)
-        return CostTerms{std::log2(n) * p.alpha, (n - 1.0) / n * bytes / p.bandwidth};
+      if (c != Collective::all_reduce) {
+        // The stand-alone halving / doubling: every distance once, S/2 ... S/n each.
+        CostTerms t;
+        for (int k = 0; (1 << k) < n; ++k) {
+          const AlphaBeta& p = g.butterfly_at(k);
+          t += CostTerms{p.alpha, bytes / (2 << (log2_exact(n) - 1 - k)) / p.bandwidth};
+        }
+        return t;
+      }
+      // Reduce-scatter round s moves S/2^(s+1) at distance split_bit(s); all-gather undoes it.
       const int pw = static_cast<int>(std::bit_floor(static_cast<unsigned>(n)));
-      CostTerms t{2 * std::log2(pw) * p.alpha, 2.0 * (pw - 1) / pw * bytes / p.bandwidth};
-      if (pw != n) t += CostTerms{2 * p.alpha, 2 * bytes / p.bandwidth};
+      CostTerms t;
+      for (int s = 0; s < log2_exact(pw); ++s) {
+        const AlphaBeta& p = g.butterfly_at(log2_exact(split_bit(pw, s, options.partner_order)));
+        t += CostTerms{2 * p.alpha, 2 * bytes / (2 << s) / p.bandwidth};
+      }
+      if (pw != n) t += CostTerms{2 * g.butterfly.alpha, 2 * bytes / g.butterfly.bandwidth};
       return t;
     },
     [](const PathClasses& paths) { return paths.whole.butterfly; }};

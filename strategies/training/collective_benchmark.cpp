@@ -170,9 +170,9 @@ class CollectiveBenchmark final : public Strategy {
 }  // namespace
 
 std::span<const std::string_view> collective_benchmark_fields() {
-  static constexpr std::string_view kFields[] = {"type",       "collective", "algorithm",    "size",
-                                                 "dtype",      "groups",     "group_layout", "tree_chunk",
-                                                 "local_size", "inner",      "streams"};
+  static constexpr std::string_view kFields[] = {"type",       "collective", "algorithm",     "size",
+                                                 "dtype",      "groups",     "group_layout",  "tree_chunk",
+                                                 "local_size", "inner",      "partner_order", "streams"};
   return kFields;
 }
 

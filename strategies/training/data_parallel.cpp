@@ -228,9 +228,9 @@ class DataParallel final : public Strategy {
 }  // namespace
 
 std::span<const std::string_view> data_parallel_fields() {
-  static constexpr std::string_view kFields[] = {"type",       "allreduce", "bucket_size",
-                                                 "overlap",    "optimizer", "tree_chunk",
-                                                 "local_size", "inner",     "check_memory"};
+  static constexpr std::string_view kFields[] = {"type",          "allreduce",   "bucket_size", "overlap",
+                                                 "optimizer",     "tree_chunk",  "local_size",  "inner",
+                                                 "partner_order", "check_memory"};
   return kFields;
 }
 

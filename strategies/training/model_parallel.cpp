@@ -918,10 +918,22 @@ class ModelParallel final : public Strategy {
 }  // namespace
 
 std::span<const std::string_view> model_parallel_fields() {
-  static constexpr std::string_view kFields[] = {
-      "type",      "schedule",     "micro_batches", "chunks", "optimizer",    "layers_per_chunk",
-      "allreduce", "tree_chunk",   "local_size",    "inner",  "check_memory", "sequence_parallel",
-      "recompute", "tp_algorithm", "zero"};
+  static constexpr std::string_view kFields[] = {"type",
+                                                 "schedule",
+                                                 "micro_batches",
+                                                 "chunks",
+                                                 "optimizer",
+                                                 "layers_per_chunk",
+                                                 "allreduce",
+                                                 "tree_chunk",
+                                                 "local_size",
+                                                 "inner",
+                                                 "partner_order",
+                                                 "check_memory",
+                                                 "sequence_parallel",
+                                                 "recompute",
+                                                 "tp_algorithm",
+                                                 "zero"};
   return kFields;
 }
 

@@ -14,8 +14,8 @@ struct CollectiveChoice {
 };
 
 // Reads `<key>` (an algorithm name, default `fallback`), `tree_chunk`, `local_size` (default: GPUs
-// per node of the platform) and `inner` from `node`, and checks them for a group of `group_size`
-// (errors name the field).
+// per node of the platform), `inner` and `partner_order` from `node`, and checks them for a group of
+// `group_size` (errors name the field).
 CollectiveChoice read_collective_choice(const core::ConfigNode& node, const core::Experiment& experiment,
                                         Collective collective, const char* key, const char* fallback,
                                         int group_size);
