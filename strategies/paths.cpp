@@ -59,6 +59,18 @@ std::vector<Pair> shifted(int n, int d, int stride = 1, int groups = 1) {
   return round;
 }
 
+// Member i to member i XOR d (halving-doubling's partners at distance d), in each of `groups`
+// interleaved groups; members whose partner is beyond n (a non-power-of-two group) are left out.
+std::vector<Pair> butterfly_round(int n, int d, int stride = 1, int groups = 1) {
+  std::vector<Pair> round;
+  for (int g = 0; g < groups; ++g) {
+    for (int i = 0; i < n; ++i) {
+      if ((i ^ d) < n) round.emplace_back(i * stride + g, (i ^ d) * stride + g);
+    }
+  }
+  return round;
+}
+
 // Child to parent of the binary tree over n members (roles shifted by `rotation`), in each of
 // `groups` interleaved groups; `up` false: parent to child.
 void add_tree_edges(std::vector<Pair>& round, int n, int rotation, bool up, int stride = 1, int groups = 1) {
@@ -81,8 +93,8 @@ GroupPaths group_paths(const core::Platform& platform, const std::vector<int>& h
   add_round(ring, platform, hosts, shifted(n, 1, stride, groups));
   for (int d = 1; d < n; d *= 2) {
     Worst one;
-    add_round(one, platform, hosts, shifted(n, d, stride, groups));
-    add_round(butterfly, platform, hosts, shifted(n, d, stride, groups));
+    add_round(one, platform, hosts, butterfly_round(n, d, stride, groups));
+    add_round(butterfly, platform, hosts, butterfly_round(n, d, stride, groups));
     by_distance.push_back(one.value());
   }
   for (const bool up : {true, false}) {

@@ -50,14 +50,23 @@ TEST_P(SharedNic, SimulatedAllReduceTakesItsClosedForm) {
       << "simulated " << r.simulated_seconds << " s, closed form " << predicted << " s";
 }
 
-INSTANTIATE_TEST_SUITE_P(Sim, SharedNic,
-                         ::testing::Combine(::testing::Values(8, 1), ::testing::Bool(),
-                                            ::testing::Values("ring", "hierarchical")),
-                         [](const auto& param_info) {
-                           return fmt::format("{}_nics_{}_{}", std::get<0>(param_info.param),
-                                              std::get<1>(param_info.param) ? "fat_tree" : "switch",
-                                              std::get<2>(param_info.param));
-                         });
+// Halving-doubling in both partner orders: its closed form charges each distance its own path
+// (inside a node over NVLink, across over the NICs the round's flows share).
+std::string shared_nic_name(const ::testing::TestParamInfo<std::tuple<int, bool, std::string>>& info) {
+  std::string name = fmt::format("{}_nics_{}_{}", std::get<0>(info.param),
+                                 std::get<1>(info.param) ? "fat_tree" : "switch", std::get<2>(info.param));
+  for (char& c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  }
+  return name;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Sim, SharedNic,
+    ::testing::Combine(::testing::Values(8, 1), ::testing::Bool(),
+                       ::testing::Values("ring", "hierarchical", "halving-doubling",
+                                         "halving-doubling, partner_order: distance-halving")),
+    shared_nic_name);
 
 // The closed forms the simulations above are held to: one NIC for 8 GPUs makes hierarchical's
 // inter-node transfer 8 times as long and leaves the ring as it was.

@@ -35,7 +35,7 @@ struct AlphaBeta {
 // to one parent) share it.
 struct GroupPaths {
   AlphaBeta ring;       // i to i + 1
-  AlphaBeta butterfly;  // i to i + 2^k, the slowest over every k
+  AlphaBeta butterfly;  // i to i XOR 2^k, the slowest over every k
   // The round at distance 2^k alone, k = 0, 1, ... (empty: every distance as `butterfly`).
   std::vector<AlphaBeta> butterfly_by_distance;
   // Child to parent and parent to children of the binary tree (both trees of the double tree at
