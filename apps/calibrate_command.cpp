@@ -1,10 +1,12 @@
 // `dmlsim calibrate PLATFORM --model MODEL --out DIR`: measures, on the real testbed of the
 // platform, what the simulator needs — point-to-point latency and effective bandwidth (ping-pong,
-// 1 KiB … 64 MiB) and the time of every kernel shape of the model with all ranks computing at
-// once — and writes DIR/platform.yaml, the platform with those figures, plus DIR/calibration.json
+// 1 KiB … 64 MiB) of the platform's link and of every other class of host link it has, and the
+// time of every kernel shape of the model with all ranks computing at once — and writes
+// DIR/platform.yaml, the platform with those figures (every host link kept), plus DIR/calibration.json
 // with every measurement. notes/validation.md: calibrate on micro-benchmarks only, validate on
 // other workloads.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
@@ -72,6 +74,82 @@ LinkFit fit_link(const std::map<std::uint64_t, double>& one_way) {
   return fit;
 }
 
+// The link of every host of a testbed platform (a star, or a fat-tree of one leaf) and its
+// default link, which the hosts without a `host_links` entry have.
+struct TestbedLinks {
+  core::LinkSpec fallback;
+  std::vector<core::LinkSpec> of_host;
+};
+
+TestbedLinks testbed_links(const core::Platform& p) {
+  TestbedLinks t;
+  if (const auto* s = std::get_if<core::StarTopology>(&p.topology)) {
+    t.fallback = s->link;
+    for (int h = 0; h < p.host_count(); ++h) t.of_host.push_back(s->link_of(h));
+  } else if (const auto* f = std::get_if<core::FatTreeTopology>(&p.topology); f && f->tree.leaves == 1) {
+    t.fallback = f->host_link;
+    for (int h = 0; h < p.host_count(); ++h) t.of_host.push_back(f->host_link_of(h));
+  } else {
+    throw core::ConfigError(fmt::format(
+        "{}: field 'platform.topology': calibration runs on the testbed, which builds one switch of hosts (a "
+        "star, or a one-leaf fat-tree); '{}' is not one",
+        p.source, p.topology_name()));
+  }
+  return t;
+}
+
+bool same_link(const core::LinkSpec& a, const core::LinkSpec& b) {
+  return a.down() == b.down() && a.up() == b.up() && a.latency == b.latency;
+}
+
+// The bandwidth a ping-pong between hosts with links a and b sees: each one-way message is bound
+// by the sender's up and the receiver's down link, and the fit averages the two directions' times.
+double pingpong_bandwidth(const core::LinkSpec& a, const core::LinkSpec& b) {
+  const double ab = std::min(a.up(), b.down()), ba = std::min(b.up(), a.down());
+  return 2 / (1 / ab + 1 / ba);
+}
+
+// One class of host links other than the default: its hosts, the ping-pong that measured it (from
+// `peer`, a second host of the class when there is one, else a host on the default link), the fit,
+// and the link written to the calibrated platform.
+struct LinkClass {
+  core::LinkSpec nominal;
+  std::vector<int> hosts;
+  int peer = 0;
+  LinkFit fit;
+  core::LinkSpec calibrated;
+};
+
+// The class's link from its ping-pong: the latency is the path's less the peer's own link (the
+// delay a delay line adds is measured, not assumed); the rates are the nominal ones times the
+// efficiency the ping-pong shows against its nominal path (TCP's goodput, the shaper). Where the
+// peer's link is the narrower one the efficiency is the peer's; the class's own rate is then not
+// seen, and is assumed to be reached as efficiently.
+core::LinkSpec calibrated_class_link(const core::LinkSpec& nominal, const core::LinkSpec& peer_nominal,
+                                     double peer_latency, const LinkFit& fit) {
+  const double efficiency = fit.bandwidth / pingpong_bandwidth(peer_nominal, nominal);
+  core::LinkSpec link;
+  link.bandwidth = nominal.down() * efficiency;
+  link.up_bandwidth = nominal.asymmetric() ? nominal.up() * efficiency : 0;
+  link.latency = std::max(0.0, fit.path_latency - peer_latency);
+  return link;
+}
+
+void emit_link(YAML::Emitter& y, const core::LinkSpec& link) {
+  y << YAML::Flow << YAML::BeginMap;
+  if (link.asymmetric()) {
+    y << YAML::Key << "up" << YAML::Value << fmt::format("{:.6g}Bps", link.up());
+    y << YAML::Key << "down" << YAML::Value << fmt::format("{:.6g}Bps", link.down());
+  } else {
+    y << YAML::Key << "bandwidth" << YAML::Value << fmt::format("{:.6g}Bps", link.bandwidth);
+  }
+  y << YAML::Key << "latency" << YAML::Value << fmt::format("{:.6g}us", link.latency * 1e6) << YAML::EndMap;
+}
+
+nlohmann::json link_json(const core::LinkSpec& link) {
+  return {{"down_Bps", link.down()}, {"up_Bps", link.up()}, {"latency_s", link.latency}};
+}
+
 std::string experiment_yaml(const std::string& name, const fs::path& platform, const std::string& body) {
   return fmt::format("experiment:\n  name: {}\n  platform: {}\n{}", name, fs::absolute(platform).string(),
                      body);
@@ -94,6 +172,27 @@ int calibrate_command(const CalibrateArgs& args) {
   if (compute_ranks > platform.host_count() || platform.host_count() < 2) {
     throw core::ConfigError(fmt::format("{}: calibration needs at least 2 hosts and --ranks ≤ {}",
                                         args.platform.string(), platform.host_count()));
+  }
+  // Every class of host link gets its own ping-pong; the default one between two hosts that have it.
+  const TestbedLinks links = testbed_links(platform);
+  std::vector<int> on_default;
+  std::vector<LinkClass> classes;
+  for (int h = 0; h < platform.host_count(); ++h) {
+    const core::LinkSpec& l = links.of_host[static_cast<std::size_t>(h)];
+    if (same_link(l, links.fallback)) {
+      on_default.push_back(h);
+      continue;
+    }
+    auto it = std::find_if(classes.begin(), classes.end(),
+                           [&](const LinkClass& c) { return same_link(c.nominal, l); });
+    if (it == classes.end()) it = classes.insert(classes.end(), LinkClass{l, {}, 0, {}, {}});
+    it->hosts.push_back(h);
+  }
+  if (on_default.size() < 2) {
+    throw core::ConfigError(fmt::format(
+        "{}: calibration measures the platform's link between two hosts that have it; {} of {} do "
+        "(the others have host_links of their own)",
+        args.platform.string(), on_default.size(), platform.host_count()));
   }
   // The model's errors surface now, not after the testbed is up and the ping-pong has run.
   if (!args.network_only) core::load_model(args.model);
@@ -124,24 +223,38 @@ int calibrate_command(const CalibrateArgs& args) {
     return core::read_csv_trace(run.out / "trace.csv");
   };
 
-  // Network: rank 0's round trips, per size.
+  // Network: rank 0's round trips between two hosts, per size, fitted.
   std::string sizes;
   for (std::uint64_t s = 1024; s <= args.max_size; s *= 4)
     sizes += fmt::format("{}{}B", sizes.empty() ? "" : ", ", s);
-  const auto pingpong =
-      measure("pingpong", experiment_yaml("calibrate-pingpong", args.platform,
-                                          fmt::format("  ranks: 2\n  strategy: {{type: pingpong, "
-                                                      "repeats: {}, sizes: [{}]}}\n  simulation: "
-                                                      "{{trace: phases}}\n",
-                                                      args.repeats, sizes)));
-  std::map<std::uint64_t, std::vector<double>> trips;
-  for (const core::TraceEvent& e : pingpong.events()) {
-    if (e.rank == 0 && e.lane == core::Lane::phase && pingpong.text(e.name) == strategies::kPingPongPhase)
-      trips[e.bytes].push_back(e.duration());
+  nlohmann::json one_way_json;
+  const auto pingpong_fit = [&](const std::string& name, int a, int b) {
+    const auto pingpong = measure(
+        name, experiment_yaml("calibrate-" + name, args.platform,
+                              fmt::format("  ranks: 2\n  placement: [{}, {}]\n  strategy: {{type: pingpong, "
+                                          "repeats: {}, sizes: [{}]}}\n  simulation: {{trace: phases}}\n",
+                                          a, b, args.repeats, sizes)));
+    std::map<std::uint64_t, std::vector<double>> trips;
+    for (const core::TraceEvent& e : pingpong.events()) {
+      if (e.rank == 0 && e.lane == core::Lane::phase && pingpong.text(e.name) == strategies::kPingPongPhase)
+        trips[e.bytes].push_back(e.duration());
+    }
+    std::map<std::uint64_t, double> one_way;
+    for (const auto& [bytes, t] : trips) {
+      one_way[bytes] = median(t) / 2;
+      one_way_json[name][std::to_string(bytes)] = one_way[bytes];
+    }
+    return fit_link(one_way);
+  };
+  const LinkFit link = pingpong_fit("pingpong", on_default[0], on_default[1]);
+  for (LinkClass& c : classes) {
+    const bool pair_in_class = c.hosts.size() >= 2;
+    c.peer = pair_in_class ? c.hosts[1] : on_default[0];
+    c.fit = pingpong_fit(fmt::format("pingpong-host{}", c.hosts[0]), c.peer, c.hosts[0]);
+    const core::LinkSpec& peer = links.of_host[static_cast<std::size_t>(c.peer)];
+    c.calibrated =
+        calibrated_class_link(c.nominal, peer, (pair_in_class ? c.fit : link).path_latency / 2, c.fit);
   }
-  std::map<std::uint64_t, double> one_way;
-  for (const auto& [bytes, t] : trips) one_way[bytes] = median(t) / 2;
-  const LinkFit link = fit_link(one_way);
 
   // Compute: every kernel shape, all ranks at once; the median of each rank's repeats, averaged.
   const auto kernels =
@@ -161,9 +274,9 @@ int calibrate_command(const CalibrateArgs& args) {
   // The calibrated platform: the same topology with the fitted link, and a device that times
   // each measured shape as measured.
   YAML::Emitter y;
-  y << YAML::Comment(
-      fmt::format("Written by `dmlsim calibrate {} --model {}`; measurements in calibration.json.",
-                  args.platform.string(), args.model.string()));
+  y << YAML::Comment(fmt::format(
+      "Written by `dmlsim calibrate {} {}`; measurements in calibration.json.", args.platform.string(),
+      args.network_only ? std::string("--network-only") : "--model " + args.model.string()));
   y << YAML::BeginMap << YAML::Key << "platform" << YAML::Value << YAML::BeginMap;
   y << YAML::Key << "name" << YAML::Value << platform.name + "-calibrated";
   y << YAML::Key << "topology" << YAML::Value << "star";
@@ -174,6 +287,17 @@ int calibrate_command(const CalibrateArgs& args) {
   // A star path crosses two links.
   y << YAML::Key << "latency" << YAML::Value << fmt::format("{:.6g}us", link.path_latency / 2 * 1e6)
     << YAML::EndMap;
+  if (!classes.empty()) {
+    y << YAML::Key << "host_links" << YAML::Value << YAML::BeginMap;
+    for (int h = 0; h < platform.host_count(); ++h) {
+      for (const LinkClass& c : classes) {
+        if (std::find(c.hosts.begin(), c.hosts.end(), h) == c.hosts.end()) continue;
+        y << YAML::Key << std::to_string(h) << YAML::Value;
+        emit_link(y, c.calibrated);
+      }
+    }
+    y << YAML::EndMap;
+  }
   y << YAML::Key << "device" << YAML::Value << YAML::BeginMap;
   y << YAML::Key << "name" << YAML::Value << platform.device.name + "-calibrated";
   y << YAML::Key << "peak" << YAML::Value << YAML::Flow << YAML::BeginMap;
@@ -208,22 +332,40 @@ int calibrate_command(const CalibrateArgs& args) {
   report["model"] = args.model.string();
   report["concurrent_compute_ranks"] = compute_ranks;
   report["machine"] = machine_facts();
-  for (const auto& [bytes, t] : one_way) report["pingpong_one_way_s"][std::to_string(bytes)] = t;
-  report["link"] = {{"bandwidth_Bps", link.bandwidth},
+  report["pingpong_one_way_s"] = one_way_json;
+  const double nominal = pingpong_bandwidth(links.fallback, links.fallback);
+  report["link"] = {{"hosts", {on_default[0], on_default[1]}},
+                    {"bandwidth_Bps", link.bandwidth},
                     {"path_latency_s", link.path_latency},
                     {"max_relative_residual", link.max_residual},
-                    {"nominal_bandwidth_Bps", platform.path(0, 1)->bandwidth}};
+                    {"nominal_bandwidth_Bps", nominal}};
+  report["link_classes"] = nlohmann::json::array();
+  for (const LinkClass& c : classes) {
+    report["link_classes"].push_back({{"hosts", c.hosts},
+                                      {"pingpong_hosts", {c.peer, c.hosts[0]}},
+                                      {"nominal", link_json(c.nominal)},
+                                      {"path_bandwidth_Bps", c.fit.bandwidth},
+                                      {"path_latency_s", c.fit.path_latency},
+                                      {"max_relative_residual", c.fit.max_residual},
+                                      {"calibrated", link_json(c.calibrated)}});
+  }
   report["kernels"] = kernel_json;
   std::ofstream(args.out / "calibration.json") << report.dump(2) << "\n";
 
   std::cout << fmt::format(
       "calibrated {}: effective bandwidth {} ({:.1f} % of the nominal {}), path latency {}, fit residual "
       "≤ {:.2f} %; {} kernel shapes timed with {} ranks computing at once\n  wrote {} and {}\n",
-      platform.name, core::format_bandwidth(link.bandwidth),
-      100 * link.bandwidth / platform.path(0, 1)->bandwidth,
-      core::format_bandwidth(platform.path(0, 1)->bandwidth), core::format_duration(link.path_latency),
-      100 * link.max_residual, times.size(), compute_ranks, (args.out / "platform.yaml").string(),
+      platform.name, core::format_bandwidth(link.bandwidth), 100 * link.bandwidth / nominal,
+      core::format_bandwidth(nominal), core::format_duration(link.path_latency), 100 * link.max_residual,
+      times.size(), compute_ranks, (args.out / "platform.yaml").string(),
       (args.out / "calibration.json").string());
+  for (const LinkClass& c : classes) {
+    std::cout << fmt::format(
+        "  hosts {}: link {} ({:.1f} % of the nominal {}), latency {} (nominal {})\n",
+        fmt::join(c.hosts, ", "), core::format_bandwidth(c.calibrated.down()),
+        100 * c.calibrated.down() / c.nominal.down(), core::format_bandwidth(c.nominal.down()),
+        core::format_duration(c.calibrated.latency), core::format_duration(c.nominal.latency));
+  }
   return 0;
 #endif
 }

@@ -12,6 +12,7 @@
 #include <map>
 
 #include "cli_helpers.hpp"
+#include "core/platform.hpp"
 #include "core/trace_csv_reader.hpp"
 
 namespace dmlsim {
@@ -132,6 +133,58 @@ TEST(AsymmetricLink, EachDirectionIsMeasuredAtItsOwnRate) {
   };
   EXPECT_NEAR(median(to_1) / down_model, 1.0, 0.03) << "host 1's downlink";
   EXPECT_NEAR(median(to_0) / up_model, 1.0, 0.03) << "host 1's uplink";
+}
+
+// A mixed testbed (issue 15, item 6): host 2 behind a 200 Mbit/s link with 500 µs added, host 3
+// behind 1 Gbit/s with 1 ms added. Calibration fits each class of link with its own ping-pong and
+// keeps every host's link (before, it wrote the default link only and the slow host was simulated
+// at 1 Gbit/s: −79 %). The rates come out at the testbed's TCP goodput where the link is the
+// bottleneck (1448 of 1514 bytes per frame), the latencies at least what the delay line adds.
+// Validated: ring all-reduce of 16 MiB over the four hosts. Measured here −14.5 %: TCP over the
+// long paths (host 2 to host 3: 3.7 ms round trip) ramps slower than the ping-pong against a
+// near host shows, which the model does not describe yet; the bound is 25 %, not the suite's 10 %.
+TEST(MixedLinks, CalibrationKeepsEveryHostLinkAndValidatesTheRing) {
+  DMLSIM_REQUIRE_ROOT();
+  ScratchDir scratch("validation-mixed");
+  write_file(scratch / "platform.yaml", R"(platform:
+  topology: star
+  hosts: 4
+  link: {bandwidth: 1Gbps, latency: 0us}
+  host_links: {2: {bandwidth: 200Mbps, latency: 500us}, 3: {bandwidth: 1Gbps, latency: 1ms}}
+  device: cpu
+)");
+  const auto calibrated =
+      run_dmlsim({"calibrate", (scratch / "platform.yaml").string(), "--network-only", "--max-size", "4MiB",
+                  "--repeats", "3", "--out", (scratch / "cal").string()},
+                 scratch);
+  ASSERT_EQ(calibrated.exit_code, 0) << calibrated.err << calibrated.out;
+  std::cout << calibrated.out;
+  const core::Platform p = core::load_platform(scratch / "cal" / "platform.yaml");
+  const auto* star = std::get_if<core::StarTopology>(&p.topology);
+  ASSERT_NE(star, nullptr);
+  ASSERT_EQ(star->host_links.size(), 2u) << "hosts 2 and 3 keep links of their own";
+  constexpr double kGoodput = 1448.0 / 1514.0;
+  EXPECT_NEAR(star->link.bandwidth / (1e9 / 8 * kGoodput), 1.0, 0.05);
+  EXPECT_NEAR(star->link_of(2).bandwidth / (200e6 / 8 * kGoodput), 1.0, 0.05);
+  EXPECT_GE(star->link_of(2).latency, 500e-6);
+  EXPECT_LE(star->link_of(2).latency, 1e-3);
+  EXPECT_GE(star->link_of(3).latency, 1e-3);
+  EXPECT_LE(star->link_of(3).latency, 2e-3);
+  EXPECT_EQ(star->link_of(1).bandwidth, star->link.bandwidth);
+
+  write_file(scratch / "ring.yaml", R"(experiment:
+  platform: platform.yaml
+  iterations: 3
+  strategy: {type: collective, algorithm: ring, size: 16MiB}
+)");
+  const auto validated = run_dmlsim(
+      {"validate", (scratch / "ring.yaml").string(), "--calibrated",
+       (scratch / "cal" / "platform.yaml").string(), "--repeat", "3", "--out", (scratch / "v").string()},
+      scratch);
+  std::cout << validated.out;
+  ASSERT_EQ(validated.exit_code, 0) << validated.err;
+  const auto report = testing::read_json(scratch / "v" / "validation.json");
+  EXPECT_LE(std::abs(report["error_percent"].get<double>()), 25.0);
 }
 
 TEST(ValidationSuite, CalibratedSimulationMatchesMeasuredRuns) {
