@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "core/errors.hpp"
@@ -25,32 +26,73 @@ void check_output_dir(const std::filesystem::path& dir) {
   }
 }
 
-std::vector<std::filesystem::path> write_outputs(const std::filesystem::path& dir,
-                                                 const std::vector<OutputFile>& files) {
-  namespace fs = std::filesystem;
-  fs::create_directories(dir);
-  const fs::path staging = dir / fmt::format(".staging-{}", getpid());
+namespace {
+
+namespace fs = std::filesystem;
+
+// Writes each file into `staging` (created); on any error removes it and throws.
+void write_staged(const fs::path& staging, const fs::path& dir, const std::vector<OutputFile>& files) {
   fs::remove_all(staging);
   fs::create_directories(staging);
-  std::vector<fs::path> written;
   try {
     for (const OutputFile& f : files) {
       std::ofstream out(staging / f.name, std::ios::binary);
-      if (!out) throw core::BackendError(fmt::format("cannot write {}", (staging / f.name).string()));
+      if (!out) throw core::BackendError(fmt::format("cannot write {}", (dir / f.name).string()));
       f.write(out);
       out.close();
       if (!out)
         throw core::BackendError(fmt::format("writing {} failed (disk full?)", (dir / f.name).string()));
     }
-    for (const OutputFile& f : files) {
-      fs::rename(staging / f.name, dir / f.name);
-      written.push_back(dir / f.name);
-    }
   } catch (...) {
-    fs::remove_all(staging);
+    std::error_code ec;
+    fs::remove_all(staging, ec);
     throw;
   }
-  fs::remove_all(staging);
+}
+
+// Whether `dir` holds only regular files of the names a run writes.
+bool holds_only_run_files(const fs::path& dir, const std::vector<OutputFile>& files) {
+  for (const fs::directory_entry& e : fs::directory_iterator(dir)) {
+    const std::string name = e.path().filename().string();
+    const bool ours =
+        std::any_of(files.begin(), files.end(), [&](const OutputFile& f) { return f.name == name; });
+    if (!ours || !e.is_regular_file()) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::vector<std::filesystem::path> write_outputs(const std::filesystem::path& dir,
+                                                 const std::vector<OutputFile>& files) {
+  // The target by its own name: "out/." and "out/" are "out".
+  fs::path target = fs::absolute(dir).lexically_normal();
+  if (target.filename().empty()) target = target.parent_path();
+  std::vector<fs::path> written;
+  for (const OutputFile& f : files) written.push_back(dir / f.name);
+  const bool exists = fs::exists(target);
+  if (exists && !holds_only_run_files(target, files)) {
+    // The user's directory: stage inside it, on its file system, and rename file by file.
+    const fs::path staging = target / fmt::format(".staging-{}", getpid());
+    write_staged(staging, dir, files);
+    for (const OutputFile& f : files) fs::rename(staging / f.name, target / f.name);
+    fs::remove_all(staging);
+    return written;
+  }
+  // Beside the target (the same file system: renames are atomic), then in its place.
+  const fs::path parent = target.parent_path();
+  fs::create_directories(parent);
+  const std::string base = target.filename().string();
+  const fs::path staging = parent / fmt::format(".{}.staging-{}", base, getpid());
+  write_staged(staging, dir, files);
+  if (exists) {
+    const fs::path earlier = parent / fmt::format(".{}.earlier-{}", base, getpid());
+    fs::rename(target, earlier);
+    fs::rename(staging, target);
+    fs::remove_all(earlier);
+  } else {
+    fs::rename(staging, target);
+  }
   return written;
 }
 

@@ -3,6 +3,7 @@
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QFontMetrics>
+#include <QMessageBox>
 #include <QTimer>
 #include <cstdio>
 #include <string_view>
@@ -39,7 +40,11 @@ void apply_view_options(dmlsim::gui::MainWindow& window, const QString& expand, 
 // Returns the exit code.
 int save_screenshot(dmlsim::gui::MainWindow& window, bool all_opened, const QString& file) {
   if (!all_opened) {
-    std::fprintf(stderr, "dmlsim-gui: cannot open a run for the screenshot\n");
+    // The error dialog names each file that failed and why: say it here too, one line per file.
+    QString why = window.error_dialog() ? window.error_dialog()->text() : QString();
+    why.replace(QStringLiteral("\n\n"), QStringLiteral("\n  "));
+    std::fprintf(stderr, "dmlsim-gui: cannot open a run for the screenshot%s%s\n",
+                 why.isEmpty() ? "" : ":\n  ", qPrintable(why));
     return 1;
   }
   if (!QFontMetrics(QFont()).inFont(QChar(u'A'))) {

@@ -85,6 +85,62 @@ TEST(Cli, GuiHelpNeedsNoDisplay) {
   EXPECT_NE(out.find("exit=0"), std::string::npos) << out;
 }
 
+// Outputs as a set (issue 15, item 3): on a file system too small for the trace, the run fails with
+// one line naming the file, leaves no output directory and no staging directory behind, and an
+// earlier run's directory there stays as it was. Root: it mounts a 64 KiB tmpfs (removed after).
+TEST(Cli, AFullDiskLeavesNoPartialOutputAndKeepsTheEarlierRun) {
+  DMLSIM_REQUIRE_ROOT();
+  ScratchDir scratch("cli-full-disk");
+  write_file(scratch / "platform.yaml", kPlatform);
+  write_file(scratch / "e.yaml", kExperiment);
+  const auto disk = scratch / "disk";
+  std::filesystem::create_directories(disk);
+  ASSERT_EQ(std::system(("mount -t tmpfs -o size=64k tmpfs " + testing::quote(disk.string())).c_str()), 0);
+  struct Unmount {
+    std::string dir;
+    ~Unmount() { (void)std::system(("umount " + testing::quote(dir)).c_str()); }
+  } unmount{disk.string()};
+  // An earlier run that fits (no trace to speak of).
+  const auto out = disk / "out";
+  auto r = run_dmlsim(
+      {"run", (scratch / "e.yaml").string(), "--set", "simulation.trace=none", "--out", out.string()},
+      scratch);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string earlier = testing::read_file(out / "summary.json");
+  const std::string earlier_trace = testing::read_file(out / "trace.csv");
+  // This one's trace of every message does not fit.
+  r = run_dmlsim({"run", (scratch / "e.yaml").string(), "--out", out.string()}, scratch);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("disk full"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(out.string()), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_EQ(testing::read_file(out / "summary.json"), earlier) << "the earlier run was touched";
+  EXPECT_EQ(testing::read_file(out / "trace.csv"), earlier_trace) << "a partial output";
+  // And where nothing was before, nothing is after; no staging directory is left in either case.
+  r = run_dmlsim({"run", (scratch / "e.yaml").string(), "--out", (disk / "new").string()}, scratch);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_FALSE(std::filesystem::exists(disk / "new"));
+  std::vector<std::string> left;
+  for (const auto& e : std::filesystem::directory_iterator(disk))
+    left.push_back(e.path().filename().string());
+  EXPECT_EQ(left, std::vector<std::string>{"out"});
+}
+
+// `dmlsim-gui --screenshot` on a file it cannot read says which file and why (offscreen, no display).
+TEST(Cli, GuiScreenshotOfABadFileNamesTheFileAndTheProblem) {
+  const auto gui = std::filesystem::path(DMLSIM_BINARY_DIR) / "dmlsim-gui";
+  if (!std::filesystem::exists(gui)) GTEST_SKIP() << "dmlsim-gui is not built (no Qt 6)";
+  ScratchDir scratch("cli-gui-bad");
+  write_file(scratch / "trace.json", "{\"traceEvents\": [ {\"ph\": ");
+  const std::string out = testing::read_file_of_command(
+      "QT_QPA_PLATFORM=offscreen " + gui.string() + " --screenshot " + (scratch / "shot.png").string() + " " +
+      (scratch / "trace.json").string() + " 2>&1; echo exit=$?");
+  EXPECT_NE(out.find("cannot open a run for the screenshot"), std::string::npos) << out;
+  EXPECT_NE(out.find((scratch / "trace.json").string()), std::string::npos) << out;
+  EXPECT_NE(out.find("exit=1"), std::string::npos) << out;
+  EXPECT_FALSE(std::filesystem::exists(scratch / "shot.png"));
+}
+
 TEST(Cli, TraceJsonFollowsTheChromeTraceFormat) {
   ScratchDir scratch("cli-trace");
   write_file(scratch / "platform.yaml", kPlatform);
