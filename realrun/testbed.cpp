@@ -1,13 +1,18 @@
 #include "realrun/testbed.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -54,6 +59,26 @@ std::string bridge_address(int octet) {
 }
 
 // The second octet of a /16 no interface of this machine uses yet.
+// Held from choosing a free subnet until the testbed's bridge holds its address: two testbeds
+// brought up at once would otherwise both find the same subnet free.
+class SubnetLock {
+ public:
+  SubnetLock() {
+    fs::create_directories(state_root());
+    const fs::path file = state_root() / "subnet.lock";
+    fd_ = ::open(file.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+    if (fd_ < 0 || ::flock(fd_, LOCK_EX) != 0)
+      throw core::BackendError(
+          fmt::format("testbed: cannot lock {}: {}", file.string(), std::strerror(errno)));
+  }
+  ~SubnetLock() { ::close(fd_); }  // releases the lock
+  SubnetLock(const SubnetLock&) = delete;
+  SubnetLock& operator=(const SubnetLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
 int free_subnet_octet() {
   const std::string addresses = core::run_command({"ip", "-o", "-4", "addr", "show"}).output;
   for (int octet = 77; octet <= 126; ++octet) {
@@ -275,11 +300,13 @@ Testbed testbed_up(const core::Platform& platform, const std::string& name, cons
   };
   std::vector<DelayLine> delay_lines;
   try {
+    std::optional<SubnetLock> subnet_lock(std::in_place);
     const int octet = free_subnet_octet();
     t.subnet = fmt::format("10.{}.0.0/16", octet);
     const std::string bridge = bridge_name(name);
     run({"ip", "link", "add", bridge, "type", "bridge"});
     run({"ip", "addr", "add", bridge_address(octet) + "/16", "dev", bridge});
+    subnet_lock.reset();  // the subnet is taken now: `ip addr` shows it to the next one
     run({"ip", "link", "set", bridge, "up"});
     for (int i = 0; i < platform.host_count(); ++i) {
       TestbedHost h{netns_prefix(name) + std::to_string(i), host_address(octet, i), host_link(platform, i)};

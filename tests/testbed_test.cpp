@@ -114,6 +114,31 @@ TEST(Testbed, ComesUpShapedAndGoesDownCompletely) {
   EXPECT_EQ(again.exit_code, 0) << again.err;
 }
 
+// Two testbeds brought up at the same moment take different subnets (a lock is held from
+// choosing a free one until the bridge has it); three pairs, since a race is a matter of timing.
+TEST(Testbed, TwoBroughtUpAtOnceTakeDifferentSubnets) {
+  DMLSIM_REQUIRE_ROOT();
+  ScratchDir scratch("testbed-race");
+  TestbedGuard guard_a{"ra"}, guard_b{"rb"};
+  write_file(scratch / "platform.yaml", kPlatform);
+  const std::string platform = (scratch / "platform.yaml").string();
+  const std::string dmlsim = testing::quote(testing::dmlsim_binary().string());
+  for (int pair = 0; pair < 3; ++pair) {
+    (void)testing::read_file_of_command(dmlsim + " testbed up " + platform + " --name ra >/dev/null 2>&1 & " +
+                                        dmlsim + " testbed up " + platform +
+                                        " --name rb >/dev/null 2>&1; wait");
+    const auto subnet = [](const std::string& name) {
+      const nlohmann::json j = testing::read_json("/run/dmlsim/testbed-" + name + "/testbed.json");
+      return j.at("subnet").get<std::string>();
+    };
+    EXPECT_NE(subnet("ra"), subnet("rb")) << "pair " << pair;
+    EXPECT_EQ(run_dmlsim({"testbed", "down", "--name", "ra"}, scratch).exit_code, 0);
+    EXPECT_EQ(run_dmlsim({"testbed", "down", "--name", "rb"}, scratch).exit_code, 0);
+  }
+  EXPECT_EQ(leftovers("ra"), "");
+  EXPECT_EQ(leftovers("rb"), "");
+}
+
 // A host whose uplink and downlink differ is shaped that way: what leaves its eth0 at the uplink's
 // rate, what the bridge sends into it at the downlink's; `up` says both.
 TEST(Testbed, AnAsymmetricLinkIsShapedEachWay) {
