@@ -41,7 +41,7 @@ struct CalibrateArgs {
   std::filesystem::path out = "dmlsim-out/calibration";
   std::string testbed;  // an existing testbed; default: a temporary one
   bool local = false;   // measure on this machine without a testbed
-  int ranks = 0;        // ranks computing at once while kernels are timed (default: every host)
+  int ranks = 0;        // ranks computing at once while kernels are timed (default 1: see shared_cores)
   int repeats = 5;
   bool network_only = false;                         // skip the kernels
   std::uint64_t max_size = std::uint64_t{64} << 20;  // largest ping-pong message

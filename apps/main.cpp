@@ -152,7 +152,9 @@ int main(int argc, char** argv) {
   calibrate_cmd->add_option("-o,--out", calibrate.out, "Output directory (platform.yaml, calibration.json)");
   calibrate_cmd->add_option("--testbed", calibrate.testbed, "Use this testbed (default: a temporary one)");
   calibrate_cmd->add_flag("--local", calibrate.local, "Measure on this machine, without a testbed");
-  calibrate_cmd->add_option("--ranks", calibrate.ranks, "Ranks computing at once while kernels are timed");
+  calibrate_cmd->add_option("--ranks", calibrate.ranks,
+                            "Ranks computing at once while kernels are timed (default 1; the platform then "
+                            "shares this machine's cores among ranks computing at once)");
   calibrate_cmd->add_option("--repeats", calibrate.repeats, "Repetitions per measurement")
       ->check(CLI::PositiveNumber);
 

@@ -21,8 +21,8 @@ struct Overloaded : Ts... {
 constexpr std::int64_t kMaxHosts = 1 << 20;
 
 // The fields of each topology.
-constexpr std::string_view kStarFields[] = {"name",       "topology", "hosts",        "link",
-                                            "host_links", "device",   "host_devices", "tcp_acks"};
+constexpr std::string_view kStarFields[] = {"name",   "topology",     "hosts",    "link",        "host_links",
+                                            "device", "host_devices", "tcp_acks", "shared_cores"};
 constexpr std::string_view kFatTreeFields[] = {
     "name",      "topology",     "hosts",      "hosts_per_leaf",   "spines",
     "host_link", "host_links",   "spine_link", "oversubscription", "spine_latency",
@@ -237,9 +237,10 @@ std::string describe_tree(const FatTreeSpec& t, std::string_view members) {
 std::string Platform::describe() const {
   const std::string network = std::visit(
       Overloaded{
-          [](const StarTopology& t) {
-            return fmt::format("star of {} hosts, links {}{}", t.hosts, describe_link(t.link),
-                               describe_exceptions(t.host_links));
+          [this](const StarTopology& t) {
+            return fmt::format("star of {} hosts, links {}{}{}", t.hosts, describe_link(t.link),
+                               describe_exceptions(t.host_links),
+                               shared_cores > 0 ? fmt::format(", sharing {} cores", shared_cores) : "");
           },
           [](const FatTreeTopology& t) {
             return fmt::format("fat-tree of {} hosts, host links {}{}{}", t.hosts(),
@@ -399,6 +400,7 @@ Platform parse_platform(const ConfigNode& node) {
   p.host_devices = parse_per_host<DeviceProfile>(node, "host_devices", p.host_count(), "a device",
                                                  [](const ConfigNode& value) { return load_device(value); });
   p.tcp_acks = node.boolean_or("tcp_acks", false);
+  p.shared_cores = static_cast<int>(node.integer_in_or("shared_cores", 1, 4096, 0));
   return p;
 }
 

@@ -112,6 +112,11 @@ struct Platform {
   // The simulator then turns on SimGrid's cross-traffic (the reverse path carries 5 % of each
   // flow); `dmlsim calibrate` sets it for the testbed it measured.
   bool tcp_acks = false;
+  // The hosts are network namespaces of one machine with this many cores (the testbed): ranks
+  // computing at once share them, each kernel on at most one core (OpenBLAS on one thread), as
+  // SimGrid shares a multicore host. 0: every host computes on its own device. A star only;
+  // `dmlsim calibrate` sets it, with kernels timed one rank at a time.
+  int shared_cores = 0;
 
   int host_count() const;
   const DeviceProfile& device_of(int host) const;

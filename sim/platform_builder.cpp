@@ -142,6 +142,8 @@ std::vector<sg::Host*> build_platform(sg::Engine& engine, const core::Platform& 
   if (const auto* s = std::get_if<core::StarTopology>(&platform.topology)) {
     auto* zone = sg::create_star_zone("switch");
     for (int i = 0; i < s->hosts; ++i) add_host(zone, i, s->link_of(i));
+    if (platform.shared_cores > 0)
+      zone->create_host(kSharedCoresHost, kSharedCoreFlops)->set_core_count(platform.shared_cores)->seal();
     zone->seal();
   } else if (const auto* f = std::get_if<core::FatTreeTopology>(&platform.topology)) {
     build_leaves(f->tree, false, [&](sg::NetZone* leaf, int i) { add_host(leaf, i, f->host_link_of(i)); });

@@ -20,6 +20,11 @@ class Host;
 
 namespace dmlsim::sim {
 
+// The host whose cores the ranks of a `shared_cores` platform compute on (a star zone member with
+// no link: it never communicates), and its speed per core.
+inline constexpr const char* kSharedCoresHost = "shared-cores";
+inline constexpr double kSharedCoreFlops = 1e9;
+
 // Creates the platform in `engine` (before it runs) and returns the hosts in platform order.
 std::vector<simgrid::s4u::Host*> build_platform(simgrid::s4u::Engine& engine, const core::Platform& platform);
 

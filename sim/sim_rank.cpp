@@ -8,6 +8,7 @@
 #include <simgrid/Exception.hpp>
 #include <simgrid/s4u.hpp>
 #include "core/errors.hpp"
+#include "sim/platform_builder.hpp"
 
 namespace dmlsim::sim {
 namespace sg = simgrid::s4u;
@@ -58,9 +59,26 @@ void SimRank::settle() {
 }
 
 void SimRank::compute(const core::Kernel& kernel) {
+  if (world_.shared_cores() != nullptr) settle();  // the kernel starts when it starts on the cores
   const double start = now();
-  ahead_ += device_.kernel_seconds(kernel) * slowdown_;
+  advance_compute(device_.kernel_seconds(kernel) * slowdown_);
   record_compute(kernel, start, now());
+}
+
+void SimRank::advance_compute(double seconds) {
+  sg::Host* cores = world_.shared_cores();
+  if (cores == nullptr) {
+    ahead_ += seconds;
+    return;
+  }
+  // The machine's cores are shared: an execution there runs at one core's speed while ranks
+  // computing at once are no more than its cores, and shares them equally beyond.
+  settle();
+  if (seconds <= 0) return;
+  const sg::ExecPtr exec = sg::this_actor::exec_init(seconds * kSharedCoreFlops);
+  exec->set_host(cores);
+  exec->start();
+  exec->wait();
 }
 
 void SimRank::compute(std::span<const core::Kernel> kernels) {
@@ -71,7 +89,7 @@ void SimRank::compute(std::span<const core::Kernel> kernels) {
   // One simulated wait for the whole block: the same time, far fewer simulation events.
   double seconds = 0;
   for (const core::Kernel& k : kernels) seconds += device_.kernel_seconds(k);
-  sleep(seconds * slowdown_);
+  advance_compute(seconds * slowdown_);
 }
 
 void SimRank::sleep(double seconds) {

@@ -37,6 +37,9 @@ class SimRank final : public core::TracingRank {
   // Sleeps what the rank's own clock is ahead, keeping it where it is behind (after a merged span):
   // when its program returns, the rank's end is now().
   void settle();
+  // Compute time: this rank's own clock ahead, or on a `shared_cores` platform an execution on the
+  // shared cores, which ranks computing at once share.
+  void advance_compute(double seconds);
 
   // Flows fidelity works out per-member ends of a merged span round by round up to this many
   // member-rounds (members × rounds: a ring of 362 members); O(1) per member beyond, which keeps a

@@ -1,5 +1,7 @@
 #include "sim/sim_world.hpp"
 
+#include "sim/platform_builder.hpp"
+
 #include <fmt/format.h>
 
 #include <simgrid/s4u.hpp>
@@ -12,7 +14,9 @@ namespace dmlsim::sim {
 namespace sg = simgrid::s4u;
 
 SimWorld::SimWorld(const core::Experiment& experiment, std::vector<sg::Host*> rank_hosts)
-    : experiment_(experiment), rank_hosts_(std::move(rank_hosts)) {}
+    : experiment_(experiment), rank_hosts_(std::move(rank_hosts)) {
+  if (experiment.platform.shared_cores > 0) shared_cores_ = sg::Host::by_name(kSharedCoresHost);
+}
 
 sg::Mailbox* SimWorld::mailbox(int src, int dst, core::Tag tag) {
   const core::MessageSequencer::Channel key{src, dst, tag, 0};

@@ -38,6 +38,8 @@ class SimWorld {
 
   const core::Experiment& experiment() const { return experiment_; }
   simgrid::s4u::Host* host_of(int rank) const { return rank_hosts_[static_cast<std::size_t>(rank)]; }
+  // The host whose cores every rank computes on, on a `shared_cores` platform; else null.
+  simgrid::s4u::Host* shared_cores() const { return shared_cores_; }
   // Mailbox for messages from `src` to `dst` on `tag` (matching is FIFO per mailbox, as in MPI).
   simgrid::s4u::Mailbox* mailbox(int src, int dst, core::Tag tag);
   // The context of communicator (group, name): one registry for the whole simulated world, so
@@ -79,6 +81,7 @@ class SimWorld {
     return (static_cast<std::uint64_t>(static_cast<std::uint32_t>(a)) << 32) | static_cast<std::uint32_t>(b);
   }
   const core::Experiment& experiment_;
+  simgrid::s4u::Host* shared_cores_ = nullptr;
   std::vector<simgrid::s4u::Host*> rank_hosts_;
   std::unordered_map<core::MessageSequencer::Channel, simgrid::s4u::Mailbox*,
                      core::MessageSequencer::ChannelHash>
