@@ -126,6 +126,16 @@ TEST(Cli, AFullDiskLeavesNoPartialOutputAndKeepsTheEarlierRun) {
   EXPECT_EQ(left, std::vector<std::string>{"out"});
 }
 
+// `dmlsim-gui --size` that is not WxH is bad input: exit code 2 and one line.
+TEST(Cli, GuiBadSizeIsBadInput) {
+  const auto gui = std::filesystem::path(DMLSIM_BINARY_DIR) / "dmlsim-gui";
+  if (!std::filesystem::exists(gui)) GTEST_SKIP() << "dmlsim-gui is not built (no Qt 6)";
+  const std::string out = testing::read_file_of_command(
+      "QT_QPA_PLATFORM=offscreen " + gui.string() + " --size 16x --screenshot /dev/null 2>&1; echo exit=$?");
+  EXPECT_NE(out.find("dmlsim-gui: --size 16x: expected WIDTHxHEIGHT"), std::string::npos) << out;
+  EXPECT_NE(out.find("exit=2"), std::string::npos) << out;
+}
+
 // `dmlsim-gui --screenshot` on a file it cannot read says which file and why (offscreen, no display).
 TEST(Cli, GuiScreenshotOfABadFileNamesTheFileAndTheProblem) {
   const auto gui = std::filesystem::path(DMLSIM_BINARY_DIR) / "dmlsim-gui";

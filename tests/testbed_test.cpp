@@ -139,6 +139,24 @@ TEST(Testbed, TwoBroughtUpAtOnceTakeDifferentSubnets) {
   EXPECT_EQ(leftovers("rb"), "");
 }
 
+// `dmlsim validate --max-error`: a prediction further off than that is a failed check, exit code 1
+// (not bad input), with one line saying by how much. The platform as written stands in for a
+// calibrated one: no prediction is within 0.001 % of a measured run.
+TEST(Testbed, ValidateAboveMaxErrorExitsOne) {
+  DMLSIM_REQUIRE_ROOT();
+  ScratchDir scratch("testbed-max-error");
+  write_file(scratch / "platform.yaml", kPlatform);
+  write_file(scratch / "e.yaml", kExperiment);
+  const auto r = run_dmlsim(
+      {"validate", (scratch / "e.yaml").string(), "--calibrated", (scratch / "platform.yaml").string(),
+       "--repeat", "1", "--max-error", "0.001", "--out", (scratch / "v").string()},
+      scratch);
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("exceeds --max-error 0.001 %"), std::string::npos) << r.err;
+  EXPECT_TRUE(std::filesystem::exists(scratch / "v" / "validation.json"))
+      << "the report is written all the same";
+}
+
 // A host whose uplink and downlink differ is shaped that way: what leaves its eth0 at the uplink's
 // rate, what the bridge sends into it at the downlink's; `up` says both.
 TEST(Testbed, AnAsymmetricLinkIsShapedEachWay) {
