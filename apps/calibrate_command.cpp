@@ -201,7 +201,16 @@ int calibrate_command(const CalibrateArgs& args) {
         args.platform.string(), on_default.size(), platform.host_count()));
   }
   // The model's errors surface now, not after the testbed is up and the ping-pong has run.
-  if (!args.network_only) core::load_model(args.model);
+  if (!args.network_only) {
+    const core::Model model = core::load_model(args.model);
+    for (const int t : args.tensor_parallel) {
+      try {
+        if (t > 1) (void)model.rebuilt(core::ModelShape{.tensor_parallel = t});
+      } catch (const core::ValueError& e) {
+        throw core::ConfigError(fmt::format("--tensor-parallel {}: {}", t, e.what()));
+      }
+    }
+  }
   check_output_dir(args.out);
   fs::create_directories(args.out / "raw");
 
@@ -262,15 +271,20 @@ int calibrate_command(const CalibrateArgs& args) {
         calibrated_class_link(c.nominal, peer, (pair_in_class ? c.fit : link).path_latency / 2, c.fit);
   }
 
-  // Compute: every kernel shape, all ranks at once; the median of each rank's repeats, averaged.
+  std::string tensor_parallel_list;  // ", 2, 4": the degrees beyond 1 whose shapes are timed too
+  for (const int t : args.tensor_parallel) {
+    if (t > 1) tensor_parallel_list += fmt::format(", {}", t);
+  }
+  // Compute: every kernel shape (also cut for each --tensor-parallel degree), on --ranks ranks at
+  // once (default one); the median of each rank's repeats, averaged.
   const auto kernels =
       args.network_only
           ? core::Trace{}
           : measure("kernels", experiment_yaml("calibrate-kernels", args.platform,
                                                fmt::format("  model: {}\n  ranks: {}\n  strategy: {{type: "
-                                                           "kernels, repeats: {}}}\n",
+                                                           "kernels, repeats: {}, tensor_parallel: [1{}]}}\n",
                                                            fs::absolute(args.model).string(), compute_ranks,
-                                                           args.repeats)));
+                                                           args.repeats, tensor_parallel_list)));
   std::map<std::string, std::map<int, std::vector<double>>> times;
   for (const core::TraceEvent& e : kernels.events()) {
     const std::string name(kernels.text(e.name));

@@ -45,6 +45,7 @@ struct CalibrateArgs {
   int repeats = 5;
   bool network_only = false;                         // skip the kernels
   std::uint64_t max_size = std::uint64_t{64} << 20;  // largest ping-pong message
+  std::vector<int> tensor_parallel;                  // also time the model's shapes cut for these tp degrees
 };
 int calibrate_command(const CalibrateArgs& args);
 

@@ -146,6 +146,11 @@ int main(int argc, char** argv) {
       "calibrate", "Measure links and kernels on the real testbed; write a calibrated platform");
   calibrate_cmd->add_option("platform", calibrate.platform, "Platform file of the testbed")->required();
   calibrate_cmd->add_option("--model", calibrate.model, "Model whose kernel shapes are timed");
+  calibrate_cmd
+      ->add_option("--tensor-parallel", calibrate.tensor_parallel,
+                   "Also time the model's shapes cut for these tensor-parallel degrees, e.g. 2 or 2,4")
+      ->delimiter(',')
+      ->check(CLI::PositiveNumber);
   calibrate_cmd->add_flag("--network-only", calibrate.network_only, "Measure the network only");
   std::string calibrate_max_size = "64MiB";
   calibrate_cmd->add_option("--max-size", calibrate_max_size, "Largest ping-pong message (default 64MiB)");

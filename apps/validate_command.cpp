@@ -238,7 +238,8 @@ int validate_command(const ValidateArgs& args) {
   const core::ConfigNode root = core::ConfigNode::load_file(args.suite);
   root.expect_only({"suite"});
   const core::ConfigNode suite = root.at("suite");
-  suite.expect_only({"platform", "calibration_model", "calibration_ranks", "repeat", "cases"});
+  suite.expect_only({"platform", "calibration_model", "calibration_ranks", "calibration_tensor_parallel",
+                     "repeat", "cases"});
   const fs::path platform = suite.resolve_path(suite.string("platform"));
   ValidateArgs base = args;
   base.repeat = static_cast<int>(suite.integer_in_or("repeat", 1, 100, args.repeat));
@@ -278,6 +279,12 @@ int validate_command(const ValidateArgs& args) {
   calibrate.platform = platform;
   calibrate.model = suite.resolve_path(suite.string("calibration_model"));
   calibrate.ranks = static_cast<int>(suite.integer_or("calibration_ranks", 0));
+  if (const auto degrees = suite.find("calibration_tensor_parallel")) {
+    for (const core::ConfigNode& d : degrees->items()) {
+      if (d.as_int() < 1 || d.as_int() > 4096) d.fail("a tensor-parallel degree from 1 to 4096");
+      calibrate.tensor_parallel.push_back(static_cast<int>(d.as_int()));
+    }
+  }
   calibrate.out = args.out / "calibration";
   calibrate.testbed = base.testbed;
   std::cout << "calibrating on the testbed:\n";

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <set>
 
 #include "cli_helpers.hpp"
 
@@ -124,6 +125,42 @@ TEST(Cli, AFullDiskLeavesNoPartialOutputAndKeepsTheEarlierRun) {
   for (const auto& e : std::filesystem::directory_iterator(disk))
     left.push_back(e.path().filename().string());
   EXPECT_EQ(left, std::vector<std::string>{"out"});
+}
+
+// The kernels benchmark that calibration runs times the model's shapes, and with
+// `tensor_parallel: [1, 2]` also those of a tp 2 rank (a superset); a degree the model cannot be
+// cut by is bad input naming the field.
+TEST(Cli, KernelBenchmarkTimesTheShapesOfEachTensorParallelDegree) {
+  ScratchDir scratch("cli-kernels-tp");
+  const auto shapes = [&](const std::string& degrees) {
+    write_file(scratch / "e.yaml",
+               fmt::format("experiment:\n  platform: {{topology: star, hosts: 2, link: "
+                           "{{bandwidth: 1Gbps, latency: 1us}}, device: cpu}}\n  model: {}\n"
+                           "  ranks: 1\n  strategy: {{type: kernels, repeats: 1, "
+                           "tensor_parallel: {}}}\n  simulation: {{trace: kernels}}\n",
+                           (testing::source_dir() / "models" / "tiny-transformer.yaml").string(), degrees));
+    const auto out = scratch / ("out" + std::to_string(degrees.size()));
+    const auto r = run_dmlsim({"run", (scratch / "e.yaml").string(), "--out", out.string()}, scratch);
+    std::set<std::string> names;
+    if (r.exit_code != 0) return std::pair{r, names};
+    const nlohmann::json trace = testing::read_json(out / "trace.json");
+    for (const auto& e : trace["traceEvents"]) {
+      if (e.value("cat", "") == "kernel" || (e.contains("args") && e["args"].value("lane", "") == "compute"))
+        names.insert(e.value("name", ""));
+    }
+    return std::pair{r, names};
+  };
+  const auto [one, tp1] = shapes("[1]");
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  const auto [two, tp12] = shapes("[1, 2]");
+  ASSERT_EQ(two.exit_code, 0) << two.err;
+  EXPECT_GT(tp1.size(), 5u);
+  EXPECT_GT(tp12.size(), tp1.size());
+  for (const std::string& n : tp1) EXPECT_TRUE(tp12.contains(n)) << n;
+  const auto [three, ignored] = shapes("[3]");
+  EXPECT_EQ(three.exit_code, 2);
+  EXPECT_NE(three.err.find("field 'experiment.strategy.tensor_parallel'"), std::string::npos) << three.err;
+  EXPECT_NE(three.err.find("multiple of the tensor-parallel degree 3"), std::string::npos) << three.err;
 }
 
 // `dmlsim-gui --size` that is not WxH is bad input: exit code 2 and one line.

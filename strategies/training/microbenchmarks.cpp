@@ -82,19 +82,40 @@ class KernelBenchmark final : public Strategy {
     const core::ConfigNode& node = *e.strategy;
     node.expect_only(kernel_benchmark_fields(), core::experiment_field_homes());
     repeats_ = static_cast<int>(node.integer_in_or("repeats", 1, 1000, 5));
-    // One kernel per distinct shape, in model order.
+    // One kernel per distinct shape, in model order; with `tensor_parallel: [1, 2]` also the
+    // shapes of the model cut for each of those degrees (a tp rank's GEMMs and optimizer).
+    std::vector<std::int64_t> degrees{1};
+    if (const auto list = node.find("tensor_parallel")) {
+      degrees.clear();
+      for (const core::ConfigNode& d : list->items()) {
+        const std::int64_t t = d.as_int();
+        if (t < 1) d.fail("a tensor-parallel degree is 1 or more");
+        degrees.push_back(t);
+      }
+      if (degrees.empty()) list->fail("give one degree or more, e.g. [1, 2]");
+    }
     std::map<std::string, bool> seen;
     const core::Model& model = e.require_model();
     auto add = [&](const core::Kernel& k) {
       if (seen.emplace(core::shape_key(k), true).second) kernels_.push_back(k);
     };
-    for (const core::Layer& l : model.layers) {
-      for (const core::Kernel& k : l.forward) add(k);
-      for (const core::Kernel& k : l.backward) add(k);
+    for (const std::int64_t t : degrees) {
+      core::Model cut = model;
+      if (t > 1) {
+        try {
+          cut = model.rebuilt(core::ModelShape{.tensor_parallel = t});
+        } catch (const core::ValueError& error) {
+          node.at("tensor_parallel").fail(error.what());
+        }
+      }
+      for (const core::Layer& l : cut.layers) {
+        for (const core::Kernel& k : l.forward) add(k);
+        for (const core::Kernel& k : l.backward) add(k);
+      }
+      add(core::optimizer_step("optimizer.step", cut.parameters(), cut.dtype));
+      add(core::optimizer_step("optimizer.step", cut.parameters(), cut.dtype,
+                               core::OptimizerStep::Kind::sgd));
     }
-    add(core::optimizer_step("optimizer.step", model.parameters(), model.dtype));
-    add(core::optimizer_step("optimizer.step", model.parameters(), model.dtype,
-                             core::OptimizerStep::Kind::sgd));
   }
 
   void run(core::Rank& rank) const override {
@@ -138,7 +159,7 @@ std::span<const std::string_view> pingpong_fields() {
 }
 
 std::span<const std::string_view> kernel_benchmark_fields() {
-  static constexpr std::string_view kFields[] = {"type", "repeats"};
+  static constexpr std::string_view kFields[] = {"type", "repeats", "tensor_parallel"};
   return kFields;
 }
 
