@@ -114,5 +114,23 @@ TEST(ModelParallelMemory, ShippedGpt3ExampleFitsEveryStage) {
   EXPECT_EQ(p.memory_per_device, p.memory.front().total());
 }
 
+// The shipped Llama 2 70B example (tp 8 × pp 4 × dp 2 on H100 80 GB, selective recomputation,
+// ZeRO 1): every stage fits, the first (embedding and 4 micro-batches in flight) holding the most;
+// its weights are 20 blocks and the embedding cut by tp 8, in bf16.
+TEST(ModelParallelMemory, ShippedLlama2ExampleFitsEveryStage) {
+  const core::Experiment e =
+      strategies::load_experiment(std::string(DMLSIM_SOURCE_DIR) + "/experiments/llama2-70b-64-h100.yaml");
+  const strategies::Prediction p = strategies::make_strategy(e)->predict();
+  ASSERT_EQ(p.memory.size(), 4u);
+  for (const auto& m : p.memory) EXPECT_LE(m.total(), m.capacity) << m.ranks;
+  EXPECT_EQ(p.memory_per_device, p.memory.front().total());
+  // A Llama 2 block: attention q and o h×h, k and v h×(h·8/64) (grouped-query), SwiGLU 3·h·f, two
+  // RMSNorms of h; the embedding vocabulary × h. tp 8 cuts the matrices, not the norms.
+  const double hidden = 8192, ffn = 28672;
+  const double matrices = 2 * hidden * hidden + 2 * hidden * (hidden / 8) + 3 * hidden * ffn;
+  const double stage0 = 20 * (matrices / 8 + 2 * hidden) + 32000 * hidden / 8;
+  EXPECT_NEAR(static_cast<double>(p.memory.front().weights) / (2 * stage0), 1.0, 1e-3);
+}
+
 }  // namespace
 }  // namespace dmlsim

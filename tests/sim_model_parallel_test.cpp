@@ -369,5 +369,17 @@ TEST_P(SimZero, CollectivesPerStageAndTheirTime) {
 
 INSTANTIATE_TEST_SUITE_P(Sim, SimZero, ::testing::Values(1, 2, 3));
 
+// The shipped Llama 2 70B example on 64 H100s (flows): the simulation takes what `explain`'s
+// closed form says — the schedule replayed with each stage's kernels and tp collectives, then the
+// ZeRO 1 reduce-scatter, optimizer and all-gather.
+TEST(SimShippedExamples, Llama2On64H100TakesItsClosedForm) {
+  const core::Experiment e =
+      strategies::load_experiment(std::string(DMLSIM_SOURCE_DIR) + "/experiments/llama2-70b-64-h100.yaml");
+  const double predicted = strategies::make_strategy(e)->predict().iteration_seconds;
+  const sim::SimResult r = testing::simulate_strategy(e);
+  EXPECT_NEAR(r.simulated_seconds / predicted, 1.0, 1e-3)
+      << "simulated " << r.simulated_seconds << " s, closed form " << predicted << " s";
+}
+
 }  // namespace
 }  // namespace dmlsim
