@@ -61,8 +61,12 @@ int run_real(const RunArgs& args, const core::Experiment& experiment, const std:
   launch.ranks = experiment.ranks;
   launch.placement = experiment.placement;
   launch.timeout_seconds = args.timeout_seconds;
-  launch.work_dir = std::filesystem::temp_directory_path() / fmt::format("dmlsim-real-{}", getpid());
-  // Kept when the run fails (its mpirun log is named then), not when it is interrupted.
+  // Kept when the run fails (its mpirun log is named then), not when it is interrupted. A run on a
+  // named testbed keeps it in the testbed's state, which `dmlsim testbed down` removes.
+  const bool named_testbed = args.hostfile.empty() && !args.local && !args.testbed.empty();
+  launch.work_dir = (named_testbed ? real::testbed_load(args.testbed).state_dir / "runs"
+                                   : std::filesystem::temp_directory_path()) /
+                    fmt::format("dmlsim-real-{}", getpid());
   const core::InterruptCleanup remove_work_dir("removed " + launch.work_dir.string(),
                                                [dir = launch.work_dir] {
                                                  std::error_code ec;
