@@ -1,8 +1,9 @@
 // `dmlsim calibrate PLATFORM --model MODEL --out DIR`: measures, on the real testbed of the
 // platform, what the simulator needs — point-to-point latency and effective bandwidth (ping-pong,
 // 1 KiB … 64 MiB) of the platform's link and of every other class of host link it has, and the
-// time of every kernel shape of the model with all ranks computing at once — and writes
-// DIR/platform.yaml, the platform with those figures (every host link kept), plus DIR/calibration.json
+// time of every kernel shape of the model, one rank at a time by default — and writes
+// DIR/platform.yaml, the platform with those figures (every host link kept, and the machine's
+// cores as shared by the hosts), plus DIR/calibration.json
 // with every measurement. notes/validation.md: calibrate on micro-benchmarks only, validate on
 // other workloads.
 #include <fmt/format.h>
@@ -82,7 +83,7 @@ struct TestbedLinks {
   std::vector<core::LinkSpec> of_host;
 };
 
-TestbedLinks testbed_links(const core::Platform& p) {
+TestbedLinks testbed_links(const core::Platform& p, bool local) {
   TestbedLinks t;
   if (const auto* s = std::get_if<core::StarTopology>(&p.topology)) {
     t.fallback = s->link;
@@ -90,6 +91,11 @@ TestbedLinks testbed_links(const core::Platform& p) {
   } else if (const auto* f = std::get_if<core::FatTreeTopology>(&p.topology); f && f->tree.leaves == 1) {
     t.fallback = f->host_link;
     for (int h = 0; h < p.host_count(); ++h) t.of_host.push_back(f->host_link_of(h));
+  } else if (local) {
+    // --local measures this machine whatever the platform: one class, the path between two hosts.
+    const core::PathParams path = p.path(0, 1).value_or(core::PathParams{0, 1});
+    t.fallback = core::LinkSpec{path.bandwidth, path.latency / 2};
+    t.of_host.assign(static_cast<std::size_t>(p.host_count()), t.fallback);
   } else {
     throw core::ConfigError(fmt::format(
         "{}: field 'platform.topology': calibration runs on the testbed, which builds one switch of hosts (a "
@@ -180,7 +186,7 @@ int calibrate_command(const CalibrateArgs& args) {
                                         args.platform.string(), platform.host_count()));
   }
   // Every class of host link gets its own ping-pong; the default one between two hosts that have it.
-  const TestbedLinks links = testbed_links(platform);
+  const TestbedLinks links = testbed_links(platform, args.local);
   std::vector<int> on_default;
   std::vector<LinkClass> classes;
   for (int h = 0; h < platform.host_count(); ++h) {

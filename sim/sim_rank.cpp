@@ -109,9 +109,11 @@ core::Request SimRank::isend(int peer, core::Buffer buffer, core::Tag tag) {
   r->bytes = buffer.bytes;
   if (detail_ >= core::TraceDetail::messages) r->seq = world_.sequencer().next_send(rank(), peer, tag);
   // In payload mode the bytes are copied now, as an eager MPI send would, so the sender may reuse
-  // its buffer as soon as its own step is over; the receiver frees the copy.
+  // its buffer as soon as its own step is over; the world holds the copy until the receiver takes it.
   void* payload = &size_only_marker;
-  if (buffer.data != nullptr) payload = new std::vector<std::byte>(buffer.data, buffer.data + buffer.bytes);
+  if (buffer.data != nullptr)
+    payload = world_.hold_payload(
+        std::make_unique<std::vector<std::byte>>(buffer.data, buffer.data + buffer.bytes));
   r->comm = world_.mailbox(rank(), peer, tag)->put_async(payload, buffer.bytes);
   return core::Request(std::move(r));
 }
@@ -134,10 +136,9 @@ void SimRank::complete(core::Request::State& state) {
   if (r.lane == core::Lane::send) {
     world_.account(rank(), r.peer, r.bytes);
   } else if (r.received != &size_only_marker) {
-    auto* payload = static_cast<std::vector<std::byte>*>(r.received);
-    if (r.target != nullptr)
+    const std::unique_ptr<std::vector<std::byte>> payload = world_.take_payload(r.received);
+    if (r.target != nullptr && payload != nullptr)
       std::memcpy(r.target, payload->data(), std::min<std::size_t>(payload->size(), r.bytes));
-    delete payload;
   }
   record_message(r.lane, r.peer, r.bytes, r.tag, world_.context_name(r.tag.context), r.seq,
                  r.comm->get_start_time(), r.comm->get_finish_time());

@@ -120,6 +120,20 @@ double SimWorld::end_span(std::uint32_t context, const core::Group& group, std::
   return span->end[static_cast<std::size_t>(index)];
 }
 
+void* SimWorld::hold_payload(std::unique_ptr<std::vector<std::byte>> bytes) {
+  void* key = bytes.get();
+  payloads_.emplace(key, std::move(bytes));
+  return key;
+}
+
+std::unique_ptr<std::vector<std::byte>> SimWorld::take_payload(void* held) {
+  const auto it = payloads_.find(held);
+  if (it == payloads_.end()) return nullptr;
+  std::unique_ptr<std::vector<std::byte>> bytes = std::move(it->second);
+  payloads_.erase(it);
+  return bytes;
+}
+
 std::vector<core::LinkUsage> SimWorld::link_usage() const {
   std::vector<core::LinkUsage> out;
   for (std::size_t i = 0; i < links_.size(); ++i) {

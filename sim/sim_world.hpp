@@ -1,6 +1,7 @@
 #pragma once
 // State shared by every simulated rank of one run: hosts, mailboxes, routes (latency and links,
 // computed once per host pair), bytes per link, the trace, and the first error an actor raised.
+#include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <map>
@@ -67,6 +68,11 @@ class SimWorld {
   double end_span(std::uint32_t context, const core::Group& group, std::size_t first_round, int index,
                   std::vector<std::vector<RoundMessage>> sends, double together);
 
+  // Payload mode: a send's copy of its bytes, owned here while it is in flight (a receive takes it
+  // back), so that a simulation stopped by an error frees what was never received.
+  void* hold_payload(std::unique_ptr<std::vector<std::byte>> bytes);
+  std::unique_ptr<std::vector<std::byte>> take_payload(void* held);
+
   core::Trace& trace() { return trace_; }
   core::MessageSequencer& sequencer() { return sequencer_; }
   std::uint64_t messages() const { return messages_; }
@@ -82,6 +88,7 @@ class SimWorld {
   }
   const core::Experiment& experiment_;
   simgrid::s4u::Host* shared_cores_ = nullptr;
+  std::unordered_map<void*, std::unique_ptr<std::vector<std::byte>>> payloads_;
   std::vector<simgrid::s4u::Host*> rank_hosts_;
   std::unordered_map<core::MessageSequencer::Channel, simgrid::s4u::Mailbox*,
                      core::MessageSequencer::ChannelHash>

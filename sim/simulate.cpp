@@ -40,10 +40,20 @@ SimResult simulate(const core::Experiment& experiment, const core::RankProgram& 
   engine_created = true;
   const auto wall_start = std::chrono::steady_clock::now();
 
-  int argc = 2;
   char program_name[] = "dmlsim";
   char quiet[] = "--log=root.thres:warning";
+#if defined(__SANITIZE_ADDRESS__)
+  // AddressSanitizer does not follow SimGrid's own stack switching (its raw contexts): an exception
+  // unwinding one actor's stack is reported as stack corruption. Thread contexts give every actor
+  // a thread of its own, which it follows; they are much slower, so only the sanitized build uses
+  // them. The factory is chosen when the engine starts: it is an argument, not a later set_config.
+  char threads[] = "--cfg=contexts/factory:thread";
+  char* argv[] = {program_name, quiet, threads, nullptr};
+  int argc = 3;
+#else
   char* argv[] = {program_name, quiet, nullptr};
+  int argc = 2;
+#endif
   sg::Engine engine(&argc, argv);
   configure_network(experiment.network);
   if (experiment.network == core::NetworkModel::exact && experiment.platform.tcp_acks) {

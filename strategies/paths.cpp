@@ -92,9 +92,10 @@ GroupPaths group_paths(const core::Platform& platform, const std::vector<int>& h
   std::vector<AlphaBeta> by_distance;
   add_round(ring, platform, hosts, shifted(n, 1, stride, groups));
   for (int d = 1; d < n; d *= 2) {
+    const std::vector<Pair> round = butterfly_round(n, d, stride, groups);
     Worst one;
-    add_round(one, platform, hosts, butterfly_round(n, d, stride, groups));
-    add_round(butterfly, platform, hosts, butterfly_round(n, d, stride, groups));
+    add_round(one, platform, hosts, round);
+    add_round(butterfly, platform, hosts, round);
     by_distance.push_back(one.value());
   }
   for (const bool up : {true, false}) {
@@ -143,7 +144,11 @@ std::optional<PathClasses> path_classes(const core::Experiment& e, const core::G
   Worst intra;
   for (int d = 1; d < g; d *= 2) {
     std::vector<Pair> round;
-    for (int i = 0; i < n; ++i) round.emplace_back(i, i / g * g + (i % g + d) % g);
+    for (int i = 0; i < n; ++i) {
+      // A group smaller than a node (or not a whole number of nodes) has no member there.
+      const int j = i / g * g + (i % g + d) % g;
+      if (j < n) round.emplace_back(i, j);
+    }
     add_round(intra, e.platform, hosts, round);
   }
   return PathClasses{group_paths(e.platform, hosts, n, 1, 1), intra.value(),
