@@ -229,7 +229,7 @@ int calibrate_command(const CalibrateArgs& args) {
   }
   auto measure = [&](const std::string& name, const std::string& yaml) {
     const fs::path file = args.out / "raw" / (name + ".yaml");
-    std::ofstream(file) << yaml;
+    write_outputs(file.parent_path(), {{file.filename().string(), [&](std::ostream& o) { o << yaml; }}});
     RunArgs run;
     run.experiment = file;
     run.out = args.out / "raw" / name;
@@ -352,7 +352,7 @@ int calibrate_command(const CalibrateArgs& args) {
     kernel_json.push_back({{"shape", shape}, {"seconds", seconds}, {"ranks", per_rank.size()}});
   }
   y << YAML::EndSeq << YAML::EndMap << YAML::EndMap << YAML::EndMap;
-  std::ofstream(args.out / "platform.yaml") << y.c_str() << "\n";
+  const std::string platform_yaml = std::string(y.c_str()) + "\n";
 
   nlohmann::json report;
   report["platform"] = args.platform.string();
@@ -378,7 +378,8 @@ int calibrate_command(const CalibrateArgs& args) {
                                       {"calibrated", link_json(c.calibrated)}});
   }
   report["kernels"] = kernel_json;
-  std::ofstream(args.out / "calibration.json") << report.dump(2) << "\n";
+  write_outputs(args.out, {{"platform.yaml", [&](std::ostream& o) { o << platform_yaml; }},
+                           {"calibration.json", [&](std::ostream& o) { o << report.dump(2) << "\n"; }}});
 
   std::cout << fmt::format(
       "calibrated {}: effective bandwidth {} ({:.1f} % of the nominal {}), path latency {}, fit residual "

@@ -368,21 +368,22 @@ int compare_command(const CompareArgs& args) {
 
   for (const Variant& c : plan.cases)
     print_table(c.name.empty() ? "" : "case " + c.name, ranked(runs, c.name), std::cout);
-  std::ofstream csv(out / "compare.csv");
-  csv << "case,strategy,rank,iteration_s,predicted_iteration_s,throughput_samples_per_s,communication_share,"
-         "exposed_communication_share,hidden_communication_share,memory_per_gpu_bytes,busiest_link,"
-         "busiest_link_bytes_per_iteration,output\n";
-  for (const Variant& c : plan.cases) {
-    int rank = 0;
-    for (const Run* r : ranked(runs, c.name)) {
-      csv << fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{}\n", r->case_name, r->strategy, ++rank,
-                         r->iteration, r->prediction.iteration_seconds, r->throughput, r->communication_share,
-                         r->exposed_share, r->hidden_share, r->prediction.memory_per_device, r->busiest_link,
-                         r->busiest_bytes_per_iteration, r->dir.string());
-    }
-  }
-  csv.close();
-  if (!csv) throw core::BackendError(fmt::format("writing {} failed", (out / "compare.csv").string()));
+  write_outputs(out,
+                {{"compare.csv", [&](std::ostream& csv) {
+                    csv << "case,strategy,rank,iteration_s,predicted_iteration_s,throughput_samples_per_s,"
+                           "communication_share,exposed_communication_share,hidden_communication_share,"
+                           "memory_per_gpu_bytes,busiest_link,busiest_link_bytes_per_iteration,output\n";
+                    for (const Variant& c : plan.cases) {
+                      int rank = 0;
+                      for (const Run* r : ranked(runs, c.name)) {
+                        csv << fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{}\n", r->case_name,
+                                           r->strategy, ++rank, r->iteration, r->prediction.iteration_seconds,
+                                           r->throughput, r->communication_share, r->exposed_share,
+                                           r->hidden_share, r->prediction.memory_per_device, r->busiest_link,
+                                           r->busiest_bytes_per_iteration, r->dir.string());
+                      }
+                    }
+                  }}});
   std::cout << fmt::format("\n  wrote {} and one directory per run (trace.json opens in ui.perfetto.dev)\n",
                            (out / "compare.csv").string());
   return 0;

@@ -134,7 +134,8 @@ CaseResult validate_one(const ValidateArgs& args, const fs::path& experiment, co
                  {"phases", core::to_json(phases)},
                  {"loadavg_before", load_before},
                  {"machine", machine_facts()}};
-  std::ofstream(out / std::string(core::kValidationReportFile)) << result.json.dump(2) << "\n";
+  write_outputs(out, {{std::string(core::kValidationReportFile),
+                       [&](std::ostream& o) { o << result.json.dump(2) << "\n"; }}});
 
   std::cout << fmt::format("  {:<28} predicted {:>10}  measured {:>10} ({} – {})  error {:+.1f} %\n", name,
                            core::format_duration(predicted_s), core::format_duration(measured_s),
@@ -194,7 +195,9 @@ void update_readme(const fs::path& readme, const std::string& table) {
         fmt::format("{}: no {} … {} markers to put the table between", readme.string(), kBegin, kEnd));
   }
   s.replace(begin + kBegin.size(), end - begin - kBegin.size(), "\n" + table);
-  std::ofstream(readme) << s;
+  // Staged and renamed into place: a failed write never leaves a truncated README.
+  write_outputs(readme.parent_path().empty() ? "." : readme.parent_path(),
+                {{readme.filename().string(), [&](std::ostream& o) { o << s; }}});
 }
 
 }  // namespace
@@ -312,9 +315,9 @@ int validate_command(const ValidateArgs& args) {
   report["median_abs_error_percent"] = median(magnitudes);
   report["max_abs_error_percent"] = *std::max_element(magnitudes.begin(), magnitudes.end());
   report["mean_error_percent"] = sum / static_cast<double>(errors.size());
-  std::ofstream(args.out / "validation.json") << report.dump(2) << "\n";
   const std::string table = markdown_table(report);
-  std::ofstream(args.out / "validation.md") << table;
+  write_outputs(args.out, {{"validation.json", [&](std::ostream& o) { o << report.dump(2) << "\n"; }},
+                           {"validation.md", [&](std::ostream& o) { o << table; }}});
   if (!args.update_readme.empty()) update_readme(args.update_readme, table);
   std::cout << "\n" << table << fmt::format("\nwrote {}\n", (args.out / "validation.json").string());
   if (args.max_error > 0 && median(magnitudes) > args.max_error) {
