@@ -35,6 +35,7 @@
 
 namespace dmlsim::apps {
 
+#ifdef DMLSIM_HAVE_REALRUN
 namespace {
 
 namespace fs = std::filesystem;
@@ -76,33 +77,15 @@ LinkFit fit_link(const std::map<std::uint64_t, double>& one_way) {
   return fit;
 }
 
-// The link of every host of a testbed platform (a star, or a fat-tree of one leaf) and its
-// default link, which the hosts without a `host_links` entry have.
-struct TestbedLinks {
-  core::LinkSpec fallback;
-  std::vector<core::LinkSpec> of_host;
-};
-
-TestbedLinks testbed_links(const core::Platform& p, bool local) {
-  TestbedLinks t;
-  if (const auto* s = std::get_if<core::StarTopology>(&p.topology)) {
-    t.fallback = s->link;
-    for (int h = 0; h < p.host_count(); ++h) t.of_host.push_back(s->link_of(h));
-  } else if (const auto* f = std::get_if<core::FatTreeTopology>(&p.topology); f && f->tree.leaves == 1) {
-    t.fallback = f->host_link;
-    for (int h = 0; h < p.host_count(); ++h) t.of_host.push_back(f->host_link_of(h));
-  } else if (local) {
-    // --local measures this machine whatever the platform: one class, the path between two hosts.
-    const core::PathParams path = p.path(0, 1).value_or(core::PathParams{0, 1});
-    t.fallback = core::LinkSpec{path.bandwidth, path.latency / 2};
-    t.of_host.assign(static_cast<std::size_t>(p.host_count()), t.fallback);
-  } else {
-    throw core::ConfigError(fmt::format(
-        "{}: field 'platform.topology': calibration runs on the testbed, which builds one switch of hosts (a "
-        "star, or a one-leaf fat-tree); '{}' is not one",
-        p.source, p.topology_name()));
-  }
-  return t;
+// The link every host gets on the testbed (real::testbed_host_link). --local measures this
+// machine's loopback, the same between any two hosts: one class then, nominally the platform's
+// path between hosts 0 and 1.
+std::vector<core::LinkSpec> links_of_hosts(const core::Platform& p, bool local) {
+  std::vector<core::LinkSpec> links;
+  const core::PathParams path = p.path(0, 1).value_or(core::PathParams{0, 1});
+  for (int h = 0; h < p.host_count(); ++h)
+    links.push_back(local ? core::LinkSpec{path.bandwidth, path.latency / 2} : real::testbed_host_link(p, h));
+  return links;
 }
 
 bool same_link(const core::LinkSpec& a, const core::LinkSpec& b) {
@@ -116,9 +99,9 @@ double pingpong_bandwidth(const core::LinkSpec& a, const core::LinkSpec& b) {
   return 2 / (1 / ab + 1 / ba);
 }
 
-// One class of host links other than the default: its hosts, the ping-pong that measured it (from
-// `peer`, a second host of the class when there is one, else a host on the default link), the fit,
-// and the link written to the calibrated platform.
+// One class of host links (hosts whose links are alike): its hosts, the ping-pong that measured it
+// (from `peer`, a second host of the class when there is one, else one of the reference class),
+// the fit, and the link written to the calibrated platform.
 struct LinkClass {
   core::LinkSpec nominal;
   std::vector<int> hosts;
@@ -163,6 +146,7 @@ std::string experiment_yaml(const std::string& name, const fs::path& platform, c
 }
 
 }  // namespace
+#endif
 
 int calibrate_command(const CalibrateArgs& args) {
 #ifndef DMLSIM_HAVE_REALRUN
@@ -185,27 +169,27 @@ int calibrate_command(const CalibrateArgs& args) {
     throw core::ConfigError(fmt::format("{}: calibration needs at least 2 hosts and --ranks ≤ {}",
                                         args.platform.string(), platform.host_count()));
   }
-  // Every class of host link gets its own ping-pong; the default one between two hosts that have it.
-  const TestbedLinks links = testbed_links(platform, args.local);
-  std::vector<int> on_default;
+  // Every class of host link gets its own ping-pong. The first class with two hosts is the
+  // reference: measured between two of its hosts, written as the platform's `link`; the others
+  // become `host_links`.
+  const std::vector<core::LinkSpec> links = links_of_hosts(platform, args.local);
   std::vector<LinkClass> classes;
   for (int h = 0; h < platform.host_count(); ++h) {
-    const core::LinkSpec& l = links.of_host[static_cast<std::size_t>(h)];
-    if (same_link(l, links.fallback)) {
-      on_default.push_back(h);
-      continue;
-    }
+    const core::LinkSpec& l = links[static_cast<std::size_t>(h)];
     auto it = std::find_if(classes.begin(), classes.end(),
                            [&](const LinkClass& c) { return same_link(c.nominal, l); });
     if (it == classes.end()) it = classes.insert(classes.end(), LinkClass{l, {}, 0, {}, {}});
     it->hosts.push_back(h);
   }
-  if (on_default.size() < 2) {
+  const auto reference_class =
+      std::find_if(classes.begin(), classes.end(), [](const LinkClass& c) { return c.hosts.size() >= 2; });
+  if (reference_class == classes.end()) {
     throw core::ConfigError(fmt::format(
-        "{}: calibration measures the platform's link between two hosts that have it; {} of {} do "
-        "(the others have host_links of their own)",
-        args.platform.string(), on_default.size(), platform.host_count()));
+        "{}: calibration measures a link between two hosts that have it; every host's link differs",
+        args.platform.string()));
   }
+  const LinkClass reference = *reference_class;
+  classes.erase(reference_class);
   // The model's errors surface now, not after the testbed is up and the ping-pong has run.
   if (!args.network_only) {
     const core::Model model = core::load_model(args.model);
@@ -267,12 +251,12 @@ int calibrate_command(const CalibrateArgs& args) {
     }
     return fit_link(one_way);
   };
-  const LinkFit link = pingpong_fit("pingpong", on_default[0], on_default[1]);
+  const LinkFit link = pingpong_fit("pingpong", reference.hosts[0], reference.hosts[1]);
   for (LinkClass& c : classes) {
     const bool pair_in_class = c.hosts.size() >= 2;
-    c.peer = pair_in_class ? c.hosts[1] : on_default[0];
+    c.peer = pair_in_class ? c.hosts[1] : reference.hosts[0];
     c.fit = pingpong_fit(fmt::format("pingpong-host{}", c.hosts[0]), c.peer, c.hosts[0]);
-    const core::LinkSpec& peer = links.of_host[static_cast<std::size_t>(c.peer)];
+    const core::LinkSpec& peer = links[static_cast<std::size_t>(c.peer)];
     c.calibrated =
         calibrated_class_link(c.nominal, peer, (pair_in_class ? c.fit : link).path_latency / 2, c.fit);
   }
@@ -361,8 +345,8 @@ int calibrate_command(const CalibrateArgs& args) {
   report["shared_cores"] = shared_cores;
   report["machine"] = machine_facts();
   report["pingpong_one_way_s"] = one_way_json;
-  const double nominal = pingpong_bandwidth(links.fallback, links.fallback);
-  report["link"] = {{"hosts", {on_default[0], on_default[1]}},
+  const double nominal = pingpong_bandwidth(reference.nominal, reference.nominal);
+  report["link"] = {{"hosts", reference.hosts},
                     {"bandwidth_Bps", link.bandwidth},
                     {"path_latency_s", link.path_latency},
                     {"max_relative_residual", link.max_residual},

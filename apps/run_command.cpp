@@ -61,28 +61,6 @@ int run_real(const RunArgs& args, const core::Experiment& experiment, const std:
   launch.ranks = experiment.ranks;
   launch.placement = experiment.placement;
   launch.timeout_seconds = args.timeout_seconds;
-  // Kept when the run fails (its mpirun log is named then), not when it is interrupted. A run on a
-  // named testbed keeps it in the testbed's state, which `dmlsim testbed down` removes.
-  const bool named_testbed = args.hostfile.empty() && !args.local && !args.testbed.empty();
-  launch.work_dir = (named_testbed ? real::testbed_load(args.testbed).state_dir / "runs"
-                                   : std::filesystem::temp_directory_path()) /
-                    fmt::format("dmlsim-real-{}", getpid());
-  const core::InterruptCleanup remove_work_dir("removed " + launch.work_dir.string(),
-                                               [dir = launch.work_dir] {
-                                                 std::error_code ec;
-                                                 std::filesystem::remove_all(dir, ec);
-                                               });
-  launch.environment = {"OPENBLAS_NUM_THREADS=1"};
-  launch.mca = args.mca;
-  if (const char* fault = std::getenv("DMLSIM_FAULT"))
-    launch.environment.push_back(std::string("DMLSIM_FAULT=") + fault);
-  launch.arguments = {std::filesystem::absolute(args.experiment).string(), "--out",
-                      std::filesystem::absolute(out).string(), "--progress-dir",
-                      (launch.work_dir / "progress").string()};
-  for (const auto& [field, value] : args.overrides)
-    launch.arguments.insert(launch.arguments.end(), {"--set", field + "=" + value});
-  if (args.gpu) launch.arguments.push_back("--gpu");
-
   std::optional<real::TemporaryTestbed> temporary;
   if (!args.hostfile.empty()) {
     launch.hostfile = args.hostfile;
@@ -99,6 +77,28 @@ int run_real(const RunArgs& args, const core::Experiment& experiment, const std:
                                           experiment.platform.name, experiment.platform.host_count()));
     }
   }
+  // Kept when the run fails (its mpirun log is named then), not when it is interrupted. A run on a
+  // named testbed keeps it in the testbed's state, which `dmlsim testbed down` removes.
+  const bool named_testbed = launch.testbed && !temporary;
+  launch.work_dir =
+      (named_testbed ? launch.testbed->state_dir / "runs" : std::filesystem::temp_directory_path()) /
+      fmt::format("dmlsim-real-{}", getpid());
+  const core::InterruptCleanup remove_work_dir("removed " + launch.work_dir.string(),
+                                               [dir = launch.work_dir] {
+                                                 std::error_code ec;
+                                                 std::filesystem::remove_all(dir, ec);
+                                               });
+  launch.environment = {"OPENBLAS_NUM_THREADS=1"};
+  launch.mca = args.mca;
+  if (const char* fault = std::getenv("DMLSIM_FAULT"))
+    launch.environment.push_back(std::string("DMLSIM_FAULT=") + fault);
+  launch.arguments = {std::filesystem::absolute(args.experiment).string(), "--out",
+                      std::filesystem::absolute(out).string(), "--progress-dir",
+                      (launch.work_dir / "progress").string()};
+  for (const auto& [field, value] : args.overrides)
+    launch.arguments.insert(launch.arguments.end(), {"--set", field + "=" + value});
+  if (args.gpu) launch.arguments.push_back("--gpu");
+
   const real::LaunchResult result = real::launch(launch);
   if (!result.problem.empty()) {
     std::cerr << fmt::format("dmlsim: real run failed: {}\n  mpirun's log: {}\n", result.problem,

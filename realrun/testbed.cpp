@@ -138,17 +138,6 @@ std::vector<int> pids_in(const std::string& netns) {
   return out;
 }
 
-core::LinkSpec host_link(const core::Platform& p, int host) {
-  if (const auto* s = std::get_if<core::StarTopology>(&p.topology)) return s->link_of(host);
-  if (const auto* f = std::get_if<core::FatTreeTopology>(&p.topology); f && f->tree.leaves == 1) {
-    return f->host_link_of(host);
-  }
-  throw core::ConfigError(
-      fmt::format("{}: field 'platform.topology': the testbed builds one switch of hosts (a star, "
-                  "or a one-leaf fat-tree); '{}' is not one",
-                  p.source, p.topology_name()));
-}
-
 // tc's tbf takes bits per second and bytes.
 std::vector<std::string> tbf(const std::string& device, double bytes_per_second) {
   const double burst = std::max(kMinimumBurstBytes, bytes_per_second * kBurstSeconds);
@@ -217,6 +206,17 @@ void check_testbed_name(const std::string& name) {
   });
   if (!ok)
     throw core::ConfigError(fmt::format("testbed name '{}': use 1 to 6 lower-case letters or digits", name));
+}
+
+core::LinkSpec testbed_host_link(const core::Platform& p, int host) {
+  if (const auto* s = std::get_if<core::StarTopology>(&p.topology)) return s->link_of(host);
+  if (const auto* f = std::get_if<core::FatTreeTopology>(&p.topology); f && f->tree.leaves == 1) {
+    return f->host_link_of(host);
+  }
+  throw core::ConfigError(
+      fmt::format("{}: field 'platform.topology': the testbed builds one switch of hosts (a star, "
+                  "or a one-leaf fat-tree); '{}' is not one",
+                  p.source, p.topology_name()));
 }
 
 bool testbed_supported(std::string* why) {
@@ -309,7 +309,8 @@ Testbed testbed_up(const core::Platform& platform, const std::string& name, cons
     subnet_lock.reset();  // the subnet is taken now: `ip addr` shows it to the next one
     run({"ip", "link", "set", bridge, "up"});
     for (int i = 0; i < platform.host_count(); ++i) {
-      TestbedHost h{netns_prefix(name) + std::to_string(i), host_address(octet, i), host_link(platform, i)};
+      TestbedHost h{netns_prefix(name) + std::to_string(i), host_address(octet, i),
+                    testbed_host_link(platform, i)};
       const std::string outside = fmt::format("{}h{}", link_prefix(name), i);
       const std::string inside = fmt::format("{}p{}", link_prefix(name), i);
       run({"ip", "netns", "add", h.netns});

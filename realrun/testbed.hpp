@@ -33,6 +33,10 @@ struct Testbed {
   std::filesystem::path rsh_agent() const { return state_dir / "rsh-agent.sh"; }
 };
 
+// The link host `host` of `platform` gets on its testbed: a star's, or a one-leaf fat-tree's host
+// link (with its `host_links` exception). ConfigError, naming the field, for any other topology.
+core::LinkSpec testbed_host_link(const core::Platform& platform, int host);
+
 // Whether this process may build a testbed (root with network namespaces available); if not,
 // `why` says what is missing.
 bool testbed_supported(std::string* why);

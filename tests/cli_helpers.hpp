@@ -125,14 +125,18 @@ inline std::map<std::string, int> events_of(const std::filesystem::path& csv) {
   return out;
 }
 
-// A failed real run keeps its work directory for the user and names its mpirun log: remove it.
-// Returns the log's path (empty if none was named).
-inline std::filesystem::path remove_kept_work_dir(const std::string& err) {
+// The mpirun log a failed real run names on stderr (its work directory is kept); empty if none.
+inline std::filesystem::path named_mpirun_log(const std::string& err) {
   const std::string marker = "mpirun's log: ";
   const std::size_t at = err.find(marker);
   if (at == std::string::npos) return {};
-  const std::string log = err.substr(at + marker.size(), err.find('\n', at) - at - marker.size());
-  std::filesystem::remove_all(std::filesystem::path(log).parent_path());
+  return err.substr(at + marker.size(), err.find('\n', at) - at - marker.size());
+}
+
+// Removes the work directory a failed real run kept; returns its log's path (empty if none).
+inline std::filesystem::path remove_kept_work_dir(const std::string& err) {
+  const std::filesystem::path log = named_mpirun_log(err);
+  if (!log.empty()) std::filesystem::remove_all(log.parent_path());
   return log;
 }
 

@@ -224,11 +224,8 @@ TEST(Testbed, AHungRankIsNamedAndTheKilledRunLeavesNothingAfterDown) {
   EXPECT_NE(r.err.find("rank 1 got least far"), std::string::npos) << r.err;
   EXPECT_LT(took, 20) << "the timeout did not stop the run";
   // The failed run's log is kept and named, inside the testbed's state: `testbed down` removes it.
-  const std::string marker = "mpirun's log: ";
-  ASSERT_NE(r.err.find(marker), std::string::npos) << r.err;
-  const std::filesystem::path log =
-      r.err.substr(r.err.find(marker) + marker.size(),
-                   r.err.find('\n', r.err.find(marker)) - r.err.find(marker) - marker.size());
+  const std::filesystem::path log = testing::named_mpirun_log(r.err);
+  ASSERT_FALSE(log.empty()) << r.err;
   EXPECT_EQ(log.string().rfind("/run/dmlsim/testbed-th/runs/", 0), 0u) << log;
   EXPECT_TRUE(std::filesystem::exists(log)) << log;
   EXPECT_FALSE(std::filesystem::exists(scratch / "out"));

@@ -163,6 +163,7 @@ TEST(MixedLinks, CalibrationKeepsEveryHostLinkAndValidatesTheRing) {
   const auto* star = std::get_if<core::StarTopology>(&p.topology);
   ASSERT_NE(star, nullptr);
   ASSERT_EQ(star->host_links.size(), 2u) << "hosts 2 and 3 keep links of their own";
+  ASSERT_TRUE(star->host_links.contains(2) && star->host_links.contains(3));
   constexpr double kGoodput = 1448.0 / 1514.0;
   EXPECT_NEAR(star->link.bandwidth / (1e9 / 8 * kGoodput), 1.0, 0.05);
   EXPECT_NEAR(star->link_of(2).bandwidth / (200e6 / 8 * kGoodput), 1.0, 0.05);
@@ -170,7 +171,6 @@ TEST(MixedLinks, CalibrationKeepsEveryHostLinkAndValidatesTheRing) {
   EXPECT_LE(star->link_of(2).latency, 1e-3);
   EXPECT_GE(star->link_of(3).latency, 1e-3);
   EXPECT_LE(star->link_of(3).latency, 2e-3);
-  EXPECT_EQ(star->link_of(1).bandwidth, star->link.bandwidth);
 
   write_file(scratch / "ring.yaml", R"(experiment:
   platform: platform.yaml
