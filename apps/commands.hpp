@@ -92,6 +92,23 @@ struct SearchArgs {
 };
 int search_command(const SearchArgs& args);
 
+struct SweepArgs {
+  std::filesystem::path file;  // a sweep file (sweep_plan.hpp)
+  std::filesystem::path out;   // empty: dmlsim-out/sweep/<name>
+  Overrides overrides;         // applied to every point, before its own values
+  int jobs = 0;                // parallel simulations; 0 = one per core
+  bool resume = false;         // skip the points an earlier sweep into `out` finished
+  int shard_index = 0;         // run the points p with p % shard_count == shard_index
+  int shard_count = 1;
+};
+int sweep_command(const SweepArgs& args);
+
+struct SweepMergeArgs {
+  std::vector<std::filesystem::path> inputs;  // the shards' CSVs
+  std::filesystem::path out;                  // the merged CSV
+};
+int sweep_merge_command(const SweepMergeArgs& args);
+
 struct DemoArgs {
   std::filesystem::path out = "dmlsim-out/demo";
   int jobs = 0;  // parallel simulations; 0 = one per core

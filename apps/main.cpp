@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <iostream>
+#include <tuple>
 
 #include "apps/commands.hpp"
 #include "core/errors.hpp"
@@ -44,6 +45,22 @@ void check_number(std::string_view option, double value, double min, bool above)
   if (std::isfinite(value) && (above ? value > min : value >= min)) return;
   throw core::ConfigError(fmt::format("{} {}: expected a finite number {} {}", option, value,
                                       above ? "above" : "of at least", min));
+}
+
+// "--shard 1/3" → (1, 3).
+std::pair<int, int> parse_shard(const std::string& text) {
+  const std::size_t slash = text.find('/');
+  try {
+    if (slash != std::string::npos) {
+      std::size_t a = 0, b = 0;
+      const int index = std::stoi(text.substr(0, slash), &a);
+      const int count = std::stoi(text.substr(slash + 1), &b);
+      if (a == slash && b == text.size() - slash - 1 && count >= 1 && index >= 0 && index < count)
+        return {index, count};
+    }
+  } catch (const std::exception&) {
+  }
+  throw core::ConfigError(fmt::format("--shard {}: expected I/N with 0 <= I < N, e.g. 0/3", text));
 }
 
 }  // namespace
@@ -125,6 +142,26 @@ int main(int argc, char** argv) {
   search_cmd->add_option("-o,--out", search.out, "Output directory (default: dmlsim-out/search/<name>)");
   search_cmd->add_option("-j,--jobs", search.jobs, "Simulations run at once (default: one per core)");
   search_cmd->add_option("--set", search_sets, "Override a field of the experiment");
+
+  SweepArgs sweep;
+  std::vector<std::string> sweep_sets;
+  std::string sweep_shard;
+  auto* sweep_cmd = app.add_subcommand(
+      "sweep", "Run an experiment over the points of a sweep file; write sweep.csv (one row per point)");
+  sweep_cmd->add_option("file", sweep.file, "Sweep YAML file (a base experiment and its axes)");
+  sweep_cmd->add_option("-o,--out", sweep.out, "Output directory (default: dmlsim-out/sweep/<name>)");
+  sweep_cmd->add_option("-j,--jobs", sweep.jobs, "Simulations run at once (default: one per core)");
+  sweep_cmd->add_flag(
+      "--resume", sweep.resume,
+      "Skip the points an earlier sweep into the same directory finished with the same inputs");
+  sweep_cmd->add_option("--shard", sweep_shard,
+                        "I/N: run only the points p with p mod N = I (e.g. a Slurm array's task), into "
+                        "sweep-shard-I-of-N.csv");
+  sweep_cmd->add_option("--set", sweep_sets, "Override a field of every point's experiment");
+  SweepMergeArgs sweep_merge;
+  auto* sweep_merge_cmd = sweep_cmd->add_subcommand("merge", "Join the CSVs of a sweep's shards into one");
+  sweep_merge_cmd->add_option("shards", sweep_merge.inputs, "The shards' CSV files")->required();
+  sweep_merge_cmd->add_option("-o,--out", sweep_merge.out, "The merged CSV file")->required();
 
   DemoArgs demo;
   auto* demo_cmd = app.add_subcommand("demo", "Compare all-reduce algorithms for a transformer on 64 GPUs");
@@ -216,6 +253,14 @@ int main(int argc, char** argv) {
       if (search.simulate < 0) throw dmlsim::core::ConfigError("--simulate: 0 or more");
       if (search.global_batch < 0) throw dmlsim::core::ConfigError("--global-batch: 0 or more");
       return search_command(search);
+    }
+    if (*sweep_merge_cmd) return sweep_merge_command(sweep_merge);
+    if (*sweep_cmd) {
+      if (sweep.file.empty())
+        throw dmlsim::core::ConfigError("dmlsim sweep: give a sweep FILE (or: sweep merge)");
+      sweep.overrides = parse_overrides(sweep_sets);
+      if (!sweep_shard.empty()) std::tie(sweep.shard_index, sweep.shard_count) = parse_shard(sweep_shard);
+      return sweep_command(sweep);
     }
     if (*demo_cmd) return demo_command(demo);
     if (*testbed_cmd) return testbed_command(testbed);

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "core/errors.hpp"
+#include "core/interrupts.hpp"
 
 namespace dmlsim::apps {
 
@@ -32,6 +33,11 @@ namespace fs = std::filesystem;
 
 // Writes each file into `staging` (created); on any error removes it and throws.
 void write_staged(const fs::path& staging, const fs::path& dir, const std::vector<OutputFile>& files) {
+  // Interrupted while writing (a sweep stopped with Ctrl-C), the half-written files go too.
+  const core::InterruptCleanup remove_staging("removed the files half written", [staging] {
+    std::error_code ec;
+    fs::remove_all(staging, ec);
+  });
   fs::remove_all(staging);
   fs::create_directories(staging);
   try {

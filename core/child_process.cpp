@@ -28,8 +28,8 @@ int decode_status(int status) {
 
 }  // namespace
 
-ChildProcess ChildProcess::spawn_self(const std::vector<std::string>& args) {
-  return spawn("/proc/self/exe", args);
+ChildProcess ChildProcess::spawn_self(const std::vector<std::string>& args, const SpawnOptions& options) {
+  return spawn("/proc/self/exe", args, options);
 }
 
 ChildProcess ChildProcess::spawn(const std::string& program, const std::vector<std::string>& args,

@@ -23,7 +23,7 @@ struct SpawnOptions {
 class ChildProcess {
  public:
   // Starts this executable with `args` (not including argv[0]).
-  static ChildProcess spawn_self(const std::vector<std::string>& args);
+  static ChildProcess spawn_self(const std::vector<std::string>& args, const SpawnOptions& options = {});
   // Starts `program` (a path, or a name looked up in $PATH) with `args`.
   static ChildProcess spawn(const std::string& program, const std::vector<std::string>& args,
                             const SpawnOptions& options = {});

@@ -83,6 +83,18 @@ ConfigNode::ConfigNode(YAML::Node node, std::shared_ptr<const std::string> file,
       path_(std::move(path)),
       parent_line_(parent_line) {}
 
+namespace {
+thread_local LoadedFiles* recording = nullptr;
+}  // namespace
+
+LoadedFiles::LoadedFiles() : outer_(recording) {
+  recording = this;
+}
+
+LoadedFiles::~LoadedFiles() {
+  recording = outer_;
+}
+
 ConfigNode ConfigNode::load_file(const std::filesystem::path& path) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) {
@@ -95,6 +107,8 @@ ConfigNode ConfigNode::load_file(const std::filesystem::path& path) {
   if (!in) throw ConfigError(fmt::format("{}: cannot be read", path.string()));
   std::stringstream text;
   text << in.rdbuf();
+  for (LoadedFiles* r = recording; r != nullptr; r = r->outer_)
+    r->files_.emplace_back(path.string(), text.str());
   return load_string(text.str(), path.string());
 }
 

@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace dmlsim::core {
@@ -19,6 +20,24 @@ namespace dmlsim::core {
 // Where fields live that a user may write in the wrong section: field name → the dotted path of
 // the section it belongs under ("allreduce" → "experiment.strategy").
 using FieldHomes = std::map<std::string, std::string, std::less<>>;
+
+// While one lives, every file ConfigNode::load_file reads on this thread is recorded with its
+// text: what a sweep hashes to tell that a point's inputs (the experiment and every platform,
+// model and device file it names) are those of an earlier run. Recorders nest.
+class LoadedFiles {
+ public:
+  LoadedFiles();
+  ~LoadedFiles();
+  LoadedFiles(const LoadedFiles&) = delete;
+  LoadedFiles& operator=(const LoadedFiles&) = delete;
+  // (path as given, text), in the order they were read.
+  const std::vector<std::pair<std::string, std::string>>& files() const { return files_; }
+
+ private:
+  friend class ConfigNode;
+  std::vector<std::pair<std::string, std::string>> files_;
+  LoadedFiles* outer_;
+};
 
 class ConfigNode {
  public:

@@ -14,13 +14,18 @@ namespace dmlsim::core {
 namespace {
 
 // A field that is either a path to a YAML file holding `key:` or the mapping itself.
+// `overrides` go into the file: (field below `key`, YAML value).
 template <typename Parse>
-auto parse_inline_or_file(const ConfigNode& field, std::string_view key, Parse parse) {
+auto parse_inline_or_file(const ConfigNode& field, std::string_view key, Parse parse,
+                          const FileOverrides& file_overrides) {
   if (field.is_map()) return parse(field);
   const std::filesystem::path path = field.resolve_path(field.as_string());
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) field.fail(fmt::format("file '{}' does not exist", path.string()));
-  const ConfigNode root = ConfigNode::load_file(path);
+  ConfigNode root = ConfigNode::load_file(path);
+  if (const auto it = file_overrides.find(key); it != file_overrides.end()) {
+    for (const auto& [sub, value] : it->second) root.set(fmt::format("{}.{}", key, sub), value);
+  }
   root.expect_only({key});
   return parse(root.at(key));
 }
@@ -106,7 +111,8 @@ FieldHomes experiment_field_homes() {
   return homes;
 }
 
-Experiment parse_experiment(const ConfigNode& node, const FieldHomes& strategy_fields) {
+Experiment parse_experiment(const ConfigNode& node, const FieldHomes& strategy_fields,
+                            const FileOverrides& file_overrides) {
   FieldHomes homes = strategy_fields;
   for (const std::string_view f : platform_fields()) homes.emplace(f, "experiment.platform");
   for (const std::string_view f : kSimulationFields) homes.emplace(f, "experiment.simulation");
@@ -125,8 +131,9 @@ Experiment parse_experiment(const ConfigNode& node, const FieldHomes& strategy_f
     e.name = std::filesystem::path(node.file()).stem().string();
     if (e.name.empty() || e.name == "." || e.name == "..") e.name = "experiment";
   }
-  e.platform = parse_inline_or_file(node.at("platform"), "platform", parse_platform);
-  if (const auto model = node.find("model")) e.model = parse_inline_or_file(*model, "model", parse_model);
+  e.platform = parse_inline_or_file(node.at("platform"), "platform", parse_platform, file_overrides);
+  if (const auto model = node.find("model"))
+    e.model = parse_inline_or_file(*model, "model", parse_model, file_overrides);
 
   const int hosts = e.platform.host_count();
   const ConfigNode strategy = node.at("strategy");
@@ -229,9 +236,24 @@ Experiment load_experiment(const std::filesystem::path& file,
                            const std::vector<std::pair<std::string, std::string>>& overrides,
                            const FieldHomes& strategy_fields) {
   ConfigNode root = ConfigNode::load_file(file);
-  for (const auto& [path, value] : overrides) root.set("experiment." + path, value);
+  FileOverrides into_files;
+  for (const auto& [path, value] : overrides) {
+    // In order: `platform=b.yaml` then `platform.link.bandwidth=...` changes b.yaml's link.
+    const std::size_t dot = path.find('.');
+    const std::string key = path.substr(0, dot);
+    if (dot != std::string::npos && (key == "platform" || key == "model") && root.has("experiment")) {
+      const auto field = root.at("experiment").find(key);
+      if (field && field->is_scalar()) {
+        into_files[key].emplace_back(path.substr(dot + 1), value);
+        continue;
+      }
+    }
+    // A file named after fields were set into the one before it starts from the new file's own.
+    if ((key == "platform" || key == "model") && dot == std::string::npos) into_files.erase(key);
+    root.set("experiment." + path, value);
+  }
   root.expect_only({"experiment"});
-  return parse_experiment(root.at("experiment"), strategy_fields);
+  return parse_experiment(root.at("experiment"), strategy_fields, into_files);
 }
 
 }  // namespace dmlsim::core

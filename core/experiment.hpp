@@ -62,7 +62,11 @@ struct Experiment {
 
 // `strategy_fields`: the strategies' fields (strategies::strategy_field_homes), so that one
 // written directly under `experiment` is said to belong under `strategy`.
-Experiment parse_experiment(const ConfigNode& node, const FieldHomes& strategy_fields = {});
+// `file_overrides`: --set values for fields of the platform or model *file* the experiment names
+// ("platform" → {("link.bandwidth", "10Gbps")}), applied to that file as it is read.
+using FileOverrides = std::map<std::string, std::vector<std::pair<std::string, std::string>>, std::less<>>;
+Experiment parse_experiment(const ConfigNode& node, const FieldHomes& strategy_fields = {},
+                            const FileOverrides& file_overrides = {});
 // The experiment's own fields, its platform's and its simulation's, each with its section: what a
 // strategy tells a user who wrote one of them under `strategy`.
 FieldHomes experiment_field_homes();
@@ -72,7 +76,9 @@ FieldHomes experiment_field_homes();
 // strategy names must be one.
 bool valid_name(std::string_view name);
 
-// `overrides` are (dotted path below `experiment`, YAML value) pairs applied before parsing.
+// `overrides` are (dotted path below `experiment`, YAML value) pairs applied before parsing. One
+// below `platform` or `model` where the experiment names a file (platform: ../platforms/x.yaml)
+// changes that file's field as it is read: platform.link.bandwidth=10Gbps works either way.
 Experiment load_experiment(const std::filesystem::path& file,
                            const std::vector<std::pair<std::string, std::string>>& overrides = {},
                            const FieldHomes& strategy_fields = {});

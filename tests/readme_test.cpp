@@ -6,6 +6,10 @@
 #include <map>
 #include <sstream>
 
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include "apps/sweep_plan.hpp"
 #include "core/device.hpp"
 #include "core/experiment.hpp"
 #include "core/model.hpp"
@@ -63,13 +67,19 @@ TEST(Readme, EveryYamlExampleParses) {
       const core::Experiment e =
           core::parse_experiment(core::ConfigNode::load_string(experiment, origin).at("experiment"));
       EXPECT_NO_THROW(strategies::make_strategy(e));
+    } else if (key == "sweep") {
+      const auto file =
+          std::filesystem::temp_directory_path() / fmt::format("dmlsim-readme-sweep-{}.yaml", getpid());
+      std::ofstream(file) << text;
+      EXPECT_GT(apps::read_sweep_plan(file).points.size(), 0u);
+      std::filesystem::remove(file);
     } else {
       ADD_FAILURE() << "unexpected top-level key " << key;
     }
     ++parsed[key];
   }
   // Every format the README documents has an example that went through its loader.
-  for (const char* key : {"platform", "model", "device", "experiment", "strategy"})
+  for (const char* key : {"platform", "model", "device", "experiment", "strategy", "sweep"})
     EXPECT_GE(parsed[key], 1) << key;
 }
 
