@@ -100,6 +100,9 @@ struct SweepArgs {
   bool resume = false;         // skip the points an earlier sweep into `out` finished
   int shard_index = 0;         // run the points p with p % shard_count == shard_index
   int shard_count = 1;
+  // Under mpirun without --shard: this rank's shard is its rank, and rank 0 merges the shards of
+  // this Open MPI job (its id, e.g. PMIX_NAMESPACE) into sweep.csv.
+  std::string mpi_job;
 };
 int sweep_command(const SweepArgs& args);
 

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 #include <tuple>
 
 #include "apps/commands.hpp"
@@ -61,6 +62,22 @@ std::pair<int, int> parse_shard(const std::string& text) {
   } catch (const std::exception&) {
   }
   throw core::ConfigError(fmt::format("--shard {}: expected I/N with 0 <= I < N, e.g. 0/3", text));
+}
+
+// Under Open MPI's mpirun (one process per slot, no MPI needed): this process's rank, the job's
+// size and the job's id; nullopt outside mpirun or in a job of one.
+std::optional<std::tuple<int, int, std::string>> mpirun_job() {
+  const char* rank = std::getenv("OMPI_COMM_WORLD_RANK");
+  const char* size = std::getenv("OMPI_COMM_WORLD_SIZE");
+  const char* job = std::getenv("PMIX_NAMESPACE");
+  if (job == nullptr) job = std::getenv("OMPI_MCA_ess_base_jobid");
+  if (rank == nullptr || size == nullptr || job == nullptr) return std::nullopt;
+  try {
+    const int r = std::stoi(rank), n = std::stoi(size);
+    if (n > 1 && r >= 0 && r < n) return std::make_tuple(r, n, std::string(job));
+  } catch (const std::exception&) {
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -259,7 +276,11 @@ int main(int argc, char** argv) {
       if (sweep.file.empty())
         throw dmlsim::core::ConfigError("dmlsim sweep: give a sweep FILE (or: sweep merge)");
       sweep.overrides = parse_overrides(sweep_sets);
-      if (!sweep_shard.empty()) std::tie(sweep.shard_index, sweep.shard_count) = parse_shard(sweep_shard);
+      if (!sweep_shard.empty()) {
+        std::tie(sweep.shard_index, sweep.shard_count) = parse_shard(sweep_shard);
+      } else if (const auto job = mpirun_job()) {
+        std::tie(sweep.shard_index, sweep.shard_count, sweep.mpi_job) = *job;
+      }
       return sweep_command(sweep);
     }
     if (*demo_cmd) return demo_command(demo);

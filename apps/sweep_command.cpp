@@ -12,12 +12,15 @@
 //                                  experiment reads and of its overrides) and whose summary is there.
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <chrono>
 #include <fstream>
 #include <iostream>
 #include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 #include "apps/batch_runner.hpp"
 #include "apps/commands.hpp"
@@ -106,6 +109,55 @@ std::string failure_of(const fs::path& log, int exit_code) {
     if (last.starts_with(prefix)) return last.substr(prefix.size());
   }
   return last.empty() ? fmt::format("exit code {}", exit_code) : last;
+}
+
+// The shard's mark, written when its CSV is: which Open MPI job and which network namespace it ran in.
+fs::path shard_mark(const fs::path& out, int index, int count) {
+  return out / fmt::format("shard-{}-of-{}.done", index, count);
+}
+
+// Under mpirun: every rank marks its shard done; rank 0 waits for the marks of this job (a mark
+// of an earlier job in the same directory does not count) and merges the shards into sweep.csv.
+// The other ranks exit 0 whatever their points did: mpirun would stop rank 0 on a non-zero exit.
+int finish_mpirun_shard(const SweepArgs& args, const fs::path& out, const std::string& name,
+                        std::size_t failed) {
+  std::error_code ec;
+  const fs::path netns = fs::read_symlink("/proc/self/ns/net", ec);
+  const nlohmann::json mark{{"job", args.mpi_job},
+                            {"shard", args.shard_index},
+                            {"failed", failed},
+                            {"net_namespace", netns.string()}};
+  const fs::path mine = shard_mark(out, args.shard_index, args.shard_count);
+  write_outputs(out, {{mine.filename().string(), [&](std::ostream& o) { o << mark.dump() << "\n"; }}});
+  if (args.shard_index != 0) return 0;
+  std::vector<fs::path> shards;
+  for (int i = 0; i < args.shard_count; ++i) {
+    const fs::path file = shard_mark(out, i, args.shard_count);
+    for (bool said = false;; std::this_thread::sleep_for(std::chrono::milliseconds(100))) {
+      std::ifstream in(file);
+      nlohmann::json j;
+      try {
+        if (in) j = nlohmann::json::parse(in);
+      } catch (const nlohmann::json::exception&) {
+      }
+      if (j.is_object() && j.value("job", "") == args.mpi_job) break;
+      if (!said) std::cout << fmt::format("  waiting for shard {}/{}\n", i, args.shard_count) << std::flush;
+      said = true;
+    }
+    shards.push_back(out / fmt::format("sweep-shard-{}-of-{}.csv", i, args.shard_count));
+  }
+  const SweepTable table = merge_sweep_tables(shards);
+  write_outputs(out, {{"sweep.csv", [&](std::ostream& csv) { write_sweep_csv(table, csv); }}});
+  const auto failures = static_cast<std::size_t>(std::count_if(
+      table.rows.begin(), table.rows.end(), [](const SweepRow& r) { return r.status != "ok"; }));
+  std::cout << fmt::format("  {}: {} shards merged into {} ({} point(s), {} failed)\n", name,
+                           args.shard_count, (out / "sweep.csv").string(), table.rows.size(), failures);
+  if (failures > 0) {
+    std::cerr << fmt::format("dmlsim: {} of {} point(s) failed: see the error column of {}\n", failures,
+                             table.rows.size(), (out / "sweep.csv").string());
+    return 1;
+  }
+  return 0;
 }
 
 }  // namespace
@@ -211,8 +263,9 @@ int sweep_command(const SweepArgs& args) {
     }
     state << entry.dump() << "\n" << std::flush;
   });
+  // Only when empty (the logs of failed points stay), and not beside other shards still running.
   std::error_code ignored;
-  fs::remove(out / "logs", ignored);  // only when empty: the logs of failed points stay
+  if (args.shard_count == 1) fs::remove(out / "logs", ignored);
 
   SweepTable table;
   for (const SweepAxis& axis : plan.axes) table.axes.push_back(axis.field);
@@ -235,6 +288,7 @@ int sweep_command(const SweepArgs& args) {
   write_outputs(out, {{csv_name, [&](std::ostream& csv) { write_sweep_csv(table, csv); }}});
   std::cout << fmt::format("\n  wrote {} ({} point(s), {} failed) and one directory per point under {}\n",
                            (out / csv_name).string(), points.size(), failed, (out / "points").string());
+  if (!args.mpi_job.empty()) return finish_mpirun_shard(args, out, plan.name, failed);
   if (failed > 0) {
     std::cerr << fmt::format(
         "dmlsim: {} of {} point(s) failed: see the error column of {}{}\n", failed, points.size(),

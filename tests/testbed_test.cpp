@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <set>
+
 #include "cli_helpers.hpp"
 #include "core/config_node.hpp"
 #include "core/errors.hpp"
@@ -282,6 +284,54 @@ TEST(Testbed, AnInterruptedRunLeavesNothing) {
   EXPECT_FALSE(std::filesystem::exists(scratch / "out"));
   EXPECT_EQ(work_dir, "clean") << "the run's work directory";
   EXPECT_EQ(leftovers(name), "");
+}
+
+// `dmlsim sweep` under mpirun across the testbed's hosts (the testbed as a cluster): the ranks split
+// the points, each in its own host's network namespace, and rank 0 writes the CSV the sweep run
+// at one go writes.
+TEST(Testbed, SweepUnderMpirunAcrossTheHostsEqualsTheWholeSweep) {
+  DMLSIM_REQUIRE_ROOT();
+  ScratchDir scratch("testbed-sweep");
+  TestbedGuard guard{"sw"};
+  write_file(scratch / "platform.yaml",
+             std::string(kPlatform).replace(std::string(kPlatform).find("hosts: 3"), 8, "hosts: 4"));
+  const auto up =
+      run_dmlsim({"testbed", "up", (scratch / "platform.yaml").string(), "--name", "sw"}, scratch);
+  ASSERT_EQ(up.exit_code, 0) << up.err;
+  write_file(scratch / "sweep.yaml",
+             fmt::format("sweep:\n  experiment: {}\n  set: {{iterations: 1, strategy.size: 4MiB}}\n  axes:\n"
+                         "    strategy.algorithm: [ring, tree, halving-doubling]\n    ranks: [2, 4, 8, 16]\n",
+                         (testing::source_dir() / "experiments" / "allreduce-star.yaml").string()));
+  const auto whole = run_dmlsim(
+      {"sweep", (scratch / "sweep.yaml").string(), "--out", (scratch / "whole").string()}, scratch);
+  ASSERT_EQ(whole.exit_code, 0) << whole.err;
+
+  const std::filesystem::path state = "/run/dmlsim/testbed-sw";
+  const std::string subnet = testing::read_json(state / "testbed.json")["subnet"];
+  const auto out = scratch / "mpi";
+  const std::string command = fmt::format(
+      "cd {} && mpirun --allow-run-as-root -np 4 --hostfile {} --mca plm_rsh_agent {} --mca "
+      "oob_tcp_if_include {} "
+      "{} sweep {} --out {} --jobs 1 > mpirun.log 2>&1",
+      testing::quote(scratch.path().string()), testing::quote((state / "hostfile").string()),
+      testing::quote((state / "rsh-agent.sh").string()), subnet,
+      testing::quote(testing::dmlsim_binary().string()), testing::quote((scratch / "sweep.yaml").string()),
+      testing::quote(out.string()));
+  ASSERT_EQ(std::system(command.c_str()), 0) << testing::read_file(scratch / "mpirun.log");
+  EXPECT_NE(testing::read_file(scratch / "mpirun.log").find("4 shards merged"), std::string::npos)
+      << testing::read_file(scratch / "mpirun.log");
+  EXPECT_EQ(testing::read_file(out / "sweep.csv"), testing::read_file(scratch / "whole" / "sweep.csv"));
+  // Each shard ran in its own host's namespace, none in this test's.
+  std::set<std::string> namespaces;
+  for (int i = 0; i < 4; ++i) {
+    const nlohmann::json mark = testing::read_json(out / fmt::format("shard-{}-of-4.done", i));
+    EXPECT_EQ(mark["shard"], i);
+    namespaces.insert(mark["net_namespace"].get<std::string>());
+  }
+  EXPECT_EQ(namespaces.size(), 4u);
+  EXPECT_EQ(namespaces.count(std::filesystem::read_symlink("/proc/self/ns/net").string()), 0u);
+  ASSERT_EQ(run_dmlsim({"testbed", "down", "--name", "sw"}, scratch).exit_code, 0);
+  EXPECT_EQ(leftovers("sw"), "");
 }
 
 }  // namespace
