@@ -61,8 +61,8 @@ RunSummary summarize(const Trace& trace, std::vector<LinkUsage> links, const Rol
   }
   std::map<std::tuple<std::string, std::uint64_t, int>, CollectiveStats> collectives;
   // Compute comes from kernel events; a trace recorded with `trace: phases` has none, and then the
-  // forward, backward and optimizer phases stand for it. With `trace: none` only the iteration
-  // marks exist: the breakdown is unknown, not zero.
+  // forward, backward (and weight-gradient) and optimizer phases stand for it. With `trace: none` only the
+  // iteration marks exist: the breakdown is unknown, not zero.
   bool kernels = false;
   std::vector<double> phase_compute(static_cast<std::size_t>(s.ranks), 0.0);
   s.breakdown_recorded = false;
@@ -76,7 +76,8 @@ RunSummary summarize(const Trace& trace, std::vector<LinkUsage> links, const Rol
     }
     if (e.lane == Lane::phase) {
       const std::string_view name = trace.text(e.name);
-      if (name == "forward" || name == "backward" || name == "optimizer")
+      // ZB-H1 splits backward into input-gradient ("backward") and weight-gradient passes.
+      if (name == "forward" || name == "backward" || name == "weight-gradient" || name == "optimizer")
         phase_compute[static_cast<std::size_t>(e.rank)] += e.duration();
     }
     if (e.lane == Lane::collective && !is_collective_part(e)) {

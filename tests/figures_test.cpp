@@ -248,6 +248,41 @@ TEST(Figures, SummaryOfATrainingRunIsWhatItsTraceSays) {
   }
 }
 
+// With `trace: phases` there are no kernel events: the compute phases stand for them and must add
+// up to what the kernels say, for every schedule (ZB-H1's weight-gradient passes included).
+class PhaseCompute : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(PhaseCompute, PhasesAddUpToTheKernels) {
+  ScratchDir scratch("figures-phase-compute-" + GetParam());
+  std::map<std::string, nlohmann::json> summary;
+  for (const std::string trace : {"phases", "kernels"}) {
+    const auto out = scratch / trace;
+    const auto r =
+        run_dmlsim({"run", (testing::source_dir() / "experiments" / "pipeline-gpt-1.3b.yaml").string(),
+                    "--quiet", "--out", out.string(), "--set", "parallelism={pp: 4}", "--set", "iterations=1",
+                    "--set", "strategy.micro_batches=8", "--set", "strategy.schedule=" + GetParam(), "--set",
+                    "simulation.trace=" + trace},
+                   scratch);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    summary[trace] = nlohmann::json::parse(read_file(out / "summary.json"));
+  }
+  expect_close(summary["phases"]["compute_s"].get<double>(), summary["kernels"]["compute_s"].get<double>(),
+               GetParam() + " compute_s");
+  for (std::size_t r = 0; r < 4; ++r) {
+    expect_close(summary["phases"]["per_rank"][r]["compute_s"].get<double>(),
+                 summary["kernels"]["per_rank"][r]["compute_s"].get<double>(), fmt::format("rank {}", r));
+  }
+}
+
+std::string schedule_name(const ::testing::TestParamInfo<std::string>& info) {
+  std::string name = info.param;
+  std::replace(name.begin(), name.end(), '-', '_');
+  return name;
+}
+
+INSTANTIATE_TEST_SUITE_P(Figures, PhaseCompute, ::testing::Values("gpipe", "1f1b", "interleaved", "zb-h1"),
+                         schedule_name);
+
 TEST(Figures, CompareCsvIsWhatEachRunSays) {
   ScratchDir scratch("figures-compare");
   write_file(scratch / "e.yaml", training_yaml());
