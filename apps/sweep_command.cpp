@@ -66,6 +66,16 @@ std::string shard_suffix(const SweepArgs& args) {
   return args.shard_count > 1 ? fmt::format("-shard-{}-of-{}", args.shard_index, args.shard_count) : "";
 }
 
+// A point with its fields: the sweep file's `set`, then --set, then the point's own values.
+Point make_point(const SweepPlan& plan, const SweepArgs& args, const SweepPoint& spec) {
+  Point p;
+  p.spec = &spec;
+  p.overrides = plan.set;
+  p.overrides.insert(p.overrides.end(), args.overrides.begin(), args.overrides.end());
+  p.overrides.insert(p.overrides.end(), spec.values.begin(), spec.values.end());
+  return p;
+}
+
 // Loads the point's experiment (every input error surfaces here, before anything runs) and
 // fingerprints the files it read: the experiment, its platform, model and device files.
 void check_inputs(Point& point, const fs::path& experiment) {
@@ -174,18 +184,24 @@ int sweep_command(const SweepArgs& args) {
   std::vector<Point> points;
   for (const SweepPoint& spec : plan.points) {
     if (spec.index % args.shard_count != args.shard_index) continue;
-    Point p;
-    p.spec = &spec;
-    p.overrides = plan.set;
-    p.overrides.insert(p.overrides.end(), args.overrides.begin(), args.overrides.end());
-    p.overrides.insert(p.overrides.end(), spec.values.begin(), spec.values.end());
+    Point p = make_point(plan, args, spec);
     p.directory = fmt::format("points/{:0{}}", spec.index, width);
     check_inputs(p, plan.experiment);
     points.push_back(std::move(p));
   }
-  // Bad input for every point is bad input, not a sweep of failures (an axis naming no field).
-  if (!points.empty() &&
-      std::all_of(points.begin(), points.end(), [](const Point& p) { return p.inputs.empty(); })) {
+  // Bad input for every point is bad input, not a sweep of failures (an axis naming no field). A
+  // shard whose points are all invalid looks at the others' until one is valid.
+  const auto invalid_input = [](const Point& p) { return p.inputs.empty(); };
+  const auto another_is_valid = [&] {
+    for (const SweepPoint& spec : plan.points) {
+      if (spec.index % args.shard_count == args.shard_index) continue;
+      Point q = make_point(plan, args, spec);
+      check_inputs(q, plan.experiment);
+      if (!q.inputs.empty()) return true;
+    }
+    return false;
+  };
+  if (!points.empty() && std::all_of(points.begin(), points.end(), invalid_input) && !another_is_valid()) {
     throw core::ConfigError(fmt::format("sweep {}: every point's experiment is invalid; point {}: {}",
                                         plan.name, points.front().spec->index, points.front().error));
   }

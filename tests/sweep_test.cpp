@@ -311,6 +311,16 @@ TEST(Sweep, FailedAndInvalidPointsAreRecordedAndTheSweepGoesOn) {
   EXPECT_EQ(rows[1].at("iteration_s"), "");
   EXPECT_NE(read_file(out / "logs" / "0002.log").find("is not a directory"), std::string::npos);
   EXPECT_FALSE(std::filesystem::exists(out / "logs" / "0000.log")) << "a successful point's log is removed";
+
+  // A shard whose every point is invalid, in a sweep with valid points elsewhere: failed rows, exit 1.
+  const auto shard_file = write_sweep(scratch, "    ranks: [4, 20, 8, 20]\n");
+  const auto shard = run_dmlsim(
+      args({"sweep", shard_file.string(), "--out", (scratch / "shard").string(), "--shard", "1/2"}), scratch);
+  EXPECT_EQ(shard.exit_code, 1) << shard.err;
+  const auto shard_rows = read_rows(scratch / "shard" / "sweep-shard-1-of-2.csv");
+  ASSERT_EQ(shard_rows.size(), 2u);
+  EXPECT_EQ(shard_rows[0].at("point"), "1");
+  EXPECT_EQ(shard_rows[1].at("status"), "failed");
 }
 
 TEST(Sweep, BadInputIsOneErrorWithExitCodeTwoAndNoOutput) {
