@@ -27,6 +27,8 @@ struct RunArgs {
   std::vector<std::pair<std::string, std::string>> mca;  // real: extra Open MPI settings
 };
 int run_command(const RunArgs& args);
+// run_command of an experiment with `jobs`: every job in one simulation, then each alone (jobs_run.cpp).
+int run_jobs(const RunArgs& args);
 
 struct TestbedArgs {
   std::string action;  // up | status | down

@@ -5,12 +5,14 @@
 #include "apps/commands.hpp"
 #include "core/experiment.hpp"
 #include "core/units.hpp"
+#include "strategies/jobs.hpp"
 #include "strategies/strategy.hpp"
 
 namespace dmlsim::apps {
 
-int explain_command(const ExplainArgs& args) {
-  const core::Experiment experiment = strategies::load_experiment(args.experiment, args.overrides);
+namespace {
+
+void explain(const core::Experiment& experiment) {
   const auto strategy = strategies::make_strategy(experiment);
   const strategies::Prediction p = strategy->predict();
   std::cout << fmt::format("{}\n{}\nplatform {}\n\n", experiment.name, p.summary,
@@ -38,6 +40,25 @@ int explain_command(const ExplainArgs& args) {
     }
   }
   for (const auto& note : p.notes) std::cout << "  note: " << note << "\n";
+}
+
+}  // namespace
+
+int explain_command(const ExplainArgs& args) {
+  if (!strategies::has_jobs(args.experiment)) {
+    explain(strategies::load_experiment(args.experiment, args.overrides));
+    return 0;
+  }
+  // Several jobs: each job's closed form alone; what they do to each other needs the simulation.
+  const strategies::JobsExperiment jobs = strategies::load_jobs(args.experiment, args.overrides);
+  for (const strategies::Job& job : jobs.jobs) {
+    std::cout << fmt::format("== job {} ({} ranks from {}, on hosts {}), as if alone ==\n", job.name,
+                             job.experiment.ranks, core::format_duration(job.start),
+                             fmt::join(job.hosts, ","));
+    explain(job.experiment);
+    std::cout << "\n";
+  }
+  std::cout << "  the jobs' contention for shared links is what `dmlsim run` simulates (slowdown per job)\n";
   return 0;
 }
 

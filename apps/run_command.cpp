@@ -15,6 +15,7 @@
 #include "core/summary.hpp"
 #include "core/units.hpp"
 #include "sim/simulate.hpp"
+#include "strategies/jobs.hpp"
 #include "strategies/strategy.hpp"
 #ifdef DMLSIM_HAVE_REALRUN
 #include "realrun/launcher.hpp"
@@ -124,6 +125,7 @@ int run_real(const RunArgs& args, const core::Experiment& experiment, const std:
 }  // namespace
 
 int run_command(const RunArgs& given) {
+  if (strategies::has_jobs(given.experiment)) return run_jobs(given);
   // Everything that can be wrong with the input is found here, before anything runs or is written.
   RunArgs args = given;
   if (!args.name.empty()) {

@@ -29,6 +29,7 @@
 #include "apps/sweep_table.hpp"
 #include "core/config_node.hpp"
 #include "core/errors.hpp"
+#include "strategies/jobs.hpp"
 #include "strategies/strategy.hpp"
 
 namespace dmlsim::apps {
@@ -81,7 +82,11 @@ Point make_point(const SweepPlan& plan, const SweepArgs& args, const SweepPoint&
 void check_inputs(Point& point, const fs::path& experiment) {
   try {
     const core::LoadedFiles files;
-    strategies::make_strategy(strategies::load_experiment(experiment, point.overrides))->predict();
+    if (strategies::has_jobs(experiment)) {
+      strategies::load_jobs(experiment, point.overrides);  // every job's experiment and strategy
+    } else {
+      strategies::make_strategy(strategies::load_experiment(experiment, point.overrides))->predict();
+    }
     Fingerprint f;
     f.add("dmlsim 0.1.0 sweep point");
     for (const auto& [path, text] : files.files()) f.add(text);

@@ -86,6 +86,13 @@ std::map<std::string, std::string> summary_figures(const nlohmann::json& summary
   if (const auto links = summary.find("links");
       links != summary.end() && links->is_array() && !links->empty())
     flatten(links->front(), "busiest_link", figures);
+  // Several jobs on one network: each job's figures by its name (job.a.slowdown).
+  if (const auto jobs = summary.find("jobs"); jobs != summary.end() && jobs->is_array()) {
+    for (const nlohmann::json& job : *jobs) {
+      if (job.is_object() && job.contains("name") && job["name"].is_string())
+        flatten(job, "job." + job["name"].get<std::string>(), figures);
+    }
+  }
   if (const auto collectives = summary.find("collectives");
       collectives != summary.end() && collectives->is_array() && collectives->size() == 1)
     flatten(collectives->front(), "collective", figures);

@@ -28,8 +28,9 @@ struct SweepTable {
 
 // Every figure of a summary.json, by column name: each number, string or boolean, objects
 // flattened with dots (parallelism.dp); of its lists, the busiest link (busiest_link.*, the first
-// of `links`) and the collective when the run has one kind (collective.*: algbw_GBps, busbw_GBps...).
-// Per-rank and per-iteration lists stay in summary.json. Numbers read back exactly.
+// of `links`), the collective when the run has one kind (collective.*: algbw_GBps, busbw_GBps...)
+// and each of several jobs on one network by its name (job.NAME.slowdown...). Per-rank and per-iteration
+// lists stay in summary.json. Numbers read back exactly.
 std::map<std::string, std::string> summary_figures(const nlohmann::json& summary);
 
 // The CSV, rows by point number. Fields holding a comma, a quote or a line break are quoted.

@@ -158,6 +158,12 @@ void ConfigNode::set(std::string_view dotted_path, std::string_view yaml_value) 
   overrides_->emplace_back(dotted_path);
 }
 
+std::string ConfigNode::as_flow_yaml() const {
+  YAML::Emitter out;
+  out << YAML::Flow << node_;
+  return out.c_str();
+}
+
 int ConfigNode::line() const {
   const YAML::Mark mark = node_.Mark();
   return mark.is_null() ? parent_line_ : mark.line + 1;

@@ -63,6 +63,9 @@ class ConfigNode {
   std::vector<ConfigNode> items() const;  // elements of a sequence
   std::vector<std::string> keys() const;  // keys of a map, in file order
 
+  // This node as YAML in flow style ("{type: ring, size: 1MiB}"), as --set takes a value.
+  std::string as_flow_yaml() const;
+
   // Scalars of this node.
   std::string as_string() const;
   std::int64_t as_int() const;

@@ -13,8 +13,8 @@ namespace dmlsim::sim {
 
 namespace sg = simgrid::s4u;
 
-SimWorld::SimWorld(const core::Experiment& experiment, std::vector<sg::Host*> rank_hosts)
-    : experiment_(experiment), rank_hosts_(std::move(rank_hosts)) {
+SimWorld::SimWorld(const core::Experiment& experiment, std::vector<sg::Host*> rank_hosts, int job)
+    : experiment_(experiment), job_(job), rank_hosts_(std::move(rank_hosts)) {
   if (experiment.platform.shared_cores > 0) shared_cores_ = sg::Host::by_name(kSharedCoresHost);
 }
 
@@ -23,7 +23,9 @@ sg::Mailbox* SimWorld::mailbox(int src, int dst, core::Tag tag) {
   if (const auto it = mailboxes_.find(key); it != mailboxes_.end()) return it->second;
   // Mailbox::by_name is a simcall: other actors run meanwhile and may grow the map, so no iterator
   // into it may be held across the call.
-  sg::Mailbox* mailbox = sg::Mailbox::by_name(fmt::format("{}>{}#{}.{}", src, dst, tag.context, tag.value));
+  sg::Mailbox* mailbox = sg::Mailbox::by_name(
+      job_ == 0 ? fmt::format("{}>{}#{}.{}", src, dst, tag.context, tag.value)
+                : fmt::format("j{}:{}>{}#{}.{}", job_, src, dst, tag.context, tag.value));
   mailboxes_.emplace(key, mailbox);
   return mailbox;
 }

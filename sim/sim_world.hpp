@@ -35,7 +35,9 @@ struct Route {
 
 class SimWorld {
  public:
-  SimWorld(const core::Experiment& experiment, std::vector<simgrid::s4u::Host*> rank_hosts);
+  // `job`: which of the jobs sharing the simulated network this world is (simulate_jobs); its
+  // mailboxes are its own, so that two jobs' rank 0 → rank 1 messages never meet.
+  SimWorld(const core::Experiment& experiment, std::vector<simgrid::s4u::Host*> rank_hosts, int job = 0);
 
   const core::Experiment& experiment() const { return experiment_; }
   simgrid::s4u::Host* host_of(int rank) const { return rank_hosts_[static_cast<std::size_t>(rank)]; }
@@ -87,6 +89,7 @@ class SimWorld {
     return (static_cast<std::uint64_t>(static_cast<std::uint32_t>(a)) << 32) | static_cast<std::uint32_t>(b);
   }
   const core::Experiment& experiment_;
+  int job_ = 0;
   simgrid::s4u::Host* shared_cores_ = nullptr;
   std::unordered_map<void*, std::unique_ptr<std::vector<std::byte>>> payloads_;
   std::vector<simgrid::s4u::Host*> rank_hosts_;

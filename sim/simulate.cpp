@@ -36,9 +36,16 @@ void configure_network(core::NetworkModel model) {
 
 SimResult simulate(const core::Experiment& experiment, const core::RankProgram& program,
                    const SimOptions& options) {
+  std::vector<SimResult> results = simulate_jobs({{&experiment, program, 0}}, options);
+  return std::move(results.front());
+}
+
+std::vector<SimResult> simulate_jobs(const std::vector<SimJob>& jobs, const SimOptions& options) {
   if (engine_created) throw core::BackendError("SimGrid allows one simulation per process");
+  if (jobs.empty()) throw core::BackendError("simulate_jobs: no job");
   engine_created = true;
   const auto wall_start = std::chrono::steady_clock::now();
+  const core::Experiment& first = *jobs.front().experiment;
 
   char program_name[] = "dmlsim";
   char quiet[] = "--log=root.thres:warning";
@@ -55,52 +62,68 @@ SimResult simulate(const core::Experiment& experiment, const core::RankProgram& 
   int argc = 2;
 #endif
   sg::Engine engine(&argc, argv);
-  configure_network(experiment.network);
-  if (experiment.network == core::NetworkModel::exact && experiment.platform.tcp_acks) {
+  configure_network(first.network);
+  if (first.network == core::NetworkModel::exact && first.platform.tcp_acks) {
     sg::Engine::set_config("network/crosstraffic:1");
   }
+  int total_ranks = 0;
+  for (const SimJob& job : jobs) total_ranks += job.experiment->ranks;
   // Large runs: over ~32 k actors (ranks and their streams) the guard pages exhaust the kernel's
   // memory mappings ("Failed to protect stack"); without them, stacks stay lazily mapped.
-  if (experiment.ranks > 4096) sg::Engine::set_config("contexts/guard-size:0");
+  if (total_ranks > 4096) sg::Engine::set_config("contexts/guard-size:0");
 
-  const std::vector<sg::Host*> hosts = build_platform(engine, experiment.platform);
-  std::vector<sg::Host*> rank_hosts;
-  for (int r = 0; r < experiment.ranks; ++r)
-    rank_hosts.push_back(hosts[static_cast<std::size_t>(experiment.placement[static_cast<std::size_t>(r)])]);
-  SimWorld world(experiment, rank_hosts);
-
-  core::Trace& trace = world.trace();
-  trace.label = experiment.name;
-  const int per_node = experiment.platform.devices_per_node();
-  for (int r = 0; r < experiment.ranks; ++r) {
-    const int host = experiment.placement[static_cast<std::size_t>(r)];
-    trace.ranks.push_back(
-        {host, host / per_node, std::string(rank_hosts[static_cast<std::size_t>(r)]->get_name())});
-  }
-
-  std::vector<std::unique_ptr<SimRank>> ranks;
-  std::vector<char> finished(static_cast<std::size_t>(experiment.ranks), 0);
-  std::vector<double> ended(static_cast<std::size_t>(experiment.ranks), 0);
-  for (int r = 0; r < experiment.ranks; ++r) {
-    ranks.push_back(std::make_unique<SimRank>(world, r));
-    SimRank* rank = ranks.back().get();
-    char* done = &finished[static_cast<std::size_t>(r)];
-    double* end = &ended[static_cast<std::size_t>(r)];
-    sg::Actor::create(fmt::format("rank{}", r), rank_hosts[static_cast<std::size_t>(r)],
-                      [rank, done, end, &world, &program] {
-                        try {
-                          program(*rank);
-                          rank->settle();
-                          *end = rank->now();
-                          *done = 1;
-                        } catch (const simgrid::ForcefulKillException&) {
-                          throw;  // SimGrid ending a deadlocked run: the actor must not survive it
-                        } catch (...) {
-                          // Remember the first error; ranks that wait for this one end in a deadlock that
-                          // SimGrid reports, and the error is rethrown once the engine stops.
-                          world.fail(std::current_exception());
-                        }
-                      });
+  const std::vector<sg::Host*> hosts = build_platform(engine, first.platform);
+  // Per job: its world (mailboxes, routes, bytes per link, trace), its ranks, and which ended when.
+  struct JobState {
+    std::unique_ptr<SimWorld> world;
+    std::vector<std::unique_ptr<SimRank>> ranks;
+    std::vector<char> finished;
+    std::vector<double> ended;
+  };
+  std::vector<JobState> states(jobs.size());
+  for (std::size_t j = 0; j < jobs.size(); ++j) {
+    const core::Experiment& experiment = *jobs[j].experiment;
+    JobState& state = states[j];
+    std::vector<sg::Host*> rank_hosts;
+    for (int r = 0; r < experiment.ranks; ++r)
+      rank_hosts.push_back(
+          hosts[static_cast<std::size_t>(experiment.placement[static_cast<std::size_t>(r)])]);
+    state.world = std::make_unique<SimWorld>(experiment, rank_hosts, static_cast<int>(j));
+    SimWorld& world = *state.world;
+    core::Trace& trace = world.trace();
+    trace.label = experiment.name;
+    const int per_node = experiment.platform.devices_per_node();
+    for (int r = 0; r < experiment.ranks; ++r) {
+      const int host = experiment.placement[static_cast<std::size_t>(r)];
+      trace.ranks.push_back(
+          {host, host / per_node, std::string(rank_hosts[static_cast<std::size_t>(r)]->get_name())});
+    }
+    state.finished.assign(static_cast<std::size_t>(experiment.ranks), 0);
+    state.ended.assign(static_cast<std::size_t>(experiment.ranks), 0);
+    const core::RankProgram& program = jobs[j].program;
+    const double start = jobs[j].start;
+    for (int r = 0; r < experiment.ranks; ++r) {
+      state.ranks.push_back(std::make_unique<SimRank>(world, r));
+      SimRank* rank = state.ranks.back().get();
+      char* done = &state.finished[static_cast<std::size_t>(r)];
+      double* end = &state.ended[static_cast<std::size_t>(r)];
+      sg::Actor::create(jobs.size() == 1 ? fmt::format("rank{}", r) : fmt::format("job{}-rank{}", j, r),
+                        rank_hosts[static_cast<std::size_t>(r)], [rank, done, end, start, &world, &program] {
+                          try {
+                            if (start > 0) sg::this_actor::sleep_until(start);
+                            program(*rank);
+                            rank->settle();
+                            *end = rank->now();
+                            *done = 1;
+                          } catch (const simgrid::ForcefulKillException&) {
+                            throw;  // SimGrid ending a deadlocked run: the actor must not survive it
+                          } catch (...) {
+                            // Remember the first error; ranks that wait for this one end in a deadlock that
+                            // SimGrid reports, and the error is rethrown once the engine stops.
+                            world.fail(std::current_exception());
+                          }
+                        });
+    }
   }
 
   if (options.progress) {
@@ -114,28 +137,39 @@ SimResult simulate(const core::Experiment& experiment, const core::RankProgram& 
   }
   engine.run();
   if (options.progress) std::cerr << "\r" << std::string(40, ' ') << "\r" << std::flush;
-  if (world.error()) std::rethrow_exception(world.error());
-  std::vector<int> stuck;
-  for (int r = 0; r < experiment.ranks; ++r) {
-    if (!finished[static_cast<std::size_t>(r)]) stuck.push_back(r);
+  for (const JobState& state : states) {
+    if (state.world->error()) std::rethrow_exception(state.world->error());
   }
-  if (!stuck.empty()) {
+  for (std::size_t j = 0; j < jobs.size(); ++j) {
+    const std::vector<char>& finished = states[j].finished;
+    std::vector<int> stuck;
+    for (std::size_t r = 0; r < finished.size(); ++r) {
+      if (!finished[r]) stuck.push_back(static_cast<int>(r));
+    }
+    if (stuck.empty()) continue;
+    const auto never = static_cast<int>(stuck.size());
     if (stuck.size() > 8) stuck.resize(8);
-    throw core::BackendError(fmt::format(
-        "deadlock: {} rank(s) never finished (first: {}); a message was never matched",
-        experiment.ranks - std::count(finished.begin(), finished.end(), 1), fmt::join(stuck, ", ")));
+    throw core::BackendError(
+        fmt::format("deadlock: {}{} rank(s) never finished (first: {}); a message was never matched",
+                    jobs.size() == 1 ? "" : fmt::format("job {}: ", jobs[j].experiment->name), never,
+                    fmt::join(stuck, ", ")));
   }
 
-  SimResult result;
-  // The last rank's own end: after a merged span in flows fidelity a rank may end before the
-  // simulation clock (SimRank::ahead_), which stops only once the span's slowest member is done.
-  for (const double end : ended) result.simulated_seconds = std::max(result.simulated_seconds, end);
-  result.links = world.link_usage();
-  result.messages = world.messages();
-  result.trace = std::move(trace);
-  result.trace.sort();
-  result.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
-  return result;
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+  std::vector<SimResult> results;
+  for (JobState& state : states) {
+    SimResult result;
+    // The last rank's own end: after a merged span in flows fidelity a rank may end before the
+    // simulation clock (SimRank::ahead_), which stops only once the span's slowest member is done.
+    for (const double end : state.ended) result.simulated_seconds = std::max(result.simulated_seconds, end);
+    result.links = state.world->link_usage();
+    result.messages = state.world->messages();
+    result.trace = std::move(state.world->trace());
+    result.trace.sort();
+    result.wall_seconds = wall;
+    results.push_back(std::move(result));
+  }
+  return results;
 }
 
 }  // namespace dmlsim::sim
