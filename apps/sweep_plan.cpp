@@ -1,7 +1,6 @@
 #include "apps/sweep_plan.hpp"
 
 #include <fmt/format.h>
-#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -52,20 +51,6 @@ std::string format_value(double value, bool integers, const std::string& unit) {
   if (integers && std::abs(value - nearest) <= 1e-9 * std::max(1.0, std::abs(value)))
     return fmt::format("{}{}", static_cast<long long>(nearest), unit);
   return fmt::format("{}{}", value, unit);
-}
-
-std::string flow_yaml(const YAML::Node& node) {
-  YAML::Emitter out;
-  out << YAML::Flow << node;
-  return out.c_str();
-}
-
-// Raw YAML nodes of a mapping, found again by key (ConfigNode keeps its node to itself).
-YAML::Node raw_child(const YAML::Node& map, const std::string& key) {
-  for (const auto& entry : map) {
-    if (entry.first.as<std::string>() == key) return entry.second;
-  }
-  return YAML::Node();
 }
 
 }  // namespace
@@ -155,12 +140,12 @@ std::vector<std::uint64_t> sample_indices(std::uint64_t population, std::uint64_
   return {chosen.begin(), chosen.end()};
 }
 
-SweepPlan read_sweep_plan(const std::filesystem::path& file) {
-  const core::ConfigNode root = core::ConfigNode::load_file(file);
+namespace {
+
+SweepPlan plan_from(const core::ConfigNode& root, const std::filesystem::path& file) {
   root.expect_only({"sweep"});
   const core::ConfigNode node = root.at("sweep");
   node.expect_only({"name", "experiment", "combine", "samples", "seed", "set", "axes"});
-  const YAML::Node raw = YAML::LoadFile(file.string())["sweep"];
   SweepPlan plan;
   plan.name = node.string_or("name", file.stem().string());
   if (const auto name = node.find("name"); name && !core::valid_name(plan.name))
@@ -189,19 +174,16 @@ SweepPlan read_sweep_plan(const std::filesystem::path& file) {
 
   if (const auto set = node.find("set")) {
     if (!set->is_map()) set->fail("expected a mapping of experiment fields to values");
-    for (const std::string& field : set->keys())
-      plan.set.emplace_back(field, flow_yaml(raw_child(raw["set"], field)));
+    for (const std::string& field : set->keys()) plan.set.emplace_back(field, set->at(field).as_flow_yaml());
   }
 
   const core::ConfigNode axes = node.at("axes");
   if (!axes.is_map() || axes.keys().empty()) axes.fail("expected a mapping of experiment fields to values");
-  const YAML::Node raw_axes = raw["axes"];
   for (const std::string& field : axes.keys()) {
     const core::ConfigNode axis = axes.at(field);
     SweepAxis a{field, {}, fmt::format("{}:{}", axis.file(), axis.line())};
     if (axis.is_sequence()) {
-      const YAML::Node list = raw_child(raw_axes, field);
-      for (const YAML::Node& value : list) a.values.push_back(flow_yaml(value));
+      for (const core::ConfigNode& value : axis.items()) a.values.push_back(value.as_flow_yaml());
       if (a.values.empty()) axis.fail("no values: give at least one");
     } else if (axis.is_map()) {
       a.values = expand_range(axis);
@@ -256,6 +238,16 @@ SweepPlan read_sweep_plan(const std::filesystem::path& file) {
     plan.points.push_back(std::move(point));
   }
   return plan;
+}
+
+}  // namespace
+
+SweepPlan read_sweep_plan(const std::filesystem::path& file) {
+  return plan_from(core::ConfigNode::load_file(file), file);
+}
+
+SweepPlan parse_sweep_plan(std::string_view text, const std::filesystem::path& file) {
+  return plan_from(core::ConfigNode::load_string(text, file.string()), file);
 }
 
 }  // namespace dmlsim::apps

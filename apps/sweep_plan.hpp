@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -53,6 +54,8 @@ struct SweepPlan {
 // field on bad input (an axis without values, zipped axes of different lengths, a range that
 // never reaches its end...).
 SweepPlan read_sweep_plan(const std::filesystem::path& file);
+// The same from the file's text (`file` names it in errors and anchors its relative paths).
+SweepPlan parse_sweep_plan(std::string_view text, const std::filesystem::path& file);
 
 // The values of a range axis `{from, to, step | factor | count [, scale: linear | log]}`.
 std::vector<std::string> expand_range(const core::ConfigNode& range);

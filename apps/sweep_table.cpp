@@ -39,7 +39,7 @@ std::string csv_field(const std::string& text) {
 }
 
 // RFC 4180 records: fields split at commas, quoted fields may hold commas, quotes ("") and line breaks.
-std::vector<std::vector<std::string>> parse_csv(const std::string& text, const std::filesystem::path& file) {
+std::vector<std::vector<std::string>> parse_csv(std::string_view text, const std::string& file) {
   std::vector<std::vector<std::string>> records;
   std::vector<std::string> record(1);
   bool quoted = false, any = false;
@@ -72,8 +72,7 @@ std::vector<std::vector<std::string>> parse_csv(const std::string& text, const s
       record.back() += c;
     }
   }
-  if (quoted)
-    throw core::ConfigError(fmt::format("{}:{}: a quoted field is not closed", file.string(), line));
+  if (quoted) throw core::ConfigError(fmt::format("{}:{}: a quoted field is not closed", file, line));
   if (any) records.push_back(std::move(record));
   return records;
 }
@@ -135,10 +134,14 @@ SweepTable read_sweep_csv(const std::filesystem::path& file) {
   if (!in) throw core::ConfigError(fmt::format("{}: cannot be read", file.string()));
   std::stringstream text;
   text << in.rdbuf();
-  const std::vector<std::vector<std::string>> records = parse_csv(text.str(), file);
+  return parse_sweep_csv(text.str(), file.string());
+}
+
+SweepTable parse_sweep_csv(std::string_view text, const std::string& file) {
+  const std::vector<std::vector<std::string>> records = parse_csv(text, file);
   const auto bad = [&](std::size_t record, const std::string& why) {
     throw core::ConfigError(
-        fmt::format("{}: record {}: {} (not a sweep.csv of dmlsim sweep?)", file.string(), record + 1, why));
+        fmt::format("{}: record {}: {} (not a sweep.csv of dmlsim sweep?)", file, record + 1, why));
   };
   if (records.empty()) bad(0, "empty file");
   const std::vector<std::string>& header = records[0];

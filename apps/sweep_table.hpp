@@ -8,6 +8,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace dmlsim::apps {
@@ -38,6 +39,8 @@ void write_sweep_csv(const SweepTable& table, std::ostream& out);
 
 // Reads a sweep.csv; throws core::ConfigError naming the file and line when it is not one.
 SweepTable read_sweep_csv(const std::filesystem::path& file);
+// The same from the text of `file` (named in errors).
+SweepTable parse_sweep_csv(std::string_view text, const std::string& file);
 
 // The shards of one sweep as one table; throws core::ConfigError when their axes differ or a
 // point is in two of them.

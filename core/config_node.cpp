@@ -221,10 +221,18 @@ std::vector<ConfigNode> ConfigNode::items() const {
   return out;
 }
 
+std::string ConfigNode::key_name(const YAML::Node& key) const {
+  if (key.IsScalar()) return key.Scalar();
+  // YAML allows any node as a key (`? [a, b]: 1`, `{a: 1}: 2`); a field's name is a plain word.
+  const ConfigNode where(key, file_, path_, line(), overrides_);
+  where.fail(key.IsNull() ? "a field without a name"
+                          : "a field's name must be a word, not a list or a mapping");
+}
+
 std::vector<std::string> ConfigNode::keys() const {
   if (!node_.IsMap()) fail("expected a mapping");
   std::vector<std::string> out;
-  for (const auto& kv : node_) out.push_back(kv.first.as<std::string>());
+  for (const auto& kv : node_) out.push_back(key_name(kv.first));
   return out;
 }
 
@@ -309,7 +317,7 @@ std::int64_t ConfigNode::integer_in_or(std::string_view key, std::int64_t min, s
 void ConfigNode::expect_only(std::span<const std::string_view> allowed, const FieldHomes& elsewhere) const {
   if (!node_.IsMap()) fail("expected a mapping");
   for (const auto& kv : node_) {
-    const std::string key = kv.first.as<std::string>();
+    const std::string key = key_name(kv.first);
     if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
     if (const auto home = elsewhere.find(key); home != elsewhere.end()) {
       const ConfigNode child(kv.first, file_, child_path(key), line(), overrides_);

@@ -114,6 +114,7 @@ class ConfigNode {
   ConfigNode(YAML::Node node, std::shared_ptr<const std::string> file, std::string path, int parent_line,
              std::shared_ptr<std::vector<std::string>> overrides);
   bool overridden() const;
+  std::string key_name(const YAML::Node& key) const;  // a mapping key's text; fails unless a scalar
   std::string child_path(std::string_view key) const;
   template <typename T>
   T convert(std::string_view what) const;

@@ -17,6 +17,9 @@ template <class... Ts>
 struct Overloaded : Ts... {
   using Ts::operator()...;
 };
+// (clang 14, which builds the fuzz targets, does not deduce aggregates' template arguments.)
+template <class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
 
 constexpr std::int64_t kMaxHosts = 1 << 20;
 
