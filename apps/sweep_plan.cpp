@@ -44,11 +44,13 @@ Quantity read_quantity(const core::ConfigNode& node) {
   return q;
 }
 
-// A value as a range writes it: an integer when the ends are integers and it is one (to 1e-9),
+// A value as a range writes it: an integer when the ends are integers and it is one (to 1e-9; up to 2^53),
 // else the shortest decimal that reads back the same; then the unit.
 std::string format_value(double value, bool integers, const std::string& unit) {
   const double nearest = std::round(value);
-  if (integers && std::abs(value - nearest) <= 1e-9 * std::max(1.0, std::abs(value)))
+  // Up to 2^53 every integer is a double; beyond, the decimal form (1e+20) says what the value is.
+  if (integers && std::abs(nearest) <= 0x1p53 &&
+      std::abs(value - nearest) <= 1e-9 * std::max(1.0, std::abs(value)))
     return fmt::format("{}{}", static_cast<long long>(nearest), unit);
   return fmt::format("{}{}", value, unit);
 }

@@ -47,6 +47,9 @@ TEST(SweepRange, StepsFactorsAndCountsWithUnits) {
   // Integer ends of a log range: the powers of two come out as integers, the rest as decimals.
   EXPECT_EQ(range("{from: 8, to: 64, count: 4, scale: log}"), (Values{"8", "16", "32", "64"}));
   EXPECT_NEAR(std::stod(range("{from: 1, to: 100, count: 4, scale: log}").at(1)), 4.6415888336127789, 1e-14);
+  // Integers beyond 2^53 (a fuzzer's find: they were cast to long long, undefined behaviour).
+  EXPECT_EQ(range("{from: 1, to: 100000000000000000000, factor: 10000000000}"),
+            (Values{"1", "10000000000", "1e+20"}));
 }
 
 TEST(SweepRange, BadRangesNameTheField) {
