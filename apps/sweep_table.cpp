@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "core/csv_records.hpp"
 #include "core/errors.hpp"
 
 namespace dmlsim::apps {
@@ -38,42 +39,17 @@ std::string csv_field(const std::string& text) {
   return quoted + "\"";
 }
 
-// RFC 4180 records: fields split at commas, quoted fields may hold commas, quotes ("") and line breaks.
+// Every record of a CSV text (core/csv_records.hpp).
 std::vector<std::vector<std::string>> parse_csv(std::string_view text, const std::string& file) {
   std::vector<std::vector<std::string>> records;
-  std::vector<std::string> record(1);
-  bool quoted = false, any = false;
-  int line = 1;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (quoted) {
-      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') {
-        record.back() += '"';
-        ++i;
-      } else if (c == '"') {
-        quoted = false;
-      } else {
-        if (c == '\n') ++line;
-        record.back() += c;
-      }
-      continue;
-    }
-    any = true;
-    if (c == '"' && record.back().empty()) {
-      quoted = true;
-    } else if (c == ',') {
-      record.emplace_back();
-    } else if (c == '\n') {
-      records.push_back(std::move(record));
-      record.assign(1, "");
-      any = false;
-      ++line;
-    } else if (c != '\r') {
-      record.back() += c;
-    }
+  core::CsvRecords reader(text);
+  std::vector<std::string> cells;
+  while (!reader.at_end()) {
+    const int line = reader.line();
+    if (!reader.next(cells))
+      throw core::ConfigError(fmt::format("{}:{}: a quoted field is not closed", file, line));
+    records.push_back(cells);
   }
-  if (quoted) throw core::ConfigError(fmt::format("{}:{}: a quoted field is not closed", file, line));
-  if (any) records.push_back(std::move(record));
   return records;
 }
 

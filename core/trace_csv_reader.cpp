@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/csv_records.hpp"
 #include "core/trace_fields.hpp"
 
 namespace dmlsim::core {
@@ -23,15 +24,15 @@ struct Column {
 
 class CsvParser {
  public:
-  CsvParser(std::string_view text, std::string_view source) : text_(text), source_(source) {}
+  CsvParser(std::string_view text, std::string_view source) : text_(text), records_(text), source_(source) {}
 
   Trace parse() {
     if (text_.find_first_not_of(" \t\r\n") == std::string_view::npos)
       throw TraceReadError(fmt::format("{}: empty file (expected a trace.csv header)", source_));
     header();
     std::vector<std::string> cells;
-    while (pos_ < text_.size()) {
-      row_line_ = line_;
+    while (!records_.at_end()) {
+      row_line_ = records_.line();
       row(cells);
       if (cells.size() == 1 && cells[0].empty()) continue;  // a blank line
       if (cells.size() != columns_.size())
@@ -46,7 +47,7 @@ class CsvParser {
 
  private:
   void header() {
-    row_line_ = line_;
+    row_line_ = records_.line();
     std::vector<std::string> names;
     row(names);
     std::vector<bool> seen(kTraceFieldCount, false);
@@ -69,32 +70,7 @@ class CsvParser {
 
   // One record, which may span lines where a quoted cell holds a newline.
   void row(std::vector<std::string>& cells) {
-    cells.assign(1, std::string());
-    bool quoted = false;
-    while (pos_ < text_.size()) {
-      const char c = text_[pos_++];
-      if (quoted) {
-        if (c == '"' && pos_ < text_.size() && text_[pos_] == '"') {
-          cells.back() += '"';
-          ++pos_;
-        } else if (c == '"') {
-          quoted = false;
-        } else {
-          if (c == '\n') ++line_;
-          cells.back() += c;
-        }
-      } else if (c == '"') {
-        quoted = true;
-      } else if (c == ',') {
-        cells.emplace_back();
-      } else if (c == '\n') {
-        ++line_;
-        return;
-      } else if (c != '\r') {
-        cells.back() += c;
-      }
-    }
-    if (quoted) fail("a quoted cell is not closed before the end of the file");
+    if (!records_.next(cells)) fail("a quoted cell is not closed before the end of the file");
   }
 
   void event(const std::vector<std::string>& cells) {
@@ -152,9 +128,8 @@ class CsvParser {
   }
 
   std::string_view text_;
+  CsvRecords records_;
   std::string_view source_;
-  std::size_t pos_ = 0;
-  int line_ = 1;
   int row_line_ = 1;  // where the record being read starts
   std::vector<Column> columns_;
   Trace trace_;
