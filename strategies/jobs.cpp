@@ -66,8 +66,9 @@ JobsExperiment load_jobs(const std::filesystem::path& file, const Overrides& ove
   JobsExperiment out;
   out.source = file.string();
   out.name = node.string_or("name", file.stem().string());
-  if (!core::valid_name(out.name))
-    node.at("name").fail("names are letters, digits, '-', '_', '.' and ':' (it names the output directory)");
+  if (const auto name = node.find("name"); name && !core::valid_name(out.name))
+    name->fail("names are letters, digits, '-', '_', '.' and ':' (it names the output directory)");
+  if (!core::valid_name(out.name)) out.name = "jobs";  // a file name that cannot name a directory
   // The shared platform, as each job's `platform` field: a file by its absolute path, a mapping as
   // itself.
   const core::ConfigNode platform = node.at("platform");
