@@ -73,7 +73,8 @@ Point make_point(const SweepPlan& plan, const SweepArgs& args, const SweepPoint&
   p.spec = &spec;
   p.overrides = plan.set;
   p.overrides.insert(p.overrides.end(), args.overrides.begin(), args.overrides.end());
-  p.overrides.insert(p.overrides.end(), spec.values.begin(), spec.values.end());
+  const auto values = plan.values(spec);
+  p.overrides.insert(p.overrides.end(), values.begin(), values.end());
   return p;
 }
 
@@ -229,7 +230,7 @@ int sweep_command(const SweepArgs& args) {
       continue;
     }
     std::vector<std::string> shown;
-    for (const auto& [field, value] : p.spec->values) shown.push_back(value);
+    for (const auto& [field, value] : plan.values(*p.spec)) shown.push_back(value);
     Overrides overrides = p.overrides;
     overrides.emplace_back("name", fmt::format("{}-{:0{}}", plan.name, p.spec->index, width));
     runs.push_back({fmt::format("point {} ({})", p.spec->index, fmt::join(shown, ", ")),
@@ -294,7 +295,7 @@ int sweep_command(const SweepArgs& args) {
   for (const Point& p : points) {
     SweepRow row;
     row.point = p.spec->index;
-    for (const auto& [field, value] : p.spec->values) row.values.push_back(value);
+    for (const auto& [field, value] : plan.values(*p.spec)) row.values.push_back(value);
     row.output = p.directory;
     if (p.ok) {
       row.status = "ok";

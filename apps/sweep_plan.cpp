@@ -230,12 +230,12 @@ SweepPlan plan_from(const core::ConfigNode& root, const std::filesystem::path& f
     SweepPoint point;
     point.index = static_cast<int>(plan.points.size());
     std::uint64_t rest = index;
-    point.values.resize(plan.axes.size());
+    point.choice.resize(plan.axes.size());
     for (std::size_t k = plan.axes.size(); k-- > 0;) {
       const SweepAxis& a = plan.axes[k];
       const std::uint64_t i = plan.combine == SweepCombine::zip ? index : rest % a.values.size();
       rest /= plan.combine == SweepCombine::zip ? 1 : a.values.size();
-      point.values[k] = {a.field, a.values[i]};
+      point.choice[k] = static_cast<std::uint32_t>(i);
     }
     plan.points.push_back(std::move(point));
   }
@@ -243,6 +243,13 @@ SweepPlan plan_from(const core::ConfigNode& root, const std::filesystem::path& f
 }
 
 }  // namespace
+
+std::vector<std::pair<std::string, std::string>> SweepPlan::values(const SweepPoint& point) const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (std::size_t k = 0; k < axes.size(); ++k)
+    out.emplace_back(axes[k].field, axes[k].values[point.choice[k]]);
+  return out;
+}
 
 SweepPlan read_sweep_plan(const std::filesystem::path& file) {
   return plan_from(core::ConfigNode::load_file(file), file);

@@ -35,8 +35,8 @@ struct SweepAxis {
 enum class SweepCombine { product, zip, random };
 
 struct SweepPoint {
-  int index = 0;                                            // 0, 1, ... in the sweep's order
-  std::vector<std::pair<std::string, std::string>> values;  // one (field, value) per axis, in axis order
+  int index = 0;                      // 0, 1, ... in the sweep's order
+  std::vector<std::uint32_t> choice;  // per axis, in axis order: which of its values
 };
 
 struct SweepPlan {
@@ -48,6 +48,10 @@ struct SweepPlan {
   std::int64_t samples = 0;  // random
   std::uint64_t seed = 0;    // random
   std::vector<SweepPoint> points;
+
+  // The point's (field, value) pairs, one per axis in axis order, as --set takes them. (Points
+  // keep indices only: a million points of long values would otherwise hold gigabytes.)
+  std::vector<std::pair<std::string, std::string>> values(const SweepPoint& point) const;
 };
 
 // Reads a sweep file and lays out its points. Throws core::ConfigError naming the file, line and
