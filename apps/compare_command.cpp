@@ -18,7 +18,6 @@
 // ps-async[:k], ps-ssp:k:s, ps-colocated[:k] (parameter servers; dedicated servers come as k
 // more ranks after the experiment's workers).
 #include <fmt/format.h>
-#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cctype>
@@ -67,14 +66,8 @@ struct Plan {
   std::vector<Variant> strategies;
 };
 
-std::string flow_yaml(const YAML::Node& node) {
-  YAML::Emitter out;
-  out << YAML::Flow << node;
-  return out.c_str();
-}
-
 // `name: preset` or `name: {field: value, ...}` entries of a compare file's cases or strategies.
-std::vector<Variant> read_variants(const core::ConfigNode& node, const YAML::Node& raw, bool presets) {
+std::vector<Variant> read_variants(const core::ConfigNode& node, bool presets) {
   std::vector<Variant> out;
   if (!node.is_map()) node.fail("expected a mapping of names to overrides");
   for (const std::string& name : node.keys()) {
@@ -87,7 +80,7 @@ std::vector<Variant> read_variants(const core::ConfigNode& node, const YAML::Nod
       v.preset = entry.as_string();
     } else if (entry.is_map()) {
       for (const std::string& field : entry.keys())
-        v.overrides.emplace_back(field, flow_yaml(raw[name][field]));
+        v.overrides.emplace_back(field, entry.at(field).as_flow_yaml());
     } else {
       entry.fail(presets ? "expected a preset name or a mapping of experiment fields to values"
                          : "expected a mapping of experiment fields to values");
@@ -109,15 +102,14 @@ Plan read_plan(const CompareArgs& args) {
     root.expect_only({"compare"});
     const core::ConfigNode node = root.at("compare");
     node.expect_only({"name", "experiment", "cases", "strategies"});
-    const YAML::Node raw = YAML::LoadFile(args.file.string())["compare"];
     plan.name = node.string_or("name", args.file.stem().string());
     if (const auto name = node.find("name"); name && !core::valid_name(plan.name))
       name->fail("names are letters, digits, '-', '_', '.' and ':' (it names the output directory)");
     plan.experiment = node.resolve_path(node.string("experiment"));
-    if (const auto cases = node.find("cases")) plan.cases = read_variants(*cases, raw["cases"], false);
+    if (const auto cases = node.find("cases")) plan.cases = read_variants(*cases, false);
     if (plan.cases.empty()) plan.cases.push_back({"", {}, {}, ""});
     if (const auto strategies = node.find("strategies")) {
-      plan.strategies = read_variants(*strategies, raw["strategies"], true);
+      plan.strategies = read_variants(*strategies, true);
     }
   }
   // --cases and --strategies pick (and, for strategies, add presets to) what the file lists.

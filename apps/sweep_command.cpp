@@ -79,11 +79,12 @@ Point make_point(const SweepPlan& plan, const SweepArgs& args, const SweepPoint&
 }
 
 // Loads the point's experiment (every input error surfaces here, before anything runs) and
-// fingerprints the files it read: the experiment, its platform, model and device files.
-void check_inputs(Point& point, const fs::path& experiment) {
+// fingerprints the files it read: the experiment, its platform, model and device files. `jobs`:
+// the experiment lists jobs (strategies/jobs.hpp), asked once per sweep.
+void check_inputs(Point& point, const fs::path& experiment, bool jobs) {
   try {
     const core::LoadedFiles files;
-    if (strategies::has_jobs(experiment)) {
+    if (jobs) {
       strategies::load_jobs(experiment, point.overrides);  // every job's experiment and strategy
     } else {
       strategies::make_strategy(strategies::load_experiment(experiment, point.overrides))->predict();
@@ -180,6 +181,7 @@ int finish_mpirun_shard(const SweepArgs& args, const fs::path& out, const std::s
 
 int sweep_command(const SweepArgs& args) {
   const SweepPlan plan = read_sweep_plan(args.file);
+  const bool lists_jobs = strategies::has_jobs(plan.experiment);
   const fs::path out = args.out.empty() ? fs::path("dmlsim-out/sweep") / plan.name : args.out;
   check_output_dir(out);
   const std::string suffix = shard_suffix(args);
@@ -192,7 +194,7 @@ int sweep_command(const SweepArgs& args) {
     if (spec.index % args.shard_count != args.shard_index) continue;
     Point p = make_point(plan, args, spec);
     p.directory = fmt::format("points/{:0{}}", spec.index, width);
-    check_inputs(p, plan.experiment);
+    check_inputs(p, plan.experiment, lists_jobs);
     points.push_back(std::move(p));
   }
   // Bad input for every point is bad input, not a sweep of failures (an axis naming no field). A
@@ -202,7 +204,7 @@ int sweep_command(const SweepArgs& args) {
     for (const SweepPoint& spec : plan.points) {
       if (spec.index % args.shard_count == args.shard_index) continue;
       Point q = make_point(plan, args, spec);
-      check_inputs(q, plan.experiment);
+      check_inputs(q, plan.experiment, lists_jobs);
       if (!q.inputs.empty()) return true;
     }
     return false;
