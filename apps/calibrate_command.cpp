@@ -89,7 +89,14 @@ std::vector<core::LinkSpec> links_of_hosts(const core::Platform& p, bool local) 
 }
 
 bool same_link(const core::LinkSpec& a, const core::LinkSpec& b) {
-  return a.down() == b.down() && a.up() == b.up() && a.latency == b.latency;
+  return a.down() == b.down() && a.up() == b.up() && a.delay() == b.delay();
+}
+
+// The link at its line rate: what the testbed shapes (efficiency and overhead are the fit's).
+core::LinkSpec line_rate(core::LinkSpec link) {
+  link.efficiency = 1;
+  link.overhead = 0;
+  return link;
 }
 
 // The bandwidth a ping-pong between hosts with links a and b sees: each one-way message is bound
@@ -97,6 +104,23 @@ bool same_link(const core::LinkSpec& a, const core::LinkSpec& b) {
 double pingpong_bandwidth(const core::LinkSpec& a, const core::LinkSpec& b) {
   const double ab = std::min(a.up(), b.down()), ba = std::min(b.up(), a.down());
   return 2 / (1 / ab + 1 / ba);
+}
+
+// A fitted link as the calibrated platform writes it: the line rates and the latency of `nominal`,
+// with the efficiency and the per-message overhead that the measurement adds to them. A link
+// measured faster than its line rate (--local: loopback against the platform's figures) gets the
+// measured rate as its line rate; one measured quicker than its latency, the measured latency.
+core::LinkSpec fitted_link(const core::LinkSpec& nominal, double efficiency, double delay) {
+  core::LinkSpec link = line_rate(nominal);
+  if (efficiency > 1) {
+    link.bandwidth *= efficiency;
+    link.up_bandwidth *= efficiency;
+  } else {
+    link.efficiency = efficiency;
+  }
+  link.latency = std::min(nominal.latency, delay);
+  link.overhead = delay - link.latency;
+  return link;
 }
 
 // One class of host links (hosts whose links are alike): its hosts, the ping-pong that measured it
@@ -110,34 +134,37 @@ struct LinkClass {
   core::LinkSpec calibrated;
 };
 
-// The class's link from its ping-pong: the latency is the path's less the peer's own link (the
-// delay a delay line adds is measured, not assumed); the rates are the nominal ones times the
-// efficiency the ping-pong shows against its nominal path (TCP's goodput, the shaper). Where the
-// peer's link is the narrower one the efficiency is the peer's; the class's own rate is then not
-// seen, and is assumed to be reached as efficiently.
+// The class's link from its ping-pong: the delay is the path's less the peer's own link (the
+// delay a delay line adds is measured, not assumed); the efficiency is the one the ping-pong shows
+// against its path at line rate (TCP's goodput, the shaper). Where the peer's link is the narrower
+// one the efficiency is the peer's; the class's own rate is then not seen, and is assumed to be
+// reached as efficiently.
 core::LinkSpec calibrated_class_link(const core::LinkSpec& nominal, const core::LinkSpec& peer_nominal,
-                                     double peer_latency, const LinkFit& fit) {
-  const double efficiency = fit.bandwidth / pingpong_bandwidth(peer_nominal, nominal);
-  core::LinkSpec link;
-  link.bandwidth = nominal.down() * efficiency;
-  link.up_bandwidth = nominal.asymmetric() ? nominal.up() * efficiency : 0;
-  link.latency = std::max(0.0, fit.path_latency - peer_latency);
-  return link;
+                                     double peer_delay, const LinkFit& fit) {
+  const double efficiency = fit.bandwidth / pingpong_bandwidth(line_rate(peer_nominal), line_rate(nominal));
+  return fitted_link(nominal, efficiency, std::max(0.0, fit.path_latency - peer_delay));
 }
 
+// `{bandwidth | up, down, latency[, efficiency][, overhead]}`, the fields of core::parse_link.
 void emit_link(YAML::Emitter& y, const core::LinkSpec& link) {
   y << YAML::Flow << YAML::BeginMap;
   if (link.asymmetric()) {
-    y << YAML::Key << "up" << YAML::Value << fmt::format("{:.6g}Bps", link.up());
-    y << YAML::Key << "down" << YAML::Value << fmt::format("{:.6g}Bps", link.down());
+    y << YAML::Key << "up" << YAML::Value << fmt::format("{:.6g}Bps", link.nominal_up());
+    y << YAML::Key << "down" << YAML::Value << fmt::format("{:.6g}Bps", link.bandwidth);
   } else {
     y << YAML::Key << "bandwidth" << YAML::Value << fmt::format("{:.6g}Bps", link.bandwidth);
   }
-  y << YAML::Key << "latency" << YAML::Value << fmt::format("{:.6g}us", link.latency * 1e6) << YAML::EndMap;
+  y << YAML::Key << "latency" << YAML::Value << fmt::format("{:.6g}us", link.latency * 1e6);
+  if (link.efficiency != 1)
+    y << YAML::Key << "efficiency" << YAML::Value << fmt::format("{:.6g}", link.efficiency);
+  if (link.overhead > 0)
+    y << YAML::Key << "overhead" << YAML::Value << fmt::format("{:.6g}us", link.overhead * 1e6);
+  y << YAML::EndMap;
 }
 
 nlohmann::json link_json(const core::LinkSpec& link) {
-  return {{"down_Bps", link.down()}, {"up_Bps", link.up()}, {"latency_s", link.latency}};
+  return {{"down_Bps", link.down()},         {"up_Bps", link.up()},           {"latency_s", link.delay()},
+          {"line_down_Bps", link.bandwidth}, {"efficiency", link.efficiency}, {"overhead_s", link.overhead}};
 }
 
 std::string experiment_yaml(const std::string& name, const fs::path& platform, const std::string& body) {
@@ -283,6 +310,7 @@ int calibrate_command(const CalibrateArgs& args) {
 
   // The calibrated platform: the same topology with the fitted link, and a device that times
   // each measured shape as measured.
+  const double nominal = pingpong_bandwidth(line_rate(reference.nominal), line_rate(reference.nominal));
   YAML::Emitter y;
   y << YAML::Comment(fmt::format(
       "Written by `dmlsim calibrate {} {}`; measurements in calibration.json.", args.platform.string(),
@@ -293,11 +321,11 @@ int calibrate_command(const CalibrateArgs& args) {
   y << YAML::Key << "hosts" << YAML::Value << platform.host_count();
   y << YAML::Key << "tcp_acks" << YAML::Value << true;  // the testbed's MPI runs over TCP
   if (shared_cores > 0) y << YAML::Key << "shared_cores" << YAML::Value << shared_cores;
-  y << YAML::Key << "link" << YAML::Value << YAML::Flow << YAML::BeginMap;
-  y << YAML::Key << "bandwidth" << YAML::Value << fmt::format("{:.6g}Bps", link.bandwidth);
   // A star path crosses two links.
-  y << YAML::Key << "latency" << YAML::Value << fmt::format("{:.6g}us", link.path_latency / 2 * 1e6)
-    << YAML::EndMap;
+  const core::LinkSpec reference_link =
+      fitted_link(line_rate(reference.nominal), link.bandwidth / nominal, link.path_latency / 2);
+  y << YAML::Key << "link" << YAML::Value;
+  emit_link(y, reference_link);
   if (!classes.empty()) {
     y << YAML::Key << "host_links" << YAML::Value << YAML::BeginMap;
     for (int h = 0; h < platform.host_count(); ++h) {
@@ -345,7 +373,6 @@ int calibrate_command(const CalibrateArgs& args) {
   report["shared_cores"] = shared_cores;
   report["machine"] = machine_facts();
   report["pingpong_one_way_s"] = one_way_json;
-  const double nominal = pingpong_bandwidth(reference.nominal, reference.nominal);
   report["link"] = {{"hosts", reference.hosts},
                     {"bandwidth_Bps", link.bandwidth},
                     {"path_latency_s", link.path_latency},
@@ -373,11 +400,12 @@ int calibrate_command(const CalibrateArgs& args) {
       times.size(), compute_ranks, (args.out / "platform.yaml").string(),
       (args.out / "calibration.json").string());
   for (const LinkClass& c : classes) {
-    std::cout << fmt::format(
-        "  hosts {}: link {} ({:.1f} % of the nominal {}), latency {} (nominal {})\n",
-        fmt::join(c.hosts, ", "), core::format_bandwidth(c.calibrated.down()),
-        100 * c.calibrated.down() / c.nominal.down(), core::format_bandwidth(c.nominal.down()),
-        core::format_duration(c.calibrated.latency), core::format_duration(c.nominal.latency));
+    std::cout << fmt::format("  hosts {}: link {} ({:.1f} % of the nominal {}), latency {} (nominal {})\n",
+                             fmt::join(c.hosts, ", "), core::format_bandwidth(c.calibrated.down()),
+                             100 * c.calibrated.down() / line_rate(c.nominal).down(),
+                             core::format_bandwidth(line_rate(c.nominal).down()),
+                             core::format_duration(c.calibrated.delay()),
+                             core::format_duration(c.nominal.delay()));
   }
   return 0;
 #endif

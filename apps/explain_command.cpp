@@ -15,8 +15,7 @@ namespace {
 void explain(const core::Experiment& experiment) {
   const auto strategy = strategies::make_strategy(experiment);
   const strategies::Prediction p = strategy->predict();
-  std::cout << fmt::format("{}\n{}\nplatform {}\n\n", experiment.name, p.summary,
-                           experiment.platform.describe());
+  std::cout << fmt::format("{}\n{}\n{}\n", experiment.name, p.summary, experiment.platform.header());
   for (const auto& t : p.terms) {
     std::cout << fmt::format("  {:<32} {:>12}   {}\n", t.name, core::format_duration(t.seconds), t.formula);
   }

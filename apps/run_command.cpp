@@ -35,7 +35,7 @@ int run_simulated(const RunArgs& args, const core::Experiment& experiment,
   const FinishedRun run =
       finish_run(out, experiment, strategy, {"sim", result.trace, std::move(result.links), result.messages});
   if (!args.quiet) {
-    std::cout << fmt::format("platform {}\n", experiment.platform.describe());
+    std::cout << experiment.platform.header();
     core::print_summary(run.summary, std::cout);
     std::cout << fmt::format("  simulated {} in {:.3f} s wall, {} messages\n",
                              core::format_duration(result.simulated_seconds), result.wall_seconds,

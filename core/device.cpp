@@ -42,7 +42,7 @@ double DeviceProfile::kernel_seconds(const Kernel& kernel) const {
 
 DeviceProfile parse_device(const ConfigNode& node) {
   node.expect_only(
-      {"name", "peak", "memory_bandwidth", "memory", "efficiency", "launch_overhead", "measured"});
+      {"name", "peak", "memory_bandwidth", "memory", "efficiency", "launch_overhead", "measured", "sources"});
   DeviceProfile d;
   d.name = node.string("name");
   const ConfigNode peak = node.at("peak");
@@ -69,6 +69,7 @@ DeviceProfile parse_device(const ConfigNode& node) {
     }
   }
   d.launch_overhead = node.duration_or("launch_overhead", 0.0);
+  d.sources = parse_sources(node);
   if (const auto measured = node.find("measured")) {
     for (const ConfigNode& m : measured->items()) {
       m.expect_only({"shape", "seconds"});

@@ -13,6 +13,7 @@
 #include "core/config_node.hpp"
 #include "core/dtype.hpp"
 #include "core/kernel.hpp"
+#include "core/sources.hpp"
 
 namespace dmlsim::core {
 
@@ -34,6 +35,7 @@ struct DeviceProfile {
   double memory_efficiency = 1;
   double launch_overhead = 0;            // seconds per kernel
   std::vector<MeasuredKernel> measured;  // from calibration; looked up before the roofline
+  std::vector<FigureSource> sources;     // where its figures come from (sources.hpp)
 
   std::optional<double> peak(DType dtype) const { return peak_flops[static_cast<std::size_t>(dtype)]; }
   // The measured time of `kernel`'s shape if calibration timed it, else its roofline time.

@@ -1,6 +1,7 @@
 #include "core/platform.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <charconv>
@@ -24,27 +25,39 @@ Overloaded(Ts...) -> Overloaded<Ts...>;
 constexpr std::int64_t kMaxHosts = 1 << 20;
 
 // The fields of each topology.
-constexpr std::string_view kStarFields[] = {"name",   "topology",     "hosts",    "link",        "host_links",
-                                            "device", "host_devices", "tcp_acks", "shared_cores"};
+constexpr std::string_view kStarFields[] = {
+    "name",         "topology",          "hosts",  "link", "host_links", "device", "host_devices", "tcp_acks",
+    "shared_cores", "collective_launch", "sources"};
 constexpr std::string_view kFatTreeFields[] = {
-    "name",      "topology",     "hosts",      "hosts_per_leaf",   "spines",
-    "host_link", "host_links",   "spine_link", "oversubscription", "spine_latency",
-    "device",    "host_devices", "tcp_acks"};
+    "name",      "topology",     "hosts",      "hosts_per_leaf",    "spines",
+    "host_link", "host_links",   "spine_link", "oversubscription",  "spine_latency",
+    "device",    "host_devices", "tcp_acks",   "collective_launch", "sources"};
 constexpr std::string_view kGpuNodesFields[] = {
-    "name",       "topology", "nodes",  "gpus_per_node", "nvlink",       "nic",     "nics_per_node",
-    "gpu_to_nic", "pcie",     "fabric", "device",        "host_devices", "tcp_acks"};
-constexpr std::string_view kSimgridXmlFields[] = {"name",   "topology",     "file",    "hosts",
-                                                  "device", "host_devices", "tcp_acks"};
+    "name",          "topology",          "nodes",  "gpus_per_node", "nvlink", "nic",
+    "nics_per_node", "gpu_to_nic",        "pcie",   "fabric",        "device", "host_devices",
+    "tcp_acks",      "collective_launch", "sources"};
+constexpr std::string_view kSimgridXmlFields[] = {"name",   "topology",     "file",     "hosts",
+                                                  "device", "host_devices", "tcp_acks", "collective_launch",
+                                                  "sources"};
 
-// `{bandwidth, latency}`, or `{up, down, latency}` for a link whose directions differ.
+// `{bandwidth, latency}`, or `{up, down, latency}` for a link whose directions differ; either
+// with an optional `efficiency` and `overhead` (see LinkSpec).
 LinkSpec parse_link(const ConfigNode& node) {
-  node.expect_only({"bandwidth", "up", "down", "latency"});
+  node.expect_only({"bandwidth", "up", "down", "latency", "efficiency", "overhead"});
   const bool both = node.has("bandwidth"), up = node.has("up"), down = node.has("down");
   if (both == (up || down) || up != down) {
     node.fail("give either 'bandwidth' (both directions) or both 'up' and 'down'");
   }
-  if (both) return LinkSpec{node.bandwidth("bandwidth"), node.duration("latency")};
-  return LinkSpec{node.bandwidth("down"), node.duration("latency"), node.bandwidth("up")};
+  LinkSpec link = both ? LinkSpec{node.bandwidth("bandwidth"), node.duration("latency")}
+                       : LinkSpec{node.bandwidth("down"), node.duration("latency"), node.bandwidth("up")};
+  if (const auto efficiency = node.find("efficiency")) {
+    link.efficiency = efficiency->as_double();
+    if (!(link.efficiency > 0 && link.efficiency <= 1)) {
+      efficiency->fail("must be a fraction of the line rate in (0, 1], e.g. 0.78");
+    }
+  }
+  link.overhead = node.duration_or("overhead", 0.0);
+  return link;
 }
 
 // A key of `host_links` or `host_devices`: one host ("3") or a range ("4-7"), inside the platform.
@@ -105,9 +118,9 @@ FatTreeSpec parse_tree(const ConfigNode& node, std::string_view per_leaf_key, do
 // links `a` and `b`, shared by `sending` flows out of a and `receiving` flows into b.
 PathParams tree_path(const FatTreeSpec& t, const LinkSpec& a, const LinkSpec& b, int leaf_a, int leaf_b,
                      int sending, int receiving) {
-  PathParams p{a.latency + b.latency, std::min(a.up() / sending, b.down() / receiving)};
+  PathParams p{a.delay() + b.delay(), std::min(a.up() / sending, b.down() / receiving)};
   if (leaf_a != leaf_b) {
-    p.latency += 2 * t.spine_link.latency;
+    p.latency += 2 * t.spine_link.delay();
     p.bandwidth = std::min(p.bandwidth, t.leaf_uplink_bandwidth());
   }
   return p;
@@ -177,6 +190,31 @@ const DeviceProfile& Platform::device_of(int host) const {
   return it == host_devices.end() ? device : it->second;
 }
 
+std::vector<std::string> Platform::assumed_figures() const {
+  std::vector<std::string> out;
+  const auto add = [&](std::string_view prefix, const std::vector<FigureSource>& figures) {
+    for (const FigureSource& s : figures) {
+      const std::string figure = fmt::format("{}.{}", prefix, s.field);
+      if (s.kind == SourceKind::assumed && std::find(out.begin(), out.end(), figure) == out.end())
+        out.push_back(figure);
+    }
+  };
+  add("platform", sources);
+  add("device", device.sources);
+  for (const auto& [host, d] : host_devices) add(fmt::format("host_devices.{}", host), d.sources);
+  return out;
+}
+
+std::string Platform::header() const {
+  std::string out = fmt::format("platform {}\n", describe());
+  const std::vector<std::string> assumed = assumed_figures();
+  if (!assumed.empty()) {
+    out += fmt::format("  assumed, not measured or published: {} (see the sources of {})\n",
+                       fmt::join(assumed, ", "), source.empty() ? "the platform" : source);
+  }
+  return out;
+}
+
 std::string Platform::describe_devices() const {
   if (host_devices.empty()) return device.name;
   std::vector<std::pair<std::string, int>> counts;  // in order of first host
@@ -200,10 +238,13 @@ std::string Platform::describe_devices() const {
 namespace {
 
 std::string describe_link(const LinkSpec& l) {
-  const std::string rate =
-      l.asymmetric() ? fmt::format("{} up, {} down", format_bandwidth(l.up()), format_bandwidth(l.down()))
-                     : format_bandwidth(l.bandwidth);
-  return fmt::format("{} / {}", rate, format_duration(l.latency));
+  std::string rate = l.asymmetric() ? fmt::format("{} up, {} down", format_bandwidth(l.nominal_up()),
+                                                  format_bandwidth(l.bandwidth))
+                                    : format_bandwidth(l.bandwidth);
+  if (l.efficiency != 1) rate += fmt::format(" × {:.3g}", l.efficiency);
+  std::string delay = format_duration(l.latency);
+  if (l.overhead > 0) delay += fmt::format(" + {} per message", format_duration(l.overhead));
+  return fmt::format("{} / {}", rate, delay);
 }
 
 std::string describe_exceptions(const HostLinks& links) {
@@ -300,7 +341,7 @@ std::optional<PathParams> Platform::path(int a, int b, int sending, int receivin
       Overloaded{
           [&](const StarTopology& s) -> std::optional<PathParams> {
             const LinkSpec &la = s.link_of(a), &lb = s.link_of(b);
-            return PathParams{la.latency + lb.latency, std::min(la.up() / sending, lb.down() / receiving)};
+            return PathParams{la.delay() + lb.delay(), std::min(la.up() / sending, lb.down() / receiving)};
           },
           [&](const FatTreeTopology& f) -> std::optional<PathParams> {
             return tree_path(f.tree, f.host_link_of(a), f.host_link_of(b), a / f.tree.per_leaf,
@@ -309,13 +350,13 @@ std::optional<PathParams> Platform::path(int a, int b, int sending, int receivin
           [&](const GpuNodesTopology& g) -> std::optional<PathParams> {
             const int node_a = a / g.gpus_per_node, node_b = b / g.gpus_per_node;
             if (node_a == node_b) {  // the ports into the node switch
-              return PathParams{2 * g.nvlink.latency,
+              return PathParams{2 * g.nvlink.delay(),
                                 std::min(g.nvlink.up() / sending, g.nvlink.down() / receiving)};
             }
             PathParams p = tree_path(g.fabric, g.nic, g.nic, node_a / g.fabric.per_leaf,
                                      node_b / g.fabric.per_leaf, sending, receiving);
             if (const LinkSpec* l = g.gpu_to_nic_link()) {  // at both ends, a GPU's own
-              p.latency += 2 * l->latency;
+              p.latency += 2 * l->delay();
               p.bandwidth = std::min({p.bandwidth, l->up(), l->down()});
             }
             return p;
@@ -403,6 +444,8 @@ Platform parse_platform(const ConfigNode& node) {
   p.host_devices = parse_per_host<DeviceProfile>(node, "host_devices", p.host_count(), "a device",
                                                  [](const ConfigNode& value) { return load_device(value); });
   p.tcp_acks = node.boolean_or("tcp_acks", false);
+  p.collective_launch = node.duration_or("collective_launch", 0.0);
+  p.sources = parse_sources(node);
   p.shared_cores = static_cast<int>(node.integer_in_or("shared_cores", 1, 4096, 0));
   return p;
 }

@@ -17,13 +17,22 @@ namespace dmlsim::core {
 // A full-duplex link between a member (host, GPU, leaf) and the switch above it. Its two
 // directions may differ (an edge client's uplink is slower than its downlink): `up` is from the
 // member toward the switch, `down` toward the member.
+//
+// `bandwidth` and `latency` are the hardware's (a datasheet's line rate, what `tc` shapes on the
+// testbed); `efficiency` and `overhead` are what the communication library makes of them, fitted
+// to measurements (NCCL's ring on a DGX A100's 300 GB/s NVLink ports moves about 78 % of that).
+// Every transfer — in the simulator and in the closed forms — sees `up()`/`down()` and `delay()`.
 struct LinkSpec {
   double bandwidth = 0;     // bytes/s down, and up too unless `up_bandwidth` is set
   double latency = 0;       // seconds, each direction
   double up_bandwidth = 0;  // bytes/s up; 0: the same as `bandwidth`
+  double efficiency = 1;    // fraction of the line rate that transfers reach, in (0, 1]
+  double overhead = 0;      // seconds every message crossing the link pays on top of `latency`
 
-  double up() const { return up_bandwidth > 0 ? up_bandwidth : bandwidth; }
-  double down() const { return bandwidth; }
+  double nominal_up() const { return up_bandwidth > 0 ? up_bandwidth : bandwidth; }
+  double up() const { return nominal_up() * efficiency; }
+  double down() const { return bandwidth * efficiency; }
+  double delay() const { return latency + overhead; }
   bool asymmetric() const { return up() != down(); }
 };
 
@@ -36,7 +45,7 @@ struct FatTreeSpec {
   int spines = 0;
   LinkSpec spine_link;  // one leaf–spine link
 
-  double leaf_uplink_bandwidth() const { return spines * spine_link.bandwidth; }
+  double leaf_uplink_bandwidth() const { return spines * spine_link.down(); }
 };
 
 // Per-host exceptions to a topology's host link (`host_links: {3: {bandwidth: 1Gbps, latency:
@@ -117,8 +126,18 @@ struct Platform {
   // SimGrid shares a multicore host. 0: every host computes on its own device. A star only;
   // `dmlsim calibrate` sets it, with kernels timed one rank at a time.
   int shared_cores = 0;
+  // Seconds every collective over two or more ranks costs before its first message: the
+  // communication library's kernel launch and setup, once per call whatever the size (NCCL on a
+  // DGX: 6–10 µs, most of a small all-reduce). Simulator and closed forms both charge it.
+  double collective_launch = 0;
+  std::vector<FigureSource> sources;  // where its figures come from (sources.hpp)
 
   int host_count() const;
+  // The figures of the platform and of its devices that their files say are assumed
+  // ("platform.nic.efficiency", "device.efficiency.compute"); empty when none is.
+  std::vector<std::string> assumed_figures() const;
+  // "platform NAME: …" (describe()), and on a second line the assumed figures when there are.
+  std::string header() const;
   const DeviceProfile& device_of(int host) const;
   // "H100-SXM5-80GB", or with several classes "H100-SXM5-80GB ×6, generic-cpu-2core ×2".
   std::string describe_devices() const;

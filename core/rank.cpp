@@ -58,6 +58,7 @@ void check_member_schedule(const Schedule& schedule, const Group& group, Element
 void Rank::run(const Schedule& schedule, const Group& group, ElementBuffer buffer, Tag tag) {
   check_member_schedule(schedule, group, buffer, rank());
   const double start = now();
+  if (group.size() > 1) begin_collective();
   const std::vector<SchedulePart> parts = schedule.parts();
   if (parts.empty()) execute(schedule, group, buffer, tag, {0, schedule.rounds()});
   for (std::uint32_t i = 0; i < parts.size(); ++i) {

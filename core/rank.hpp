@@ -162,6 +162,9 @@ class Rank {
   // run mergeable spans as aggregated flows.
   virtual void execute(const Schedule& schedule, const Group& group, ElementBuffer buffer, Tag tag,
                        RoundSpan rounds);
+  // Called as a collective over two or more members starts, before its first round: the simulator
+  // charges the platform's collective launch cost there. Real backends pay theirs for real.
+  virtual void begin_collective() {}
   // Told about every finished collective, and before it each of its parts (for the trace).
   virtual void on_collective(const Schedule& schedule, ElementBuffer buffer, double start, double end);
   virtual void on_collective_part(const Schedule& schedule, const SchedulePart& part, std::uint32_t index,

@@ -24,7 +24,7 @@ double host_speed(const core::DeviceProfile& device) {
 sg::SplitDuplexLink* make_link(sg::NetZone* zone, const std::string& name, const core::LinkSpec& spec) {
   auto* link = zone->create_split_duplex_link(name, spec.down());
   if (spec.asymmetric()) link->get_link_up()->set_bandwidth(spec.up());
-  link->set_latency(spec.latency);
+  link->set_latency(spec.delay());
   link->seal();
   return link;
 }
@@ -120,7 +120,7 @@ void build_leaves(const core::FatTreeSpec& tree, bool members_are_zones, AddMemb
     if (fabric != nullptr) {
       auto* gateway = make_leaf_gateway(leaf, l, members_are_zones);
       leaf->seal();
-      const core::LinkSpec uplink{tree.leaf_uplink_bandwidth(), tree.spine_link.latency};
+      const core::LinkSpec uplink{tree.leaf_uplink_bandwidth(), tree.spine_link.delay()};
       attach(fabric, leaf->get_netpoint(), gateway,
              make_link(fabric, fmt::format("leaf{}.uplink", l), uplink));
     } else {

@@ -96,6 +96,10 @@ void SimRank::sleep(double seconds) {
   if (seconds > 0) ahead_ += seconds;
 }
 
+void SimRank::begin_collective() {
+  sleep(world_.experiment().platform.collective_launch);
+}
+
 std::uint32_t SimRank::open_context(const core::Group& group, std::string_view name) {
   return world_.context(rank(), group, name);
 }

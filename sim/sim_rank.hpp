@@ -54,6 +54,7 @@ class SimRank final : public core::TracingRank {
   // message per peer followed by the span's remaining latency.
   void execute(const core::Schedule& schedule, const core::Group& group, core::ElementBuffer buffer,
                core::Tag tag, core::RoundSpan rounds) override;
+  void begin_collective() override;
 
  private:
   struct Stream;

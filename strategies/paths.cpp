@@ -152,7 +152,7 @@ std::optional<PathClasses> path_classes(const core::Experiment& e, const core::G
     add_round(intra, e.platform, hosts, round);
   }
   return PathClasses{group_paths(e.platform, hosts, n, 1, 1), intra.value(),
-                     group_paths(e.platform, hosts, nodes, g, g)};
+                     group_paths(e.platform, hosts, nodes, g, g), e.platform.collective_launch};
 }
 
 }  // namespace dmlsim::strategies

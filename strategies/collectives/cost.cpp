@@ -26,7 +26,9 @@ CostTerms collective_cost(Collective c, std::string_view algorithm, int n, std::
                           const CollectiveOptions& options) {
   validate_algorithm(c, algorithm, n, options);
   if (n <= 1) return {};
-  return find_algorithm(c, algorithm)->cost(c, n, count, element_bytes, paths, options);
+  CostTerms cost = find_algorithm(c, algorithm)->cost(c, n, count, element_bytes, paths, options);
+  cost.latency += paths.launch;
+  return cost;
 }
 
 }  // namespace dmlsim::strategies

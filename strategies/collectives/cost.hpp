@@ -16,6 +16,7 @@
 //   tree all-reduce               reduce + broadcast
 //   double binary tree            the same with c = S/(2C): both trees run in the same rounds
 //   hierarchical (G per node, M nodes) 2(G−1)·(α_in + ⌈S/G⌉β_in) + inner all-reduce of S/G over M
+// Every call adds the platform's collective launch cost (Platform::collective_launch) once.
 // Reduction arithmetic is not charged (the simulator does not charge it either).
 #include <cstdint>
 #include <string_view>
@@ -58,6 +59,8 @@ struct PathClasses {
   GroupPaths whole;
   AlphaBeta intra;
   GroupPaths rails;
+  double launch =
+      0;  // seconds a collective call costs before its first message (Platform::collective_launch)
 
   static PathClasses uniform(const AlphaBeta& ab) {
     return {GroupPaths::uniform(ab), ab, GroupPaths::uniform(ab)};
