@@ -243,7 +243,10 @@ std::string describe_link(const LinkSpec& l) {
                                     : format_bandwidth(l.bandwidth);
   if (l.efficiency != 1) rate += fmt::format(" × {:.3g}", l.efficiency);
   std::string delay = format_duration(l.latency);
-  if (l.overhead > 0) delay += fmt::format(" + {} per message", format_duration(l.overhead));
+  if (l.overhead > 0) {
+    delay = l.latency > 0 ? fmt::format("{} + {} per message", delay, format_duration(l.overhead))
+                          : fmt::format("{} per message", format_duration(l.overhead));
+  }
   return fmt::format("{} / {}", rate, delay);
 }
 
