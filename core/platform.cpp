@@ -209,7 +209,7 @@ std::string Platform::header() const {
   std::string out = fmt::format("platform {}\n", describe());
   const std::vector<std::string> assumed = assumed_figures();
   if (!assumed.empty()) {
-    out += fmt::format("  assumed, not measured or published: {} (see the sources of {})\n",
+    out += fmt::format("  assumed, not measured or published: {} (the `sources:` of {} and its device)\n",
                        fmt::join(assumed, ", "), source.empty() ? "the platform" : source);
   }
   return out;
