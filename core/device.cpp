@@ -21,6 +21,19 @@ std::string shape_key(const Kernel& kernel) {
   return fmt::format("optimizer {} {}", o.kind == OptimizerStep::Kind::adam ? "adam" : "sgd", o.parameters);
 }
 
+double DeviceProfile::gemm_compute_seconds(const Gemm& g, DType dtype, double rate) const {
+  const auto ceil_div = [](std::int64_t a, std::int64_t b) { return (a + b - 1) / b; };
+  const std::int64_t tiles = ceil_div(g.m, gemm->tile_m) * ceil_div(g.n, gemm->tile_n) * g.batch;
+  const auto waves = static_cast<double>(ceil_div(tiles, gemm->sms));
+  const double wave_s =
+      2.0 * gemm->tile_m * gemm->tile_n * static_cast<double>(g.k) / (rate / gemm->sms * compute_efficiency);
+  double seconds = gemm->fixed + waves * wave_s;
+  const std::int64_t alignment =
+      std::max<std::int64_t>(1, 16 / static_cast<std::int64_t>(dtype_bytes(dtype)));
+  if (g.m % alignment != 0 || g.n % alignment != 0 || g.k % alignment != 0) seconds /= gemm->unaligned;
+  return seconds;
+}
+
 double DeviceProfile::kernel_seconds(const Kernel& kernel) const {
   if (!measured.empty()) {
     const std::string key = shape_key(kernel);
@@ -35,14 +48,16 @@ double DeviceProfile::kernel_seconds(const Kernel& kernel) const {
     throw ValueError(fmt::format("device '{}' has no peak rate for {} (needed by kernel '{}')", name,
                                  to_string(rate_dtype), kernel.name));
   }
-  const double compute_s = kernel.flops() / (*rate * compute_efficiency);
+  double compute_s = kernel.flops() / (*rate * compute_efficiency);
+  if (const auto* g = std::get_if<Gemm>(&kernel.shape); g && gemm)
+    compute_s = gemm_compute_seconds(*g, kernel.dtype, *rate);
   const double memory_s = kernel.memory_bytes() / (memory_bandwidth * memory_efficiency);
   return launch_overhead + std::max(compute_s, memory_s);
 }
 
 DeviceProfile parse_device(const ConfigNode& node) {
-  node.expect_only(
-      {"name", "peak", "memory_bandwidth", "memory", "efficiency", "launch_overhead", "measured", "sources"});
+  node.expect_only({"name", "peak", "memory_bandwidth", "memory", "efficiency", "launch_overhead", "gemm",
+                    "measured", "sources"});
   DeviceProfile d;
   d.name = node.string("name");
   const ConfigNode peak = node.at("peak");
@@ -69,6 +84,27 @@ DeviceProfile parse_device(const ConfigNode& node) {
     }
   }
   d.launch_overhead = node.duration_or("launch_overhead", 0.0);
+  if (const auto gemm = node.find("gemm")) {
+    gemm->expect_only({"sms", "tile", "fixed", "unaligned"});
+    GemmModel g;
+    g.sms = static_cast<int>(gemm->integer_in("sms", 1, 1 << 16));
+    if (const auto tile = gemm->find("tile")) {
+      const std::vector<ConfigNode> sides = tile->items();
+      if (sides.size() != 2) tile->fail("expected [tile_m, tile_n], e.g. [128, 256]");
+      for (const ConfigNode& side : sides) {
+        if (side.as_int() < 1 || side.as_int() > (1 << 14)) side.fail("must be an integer in [1, 16384]");
+      }
+      g.tile_m = static_cast<int>(sides[0].as_int());
+      g.tile_n = static_cast<int>(sides[1].as_int());
+    }
+    g.fixed = gemm->duration_or("fixed", 0.0);
+    if (const auto u = gemm->find("unaligned")) {
+      g.unaligned = u->as_double();
+      if (!(g.unaligned > 0 && g.unaligned <= 1))
+        u->fail("must be in (0, 1]: the fraction of the aligned rate");
+    }
+    d.gemm = g;
+  }
   d.sources = parse_sources(node);
   if (const auto measured = node.find("measured")) {
     for (const ConfigNode& m : measured->items()) {

@@ -82,8 +82,9 @@ experiment:
   const core::Experiment same = experiment(""), mixed = experiment(", host_devices: {1: cpu}");
   const double fast = strategies::make_strategy(same)->predict().iteration_seconds;
   const double slow = strategies::make_strategy(mixed)->predict().iteration_seconds;
-  // Communication (6.7 ms) is the same; forward, backward and optimizer take the CPU's time.
-  EXPECT_GT(slow, 2.5 * fast);
+  // Communication (6.7 ms) is the same; forward, backward and optimizer take the CPU's time
+  // (the H100's GEMMs of 64 rows are a wave each, ~13 µs; the CPU's ~1 ms).
+  EXPECT_GT(slow, 2 * fast);
   // And the simulation agrees with it.
   const sim::SimResult r = testing::simulate_strategy(mixed);
   EXPECT_NEAR(r.simulated_seconds / slow, 1.0, 0.02);

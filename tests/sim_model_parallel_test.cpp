@@ -129,10 +129,10 @@ TEST(SimPipeline, TwoStagesOverARealNetworkTakeTheReplaysTime) {
   for (const double t : s.iteration_seconds) EXPECT_NEAR(t / predicted, 1.0, 1e-9);
 }
 
-// The same where messages outlast compute (an H100 behind 100 Mbit/s): each stage's messages to
+// The same where messages outlast compute (an H100 behind 10 Mbit/s): each stage's messages to
 // its peer queue one after another, in the simulation as in the replay.
 TEST(SimPipeline, TwoStagesWhoseMessagesQueueTakeTheReplaysTime) {
-  std::string yaml = pipeline_experiment(2, "zb-h1", 6, 1, "{bandwidth: 100Mbps, latency: 50us}");
+  std::string yaml = pipeline_experiment(2, "zb-h1", 6, 1, "{bandwidth: 10Mbps, latency: 50us}");
   yaml.replace(yaml.find(kSlowDevice), std::string_view(kSlowDevice).size(), "h100");
   const core::Experiment e = testing::experiment_from_yaml(yaml);
   const core::RunSummary s = core::summarize(testing::simulate_strategy(e).trace, {});
