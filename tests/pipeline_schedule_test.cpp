@@ -257,6 +257,12 @@ TEST(StageSplit, BalancedCutsAreOptimalContiguousAndNonEmpty) {
   // An embedding and a head much heavier than the blocks get chunks of their own.
   const double lopsided[] = {6, 1, 1, 1, 1, 1, 1, 6};
   EXPECT_EQ(balanced_split(lopsided, 3), (std::vector<std::size_t>{0, 1, 7, 8}));
+  // A head that sets the optimum alone: the other chunks are still as even as they can be (3, 3,
+  // 2 blocks, not 1, 1, 6).
+  const double heavy_head[] = {1, 1, 1, 1, 1, 1, 1, 1, 10};
+  const auto head_bounds = balanced_split(heavy_head, 4);
+  EXPECT_EQ(head_bounds.back() - head_bounds[3], 1u);
+  for (std::size_t k = 0; k < 3; ++k) EXPECT_GE(head_bounds[k + 1] - head_bounds[k], 2u) << k;
   // Random costs against every possible cut.
   std::uint32_t seed = 12345;
   auto next = [&seed] {

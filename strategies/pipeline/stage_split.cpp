@@ -30,28 +30,28 @@ std::vector<std::size_t> balanced_split(std::span<const double> layer_costs, int
       }
     }
   }
-  // Walk forward: each chunk ends at the earliest layer that still allows the optimum.
-  const double target = best[k_parts][n];
-  std::vector<std::size_t> bounds{0};
-  for (std::size_t k = 1; k < k_parts; ++k) {
-    const std::size_t start = bounds.back();
-    std::size_t end = start + 1;
-    // The rest (k_parts − k chunks over layers end..n) must also stay within the target.
-    auto rest_fits = [&](std::size_t e) {
-      // Greedy check of the remaining layers: as few chunks as possible, each within the target.
-      std::size_t chunks = 0, at = e;
-      while (at < n) {
-        std::size_t stop = at + 1;
-        while (stop < n && prefix[stop + 1] - prefix[at] <= target) ++stop;
-        at = stop;
-        ++chunks;
+  // Among the cuts whose largest chunk is that optimum, the most even one: the least sum of
+  // squared chunk costs. (A head far heavier than a block sets the optimum alone; without this the
+  // other chunks could be anything up to it — one block on some stages, six on others — and the
+  // fuller stages would hold six blocks' activations for nothing.)
+  const double target = best[k_parts][n] * (1 + 1e-12);
+  std::vector<std::vector<double>> even(k_parts + 1, std::vector<double>(n + 1, kInfinity));
+  std::vector<std::vector<std::size_t>> cut(k_parts + 1, std::vector<std::size_t>(n + 1, 0));
+  even[0][0] = 0;
+  for (std::size_t k = 1; k <= k_parts; ++k) {
+    for (std::size_t i = k; i + (k_parts - k) <= n; ++i) {
+      for (std::size_t j = k - 1; j < i; ++j) {
+        const double part = prefix[i] - prefix[j];
+        if (part > target || even[k - 1][j] == kInfinity) continue;
+        if (const double total = even[k - 1][j] + part * part; total < even[k][i]) {
+          even[k][i] = total;
+          cut[k][i] = j;
+        }
       }
-      return chunks <= k_parts - k && n - e >= k_parts - k;
-    };
-    while (!(prefix[end] - prefix[start] <= target && rest_fits(end))) ++end;
-    bounds.push_back(end);
+    }
   }
-  bounds.push_back(n);
+  std::vector<std::size_t> bounds(k_parts + 1, n);
+  for (std::size_t k = k_parts; k > 0; --k) bounds[k - 1] = cut[k][bounds[k]];
   return bounds;
 }
 

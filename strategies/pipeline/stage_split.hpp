@@ -10,7 +10,8 @@ namespace dmlsim::strategies::pipeline {
 
 // Layer ranges [bounds[k], bounds[k + 1]) of `parts` chunks over layers with these costs (any
 // non-negative measure: seconds of forward and backward). Minimises the largest chunk's cost; among
-// equal cuts, each chunk ends as early as it can. Throws ValueError with fewer layers than parts.
+// those cuts, the most even (least sum of squared chunk costs). Throws ValueError with fewer
+// layers than parts.
 std::vector<std::size_t> balanced_split(std::span<const double> layer_costs, int parts);
 
 // The same bounds from layers per chunk; throws ValueError unless each count is ≥ 1 and they add
