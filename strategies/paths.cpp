@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "strategies/collectives/binary_tree.hpp"
+#include "strategies/collectives/rail_rings.hpp"
 
 namespace dmlsim::strategies {
 namespace {
@@ -151,8 +152,21 @@ std::optional<PathClasses> path_classes(const core::Experiment& e, const core::G
     }
     add_round(intra, e.platform, hosts, round);
   }
+  Worst rail_rings;
+  if (n % g == 0) {
+    std::vector<Pair> round;
+    for (int c = 0; c < g; ++c) {
+      for (int i = 0; i < n; ++i) {
+        const int next = rail_ring_member((rail_ring_position(i, g, c) + 1) % n, g, c);
+        round.emplace_back(i, next);
+      }
+    }
+    add_round(rail_rings, e.platform, hosts, round);
+  }
+  AlphaBeta channels = rail_rings.value();
+  if (rail_rings.any) channels.bandwidth *= g;
   return PathClasses{group_paths(e.platform, hosts, n, 1, 1), intra.value(),
-                     group_paths(e.platform, hosts, nodes, g, g), e.platform.collective_launch};
+                     group_paths(e.platform, hosts, nodes, g, g), e.platform.collective_launch, channels};
 }
 
 }  // namespace dmlsim::strategies

@@ -22,7 +22,8 @@ using testing::write_file;
 struct Published {
   const char* platform;  // platforms/NAME.yaml
   int ranks;
-  const char* collective;  // ring algorithm
+  const char* collective;
+  const char* algorithm;
   const char* size;
   const char* figure;  // "busbw_GBps" or "time_s"
   double measured;
@@ -33,24 +34,29 @@ struct Published {
 
 // The measurements, as the sources in the platform files cite them (nccl-tests, out-of-place).
 const Published kPublished[] = {
-    {"dgx-a100", 8, "all-reduce", "1GiB", "busbw_GBps", 230.84, 0.05, true,
+    {"dgx-a100", 8, "all-reduce", "ring", "1GiB", "busbw_GBps", 230.84, 0.05, true,
      "Hetu-Galvatron tests/profiler/test_hardware_profile.py (nccl-tests log, 8 x A100-SXM4-40GB)"},
-    {"dgx-a100", 8, "all-reduce", "8B", "time_s", 21e-6, 0.20, true,
+    {"dgx-a100", 8, "all-reduce", "ring", "8B", "time_s", 21e-6, 0.20, true,
      "nccl-tests#123, ring LL, 8 GPUs ~21 us"},
-    {"dgx-a100", 4, "all-reduce", "8B", "time_s", 15e-6, 0.20, true,
+    {"dgx-a100", 4, "all-reduce", "ring", "8B", "time_s", 15e-6, 0.20, true,
      "nccl-tests#123, ring LL, 4 GPUs ~15 us"},
-    {"dgx-a100", 2, "all-reduce", "8B", "time_s", 12e-6, 0.20, true,
+    {"dgx-a100", 2, "all-reduce", "ring", "8B", "time_s", 12e-6, 0.20, true,
      "nccl-tests#123, ring LL, 2 GPUs ~12 us"},
-    {"dgx-a100", 2, "all-reduce", "32B", "time_s", 10.14e-6, 0.20, false,
+    {"dgx-a100", 2, "all-reduce", "ring", "32B", "time_s", 10.14e-6, 0.20, false,
      "nccl#583, 2 x A100-SXM4-40GB, 32 B"},
-    {"dgx-h100", 8, "all-reduce", "4GiB", "busbw_GBps", 370, 0.05, true,
+    {"dgx-h100", 8, "all-reduce", "ring", "4GiB", "busbw_GBps", 370, 0.05, true,
      "nccl-tests#212 (NVIDIA): ~370 GB/s with NCCL_ALGO=RING"},
-    {"dgx-h100", 8, "all-reduce", "4GiB", "busbw_GBps", 368.76, 0.10, false,
+    {"dgx-h100", 8, "all-reduce", "ring", "4GiB", "busbw_GBps", 368.76, 0.10, false,
      "nccl-tests#309: 8 x H100, NCCL_NVLS_ENABLE=0, NCCL 2.26.2"},
-    {"dgx-h100", 8, "all-gather", "4GiB", "busbw_GBps", 370, 0.10, false,
+    {"dgx-h100", 8, "all-gather", "ring", "4GiB", "busbw_GBps", 370, 0.10, false,
      "nccl-tests#212 (NVIDIA): ~370 GB/s busbw for non-allreduce operations"},
-    {"dgx-h100", 2, "all-reduce", "8B", "time_s", 7.5e-6, 0.20, true,
+    {"dgx-h100", 2, "all-reduce", "ring", "8B", "time_s", 7.5e-6, 0.20, true,
      "nccl-tests#123 (NVIDIA): ~7.5 us on 2 GPUs"},
+    // Across nodes, NCCL's rings run one per channel over the NIC rails: rail-rings.
+    {"dgx-h100-64", 16, "all-reduce", "rail-rings", "8GiB", "busbw_GBps", 392.69, 0.10, false,
+     "nccl-tests#309: 2 x 8 H100, 8 x 400G CX-7 each, NCCL_ALGO=Ring, NCCL 2.26.2"},
+    {"dgx-h100-64", 64, "all-reduce", "rail-rings", "8GiB", "busbw_GBps", 391.37, 0.10, false,
+     "nccl-tests#309: 8 x 8 H100, 400G IB, NCCL_MIN_CTAS=24, NCCL_IB_QPS_PER_CONNECTION=2"},
 };
 
 class ShippedProfile : public ::testing::TestWithParam<Published> {};
@@ -60,9 +66,9 @@ TEST_P(ShippedProfile, PredictsThePublishedMeasurement) {
   ScratchDir scratch("profile");
   write_file(scratch / "e.yaml",
              fmt::format("experiment:\n  platform: {}\n  ranks: {}\n  iterations: 2\n  strategy: {{type: "
-                         "collective, collective: {}, algorithm: ring, size: {}}}\n",
+                         "collective, collective: {}, algorithm: {}, size: {}}}\n",
                          (testing::source_dir() / "platforms" / (std::string(p.platform) + ".yaml")).string(),
-                         p.ranks, p.collective, p.size));
+                         p.ranks, p.collective, p.algorithm, p.size));
   const auto r =
       run_dmlsim({"run", (scratch / "e.yaml").string(), "--out", (scratch / "out").string()}, scratch);
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -70,16 +76,16 @@ TEST_P(ShippedProfile, PredictsThePublishedMeasurement) {
   const double predicted = summary["collectives"][0][p.figure].get<double>();
   const double error = predicted / p.measured - 1;
   // The README's table is these lines.
-  std::cout << fmt::format("| {} | {} × {} {} | {} | {:.4g} | {:.4g} | {:+.1f} % | {} |\n", p.platform,
-                           p.ranks, p.collective, p.size, p.figure, p.measured, predicted, 100 * error,
-                           p.fitted ? "fitted" : "held out");
+  std::cout << fmt::format("| {} | {} × {} {} {} | {} | {:.4g} | {:.4g} | {:+.1f} % | {} |\n", p.platform,
+                           p.ranks, p.collective, p.algorithm, p.size, p.figure, p.measured, predicted,
+                           100 * error, p.fitted ? "fitted" : "held out");
   EXPECT_LE(std::abs(error), p.tolerance)
       << p.source << ": predicted " << predicted << ", measured " << p.measured;
 }
 
 std::string case_name(const ::testing::TestParamInfo<Published>& info) {
-  std::string name = fmt::format("{}_{}_{}_{}_{}", info.param.platform, info.param.ranks,
-                                 info.param.collective, info.param.size, info.index);
+  std::string name = fmt::format("{}_{}_{}_{}_{}_{}", info.param.platform, info.param.ranks,
+                                 info.param.collective, info.param.algorithm, info.param.size, info.index);
   for (char& c : name) {
     if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
   }

@@ -411,14 +411,15 @@ TEST(AlgorithmTable, EveryDescriptorBuildsWhatItSaysAndCostsIt) {
       }
       EXPECT_EQ(core::check_round_aligned(members), "") << a->name << " " << to_string(c);
       const PathClasses paths{
-          GroupPaths::uniform({1e-6, 1e9}), {1e-7, 1e10}, GroupPaths::uniform({2e-6, 1e9})};
+          GroupPaths::uniform({1e-6, 1e9}), {1e-7, 1e10}, GroupPaths::uniform({2e-6, 1e9}), 0, {3e-6, 1e9}};
       const CostTerms direct = a->cost(c, n, 1000, 4, paths, options);
       EXPECT_EQ(direct.total(), collective_cost(c, a->name, n, 1000, 4, paths, options).total());
       EXPECT_GT(direct.total(), 0);
       ++built;
     }
   }
-  EXPECT_EQ(built, 3 + 3 + 3 + 1 + 1) << "ring, halving-doubling, tree, double-binary-tree, hierarchical";
+  EXPECT_EQ(built, 3 + 3 + 3 + 1 + 1 + 1)
+      << "ring, halving-doubling, tree, double-binary-tree, hierarchical, rail-rings";
 }
 
 // A problem names the option to blame, so that errors point at the right field of the file.
@@ -435,7 +436,7 @@ TEST(AlgorithmTable, ProblemsNameTheirField) {
   EXPECT_EQ(p->field, "inner");
   EXPECT_EQ(p->message,
             "unknown all-reduce algorithm 'rign' (known: ring, halving-doubling, tree, double-binary-tree, "
-            "hierarchical)");
+            "hierarchical, rail-rings)");
   p = algorithm_problem(Collective::reduce_scatter, "halving-doubling", 6, {});
   ASSERT_TRUE(p);
   EXPECT_EQ(p->field, "algorithm");

@@ -42,8 +42,10 @@ std::string algo_name(const Algo& a) {
   return s;
 }
 
-// Hierarchical needs whole nodes: on a star, pretend nodes of 2 hosts (or 1 for odd n).
+// Hierarchical and rail rings need whole nodes: on a star, pretend nodes of 2 hosts (or 1 for odd
+// n); rail rings of 4 where n allows, so that 4 channels cross 2 or 4 "nodes".
 int local_size_for(const Algo& a, int n) {
+  if (a.algorithm == "rail-rings") return n % 4 == 0 ? 4 : n % 2 == 0 ? 2 : 1;
   return a.algorithm == "hierarchical" ? (n % 2 == 0 ? 2 : 1) : 1;
 }
 
@@ -181,6 +183,45 @@ INSTANTIATE_TEST_SUITE_P(Sim, ClosedFormOnStar, ::testing::ValuesIn(closed_form_
                                               bytes >= (1u << 20) ? fmt::format("{}MiB", bytes >> 20)
                                                                   : fmt::format("{}KiB", bytes >> 10));
                          });
+
+// Rail rings on two DGX H100-class nodes: every NIC carries a ring each way (a single ring crosses
+// one NIC per node boundary), the simulation is the closed form, and on one node the rings take
+// the plain ring's time. (One simulation per test: SimGrid runs one per process.)
+core::Experiment dgx_all_reduce(const char* algorithm, int ranks) {
+  return experiment_from_yaml(fmt::format(R"(
+experiment:
+  platform: {}/platforms/dgx-h100-64.yaml
+  ranks: {}
+  strategy: {{type: collective, collective: all-reduce, algorithm: {}, size: 256MiB}}
+  simulation: {{fidelity: steps}}
+)",
+                                          DMLSIM_SOURCE_DIR, ranks, algorithm));
+}
+
+int node0_nics_sending(const sim::SimResult& r) {
+  int used = 0;
+  for (const core::LinkUsage& l : r.links) {
+    if (l.name.starts_with("node0.") && l.name.ends_with(".nic_UP") && l.bytes > 0) ++used;
+  }
+  return used;
+}
+
+TEST(RailRings, AcrossNodesEveryNicCarriesARingAsTheClosedFormSays) {
+  const core::Experiment e = dgx_all_reduce("rail-rings", 16);
+  const sim::SimResult r = testing::simulate_strategy(e);
+  EXPECT_EQ(node0_nics_sending(r), 8);
+  EXPECT_NEAR(r.simulated_seconds / strategies::make_strategy(e)->predict().iteration_seconds, 1.0, 1e-3);
+}
+
+TEST(RailRings, ASingleRingCrossesOneNicPerNode) {
+  EXPECT_EQ(node0_nics_sending(testing::simulate_strategy(dgx_all_reduce("ring", 16))), 1);
+}
+
+TEST(RailRings, OnOneNodeTheyAreThePlainRing) {
+  const double rails = testing::simulate_strategy(dgx_all_reduce("rail-rings", 8)).simulated_seconds;
+  const double ring = strategies::make_strategy(dgx_all_reduce("ring", 8))->predict().iteration_seconds;
+  EXPECT_NEAR(rails / ring, 1.0, 1e-6);
+}
 
 }  // namespace
 }  // namespace dmlsim

@@ -119,7 +119,8 @@ experiment:
 
 INSTANTIATE_TEST_SUITE_P(Sim, FlowsEqualSteps,
                          ::testing::Combine(::testing::Values("ring", "halving-doubling", "tree",
-                                                              "double-binary-tree", "hierarchical"),
+                                                              "double-binary-tree", "hierarchical",
+                                                              "rail-rings"),
                                             ::testing::Values(4, 16, 64)),
                          [](const auto& param_info) {
                            std::string s = fmt::format("{}_n{}", std::get<0>(param_info.param),

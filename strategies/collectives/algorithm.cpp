@@ -7,9 +7,9 @@
 namespace dmlsim::strategies {
 
 std::span<const AlgorithmDescriptor* const> algorithm_table() {
-  static const AlgorithmDescriptor* const kTable[] = {&kRingAlgorithm, &kHalvingDoublingAlgorithm,
-                                                      &kTreeAlgorithm, &kDoubleBinaryTreeAlgorithm,
-                                                      &kHierarchicalAlgorithm};
+  static const AlgorithmDescriptor* const kTable[] = {&kRingAlgorithm,         &kHalvingDoublingAlgorithm,
+                                                      &kTreeAlgorithm,         &kDoubleBinaryTreeAlgorithm,
+                                                      &kHierarchicalAlgorithm, &kRailRingsAlgorithm};
   return kTable;
 }
 

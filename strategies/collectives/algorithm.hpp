@@ -58,5 +58,6 @@ extern const AlgorithmDescriptor kHalvingDoublingAlgorithm;
 extern const AlgorithmDescriptor kTreeAlgorithm;
 extern const AlgorithmDescriptor kDoubleBinaryTreeAlgorithm;
 extern const AlgorithmDescriptor kHierarchicalAlgorithm;
+extern const AlgorithmDescriptor kRailRingsAlgorithm;
 
 }  // namespace dmlsim::strategies

@@ -16,6 +16,7 @@
 //   tree all-reduce               reduce + broadcast
 //   double binary tree            the same with c = S/(2C): both trees run in the same rounds
 //   hierarchical (G per node, M nodes) 2(G−1)·(α_in + ⌈S/G⌉β_in) + inner all-reduce of S/G over M
+//   rail rings (G channels)       2(n−1)·(α + G·⌈⌈S/G⌉/n⌉β), β of a port the G channels cross
 // Every call adds the platform's collective launch cost (Platform::collective_launch) once.
 // Reduction arithmetic is not charged (the simulator does not charge it either).
 #include <cstdint>
@@ -59,11 +60,16 @@ struct PathClasses {
   GroupPaths whole;
   AlphaBeta intra;
   GroupPaths rails;
-  double launch =
-      0;  // seconds a collective call costs before its first message (Platform::collective_launch)
+  // Seconds a collective call costs before its first message (Platform::collective_launch).
+  double launch = 0;
+  // A round of rail rings (rail_rings.hpp): every member sends one message per channel (g of them:
+  // g − 1 to its neighbour inside the node, one across for the member that leaves it), as the
+  // bandwidth of a port that the g messages cross in g·c/B — g × the slowest message's share (on a
+  // star: the link's).
+  AlphaBeta rail_rings;
 
   static PathClasses uniform(const AlphaBeta& ab) {
-    return {GroupPaths::uniform(ab), ab, GroupPaths::uniform(ab)};
+    return {GroupPaths::uniform(ab), ab, GroupPaths::uniform(ab), 0, ab};
   }
 };
 

@@ -65,7 +65,7 @@ const AlgorithmDescriptor kHierarchicalAlgorithm{
       const std::uint64_t rail = core::chunk_range(count, static_cast<std::uint64_t>(g), 0).count;
       CostTerms t = ring_steps(
           2 * (g - 1), max_chunk_bytes(count, static_cast<std::uint64_t>(g), element_bytes), paths.intra);
-      const PathClasses rail_paths{paths.rails, paths.intra, paths.rails};
+      const PathClasses rail_paths{paths.rails, paths.intra, paths.rails, 0, paths.rails.ring};
       t += collective_cost(Collective::all_reduce, options.inner, nodes, rail, element_bytes, rail_paths,
                            options);
       return t;
