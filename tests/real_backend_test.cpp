@@ -54,7 +54,8 @@ TEST_P(RealCollective, EveryRankHoldsTheExactSum) {
 
 INSTANTIATE_TEST_SUITE_P(Real, RealCollective,
                          ::testing::Combine(::testing::Values("ring", "halving-doubling", "tree",
-                                                              "double-binary-tree", "hierarchical"),
+                                                              "double-binary-tree", "hierarchical",
+                                                              "rail-rings"),
                                             ::testing::Values(2, 3, 4, 8)),
                          [](const auto& param_info) {
                            std::string s = fmt::format("{}_n{}", std::get<0>(param_info.param),
