@@ -57,6 +57,13 @@ const Published kPublished[] = {
      "nccl-tests#309: 2 x 8 H100, 8 x 400G CX-7 each, NCCL_ALGO=Ring, NCCL 2.26.2"},
     {"dgx-h100-64", 64, "all-reduce", "rail-rings", "8GiB", "busbw_GBps", 391.37, 0.10, false,
      "nccl-tests#309: 8 x 8 H100, 400G IB, NCCL_MIN_CTAS=24, NCCL_IB_QPS_PER_CONNECTION=2"},
+    // A cloud instance: 2 x GCP A3 over GPUDirect-TCPX, NCCL_ALGO=Ring (Google's published run).
+    {"gcp-a3", 16, "all-reduce", "rail-rings", "8GiB", "busbw_GBps", 89.54, 0.05, true,
+     "ai-infra-cluster-provisioning sample_workloads/nccltest/a3/README.md, 8 GiB"},
+    {"gcp-a3", 16, "all-reduce", "rail-rings", "1GiB", "busbw_GBps", 86.99, 0.10, false,
+     "the same run, 1 GiB"},
+    {"gcp-a3", 16, "all-reduce", "rail-rings", "256MiB", "busbw_GBps", 84.32, 0.10, false,
+     "the same run, 256 MiB"},
 };
 
 class ShippedProfile : public ::testing::TestWithParam<Published> {};
