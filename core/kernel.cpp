@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "core/overloaded.hpp"
+
 namespace dmlsim::core {
 namespace {
 
@@ -10,14 +12,6 @@ namespace {
 // bias corrections, sqrt, divide, weight update). SGD reads weight and gradient, writes weight.
 constexpr double kAdamFlopsPerParam = 12;
 constexpr double kSgdFlopsPerParam = 2;
-
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
-// (clang 14, which builds the fuzz targets, does not deduce aggregates' template arguments.)
-template <class... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
 
 }  // namespace
 

@@ -7,6 +7,7 @@
 
 #include "core/errors.hpp"
 #include "core/model_building.hpp"
+#include "core/overloaded.hpp"
 
 namespace dmlsim::core {
 
@@ -135,14 +136,6 @@ Model use_layer_list(const LayerList& list, const ModelShape& shape) {
   model.shape.micro_batch = list.micro_batch;
   return model;
 }
-
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
-// (clang 14, which builds the fuzz targets, does not deduce aggregates' template arguments.)
-template <class... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
 
 }  // namespace
 

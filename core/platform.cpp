@@ -9,18 +9,11 @@
 #include <span>
 
 #include "core/errors.hpp"
+#include "core/overloaded.hpp"
 #include "core/units.hpp"
 
 namespace dmlsim::core {
 namespace {
-
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
-// (clang 14, which builds the fuzz targets, does not deduce aggregates' template arguments.)
-template <class... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
 
 constexpr std::int64_t kMaxHosts = 1 << 20;
 
