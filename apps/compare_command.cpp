@@ -72,8 +72,7 @@ std::vector<Variant> read_variants(const core::ConfigNode& node, bool presets) {
   if (!node.is_map()) node.fail("expected a mapping of names to overrides");
   for (const std::string& name : node.keys()) {
     const core::ConfigNode entry = node.at(name);
-    if (!core::valid_name(name))
-      entry.fail("names are letters, digits, '-', '_', '.' and ':' (they become directories)");
+    core::check_name(entry, name);
     Variant v{name, {}, {}, fmt::format("{}:{}", entry.file(), entry.line())};
     if (entry.is_scalar()) {
       if (!presets) entry.fail("expected a mapping of experiment fields to values");
@@ -102,9 +101,7 @@ Plan read_plan(const CompareArgs& args) {
     root.expect_only({"compare"});
     const core::ConfigNode node = root.at("compare");
     node.expect_only({"name", "experiment", "cases", "strategies"});
-    plan.name = node.string_or("name", args.file.stem().string());
-    if (const auto name = node.find("name"); name && !core::valid_name(plan.name))
-      name->fail("names are letters, digits, '-', '_', '.' and ':' (it names the output directory)");
+    plan.name = core::name_or(node, args.file.stem().string());
     plan.experiment = node.resolve_path(node.string("experiment"));
     if (const auto cases = node.find("cases")) plan.cases = read_variants(*cases, false);
     if (plan.cases.empty()) plan.cases.push_back({"", {}, {}, ""});

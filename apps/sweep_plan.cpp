@@ -149,9 +149,7 @@ SweepPlan plan_from(const core::ConfigNode& root, const std::filesystem::path& f
   const core::ConfigNode node = root.at("sweep");
   node.expect_only({"name", "experiment", "combine", "samples", "seed", "set", "axes"});
   SweepPlan plan;
-  plan.name = node.string_or("name", file.stem().string());
-  if (const auto name = node.find("name"); name && !core::valid_name(plan.name))
-    name->fail("names are letters, digits, '-', '_', '.' and ':' (it names the output directory)");
+  plan.name = core::name_or(node, file.stem().string());
   plan.experiment = node.resolve_path(node.string("experiment"));
 
   const std::string combine = node.string_or("combine", "product");

@@ -257,8 +257,7 @@ int validate_command(const ValidateArgs& args) {
   for (const core::ConfigNode& c : suite.at("cases").items()) {
     c.expect_only({"name", "experiment", "set"});
     Case one{c.string("name"), c.resolve_path(c.string("experiment")), {}};
-    if (!core::valid_name(one.name))
-      c.at("name").fail("names are letters, digits, '-', '_', '.' and ':' (they become directories)");
+    core::check_name(c.at("name"), one.name);
     if (const auto set = c.find("set")) {
       for (const std::string& key : set->keys()) one.sets.emplace_back(key, set->at(key).as_string());
     }

@@ -86,6 +86,22 @@ std::string_view to_string(TraceDetail t) {
   return "?";
 }
 
+void check_name(const ConfigNode& where, std::string_view name) {
+  if (!valid_name(name)) {
+    where.fail(fmt::format(
+        "'{}' is not a valid name: letters, digits, '-', '_', '.' and ':' only (it names a directory)",
+        name));
+  }
+}
+
+std::string name_or(const ConfigNode& node, std::string fallback) {
+  const auto field = node.find("name");
+  if (!field) return fallback;
+  std::string name = field->as_string();
+  check_name(*field, name);
+  return name;
+}
+
 bool valid_name(std::string_view name) {
   return !name.empty() &&
          std::all_of(name.begin(), name.end(),
@@ -119,18 +135,8 @@ Experiment parse_experiment(const ConfigNode& node, const FieldHomes& strategy_f
   node.expect_only(kExperimentFields, homes);
   Experiment e;
   e.source = node.file();
-  if (const auto name = node.find("name")) {
-    e.name = name->as_string();
-    if (!valid_name(e.name)) {
-      name->fail(
-          fmt::format("'{}' is not a valid name: letters, digits, '-', '_', '.' and ':' only (it names "
-                      "the output directory)",
-                      e.name));
-    }
-  } else {
-    e.name = std::filesystem::path(node.file()).stem().string();
-    if (e.name.empty() || e.name == "." || e.name == "..") e.name = "experiment";
-  }
+  e.name = name_or(node, std::filesystem::path(node.file()).stem().string());
+  if (e.name.empty() || e.name == "." || e.name == "..") e.name = "experiment";
   e.platform = parse_inline_or_file(node.at("platform"), "platform", parse_platform, file_overrides);
   if (const auto model = node.find("model"))
     e.model = parse_inline_or_file(*model, "model", parse_model, file_overrides);

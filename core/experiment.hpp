@@ -75,6 +75,10 @@ FieldHomes experiment_field_homes();
 // presets, e.g. ps-sync:8), not "." or "..". Experiment names (dmlsim-out/<name>) and compare's case and
 // strategy names must be one.
 bool valid_name(std::string_view name);
+// Fails on `where` unless `name` is valid_name(): "'a/b' is not a valid name: ...".
+void check_name(const ConfigNode& where, std::string_view name);
+// The `name` field of `node`, checked, or `fallback` when it has none.
+std::string name_or(const ConfigNode& node, std::string fallback);
 
 // `overrides` are (dotted path below `experiment`, YAML value) pairs applied before parsing. One
 // below `platform` or `model` where the experiment names a file (platform: ../platforms/x.yaml)

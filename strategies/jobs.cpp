@@ -65,9 +65,7 @@ JobsExperiment load_jobs(const std::filesystem::path& file, const Overrides& ove
   node.expect_only({"name", "platform", "jobs"});
   JobsExperiment out;
   out.source = file.string();
-  out.name = node.string_or("name", file.stem().string());
-  if (const auto name = node.find("name"); name && !core::valid_name(out.name))
-    name->fail("names are letters, digits, '-', '_', '.' and ':' (it names the output directory)");
+  out.name = core::name_or(node, file.stem().string());
   if (!core::valid_name(out.name)) out.name = "jobs";  // a file name that cannot name a directory
   // The shared platform, as each job's `platform` field: a file by its absolute path, a mapping as
   // itself.
@@ -81,8 +79,7 @@ JobsExperiment load_jobs(const std::filesystem::path& file, const Overrides& ove
   std::map<int, std::string> host_owner;
   for (const std::string& name : jobs.keys()) {
     const core::ConfigNode entry = jobs.at(name);
-    if (!core::valid_name(name))
-      entry.fail("job names are letters, digits, '-', '_', '.' and ':' (they name directories)");
+    core::check_name(entry, name);
     if (!entry.is_map()) entry.fail("expected {experiment: FILE, hosts: [...], start: TIME, set: {...}}");
     entry.expect_only({"experiment", "hosts", "start", "set"});
     Job job;

@@ -185,8 +185,9 @@ TEST_F(SweepFile, BadSweepFilesNameFileLineAndField) {
       std::string::npos);
   EXPECT_NE(error("  experiment: e.yaml\n  axis:\n    a: [1]\n").find("axis"), std::string::npos);
   EXPECT_NE(error("  axes:\n    a: [1]\n").find("'sweep.experiment'"), std::string::npos);
-  EXPECT_NE(error("  name: a/b\n  experiment: e.yaml\n  axes:\n    a: [1]\n").find("names are letters"),
-            std::string::npos);
+  EXPECT_NE(
+      error("  name: a/b\n  experiment: e.yaml\n  axes:\n    a: [1]\n").find("'a/b' is not a valid name"),
+      std::string::npos);
   EXPECT_NE(error("  experiment: e.yaml\n  axes:\n    a: {from: 1, to: 1000, step: 1}\n"
                   "    b: {from: 1, to: 1000, step: 1}\n    c: [1, 2]\n")
                 .find("2000000 points: more than 1000000"),
