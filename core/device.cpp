@@ -24,14 +24,19 @@ std::string shape_key(const Kernel& kernel) {
 double DeviceProfile::gemm_compute_seconds(const Gemm& g, DType dtype, double rate) const {
   const auto ceil_div = [](std::int64_t a, std::int64_t b) { return (a + b - 1) / b; };
   const std::int64_t tiles = ceil_div(g.m, gemm->tile_m) * ceil_div(g.n, gemm->tile_n) * g.batch;
-  const auto waves = static_cast<double>(ceil_div(tiles, gemm->sms));
-  const double wave_s =
-      2.0 * gemm->tile_m * gemm->tile_n * static_cast<double>(g.k) / (rate / gemm->sms * compute_efficiency);
-  double seconds = gemm->fixed + waves * wave_s;
-  const std::int64_t alignment =
-      std::max<std::int64_t>(1, 16 / static_cast<std::int64_t>(dtype_bytes(dtype)));
-  if (g.m % alignment != 0 || g.n % alignment != 0 || g.k % alignment != 0) seconds /= gemm->unaligned;
-  return seconds;
+  const double in_wave_rate = rate * compute_efficiency;
+  // A GEMM of fewer tiles than SMs runs in smaller tiles or split along K (cuBLAS's heuristics
+  // fill the GPU): its flops at the in-wave rate. One of more runs in waves of whole tiles.
+  double work = tiles < gemm->sms ? 2.0 * static_cast<double>(g.m) * static_cast<double>(g.n) *
+                                        static_cast<double>(g.k) * static_cast<double>(g.batch) / in_wave_rate
+                                  : static_cast<double>(ceil_div(tiles, gemm->sms)) * 2.0 * gemm->tile_m *
+                                        gemm->tile_n * static_cast<double>(g.k) / (in_wave_rate / gemm->sms);
+  // Tensor cores read 16-byte aligned rows: a dimension off that costs the aligned path.
+  const bool tensor_cores = dtype != DType::fp32 && dtype != DType::fp64;
+  const auto alignment = static_cast<std::int64_t>(16 / dtype_bytes(dtype));
+  if (tensor_cores && (g.m % alignment != 0 || g.n % alignment != 0 || g.k % alignment != 0))
+    work /= gemm->unaligned;
+  return gemm->fixed + work;
 }
 
 double DeviceProfile::kernel_seconds(const Kernel& kernel) const {

@@ -33,8 +33,10 @@ std::string shape_key(const Kernel& kernel);
 // at the SM's share of the peak times compute_efficiency, and the kernel a fixed cost besides
 // (prologue, epilogue, the first wave's ramp):
 //   compute = fixed + ⌈tiles / sms⌉ · 2·tile_m·tile_n·K / (peak / sms · compute_efficiency)
-// A 2-byte GEMM with a dimension that is not a multiple of 8 (16 bytes) cannot use the tensor
-// cores' aligned path and runs at `unaligned` of that (GPT-2's vocabulary of 50 257: ~15 %).
+// A GEMM of fewer tiles than SMs is taken to fill the GPU with smaller tiles or a split K (as
+// cuBLAS's heuristics do): fixed + its flops / (peak · compute_efficiency). A tensor-core GEMM
+// (any dtype but fp32 and fp64) with a dimension that is not a multiple of 16 bytes cannot use the
+// aligned path and does its work at `unaligned` of the rate (GPT-2's vocabulary of 50 257: ~15 %).
 struct GemmModel {
   int sms = 0;
   int tile_m = 128;
