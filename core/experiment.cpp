@@ -61,11 +61,13 @@ constexpr std::string_view kExperimentFields[] = {"name",      "platform",   "mo
 constexpr std::string_view kSimulationFields[] = {"fidelity", "network", "payload", "trace"};
 
 // The ranks a strategy runs after the training ranks: a parameter server's dedicated servers (one
-// rank each; colocated servers live in their workers' ranks). They are added to `ranks:`, which
-// counts the training ranks in `run` and `compare` alike. Core reads this one field of the
+// rank each; colocated servers live in their workers' ranks), a federated run's server. They are added to
+// `ranks:`, which counts the training ranks in `run` and `compare` alike. Core reads this one field of the
 // strategy because the platform must hold every rank before any strategy is built.
 int service_ranks_of(const ConfigNode& strategy) {
-  if (strategy.string_or("type", "") != "parameter-server") return 0;
+  const std::string type = strategy.string_or("type", "");
+  if (type == "federated") return 1;  // the server; `ranks:` counts the clients
+  if (type != "parameter-server") return 0;
   if (strategy.string_or("server_placement", "dedicated") == "colocated") return 0;
   return static_cast<int>(strategy.integer_in_or("servers", 1, 1 << 20, 1));
 }
@@ -145,15 +147,18 @@ Experiment parse_experiment(const ConfigNode& node, const FieldHomes& strategy_f
   const ConfigNode strategy = node.at("strategy");
   e.service_ranks = service_ranks_of(strategy);
   // "and 8 dedicated servers (strategy.servers)": what takes the hosts beside the training ranks.
-  const std::string beside = e.service_ranks == 0
-                                 ? ""
-                                 : fmt::format(" and {} dedicated server{} (strategy.servers)",
-                                               e.service_ranks, e.service_ranks == 1 ? "" : "s");
+  const bool federated = strategy.string_or("type", "") == "federated";
+  const std::string beside = e.service_ranks == 0 ? ""
+                             : federated          ? " and the federated server"
+                                         : fmt::format(" and {} dedicated server{} (strategy.servers)",
+                                                       e.service_ranks, e.service_ranks == 1 ? "" : "s");
   const int room = hosts - e.service_ranks;  // hosts left for training ranks
   if (room < 1) {
     (strategy.has("servers") ? strategy.at("servers") : strategy)
-        .fail(fmt::format("{} dedicated servers leave no host of platform '{}' ({} hosts) to train",
-                          e.service_ranks, e.platform.name, hosts));
+        .fail(fmt::format(
+            "{} leave{} no host of platform '{}' ({} hosts) to train",
+            federated ? "the federated server" : fmt::format("{} dedicated servers", e.service_ranks),
+            federated ? "s" : "", e.platform.name, hosts));
   }
   const auto parallelism = node.find("parallelism");
   if (parallelism) {

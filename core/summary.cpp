@@ -37,8 +37,14 @@ RunSummary summarize(const Trace& trace, std::vector<LinkUsage> links, const Rol
     }
     return std::uint32_t{0};
   }();
+  // Where no training rank marks iterations, the rank that does keeps them (a federated server's
+  // rounds: its clients train tasks, not iterations).
+  const bool training_ranks_mark = std::any_of(events.begin(), events.end(), [&](const TraceEvent& e) {
+    return e.lane == Lane::phase && e.name == iteration_id && iteration_id != 0 && trains(e.rank);
+  });
   for (const TraceEvent& e : events) {
-    if (e.lane != Lane::phase || e.name != iteration_id || iteration_id == 0 || !trains(e.rank)) continue;
+    if (e.lane != Lane::phase || e.name != iteration_id || iteration_id == 0) continue;
+    if (training_ranks_mark && !trains(e.rank)) continue;
     auto [end_it, new_end] = iteration_end.try_emplace(e.iteration, e.end);
     if (!new_end) end_it->second = std::max(end_it->second, e.end);
     auto [start_it, new_start] = iteration_start.try_emplace(e.iteration, e.start);

@@ -6,6 +6,8 @@
 #include <algorithm>
 
 #include "core/errors.hpp"
+#include "strategies/federated/federated.hpp"
+#include "strategies/federated/federated_plan.hpp"
 #include "strategies/training/collective_benchmark.hpp"
 #include "strategies/training/data_parallel.hpp"
 #include "strategies/training/microbenchmarks.hpp"
@@ -30,6 +32,7 @@ constexpr std::string_view kDataTensorPipeline[] = {"dp", "tp", "pp"};
 constexpr StrategyEntry kStrategies[] = {
     {"collective", make_collective_benchmark, collective_benchmark_fields, kDataOnly},
     {"data-parallel", make_data_parallel, data_parallel_fields, kDataOnly},
+    {"federated", make_federated, federated_fields, kDataOnly},
     {"kernels", make_kernel_benchmark, kernel_benchmark_fields, kDataOnly},
     {"pingpong", make_pingpong, pingpong_fields, kDataOnly},
     {"parameter-server", make_parameter_server, parameter_server_fields, kDataOnly},

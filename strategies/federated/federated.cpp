@@ -1,0 +1,494 @@
+#include "strategies/federated/federated.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <map>
+#include <numeric>
+#include <vector>
+
+#include "core/communicator.hpp"
+#include "core/errors.hpp"
+#include "core/units.hpp"
+#include "strategies/federated/federated_plan.hpp"
+
+namespace dmlsim::strategies {
+namespace {
+
+constexpr std::string_view kChannel = "fl";
+constexpr int kTaskTag = 1;    // server → client: the model to train on
+constexpr int kUpdateTag = 2;  // client → server: the update
+constexpr int kStopTag = 3;    // server → client: no more tasks
+
+core::EventAttributes attributes(core::Attribute a, int value) {
+  return core::EventAttributes{}.set(a, value);
+}
+
+// Payload mode: the update a client sends for model `base` (what its local training would change).
+float update_value(int client, std::size_t k, float base) {
+  return static_cast<float>(1 + (client * 7 + static_cast<int>(k % 1024)) % 11) * 0.125F - 0.25F * base;
+}
+
+// The updates the server waits for, and whose they are.
+struct Inbox {
+  std::vector<core::Request> requests;
+  std::vector<int> owner;
+
+  void add(core::Request r, int client) {
+    requests.push_back(std::move(r));
+    owner.push_back(client);
+  }
+  bool empty() const { return requests.empty(); }
+  // Forgets request i (completed) and returns its client.
+  int take(std::size_t i) {
+    const int client = owner[i];
+    std::swap(requests[i], requests.back());
+    std::swap(owner[i], owner.back());
+    requests.pop_back();
+    owner.pop_back();
+    return client;
+  }
+};
+
+class Federated final : public Strategy {
+ public:
+  explicit Federated(const core::Experiment& e)
+      : experiment_(e), model_(e.require_model()), plan_(read_federated_plan(e)) {
+    const core::ConfigNode& node = *e.strategy;
+    parameters_ = model_.parameters();
+    model_bytes_ = model_.gradient_bytes();
+    upload_bytes_ = plan_.upload_bytes(parameters_, core::dtype_bytes(model_.dtype));
+    if (e.payload) {
+      if (model_.dtype != core::DType::fp32)
+        node.fail("payload mode checks the averaged floats: give the model dtype fp32");
+      if (node.has("compression"))
+        node.at("compression").fail("payload mode sends the update itself: remove compression or payload");
+    }
+    for (const core::Layer& l : model_.layers) step_.insert(step_.end(), l.forward.begin(), l.forward.end());
+    for (auto l = model_.layers.rbegin(); l != model_.layers.rend(); ++l)
+      step_.insert(step_.end(), l->backward.begin(), l->backward.end());
+    step_.push_back(
+        core::optimizer_step("optimizer.step", parameters_, model_.dtype, core::OptimizerStep::Kind::sgd));
+  }
+
+  void run(core::Rank& rank) const override {
+    if (rank.size() != plan_.clients + 1) {
+      throw core::BackendError(fmt::format(
+          "federated run planned for {} clients and a server runs on {} ranks", plan_.clients, rank.size()));
+    }
+    if (rank.rank() == plan_.server()) {
+      Server(*this, rank).run();
+    } else {
+      client(rank);
+    }
+  }
+
+  Prediction predict() const override;
+
+  struct TaskTimes {
+    double download = 0, compute = 0, upload = 0;
+    double total() const { return download + compute + upload; }
+  };
+  std::vector<TaskTimes> task_times(int downloads) const;  // empty without analytic paths
+
+  core::Roles roles() const override {
+    core::Roles roles;
+    for (int c = 0; c < plan_.clients; ++c) roles.ranks.push_back({core::RoleKind::client, c});
+    roles.ranks.push_back({core::RoleKind::server, 0});
+    // Samples an iteration trains: the updates it averages, each of a client's epochs over its data.
+    const double mean =
+        std::accumulate(plan_.samples.begin(), plan_.samples.end(), 0.0) / static_cast<double>(plan_.clients);
+    const int updates = plan_.mode == FederatedPlan::Mode::fedavg ? plan_.report_goal : plan_.buffer;
+    roles.samples_per_iteration = std::llround(updates * mean * plan_.local_epochs);
+    return roles;
+  }
+
+ private:
+  core::Buffer model_buffer(std::vector<float>& model) const {
+    return {model_bytes_, model.empty() ? nullptr : reinterpret_cast<std::byte*>(model.data())};
+  }
+  core::Buffer update_buffer(std::vector<float>& update) const {
+    return {upload_bytes_, update.empty() ? nullptr : reinterpret_cast<std::byte*>(update.data())};
+  }
+  std::size_t payload_elements() const {
+    return experiment_.payload ? static_cast<std::size_t>(parameters_) : 0;
+  }
+
+  void client(core::Rank& rank) const {
+    const int me = rank.rank();
+    core::Communicator fl = rank.communicator(core::Group::world(plan_.clients + 1), kChannel);
+    std::vector<float> model(payload_elements()), update(payload_elements());
+    std::byte stop_byte{};
+    core::Request stop = fl.irecv(plan_.server(), {1, &stop_byte}, kStopTag);
+    const std::int64_t steps = plan_.steps(me, model_.micro_batch);
+    for (std::int64_t task = 0;; ++task) {
+      std::array<core::Request, 2> waiting{fl.irecv(plan_.server(), model_buffer(model), kTaskTag),
+                                           std::move(stop)};
+      if (rank.wait_any(waiting) == 1) {
+        rank.cancel(waiting[0]);
+        return;
+      }
+      stop = std::move(waiting[1]);
+      const std::optional<double> drop = dropout_point(plan_, me, task);
+      {
+        core::Phase work(rank, "local-training", -1, attributes(core::Attribute::client, me));
+        const auto done = drop ? static_cast<std::int64_t>(*drop * static_cast<double>(steps)) : steps;
+        for (std::int64_t s = 0; s < done; ++s) rank.compute(step_);
+        if (drop) rank.mark("dropped");
+      }
+      if (drop) continue;
+      for (std::size_t k = 0; k < update.size(); ++k) update[k] = update_value(me, k, model[k]);
+      core::Phase up(rank, "upload", -1, attributes(core::Attribute::client, me));
+      core::Request sent = fl.isend(plan_.server(), update_buffer(update), kUpdateTag);
+      rank.wait(sent);
+    }
+  }
+
+  // The server's side of one run.
+  class Server {
+   public:
+    Server(const Federated& s, core::Rank& rank)
+        : s_(s),
+          plan_(s.plan_),
+          rank_(rank),
+          fl_(rank.communicator(core::Group::world(plan_.clients + 1), kChannel)),
+          clients_(static_cast<std::size_t>(plan_.clients)) {
+      versions_[0] = std::vector<float>(s.payload_elements(), 1.0F);
+    }
+
+    void run() {
+      if (plan_.mode == FederatedPlan::Mode::fedavg) {
+        for (int r = 0; r < s_.experiment_.iterations; ++r) fedavg_round(r);
+      } else {
+        fedbuff();
+      }
+      finish();
+    }
+
+   private:
+    struct Client {
+      bool busy = false;
+      int base = 0;  // the model version its task started from
+      std::int64_t tasks = 0;
+      std::vector<float> update;
+    };
+
+    std::vector<int> idle_clients() const {
+      std::vector<int> idle;
+      for (int c = 0; c < plan_.clients; ++c) {
+        if (!clients_[static_cast<std::size_t>(c)].busy) idle.push_back(c);
+      }
+      return idle;
+    }
+
+    // Sends client c the model of `version_`; waits for its update unless it drops out.
+    void dispatch(int c, int round) {
+      Client& client = clients_[static_cast<std::size_t>(c)];
+      sends_.push_back(fl_.isend(c, s_.model_buffer(versions_.at(version_)), kTaskTag));
+      client.base = version_;
+      const bool drops = dropout_point(plan_, c, client.tasks++).has_value();
+      if (drops) {
+        // The server cannot tell: the round waits for its deadline. The client is free again next
+        // round (it only abandoned this task).
+        core::Phase dropped(rank_, "dropped", round, attributes(core::Attribute::client, c));
+        return;
+      }
+      client.busy = true;
+      client.update.resize(s_.payload_elements());
+      inbox_.add(fl_.irecv(c, s_.update_buffer(client.update), kUpdateTag), c);
+    }
+
+    // Payload mode: the update must be the client's function of the model it was sent.
+    void check_update(int c, const Client& client) const {
+      const std::vector<float>& base = versions_.at(client.base);
+      for (std::size_t k = 0; k < client.update.size(); ++k) {
+        if (client.update[k] != update_value(c, k, base[k])) {
+          throw core::BackendError(fmt::format(
+              "federated server: client {}'s update, element {}, is {}; computed on model version {} it "
+              "must be {}",
+              c, k, client.update[k], client.base, update_value(c, k, base[k])));
+        }
+      }
+    }
+
+    void aggregate(const std::vector<std::pair<int, double>>& taken, int round) {
+      {
+        core::Phase agg(rank_, "aggregate", round);
+        const std::int64_t elements =
+            s_.parameters_ * static_cast<std::int64_t>(std::max<std::size_t>(1, taken.size()));
+        rank_.compute(core::elementwise("aggregate", elements, s_.model_.dtype, 2, 2));
+      }
+      std::vector<float> next = versions_.at(version_);
+      if (!next.empty() && !taken.empty()) {
+        double weights = 0;
+        for (const auto& [c, w] : taken) weights += w;
+        for (std::size_t k = 0; k < next.size(); ++k) {
+          double sum = 0;
+          for (const auto& [c, w] : taken) sum += w * clients_[static_cast<std::size_t>(c)].update[k];
+          next[k] += static_cast<float>(sum / weights);
+        }
+      }
+      versions_[++version_] = std::move(next);
+    }
+
+    // McMahan et al. 2017, with Bonawitz et al.'s over-selection: select, wait for report_goal
+    // reports or the deadline, average the reports by samples.
+    void fedavg_round(int r) {
+      core::Phase round(rank_, "iteration", r, attributes(core::Attribute::round, r));
+      const double start = rank_.now();
+      // Late updates that came in since the last round closed free their clients for this one; with
+      // every client still busy, the round waits for the first.
+      while (const auto got = rank_.test_any(inbox_.requests)) take(*got, r);
+      while (idle_clients().empty()) take(rank_.wait_any(inbox_.requests), r);
+      const std::vector<int> idle = idle_clients();
+      const std::vector<int> selected =
+          sample_clients(plan_.seed, static_cast<std::uint64_t>(r), idle, plan_.per_round);
+      for (const int c : selected) dispatch(c, r);
+      const int goal = std::min(plan_.report_goal, static_cast<int>(selected.size()));
+      std::vector<std::pair<int, double>> reports;
+      while (static_cast<int>(reports.size()) < goal && !inbox_.empty()) {
+        std::optional<std::size_t> got;
+        if (plan_.deadline) {
+          const double left = start + *plan_.deadline - rank_.now();
+          if (left <= 0) break;
+          got = rank_.wait_any_for(inbox_.requests, left);
+          if (!got) break;
+        } else {
+          got = rank_.wait_any(inbox_.requests);
+        }
+        const int c = take(*got, r);
+        if (c >= 0) reports.emplace_back(c, static_cast<double>(plan_.samples[static_cast<std::size_t>(c)]));
+      }
+      // Selected clients that dropped out never report, and the server cannot tell: it waits on.
+      if (plan_.deadline && static_cast<int>(reports.size()) < goal) {
+        const double left = start + *plan_.deadline - rank_.now();
+        if (left > 0) rank_.sleep(left);
+      }
+      aggregate(reports, r);
+    }
+
+    // Takes the update of inbox entry i in round r: its client, or −1 when the update is late (it
+    // was computed for an earlier round and is discarded).
+    int take(std::size_t i, int r) {
+      const int c = inbox_.take(i);
+      Client& client = clients_[static_cast<std::size_t>(c)];
+      client.busy = false;
+      const bool current = client.base == version_;
+      { core::Phase mark(rank_, current ? "report" : "late", r, attributes(core::Attribute::client, c)); }
+      if (s_.experiment_.payload) check_update(c, client);
+      return current ? c : -1;
+    }
+
+    // Nguyen et al. 2022: `per_round` clients always training; every `buffer` fresh-enough updates
+    // make one aggregation (one iteration).
+    void fedbuff() {
+      std::uint64_t draws = 0;
+      std::vector<int> everyone(static_cast<std::size_t>(plan_.clients));
+      std::iota(everyone.begin(), everyone.end(), 0);
+      for (const int c : sample_clients(plan_.seed, draws++, everyone, plan_.per_round)) dispatch(c, 0);
+      for (int a = 0; a < s_.experiment_.iterations; ++a) {
+        core::Phase iteration(rank_, "iteration", a, attributes(core::Attribute::round, a));
+        std::vector<std::pair<int, double>> buffered;
+        while (static_cast<int>(buffered.size()) < plan_.buffer) {
+          const int c = inbox_.take(rank_.wait_any(inbox_.requests));
+          Client& client = clients_[static_cast<std::size_t>(c)];
+          client.busy = false;
+          const int staleness = version_ - client.base;
+          const bool fresh = staleness <= plan_.max_staleness;
+          {
+            core::EventAttributes at = attributes(core::Attribute::client, c);
+            at.set(core::Attribute::staleness, staleness);
+            core::Phase mark(rank_, fresh ? "update" : "stale", a, at);
+          }
+          if (s_.experiment_.payload) check_update(c, client);
+          if (fresh) buffered.emplace_back(c, 1.0);  // FedBuff averages the buffer's deltas
+          const std::vector<int> next = sample_clients(plan_.seed, draws++, idle_clients(), 1);
+          dispatch(next.at(0), a);
+        }
+        aggregate(buffered, a);
+      }
+    }
+
+    // Takes the updates still on their way (never averaged), then stops every client.
+    void finish() {
+      core::Phase drain(rank_, "drain");
+      while (!inbox_.empty()) inbox_.take(rank_.wait_any(inbox_.requests));
+      std::byte stop{};
+      for (int c = 0; c < plan_.clients; ++c) sends_.push_back(fl_.isend(c, {1, &stop}, kStopTag));
+      rank_.wait_all(sends_);
+    }
+
+    const Federated& s_;
+    const FederatedPlan& plan_;
+    core::Rank& rank_;
+    core::Communicator fl_;
+    std::vector<Client> clients_;
+    Inbox inbox_;
+    std::vector<core::Request> sends_;
+    int version_ = 0;
+    // Every model version sent (payload mode: the floats; kept so that sends in flight and the
+    // checks of late updates have them).
+    std::map<int, std::vector<float>> versions_;
+  };
+
+  const core::Experiment& experiment_;
+  const core::Model& model_;
+  FederatedPlan plan_;
+  std::int64_t parameters_ = 0;
+  std::uint64_t model_bytes_ = 0;
+  std::uint64_t upload_bytes_ = 0;
+  std::vector<core::Kernel> step_;  // one local step: forward, backward, SGD
+};
+
+// One task of each client when nothing else loads its path: the model down (the server's uplink
+// shared by the `downloads` that start together), local training at its device's roofline and
+// slowdown, its update up.
+std::vector<Federated::TaskTimes> Federated::task_times(int downloads) const {
+  std::vector<TaskTimes> out;
+  const core::Platform& platform = experiment_.platform;
+  const int server_host = experiment_.placement[static_cast<std::size_t>(plan_.server())];
+  for (int c = 0; c < plan_.clients; ++c) {
+    const int host = experiment_.placement[static_cast<std::size_t>(c)];
+    const auto down = platform.path(server_host, host, downloads, 1);
+    const auto up = platform.path(host, server_host, 1, 1);
+    if (!down || !up) return {};
+    TaskTimes t;
+    t.download = down->latency + static_cast<double>(model_bytes_) / down->bandwidth;
+    double step = 0;
+    for (const core::Kernel& k : step_) step += platform.device_of(host).kernel_seconds(k);
+    t.compute = step * static_cast<double>(plan_.steps(c, model_.micro_batch)) * experiment_.slowdown_of(c);
+    t.upload = up->latency + static_cast<double>(upload_bytes_) / up->bandwidth;
+    out.push_back(t);
+  }
+  return out;
+}
+
+Prediction Federated::predict() const {
+  Prediction p;
+  const bool avg = plan_.mode == FederatedPlan::Mode::fedavg;
+  p.summary = fmt::format("federated ({}) for {}: {} clients, {} {}, {} local epoch(s), update {} (model {})",
+                          to_string(plan_.mode), model_.name, plan_.clients, plan_.per_round,
+                          avg ? "selected per round" : "training at once", plan_.local_epochs,
+                          core::format_bytes(static_cast<double>(upload_bytes_)),
+                          core::format_bytes(static_cast<double>(model_bytes_)));
+  // Task times by how many downloads share the server's link (a round's selection).
+  std::map<int, std::vector<TaskTimes>> by_sharing;
+  const auto tasks_with = [&](int downloads) -> const std::vector<TaskTimes>& {
+    auto it = by_sharing.find(downloads);
+    if (it == by_sharing.end()) it = by_sharing.emplace(downloads, task_times(downloads)).first;
+    return it->second;
+  };
+  const std::vector<TaskTimes>& tasks = tasks_with(plan_.per_round);
+  if (tasks.empty()) {
+    p.notes.push_back("closed forms need the analytic paths of a YAML topology");
+    return p;
+  }
+  const int server_host = experiment_.placement[static_cast<std::size_t>(plan_.server())];
+  const core::DeviceProfile& server_device = experiment_.platform.device_of(server_host);
+  const auto aggregation = [&](std::size_t updates) {
+    return server_device.kernel_seconds(core::elementwise(
+        "aggregate", parameters_ * static_cast<std::int64_t>(std::max<std::size_t>(1, updates)), model_.dtype,
+        2, 2));
+  };
+
+  if (!avg) {
+    // Rate argument: per_round clients each return an update every mean task time T̄ (clients are
+    // drawn uniformly), so `buffer` updates take buffer · T̄ / per_round.
+    double mean = 0;
+    for (const TaskTimes& t : tasks) mean += t.total();
+    mean /= static_cast<double>(tasks.size());
+    const double wait = plan_.buffer * mean / plan_.per_round;
+    p.terms.push_back(
+        {"mean task (download + training + upload)", mean, "over the population, uniform draws"});
+    p.terms.push_back({"updates of one aggregation", wait,
+                       fmt::format("buffer · T̄ / concurrency = {} · T̄ / {}", plan_.buffer, plan_.per_round)});
+    p.terms.push_back({"aggregation", aggregation(static_cast<std::size_t>(plan_.buffer)),
+                       "average of the buffer on the server's device"});
+    p.iteration_seconds = wait + p.terms.back().seconds;
+    p.notes.push_back(
+        "fedbuff: a rate estimate (steady state, no staleness discards); the simulation draws the actual "
+        "clients");
+    return p;
+  }
+
+  // FedAvg: replay the server's rounds with the same draws. A round closes at its report_goal-th
+  // report (the order statistic of the selected clients' task times) or at the deadline; clients
+  // still working are late and are not selected again until their update has come in.
+  std::vector<double> busy_until(static_cast<std::size_t>(plan_.clients), 0.0);
+  std::vector<std::int64_t> task_count(static_cast<std::size_t>(plan_.clients), 0);
+  double now = 0, down = 0, train = 0, up = 0, agg = 0, waited = 0;
+  const int rounds = experiment_.iterations;
+  for (int r = 0; r < rounds; ++r) {
+    // With every client busy the round waits for the first late update.
+    now = std::max(now, *std::min_element(busy_until.begin(), busy_until.end()));
+    std::vector<int> idle;
+    for (int c = 0; c < plan_.clients; ++c) {
+      if (busy_until[static_cast<std::size_t>(c)] <= now) idle.push_back(c);
+    }
+    const std::vector<int> selected =
+        sample_clients(plan_.seed, static_cast<std::uint64_t>(r), idle, plan_.per_round);
+    const std::vector<TaskTimes>& round_tasks =
+        tasks_with(std::max<int>(1, static_cast<int>(selected.size())));
+    std::vector<std::pair<double, int>> finishes;
+    for (const int c : selected) {
+      if (dropout_point(plan_, c, task_count[static_cast<std::size_t>(c)]++)) continue;
+      finishes.emplace_back(now + round_tasks[static_cast<std::size_t>(c)].total(), c);
+    }
+    std::sort(finishes.begin(), finishes.end());
+    const std::size_t goal =
+        static_cast<std::size_t>(std::min<int>(plan_.report_goal, static_cast<int>(selected.size())));
+    double close = finishes.size() >= goal && goal > 0 ? finishes[goal - 1].first
+                   : finishes.empty()                  ? now
+                                                       : finishes.back().first;
+    if (finishes.size() < goal && plan_.deadline) close = now + *plan_.deadline;
+    if (plan_.deadline) close = std::min(close, now + *plan_.deadline);
+    std::size_t reported = 0;
+    for (const auto& [finish, c] : finishes) {
+      if (finish <= close) {
+        ++reported;
+      } else {
+        busy_until[static_cast<std::size_t>(c)] = finish;
+      }
+    }
+    if (reported > 0) {
+      const TaskTimes& last = round_tasks[static_cast<std::size_t>(finishes[reported - 1].second)];
+      down += last.download;
+      train += last.compute;
+      up += last.upload;
+      waited += close - (now + last.total());
+    } else {
+      waited += close - now;
+    }
+    const double a = aggregation(reported);
+    agg += a;
+    now = close + a;
+  }
+  const double n = rounds;
+  p.terms.push_back({"download (client that closes the round)", down / n,
+                     "α + M / min(server up / selected, client down)"});
+  p.terms.push_back(
+      {"local training", train / n, "epochs · ⌈samples / batch⌉ steps at its device's roofline"});
+  p.terms.push_back({"upload", up / n, "α + update bytes / client up"});
+  if (waited > 0)
+    p.terms.push_back({"waiting for the deadline", waited / n, "no report_goal-th report before it"});
+  p.terms.push_back({"aggregation", agg / n, "weighted average on the server's device"});
+  p.iteration_seconds = now / n;
+  p.notes.push_back(
+      fmt::format("mean over the {} round(s), replaying the server's seeded selection: each round closes at "
+                  "the {}-th report{}",
+                  rounds, plan_.report_goal,
+                  plan_.deadline ? fmt::format(" or after {}", core::format_duration(*plan_.deadline)) : ""));
+  p.notes.push_back(
+      "uploads are costed one at a time on the server's link (exact when client links are the bottleneck)");
+  return p;
+}
+
+}  // namespace
+
+std::unique_ptr<Strategy> make_federated(const core::Experiment& experiment) {
+  return std::make_unique<Federated>(experiment);
+}
+
+}  // namespace dmlsim::strategies

@@ -1,0 +1,32 @@
+#pragma once
+// `type: federated` — federated learning rounds over a population of clients (FedAvg with
+// over-selection and a deadline, FedBuff): one server rank, every other rank a client on its own
+// host, link and device (platform host_links and host_devices). The options are in
+// federated_plan.hpp.
+//
+// Protocol (one communicator over every rank): the server hands a client a task by sending it the
+// model; the client trains locally (its model's forward, backward and an SGD step per batch, on
+// its host's device) and sends back its update; at the end the server sends every client a stop.
+// Messages carry no header: a client has at most one task at a time and messages between two
+// ranks on one tag arrive in order, so the server knows which model every update was computed on.
+// Clients that are not selected only wait: they cost the simulation nothing.
+//
+// In payload mode the model is real floats: a client's update is a fixed function of the model it
+// received, and the server checks every update against the model version it sent that client (a
+// late or misattributed update fails the run) before averaging.
+//
+// The trace: the server's "iteration" phases are the rounds (fedavg) or aggregations (fedbuff),
+// each with its `round`; inside them zero-length phases "report", "late" (fedavg) or "update",
+// "stale" (fedbuff, with `staleness`) name the client whose update came in, and "dropped" the
+// selected clients that abandoned their task. Clients show "local-training" and "upload".
+#include <memory>
+#include <span>
+#include <string_view>
+
+#include "strategies/strategy.hpp"
+
+namespace dmlsim::strategies {
+
+std::unique_ptr<Strategy> make_federated(const core::Experiment& experiment);
+
+}  // namespace dmlsim::strategies

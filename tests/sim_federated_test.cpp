@@ -1,0 +1,287 @@
+// Federated learning (strategies/federated/): rounds against the closed form on a star of
+// heterogeneous clients, over-selection's order statistic, deadlines and dropouts with real
+// updates checked, FedBuff's aggregations and staleness traced by hand, and bad input.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <ostream>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/errors.hpp"
+#include "core/summary.hpp"
+#include "sim_helpers.hpp"
+#include "strategies/federated/federated_plan.hpp"
+
+namespace dmlsim {
+namespace {
+
+constexpr std::string_view kModel =
+    "{type: mlp, name: fl-mlp, widths: [256, 512, 10], batch: 32, dtype: fp32}";
+
+core::Experiment federated(const std::string& platform, int clients, int rounds, const std::string& strategy,
+                           const std::string& extra = "") {
+  return testing::experiment_from_yaml(
+      fmt::format("experiment:\n  platform: {}\n  model: {}\n  ranks: {}\n  iterations: {}\n  strategy: "
+                  "{{type: federated, {}}}\n{}",
+                  platform, kModel, clients, rounds, strategy, extra));
+}
+
+// The step a client repeats: every layer's forward, the backward in reverse, an SGD update.
+double step_seconds(const core::Model& m, const core::DeviceProfile& device) {
+  double t = 0;
+  for (const core::Layer& l : m.layers) {
+    for (const core::Kernel& k : l.forward) t += device.kernel_seconds(k);
+    for (const core::Kernel& k : l.backward) t += device.kernel_seconds(k);
+  }
+  return t + device.kernel_seconds(
+                 core::optimizer_step("sgd", m.parameters(), m.dtype, core::OptimizerStep::Kind::sgd));
+}
+
+double aggregation_seconds(const core::Experiment& e, int updates) {
+  const core::Model& m = e.require_model();
+  return e.platform.device_of(e.placement.back())
+      .kernel_seconds(core::elementwise("aggregate", m.parameters() * updates, m.dtype, 2, 2));
+}
+
+// The server's rounds (its "iteration" phases), start and end.
+std::vector<std::pair<double, double>> rounds_of(const core::Trace& trace, int server) {
+  std::vector<std::pair<double, double>> out;
+  for (const core::TraceEvent& e : trace.events()) {
+    if (e.lane == core::Lane::phase && e.rank == server && trace.text(e.name) == "iteration")
+      out.emplace_back(e.start, e.end);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// (round, client) of the server's zero-length phases named `name` ("report", "late", ...).
+std::vector<std::pair<int, int>> marks(const core::Trace& trace, std::string_view name) {
+  std::vector<std::pair<int, int>> out;
+  for (const core::TraceEvent& e : trace.events()) {
+    if (e.lane == core::Lane::phase && trace.text(e.name) == name)
+      out.emplace_back(e.iteration, e.attributes.get(core::Attribute::client));
+  }
+  return out;
+}
+
+// Four clients of three link classes, two device classes and a straggler, all selected, behind a
+// server on a fast link: a round is max over clients of (model down + local training + update up)
+// plus the server's average — each transfer α + bytes / its bottleneck (the client's own link: the
+// server's 10 Gbps, shared by four downloads, is never one).
+TEST(SimFederated, ARoundIsTheSlowestClientsTaskPlusTheAggregation) {
+  const std::string platform =
+      "{topology: star, hosts: 5, link: {down: 20Mbps, up: 5Mbps, latency: 10ms}, device: cpu, "
+      "host_links: {1: {down: 50Mbps, up: 10Mbps, latency: 30ms}, 2: {bandwidth: 100Mbps, latency: 2ms}, "
+      "4: {bandwidth: 10Gbps, latency: 1ms}}, host_devices: {2: a100}}";
+  const core::Experiment e =
+      federated(platform, 4, 2, "clients_per_round: 4, local_epochs: 2, samples: {0-1: 640, 2-3: 160}",
+                "  slowdown: {3: 3}\n");
+  const core::Model& m = e.require_model();
+  const double bytes = static_cast<double>(m.gradient_bytes());
+  struct Client {
+    double down, up, latency, slowdown;
+    std::int64_t samples;
+    const char* device;
+  };
+  const Client clients[] = {{20e6 / 8, 5e6 / 8, 10e-3, 1, 640, "cpu"},
+                            {50e6 / 8, 10e6 / 8, 30e-3, 1, 640, "cpu"},
+                            {100e6 / 8, 100e6 / 8, 2e-3, 1, 160, "a100"},
+                            {20e6 / 8, 5e6 / 8, 10e-3, 3, 160, "cpu"}};
+  double slowest = 0;
+  for (int c = 0; c < 4; ++c) {
+    const Client& k = clients[c];
+    const double alpha = k.latency + 1e-3;  // the client's link and the server's
+    const double steps = 2.0 * std::ceil(static_cast<double>(k.samples) / 32);
+    const double task = (alpha + bytes / k.down) +
+                        steps * step_seconds(m, e.platform.device_of(c)) * k.slowdown +
+                        (alpha + bytes / k.up);
+    slowest = std::max(slowest, task);
+  }
+  const double round = slowest + aggregation_seconds(e, 4);
+
+  const auto strategy = strategies::make_strategy(e);
+  const sim::SimResult r = testing::simulate_strategy(e);
+  const auto rounds = rounds_of(r.trace, 4);
+  ASSERT_EQ(rounds.size(), 2U);
+  for (const auto& [start, end] : rounds) EXPECT_NEAR(end - start, round, round * 1e-9);
+  EXPECT_NEAR(strategy->predict().iteration_seconds, round, round * 1e-9);
+  // The summary takes its iterations from the server, the one rank that marks them.
+  const core::RunSummary s = core::summarize(r.trace, r.links, strategy->roles());
+  EXPECT_NEAR(s.iteration_mean, round, round * 1e-9);
+  EXPECT_EQ(s.samples_per_iteration, 2 * (640 + 640 + 160 + 160));
+  EXPECT_EQ(marks(r.trace, "report").size(), 8U);
+}
+
+// Five equal clients but for their speed (slowdown 5, 1, 4, 2, 3), all selected, the round closing
+// at the third report: it ends with the third-fastest task. Clients 0 and 2 are then late: the next
+// round selects only the three idle ones and takes their late updates without averaging them. The
+// downloads of a round start together and share the server's link.
+TEST(SimFederated, OverSelectionClosesTheRoundAtTheKthReport) {
+  const core::Experiment e =
+      federated(testing::star_platform(6, "10Gbps", "1us", "cpu"), 5, 2,
+                "clients_per_round: 5, report_goal: 3, samples: 320",
+                "  slowdown: {0: 5, 1: 1, 2: 4, 3: 2, 4: 3}\n  simulation: {payload: true}\n");
+  const double transfer = static_cast<double>(e.require_model().gradient_bytes()) * 8 / 10e9;
+  const double training = 10 * step_seconds(e.require_model(), e.platform.device_of(0));
+  // α = 2 × 1 µs each way; `selected` downloads share the server's 10 Gbps.
+  const auto task = [&](double slowdown, int selected) {
+    return 2e-6 + selected * transfer + slowdown * training + 2e-6 + transfer;
+  };
+  const sim::SimResult r = testing::simulate_strategy(e);
+  const auto rounds = rounds_of(r.trace, 5);
+  ASSERT_EQ(rounds.size(), 2U);
+  // Round 0 ends with client 4 (slowdown 3); round 1 selects clients 1, 3, 4 and waits for all three.
+  const double round0 = task(3, 5) + aggregation_seconds(e, 3),
+               round1 = task(3, 3) + aggregation_seconds(e, 3);
+  EXPECT_NEAR(rounds[0].second - rounds[0].first, round0, round0 * 1e-9);
+  EXPECT_NEAR(rounds[1].second - rounds[1].first, round1, round1 * 1e-9);
+  EXPECT_EQ(marks(r.trace, "report"),
+            (std::vector<std::pair<int, int>>{{0, 1}, {0, 3}, {0, 4}, {1, 1}, {1, 3}, {1, 4}}));
+  EXPECT_EQ(marks(r.trace, "late"), (std::vector<std::pair<int, int>>{{1, 2}, {1, 0}}));
+  const double mean = (round0 + round1) / 2;
+  EXPECT_NEAR(strategies::make_strategy(e)->predict().iteration_seconds, mean, mean * 1e-9);
+}
+
+// A deadline shorter than the slowest task closes every round at the deadline, whatever dropped out;
+// every dropout the server counts is one a client performed, and real updates — late ones included,
+// against the model version they were computed on — check out.
+TEST(SimFederated, ADeadlineClosesTheRoundAndDropoutsAreNeverAwaited) {
+  const std::string platform = testing::star_platform(9, "10Gbps", "1us", "cpu");
+  const auto make = [&](const std::string& deadline) {
+    return federated(
+        platform, 8, 6,
+        fmt::format("clients_per_round: 5, deadline: {}, dropout: 0.3, seed: 7, samples: 320", deadline),
+        "  slowdown: {0: 3, 1: 1, 2: 2, 3: 3, 4: 1, 5: 2, 6: 3, 7: 1}\n  simulation: {payload: true}\n");
+  };
+  const core::Experiment probe = make("1s");
+  const double training = 10 * step_seconds(probe.require_model(), probe.platform.device_of(0));
+  const double deadline = 2 * training;  // clients of slowdown 1 make it, those of 3 never do
+  const core::Experiment e = make(fmt::format("{:.12f}s", deadline));
+  const sim::SimResult r = testing::simulate_strategy(e);
+  const auto rounds = rounds_of(r.trace, 8);
+  ASSERT_EQ(rounds.size(), 6U);
+  for (const auto& [start, end] : rounds) {
+    const double agg = end - start - deadline;  // the average of what came in
+    EXPECT_GT(agg, -1e-12);
+    EXPECT_LE(agg, aggregation_seconds(e, 5) + 1e-12);
+  }
+  std::size_t client_dropouts = 0;
+  for (const core::TraceEvent& ev : r.trace.events()) {
+    if (ev.lane == core::Lane::mark && ev.rank < 8 && r.trace.text(ev.name) == "dropped") ++client_dropouts;
+  }
+  EXPECT_GT(client_dropouts, 0U);
+  EXPECT_EQ(marks(r.trace, "dropped").size(), client_dropouts);
+  EXPECT_FALSE(marks(r.trace, "late").empty());
+}
+
+// FedBuff with every client always training (so the draws cannot choose): tasks of 1, 2.6 and 4.2
+// units, two updates per aggregation, staleness at most 1. By hand: c0 at 1 and 2 (staleness 0, 0)
+// → aggregation 1 at 2; c1 at 2.6 (1) and c0 at 3 (1) → aggregation 2 at 3; c0 at 4 (1), c2 at 4.2
+// (2: discarded), c0 at 5 (0) → aggregation 3 at 5.
+TEST(SimFederated, FedBuffAggregatesEveryBufferAndDiscardsStaleUpdates) {
+  const core::Experiment e =
+      federated(testing::star_platform(4, "1000Gbps", "1ns", "cpu"), 3, 3,
+                "mode: fedbuff, clients_per_round: 3, buffer: 2, max_staleness: 1, samples: 3200",
+                "  slowdown: {0: 1, 1: 2.6, 2: 4.2}\n  simulation: {payload: true}\n");
+  // Transfers at 1 Tbps take 4 µs, a unit (100 steps) 42 ms.
+  const double unit = 100 * step_seconds(e.require_model(), e.platform.device_of(0));
+  const sim::SimResult r = testing::simulate_strategy(e);
+  std::vector<std::tuple<int, int, int>> seen;  // (aggregation, client, staleness)
+  for (const core::TraceEvent& ev : r.trace.events()) {
+    if (ev.lane != core::Lane::phase) continue;
+    const std::string_view name = r.trace.text(ev.name);
+    if (name != "update" && name != "stale") continue;
+    seen.emplace_back(ev.iteration, ev.attributes.get(core::Attribute::client),
+                      name == "stale" ? -ev.attributes.get(core::Attribute::staleness)
+                                      : ev.attributes.get(core::Attribute::staleness));
+  }
+  EXPECT_EQ(seen, (std::vector<std::tuple<int, int, int>>{
+                      {0, 0, 0}, {0, 0, 0}, {1, 1, 1}, {1, 0, 1}, {2, 0, 1}, {2, 2, -2}, {2, 0, 0}}));
+  const auto rounds = rounds_of(r.trace, 3);
+  ASSERT_EQ(rounds.size(), 3U);
+  const double ends[] = {2, 3, 5};
+  // Off by the transfers (4 µs each) and the server's averaging (0.16 ms each on its CPU).
+  for (std::size_t a = 0; a < 3; ++a)
+    EXPECT_NEAR(rounds[a].second / unit, ends[a], 0.01) << "aggregation " << a;
+}
+
+TEST(FederatedPlan, DrawsAreDistinctMembersAndReproducible) {
+  const std::vector<int> pool = {3, 5, 8, 13, 21, 34, 55, 89};
+  const std::vector<int> a = strategies::sample_clients(42, 7, pool, 5);
+  EXPECT_EQ(a, strategies::sample_clients(42, 7, pool, 5));
+  EXPECT_NE(a, strategies::sample_clients(42, 8, pool, 5));
+  EXPECT_EQ(std::set<int>(a.begin(), a.end()).size(), 5U);
+  for (const int c : a) EXPECT_NE(std::find(pool.begin(), pool.end(), c), pool.end());
+  EXPECT_EQ(strategies::sample_clients(1, 0, pool, 20).size(), pool.size());
+  // Uniform: over many draws every member is picked about count / size of the time.
+  std::map<int, int> picked;
+  for (std::uint64_t d = 0; d < 8000; ++d) {
+    for (const int c : strategies::sample_clients(9, d, pool, 2)) ++picked[c];
+  }
+  for (const int c : pool) EXPECT_NEAR(picked[c], 2000, 150) << c;
+}
+
+TEST(FederatedPlan, CompressionChangesTheUploadedBytes) {
+  strategies::FederatedPlan p;
+  EXPECT_EQ(p.upload_bytes(1000, 4), 4000U);
+  p.compression.quantize_bits = 8;
+  EXPECT_EQ(p.upload_bytes(1000, 4), 1000U);
+  p.compression = {0, 0.01};
+  EXPECT_EQ(p.upload_bytes(1000, 4), 10U * (4 + 4));  // values and 32-bit indices
+  p.compression = {8, 0.01};
+  EXPECT_EQ(p.upload_bytes(1000, 4), 10U * (1 + 4));
+}
+
+struct BadCase {
+  const char* name;
+  const char* strategy;
+  const char* expected;
+};
+void PrintTo(const BadCase& c, std::ostream* out) {
+  *out << c.name;
+}
+
+class FederatedBadInput : public ::testing::TestWithParam<BadCase> {};
+
+TEST_P(FederatedBadInput, IsOneErrorNamingTheField) {
+  try {
+    const core::Experiment e = federated(testing::star_platform(5), 4, 1, GetParam().strategy);
+    strategies::make_strategy(e);
+    FAIL() << "expected an error";
+  } catch (const core::ConfigError& err) {
+    EXPECT_NE(std::string(err.what()).find(GetParam().expected), std::string::npos) << err.what();
+    EXPECT_NE(std::string(err.what()).find("test-experiment.yaml:"), std::string::npos) << err.what();
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, FederatedBadInput,
+    ::testing::Values(
+        BadCase{
+            "selection_larger_than_population", "clients_per_round: 7, samples: 10",
+            "'experiment.strategy.clients_per_round': 7 clients per round, but the population is 4 clients"},
+        BadCase{"deadline_not_a_duration", "clients_per_round: 2, samples: 10, deadline: soon",
+                "'experiment.strategy.deadline'"},
+        BadCase{
+            "dropout_without_deadline", "clients_per_round: 2, samples: 10, dropout: 0.1",
+            "'experiment.strategy.dropout': clients that drop out never report: give the round a 'deadline'"},
+        BadCase{"no_samples", "clients_per_round: 2", "needs 'samples'"},
+        BadCase{"client_without_samples", "clients_per_round: 2, samples: {0-2: 10}",
+                "client 3 has no samples"},
+        BadCase{"buffer_in_fedavg", "clients_per_round: 2, samples: 10, buffer: 3",
+                "'experiment.strategy.buffer': belongs to mode fedbuff"},
+        BadCase{"fedbuff_without_buffer", "mode: fedbuff, clients_per_round: 2, samples: 10",
+                "mode fedbuff needs 'buffer'"},
+        BadCase{"report_goal_above_selection", "clients_per_round: 2, report_goal: 3, samples: 10",
+                "'experiment.strategy.report_goal'"},
+        BadCase{"unknown_compression", "clients_per_round: 2, samples: 10, compression: {zip: 1}",
+                "'experiment.strategy.compression.zip'"}),
+    [](const auto& param_info) { return std::string(param_info.param.name); });
+
+}  // namespace
+}  // namespace dmlsim
