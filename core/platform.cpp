@@ -8,6 +8,7 @@
 #include <cmath>
 #include <span>
 
+#include "core/edge_platform.hpp"
 #include "core/errors.hpp"
 #include "core/overloaded.hpp"
 #include "core/units.hpp"
@@ -32,26 +33,6 @@ constexpr std::string_view kGpuNodesFields[] = {
 constexpr std::string_view kSimgridXmlFields[] = {"name",   "topology",     "file",     "hosts",
                                                   "device", "host_devices", "tcp_acks", "collective_launch",
                                                   "sources"};
-
-// `{bandwidth, latency}`, or `{up, down, latency}` for a link whose directions differ; either
-// with an optional `efficiency` and `overhead` (see LinkSpec).
-LinkSpec parse_link(const ConfigNode& node) {
-  node.expect_only({"bandwidth", "up", "down", "latency", "efficiency", "overhead"});
-  const bool both = node.has("bandwidth"), up = node.has("up"), down = node.has("down");
-  if (both == (up || down) || up != down) {
-    node.fail("give either 'bandwidth' (both directions) or both 'up' and 'down'");
-  }
-  LinkSpec link = both ? LinkSpec{node.bandwidth("bandwidth"), node.duration("latency")}
-                       : LinkSpec{node.bandwidth("down"), node.duration("latency"), node.bandwidth("up")};
-  if (const auto efficiency = node.find("efficiency")) {
-    link.efficiency = efficiency->as_double();
-    if (!(link.efficiency > 0 && link.efficiency <= 1)) {
-      efficiency->fail("must be a fraction of the line rate in (0, 1], e.g. 0.78");
-    }
-  }
-  link.overhead = node.duration_or("overhead", 0.0);
-  return link;
-}
 
 // A key of `host_links` or `host_devices`: one host ("3") or a range ("4-7"), inside the platform.
 std::pair<int, int> parse_host_range(const ConfigNode& value, const std::string& key, int hosts) {
@@ -194,7 +175,8 @@ std::vector<std::string> Platform::assumed_figures() const {
   };
   add("platform", sources);
   add("device", device.sources);
-  for (const auto& [host, d] : host_devices) add(fmt::format("host_devices.{}", host), d.sources);
+  // Per device class, not per host: an edge population has a thousand hosts of one phone profile.
+  for (const auto& [host, d] : host_devices) add(fmt::format("device {}", d.name), d.sources);
   return out;
 }
 
@@ -206,6 +188,24 @@ std::string Platform::header() const {
                        fmt::join(assumed, ", "), source.empty() ? "the platform" : source);
   }
   return out;
+}
+
+LinkSpec parse_link(const ConfigNode& node) {
+  node.expect_only({"bandwidth", "up", "down", "latency", "efficiency", "overhead"});
+  const bool both = node.has("bandwidth"), up = node.has("up"), down = node.has("down");
+  if (both == (up || down) || up != down) {
+    node.fail("give either 'bandwidth' (both directions) or both 'up' and 'down'");
+  }
+  LinkSpec link = both ? LinkSpec{node.bandwidth("bandwidth"), node.duration("latency")}
+                       : LinkSpec{node.bandwidth("down"), node.duration("latency"), node.bandwidth("up")};
+  if (const auto efficiency = node.find("efficiency")) {
+    link.efficiency = efficiency->as_double();
+    if (!(link.efficiency > 0 && link.efficiency <= 1)) {
+      efficiency->fail("must be a fraction of the line rate in (0, 1], e.g. 0.78");
+    }
+  }
+  link.overhead = node.duration_or("overhead", 0.0);
+  return link;
 }
 
 std::string Platform::describe_devices() const {
@@ -274,10 +274,28 @@ std::string describe_tree(const FatTreeSpec& t, std::string_view members) {
 
 }  // namespace
 
+namespace {
+
+// "edge of 1000 clients in 2 classes: phone-4g ×600 (5 Mbps up, 20 Mbps down / 40 ms, region eu),
+// ...; server link 10 Gbps / 1 ms"
+std::string describe_edge(const Platform& p, const StarTopology& t) {
+  std::string classes;
+  for (const HostClass& c : p.host_classes) {
+    classes += fmt::format("{}{} ×{} ({}{})", classes.empty() ? "" : ", ", c.name, c.count,
+                           describe_link(c.link), c.region.empty() ? "" : ", region " + c.region);
+  }
+  return fmt::format("edge of {} clients in {} class{}: {}; server link {}", t.hosts - 1,
+                     p.host_classes.size(), p.host_classes.size() == 1 ? "" : "es", classes,
+                     describe_link(t.link));
+}
+
+}  // namespace
+
 std::string Platform::describe() const {
   const std::string network = std::visit(
       Overloaded{
           [this](const StarTopology& t) {
+            if (!host_classes.empty()) return describe_edge(*this, t);
             return fmt::format("star of {} hosts, links {}{}{}", t.hosts, describe_link(t.link),
                                describe_exceptions(t.host_links),
                                shared_cores > 0 ? fmt::format(", sharing {} cores", shared_cores) : "");
@@ -309,9 +327,16 @@ int Platform::host_count() const {
                     topology);
 }
 
+const HostClass* Platform::class_of(int host) const {
+  for (const HostClass& c : host_classes) {
+    if (host >= c.first && host < c.first + c.count) return &c;
+  }
+  return nullptr;
+}
+
 std::string Platform::topology_name() const {
   return std::visit(Overloaded{
-                        [](const StarTopology&) { return "star"; },
+                        [this](const StarTopology&) { return host_classes.empty() ? "star" : "edge"; },
                         [](const FatTreeTopology&) { return "fat-tree"; },
                         [](const GpuNodesTopology&) { return "gpu-nodes"; },
                         [](const SimgridXmlTopology&) { return "simgrid-xml"; },
@@ -367,7 +392,7 @@ std::vector<std::string_view> platform_fields() {
   for (const auto fields :
        {std::span<const std::string_view>(kStarFields), std::span<const std::string_view>(kFatTreeFields),
         std::span<const std::string_view>(kGpuNodesFields),
-        std::span<const std::string_view>(kSimgridXmlFields)}) {
+        std::span<const std::string_view>(kSimgridXmlFields), edge_platform_fields()}) {
     out.insert(out.end(), fields.begin(), fields.end());
   }
   std::sort(out.begin(), out.end());
@@ -379,6 +404,13 @@ Platform parse_platform(const ConfigNode& node) {
   Platform p;
   p.source = node.file();
   const std::string type = node.string("topology");
+  if (type == "edge") {
+    parse_edge_platform(node, p);
+    p.name = node.string_or("name", "edge");
+    p.tcp_acks = node.boolean_or("tcp_acks", false);
+    p.sources = parse_sources(node);
+    return p;
+  }
   if (type == "star") {
     node.expect_only(kStarFields);
     StarTopology s;
@@ -433,7 +465,8 @@ Platform parse_platform(const ConfigNode& node) {
     p.topology = x;
   } else {
     node.at("topology")
-        .fail(fmt::format("unknown topology '{}' (known: star, fat-tree, gpu-nodes, simgrid-xml)", type));
+        .fail(
+            fmt::format("unknown topology '{}' (known: star, fat-tree, gpu-nodes, simgrid-xml, edge)", type));
   }
   p.name = node.string_or("name", p.topology_name());
   p.device = load_device(node.at("device"));

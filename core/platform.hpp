@@ -109,6 +109,15 @@ struct PathParams {
   double bandwidth = 0;
 };
 
+// Hosts first..first+count−1 of a platform form a class (an edge topology's client classes).
+struct HostClass {
+  std::string name;
+  int first = 0;
+  int count = 0;
+  std::string region;  // empty when the platform has no regions
+  LinkSpec link;       // as the class gives it (each host's own may be spread around it)
+};
+
 struct Platform {
   std::string name;
   std::string source;  // file it came from
@@ -131,8 +140,12 @@ struct Platform {
   // DGX: 6–10 µs, most of a small all-reduce). Simulator and closed forms both charge it.
   double collective_launch = 0;
   std::vector<FigureSource> sources;  // where its figures come from (sources.hpp)
+  // Named classes of hosts (`topology: edge`, edge_platform.hpp); empty for other topologies.
+  std::vector<HostClass> host_classes;
 
   int host_count() const;
+  // The class of `host`, or nullptr.
+  const HostClass* class_of(int host) const;
   // The figures of the platform and of its devices that their files say are assumed
   // ("platform.nic.efficiency", "device.efficiency.compute"); empty when none is.
   std::vector<std::string> assumed_figures() const;
@@ -158,6 +171,10 @@ struct Platform {
   // the node switch inside a node.
   std::optional<PathParams> path(int a, int b, int sending = 1, int receiving = 1) const;
 };
+
+// A link mapping: `{bandwidth, latency}` or `{up, down, latency}`, with optional `efficiency` and
+// `overhead`.
+LinkSpec parse_link(const ConfigNode& node);
 
 // Every field a platform of some topology may have.
 std::vector<std::string_view> platform_fields();

@@ -1,0 +1,144 @@
+#include "core/edge_platform.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <map>
+#include <numbers>
+
+#include "core/device.hpp"
+
+namespace dmlsim::core {
+namespace {
+
+constexpr std::string_view kEdgeFields[] = {"name",    "topology", "server",   "classes",
+                                            "regions", "seed",     "tcp_acks", "sources"};
+constexpr std::int64_t kMaxClients = 1 << 20;
+
+// splitmix64 (Steele, Lea and Flood, OOPSLA 2014): portable draws from a seed and a key.
+std::uint64_t mix(std::uint64_t x) {
+  x += 0x9E3779B97F4A7C15ULL;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+  return x ^ (x >> 31);
+}
+double unit_open(std::uint64_t bits) {
+  return (static_cast<double>(bits >> 11) + 0.5) * 0x1.0p-53;
+}
+
+// A device as fast as `device` times `factor`: every rate multiplied, every fixed time divided.
+DeviceProfile faster(DeviceProfile device, double factor) {
+  for (auto& peak : device.peak_flops) {
+    if (peak) *peak *= factor;
+  }
+  device.memory_bandwidth *= factor;
+  device.launch_overhead /= factor;
+  for (MeasuredKernel& k : device.measured) k.seconds /= factor;
+  if (device.gemm) device.gemm->fixed /= factor;
+  return device;
+}
+
+struct Spread {
+  double compute = 0, bandwidth = 0;  // σ of the log-normal factors
+};
+
+Spread parse_spread(const ConfigNode& cls) {
+  Spread s;
+  const auto node = cls.find("spread");
+  if (!node) return s;
+  node->expect_only({"compute", "bandwidth"});
+  const auto sigma = [&](const char* key) {
+    const double v = node->number_or(key, 0);
+    if (!(v >= 0 && v <= 3))
+      node->at(key).fail("a log-normal σ in [0, 3] (0.5: a quarter of clients below 0.71×)");
+    return v;
+  };
+  s.compute = sigma("compute");
+  s.bandwidth = sigma("bandwidth");
+  return s;
+}
+
+}  // namespace
+
+std::span<const std::string_view> edge_platform_fields() {
+  return kEdgeFields;
+}
+
+double lognormal_factor(std::uint64_t seed, std::uint64_t key, double sigma) {
+  if (sigma == 0) return 1;
+  const std::uint64_t a = mix(seed ^ mix(key)), b = mix(a);
+  // Box–Muller: a standard normal from two uniforms in (0, 1).
+  const double z = std::sqrt(-2 * std::log(unit_open(a))) * std::cos(2 * std::numbers::pi * unit_open(b));
+  return std::exp(sigma * z);
+}
+
+void parse_edge_platform(const ConfigNode& node, Platform& p) {
+  node.expect_only(kEdgeFields);
+  const ConfigNode server = node.at("server");
+  server.expect_only({"link", "device"});
+  std::map<std::string, double, std::less<>> regions;
+  if (const auto r = node.find("regions")) {
+    if (!r->is_map()) r->fail("expected a mapping of region name to its core latency (eu: 10ms)");
+    for (const std::string& name : r->keys()) {
+      const double latency = r->duration(name);
+      if (!(latency >= 0)) r->at(name).fail("a latency of zero or more");
+      regions.emplace(name, latency);
+    }
+  }
+  const auto seed = static_cast<std::uint64_t>(node.integer_in_or("seed", 0, std::int64_t{1} << 62, 1));
+  const ConfigNode classes = node.at("classes");
+  if (!classes.is_map() || classes.keys().empty())
+    classes.fail("expected a mapping of class name to {count, link, device}");
+
+  StarTopology star;
+  p.device = load_device(server.at("device"));
+  std::map<std::string, DeviceProfile, std::less<>> devices;  // loaded once per name
+  for (const std::string& name : classes.keys()) {
+    const ConfigNode cls = classes.at(name);
+    if (!cls.is_map()) cls.fail("expected {count, link, device}");
+    cls.expect_only({"count", "link", "device", "region", "spread"});
+    if (!cls.has("device"))
+      cls.fail("a client class needs a 'device' (a shipped name such as phone, or a file)");
+    if (!cls.has("link")) cls.fail("a client class needs a 'link': its access link, {down, up, latency}");
+    HostClass hc;
+    hc.name = name;
+    hc.first = star.hosts;
+    hc.count = static_cast<int>(cls.integer_in("count", 1, kMaxClients));
+    if (star.hosts + hc.count > kMaxClients)
+      cls.at("count").fail(fmt::format("more than {} clients in all", kMaxClients));
+    LinkSpec link = parse_link(cls.at("link"));
+    hc.link = link;
+    if (const auto region = cls.find("region")) {
+      hc.region = region->as_string();
+      const auto it = regions.find(hc.region);
+      if (it == regions.end()) {
+        std::string known;
+        for (const auto& [r, l] : regions) known += (known.empty() ? "" : ", ") + r;
+        region->fail(fmt::format("unknown region '{}' (platform.regions: {})", hc.region,
+                                 known.empty() ? "none given" : known));
+      }
+      link.latency += it->second;  // the WAN core between the region and the server
+    }
+    const ConfigNode device_node = cls.at("device");
+    const std::string device_key = device_node.as_flow_yaml();
+    auto device = devices.find(device_key);
+    if (device == devices.end()) device = devices.emplace(device_key, load_device(device_node)).first;
+    const Spread spread = parse_spread(cls);
+    for (int h = hc.first; h < hc.first + hc.count; ++h) {
+      const auto key = static_cast<std::uint64_t>(h);
+      LinkSpec own = link;
+      const double b = lognormal_factor(seed, 2 * key, spread.bandwidth);
+      own.bandwidth *= b;
+      own.up_bandwidth *= b;
+      star.host_links.emplace(h, own);
+      p.host_devices.emplace(h, faster(device->second, lognormal_factor(seed, 2 * key + 1, spread.compute)));
+    }
+    star.hosts += hc.count;
+    p.host_classes.push_back(hc);
+  }
+  star.link = parse_link(server.at("link"));  // the server's; every client has its own
+  star.hosts += 1;
+  p.topology = star;
+}
+
+}  // namespace dmlsim::core

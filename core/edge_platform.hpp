@@ -1,0 +1,36 @@
+#pragma once
+// `topology: edge` — a federated population: clients in classes (a phone on 4G, a laptop on home
+// broadband, a hospital's server on a leased line), each class with its count, access link (up and
+// down rates, latency), device and region, and one server in a data centre. The WAN core adds a
+// latency per region to the path between the server and a region's clients.
+//
+//   platform:
+//     topology: edge
+//     server: {link: {bandwidth: 10Gbps, latency: 1ms}, device: cpu}
+//     regions: {eu: 10ms, asia: 90ms}          # optional: one-way core latency to the server
+//     classes:
+//       phone-4g:   {count: 600, link: {down: 20Mbps, up: 5Mbps, latency: 40ms}, device: phone, region: eu}
+//       laptop-wifi: {count: 400, link: {down: 100Mbps, up: 20Mbps, latency: 15ms}, device: cpu,
+//                     spread: {compute: 0.3, bandwidth: 0.5}}
+//     seed: 1                                  # the spreads' draws
+//
+// The clients are hosts 0..N−1 in class order and the server is host N, so that a federated
+// experiment's clients (ranks 0..N−1) and server (the last rank) land there by default. `spread`
+// gives each client of a class its own speed: its device's rates and its link's rates multiplied
+// by a log-normal factor of median 1 and the given σ, drawn from the seed and the host.
+//
+// It is built as a star (StarTopology with a link and a device per host), so the simulator, the
+// closed forms and the namespace testbed need nothing new; Platform::host_classes keeps the classes.
+#include "core/config_node.hpp"
+#include "core/platform.hpp"
+
+namespace dmlsim::core {
+
+std::span<const std::string_view> edge_platform_fields();
+// Fills `platform`'s topology, device, host devices and host classes from `node`.
+void parse_edge_platform(const ConfigNode& node, Platform& platform);
+
+// A log-normal factor of median 1 and parameter `sigma`, from a seed and a key (portable).
+double lognormal_factor(std::uint64_t seed, std::uint64_t key, double sigma);
+
+}  // namespace dmlsim::core
