@@ -298,6 +298,9 @@ void measure(Run& run) {
     const auto& [count, first, last] = span;
     if (last > first) run.throughput += count * samples_per_rank / (last - first);
   }
+  // No training rank marks iterations (a federated server keeps the rounds): the run's own.
+  if (spans.empty() && run.iteration > 0)
+    run.throughput = static_cast<double>(figures.samples_per_iteration) / run.iteration;
   const double iterations = std::max<double>(1, static_cast<double>(summary["iterations_s"].size()));
   std::ifstream links(run.dir / "links.csv");
   std::string line;

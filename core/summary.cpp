@@ -3,8 +3,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <ostream>
+#include <set>
 
 #include "core/errors.hpp"
 #include "core/units.hpp"
@@ -18,6 +20,37 @@ double bus_factor(std::string_view collective, int n) {
   if (collective == "reduce-scatter" || collective == "all-gather") return (nd - 1) / nd;
   return 1;  // broadcast, reduce, point-to-point
 }
+
+namespace {
+
+// RunSummary::iteration_marks, and the samples of each iteration where the trace counts them
+// (kSamplesTrained), from the events of the ranks that mark iterations.
+void count_iteration_marks(const Trace& trace, const std::set<int>& clock_ranks,
+                           const std::map<int, double>& iterations, RunSummary& s) {
+  std::map<int, std::size_t> index;  // iteration number → position
+  for (const auto& [iteration, end] : iterations) index.emplace(iteration, index.size());
+  std::vector<std::map<std::string, int>> marks(index.size());
+  double samples = 0;
+  bool counted = false, marked = false;
+  for (const TraceEvent& e : trace.events()) {
+    if (!clock_ranks.contains(e.rank)) continue;
+    const auto at = index.find(e.iteration);
+    if (at == index.end()) continue;
+    const std::string_view name = trace.text(e.name);
+    if (e.lane == Lane::counter && name == kSamplesTrained) {
+      samples += e.value;
+      counted = true;
+    } else if (e.lane == Lane::phase && e.start == e.end) {
+      ++marks[at->second][std::string(name)];
+      marked = true;
+    }
+  }
+  if (marked) s.iteration_marks = std::move(marks);
+  if (counted && !index.empty())
+    s.samples_per_iteration = std::llround(samples / static_cast<double>(index.size()));
+}
+
+}  // namespace
 
 RunSummary summarize(const Trace& trace, std::vector<LinkUsage> links, const Roles& roles) {
   RunSummary s;
@@ -42,9 +75,11 @@ RunSummary summarize(const Trace& trace, std::vector<LinkUsage> links, const Rol
   const bool training_ranks_mark = std::any_of(events.begin(), events.end(), [&](const TraceEvent& e) {
     return e.lane == Lane::phase && e.name == iteration_id && iteration_id != 0 && trains(e.rank);
   });
+  std::set<int> clock_ranks;  // the ranks whose marks make the iterations
   for (const TraceEvent& e : events) {
     if (e.lane != Lane::phase || e.name != iteration_id || iteration_id == 0) continue;
     if (training_ranks_mark && !trains(e.rank)) continue;
+    clock_ranks.insert(e.rank);
     auto [end_it, new_end] = iteration_end.try_emplace(e.iteration, e.end);
     if (!new_end) end_it->second = std::max(end_it->second, e.end);
     auto [start_it, new_start] = iteration_start.try_emplace(e.iteration, e.start);
@@ -56,6 +91,7 @@ RunSummary summarize(const Trace& trace, std::vector<LinkUsage> links, const Rol
     previous_end = end;
   }
   if (s.iteration_seconds.empty()) s.iteration_seconds.push_back(s.makespan);  // no marks: the run is one
+  count_iteration_marks(trace, clock_ranks, iteration_end, s);
   for (double t : s.iteration_seconds) s.iteration_mean += t;
   s.iteration_mean /= static_cast<double>(s.iteration_seconds.size());
   const double iterations = static_cast<double>(s.iteration_seconds.size());
@@ -67,8 +103,8 @@ RunSummary summarize(const Trace& trace, std::vector<LinkUsage> links, const Rol
   }
   std::map<std::tuple<std::string, std::uint64_t, int>, CollectiveStats> collectives;
   // Compute comes from kernel events; a trace recorded with `trace: phases` has none, and then the
-  // forward, backward (and weight-gradient) and optimizer phases stand for it. With `trace: none` only the
-  // iteration marks exist: the breakdown is unknown, not zero.
+  // forward, backward (and weight-gradient), optimizer and local-training phases stand for it. With `trace:
+  // none` only the iteration marks exist: the breakdown is unknown, not zero.
   bool kernels = false;
   std::vector<double> phase_compute(static_cast<std::size_t>(s.ranks), 0.0);
   s.breakdown_recorded = false;
@@ -83,7 +119,9 @@ RunSummary summarize(const Trace& trace, std::vector<LinkUsage> links, const Rol
     if (e.lane == Lane::phase) {
       const std::string_view name = trace.text(e.name);
       // ZB-H1 splits backward into input-gradient ("backward") and weight-gradient passes.
-      if (name == "forward" || name == "backward" || name == "weight-gradient" || name == "optimizer")
+      // A federated client's "local-training" is all compute.
+      if (name == "forward" || name == "backward" || name == "weight-gradient" || name == "optimizer" ||
+          name == "local-training")
         phase_compute[static_cast<std::size_t>(e.rank)] += e.duration();
     }
     if (e.lane == Lane::collective && !is_collective_part(e)) {
@@ -146,6 +184,7 @@ nlohmann::json RunSummary::to_json(std::size_t max_links) const {
   j["makespan_s"] = makespan;
   j["iteration_s"] = iteration_mean;
   j["iterations_s"] = iteration_seconds;
+  if (!iteration_marks.empty()) j["marks_per_iteration"] = iteration_marks;
   // Unknown (null) rather than zero when the trace did not record them (trace: none).
   const auto known = [&](double v) { return breakdown_recorded ? nlohmann::json(v) : nlohmann::json(); };
   j["compute_s"] = known(compute_mean);
@@ -211,6 +250,8 @@ RunSummary RunSummary::from_json(const nlohmann::json& j) {
     s.makespan = number(j, "makespan_s");
     s.iteration_seconds = j.at("iterations_s").get<std::vector<double>>();
     s.iteration_mean = number(j, "iteration_s");
+    if (j.contains("marks_per_iteration"))
+      s.iteration_marks = j.at("marks_per_iteration").get<std::vector<std::map<std::string, int>>>();
     s.breakdown_recorded = !j.at("compute_s").is_null();
     s.compute_mean = number(j, "compute_s");
     s.communication_mean = number(j, "communication_s");
@@ -264,6 +305,23 @@ void print_summary(const RunSummary& s, std::ostream& out, std::size_t max_links
   if (s.samples_per_iteration > 0) {
     out << fmt::format("  throughput            {:>12.1f} samples/s ({} per iteration)\n",
                        s.samples_per_second(), s.samples_per_iteration);
+  }
+  if (!s.iteration_marks.empty()) {
+    // "report 98.5, late 1.5, dropped 9.9" per iteration, in order of first appearance.
+    std::vector<std::pair<std::string, double>> means;
+    for (const auto& counts : s.iteration_marks) {
+      for (const auto& [name, n] : counts) {
+        auto it = std::find_if(means.begin(), means.end(), [&](const auto& m) { return m.first == name; });
+        if (it == means.end()) it = means.insert(means.end(), {name, 0.0});
+        it->second += n;
+      }
+    }
+    std::string line;
+    for (const auto& [name, total] : means) {
+      line += fmt::format("{}{} {:.4g}", line.empty() ? "" : ", ", name,
+                          total / static_cast<double>(s.iteration_marks.size()));
+    }
+    out << fmt::format("  per iteration         {}\n", line);
   }
   if (s.breakdown_recorded) {
     out << fmt::format("  compute               {:>12}  ({:.1f} % of the iteration)\n",

@@ -5,6 +5,7 @@
 // and busy time per network link, busiest first.
 #include <cstdint>
 #include <iosfwd>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -47,6 +48,11 @@ struct RankStats {
 // rest servers). A reader refuses files newer than it knows.
 inline constexpr int kSummarySchemaVersion = 3;
 
+// The counter series in which a strategy whose iterations train a varying number of samples (a
+// federated round averages the updates that came in) counts them: one sample per iteration, on the
+// rank that marks the iterations. Where it exists it replaces Roles::samples_per_iteration.
+inline constexpr std::string_view kSamplesTrained = "samples trained";
+
 struct RunSummary {
   std::string label;
   int ranks = 0;
@@ -56,6 +62,9 @@ struct RunSummary {
   std::int64_t samples_per_iteration = 0;  // all ranks together; 0 when the run trains no samples
   double makespan = 0;
   std::vector<double> iteration_seconds;  // one per iteration (global: slowest rank decides)
+  // Per iteration, the instants the ranks that mark iterations recorded inside it, as zero-length
+  // phases, counted by name (a federated server's "report", "late", "dropped"). Empty when none.
+  std::vector<std::map<std::string, int>> iteration_marks;
   double iteration_mean = 0;
   // Whether the trace holds more than iteration marks (not so with trace: none): without, the
   // compute/communication breakdown is unknown and summary.json says null.

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "core/summary.hpp"
 #include "core/units.hpp"
 
 namespace dmlsim::core {
@@ -46,9 +47,11 @@ void TracingRank::count(std::string_view series, double value) {
 }
 
 // Marks are rare and kept from `phases` detail up; counters are sampled as often as layers run,
-// so they come with kernels (the default detail) and up.
+// so they come with kernels (the default detail) and up — but for the samples an iteration
+// trained, one per iteration, which the summary's throughput needs.
 void TracingRank::record_instant(Lane lane, std::string_view name, double value) {
-  if (detail_ < (lane == Lane::counter ? TraceDetail::kernels : TraceDetail::phases)) return;
+  const bool frequent = lane == Lane::counter && name != kSamplesTrained;
+  if (detail_ < (frequent ? TraceDetail::kernels : TraceDetail::phases)) return;
   TraceEvent e;
   e.rank = rank_;
   e.lane = lane;

@@ -570,6 +570,24 @@ TEST(Cli, ExplainPrintsTheClosedForm) {
       << r.out;
 }
 
+// Every shipped experiment (experiments/*.yaml that are experiments, not compare or sweep plans)
+// loads and explains: a broken example is a defect a new user meets first.
+TEST(Cli, EveryShippedExperimentExplains) {
+  ScratchDir scratch("cli-shipped");
+  int explained = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(testing::source_dir() / "experiments")) {
+    if (entry.path().extension() != ".yaml") continue;
+    if (testing::read_file(entry.path()).find("\nexperiment:") == std::string::npos &&
+        testing::read_file(entry.path()).rfind("experiment:", 0) != 0)
+      continue;
+    const auto r = run_dmlsim({"explain", entry.path().string()}, scratch);
+    EXPECT_EQ(r.exit_code, 0) << entry.path() << ": " << r.err;
+    EXPECT_NE(r.out.find("predicted iteration time"), std::string::npos) << entry.path() << ": " << r.out;
+    ++explained;
+  }
+  EXPECT_GE(explained, 12);
+}
+
 // The NICs a node's GPUs share are in explain's platform line and in its closed form: on 8 nodes
 // of 4 A100s with one 100 Gbit/s NIC per node, hierarchical all-reduce's rails share the NIC.
 TEST(Cli, ExplainShowsSharedNics) {

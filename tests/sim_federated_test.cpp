@@ -210,6 +210,40 @@ TEST(SimFederated, FedBuffAggregatesEveryBufferAndDiscardsStaleUpdates) {
     EXPECT_NEAR(rounds[a].second / unit, ends[a], 0.01) << "aggregation " << a;
 }
 
+// 200 clients of an edge platform (two classes in two regions, every client its own speed),
+// over-selection with a deadline and dropouts: the closed form replays the server's draws and
+// predicts the mean round; the summary counts each round's reports, late updates and dropouts and
+// the samples the averaged updates trained on.
+TEST(SimFederated, OnAnEdgePopulationTheReplayPredictsTheRoundsAndTheSummaryCountsThem) {
+  const std::string platform =
+      "{topology: edge, server: {link: {bandwidth: 1Gbps, latency: 1ms}, device: cpu}, "
+      "regions: {eu: 10ms, asia: 80ms}, seed: 3, classes: {"
+      "lte: {count: 120, link: {down: 20Mbps, up: 5Mbps, latency: 40ms}, device: phone, region: asia, "
+      "spread: {compute: 0.4, bandwidth: 0.5}}, "
+      "wifi: {count: 80, link: {down: 100Mbps, up: 20Mbps, latency: 10ms}, device: phone, region: eu, "
+      "spread: {compute: 0.4, bandwidth: 0.5}}}}";
+  const core::Experiment e = federated(platform, 200, 8,
+                                       "clients_per_round: 30, report_goal: 25, deadline: 2s, dropout: 0.1, "
+                                       "samples: {0-99: 320, 100-199: 640}");
+  const auto strategy = strategies::make_strategy(e);
+  const sim::SimResult r = testing::simulate_strategy(e);
+  const core::RunSummary s = core::summarize(r.trace, r.links, strategy->roles());
+  ASSERT_EQ(s.iteration_seconds.size(), 8U);
+  EXPECT_NEAR(s.iteration_mean, strategy->predict().iteration_seconds, s.iteration_mean * 1e-9);
+
+  ASSERT_EQ(s.iteration_marks.size(), 8U);
+  std::map<std::string, int> counted;
+  for (const auto& round : s.iteration_marks) {
+    for (const auto& [name, n] : round) counted[name] += n;
+  }
+  EXPECT_EQ(counted["report"], static_cast<int>(marks(r.trace, "report").size()));
+  EXPECT_EQ(counted["dropped"], static_cast<int>(marks(r.trace, "dropped").size()));
+  EXPECT_GT(counted["dropped"], 0);
+  double samples = 0;
+  for (const auto& [round, client] : marks(r.trace, "report")) samples += client < 100 ? 320 : 640;
+  EXPECT_EQ(s.samples_per_iteration, std::llround(samples / 8));
+}
+
 TEST(FederatedPlan, DrawsAreDistinctMembersAndReproducible) {
   const std::vector<int> pool = {3, 5, 8, 13, 21, 34, 55, 89};
   const std::vector<int> a = strategies::sample_clients(42, 7, pool, 5);

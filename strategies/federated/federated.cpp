@@ -11,6 +11,7 @@
 
 #include "core/communicator.hpp"
 #include "core/errors.hpp"
+#include "core/summary.hpp"
 #include "core/units.hpp"
 #include "strategies/federated/federated_plan.hpp"
 
@@ -214,6 +215,10 @@ class Federated final : public Strategy {
     }
 
     void aggregate(const std::vector<std::pair<int, double>>& taken, int round) {
+      double samples = 0;  // what the averaged updates were trained on
+      for (const auto& [c, w] : taken)
+        samples += static_cast<double>(plan_.samples[static_cast<std::size_t>(c)]);
+      rank_.count(core::kSamplesTrained, samples * plan_.local_epochs);
       {
         core::Phase agg(rank_, "aggregate", round);
         const std::int64_t elements =
