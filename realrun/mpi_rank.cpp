@@ -1,12 +1,14 @@
 #include "realrun/mpi_rank.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <climits>
 #include <cstdlib>
-#include <fstream>
 #include <optional>
 #include <string>
 
@@ -174,10 +176,14 @@ InjectedFault InjectedFault::from_environment() {
 MpiRank::MpiRank(MpiContext& context, core::Trace& trace)
     : TracingRank(context.rank, context.size, trace, context.detail),
       context_(context),
-      scratch_(std::make_unique<Scratch>()) {}
+      scratch_(std::make_unique<Scratch>()) {
+  if (!context_.progress_path.empty())
+    progress_fd_ = ::open(context_.progress_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+}
 
 MpiRank::~MpiRank() {
   stop_streams();
+  if (progress_fd_ >= 0) ::close(progress_fd_);
 }
 
 void MpiRank::stop_streams() {
@@ -258,9 +264,13 @@ void MpiRank::begin_phase(std::string_view name, int iteration, const core::Even
     }
   }
   TracingRank::begin_phase(name, iteration, attributes, bytes);
-  if (!context_.progress_path.empty()) {
-    std::ofstream(context_.progress_path, std::ios::trunc)
-        << fmt::format("{} {}\n", current_iteration(), name);
+  if (progress_fd_ >= 0) {
+    // "I PHASE", padded to a fixed width so that a shorter record overwrites a longer one whole.
+    std::array<char, 128> record;
+    record.fill(' ');
+    fmt::format_to_n(record.data(), record.size() - 1, "{} {}", current_iteration(), name);
+    record.back() = '\n';
+    [[maybe_unused]] const ssize_t written = ::pwrite(progress_fd_, record.data(), record.size(), 0);
   }
 }
 
