@@ -187,6 +187,31 @@ TEST(MixedLinks, CalibrationKeepsEveryHostLinkAndValidatesTheRing) {
   EXPECT_LE(std::abs(report["error_percent"].get<double>()), 25.0);
 }
 
+// Federated rounds on a testbed of six clients in three asymmetric link classes (issue 13): calibrated
+// on the testbed (a ping-pong per link class, the 2NN's kernel shapes), FedAvg with every client
+// in every round, measured 5 times against the calibrated simulation. Measured here −4.4 % (the
+// clients' local training, 6 ranks on the machine's 2 cores while the others spin in MPI, −39 %).
+TEST(FederatedValidation, SixClientsOfThreeAsymmetricLinkClassesWithinTenPercent) {
+  DMLSIM_REQUIRE_ROOT();
+  ScratchDir scratch("validation-federated");
+  const auto calibrated =
+      run_dmlsim({"calibrate", (testing::source_dir() / "platforms/testbed-edge-6.yaml").string(), "--model",
+                  (testing::source_dir() / "models/fedavg-2nn.yaml").string(), "--max-size", "4MiB",
+                  "--repeats", "3", "--out", (scratch / "cal").string()},
+                 scratch);
+  ASSERT_EQ(calibrated.exit_code, 0) << calibrated.err << calibrated.out;
+  std::cout << calibrated.out;
+  const auto validated = run_dmlsim(
+      {"validate", (testing::source_dir() / "experiments/validation/federated-edge6.yaml").string(),
+       "--calibrated", (scratch / "cal" / "platform.yaml").string(), "--repeat", "5", "--max-error", "10",
+       "--out", (scratch / "v").string()},
+      scratch);
+  std::cout << validated.out;
+  ASSERT_EQ(validated.exit_code, 0) << validated.err;
+  EXPECT_LE(std::abs(testing::read_json(scratch / "v" / "validation.json")["error_percent"].get<double>()),
+            10.0);
+}
+
 TEST(ValidationSuite, CalibratedSimulationMatchesMeasuredRuns) {
   DMLSIM_REQUIRE_ROOT();
   // Kept under the build tree for inspection and for regenerating the README's table.

@@ -274,8 +274,8 @@ class Federated final : public Strategy {
       aggregate(reports, r);
     }
 
-    // Takes the update of inbox entry i in round r: its client, or −1 when the update is late (it
-    // was computed for an earlier round and is discarded).
+    // Takes the update of inbox entry i in round r (−1: after the last): its client, or −1 when the
+    // update is late (computed on an older model version) and is discarded.
     int take(std::size_t i, int r) {
       const int c = inbox_.take(i);
       Client& client = clients_[static_cast<std::size_t>(c)];
@@ -316,10 +316,10 @@ class Federated final : public Strategy {
       }
     }
 
-    // Takes the updates still on their way (never averaged), then stops every client.
+    // Takes the updates still on their way (late: never averaged), then stops every client.
     void finish() {
       core::Phase drain(rank_, "drain");
-      while (!inbox_.empty()) inbox_.take(rank_.wait_any(inbox_.requests));
+      while (!inbox_.empty()) take(rank_.wait_any(inbox_.requests), -1);
       std::byte stop{};
       for (int c = 0; c < plan_.clients; ++c) sends_.push_back(fl_.isend(c, {1, &stop}, kStopTag));
       rank_.wait_all(sends_);
