@@ -64,6 +64,10 @@ std::span<const std::string_view> edge_platform_fields() {
   return kEdgeFields;
 }
 
+double availability_offset(std::uint64_t seed, std::uint64_t key) {
+  return static_cast<double>(mix(mix(seed ^ 0xA7A11AB1EULL) ^ mix(key)) >> 11) * 0x1.0p-53;
+}
+
 double lognormal_factor(std::uint64_t seed, std::uint64_t key, double sigma) {
   if (sigma == 0) return 1;
   const std::uint64_t a = mix(seed ^ mix(key)), b = mix(a);
@@ -86,6 +90,7 @@ void parse_edge_platform(const ConfigNode& node, Platform& p) {
     }
   }
   const auto seed = static_cast<std::uint64_t>(node.integer_in_or("seed", 0, std::int64_t{1} << 62, 1));
+  p.population_seed = seed;
   const ConfigNode classes = node.at("classes");
   if (!classes.is_map() || classes.keys().empty())
     classes.fail("expected a mapping of class name to {count, link, device}");
@@ -96,7 +101,7 @@ void parse_edge_platform(const ConfigNode& node, Platform& p) {
   for (const std::string& name : classes.keys()) {
     const ConfigNode cls = classes.at(name);
     if (!cls.is_map()) cls.fail("expected {count, link, device}");
-    cls.expect_only({"count", "link", "device", "region", "spread"});
+    cls.expect_only({"count", "link", "device", "region", "spread", "availability"});
     if (!cls.has("device"))
       cls.fail("a client class needs a 'device' (a shipped name such as phone, or a file)");
     if (!cls.has("link")) cls.fail("a client class needs a 'link': its access link, {down, up, latency}");
@@ -108,6 +113,26 @@ void parse_edge_platform(const ConfigNode& node, Platform& p) {
       cls.at("count").fail(fmt::format("more than {} clients in all", kMaxClients));
     LinkSpec link = parse_link(cls.at("link"));
     hc.link = link;
+    if (const auto a = cls.find("availability")) {
+      a->expect_only({"period", "online", "start", "jitter"});
+      if (!a->has("period") || !a->has("online"))
+        a->fail("give 'period' and 'online': online for `online` of every `period` (e.g. 24h and 8h)");
+      hc.period = a->duration("period");
+      hc.online = a->duration("online");
+      if (!(hc.period > 0)) a->at("period").fail("a positive duration");
+      if (!(hc.online > 0 && hc.online <= hc.period))
+        a->at("online").fail("a positive duration up to the period");
+      if (a->has("start")) {
+        hc.start = a->duration("start");
+        if (!(hc.start >= 0 && hc.start < hc.period))
+          a->at("start").fail("a time within the period, from 0 (e.g. 22h of a 24h day)");
+        hc.jitter = a->duration_or("jitter", 0.0);
+        if (!(hc.jitter >= 0 && hc.jitter <= hc.period))
+          a->at("jitter").fail("a duration from 0 to the period");
+      } else if (a->has("jitter")) {
+        a->at("jitter").fail("spreads the window's opening around 'start': give 'start' too");
+      }
+    }
     if (const auto region = cls.find("region")) {
       hc.region = region->as_string();
       const auto it = regions.find(hc.region);

@@ -11,13 +11,18 @@
 //     classes:
 //       phone-4g:   {count: 600, link: {down: 20Mbps, up: 5Mbps, latency: 40ms}, device: phone, region: eu}
 //       laptop-wifi: {count: 400, link: {down: 100Mbps, up: 20Mbps, latency: 15ms}, device: cpu,
-//                     spread: {compute: 0.3, bandwidth: 0.5}}
+//                     spread: {compute: 0.3, bandwidth: 0.5}, availability: {period: 24h, online: 8h}}
 //     seed: 1                                  # the spreads' draws
 //
 // The clients are hosts 0..N−1 in class order and the server is host N, so that a federated
 // experiment's clients (ranks 0..N−1) and server (the last rank) land there by default. `spread`
 // gives each client of a class its own speed: its device's rates and its link's rates multiplied
 // by a log-normal factor of median 1 and the given σ, drawn from the seed and the host.
+// `availability: {period: 24h, online: 8h, start: 22h, jitter: 2h}` puts each client of the class
+// online for `online` of every `period`, its window opening at a time drawn uniformly within
+// `jitter` around `start` (without `start`: anywhere in the period) from the seed and the host — a
+// diurnal pattern per class, time zones as classes with their own start. A federated server
+// selects only online clients, and a client whose window closes mid-task drops.
 //
 // It is built as a star (StarTopology with a link and a device per host), so the simulator, the
 // closed forms and the namespace testbed need nothing new; Platform::host_classes keeps the classes.
@@ -32,5 +37,7 @@ void parse_edge_platform(const ConfigNode& node, Platform& platform);
 
 // A log-normal factor of median 1 and parameter `sigma`, from a seed and a key (portable).
 double lognormal_factor(std::uint64_t seed, std::uint64_t key, double sigma);
+// Where host `key`'s online window starts, as a fraction of its class's period, in [0, 1).
+double availability_offset(std::uint64_t seed, std::uint64_t key);
 
 }  // namespace dmlsim::core

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <limits>
 #include <span>
 
 #include "core/edge_platform.hpp"
@@ -332,6 +333,35 @@ const HostClass* Platform::class_of(int host) const {
     if (host >= c.first && host < c.first + c.count) return &c;
   }
   return nullptr;
+}
+
+namespace {
+
+// Where `host` is in its class's period at time t: 0 when its online window opens. A phase within
+// rounding of a whole period is the next window's start (next_online's answer must be online).
+double availability_phase(const Platform& p, const HostClass& c, int host, double t) {
+  const double u = availability_offset(p.population_seed, static_cast<std::uint64_t>(host));
+  const double offset = c.start < 0 ? u * c.period : c.start + (u - 0.5) * c.jitter;
+  double phase = std::fmod(t - offset, c.period);
+  if (phase < 0) phase += c.period;
+  return phase >= c.period * (1 - 1e-12) ? 0 : phase;
+}
+
+}  // namespace
+
+std::optional<double> Platform::online_until(int host, double t) const {
+  const HostClass* c = class_of(host);
+  if (c == nullptr || c->period <= 0 || c->online >= c->period)
+    return std::numeric_limits<double>::infinity();
+  const double phase = availability_phase(*this, *c, host, t);
+  if (phase < c->online) return t + (c->online - phase);
+  return std::nullopt;
+}
+
+double Platform::next_online(int host, double t) const {
+  if (online_until(host, t)) return t;
+  const HostClass& c = *class_of(host);
+  return t + (c.period - availability_phase(*this, c, host, t));
 }
 
 std::string Platform::topology_name() const {

@@ -116,6 +116,13 @@ struct HostClass {
   int count = 0;
   std::string region;  // empty when the platform has no regions
   LinkSpec link;       // as the class gives it (each host's own may be spread around it)
+  // When its hosts are online: `online` seconds of every `period`, each host's window opening at
+  // its own time: uniformly within `jitter` around `start` (phones that charge overnight in one time
+  // zone), or anywhere in the period when `start` is negative. period 0: always online.
+  double period = 0;
+  double online = 0;
+  double start = -1;
+  double jitter = 0;
 };
 
 struct Platform {
@@ -142,10 +149,15 @@ struct Platform {
   std::vector<FigureSource> sources;  // where its figures come from (sources.hpp)
   // Named classes of hosts (`topology: edge`, edge_platform.hpp); empty for other topologies.
   std::vector<HostClass> host_classes;
+  std::uint64_t population_seed = 1;  // an edge platform's `seed`: spreads and availability offsets
 
   int host_count() const;
   // The class of `host`, or nullptr.
   const HostClass* class_of(int host) const;
+  // The end of the online window `host` is in at time `t` (infinity for hosts always online), or
+  // nullopt when it is offline then; and the first time from `t` on when it is online.
+  std::optional<double> online_until(int host, double t) const;
+  double next_online(int host, double t) const;
   // The figures of the platform and of its devices that their files say are assumed
   // ("platform.nic.efficiency", "device.efficiency.compute"); empty when none is.
   std::vector<std::string> assumed_figures() const;

@@ -14,6 +14,10 @@ void Rank::compute(std::span<const Kernel> kernels) {
   for (const Kernel& k : kernels) compute(k);
 }
 
+void Rank::compute_repeated(std::span<const Kernel> kernels, std::int64_t times) {
+  for (std::int64_t i = 0; i < times; ++i) compute(kernels);
+}
+
 void Rank::wait_all(std::span<Request> requests) {
   for (Request& r : requests) wait(r);
 }

@@ -74,6 +74,9 @@ class Rank {
   // Kernels run back to back (a layer's forward). Backends may cost them as one block when the
   // trace does not record kernels one by one.
   virtual void compute(std::span<const Kernel> kernels);
+  // The same block `times` times back to back (a client's local training steps). Backends that cost
+  // a block as one (the simulator below `trace: kernels`) charge it once, `times` over.
+  virtual void compute_repeated(std::span<const Kernel> kernels, std::int64_t times);
   virtual Request isend(int peer, Buffer buffer, Tag tag) = 0;
   virtual Request irecv(int peer, Buffer buffer, Tag tag) = 0;
   virtual void wait(Request& request) = 0;

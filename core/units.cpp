@@ -93,7 +93,8 @@ constexpr std::array kBandwidthSuffixes{
     Suffix{"GiB/s", kKi* kKi* kKi},
 };
 constexpr std::array kDurationSuffixes{
-    Suffix{"s", 1}, Suffix{"ms", 1e-3}, Suffix{"us", 1e-6}, Suffix{"\u00b5s", 1e-6}, Suffix{"ns", 1e-9},
+    Suffix{"s", 1},     Suffix{"ms", 1e-3}, Suffix{"us", 1e-6}, Suffix{"\u00b5s", 1e-6},
+    Suffix{"ns", 1e-9}, Suffix{"min", 60},  Suffix{"h", 3600},  // availability windows, checkpoint intervals
 };
 constexpr std::array kFlopRateSuffixes{
     Suffix{"FLOPS", 1},      Suffix{"KFLOPS", 1e3},   Suffix{"MFLOPS", 1e6}, Suffix{"GFLOPS", 1e9},

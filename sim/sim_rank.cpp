@@ -92,6 +92,16 @@ void SimRank::compute(std::span<const core::Kernel> kernels) {
   advance_compute(seconds * slowdown_);
 }
 
+void SimRank::compute_repeated(std::span<const core::Kernel> kernels, std::int64_t times) {
+  if (detail_ >= core::TraceDetail::kernels || times <= 1) {
+    Rank::compute_repeated(kernels, times);
+    return;
+  }
+  double seconds = 0;
+  for (const core::Kernel& k : kernels) seconds += device_.kernel_seconds(k);
+  advance_compute(seconds * static_cast<double>(times) * slowdown_);
+}
+
 void SimRank::sleep(double seconds) {
   if (seconds > 0) ahead_ += seconds;
 }

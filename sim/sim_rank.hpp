@@ -18,6 +18,7 @@ class SimRank final : public core::TracingRank {
   double now() const override;
   void compute(const core::Kernel& kernel) override;
   void compute(std::span<const core::Kernel> kernels) override;
+  void compute_repeated(std::span<const core::Kernel> kernels, std::int64_t times) override;
   core::Request isend(int peer, core::Buffer buffer, core::Tag tag) override;
   core::Request irecv(int peer, core::Buffer buffer, core::Tag tag) override;
   void wait(core::Request& request) override;

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -88,6 +90,61 @@ TEST(EdgePlatform, SpreadGivesEveryClientItsOwnReproducibleSpeed) {
   EXPECT_NE(up[0], up[1]);
 }
 
+// `availability: {period, online}`: each client online for `online` of every `period`, from its own
+// offset; online_until and next_online agree with each other and with the fraction online.
+TEST(EdgePlatform, AvailabilityWindowsRepeatEveryPeriodFromEachClientsOffset) {
+  const core::Platform p = edge(R"(platform:
+  topology: edge
+  server: {link: {bandwidth: 10Gbps, latency: 1ms}, device: cpu}
+  classes:
+    phone: {count: 50, link: {bandwidth: 10Mbps, latency: 1ms}, device: phone, availability: {period: 10s, online: 4s}}
+    box: {count: 1, link: {bandwidth: 10Mbps, latency: 1ms}, device: cpu}
+)");
+  int online = 0, samples = 0;
+  std::set<double> offsets;
+  for (int h = 0; h < 50; ++h) {
+    // The window's start: the first time online after an offline moment.
+    double t = 0;
+    while (p.online_until(h, t)) t += 0.5;
+    const double start = p.next_online(h, t);
+    EXPECT_GT(start, t);
+    ASSERT_TRUE(p.online_until(h, start));
+    EXPECT_NEAR(*p.online_until(h, start), start + 4, 1e-9);
+    EXPECT_FALSE(p.online_until(h, start + 4 + 1e-9));
+    EXPECT_NEAR(p.next_online(h, start + 4.5), start + 10, 1e-9);
+    EXPECT_NEAR(*p.online_until(h, start + 10 + 1), start + 14, 1e-9);
+    offsets.insert(std::fmod(start, 10));
+    for (double u = 0; u < 100; u += 0.37, ++samples) online += p.online_until(h, u).has_value();
+  }
+  EXPECT_GE(offsets.size(), 45U) << "every client its own offset";
+  EXPECT_NEAR(static_cast<double>(online) / samples, 0.4, 0.02);
+  EXPECT_EQ(p.online_until(50, 123.0), std::numeric_limits<double>::infinity());  // no availability
+  EXPECT_EQ(p.next_online(50, 123.0), 123.0);
+}
+
+// With `start` and `jitter`, windows open within jitter/2 of the start every period: at 23h of each
+// day the overnight class is online, at noon none of it is.
+TEST(EdgePlatform, WindowsOpenAroundTheClassStart) {
+  const core::Platform p = edge(R"(platform:
+  topology: edge
+  server: {link: {bandwidth: 10Gbps, latency: 1ms}, device: cpu}
+  classes:
+    night: {count: 30, link: {bandwidth: 10Mbps, latency: 1ms}, device: phone,
+            availability: {period: 24h, online: 8h, start: 22h, jitter: 2h}}
+)");
+  for (int h = 0; h < 30; ++h) {
+    for (int day = 0; day < 3; ++day) {
+      const double midnight = day * 86400.0;
+      EXPECT_TRUE(p.online_until(h, midnight + 23.5 * 3600)) << h;
+      EXPECT_TRUE(p.online_until(h, midnight + 86400 + 4.5 * 3600)) << h;
+      EXPECT_FALSE(p.online_until(h, midnight + 12 * 3600)) << h;
+      const double opens = p.next_online(h, midnight + 12 * 3600);
+      EXPECT_GE(opens, midnight + 21 * 3600);
+      EXPECT_LE(opens, midnight + 23 * 3600);
+    }
+  }
+}
+
 struct BadEdge {
   const char* name;
   const char* classes;
@@ -131,7 +188,23 @@ INSTANTIATE_TEST_SUITE_P(
                 "{phone: {count: 1, link: {bandwidth: 1Mbps, latency: 1ms}, device: phone, spread: {compute: "
                 "-1}}}",
                 "field 'platform.classes.phone.spread.compute': a log-normal σ in [0, 3]"},
-        BadEdge{"empty", "{}", "field 'platform.classes': expected a mapping of class name"}),
+        BadEdge{"empty", "{}", "field 'platform.classes': expected a mapping of class name"},
+        BadEdge{"online_longer_than_period",
+                "{phone: {count: 1, link: {bandwidth: 1Mbps, latency: 1ms}, device: phone, availability: "
+                "{period: "
+                "1h, online: 2h}}}",
+                "field 'platform.classes.phone.availability.online': a positive duration up to the period"},
+        BadEdge{"jitter_without_start",
+                "{phone: {count: 1, link: {bandwidth: 1Mbps, latency: 1ms}, device: phone, availability: "
+                "{period: "
+                "24h, online: 8h, jitter: 1h}}}",
+                "field 'platform.classes.phone.availability.jitter': spreads the window's opening around "
+                "'start'"},
+        BadEdge{"availability_without_online",
+                "{phone: {count: 1, link: {bandwidth: 1Mbps, latency: 1ms}, device: phone, availability: "
+                "{period: "
+                "1h}}}",
+                "give 'period' and 'online'"}),
     [](const auto& param_info) { return std::string(param_info.param.name); });
 
 }  // namespace

@@ -244,6 +244,51 @@ TEST(SimFederated, OnAnEdgePopulationTheReplayPredictsTheRoundsAndTheSummaryCoun
   EXPECT_EQ(s.samples_per_iteration, std::llround(samples / 8));
 }
 
+// Clients online 4 T of every 10 T (T: one task's training, 320 samples; half the clients have
+// 640), each from its own offset: a round draws only among online clients, and a client whose
+// window closes before it has trained goes offline — it never reports, and it is free to be drawn
+// again once its window reopens. Every offline mark is at a moment its client's window is closed,
+// every reported task was trained inside a window, and the replay predicts the mean round (the
+// clients' 1 Gbit/s links are the bottleneck, the server's 100 Gbit/s never is).
+TEST(SimFederated, OnlyOnlineClientsAreDrawnAndAClosingWindowEndsTheTask) {
+  const core::Experiment probe = federated(testing::star_platform(2, "10Gbps", "1us", "cpu"), 1, 1,
+                                           "clients_per_round: 1, samples: 320");
+  const double task = 10 * step_seconds(probe.require_model(), probe.platform.device_of(0));
+  const double transfer = static_cast<double>(probe.require_model().gradient_bytes()) * 8 / 1e9;
+  const std::string platform = fmt::format(
+      "{{topology: edge, server: {{link: {{bandwidth: 100Gbps, latency: 1us}}, device: cpu}}, seed: 5, "
+      "classes: "
+      "{{phone: {{count: 40, link: {{bandwidth: 1Gbps, latency: 1us}}, device: cpu, availability: "
+      "{{period: {:.12f}s, online: {:.12f}s}}}}}}}}",
+      10 * task, 4 * task);
+  const core::Experiment e =
+      federated(platform, 40, 40,
+                fmt::format("clients_per_round: 6, deadline: {:.12f}s, samples: {{0-19: 320, 20-39: 640}}",
+                            2 * transfer + 1.5 * task),
+                "  simulation: {payload: true}\n");
+  const sim::SimResult r = testing::simulate_strategy(e);
+  const auto online = [&](int client, double t) { return e.platform.online_until(e.placement[client], t); };
+  int offline = 0, trained = 0;
+  for (const core::TraceEvent& ev : r.trace.events()) {
+    if (ev.rank >= 40) continue;
+    const std::string_view name = r.trace.text(ev.name);
+    if (ev.lane == core::Lane::mark && name == "offline") {
+      ++offline;
+      EXPECT_FALSE(online(ev.rank, ev.start)) << "client " << ev.rank << " at " << ev.start;
+    }
+    if (ev.lane == core::Lane::phase && name == "upload") {
+      ++trained;  // its training ended inside the window it started in
+      EXPECT_TRUE(online(ev.rank, ev.start)) << "client " << ev.rank << " at " << ev.start;
+    }
+  }
+  EXPECT_GT(offline, 0);
+  EXPECT_GT(trained, 40);
+  EXPECT_EQ(static_cast<int>(marks(r.trace, "offline").size()), offline) << "the server freed every one";
+  const auto strategy = strategies::make_strategy(e);
+  const double simulated = core::summarize(r.trace, r.links, strategy->roles()).iteration_mean;
+  EXPECT_NEAR(strategy->predict().iteration_seconds, simulated, simulated * 1e-9);
+}
+
 TEST(FederatedPlan, DrawsAreDistinctMembersAndReproducible) {
   const std::vector<int> pool = {3, 5, 8, 13, 21, 34, 55, 89};
   const std::vector<int> a = strategies::sample_clients(42, 7, pool, 5);

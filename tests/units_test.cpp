@@ -27,6 +27,8 @@ TEST(Units, Durations) {
   EXPECT_DOUBLE_EQ(parse_duration("2ms"), 2e-3);
   EXPECT_DOUBLE_EQ(parse_duration("10ns"), 10e-9);
   EXPECT_DOUBLE_EQ(parse_duration("0s"), 0);
+  EXPECT_DOUBLE_EQ(parse_duration("30min"), 1800);
+  EXPECT_DOUBLE_EQ(parse_duration("8h"), 28800);
 }
 
 TEST(Units, FlopRates) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <numeric>
 #include <vector>
@@ -22,6 +23,7 @@ constexpr std::string_view kChannel = "fl";
 constexpr int kTaskTag = 1;    // server → client: the model to train on
 constexpr int kUpdateTag = 2;  // client → server: the update
 constexpr int kStopTag = 3;    // server → client: no more tasks
+constexpr int kGoneTag = 4;    // client → server: its availability window closed mid-task (below)
 
 core::EventAttributes attributes(core::Attribute a, int value) {
   return core::EventAttributes{}.set(a, value);
@@ -32,24 +34,36 @@ float update_value(int client, std::size_t k, float base) {
   return static_cast<float>(1 + (client * 7 + static_cast<int>(k % 1024)) % 11) * 0.125F - 0.25F * base;
 }
 
-// The updates the server waits for, and whose they are.
+// What the server waits for — updates, and with availability windows the notices of clients that
+// went offline — and whose they are.
 struct Inbox {
+  enum class Kind : std::uint8_t { update, gone };
   std::vector<core::Request> requests;
   std::vector<int> owner;
+  std::vector<Kind> kind;
 
-  void add(core::Request r, int client) {
+  void add(core::Request r, int client, Kind k) {
     requests.push_back(std::move(r));
     owner.push_back(client);
+    kind.push_back(k);
   }
   bool empty() const { return requests.empty(); }
-  // Forgets request i (completed) and returns its client.
-  int take(std::size_t i) {
-    const int client = owner[i];
+  std::optional<std::size_t> find(int client, Kind k) const {
+    for (std::size_t i = 0; i < owner.size(); ++i) {
+      if (owner[i] == client && kind[i] == k) return i;
+    }
+    return std::nullopt;
+  }
+  // Forgets request i (completed or withdrawn) and returns its client and kind.
+  std::pair<int, Kind> take(std::size_t i) {
+    const std::pair<int, Kind> out{owner[i], kind[i]};
     std::swap(requests[i], requests.back());
     std::swap(owner[i], owner.back());
+    std::swap(kind[i], kind.back());
     requests.pop_back();
     owner.pop_back();
-    return client;
+    kind.pop_back();
+    return out;
   }
 };
 
@@ -72,6 +86,14 @@ class Federated final : public Strategy {
       step_.insert(step_.end(), l->backward.begin(), l->backward.end());
     step_.push_back(
         core::optimizer_step("optimizer.step", parameters_, model_.dtype, core::OptimizerStep::Kind::sgd));
+    for (const core::HostClass& c : e.platform.host_classes) availability_ = availability_ || c.period > 0;
+    if (availability_ && plan_.mode == FederatedPlan::Mode::fedbuff)
+      node.fail("the platform's clients have availability windows, which only mode fedavg handles so far");
+    if (availability_ && !plan_.deadline) {
+      node.fail(
+          "the platform's clients have availability windows: a client whose window closes mid-task "
+          "never reports, so give the round a 'deadline'");
+    }
   }
 
   void run(core::Rank& rank) const override {
@@ -133,13 +155,42 @@ class Federated final : public Strategy {
       }
       stop = std::move(waiting[1]);
       const std::optional<double> drop = dropout_point(plan_, me, task);
+      // The end of the client's online window: it trains while online, and once the window has
+      // closed it is gone (it tells the server, for the simulation's bookkeeping only: the server
+      // does not wait for it and learns nothing it could act on sooner than its deadline).
+      const double window_end =
+          experiment_.platform.online_until(experiment_.placement[static_cast<std::size_t>(me)], rank.now())
+              .value_or(rank.now());
+      bool gone = false;
       {
         core::Phase work(rank, "local-training", -1, attributes(core::Attribute::client, me));
-        const auto done = drop ? static_cast<std::int64_t>(*drop * static_cast<double>(steps)) : steps;
-        for (std::int64_t s = 0; s < done; ++s) rank.compute(step_);
+        std::int64_t left = drop ? static_cast<std::int64_t>(*drop * static_cast<double>(steps)) : steps;
+        // A step starts only while the window is open. The first shows how long a step takes; the
+        // steps that can still start before the window closes then run as one block.
+        while (left > 0 && rank.now() < window_end) {
+          const double before = rank.now();
+          rank.compute(step_);
+          --left;
+          const double step = rank.now() - before;
+          const double open = window_end - rank.now();
+          const std::int64_t fit = open <= 0 ? 0
+                                   : step > 0 && std::isfinite(open)
+                                       ? static_cast<std::int64_t>(std::ceil(open / step))
+                                       : left;
+          rank.compute_repeated(step_, std::min(fit, left));
+          left -= std::min(fit, left);
+        }
+        gone = rank.now() >= window_end;
         if (drop) rank.mark("dropped");
+        if (gone && !drop) rank.mark("offline");
       }
       if (drop) continue;
+      if (gone) {
+        std::byte notice{};
+        core::Request sent = fl.isend(plan_.server(), {1, &notice}, kGoneTag);
+        rank.wait(sent);
+        continue;
+      }
       for (std::size_t k = 0; k < update.size(); ++k) update[k] = update_value(me, k, model[k]);
       core::Phase up(rank, "upload", -1, attributes(core::Attribute::client, me));
       core::Request sent = fl.isend(plan_.server(), update_buffer(update), kUpdateTag);
@@ -174,6 +225,7 @@ class Federated final : public Strategy {
       int base = 0;  // the model version its task started from
       std::int64_t tasks = 0;
       std::vector<float> update;
+      std::byte notice{};  // a "gone" notice's byte
     };
 
     std::vector<int> idle_clients() const {
@@ -184,9 +236,43 @@ class Federated final : public Strategy {
       return idle;
     }
 
+    int host_of(int c) const { return s_.experiment_.placement[static_cast<std::size_t>(c)]; }
+
+    // The clients a round may select now: idle and online.
+    std::vector<int> candidates() const {
+      std::vector<int> out;
+      const double now = rank_.now();
+      for (const int c : idle_clients()) {
+        if (s_.experiment_.platform.online_until(host_of(c), now)) out.push_back(c);
+      }
+      return out;
+    }
+
+    // Until some client can be selected: takes what comes in (freeing busy clients) and waits for
+    // the first idle client's window to open.
+    std::vector<int> wait_for_candidates(int r) {
+      for (;;) {
+        while (const auto got = rank_.test_any(inbox_.requests)) handle(*got, r);
+        std::vector<int> out = candidates();
+        if (!out.empty()) return out;
+        double wake = std::numeric_limits<double>::infinity();
+        for (const int c : idle_clients())
+          wake = std::min(wake, s_.experiment_.platform.next_online(host_of(c), rank_.now()));
+        const double left = wake - rank_.now();
+        if (inbox_.empty()) {
+          rank_.sleep(left);  // every client idle: finite
+        } else if (std::isfinite(left)) {
+          if (const auto got = rank_.wait_any_for(inbox_.requests, left)) handle(*got, r);
+        } else {
+          handle(rank_.wait_any(inbox_.requests), r);
+        }
+      }
+    }
+
     // Sends client c the model of `version_`; waits for its update unless it drops out.
     void dispatch(int c, int round) {
       Client& client = clients_[static_cast<std::size_t>(c)];
+      forget_delivered_models();
       sends_.push_back(fl_.isend(c, s_.model_buffer(versions_.at(version_)), kTaskTag));
       client.base = version_;
       const bool drops = dropout_point(plan_, c, client.tasks++).has_value();
@@ -198,7 +284,8 @@ class Federated final : public Strategy {
       }
       client.busy = true;
       client.update.resize(s_.payload_elements());
-      inbox_.add(fl_.irecv(c, s_.update_buffer(client.update), kUpdateTag), c);
+      inbox_.add(fl_.irecv(c, s_.update_buffer(client.update), kUpdateTag), c, Inbox::Kind::update);
+      if (s_.availability_) inbox_.add(fl_.irecv(c, {1, &client.notice}, kGoneTag), c, Inbox::Kind::gone);
     }
 
     // Payload mode: the update must be the client's function of the model it was sent.
@@ -244,10 +331,8 @@ class Federated final : public Strategy {
       core::Phase round(rank_, "iteration", r, attributes(core::Attribute::round, r));
       const double start = rank_.now();
       // Late updates that came in since the last round closed free their clients for this one; with
-      // every client still busy, the round waits for the first.
-      while (const auto got = rank_.test_any(inbox_.requests)) take(*got, r);
-      while (idle_clients().empty()) take(rank_.wait_any(inbox_.requests), r);
-      const std::vector<int> idle = idle_clients();
+      // no client idle and online, the round waits for the first.
+      const std::vector<int> idle = wait_for_candidates(r);
       const std::vector<int> selected =
           sample_clients(plan_.seed, static_cast<std::uint64_t>(r), idle, plan_.per_round);
       for (const int c : selected) dispatch(c, r);
@@ -263,7 +348,7 @@ class Federated final : public Strategy {
         } else {
           got = rank_.wait_any(inbox_.requests);
         }
-        const int c = take(*got, r);
+        const int c = handle(*got, r);
         if (c >= 0) reports.emplace_back(c, static_cast<double>(plan_.samples[static_cast<std::size_t>(c)]));
       }
       // Selected clients that dropped out never report, and the server cannot tell: it waits on.
@@ -274,16 +359,43 @@ class Federated final : public Strategy {
       aggregate(reports, r);
     }
 
-    // Takes the update of inbox entry i in round r (−1: after the last): its client, or −1 when the
-    // update is late (computed on an older model version) and is discarded.
-    int take(std::size_t i, int r) {
-      const int c = inbox_.take(i);
+    // Takes inbox entry i in round r (−1: after the last): the client of an update of this round,
+    // or −1 when the update is late (computed on an older model version: discarded) or the entry is
+    // a client's notice that it went offline. Either way the client is free again, and the other
+    // request of its task, which can never complete now, is withdrawn.
+    int handle(std::size_t i, int r) {
+      const auto [c, kind] = inbox_.take(i);
       Client& client = clients_[static_cast<std::size_t>(c)];
       client.busy = false;
+      withdraw(c, kind == Inbox::Kind::update ? Inbox::Kind::gone : Inbox::Kind::update);
+      if (kind == Inbox::Kind::gone) {
+        core::Phase mark(rank_, "offline", r, attributes(core::Attribute::client, c));
+        return -1;
+      }
       const bool current = client.base == version_;
       { core::Phase mark(rank_, current ? "report" : "late", r, attributes(core::Attribute::client, c)); }
       if (s_.experiment_.payload) check_update(c, client);
       return current ? c : -1;
+    }
+
+    // Drops the model sends that have completed: a long run would otherwise keep every one it made
+    // (and the simulator slows with the activities a rank holds).
+    void forget_delivered_models() {
+      if (sends_.size() < 2 * static_cast<std::size_t>(plan_.per_round)) return;
+      while (const auto done = rank_.test_any(sends_)) {
+        std::swap(sends_[*done], sends_.back());
+        sends_.pop_back();
+      }
+    }
+
+    void withdraw(int c, Inbox::Kind kind) {
+      const auto i = inbox_.find(c, kind);
+      if (!i) return;
+      if (!rank_.cancel(inbox_.requests[*i])) {
+        throw core::BackendError(fmt::format(
+            "federated server: client {} sent both an update and an offline notice for one task", c));
+      }
+      inbox_.take(*i);
     }
 
     // Nguyen et al. 2022: `per_round` clients always training; every `buffer` fresh-enough updates
@@ -297,7 +409,7 @@ class Federated final : public Strategy {
         core::Phase iteration(rank_, "iteration", a, attributes(core::Attribute::round, a));
         std::vector<std::pair<int, double>> buffered;
         while (static_cast<int>(buffered.size()) < plan_.buffer) {
-          const int c = inbox_.take(rank_.wait_any(inbox_.requests));
+          const int c = inbox_.take(rank_.wait_any(inbox_.requests)).first;
           Client& client = clients_[static_cast<std::size_t>(c)];
           client.busy = false;
           const int staleness = version_ - client.base;
@@ -319,7 +431,7 @@ class Federated final : public Strategy {
     // Takes the updates still on their way (late: never averaged), then stops every client.
     void finish() {
       core::Phase drain(rank_, "drain");
-      while (!inbox_.empty()) take(rank_.wait_any(inbox_.requests), -1);
+      while (!inbox_.empty()) handle(rank_.wait_any(inbox_.requests), -1);
       std::byte stop{};
       for (int c = 0; c < plan_.clients; ++c) sends_.push_back(fl_.isend(c, {1, &stop}, kStopTag));
       rank_.wait_all(sends_);
@@ -345,6 +457,7 @@ class Federated final : public Strategy {
   std::uint64_t model_bytes_ = 0;
   std::uint64_t upload_bytes_ = 0;
   std::vector<core::Kernel> step_;  // one local step: forward, backward, SGD
+  bool availability_ = false;       // the platform's clients have online windows
 };
 
 // One task of each client when nothing else loads its path: the model down (the server's uplink
@@ -425,12 +538,20 @@ Prediction Federated::predict() const {
   std::vector<std::int64_t> task_count(static_cast<std::size_t>(plan_.clients), 0);
   double now = 0, down = 0, train = 0, up = 0, agg = 0, waited = 0;
   const int rounds = experiment_.iterations;
+  const core::Platform& platform = experiment_.platform;
+  const auto host = [&](int c) { return experiment_.placement[static_cast<std::size_t>(c)]; };
   for (int r = 0; r < rounds; ++r) {
-    // With every client busy the round waits for the first late update.
-    now = std::max(now, *std::min_element(busy_until.begin(), busy_until.end()));
+    // The clients idle and online; with none, the round waits for the first to be both.
     std::vector<int> idle;
-    for (int c = 0; c < plan_.clients; ++c) {
-      if (busy_until[static_cast<std::size_t>(c)] <= now) idle.push_back(c);
+    for (;;) {
+      double wake = std::numeric_limits<double>::infinity();
+      for (int c = 0; c < plan_.clients; ++c) {
+        const double free = busy_until[static_cast<std::size_t>(c)];
+        if (free <= now && platform.online_until(host(c), now)) idle.push_back(c);
+        wake = std::min(wake, free > now ? free : platform.next_online(host(c), now));
+      }
+      if (!idle.empty()) break;
+      now = wake;
     }
     const std::vector<int> selected =
         sample_clients(plan_.seed, static_cast<std::uint64_t>(r), idle, plan_.per_round);
@@ -439,7 +560,14 @@ Prediction Federated::predict() const {
     std::vector<std::pair<double, int>> finishes;
     for (const int c : selected) {
       if (dropout_point(plan_, c, task_count[static_cast<std::size_t>(c)]++)) continue;
-      finishes.emplace_back(now + round_tasks[static_cast<std::size_t>(c)].total(), c);
+      const TaskTimes& t = round_tasks[static_cast<std::size_t>(c)];
+      // Gone if its window closes before it has trained: offline until its window opens again.
+      const double window_end = platform.online_until(host(c), now).value_or(now);
+      if (now + t.download + t.compute >= window_end) {
+        busy_until[static_cast<std::size_t>(c)] = window_end;
+        continue;
+      }
+      finishes.emplace_back(now + t.total(), c);
     }
     std::sort(finishes.begin(), finishes.end());
     const std::size_t goal =
@@ -481,8 +609,8 @@ Prediction Federated::predict() const {
   p.terms.push_back({"aggregation", agg / n, "weighted average on the server's device"});
   p.iteration_seconds = now / n;
   p.notes.push_back(
-      fmt::format("mean over the {} round(s), replaying the server's seeded selection: each round closes at "
-                  "the {}-th report{}",
+      fmt::format("mean over the {} round(s), replaying the server's seeded selection among the idle, online "
+                  "clients: each round closes at the {}-th report{}",
                   rounds, plan_.report_goal,
                   plan_.deadline ? fmt::format(" or after {}", core::format_duration(*plan_.deadline)) : ""));
   p.notes.push_back(

@@ -9,7 +9,10 @@
 // its host's device) and sends back its update; at the end the server sends every client a stop.
 // Messages carry no header: a client has at most one task at a time and messages between two
 // ranks on one tag arrive in order, so the server knows which model every update was computed on.
-// Clients that are not selected only wait: they cost the simulation nothing.
+// Clients that are not selected only wait: they cost the simulation nothing. On an edge platform
+// with availability windows the server draws only online clients, and a client whose window
+// closes mid-task sends a one-byte "gone" notice instead of its update, which only frees it in the
+// server's books (the server never waits for one).
 //
 // In payload mode the model is real floats: a client's update is a fixed function of the model it
 // received, and the server checks every update against the model version it sent that client (a
@@ -17,8 +20,9 @@
 //
 // The trace: the server's "iteration" phases are the rounds (fedavg) or aggregations (fedbuff),
 // each with its `round`; inside them zero-length phases "report", "late" (fedavg) or "update",
-// "stale" (fedbuff, with `staleness`) name the client whose update came in, and "dropped" the
-// selected clients that abandoned their task. Clients show "local-training" and "upload".
+// "stale" (fedbuff, with `staleness`) name the client whose update came in, "dropped" the selected
+// clients that abandoned their task and "offline" those whose window closed. Clients show
+// "local-training" and "upload", and the instants "dropped" and "offline".
 #include <memory>
 #include <span>
 #include <string_view>
