@@ -289,6 +289,33 @@ TEST(SimFederated, OnlyOnlineClientsAreDrawnAndAClosingWindowEndsTheTask) {
   EXPECT_NEAR(strategy->predict().iteration_seconds, simulated, simulated * 1e-9);
 }
 
+// Clients that go offline never report: availability needs a round deadline, and FedBuff does not
+// handle it yet; both say so at the strategy. Windows as long as the period are no windows.
+TEST(SimFederated, AvailabilityNeedsFedAvgWithADeadline) {
+  const auto platform = [](const char* online) {
+    return fmt::format(
+        "{{topology: edge, server: {{link: {{bandwidth: 1Gbps, latency: 1ms}}, device: cpu}}, classes: "
+        "{{phone: "
+        "{{count: 4, link: {{bandwidth: 100Mbps, latency: 1ms}}, device: phone, availability: {{period: 24h, "
+        "online: {}}}}}}}}}",
+        online);
+  };
+  const auto error_of = [&](const char* online, const std::string& strategy) -> std::string {
+    try {
+      strategies::make_strategy(federated(platform(online), 4, 1, strategy));
+    } catch (const core::ConfigError& e) {
+      return e.what();
+    }
+    return "";
+  };
+  EXPECT_NE(error_of("8h", "clients_per_round: 2, samples: 10").find("give the round a 'deadline'"),
+            std::string::npos);
+  EXPECT_NE(error_of("8h", "mode: fedbuff, clients_per_round: 2, buffer: 2, samples: 10")
+                .find("availability windows, which only mode fedavg handles so far"),
+            std::string::npos);
+  EXPECT_EQ(error_of("24h", "clients_per_round: 2, samples: 10"), "");
+}
+
 TEST(FederatedPlan, DrawsAreDistinctMembersAndReproducible) {
   const std::vector<int> pool = {3, 5, 8, 13, 21, 34, 55, 89};
   const std::vector<int> a = strategies::sample_clients(42, 7, pool, 5);

@@ -86,7 +86,8 @@ class Federated final : public Strategy {
       step_.insert(step_.end(), l->backward.begin(), l->backward.end());
     step_.push_back(
         core::optimizer_step("optimizer.step", parameters_, model_.dtype, core::OptimizerStep::Kind::sgd));
-    for (const core::HostClass& c : e.platform.host_classes) availability_ = availability_ || c.period > 0;
+    for (const core::HostClass& c : e.platform.host_classes)
+      availability_ = availability_ || (c.period > 0 && c.online < c.period);
     if (availability_ && plan_.mode == FederatedPlan::Mode::fedbuff)
       node.fail("the platform's clients have availability windows, which only mode fedavg handles so far");
     if (availability_ && !plan_.deadline) {
