@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -342,6 +343,23 @@ std::filesystem::path ConfigNode::resolve_path(const std::string& relative) cons
   const std::filesystem::path p(relative);
   if (p.is_absolute()) return p;
   return std::filesystem::path(*file_).parent_path() / p;
+}
+
+std::pair<int, int> parse_index_range(const ConfigNode& value, const std::string& key, int count,
+                                      std::string_view member, std::string_view owner) {
+  const auto number = [&](std::string_view text) {
+    int n = -1;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+    if (ec != std::errc{} || end != text.data() + text.size() || n < 0)
+      value.fail(fmt::format("key '{}': keys are {} numbers or ranges such as 4-7", key, member));
+    return n;
+  };
+  const std::size_t dash = key.find('-');
+  const int first = number(std::string_view(key).substr(0, dash));
+  const int last = dash == std::string::npos ? first : number(std::string_view(key).substr(dash + 1));
+  if (last < first) value.fail(fmt::format("key '{}': the range is empty", key));
+  if (last >= count) value.fail(fmt::format("{} {} does not exist ({} has {})", member, last, owner, count));
+  return {first, last};
 }
 
 }  // namespace dmlsim::core

@@ -126,4 +126,10 @@ class ConfigNode {
   int parent_line_;
 };
 
+// A key of a per-member mapping (`host_links`, a federated run's `samples`): one index ("3") or a
+// range ("4-7"), each below `count`; fails on `value` otherwise, naming the key: "keys are host
+// numbers or ranges such as 4-7", "host 9 does not exist (the platform has 8)".
+std::pair<int, int> parse_index_range(const ConfigNode& value, const std::string& key, int count,
+                                      std::string_view member, std::string_view owner);
+
 }  // namespace dmlsim::core

@@ -7,6 +7,7 @@
 #include <numbers>
 
 #include "core/device.hpp"
+#include "core/seeded_draws.hpp"
 
 namespace dmlsim::core {
 namespace {
@@ -14,17 +15,6 @@ namespace {
 constexpr std::string_view kEdgeFields[] = {"name",    "topology", "server",   "classes",
                                             "regions", "seed",     "tcp_acks", "sources"};
 constexpr std::int64_t kMaxClients = 1 << 20;
-
-// splitmix64 (Steele, Lea and Flood, OOPSLA 2014): portable draws from a seed and a key.
-std::uint64_t mix(std::uint64_t x) {
-  x += 0x9E3779B97F4A7C15ULL;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  return x ^ (x >> 31);
-}
-double unit_open(std::uint64_t bits) {
-  return (static_cast<double>(bits >> 11) + 0.5) * 0x1.0p-53;
-}
 
 // A device as fast as `device` times `factor`: every rate multiplied, every fixed time divided.
 DeviceProfile faster(DeviceProfile device, double factor) {
@@ -65,14 +55,15 @@ std::span<const std::string_view> edge_platform_fields() {
 }
 
 double availability_offset(std::uint64_t seed, std::uint64_t key) {
-  return static_cast<double>(mix(mix(seed ^ 0xA7A11AB1EULL) ^ mix(key)) >> 11) * 0x1.0p-53;
+  return unit_interval(splitmix64(splitmix64(seed ^ 0xA7A11AB1EULL) ^ splitmix64(key)));
 }
 
 double lognormal_factor(std::uint64_t seed, std::uint64_t key, double sigma) {
   if (sigma == 0) return 1;
-  const std::uint64_t a = mix(seed ^ mix(key)), b = mix(a);
+  const std::uint64_t a = splitmix64(seed ^ splitmix64(key)), b = splitmix64(a);
   // Box–Muller: a standard normal from two uniforms in (0, 1).
-  const double z = std::sqrt(-2 * std::log(unit_open(a))) * std::cos(2 * std::numbers::pi * unit_open(b));
+  const double z = std::sqrt(-2 * std::log(open_unit_interval(a))) *
+                   std::cos(2 * std::numbers::pi * open_unit_interval(b));
   return std::exp(sigma * z);
 }
 

@@ -4,7 +4,6 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <limits>
 #include <span>
@@ -34,24 +33,6 @@ constexpr std::string_view kGpuNodesFields[] = {
 constexpr std::string_view kSimgridXmlFields[] = {"name",   "topology",     "file",     "hosts",
                                                   "device", "host_devices", "tcp_acks", "collective_launch",
                                                   "sources"};
-
-// A key of `host_links` or `host_devices`: one host ("3") or a range ("4-7"), inside the platform.
-std::pair<int, int> parse_host_range(const ConfigNode& value, const std::string& key, int hosts) {
-  const auto number = [&](std::string_view text) {
-    int n = -1;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-    if (ec != std::errc{} || end != text.data() + text.size() || n < 0) {
-      value.fail(fmt::format("key '{}': keys are host numbers or ranges such as 4-7", key));
-    }
-    return n;
-  };
-  const std::size_t dash = key.find('-');
-  const int first = number(std::string_view(key).substr(0, dash));
-  const int last = dash == std::string::npos ? first : number(std::string_view(key).substr(dash + 1));
-  if (last < first) value.fail(fmt::format("key '{}': the range is empty", key));
-  if (last >= hosts) value.fail(fmt::format("host {} does not exist (the platform has {})", last, hosts));
-  return {first, last};
-}
 
 // `fabric`/fat-tree parameters. The spine link is given directly, or derived from an
 // oversubscription ratio and the capacity that enters the leaf from below.
@@ -112,7 +93,7 @@ std::map<int, T> parse_per_host(const ConfigNode& node, std::string_view key, in
     field->fail(fmt::format("expected a mapping of host number or range to {}", expected));
   for (const std::string& k : field->keys()) {
     const ConfigNode value = field->at(k);
-    const auto [first, last] = parse_host_range(value, k, hosts);
+    const auto [first, last] = parse_index_range(value, k, hosts, "host", "the platform");
     const T parsed = parse(value);
     for (int h = first; h <= last; ++h) {
       if (!out.emplace(h, parsed).second) value.fail(fmt::format("host {} is given twice", h));

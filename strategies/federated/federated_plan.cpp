@@ -2,11 +2,11 @@
 
 #include <fmt/format.h>
 
-#include <charconv>
 #include <cmath>
 #include <string>
 
 #include "core/errors.hpp"
+#include "core/seeded_draws.hpp"
 
 namespace dmlsim::strategies {
 namespace {
@@ -14,19 +14,6 @@ namespace {
 constexpr std::string_view kFields[] = {
     "type",          "mode",         "clients_per_round", "report_goal", "deadline", "buffer",
     "max_staleness", "local_epochs", "samples",           "dropout",     "seed",     "compression"};
-
-// splitmix64 (Steele, Lea and Flood, OOPSLA 2014): a fixed, portable mix of the seed and the draw,
-// so that a run selects the same clients on every machine (std:: distributions are not portable).
-std::uint64_t mix(std::uint64_t x) {
-  x += 0x9E3779B97F4A7C15ULL;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  return x ^ (x >> 31);
-}
-
-double unit(std::uint64_t bits) {
-  return static_cast<double>(bits >> 11) * 0x1.0p-53;
-}
 
 // `samples: 600`, or per client: `samples: {"0-49": 300, "50-99": 1200}` (every client once).
 std::vector<std::int64_t> read_samples(const core::ConfigNode& node, int clients) {
@@ -39,19 +26,7 @@ std::vector<std::int64_t> read_samples(const core::ConfigNode& node, int clients
   std::vector<std::int64_t> out(static_cast<std::size_t>(clients), 0);
   for (const std::string& key : field.keys()) {
     const core::ConfigNode value = field.at(key);
-    const auto number = [&](std::string_view text) {
-      int n = -1;
-      const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-      if (ec != std::errc{} || end != text.data() + text.size() || n < 0)
-        value.fail(fmt::format("key '{}': keys are client numbers or ranges such as 4-7", key));
-      return n;
-    };
-    const std::size_t dash = key.find('-');
-    const int first = number(std::string_view(key).substr(0, dash));
-    const int last = dash == std::string::npos ? first : number(std::string_view(key).substr(dash + 1));
-    if (last < first) value.fail(fmt::format("key '{}': the range is empty", key));
-    if (last >= clients)
-      value.fail(fmt::format("client {} does not exist (the experiment has {})", last, clients));
+    const auto [first, last] = core::parse_index_range(value, key, clients, "client", "the experiment");
     const std::int64_t n = field.integer_in(key, 1, std::int64_t{1} << 40);
     for (int c = first; c <= last; ++c) {
       if (out[static_cast<std::size_t>(c)] != 0) value.fail(fmt::format("client {} is given twice", c));
@@ -158,10 +133,11 @@ std::vector<int> sample_clients(std::uint64_t seed, std::uint64_t draw, std::spa
                                 int count) {
   std::vector<int> pool(candidates.begin(), candidates.end());
   const std::size_t n = pool.size(), k = std::min<std::size_t>(static_cast<std::size_t>(count), n);
-  std::uint64_t state = mix(seed ^ mix(draw));
+  std::uint64_t state = core::splitmix64(seed ^ core::splitmix64(draw));
   for (std::size_t i = 0; i < k; ++i) {
-    state = mix(state);
-    const std::size_t j = i + static_cast<std::size_t>(unit(state) * static_cast<double>(n - i));
+    state = core::splitmix64(state);
+    const std::size_t j =
+        i + static_cast<std::size_t>(core::unit_interval(state) * static_cast<double>(n - i));
     std::swap(pool[i], pool[j]);
   }
   pool.resize(k);
@@ -171,9 +147,10 @@ std::vector<int> sample_clients(std::uint64_t seed, std::uint64_t draw, std::spa
 std::optional<double> dropout_point(const FederatedPlan& plan, int client, std::int64_t task) {
   if (plan.dropout <= 0) return std::nullopt;
   const std::uint64_t bits =
-      mix(mix(plan.seed ^ 0xD20F0A7ULL) ^ mix((std::uint64_t(client) << 32) ^ std::uint64_t(task)));
-  if (unit(bits) >= plan.dropout) return std::nullopt;
-  return unit(mix(bits));
+      core::splitmix64(core::splitmix64(plan.seed ^ 0xD20F0A7ULL) ^
+                       core::splitmix64((std::uint64_t(client) << 32) ^ std::uint64_t(task)));
+  if (core::unit_interval(bits) >= plan.dropout) return std::nullopt;
+  return core::unit_interval(core::splitmix64(bits));
 }
 
 }  // namespace dmlsim::strategies
