@@ -23,9 +23,11 @@ double bus_factor(std::string_view collective, int n) {
 
 namespace {
 
-// RunSummary::iteration_marks, and the samples of each iteration where the trace counts them
-// (kSamplesTrained), from the events of the ranks that mark iterations.
-void count_iteration_marks(const Trace& trace, const std::set<int>& clock_ranks,
+// The samples of each iteration where the trace counts them (kSamplesTrained), from the events of
+// the ranks that mark iterations; and RunSummary::iteration_marks when those ranks do not train
+// (a federated server's reports, late updates, dropouts — a training rank's zero-length phases are
+// work that took no time, such as a gradient sync already done, not events to count).
+void count_iteration_marks(const Trace& trace, const std::set<int>& clock_ranks, bool clocks_train,
                            const std::map<int, double>& iterations, RunSummary& s) {
   std::map<int, std::size_t> index;  // iteration number → position
   for (const auto& [iteration, end] : iterations) index.emplace(iteration, index.size());
@@ -40,7 +42,7 @@ void count_iteration_marks(const Trace& trace, const std::set<int>& clock_ranks,
     if (e.lane == Lane::counter && name == kSamplesTrained) {
       samples += e.value;
       counted = true;
-    } else if (e.lane == Lane::phase && e.start == e.end) {
+    } else if (!clocks_train && e.lane == Lane::phase && e.start == e.end) {
       ++marks[at->second][std::string(name)];
       marked = true;
     }
@@ -91,7 +93,7 @@ RunSummary summarize(const Trace& trace, std::vector<LinkUsage> links, const Rol
     previous_end = end;
   }
   if (s.iteration_seconds.empty()) s.iteration_seconds.push_back(s.makespan);  // no marks: the run is one
-  count_iteration_marks(trace, clock_ranks, iteration_end, s);
+  count_iteration_marks(trace, clock_ranks, training_ranks_mark, iteration_end, s);
   for (double t : s.iteration_seconds) s.iteration_mean += t;
   s.iteration_mean /= static_cast<double>(s.iteration_seconds.size());
   const double iterations = static_cast<double>(s.iteration_seconds.size());

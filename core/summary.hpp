@@ -62,8 +62,9 @@ struct RunSummary {
   std::int64_t samples_per_iteration = 0;  // all ranks together; 0 when the run trains no samples
   double makespan = 0;
   std::vector<double> iteration_seconds;  // one per iteration (global: slowest rank decides)
-  // Per iteration, the instants the ranks that mark iterations recorded inside it, as zero-length
-  // phases, counted by name (a federated server's "report", "late", "dropped"). Empty when none.
+  // Per iteration, the instants a rank that marks the iterations without training recorded inside
+  // it, as zero-length phases, counted by name (a federated server's "report", "late", "dropped").
+  // Empty when none.
   std::vector<std::map<std::string, int>> iteration_marks;
   double iteration_mean = 0;
   // Whether the trace holds more than iteration marks (not so with trace: none): without, the
