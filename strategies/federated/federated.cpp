@@ -226,7 +226,8 @@ class Federated final : public Strategy {
       int base = 0;  // the model version its task started from
       std::int64_t tasks = 0;
       std::vector<float> update;
-      std::byte notice{};  // a "gone" notice's byte
+      std::byte notice{};        // a "gone" notice's byte
+      core::Request model_send;  // the model of its last task, until known delivered
     };
 
     std::vector<int> idle_clients() const {
@@ -273,8 +274,9 @@ class Federated final : public Strategy {
     // Sends client c the model of `version_`; waits for its update unless it drops out.
     void dispatch(int c, int round) {
       Client& client = clients_[static_cast<std::size_t>(c)];
-      forget_delivered_models();
-      sends_.push_back(fl_.isend(c, s_.model_buffer(versions_.at(version_)), kTaskTag));
+      // A dropped client's last model may still be on its way (it is abandoning that task).
+      if (client.model_send.pending()) sends_.push_back(std::move(client.model_send));
+      client.model_send = fl_.isend(c, s_.model_buffer(versions_.at(version_)), kTaskTag);
       client.base = version_;
       const bool drops = dropout_point(plan_, c, client.tasks++).has_value();
       if (drops) {
@@ -368,6 +370,10 @@ class Federated final : public Strategy {
       const auto [c, kind] = inbox_.take(i);
       Client& client = clients_[static_cast<std::size_t>(c)];
       client.busy = false;
+      // It answered, so it has the model: the send is complete and the wait returns at once. (Sends
+      // left untested pile up in SimGrid's books and make long runs quadratic: 10 clients for 4 000
+      // rounds took 4.2 s, now 0.35 s.)
+      if (client.model_send.pending()) rank_.wait(client.model_send);
       withdraw(c, kind == Inbox::Kind::update ? Inbox::Kind::gone : Inbox::Kind::update);
       if (kind == Inbox::Kind::gone) {
         core::Phase mark(rank_, "offline", r, attributes(core::Attribute::client, c));
@@ -377,16 +383,6 @@ class Federated final : public Strategy {
       { core::Phase mark(rank_, current ? "report" : "late", r, attributes(core::Attribute::client, c)); }
       if (s_.experiment_.payload) check_update(c, client);
       return current ? c : -1;
-    }
-
-    // Drops the model sends that have completed: a long run would otherwise keep every one it made
-    // (and the simulator slows with the activities a rank holds).
-    void forget_delivered_models() {
-      if (sends_.size() < 2 * static_cast<std::size_t>(plan_.per_round)) return;
-      while (const auto done = rank_.test_any(sends_)) {
-        std::swap(sends_[*done], sends_.back());
-        sends_.pop_back();
-      }
     }
 
     void withdraw(int c, Inbox::Kind kind) {
@@ -434,6 +430,9 @@ class Federated final : public Strategy {
       core::Phase drain(rank_, "drain");
       while (!inbox_.empty()) handle(rank_.wait_any(inbox_.requests), -1);
       std::byte stop{};
+      for (Client& client : clients_) {
+        if (client.model_send.pending()) sends_.push_back(std::move(client.model_send));
+      }
       for (int c = 0; c < plan_.clients; ++c) sends_.push_back(fl_.isend(c, {1, &stop}, kStopTag));
       rank_.wait_all(sends_);
     }
