@@ -38,4 +38,12 @@ std::optional<AlgorithmProblem> algorithm_problem(Collective c, std::string_view
   return a->check ? a->check(c, n, options) : std::nullopt;
 }
 
+std::optional<AlgorithmProblem> whole_nodes_problem(std::string_view algorithm, int n,
+                                                    const CollectiveOptions& options) {
+  if (options.local_size >= 1 && n % options.local_size == 0) return std::nullopt;
+  return AlgorithmProblem{"local_size",
+                          fmt::format("{} all-reduce needs the group ({} members) to be whole nodes of {}",
+                                      algorithm, n, options.local_size)};
+}
+
 }  // namespace dmlsim::strategies

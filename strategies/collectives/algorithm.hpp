@@ -23,6 +23,11 @@ struct AlgorithmProblem {
   std::string message;
 };
 
+// What an algorithm that works node by node (hierarchical, rail-rings) says of a group that is not
+// whole nodes of options.local_size; nullopt when it is.
+std::optional<AlgorithmProblem> whole_nodes_problem(std::string_view algorithm, int n,
+                                                    const CollectiveOptions& options);
+
 constexpr unsigned collective_bit(Collective c) {
   return 1u << static_cast<unsigned>(c);
 }

@@ -43,12 +43,7 @@ const AlgorithmDescriptor kHierarchicalAlgorithm{
     collective_bit(Collective::all_reduce),
     "ring reduce-scatter inside each node, `inner` all-reduce across nodes per rail, ring all-gather",
     [](Collective, int n, const CollectiveOptions& options) -> std::optional<AlgorithmProblem> {
-      if (options.local_size < 1 || n % options.local_size != 0) {
-        return AlgorithmProblem{
-            "local_size",
-            fmt::format("hierarchical all-reduce needs the group ({} members) to be whole nodes of {}", n,
-                        options.local_size)};
-      }
+      if (auto problem = whole_nodes_problem("hierarchical", n, options)) return problem;
       if (options.inner == "hierarchical")
         return AlgorithmProblem{"inner", "hierarchical all-reduce cannot nest itself"};
       auto inner = algorithm_problem(Collective::all_reduce, options.inner, n / options.local_size, options);

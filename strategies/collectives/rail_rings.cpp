@@ -73,13 +73,7 @@ const AlgorithmDescriptor kRailRingsAlgorithm{
     "one ring per local GPU (NCCL's channels), each entering a node at its GPU and leaving by the "
     "previous one: every NIC rail carries a ring each way",
     [](Collective, int n, const CollectiveOptions& options) -> std::optional<AlgorithmProblem> {
-      if (options.local_size < 1 || n % options.local_size != 0) {
-        return AlgorithmProblem{
-            "local_size",
-            fmt::format("rail-rings all-reduce needs the group ({} members) to be whole nodes of {}", n,
-                        options.local_size)};
-      }
-      return std::nullopt;
+      return whole_nodes_problem("rail-rings", n, options);
     },
     [](Collective, int n, int index, std::uint64_t count, std::uint32_t, const CollectiveOptions& options)
         -> core::SchedulePtr { return make_rail_rings_all_reduce(n, index, count, options); },
