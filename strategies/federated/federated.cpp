@@ -374,7 +374,8 @@ class Federated final : public Strategy {
       // left untested pile up in SimGrid's books and make long runs quadratic: 10 clients for 4 000
       // rounds took 4.2 s, now 0.35 s.)
       if (client.model_send.pending()) rank_.wait(client.model_send);
-      withdraw(c, kind == Inbox::Kind::update ? Inbox::Kind::gone : Inbox::Kind::update);
+      if (s_.availability_)
+        withdraw(c, kind == Inbox::Kind::update ? Inbox::Kind::gone : Inbox::Kind::update);
       if (kind == Inbox::Kind::gone) {
         core::Phase mark(rank_, "offline", r, attributes(core::Attribute::client, c));
         return -1;
