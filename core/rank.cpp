@@ -30,6 +30,10 @@ bool Rank::cancel(Request&) {
   throw BackendError("this backend cannot cancel a receive");
 }
 
+void Rank::agree(const Group&, std::span<double>) {
+  throw BackendError("this backend cannot agree on values outside the job's traffic (agree)");
+}
+
 Communicator Rank::communicator(const Group& group, std::string_view name, int epoch) {
   if (name.empty()) throw ValueError("a communicator needs a name");
   if (name.find('@') != std::string_view::npos)

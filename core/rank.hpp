@@ -105,6 +105,14 @@ class Rank {
   // (ValueError). The default says the backend cannot (BackendError).
   virtual bool cancel(Request& request);
   virtual void sleep(double seconds) = 0;  // I/O, checkpoints, a deliberate pause
+  // Member 0's `values` on every member of `group`: each member calls it, in the same order as its
+  // other agreements over that group, with a span of the same length, and member 0's values are
+  // copied into the others'. For decisions every rank must take alike from figures only one of them
+  // measured (an elastic job plans the rest of an epoch from member 0's iteration time): figures that
+  // differ in their last bits on two ranks would split the ranks' control flow. The simulator's costs
+  // no simulated time and leaves every clock where it was — it is the model's bookkeeping, not the
+  // job's traffic. The default says the backend cannot (BackendError).
+  virtual void agree(const Group& group, std::span<double> values);
 
   // The communicator of `group` named `name` (this rank must be a member): its own context for
   // messages, and its collectives run on the stream of the same name, so communicators with

@@ -106,6 +106,20 @@ void SimRank::sleep(double seconds) {
   if (seconds > 0) ahead_ += seconds;
 }
 
+void SimRank::agree(const core::Group& group, std::span<double> values) {
+  const int index = group.index_of(rank());
+  if (index < 0) throw core::ValueError(fmt::format("agree: rank {} is not a member of the group", rank()));
+  auto it =
+      std::find_if(agreements_.begin(), agreements_.end(), [&](const auto& g) { return g.first == group; });
+  if (it == agreements_.end()) it = agreements_.insert(agreements_.end(), {group, 0});
+  // Free in simulated time: the actors may meet later than this rank's own clock (a member that
+  // arrives later in the simulation), so the clock is put back where it was — behind the
+  // simulation's, which the next message or wait brings it up to, as after a merged span.
+  const double own = now();
+  world_.agree(group, it->second++, index, values);
+  ahead_ = own - sg::Engine::get_clock();
+}
+
 void SimRank::begin_collective() {
   sleep(world_.experiment().platform.collective_launch);
 }

@@ -28,6 +28,7 @@ class SimRank final : public core::TracingRank {
   std::optional<std::size_t> wait_any_for(std::span<core::Request> requests, double seconds) override;
   bool cancel(core::Request& request) override;
   void sleep(double seconds) override;
+  void agree(const core::Group& group, std::span<double> values) override;
   void wait(core::CollectiveHandle& handle) override;
   void wait_all(std::span<core::CollectiveHandle> handles) override;
   using core::Rank::wait;
@@ -110,7 +111,8 @@ class SimRank final : public core::TracingRank {
   // ended for this rank before the simulation clock (run_merged_span): compute, streams and the
   // next span go on from the rank's own time; a message or a wait on one brings it up to the clock.
   double ahead_ = 0;
-  std::vector<std::unique_ptr<Stream>> streams_;  // few: a linear search is fastest
+  std::vector<std::unique_ptr<Stream>> streams_;                   // few: a linear search is fastest
+  std::vector<std::pair<core::Group, std::uint64_t>> agreements_;  // per group, how many so far
 };
 
 }  // namespace dmlsim::sim

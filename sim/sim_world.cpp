@@ -95,6 +95,29 @@ void SimWorld::begin_span(std::uint32_t context, const core::Group& group, std::
   span->begin_barrier->wait();
 }
 
+void SimWorld::agree(const core::Group& group, std::uint64_t sequence, int index, std::span<double> values) {
+  std::shared_ptr<Agreement>& slot = agreements_[AgreementKey{group, sequence}];
+  if (!slot) {
+    slot = std::make_shared<Agreement>();
+    slot->posted = simgrid::s4u::Semaphore::create(0);
+  }
+  const std::shared_ptr<Agreement> agreement = slot;
+  const int others = group.size() - 1;
+  if (index == 0) {
+    agreement->values.assign(values.begin(), values.end());
+    for (int i = 0; i < others; ++i) agreement->posted->release();
+  } else {
+    agreement->posted->acquire();
+    if (agreement->values.size() != values.size()) {
+      throw core::BackendError(fmt::format("agree: member {} gave {} values, member 0 gave {}", index,
+                                           values.size(), agreement->values.size()));
+    }
+    std::copy(agreement->values.begin(), agreement->values.end(), values.begin());
+    ++agreement->taken;
+  }
+  if (agreement->taken == others) agreements_.erase(AgreementKey{group, sequence});
+}
+
 double SimWorld::end_span(std::uint32_t context, const core::Group& group, std::size_t first_round, int index,
                           std::vector<std::vector<RoundMessage>> sends, double together) {
   const int n = group.size();

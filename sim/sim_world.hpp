@@ -6,6 +6,7 @@
 #include <exception>
 #include <map>
 #include <memory>
+#include <span>
 #include <tuple>
 
 #include <simgrid/forward.h>
@@ -70,6 +71,11 @@ class SimWorld {
   double end_span(std::uint32_t context, const core::Group& group, std::size_t first_round, int index,
                   std::vector<std::vector<RoundMessage>> sends, double together);
 
+  // Rank::agree: member `index` of `group` at its `sequence`-th agreement over that group. Member 0
+  // leaves its values and goes on; the others wait for them (in simulated time only as long as the
+  // SimGrid actors take to meet: SimRank::agree puts each clock back where it was).
+  void agree(const core::Group& group, std::uint64_t sequence, int index, std::span<double> values);
+
   // Payload mode: a send's copy of its bytes, owned here while it is in flight (a receive takes it
   // back), so that a simulation stopped by an error frees what was never received.
   void* hold_payload(std::unique_ptr<std::vector<std::byte>> bytes);
@@ -128,6 +134,22 @@ class SimWorld {
     std::vector<double> end;                        // per member, set by the last to end
   };
   std::map<std::tuple<std::uint32_t, std::size_t, std::size_t>, std::shared_ptr<SpanInstance>> spans_;
+  struct Agreement {
+    std::vector<double> values;  // member 0's
+    int taken = 0;               // by the other members
+    simgrid::s4u::SemaphorePtr posted;
+  };
+  struct AgreementKey {
+    core::Group group;
+    std::uint64_t sequence = 0;
+    friend bool operator==(const AgreementKey&, const AgreementKey&) = default;
+  };
+  struct AgreementKeyHash {
+    std::size_t operator()(const AgreementKey& k) const {
+      return k.group.hash() ^ (k.sequence * 0x9e3779b97f4a7c15ull);
+    }
+  };
+  std::unordered_map<AgreementKey, std::shared_ptr<Agreement>, AgreementKeyHash> agreements_;
 };
 
 }  // namespace dmlsim::sim
