@@ -5,10 +5,15 @@
 // VLDB 2020). After the last bucket the optimizer steps. With `overlap: false` the buckets are
 // all-reduced after backward, one after another.
 #include <cstdint>
+#include <optional>
+#include <span>
+#include <string_view>
 #include <vector>
 
+#include "core/communicator.hpp"
 #include "core/model.hpp"
 #include "strategies/strategy.hpp"
+#include "strategies/training/options.hpp"
 
 namespace dmlsim::strategies {
 
@@ -27,6 +32,55 @@ struct GradientBucket {
 inline constexpr std::uint64_t kDdpFirstBucketBytes = std::uint64_t{1} << 20;
 std::vector<GradientBucket> plan_buckets(const core::Model& model, std::uint64_t bucket_bytes,
                                          std::uint64_t first_bucket_bytes = kDdpFirstBucketBytes);
+
+// The strategy itself, public so that strategies that wrap it (elastic) can run its iterations.
+class DataParallel final : public Strategy {
+ public:
+  // `fields`: the strategy block's allowed fields (a wrapping strategy adds its own).
+  DataParallel(const core::Experiment& experiment, std::span<const std::string_view> fields);
+
+  // One rank's replica for one membership epoch: its communicators (of that epoch), bucket
+  // schedules and, in payload mode, real gradients and weights.
+  class Replica {
+   public:
+    Replica(const DataParallel& strategy, core::Rank& rank, int epoch = 0);
+    // One training step, marked as phase "iteration" numbered `phase_iteration`: forward, backward
+    // with the buckets all-reduced, the optimizer.
+    void iteration(int phase_iteration, const core::EventAttributes& attributes = {});
+
+   private:
+    core::ElementBuffer buffer_of(std::size_t bucket);
+
+    const DataParallel& strategy_;
+    core::Rank& rank_;
+    core::Communicator dp_;
+    std::optional<core::Communicator> check_;  // payload mode: the replicas compare their weights
+    std::vector<core::SchedulePtr> schedules_;
+    std::vector<std::vector<float>> gradients_;
+    std::vector<std::vector<float>> weights_;  // payload mode: the replica's real weights
+    std::uint64_t resident_ = 0;
+  };
+
+  void run(core::Rank& rank) const override;
+  Prediction predict() const override;
+  core::Roles roles() const override;
+  // What a checkpoint holds: the weights and the optimizer's state.
+  std::uint64_t checkpoint_bytes() const;
+  const core::Model& model() const { return model_; }
+
+ private:
+  core::Kernel optimizer_kernel() const;
+
+  const core::Experiment& experiment_;
+  const core::Model& model_;
+  CollectiveChoice choice_;
+  std::uint64_t bucket_bytes_ = 0;
+  bool overlap_ = true;
+  core::OptimizerStep::Kind optimizer_kind_ = core::OptimizerStep::Kind::adam;
+  std::vector<GradientBucket> buckets_;
+  std::vector<core::Kernel> forward_kernels_;  // the whole forward pass, back to back
+  std::vector<std::size_t> closing_layers_;    // of each bucket
+};
 
 std::unique_ptr<Strategy> make_data_parallel(const core::Experiment& experiment);
 // The fields of its `strategy:` mapping.
