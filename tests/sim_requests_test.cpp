@@ -102,5 +102,47 @@ TEST(SimRequests, SendsCannotBeCancelled) {
   }
 }
 
+// Rank::agree: every rank gets member 0's values whatever the order the ranks arrive in, and no
+// rank's clock moves. Ranks 0..3 are 3, 2, 1 and 0 ms into their work; rank 0 first takes a message
+// from rank 1, so it reaches the agreement at 3 ms of simulated time while ranks 2 and 3 have waited
+// for it there since 0: their own clocks stay at 1 and 0 ms, and go on from there. An agreement over
+// ranks {1, 2} has rank 1 as its member 0.
+TEST(SimRequests, AnAgreementGivesMemberZerosValuesAndCostsNoTime) {
+  const core::Experiment e = star(4);
+  std::vector<double> got(8, -1), before(4, -1), after(4, -1), later(4, -1);
+  sim::simulate(e, [&](core::Rank& rank) {
+    const int r = rank.rank();
+    rank.sleep(0.001 * (3 - r));
+    std::byte byte{};
+    if (r == 1) {
+      core::Request send = rank.isend(0, {1, &byte}, 5);
+      rank.wait(send);
+    } else if (r == 0) {
+      core::Request recv = rank.irecv(1, {1, &byte}, 5);
+      rank.wait(recv);
+    }
+    before[static_cast<std::size_t>(r)] = rank.now();
+    double values[2] = {10.0 * r, 10.0 * r + 1};
+    rank.agree(core::Group::world(4), values);
+    after[static_cast<std::size_t>(r)] = rank.now();
+    got[static_cast<std::size_t>(2 * r)] = values[0];
+    got[static_cast<std::size_t>(2 * r + 1)] = values[1];
+    if (r == 1 || r == 2) {
+      double pair[1] = {static_cast<double>(r)};
+      rank.agree(core::Group::strided(1, 2), pair);
+      EXPECT_EQ(pair[0], 1.0) << "rank " << r;
+    }
+    rank.sleep(0.001);
+    later[static_cast<std::size_t>(r)] = rank.now();
+  });
+  EXPECT_EQ(got, (std::vector<double>{0, 1, 0, 1, 0, 1, 0, 1}));
+  EXPECT_EQ(before, after);
+  EXPECT_NEAR(before[0], 0.003, 1e-5);
+  EXPECT_DOUBLE_EQ(before[2], 0.001);
+  EXPECT_DOUBLE_EQ(before[3], 0);
+  for (int r = 0; r < 4; ++r)
+    EXPECT_NEAR(later[static_cast<std::size_t>(r)], before[static_cast<std::size_t>(r)] + 0.001, 1e-12);
+}
+
 }  // namespace
 }  // namespace dmlsim
