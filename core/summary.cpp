@@ -52,6 +52,41 @@ void count_iteration_marks(const Trace& trace, const std::set<int>& clock_ranks,
     s.samples_per_iteration = std::llround(samples / static_cast<double>(index.size()));
 }
 
+// The elastic section, from the first rank's events, when the trace has kIterationsKept.
+std::optional<ElasticStats> elastic_stats(const Trace& trace, double makespan,
+                                          std::int64_t samples_per_iteration) {
+  ElasticStats st;
+  bool elastic = false;
+  for (const TraceEvent& e : trace.events()) {
+    if (e.rank != 0) continue;
+    const std::string_view name = trace.text(e.name);
+    if (e.lane == Lane::counter) {
+      if (name == kIterationsKept) {
+        st.iterations_kept = std::llround(e.value);
+        elastic = true;
+      } else if (name == kLostWorkSeconds) {
+        st.lost_work_s += e.value;
+      }
+    } else if (e.lane == Lane::phase) {
+      if (name == "checkpoint") {
+        st.checkpoint_s += e.duration();
+        ++st.checkpoint_writes;
+      } else if (name == "checkpoint-load") {
+        st.load_s += e.duration();
+      } else if (name == "failure-detection") {
+        st.detection_s += e.duration();
+      } else if (name == "restart") {
+        st.restart_s += e.duration();
+      }
+    } else if (e.lane == Lane::mark && name == "failure") {
+      ++st.failures;
+    }
+  }
+  if (!elastic) return std::nullopt;
+  if (makespan > 0) st.goodput = static_cast<double>(st.iterations_kept * samples_per_iteration) / makespan;
+  return st;
+}
+
 }  // namespace
 
 RunSummary summarize(const Trace& trace, std::vector<LinkUsage> links, const Roles& roles) {
@@ -88,8 +123,10 @@ RunSummary summarize(const Trace& trace, std::vector<LinkUsage> links, const Rol
     if (!new_start) start_it->second = std::min(start_it->second, e.start);
   }
   double previous_end = iteration_start.empty() ? 0 : iteration_start.begin()->second;
+  // An iteration lasts from the previous one's end, or from its own start after a gap in which no
+  // iteration ran (an elastic run's steady stretches and restarts).
   for (const auto& [iteration, end] : iteration_end) {
-    s.iteration_seconds.push_back(end - previous_end);
+    s.iteration_seconds.push_back(end - std::max(previous_end, iteration_start.at(iteration)));
     previous_end = end;
   }
   if (s.iteration_seconds.empty()) s.iteration_seconds.push_back(s.makespan);  // no marks: the run is one
@@ -167,6 +204,7 @@ RunSummary summarize(const Trace& trace, std::vector<LinkUsage> links, const Rol
     return a.name < b.name;
   });
   s.links = std::move(links);
+  s.elastic = elastic_stats(trace, s.makespan, s.samples_per_iteration);
   return s;
 }
 
@@ -194,6 +232,18 @@ nlohmann::json RunSummary::to_json(std::size_t max_links) const {
   j["exposed_communication_s"] = known(exposed_mean);
   j["hidden_communication_s"] = known(hidden_mean);
   j["messages"] = messages;
+  if (elastic) {
+    j["elastic"] = {{"iterations_kept", elastic->iterations_kept},
+                    {"failures", elastic->failures},
+                    {"checkpoint_writes", elastic->checkpoint_writes},
+                    {"goodput_samples_per_s", elastic->goodput},
+                    {"time_lost_s",
+                     {{"checkpoint_write", elastic->checkpoint_s},
+                      {"checkpoint_load", elastic->load_s},
+                      {"failure_detection", elastic->detection_s},
+                      {"restart", elastic->restart_s},
+                      {"lost_work", elastic->lost_work_s}}}};
+  }
   auto& rank_list = j["per_rank"] = nlohmann::json::array();
   for (const RankStats& r : per_rank) {
     rank_list.push_back({{"rank", r.rank},
@@ -261,6 +311,21 @@ RunSummary RunSummary::from_json(const nlohmann::json& j) {
     s.hidden_mean = version >= 3 ? number(j, "hidden_communication_s")
                                  : std::max(0.0, s.communication_mean - s.exposed_mean);
     s.messages = j.at("messages").get<std::uint64_t>();
+    if (j.contains("elastic")) {
+      const nlohmann::json& el = j.at("elastic");
+      const nlohmann::json& lost = el.at("time_lost_s");
+      ElasticStats st;
+      st.iterations_kept = el.at("iterations_kept").get<std::int64_t>();
+      st.failures = el.at("failures").get<int>();
+      st.checkpoint_writes = el.at("checkpoint_writes").get<int>();
+      st.goodput = number(el, "goodput_samples_per_s");
+      st.checkpoint_s = number(lost, "checkpoint_write");
+      st.load_s = number(lost, "checkpoint_load");
+      st.detection_s = number(lost, "failure_detection");
+      st.restart_s = number(lost, "restart");
+      st.lost_work_s = number(lost, "lost_work");
+      s.elastic = st;
+    }
     if (version >= 3) s.samples_per_iteration = j.at("samples_per_iteration").get<std::int64_t>();
     for (const auto& r : j.at("per_rank")) {
       const int rank = r.at("rank").get<int>();
@@ -307,6 +372,17 @@ void print_summary(const RunSummary& s, std::ostream& out, std::size_t max_links
   if (s.samples_per_iteration > 0) {
     out << fmt::format("  throughput            {:>12.1f} samples/s ({} per iteration)\n",
                        s.samples_per_second(), s.samples_per_iteration);
+  }
+  if (s.elastic) {
+    const ElasticStats& el = *s.elastic;
+    out << fmt::format("  elastic               {} iterations kept in {}; goodput {:.1f} samples/s\n",
+                       el.iterations_kept, format_duration(s.makespan), el.goodput);
+    out << fmt::format(
+        "  time lost             {} ({} failures: detection {}, restart {}, load {}, lost work {}; {} "
+        "checkpoint writes {})\n",
+        format_duration(el.lost_s()), el.failures, format_duration(el.detection_s),
+        format_duration(el.restart_s), format_duration(el.load_s), format_duration(el.lost_work_s),
+        el.checkpoint_writes, format_duration(el.checkpoint_s));
   }
   if (!s.iteration_marks.empty()) {
     // "report 98.5, late 1.5, dropped 9.9" per iteration, in order of first appearance.

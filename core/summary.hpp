@@ -7,6 +7,7 @@
 #include <iosfwd>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,22 @@ inline constexpr int kSummarySchemaVersion = 3;
 // rank that marks the iterations. Where it exists it replaces Roles::samples_per_iteration.
 inline constexpr std::string_view kSamplesTrained = "samples trained";
 
+// The counter series of an elastic run (strategies/elastic/), on rank 0: the work each failure lost
+// (seconds, one sample per failure) and, at the end, the training steps the run kept.
+inline constexpr std::string_view kLostWorkSeconds = "lost work s";
+inline constexpr std::string_view kIterationsKept = "iterations kept";
+
+// What failures cost an elastic run: its rank 0's "checkpoint", "checkpoint-load",
+// "failure-detection" and "restart" phases, "failure" instants and the counters above.
+struct ElasticStats {
+  std::int64_t iterations_kept = 0;
+  int failures = 0;
+  int checkpoint_writes = 0;  // those cut short by a failure included
+  double checkpoint_s = 0, load_s = 0, detection_s = 0, restart_s = 0, lost_work_s = 0;
+  double goodput = 0;  // samples of the kept iterations per second of makespan
+  double lost_s() const { return checkpoint_s + load_s + detection_s + restart_s + lost_work_s; }
+};
+
 struct RunSummary {
   std::string label;
   int ranks = 0;
@@ -77,8 +94,9 @@ struct RunSummary {
   double hidden_mean = 0;
   std::vector<RankStats> per_rank;
   std::vector<CollectiveStats> collectives;
-  std::vector<LinkUsage> links;  // busiest first
-  std::uint64_t messages = 0;    // point-to-point messages the backend moved
+  std::vector<LinkUsage> links;         // busiest first
+  std::uint64_t messages = 0;           // point-to-point messages the backend moved
+  std::optional<ElasticStats> elastic;  // elastic runs only
 
   double samples_per_second() const {
     return iteration_mean > 0 ? static_cast<double>(samples_per_iteration) / iteration_mean : 0;

@@ -47,10 +47,11 @@ void TracingRank::count(std::string_view series, double value) {
 }
 
 // Marks are rare and kept from `phases` detail up; counters are sampled as often as layers run,
-// so they come with kernels (the default detail) and up — but for the samples an iteration
-// trained, one per iteration, which the summary's throughput needs.
+// so they come with kernels (the default detail) and up — but for the few the summary needs: the
+// samples an iteration trained (one per iteration) and an elastic run's lost work and kept steps.
 void TracingRank::record_instant(Lane lane, std::string_view name, double value) {
-  const bool frequent = lane == Lane::counter && name != kSamplesTrained;
+  const bool frequent =
+      lane == Lane::counter && name != kSamplesTrained && name != kLostWorkSeconds && name != kIterationsKept;
   if (detail_ < (frequent ? TraceDetail::kernels : TraceDetail::phases)) return;
   TraceEvent e;
   e.rank = rank_;

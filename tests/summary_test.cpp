@@ -134,6 +134,57 @@ TEST(Summary, ComputeFromPhasesAndUnknownWithoutThem) {
   EXPECT_DOUBLE_EQ(j["iteration_s"].get<double>(), 1.0);
 }
 
+// An elastic run: two simulated iterations of 1 s, a gap of 100 s (steady steps by the clock, a
+// write, a failure, detection, a restart, a load), then one more simulated iteration. The step time
+// is each iteration's own, not the gap; the elastic section adds rank 0's phases and counters.
+TEST(Summary, ElasticRunsLoseTimePerCauseAndIterationsSkipTheGaps) {
+  Trace t;
+  t.ranks = {{0, 0, "w0"}, {1, 1, "w1"}};
+  for (int r = 0; r < 2; ++r) {
+    testing::add_event(t, r, Lane::phase, "iteration", "iteration", 0, 1, 0);
+    testing::add_event(t, r, Lane::phase, "iteration", "iteration", 1, 2, 1);
+    testing::add_event(t, r, Lane::phase, "steady-iterations", "steady-iterations", 2, 50, 2);
+    testing::add_event(t, r, Lane::phase, "checkpoint", "checkpoint", 50, 53);
+    testing::add_event(t, r, Lane::phase, "steady-iterations", "steady-iterations", 53, 60, 40);
+    testing::add_event(t, r, Lane::mark, "failure", "", 60, 60);
+    testing::add_event(t, r, Lane::phase, "failure-detection", "failure-detection", 60, 70);
+    testing::add_event(t, r, Lane::phase, "restart", "restart", 70, 90);
+    testing::add_event(t, r, Lane::phase, "checkpoint-load", "checkpoint-load", 90, 102);
+    testing::add_event(t, r, Lane::phase, "iteration", "iteration", 102, 103, 2);
+  }
+  TraceEvent lost = testing::make_event(t, 0, Lane::counter, std::string(kLostWorkSeconds), "", 60, 60);
+  lost.value = 7;
+  t.add(lost);
+  TraceEvent kept = testing::make_event(t, 0, Lane::counter, std::string(kIterationsKept), "", 103, 103);
+  kept.value = 50;
+  t.add(kept);
+  const RunSummary s = summarize(t, {}, Roles::workers(2, 8));
+  EXPECT_EQ(s.iteration_seconds, (std::vector<double>{1, 1, 1}));
+  ASSERT_TRUE(s.elastic.has_value());
+  EXPECT_EQ(s.elastic->iterations_kept, 50);
+  EXPECT_EQ(s.elastic->failures, 1);
+  EXPECT_EQ(s.elastic->checkpoint_writes, 1);
+  EXPECT_DOUBLE_EQ(s.elastic->checkpoint_s, 3);
+  EXPECT_DOUBLE_EQ(s.elastic->detection_s, 10);
+  EXPECT_DOUBLE_EQ(s.elastic->restart_s, 20);
+  EXPECT_DOUBLE_EQ(s.elastic->load_s, 12);
+  EXPECT_DOUBLE_EQ(s.elastic->lost_work_s, 7);
+  EXPECT_DOUBLE_EQ(s.elastic->lost_s(), 52);
+  EXPECT_DOUBLE_EQ(s.elastic->goodput, 50.0 * 8 / 103);
+  const nlohmann::json j = s.to_json();
+  EXPECT_DOUBLE_EQ(j["elastic"]["time_lost_s"]["restart"].get<double>(), 20);
+  EXPECT_EQ(RunSummary::from_json(j).to_json(), j);
+  std::ostringstream printed;
+  print_summary(s, printed);
+  EXPECT_NE(printed.str().find("50 iterations kept in 103 s"), std::string::npos) << printed.str();
+  // Runs that are not elastic have no such section.
+  Trace plain;
+  plain.ranks = {{0, 0, "w0"}};
+  testing::add_event(plain, 0, Lane::phase, "iteration", "iteration", 0, 1, 0);
+  EXPECT_FALSE(summarize(plain, {}).elastic.has_value());
+  EXPECT_FALSE(summarize(plain, {}).to_json().contains("elastic"));
+}
+
 }  // namespace
 }  // namespace dmlsim::core
 
