@@ -151,7 +151,8 @@ std::string format_duration(double seconds) {
   if (a < 1e-6) return fmt::format("{:.3g} ns", seconds * 1e9);
   if (a < 1e-3) return fmt::format("{:.3g} us", seconds * 1e6);
   if (a < 1) return fmt::format("{:.4g} ms", seconds * 1e3);
-  return fmt::format("{:.4g} s", seconds);
+  if (a < 1e4) return fmt::format("{:.4g} s", seconds);
+  return fmt::format("{:.4g} h", seconds / 3600);  // not "2.488e+04 s"
 }
 
 }  // namespace dmlsim::core

@@ -21,6 +21,6 @@ double parse_flop_rate(std::string_view text);
 // Human-readable forms for tables and logs.
 std::string format_bytes(double bytes);            // "256 MiB"
 std::string format_bandwidth(double bytes_per_s);  // "25 Gbps (3.125 GB/s)"
-std::string format_duration(double seconds);       // "1.50 us", "12.3 ms"
+std::string format_duration(double seconds);       // "1.50 us", "12.3 ms", "6.911 h"
 
 }  // namespace dmlsim::core

@@ -60,6 +60,8 @@ TEST(Units, Formatting) {
   EXPECT_EQ(format_bytes(512), "512 B");
   EXPECT_EQ(format_duration(1.5e-6), "1.5 us");
   EXPECT_EQ(format_duration(0.0123), "12.3 ms");
+  EXPECT_EQ(format_duration(9999), "9999 s");
+  EXPECT_EQ(format_duration(24880), "6.911 h");
 }
 
 }  // namespace
