@@ -151,6 +151,8 @@ int run_command(const RunArgs& given) {
     std::cout << fmt::format("replacing the earlier run in {} (--out names it)\n", out.string());
   }
   if (args.backend == "sim") return run_simulated(args, experiment, *strategy, out);
+  if (experiment.strategy_type == "elastic")
+    experiment.strategy->at("type").fail("elastic runs in the simulator only so far (--backend sim)");
   // Before a testbed or mpirun is started.
   if (!args.hostfile.empty() && !std::filesystem::is_regular_file(args.hostfile))
     throw core::ConfigError(fmt::format("--hostfile {}: no such file", args.hostfile.string()));

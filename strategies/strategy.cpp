@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "core/errors.hpp"
+#include "strategies/elastic/elastic.hpp"
 #include "strategies/federated/federated.hpp"
 #include "strategies/federated/federated_plan.hpp"
 #include "strategies/training/collective_benchmark.hpp"
@@ -32,6 +33,7 @@ constexpr std::string_view kDataTensorPipeline[] = {"dp", "tp", "pp"};
 constexpr StrategyEntry kStrategies[] = {
     {"collective", make_collective_benchmark, collective_benchmark_fields, kDataOnly},
     {"data-parallel", make_data_parallel, data_parallel_fields, kDataOnly},
+    {"elastic", make_elastic, elastic_fields, kDataOnly},
     {"federated", make_federated, federated_fields, kDataOnly},
     {"kernels", make_kernel_benchmark, kernel_benchmark_fields, kDataOnly},
     {"pingpong", make_pingpong, pingpong_fields, kDataOnly},

@@ -351,6 +351,32 @@ INSTANTIATE_TEST_SUITE_P(
             with(kExperiment, "type: data-parallel\n    allreduce: ring\n    bucket_size: 256KiB",
                  "type: hybrid\n    sequence_parallel: true\n  parallelism: {pp: 2}"),
             "e.yaml:8: field 'experiment.strategy.sequence_parallel': needs tensor parallelism (tp ≥ 2)"},
+        BadInput{
+            "elastic_young_daly_without_failures", kPlatform,
+            with(kExperiment, "type: data-parallel", "type: elastic\n    checkpoint: {interval: young-daly}"),
+            "e.yaml:8: field 'experiment.strategy.checkpoint.interval': young-daly needs the failure rate: "
+            "give failures: {mtbf: ...}, or an interval"},
+        BadInput{"elastic_failure_of_a_node_the_job_does_not_have", kPlatform,
+                 with(kExperiment, "type: data-parallel",
+                      "type: elastic\n    failures: {events: [{at: 1h, node: 7}]}"),
+                 "e.yaml:8: field 'experiment.strategy.failures.events[0].node': 7 is out of range [0, 3]"},
+        BadInput{"elastic_mtbf_not_a_duration", kPlatform,
+                 with(kExperiment, "type: data-parallel", "type: elastic\n    failures: {mtbf: often}"),
+                 "e.yaml:8: field 'experiment.strategy.failures.mtbf': 'often' is not a duration"},
+        BadInput{
+            "elastic_failure_after_the_last_iteration", kPlatform,
+            with(kExperiment, "type: data-parallel",
+                 "type: elastic\n    failures: {events: [{at: iteration 9, node: 1}]}"),
+            "e.yaml:8: field 'experiment.strategy.failures.events[0].at': the job trains iterations 1 to 2"},
+        BadInput{"elastic_live_rescale", kPlatform,
+                 with(kExperiment, "type: data-parallel", "type: elastic\n    policy: live-rescale"),
+                 "e.yaml:8: field 'experiment.strategy.policy': live rescaling is not built yet"},
+        BadInput{
+            "elastic_failures_too_frequent_to_finish", kPlatform,
+            with(with(kExperiment, "type: data-parallel", "type: elastic\n    failures: {mtbf: 1ms}"),
+                 "iterations: 2", "iterations: 100000"),
+            "e.yaml:8: field 'experiment.strategy.failures': a failure every 250 us (job MTBF) leaves this "
+            "job little chance to finish"},
         BadInput{"nan_slowdown", kPlatform, kExperiment + std::string("  slowdown: {3: .nan}\n"),
                  "e.yaml:12: field 'experiment.slowdown.3': '.nan' is not a finite number"},
         BadInput{"inf_slowdown", kPlatform, kExperiment + std::string("  slowdown: {3: .inf}\n"),
@@ -474,6 +500,7 @@ TEST(Cli, RealRunArgumentsAreCheckedBeforeAnythingStarts) {
   ScratchDir scratch("cli-real-args");
   write_file(scratch / "platform.yaml", kPlatform);
   write_file(scratch / "e.yaml", kExperiment);
+  write_file(scratch / "elastic.yaml", with(kExperiment, "type: data-parallel", "type: elastic"));
   write_file(scratch / "model.yaml", "model: {type: mlp, widths: [8, 8], batch: 1}\n");
   write_file(scratch / "suite.yaml",
              "suite:\n  platform: platform.yaml\n  calibration_model: model.yaml\n  cases:\n"
@@ -496,6 +523,8 @@ TEST(Cli, RealRunArgumentsAreCheckedBeforeAnythingStarts) {
        "--hostfile /nonexistent/hosts: no such file"},
       {{"run", e, "--backend", "real", "--local", "--timeout", "inf", "--out", out},
        "--timeout inf: expected a finite number above 0"},
+      {{"run", (scratch / "elastic.yaml").string(), "--backend", "real", "--local", "--out", out},
+       "elastic.yaml:7: field 'experiment.strategy.type': elastic runs in the simulator only so far"},
       {{"calibrate", (scratch / "platform.yaml").string(), "--network-only", "--max-size", "1MiB", "--out",
         out},
        "--max-size 1MiB: must be at least 4MiB"},
@@ -515,6 +544,34 @@ TEST(Cli, RealRunArgumentsAreCheckedBeforeAnythingStarts) {
     EXPECT_FALSE(std::filesystem::exists(out)) << what << ": an output directory was written";
     EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10)) << what;
   }
+}
+
+// An elastic run simulates a few steps per epoch and advances the clock by the others: without failures
+// it must take as long as data-parallel training simulated step by step, plus its checkpoint writes.
+TEST(Cli, ElasticWithoutFailuresTakesAsLongAsDataParallelPlusItsWrites) {
+  ScratchDir scratch("cli-elastic");
+  write_file(scratch / "platform.yaml", kPlatform);
+  write_file(scratch / "e.yaml", with(kExperiment, "iterations: 2", "iterations: 40"));
+  const std::string e = (scratch / "e.yaml").string();
+  const auto makespan = [&](const std::vector<std::string>& set, const std::string& out) {
+    std::vector<std::string> args{"run", e, "--out", (scratch / out).string(), "--quiet"};
+    for (const std::string& s : set) args.insert(args.end(), {"--set", s});
+    const auto r = run_dmlsim(args, scratch);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return testing::read_json(scratch / out / "summary.json");
+  };
+  const double dp = makespan({}, "dp")["makespan_s"].get<double>();
+  const nlohmann::json plain = makespan({"strategy.type=elastic"}, "plain");
+  EXPECT_NEAR(plain["makespan_s"].get<double>(), dp, 1e-9 * dp);
+  EXPECT_EQ(plain["elastic"]["iterations_kept"], 40);
+  // Writes of steps 10, 20 and 30: 256·512 + 512·10 + 522 parameters... of fp32 weights and Adam's two
+  // moments, 12 bytes each, at 1 GB/s.
+  const nlohmann::json saved = makespan(
+      {"strategy.type=elastic", "strategy.checkpoint={interval: 10, storage: {write: 1GB/s, read: 1GB/s}}"},
+      "saved");
+  const double write = (256.0 * 512 + 512 + 512 * 10 + 10) * 12 / 1e9;
+  EXPECT_NEAR(saved["makespan_s"].get<double>(), dp + 3 * write, 1e-9 * dp);
+  EXPECT_EQ(saved["elastic"]["checkpoint_writes"], 3);
 }
 
 TEST(Cli, SetErrorsSayFromSetAndNameTheField) {

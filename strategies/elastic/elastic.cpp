@@ -1,0 +1,175 @@
+#include "strategies/elastic/elastic.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <optional>
+#include <vector>
+
+#include "core/errors.hpp"
+#include "core/summary.hpp"
+#include "core/units.hpp"
+#include "strategies/elastic/elastic_plan.hpp"
+#include "strategies/training/data_parallel.hpp"
+
+namespace dmlsim::strategies {
+namespace {
+
+// The ranks carry the timeline out: warm-ups in full, the rest by the clock.
+class RankExecutor final : public TimelineExecutor {
+ public:
+  RankExecutor(const DataParallel& dp, core::Rank& rank, int members)
+      : dp_(dp), rank_(rank), members_(members) {}
+
+  std::pair<double, double> warm_up(int epoch, std::int64_t, std::int64_t n) override {
+    if (!replica_ || epoch != epoch_) {
+      replica_.reset();
+      replica_.emplace(dp_, rank_, epoch);
+      epoch_ = epoch;
+    }
+    double previous_end = -1;
+    for (std::int64_t j = 0; j < n; ++j) {
+      const double start = rank_.now();
+      replica_->iteration(executed_++, attributes());
+      const double end = rank_.now();
+      steady_ = end - (previous_end >= 0 ? previous_end : start);
+      previous_end = end;
+    }
+    double agreed[2] = {rank_.now(), steady_};
+    rank_.agree(core::Group::world(members_), agreed);
+    return {agreed[0], agreed[1]};
+  }
+
+  void iterations(std::int64_t first, std::int64_t, double seconds) override {
+    if (seconds <= 0) return;
+    core::Phase phase(rank_, "steady-iterations", static_cast<int>(first), attributes());
+    rank_.sleep(seconds);
+  }
+
+  void pause(std::string_view name, double seconds) override {
+    if (seconds <= 0) return;
+    core::Phase phase(rank_, name, -1, attributes());
+    rank_.sleep(seconds);
+  }
+
+  void failure(double, double lost_seconds, std::int64_t) override {
+    rank_.mark("failure");
+    if (rank_.rank() == 0) rank_.count(core::kLostWorkSeconds, lost_seconds);
+  }
+
+ private:
+  core::EventAttributes attributes() const {
+    return core::EventAttributes{}.set(core::Attribute::epoch, epoch_);
+  }
+
+  const DataParallel& dp_;
+  core::Rank& rank_;
+  int members_;
+  std::optional<DataParallel::Replica> replica_;
+  int epoch_ = 0;
+  int executed_ = 0;   // iterations run in full: each "iteration" phase's number
+  double steady_ = 0;  // the last full iteration's time on this rank
+};
+
+std::span<const std::string_view> all_fields() {
+  static const std::vector<std::string_view> fields = [] {
+    std::vector<std::string_view> out(data_parallel_fields().begin(), data_parallel_fields().end());
+    out.insert(out.end(), elastic_own_fields().begin(), elastic_own_fields().end());
+    return out;
+  }();
+  return fields;
+}
+
+class Elastic final : public Strategy {
+ public:
+  explicit Elastic(const core::Experiment& e)
+      : experiment_(e),
+        dp_(e, all_fields()),
+        options_(read_elastic_options(*e.strategy, e, dp_.checkpoint_bytes())) {
+    if (e.payload) {
+      throw core::ConfigError(
+          fmt::format("{}: field 'experiment.simulation.payload': elastic runs do not check "
+                      "payloads yet (their weights are not checkpointed)",
+                      e.source));
+    }
+    // A job whose failures come faster than it can checkpoint never finishes: refuse it up front.
+    const double p = dp_.predict().iteration_seconds;
+    const double work = static_cast<double>(e.iterations) * p;
+    const double expected = expected_makespan(options_, e.iterations, p, checkpoint_every(options_, p));
+    if (p > 0 && !(expected < 1000 * work)) {
+      e.strategy->at("failures")
+          .fail(fmt::format(
+              "a failure every {} (job MTBF) leaves this job little chance to finish: expected {} for {} of "
+              "training; checkpoint more often or give a longer mtbf",
+              core::format_duration(options_.job_mtbf()), core::format_duration(expected),
+              core::format_duration(work)));
+    }
+  }
+
+  void run(core::Rank& rank) const override {
+    RankExecutor executor(dp_, rank, experiment_.training_ranks());
+    FailureClock failures(options_);
+    drive_timeline(options_, experiment_.iterations, kWarmUpIterations, failures, executor);
+    if (rank.rank() == 0) rank.count(core::kIterationsKept, static_cast<double>(experiment_.iterations));
+  }
+
+  core::Roles roles() const override { return dp_.roles(); }
+
+  Prediction predict() const override {
+    Prediction p = dp_.predict();
+    const double step = p.iteration_seconds;
+    const std::int64_t every = checkpoint_every(options_, step);
+    const double m = options_.job_mtbf();
+    p.summary = fmt::format("elastic (checkpoint-restart) {}", p.summary);
+    p.references_title =
+        fmt::format("checkpoint-restart over {} iterations (closed forms)", experiment_.iterations);
+    const auto add = [&](std::string name, double seconds, std::string how) {
+      p.references.push_back({std::move(name), seconds, std::move(how)});
+    };
+    add("checkpoint write δ", options_.write_seconds(),
+        fmt::format("{} (weights and optimizer state) at {}",
+                    core::format_bytes(static_cast<double>(options_.checkpoint_bytes)),
+                    core::format_bandwidth(options_.storage.write)));
+    add("checkpoint load L", options_.load_seconds(),
+        fmt::format("{} ranks read it, sharing {}", options_.readers,
+                    core::format_bandwidth(options_.storage.read)));
+    add("down after a failure D", options_.detect + options_.launch, "detection timeout + launch");
+    if (m > 0) {
+      add("job MTBF M", m, fmt::format("node MTBF / {} nodes", options_.hosts));
+      add("Young/Daly interval √(2δM)", young_daly_interval(options_.write_seconds(), m),
+          "Young 1974, Daly 2006");
+    }
+    if (every > 0)
+      add("checkpoint interval τ", static_cast<double>(every) * step,
+          fmt::format("every {} iterations", every));
+    const double work = static_cast<double>(experiment_.iterations) * step;
+    add("training without failures", work, "iterations × iteration time");
+    add("expected makespan", expected_makespan(options_, experiment_.iterations, step, every),
+        "Poisson failures at 1/M, cycle by cycle (elastic_plan.cpp)");
+    const ElasticOutcome seeded = replay_timeline(options_, experiment_.iterations, step);
+    add("this seed's makespan", seeded.makespan,
+        fmt::format("the run's own failures ({}) replayed at the closed-form iteration time",
+                    seeded.failures));
+    p.notes.push_back(
+        "the iteration terms above are one steady iteration; a failed host is replaced, so every epoch has "
+        "the same ranks");
+    return p;
+  }
+
+ private:
+  const core::Experiment& experiment_;
+  DataParallel dp_;
+  ElasticOptions options_;
+};
+
+}  // namespace
+
+std::span<const std::string_view> elastic_fields() {
+  return all_fields();
+}
+
+std::unique_ptr<Strategy> make_elastic(const core::Experiment& experiment) {
+  return std::make_unique<Elastic>(experiment);
+}
+
+}  // namespace dmlsim::strategies

@@ -1,0 +1,347 @@
+#include "strategies/elastic/elastic_plan.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <set>
+
+#include "core/errors.hpp"
+#include "core/seeded_draws.hpp"
+#include "core/units.hpp"
+
+namespace dmlsim::strategies {
+
+namespace {
+
+constexpr double kInfinity = std::numeric_limits<double>::infinity();
+
+// "iteration 500" → 500; nullopt when `text` is not of that form.
+std::optional<std::int64_t> iteration_of(const std::string& text) {
+  constexpr std::string_view kPrefix = "iteration ";
+  if (text.rfind(kPrefix, 0) != 0) return std::nullopt;
+  const std::string digits = text.substr(kPrefix.size());
+  if (digits.empty() ||
+      !std::all_of(digits.begin(), digits.end(), [](unsigned char c) { return std::isdigit(c); }))
+    return std::nullopt;
+  return std::stoll(digits);
+}
+
+bool all_digits(const std::string& text) {
+  return !text.empty() &&
+         std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); });
+}
+
+void read_checkpoint(const core::ConfigNode& node, ElasticOptions& o) {
+  node.expect_only({"interval", "storage", "bytes"});
+  if (const auto interval = node.find("interval")) {
+    const std::string text = interval->as_string();
+    if (text == "young-daly") {
+      o.interval = ElasticOptions::Interval::young_daly;
+    } else if (all_digits(text)) {
+      o.interval = ElasticOptions::Interval::iterations;
+      o.interval_iterations = interval->as_int();
+      if (o.interval_iterations < 1) interval->fail("a checkpoint interval in iterations must be at least 1");
+    } else {
+      o.interval = ElasticOptions::Interval::seconds;
+      o.interval_seconds = interval->as_duration();
+      if (!(o.interval_seconds > 0)) interval->fail("a checkpoint interval must be positive");
+    }
+  }
+  if (const auto storage = node.find("storage")) {
+    storage->expect_only({"write", "read", "latency"});
+    if (storage->has("write")) o.storage.write = storage->bandwidth("write");
+    if (storage->has("read")) o.storage.read = storage->bandwidth("read");
+    o.storage.latency = storage->duration_or("latency", 0);
+    if (!(o.storage.write > 0)) storage->at("write").fail("must be positive");
+    if (!(o.storage.read > 0)) storage->at("read").fail("must be positive");
+    if (o.storage.latency < 0) storage->at("latency").fail("must not be negative");
+  }
+  if (node.has("bytes")) {
+    o.checkpoint_bytes = node.bytes("bytes");
+    if (o.checkpoint_bytes == 0) node.at("bytes").fail("a checkpoint holds at least one byte");
+  }
+}
+
+void read_failures(const core::ConfigNode& node, const core::Experiment& e, ElasticOptions& o) {
+  node.expect_only({"mtbf", "seed", "events"});
+  if (const auto mtbf = node.find("mtbf")) {
+    o.host_mtbf = mtbf->as_duration();
+    if (!(o.host_mtbf > 0)) mtbf->fail("a mean time between failures must be positive");
+  }
+  o.seed = static_cast<std::uint64_t>(node.integer_in_or("seed", 0, std::int64_t{1} << 62, 1));
+  if (const auto events = node.find("events")) {
+    const int nodes = e.platform.node_of(e.platform.host_count() - 1) + 1;
+    for (const core::ConfigNode& event : events->items()) {
+      event.expect_only({"at", "node"});
+      ScriptedFailure f;
+      const core::ConfigNode at = event.at("at");
+      const std::string text = at.as_string();
+      if (const auto iteration = iteration_of(text)) {
+        f.iteration = *iteration;
+        if (f.iteration < 1 || f.iteration > e.iterations)
+          at.fail(fmt::format("the job trains iterations 1 to {}", e.iterations));
+      } else {
+        f.at = at.as_duration();
+        if (!(f.at > 0)) at.fail("a failure comes after the start: give a positive time or 'iteration N'");
+      }
+      const std::int64_t n = event.integer_in("node", 0, nodes - 1);
+      bool runs_a_rank = false;
+      for (int r = 0; r < e.training_ranks(); ++r)
+        runs_a_rank |= e.platform.node_of(e.placement[static_cast<std::size_t>(r)]) == n;
+      if (!runs_a_rank) event.at("node").fail(fmt::format("node {} runs none of the job's ranks", n));
+      f.host = fmt::format("node {}", n);
+      o.scripted.push_back(f);
+    }
+  }
+}
+
+}  // namespace
+
+std::span<const std::string_view> elastic_own_fields() {
+  static constexpr std::string_view kFields[] = {"policy", "checkpoint", "failures", "restart"};
+  return kFields;
+}
+
+ElasticOptions read_elastic_options(const core::ConfigNode& node, const core::Experiment& e,
+                                    std::uint64_t checkpoint_bytes) {
+  ElasticOptions o;
+  o.checkpoint_bytes = checkpoint_bytes;
+  o.storage = {.write = 2e9, .read = 10e9, .latency = 0};
+  const std::string policy = node.string_or("policy", "checkpoint-restart");
+  if (policy == "live-rescale")
+    node.at("policy").fail("live rescaling is not built yet; policy: checkpoint-restart is");
+  if (policy != "checkpoint-restart") node.at("policy").fail("known policies: checkpoint-restart");
+  std::set<int> nodes;
+  for (int r = 0; r < e.training_ranks(); ++r)
+    nodes.insert(e.platform.node_of(e.placement[static_cast<std::size_t>(r)]));
+  o.hosts = static_cast<int>(nodes.size());
+  o.readers = e.training_ranks();
+  if (const auto failures = node.find("failures")) read_failures(*failures, e, o);
+  if (o.host_mtbf > 0) o.interval = ElasticOptions::Interval::young_daly;  // the default with failures
+  if (const auto checkpoint = node.find("checkpoint")) read_checkpoint(*checkpoint, o);
+  if (o.interval == ElasticOptions::Interval::young_daly && o.host_mtbf <= 0) {
+    node.at("checkpoint")
+        .at("interval")
+        .fail("young-daly needs the failure rate: give failures: {mtbf: ...}, or an interval");
+  }
+  if (const auto restart = node.find("restart")) {
+    restart->expect_only({"detect", "launch"});
+    o.detect = restart->duration_or("detect", o.detect);
+    o.launch = restart->duration_or("launch", o.launch);
+    if (o.detect < 0) restart->at("detect").fail("must not be negative");
+    if (o.launch < 0) restart->at("launch").fail("must not be negative");
+  }
+  return o;
+}
+
+FailureClock::FailureClock(const ElasticOptions& options) : mtbf_(options.host_mtbf), seed_(options.seed) {
+  if (mtbf_ > 0) {
+    host_next_.resize(static_cast<std::size_t>(options.hosts));
+    host_draws_.assign(static_cast<std::size_t>(options.hosts), 1);
+    for (int h = 0; h < options.hosts; ++h) host_next_[static_cast<std::size_t>(h)] = draw(h, 0);
+  }
+  for (const ScriptedFailure& f : options.scripted) {
+    if (f.at > 0) scripted_.push_back(f.at);
+  }
+  std::sort(scripted_.begin(), scripted_.end());
+}
+
+// Exponential of mean M by inversion, −M·ln U, with U from splitmix64 of (seed, host, draw).
+double FailureClock::draw(int host, std::uint64_t k) const {
+  const std::uint64_t key =
+      core::splitmix64(seed_ ^ core::splitmix64((static_cast<std::uint64_t>(host) << 32) ^ k));
+  return -mtbf_ * std::log(core::open_unit_interval(key));
+}
+
+double FailureClock::next_after(double t) {
+  double next = kInfinity;
+  for (std::size_t h = 0; h < host_next_.size(); ++h) {
+    while (host_next_[h] <= t) host_next_[h] += draw(static_cast<int>(h), host_draws_[h]++);
+    next = std::min(next, host_next_[h]);
+  }
+  const auto s = std::upper_bound(scripted_.begin(), scripted_.end(), t);
+  if (s != scripted_.end()) next = std::min(next, *s);
+  return next;
+}
+
+double young_daly_interval(double checkpoint_seconds, double mtbf) {
+  return std::sqrt(2 * checkpoint_seconds * mtbf);
+}
+
+std::int64_t checkpoint_every(const ElasticOptions& o, double iteration_seconds) {
+  const auto over = [&](double tau) {
+    return std::max<std::int64_t>(1, std::llround(tau / std::max(iteration_seconds, 1e-12)));
+  };
+  switch (o.interval) {
+    case ElasticOptions::Interval::none:
+      return 0;
+    case ElasticOptions::Interval::iterations:
+      return o.interval_iterations;
+    case ElasticOptions::Interval::seconds:
+      return over(o.interval_seconds);
+    case ElasticOptions::Interval::young_daly:
+      return over(young_daly_interval(o.write_seconds(), o.job_mtbf()));
+  }
+  return 0;
+}
+
+// Cycle by cycle: a cycle is K steps and a write (the last: the remaining steps, no write), s long.
+// Its first attempt starts from the state in memory; after a failure the job is down D, then each
+// retry loads the checkpoint first (L; nothing to load before the first checkpoint) and lasts
+// b = L + s. With failures at rate λ, an attempt of length a fails first at X ~ Exp(λ), and takes
+// E[min(X, a)] = (1 − e^{−λa})/λ. The time from a retry's start to the cycle's end is
+// G(b) = E[min(X, b)] + (1 − e^{−λb})·(D + G(b)), so G(b) = (e^{λb} − 1)·(1/λ + D); the cycle's
+// expected time is F = E[min(X, s)] + (1 − e^{−λs})·(D + G(b)) = (1 − e^{−λs})·(1/λ + D)·e^{λb}.
+// (It tends to s as λ → 0.) Failures while the job is down are absorbed, as the timeline has them.
+double expected_makespan(const ElasticOptions& o, std::int64_t iterations, double p, std::int64_t every) {
+  const double m = o.job_mtbf();
+  const std::int64_t k = every > 0 ? every : iterations;
+  const std::int64_t cycles = (iterations + k - 1) / k;
+  if (m <= 0)
+    return static_cast<double>(iterations) * p + static_cast<double>(cycles - 1) * o.write_seconds();
+  const double lambda = 1 / m, down = o.detect + o.launch;
+  double total = 0;
+  for (std::int64_t c = 0; c < cycles; ++c) {
+    const bool last = c == cycles - 1;
+    const std::int64_t steps = last ? iterations - c * k : k;
+    const double s = static_cast<double>(steps) * p + (last ? 0 : o.write_seconds());
+    const double b = (c == 0 ? 0 : o.load_seconds()) + s;
+    total += -std::expm1(-lambda * s) * (m + down) * std::exp(lambda * b);
+  }
+  return total;
+}
+
+ElasticOutcome drive_timeline(const ElasticOptions& o, std::int64_t iterations, int warm_up,
+                              FailureClock& failures, TimelineExecutor& x) {
+  ElasticOutcome out;
+  std::vector<std::int64_t> scripted_steps;  // failures at the end of a step, each taken once
+  for (const ScriptedFailure& f : o.scripted) {
+    if (f.iteration > 0) scripted_steps.push_back(f.iteration);
+  }
+  std::sort(scripted_steps.begin(), scripted_steps.end(), std::greater<>());  // next at the back
+  const double write = o.write_seconds(), load = o.load_seconds();
+  double t = 0;           // the reference clock
+  std::int64_t step = 0;  // steps done, and kept unless a failure comes
+  std::int64_t committed = 0;
+  double committed_at = 0;  // when the last checkpoint was written
+  bool known_every = false;
+  for (int epoch = 0;; ++epoch) {
+    if (epoch > 1'000'000) {
+      throw core::ValueError(fmt::format(
+          "an elastic run met a million failures before it finished: a failure every {} on average, a "
+          "checkpoint every {} steps",
+          core::format_duration(o.job_mtbf()), out.checkpoint_every));
+    }
+    const double restarted = t;
+    double fail_at = failures.next_after(restarted);
+    if (epoch > 0 && committed > 0) {
+      x.pause("checkpoint-load", load);
+      t += load;
+      out.load_seconds += load;
+    }
+    const double work_start = t;
+    std::int64_t first = std::min<std::int64_t>(warm_up, iterations - step);
+    // A scripted failure inside the warm-up: the warm-up stops at it. (A checkpoint due inside a
+    // warm-up is not written: the next one is.)
+    if (!scripted_steps.empty() && scripted_steps.back() >= step)
+      first = std::min(first, scripted_steps.back() - step);
+    const auto [after, p] = x.warm_up(epoch, step, first);
+    t = after;
+    step += first;
+    out.iterations_run += first;
+    if (!known_every) {
+      out.checkpoint_every = checkpoint_every(o, p);
+      known_every = true;
+    }
+    const std::int64_t k = out.checkpoint_every;
+    bool failed = t > fail_at;  // during the warm-up: taken at its end (ranks cannot go back in time)
+    while (!failed && step < iterations) {
+      std::int64_t next = k > 0 ? std::min(iterations, (step / k + 1) * k) : iterations;
+      // A scripted failure at the end of step `next`, before its checkpoint (taken off the list once
+      // it happens: a drawn failure that comes first leaves it for later).
+      const bool scripted_now = !scripted_steps.empty() && scripted_steps.back() <= next;
+      if (scripted_now) next = std::max(step, scripted_steps.back());
+      const double stretch = static_cast<double>(next - step) * p;
+      if (t + stretch > fail_at) {
+        const auto whole = static_cast<std::int64_t>(std::floor((fail_at - t) / p));
+        if (fail_at > t) x.iterations(step, whole, fail_at - t);
+        out.iterations_run += whole;
+        step += whole;
+        t = fail_at;
+        failed = true;
+        break;
+      }
+      if (next > step) x.iterations(step, next - step, stretch);
+      out.iterations_run += next - step;
+      step = next;
+      t += stretch;
+      if (scripted_now) {
+        scripted_steps.pop_back();
+        fail_at = t;
+        failed = true;
+        break;
+      }
+      if (k > 0 && step < iterations && step % k == 0) {
+        if (t + write > fail_at) {  // the write is cut short: the checkpoint is not kept
+          x.pause("checkpoint", fail_at - t);
+          out.checkpoint_seconds += fail_at - t;
+          t = fail_at;
+          failed = true;
+          break;
+        }
+        x.pause("checkpoint", write);
+        out.checkpoint_seconds += write;
+        ++out.checkpoints;
+        t += write;
+        committed = step;
+        committed_at = t;
+      }
+    }
+    if (!failed) break;
+    // The work since the last checkpoint (or since this epoch's start) is lost.
+    const double lost = fail_at - std::max(committed_at, work_start);
+    ++out.failures;
+    out.lost_seconds += std::max(0.0, lost);
+    x.failure(fail_at, std::max(0.0, lost), step - committed);
+    const double noticed = std::max(t, fail_at + o.detect);
+    x.pause("failure-detection", noticed - t);
+    out.detect_seconds += noticed - t;
+    x.pause("restart", o.launch);
+    out.restart_seconds += o.launch;
+    t = noticed + o.launch;
+    step = committed;
+  }
+  out.makespan = t;
+  return out;
+}
+
+namespace {
+
+class ReplayExecutor final : public TimelineExecutor {
+ public:
+  explicit ReplayExecutor(double p) : p_(p) {}
+  std::pair<double, double> warm_up(int, std::int64_t, std::int64_t n) override {
+    clock_ += static_cast<double>(n) * p_;
+    return {clock_, p_};
+  }
+  void iterations(std::int64_t, std::int64_t, double seconds) override { clock_ += seconds; }
+  void pause(std::string_view, double seconds) override { clock_ += seconds; }
+  void failure(double, double, std::int64_t) override {}
+
+ private:
+  double p_;
+  double clock_ = 0;
+};
+
+}  // namespace
+
+ElasticOutcome replay_timeline(const ElasticOptions& options, std::int64_t iterations,
+                               double iteration_seconds) {
+  FailureClock failures(options);
+  ReplayExecutor executor(iteration_seconds);
+  return drive_timeline(options, iterations, 0, failures, executor);
+}
+
+}  // namespace dmlsim::strategies

@@ -1,0 +1,139 @@
+#pragma once
+// Checkpoint-restart of a data-parallel job whose hosts fail: the options, the failures the job
+// meets, the closed forms (Young 1974, Daly 2006) and the timeline — one driver, which the ranks of
+// a simulation and `explain`'s replay both follow, so that they take the same decisions.
+//
+// The model. The job trains `iterations` steps. Every K steps rank 0 writes a checkpoint (the
+// weights and the optimizer's state) to shared storage while the others wait for it at the next
+// all-reduce, as a DDP job that saves with torch.save on rank 0 does: the job stops for the write,
+// δ. A host failure at time T kills the job: the work since the last checkpoint is lost, the failure
+// is noticed after a timeout (`detect`), the job is launched again (`launch`: processes, rendezvous,
+// communicators), every rank reads the last checkpoint (L) and training goes on from its step. A
+// failed host is replaced (a spare or the repaired host), so every epoch has the same membership.
+// Failures while the job is down (detection, launch) are absorbed by that restart.
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/config_node.hpp"
+#include "core/experiment.hpp"
+
+namespace dmlsim::strategies {
+
+// A shared file system: one writer at `write` bytes/s; on restart every rank reads the whole
+// checkpoint, the readers sharing `read` bytes/s. `latency`: each operation's fixed cost (open,
+// metadata, fsync).
+struct CheckpointStorage {
+  double write = 0;  // bytes/s
+  double read = 0;   // bytes/s, all readers together
+  double latency = 0;
+  double write_seconds(std::uint64_t bytes) const { return latency + static_cast<double>(bytes) / write; }
+  double read_seconds(std::uint64_t bytes, int readers) const {
+    return latency + static_cast<double>(readers) * static_cast<double>(bytes) / read;
+  }
+};
+
+struct ScriptedFailure {
+  double at = -1;               // seconds, or
+  std::int64_t iteration = -1;  // the end of this training step, the first time it is reached
+  std::string host;
+};
+
+struct ElasticOptions {
+  enum class Interval { none, iterations, seconds, young_daly };
+  Interval interval = Interval::none;
+  std::int64_t interval_iterations = 0;
+  double interval_seconds = 0;
+  std::uint64_t checkpoint_bytes = 0;
+  CheckpointStorage storage;
+  double detect = 60;    // s: the failure detector's timeout
+  double launch = 120;   // s: processes started again, rendezvous, communicators
+  double host_mtbf = 0;  // s, per host; 0: no drawn failures
+  std::uint64_t seed = 1;
+  int hosts = 0;  // the distinct hosts the job's ranks run on
+  std::vector<ScriptedFailure> scripted;
+  int readers = 0;  // ranks that read a checkpoint on restart
+
+  double job_mtbf() const { return host_mtbf > 0 ? host_mtbf / hosts : 0; }
+  double write_seconds() const { return storage.write_seconds(checkpoint_bytes); }
+  double load_seconds() const { return storage.read_seconds(checkpoint_bytes, readers); }
+};
+
+// The strategy block's elastic fields (`checkpoint`, `failures`, `restart`, `policy`), checked;
+// `checkpoint_bytes` is the job's state (the wrapped strategy's). Errors name the file, line, field.
+ElasticOptions read_elastic_options(const core::ConfigNode& node, const core::Experiment& experiment,
+                                    std::uint64_t checkpoint_bytes);
+std::span<const std::string_view> elastic_own_fields();
+
+// The job's failures in time order: each host's drawn from an exponential law of mean `host_mtbf`
+// (seeded per host and draw: the same on every machine), and the scripted times.
+class FailureClock {
+ public:
+  FailureClock(const ElasticOptions& options);
+  // The first failure strictly after `t`; infinity when there is none.
+  double next_after(double t);
+
+ private:
+  double draw(int host, std::uint64_t k) const;
+  double mtbf_ = 0;
+  std::uint64_t seed_ = 0;
+  std::vector<double> host_next_;          // each host's next failure
+  std::vector<std::uint64_t> host_draws_;  // draws taken so far per host
+  std::vector<double> scripted_;           // sorted
+};
+
+// Young's interval (Young 1974; Daly 2006's first order): √(2·δ·M), the checkpoint interval that
+// minimises the expected time lost for checkpoint cost δ and mean time between failures M.
+double young_daly_interval(double checkpoint_seconds, double mtbf);
+
+// Checkpoint every `every` steps (0: never) for `interval` as given over an iteration time.
+std::int64_t checkpoint_every(const ElasticOptions& options, double iteration_seconds);
+
+// The expected makespan under this model with Poisson failures of rate λ = 1/M (exact, not a first
+// order; scripted failures aside) for `iterations` steps of `iteration_seconds` checkpointed every
+// `every`: a sum over checkpoint cycles (see the .cpp).
+double expected_makespan(const ElasticOptions& options, std::int64_t iterations, double iteration_seconds,
+                         std::int64_t every);
+
+// What the timeline asks of whoever carries it out: the ranks of a simulation (which run the
+// first iterations of every epoch in full, then advance their clocks by whole steady iterations),
+// or a replay from closed-form figures.
+class TimelineExecutor {
+ public:
+  virtual ~TimelineExecutor() = default;
+  // Runs `n` (≥ 0) training steps from step `first` in full, in membership epoch `epoch`, and returns
+  // the reference clock after them and the steady iteration time, agreed by every rank.
+  virtual std::pair<double, double> warm_up(int epoch, std::int64_t first, std::int64_t n) = 0;
+  // `n` steady iterations from step `first`, `seconds` in all (less than n whole ones when a failure
+  // cuts them short).
+  virtual void iterations(std::int64_t first, std::int64_t n, double seconds) = 0;
+  // Time spent in a named phase: "checkpoint", "checkpoint-load", "failure-detection", "restart".
+  virtual void pause(std::string_view phase, double seconds) = 0;
+  // A failure at `at` (reference clock) that lost `lost_seconds` of work, `lost_iterations` steps.
+  virtual void failure(double at, double lost_seconds, std::int64_t lost_iterations) = 0;
+};
+
+struct ElasticOutcome {
+  double makespan = 0;
+  std::int64_t checkpoint_every = 0;  // K; 0: no checkpoints
+  int failures = 0;
+  int checkpoints = 0;              // written in full
+  std::int64_t iterations_run = 0;  // steps trained, the lost ones included
+  double checkpoint_seconds = 0, load_seconds = 0, detect_seconds = 0, restart_seconds = 0, lost_seconds = 0;
+};
+
+// Drives a run of `iterations` steps: epochs of a warm-up (`warm_up` steps in full) and steady
+// iterations, a checkpoint every K steps (given, or τ over the first epoch's agreed iteration time),
+// failures from `failures`, restarts.
+ElasticOutcome drive_timeline(const ElasticOptions& options, std::int64_t iterations, int warm_up,
+                              FailureClock& failures, TimelineExecutor& executor);
+
+// A replay with a fixed iteration time (every step `iteration_seconds`, warm-ups included).
+ElasticOutcome replay_timeline(const ElasticOptions& options, std::int64_t iterations,
+                               double iteration_seconds);
+
+}  // namespace dmlsim::strategies

@@ -1,0 +1,123 @@
+// Elastic data-parallel training in the simulator (strategies/elastic/): a scripted failure costs
+// exactly its detection, launch, load and the steps since the last checkpoint; the new epoch's
+// messages travel on new communicators; the summary's elastic section adds up.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/summary.hpp"
+#include "sim_helpers.hpp"
+#include "strategies/elastic/elastic_plan.hpp"
+
+namespace dmlsim {
+namespace {
+
+constexpr std::string_view kModel =
+    "{type: mlp, name: el-mlp, widths: [1024, 1024, 1024, 10], batch: 64, dtype: fp32}";
+
+core::Experiment elastic(int iterations, const std::string& elastic_fields, const std::string& simulation) {
+  return testing::experiment_from_yaml(fmt::format(
+      "experiment:\n  platform: {}\n  model: {}\n  ranks: 4\n  iterations: {}\n  strategy: "
+      "{{type: elastic, allreduce: ring, {}}}\n  simulation: {}\n",
+      testing::star_platform(4, "10Gbps", "5us"), kModel, iterations, elastic_fields, simulation));
+}
+
+TEST(ElasticSim, AFailureCostsDetectionLaunchLoadAndTheStepsSinceTheLastCheckpoint) {
+  // Checkpoints every 50 steps of 4.2 MB (fp32 weights and Adam's 8 bytes per parameter... of 1.06 M
+  // parameters: 12.7 MB) written at 1 GB/s and read by 4 ranks at 2 GB/s; the job fails at the end of step
+  // 120 and goes back to step 100.
+  const core::Experiment e =
+      elastic(200,
+              "checkpoint: {interval: 50, storage: {write: 1GB/s, read: 2GB/s, latency: "
+              "10ms}}, failures: {events: [{at: iteration 120, node: 2}]}, restart: "
+              "{detect: 5s, launch: 7s}",
+              "{fidelity: steps, trace: messages}");
+  const sim::SimResult r = testing::simulate_strategy(e);
+  const auto strategy = strategies::make_strategy(e);
+  const core::RunSummary s = core::summarize(r.trace, r.links, strategy->roles());
+  ASSERT_TRUE(s.elastic.has_value());
+  const core::ElasticStats& el = *s.elastic;
+  const core::Model& m = e.require_model();
+  const double state = static_cast<double>(m.parameters()) * (4 + 8);
+  const double write = 0.010 + state / 1e9, load = 0.010 + 4 * state / 2e9;
+  EXPECT_EQ(el.failures, 1);
+  EXPECT_EQ(el.iterations_kept, 200);
+  EXPECT_EQ(el.checkpoint_writes, 3);  // steps 50 and 100, then 150 after the restart
+  EXPECT_NEAR(el.checkpoint_s, 3 * write, 1e-9);
+  EXPECT_NEAR(el.load_s, load, 1e-9);
+  EXPECT_NEAR(el.detection_s, 5, 1e-9);
+  EXPECT_NEAR(el.restart_s, 7, 1e-9);
+
+  // Rank 0's iterations simulated in full: three per epoch; the third one's time is the steady step.
+  std::map<int, std::vector<const core::TraceEvent*>> full;  // by epoch
+  double restart_end = 0;
+  for (const core::TraceEvent& ev : r.trace.events()) {
+    if (ev.lane != core::Lane::phase) continue;
+    const std::string_view name = r.trace.text(ev.name);
+    if (name == "restart") restart_end = std::max(restart_end, ev.end);
+    if (ev.rank == 0 && name == "iteration") full[ev.attributes.get(core::Attribute::epoch)].push_back(&ev);
+  }
+  ASSERT_EQ(full.size(), 2u);
+  ASSERT_EQ(full[0].size(), 3u);
+  ASSERT_EQ(full[1].size(), 3u);
+  const double step = full[0][2]->end - full[0][1]->end;
+  EXPECT_NEAR(full[1][2]->end - full[1][1]->end, step, 1e-12);
+  // Lost: steps 101 to 120 (20 steps by the clock) since the write of step 100.
+  EXPECT_NEAR(el.lost_work_s, 20 * step, 1e-9);
+  // The makespan: each epoch's warm-up as simulated, every other step by the clock (200 + 20 − 6 of
+  // them), the writes, the load, detection and launch.
+  const double warm_ups = (full[0][2]->end - full[0][0]->start) + (full[1][2]->end - full[1][0]->start);
+  EXPECT_NEAR(s.makespan, warm_ups + 214 * step + 3 * write + load + 12, 1e-9 * s.makespan);
+  EXPECT_NEAR(el.goodput, 200.0 * 64 * 4 / s.makespan, 1e-9);
+  // The summary's iteration time is a simulated step's, not the gaps between them.
+  EXPECT_NEAR(s.iteration_seconds.back(), step, 1e-9);
+
+  // The second epoch's messages are on its own communicator, and start after the restart.
+  int old_epoch = 0, new_epoch = 0;
+  for (const core::TraceEvent& ev : r.trace.events()) {
+    if (ev.lane != core::Lane::send) continue;
+    const std::string_view comm = r.trace.text(ev.comm);
+    if (comm == "dp") {
+      ++old_epoch;
+      EXPECT_LT(ev.end, restart_end);
+    } else if (comm == "dp@1") {
+      ++new_epoch;
+      EXPECT_GT(ev.start, restart_end);
+    } else {
+      ADD_FAILURE() << "a message on " << comm;
+    }
+  }
+  EXPECT_GT(old_epoch, 0);
+  EXPECT_EQ(new_epoch, old_epoch);  // three simulated steps each
+}
+
+TEST(ElasticSim, DrawnFailuresFollowTheReplayOfTheSameSeed) {
+  // Node MTBF 40 s over 4 nodes: a failure every 10 s of a job that trains ~1 min.
+  const core::Experiment e =
+      elastic(20000,
+              "checkpoint: {interval: 2s, storage: {write: 1GB/s, read: 2GB/s}}, failures: "
+              "{mtbf: 40s, seed: 3}, restart: {detect: 0.5s, launch: 1s}",
+              "{trace: phases}");
+  const sim::SimResult r = testing::simulate_strategy(e);
+  const auto strategy = strategies::make_strategy(e);
+  const core::RunSummary s = core::summarize(r.trace, r.links, strategy->roles());
+  ASSERT_TRUE(s.elastic.has_value());
+  EXPECT_GE(s.elastic->failures, 3);
+  // The replay at the simulated steady step meets the same failures and takes the same decisions;
+  // only the epochs' warm-ups (simulated steps, the first of which may differ from a steady one, and
+  // during which a failure waits for their end) differ.
+  const double step = s.iteration_seconds.back();
+  const strategies::ElasticOptions o = strategies::read_elastic_options(
+      *e.strategy, e, static_cast<std::uint64_t>(e.require_model().parameters()) * 12);
+  const strategies::ElasticOutcome replay = strategies::replay_timeline(o, e.iterations, step);
+  EXPECT_EQ(s.elastic->failures, replay.failures);
+  EXPECT_NEAR(s.makespan, replay.makespan, 0.01 * replay.makespan);
+  EXPECT_NEAR(s.elastic->lost_work_s, replay.lost_seconds, 0.05 * replay.lost_seconds);
+}
+
+}  // namespace
+}  // namespace dmlsim
