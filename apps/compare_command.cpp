@@ -301,6 +301,9 @@ void measure(Run& run) {
   // No training rank marks iterations (a federated server keeps the rounds): the run's own.
   if (spans.empty() && run.iteration > 0)
     run.throughput = static_cast<double>(figures.samples_per_iteration) / run.iteration;
+  // An elastic run simulates only a few of its iterations: its samples kept per second of makespan,
+  // the failures, writes and restarts included.
+  if (figures.elastic) run.throughput = figures.elastic->goodput;
   const double iterations = std::max<double>(1, static_cast<double>(summary["iterations_s"].size()));
   std::ifstream links(run.dir / "links.csv");
   std::string line;

@@ -229,6 +229,42 @@ TEST(Compare, PresetsOnAPlainExperimentAndTheStragglerCase) {
   EXPECT_NEAR(ring.iteration, rows.at("ring").iteration, 1e-12);
 }
 
+// An elastic run simulates a few of its iterations and advances the clock by the rest: compare ranks
+// it by its goodput (samples kept per second of makespan), which failures and writes lower.
+TEST(Compare, ElasticRunsAreRankedByTheirGoodput) {
+  ScratchDir scratch("compare-elastic");
+  testing::write_file(scratch / "e.yaml", R"(experiment:
+  name: small
+  platform: {topology: star, hosts: 4, link: {bandwidth: 10Gbps, latency: 5us}, device: h100}
+  model: {type: mlp, widths: [1024, 1024, 10], batch: 64, dtype: fp32}
+  ranks: 4
+  iterations: 2000
+  strategy: {type: data-parallel, allreduce: ring}
+  simulation: {trace: phases}
+)");
+  testing::write_file(scratch / "c.yaml", R"(compare:
+  name: elastic
+  experiment: e.yaml
+  strategies:
+    plain: {}
+    elastic: {strategy: {type: elastic, allreduce: ring, checkpoint: {interval: 100},
+              failures: {events: [{at: iteration 1500, node: 1}]}, restart: {detect: 1s, launch: 1s}}}
+)");
+  const auto r =
+      run_dmlsim({"compare", (scratch / "c.yaml").string(), "--out", (scratch / "o").string()}, scratch);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const Table t = read_compare_csv(scratch / "o" / "compare.csv");
+  const auto& rows = t.at("");
+  const nlohmann::json elastic = testing::read_json(scratch / "o" / "elastic" / "summary.json");
+  EXPECT_NEAR(rows.at("elastic").throughput, elastic["elastic"]["goodput_samples_per_s"].get<double>(),
+              1e-6 * rows.at("elastic").throughput);
+  EXPECT_NEAR(rows.at("elastic").throughput, 2000.0 * 64 * 4 / elastic["makespan_s"].get<double>(),
+              1e-6 * rows.at("elastic").throughput);
+  // ~10 s of training; the failure costs 2 s down and the 100 steps since step 1400 (~0.5 s).
+  EXPECT_LT(rows.at("elastic").throughput, 0.9 * rows.at("plain").throughput);
+  EXPECT_EQ(rows.at("plain").rank, 1);
+}
+
 TEST(Compare, ExplainShowsTheParameterServerClosedForms) {
   ScratchDir scratch("compare-explain");
   const auto r =
