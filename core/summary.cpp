@@ -64,8 +64,12 @@ std::optional<ElasticStats> elastic_stats(const Trace& trace, double makespan,
       if (name == kIterationsKept) {
         st.iterations_kept = std::llround(e.value);
         elastic = true;
+      } else if (name == kSamplesKept) {
+        st.samples_kept = std::llround(e.value);
       } else if (name == kLostWorkSeconds) {
         st.lost_work_s += e.value;
+      } else if (name == kRanksInJob) {
+        st.membership.emplace_back(e.start, static_cast<int>(std::llround(e.value)));
       }
     } else if (e.lane == Lane::phase) {
       if (name == "checkpoint") {
@@ -77,13 +81,20 @@ std::optional<ElasticStats> elastic_stats(const Trace& trace, double makespan,
         st.detection_s += e.duration();
       } else if (name == "restart") {
         st.restart_s += e.duration();
+      } else if (name == "rendezvous") {
+        st.rendezvous_s += e.duration();
+      } else if (name == "state-transfer") {
+        st.transfer_s += e.duration();
+      } else if (name == "waiting for nodes") {
+        st.waiting_s += e.duration();
       }
     } else if (e.lane == Lane::mark && name == "failure") {
       ++st.failures;
     }
   }
   if (!elastic) return std::nullopt;
-  if (makespan > 0) st.goodput = static_cast<double>(st.iterations_kept * samples_per_iteration) / makespan;
+  if (st.samples_kept == 0) st.samples_kept = st.iterations_kept * samples_per_iteration;
+  if (makespan > 0) st.goodput = static_cast<double>(st.samples_kept) / makespan;
   return st;
 }
 
@@ -233,8 +244,13 @@ nlohmann::json RunSummary::to_json(std::size_t max_links) const {
   j["hidden_communication_s"] = known(hidden_mean);
   j["messages"] = messages;
   if (elastic) {
+    nlohmann::json membership = nlohmann::json::array();
+    for (const auto& [at, members] : elastic->membership)
+      membership.push_back({{"from_s", at}, {"ranks", members}});
     j["elastic"] = {{"iterations_kept", elastic->iterations_kept},
+                    {"samples_kept", elastic->samples_kept},
                     {"failures", elastic->failures},
+                    {"membership", membership},
                     {"checkpoint_writes", elastic->checkpoint_writes},
                     {"goodput_samples_per_s", elastic->goodput},
                     {"time_lost_s",
@@ -242,6 +258,9 @@ nlohmann::json RunSummary::to_json(std::size_t max_links) const {
                       {"checkpoint_load", elastic->load_s},
                       {"failure_detection", elastic->detection_s},
                       {"restart", elastic->restart_s},
+                      {"rendezvous", elastic->rendezvous_s},
+                      {"state_transfer", elastic->transfer_s},
+                      {"waiting_for_nodes", elastic->waiting_s},
                       {"lost_work", elastic->lost_work_s}}}};
   }
   auto& rank_list = j["per_rank"] = nlohmann::json::array();
@@ -316,6 +335,9 @@ RunSummary RunSummary::from_json(const nlohmann::json& j) {
       const nlohmann::json& lost = el.at("time_lost_s");
       ElasticStats st;
       st.iterations_kept = el.at("iterations_kept").get<std::int64_t>();
+      st.samples_kept = el.at("samples_kept").get<std::int64_t>();
+      for (const auto& m : el.at("membership"))
+        st.membership.emplace_back(number(m, "from_s"), m.at("ranks").get<int>());
       st.failures = el.at("failures").get<int>();
       st.checkpoint_writes = el.at("checkpoint_writes").get<int>();
       st.goodput = number(el, "goodput_samples_per_s");
@@ -323,6 +345,9 @@ RunSummary RunSummary::from_json(const nlohmann::json& j) {
       st.load_s = number(lost, "checkpoint_load");
       st.detection_s = number(lost, "failure_detection");
       st.restart_s = number(lost, "restart");
+      st.rendezvous_s = number(lost, "rendezvous");
+      st.transfer_s = number(lost, "state_transfer");
+      st.waiting_s = number(lost, "waiting_for_nodes");
       st.lost_work_s = number(lost, "lost_work");
       s.elastic = st;
     }
@@ -377,12 +402,24 @@ void print_summary(const RunSummary& s, std::ostream& out, std::size_t max_links
     const ElasticStats& el = *s.elastic;
     out << fmt::format("  elastic               {} iterations kept in {}; goodput {:.1f} samples/s\n",
                        el.iterations_kept, format_duration(s.makespan), el.goodput);
-    out << fmt::format(
-        "  time lost             {} ({} failures: detection {}, restart {}, load {}, lost work {}; {} "
-        "checkpoint writes {})\n",
-        format_duration(el.lost_s()), el.failures, format_duration(el.detection_s),
-        format_duration(el.restart_s), format_duration(el.load_s), format_duration(el.lost_work_s),
-        el.checkpoint_writes, format_duration(el.checkpoint_s));
+    std::string causes = fmt::format("{} failures: detection {}, lost work {}", el.failures,
+                                     format_duration(el.detection_s), format_duration(el.lost_work_s));
+    for (const auto& [what, seconds] :
+         {std::pair{"restart", el.restart_s}, std::pair{"load", el.load_s},
+          std::pair{"rendezvous", el.rendezvous_s}, std::pair{"state transfer", el.transfer_s},
+          std::pair{"waiting for nodes", el.waiting_s}}) {
+      if (seconds > 0) causes += fmt::format(", {} {}", what, format_duration(seconds));
+    }
+    if (el.checkpoint_writes > 0)
+      causes +=
+          fmt::format("; {} checkpoint writes {}", el.checkpoint_writes, format_duration(el.checkpoint_s));
+    out << fmt::format("  time lost             {} ({})\n", format_duration(el.lost_s()), causes);
+    if (el.membership.size() > 1) {
+      std::string line;
+      for (const auto& [at, ranks] : el.membership)
+        line += fmt::format("{}{} from {}", line.empty() ? "" : ", ", ranks, format_duration(at));
+      out << fmt::format("  ranks in the job      {}\n", line);
+    }
   }
   if (!s.iteration_marks.empty()) {
     // "report 98.5, late 1.5, dropped 9.9" per iteration, in order of first appearance.

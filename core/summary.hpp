@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/roles.hpp"
@@ -55,19 +56,30 @@ inline constexpr int kSummarySchemaVersion = 3;
 inline constexpr std::string_view kSamplesTrained = "samples trained";
 
 // The counter series of an elastic run (strategies/elastic/), on rank 0: the work each failure lost
-// (seconds, one sample per failure) and, at the end, the training steps the run kept.
+// (seconds, one sample per failure); at the end, the training steps the run kept and
+// the samples those steps trained (their ranks' micro-batches: the membership may change), and at each
+// membership epoch's start the ranks in the job.
 inline constexpr std::string_view kLostWorkSeconds = "lost work s";
 inline constexpr std::string_view kIterationsKept = "iterations kept";
+inline constexpr std::string_view kSamplesKept = "samples kept";
+inline constexpr std::string_view kRanksInJob = "ranks in the job";
 
-// What failures cost an elastic run: its rank 0's "checkpoint", "checkpoint-load",
-// "failure-detection" and "restart" phases, "failure" instants and the counters above.
+// What failures and membership changes cost an elastic run: its rank 0's "checkpoint",
+// "checkpoint-load", "failure-detection", "restart", "rendezvous", "state-transfer" and "waiting for
+// nodes" phases, "failure" instants and the counters above.
 struct ElasticStats {
   std::int64_t iterations_kept = 0;
+  std::int64_t samples_kept = 0;
   int failures = 0;
   int checkpoint_writes = 0;  // those cut short by a failure included
   double checkpoint_s = 0, load_s = 0, detection_s = 0, restart_s = 0, lost_work_s = 0;
-  double goodput = 0;  // samples of the kept iterations per second of makespan
-  double lost_s() const { return checkpoint_s + load_s + detection_s + restart_s + lost_work_s; }
+  double rendezvous_s = 0, transfer_s = 0, waiting_s = 0;
+  double goodput = 0;                              // samples of the kept iterations per second of makespan
+  std::vector<std::pair<double, int>> membership;  // (epoch start, ranks in the job)
+  double lost_s() const {
+    return checkpoint_s + load_s + detection_s + restart_s + lost_work_s + rendezvous_s + transfer_s +
+           waiting_s;
+  }
 };
 
 struct RunSummary {

@@ -50,8 +50,8 @@ void TracingRank::count(std::string_view series, double value) {
 // so they come with kernels (the default detail) and up — but for the few the summary needs: the
 // samples an iteration trained (one per iteration) and an elastic run's lost work and kept steps.
 void TracingRank::record_instant(Lane lane, std::string_view name, double value) {
-  const bool frequent =
-      lane == Lane::counter && name != kSamplesTrained && name != kLostWorkSeconds && name != kIterationsKept;
+  const bool frequent = lane == Lane::counter && name != kSamplesTrained && name != kLostWorkSeconds &&
+                        name != kIterationsKept && name != kSamplesKept && name != kRanksInJob;
   if (detail_ < (frequent ? TraceDetail::kernels : TraceDetail::phases)) return;
   TraceEvent e;
   e.rank = rank_;

@@ -250,5 +250,51 @@ TEST(Summary, FromJsonReadsBackWhatToJsonWrote) {
   EXPECT_THROW(RunSummary::from_json(unknown), ValueError);
 }
 
+// A live-rescaled run: two ranks, then one after a rendezvous, then two again after a state transfer.
+// The samples kept come from rank 0's counter, the membership from its epoch counters.
+TEST(Summary, LiveRescaledRunsReportTheirMembershipAndSamplesKept) {
+  Trace t;
+  t.ranks = {{0, 0, "w0"}, {1, 1, "w1"}};
+  const auto counter = [&](std::string_view series, double at, double value) {
+    TraceEvent e = testing::make_event(t, 0, Lane::counter, std::string(series), "", at, at);
+    e.value = value;
+    t.add(e);
+  };
+  testing::add_event(t, 0, Lane::phase, "iteration", "iteration", 0, 1, 0);
+  testing::add_event(t, 1, Lane::phase, "iteration", "iteration", 0, 1, 0);
+  counter(kRanksInJob, 0, 2);
+  testing::add_event(t, 0, Lane::phase, "rendezvous", "rendezvous", 10, 12);
+  counter(kRanksInJob, 12, 1);
+  testing::add_event(t, 1, Lane::phase, "out of the job", "out of the job", 12, 30);
+  testing::add_event(t, 0, Lane::phase, "waiting for nodes", "waiting for nodes", 20, 25);
+  testing::add_event(t, 0, Lane::phase, "rendezvous", "rendezvous", 25, 27);
+  testing::add_event(t, 0, Lane::phase, "state-transfer", "state-transfer", 27, 30);
+  counter(kRanksInJob, 30, 2);
+  testing::add_event(t, 0, Lane::phase, "iteration", "iteration", 30, 31, 1);
+  testing::add_event(t, 1, Lane::phase, "iteration", "iteration", 30, 31, 1);
+  counter(kIterationsKept, 40, 30);
+  counter(kSamplesKept, 40, 400);
+  const RunSummary s = summarize(t, {}, Roles::workers(2, 8));
+  ASSERT_TRUE(s.elastic.has_value());
+  EXPECT_EQ(s.elastic->samples_kept, 400);  // not 30 × 16: one rank trained part of them
+  EXPECT_DOUBLE_EQ(s.elastic->goodput, 400.0 / 40);
+  EXPECT_EQ(s.elastic->membership, (std::vector<std::pair<double, int>>{{0, 2}, {12, 1}, {30, 2}}));
+  EXPECT_DOUBLE_EQ(s.elastic->rendezvous_s, 4);
+  EXPECT_DOUBLE_EQ(s.elastic->waiting_s, 5);
+  EXPECT_DOUBLE_EQ(s.elastic->transfer_s, 3);
+  EXPECT_DOUBLE_EQ(s.elastic->lost_s(), 12);
+  const nlohmann::json j = s.to_json();
+  EXPECT_EQ(j["elastic"]["membership"][1]["ranks"].get<int>(), 1);
+  EXPECT_EQ(RunSummary::from_json(j).to_json(), j);
+  std::ostringstream printed;
+  print_summary(s, printed);
+  EXPECT_NE(printed.str().find("ranks in the job      2 from 0 s, 1 from 12 s, 2 from 30 s"),
+            std::string::npos)
+      << printed.str();
+  EXPECT_NE(printed.str().find("rendezvous 4 s, state transfer 3 s, waiting for nodes 5 s"),
+            std::string::npos)
+      << printed.str();
+}
+
 }  // namespace
 }  // namespace dmlsim::core

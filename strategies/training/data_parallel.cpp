@@ -114,15 +114,17 @@ void check_replicas_agree(core::Communicator& check, const std::vector<std::vect
 
 }  // namespace
 
-DataParallel::Replica::Replica(const DataParallel& strategy, core::Rank& rank, int epoch)
+DataParallel::Replica::Replica(const DataParallel& strategy, core::Rank& rank, int epoch,
+                               const std::vector<int>& members)
     : strategy_(strategy),
       rank_(rank),
-      dp_(rank.communicator(core::Group::world(strategy.experiment_.training_ranks()), "dp", epoch)),
+      dp_(rank.communicator(members.empty() ? core::Group::world(strategy.experiment_.training_ranks())
+                                            : core::Group::of(members),
+                            "dp", epoch)),
       resident_(replica_resident_bytes(strategy.model_,
                                        strategy.optimizer_kind_ == core::OptimizerStep::Kind::adam)) {
   const core::Experiment& e = strategy_.experiment_;
-  const int n = dp_.size();
-  if (e.payload) check_.emplace(rank.communicator(core::Group::world(n), "replica-check", epoch));
+  if (e.payload) check_.emplace(rank.communicator(dp_.group(), "replica-check", epoch));
   const NamedAlgorithm algorithm(strategy_.choice_.algorithm, strategy_.choice_.options);
   const std::uint32_t element = core::dtype_bytes(strategy_.model_.dtype);
   for (const GradientBucket& b : strategy_.buckets_) {
@@ -152,7 +154,7 @@ void DataParallel::Replica::iteration(int phase_iteration, const core::EventAttr
                              [&](std::size_t b) {
                                if (!payload) return;
                                gradients_[b].resize(static_cast<std::size_t>(s.buckets_[b].parameters));
-                               fill_test_input(rank_.rank(), gradients_[b]);
+                               fill_test_input(dp_.index(), gradients_[b]);
                              },
                          .exchange = [&](std::size_t b) -> BucketExchange {
                            return {&dp_, schedules_[b], buffer_of(b)};
@@ -160,7 +162,7 @@ void DataParallel::Replica::iteration(int phase_iteration, const core::EventAttr
                          .overlap = s.overlap_});
   if (payload) {
     for (std::size_t b = 0; b < s.buckets_.size(); ++b) {
-      if (std::string p = check_test_output(Collective::all_reduce, n, rank_.rank(), gradients_[b]);
+      if (std::string p = check_test_output(Collective::all_reduce, n, dp_.index(), gradients_[b]);
           !p.empty()) {
         throw core::BackendError(fmt::format("rank {}: gradient bucket {}: {}", rank_.rank(), b, p));
       }

@@ -43,7 +43,9 @@ class DataParallel final : public Strategy {
   // schedules and, in payload mode, real gradients and weights.
   class Replica {
    public:
-    Replica(const DataParallel& strategy, core::Rank& rank, int epoch = 0);
+    // Over `members` (every training rank when empty): the ranks of an elastic job's epoch.
+    Replica(const DataParallel& strategy, core::Rank& rank, int epoch = 0,
+            const std::vector<int>& members = {});
     // One training step, marked as phase "iteration" numbered `phase_iteration`: forward, backward
     // with the buckets all-reduced, the optimizer.
     void iteration(int phase_iteration, const core::EventAttributes& attributes = {});
