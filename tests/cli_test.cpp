@@ -358,19 +358,46 @@ INSTANTIATE_TEST_SUITE_P(
             "give failures: {mtbf: ...}, or an interval"},
         BadInput{"elastic_failure_of_a_node_the_job_does_not_have", kPlatform,
                  with(kExperiment, "type: data-parallel",
-                      "type: elastic\n    failures: {events: [{at: 1h, node: 7}]}"),
-                 "e.yaml:8: field 'experiment.strategy.failures.events[0].node': 7 is out of range [0, 3]"},
+                      "type: elastic\n    failures: {events: [{at: 1h, fail: 7}]}"),
+                 "e.yaml:8: field 'experiment.strategy.failures.events[0].fail': node 7 runs none of the "
+                 "job's ranks"},
         BadInput{"elastic_mtbf_not_a_duration", kPlatform,
                  with(kExperiment, "type: data-parallel", "type: elastic\n    failures: {mtbf: often}"),
                  "e.yaml:8: field 'experiment.strategy.failures.mtbf': 'often' is not a duration"},
         BadInput{
             "elastic_failure_after_the_last_iteration", kPlatform,
             with(kExperiment, "type: data-parallel",
-                 "type: elastic\n    failures: {events: [{at: iteration 9, node: 1}]}"),
+                 "type: elastic\n    failures: {events: [{at: iteration 9, fail: 1}]}"),
             "e.yaml:8: field 'experiment.strategy.failures.events[0].at': the job trains iterations 1 to 2"},
-        BadInput{"elastic_live_rescale", kPlatform,
-                 with(kExperiment, "type: data-parallel", "type: elastic\n    policy: live-rescale"),
-                 "e.yaml:8: field 'experiment.strategy.policy': live rescaling is not built yet"},
+        BadInput{
+            "elastic_join_of_a_node_in_the_job", kPlatform,
+            with(kExperiment, "type: data-parallel",
+                 "type: elastic\n    policy: live-rescale\n    failures: {events: [{at: 1h, join: 1}]}"),
+            "e.yaml:9: field 'experiment.strategy.failures.events[0].join': node 1 is in the job then: only "
+            "a spare or a node that left or failed before can join"},
+        BadInput{"elastic_live_rescale_with_checkpoints", kPlatform,
+                 with(kExperiment, "type: data-parallel",
+                      "type: elastic\n    policy: live-rescale\n    checkpoint: {interval: 10}"),
+                 "e.yaml:9: field 'experiment.strategy.checkpoint': live rescaling keeps the state in memory "
+                 "and writes no checkpoints: see commit"},
+        BadInput{"elastic_drawn_failures_without_repair", kPlatform,
+                 with(kExperiment, "type: data-parallel",
+                      "type: elastic\n    policy: live-rescale\n    failures: {mtbf: 1h}"),
+                 "e.yaml:9: field 'experiment.strategy.failures': live rescaling with drawn failures needs "
+                 "failures.repair: the time after which a failed node joins again"},
+        BadInput{"elastic_leave_with_checkpoint_restart", kPlatform,
+                 with(kExperiment, "type: data-parallel",
+                      "type: elastic\n    failures: {events: [{at: 1h, leave: 1}]}"),
+                 "e.yaml:8: field 'experiment.strategy.failures.events[0]': joins and leaves need policy: "
+                 "live-rescale (checkpoint-restart replaces a failed node)"},
+        BadInput{
+            "elastic_leave_below_min_ranks", kPlatform,
+            with(
+                kExperiment, "type: data-parallel",
+                "type: elastic\n    policy: live-rescale\n    min_ranks: 4\n    failures: {events: [{at: 1h, "
+                "leave: [2, 3]}]}"),
+            "e.yaml:10: field 'experiment.strategy.failures.events[0].leave': leaves 2 ranks, below "
+            "min_ranks 4"},
         BadInput{
             "elastic_failures_too_frequent_to_finish", kPlatform,
             with(with(kExperiment, "type: data-parallel", "type: elastic\n    failures: {mtbf: 1ms}"),

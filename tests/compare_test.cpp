@@ -248,7 +248,7 @@ TEST(Compare, ElasticRunsAreRankedByTheirGoodput) {
   strategies:
     plain: {}
     elastic: {strategy: {type: elastic, allreduce: ring, checkpoint: {interval: 100},
-              failures: {events: [{at: iteration 1500, node: 1}]}, restart: {detect: 1s, launch: 1s}}}
+              failures: {events: [{at: iteration 1500, fail: 1}]}, restart: {detect: 1s, launch: 1s}}}
 )");
   const auto r =
       run_dmlsim({"compare", (scratch / "c.yaml").string(), "--out", (scratch / "o").string()}, scratch);

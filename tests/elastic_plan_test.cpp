@@ -1,7 +1,10 @@
 // Checkpoint-restart's timeline and closed forms (strategies/elastic/elastic_plan.hpp): timelines
 // worked out by hand, the drawn failures' law, the exact expected makespan against the mean of
-// seeded replays, Young/Daly's interval against the replays' optimum, and bad input.
+// seeded replays, Young/Daly's interval against the replays' optimum. Live rescaling's timeline:
+// leaves, joins, failures with repair and min_ranks worked out by hand, and the accounts of a run
+// with drawn failures.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -27,14 +30,23 @@ ElasticOptions hand_options() {
   o.detect = 5;
   o.launch = 7;
   o.hosts = 4;
+  o.node_ids = {0, 1, 2, 3};
+  o.node_ranks = {{0}, {1}, {2}, {3}};
   return o;
+}
+
+MembershipEvent fails(double at, std::int64_t iteration, int node) {
+  return {.kind = MembershipEvent::Kind::fail, .at = at, .iteration = iteration, .nodes = {node}};
 }
 
 // Records what the driver asks for.
 class Recorder final : public TimelineExecutor {
  public:
-  std::pair<double, double> warm_up(int epoch, std::int64_t first, std::int64_t n) override {
-    log.push_back(fmt::format("warm-up {} from {} x{}", epoch, first, n));
+  std::pair<double, double> warm_up(int epoch, const std::vector<int>& members, std::int64_t first,
+                                    std::int64_t n) override {
+    log.push_back(members.size() == 4
+                      ? fmt::format("warm-up {} from {} x{}", epoch, first, n)
+                      : fmt::format("warm-up {} of {} from {} x{}", epoch, members.size(), first, n));
     clock += static_cast<double>(n);
     return {clock, 1.0};
   }
@@ -46,6 +58,10 @@ class Recorder final : public TimelineExecutor {
     log.push_back(fmt::format("{} {}s", phase, seconds));
     clock += seconds;
   }
+  void transfer_state(int epoch, const std::vector<int>& members, const std::vector<int>& joiners) override {
+    log.push_back(
+        fmt::format("epoch {}: state from {} to {}", epoch, members.front(), fmt::join(joiners, ",")));
+  }
   void failure(double at, double lost, std::int64_t steps) override {
     log.push_back(fmt::format("failure at {} lost {}s {} steps", at, lost, steps));
   }
@@ -55,7 +71,7 @@ class Recorder final : public TimelineExecutor {
 
 TEST(ElasticTimeline, AFailureAtATimeLosesTheWorkSinceTheLastCheckpoint) {
   ElasticOptions o = hand_options();
-  o.scripted.push_back({.at = 25.5, .iteration = -1, .host = "node 1"});
+  o.events.push_back(fails(25.5, -1, 1));
   FailureClock failures(o);
   Recorder r;
   const ElasticOutcome out = drive_timeline(o, 50, 3, failures, r);
@@ -95,7 +111,7 @@ TEST(ElasticTimeline, AFailureAtATimeLosesTheWorkSinceTheLastCheckpoint) {
 
 TEST(ElasticTimeline, AFailureAtAnIterationComesAtItsEndBeforeItsCheckpoint) {
   ElasticOptions o = hand_options();
-  o.scripted.push_back({.at = -1, .iteration = 20, .host = "node 0"});
+  o.events.push_back(fails(-1, 20, 0));
   FailureClock failures(o);
   Recorder r;
   const ElasticOutcome out = drive_timeline(o, 30, 3, failures, r);
@@ -109,7 +125,7 @@ TEST(ElasticTimeline, AFailureAtAnIterationComesAtItsEndBeforeItsCheckpoint) {
 
 TEST(ElasticTimeline, AFailureInsideTheWarmUpStopsItThere) {
   ElasticOptions o = hand_options();
-  o.scripted.push_back({.at = -1, .iteration = 2, .host = "node 0"});
+  o.events.push_back(fails(-1, 2, 0));
   FailureClock failures(o);
   Recorder r;
   const ElasticOutcome out = drive_timeline(o, 12, 3, failures, r);
@@ -123,7 +139,7 @@ TEST(ElasticTimeline, AFailureInsideTheWarmUpStopsItThere) {
 
 TEST(ElasticTimeline, AFailureDuringAWriteKeepsNoCheckpoint) {
   ElasticOptions o = hand_options();
-  o.scripted.push_back({.at = 11, .iteration = -1, .host = "node 2"});
+  o.events.push_back(fails(11, -1, 2));
   FailureClock failures(o);
   Recorder r;
   const ElasticOutcome out = drive_timeline(o, 50, 3, failures, r);
@@ -136,8 +152,7 @@ TEST(ElasticTimeline, AFailureDuringAWriteKeepsNoCheckpoint) {
 
 TEST(ElasticTimeline, AStepFailureAfterAnEarlierOneStillComes) {
   ElasticOptions o = hand_options();
-  o.scripted = {{.at = 15.5, .iteration = -1, .host = "node 1"},
-                {.at = -1, .iteration = 18, .host = "node 2"}};
+  o.events = {fails(15.5, -1, 1), fails(-1, 18, 2)};
   FailureClock failures(o);
   Recorder r;
   const ElasticOutcome out = drive_timeline(o, 30, 3, failures, r);
@@ -150,11 +165,162 @@ TEST(ElasticTimeline, AStepFailureAfterAnEarlierOneStillComes) {
 
 TEST(ElasticTimeline, FailuresWhileTheJobIsDownAreAbsorbed) {
   ElasticOptions o = hand_options();
-  o.scripted = {{.at = 25.5, .iteration = -1, .host = "node 1"},
-                {.at = 30, .iteration = -1, .host = "node 2"}};
+  o.events = {fails(25.5, -1, 1), fails(30, -1, 2)};
   FailureClock failures(o);
   Recorder r;
   EXPECT_DOUBLE_EQ(drive_timeline(o, 50, 3, failures, r).makespan, 75.5);
+}
+
+// Live rescaling: every step 1 s whatever the membership; rendezvous 2 s, detection 5 s.
+ElasticOptions live_options() {
+  ElasticOptions o = hand_options();
+  o.policy = ElasticOptions::Policy::live_rescale;
+  o.interval = ElasticOptions::Interval::none;
+  o.rendezvous = 2;
+  return o;
+}
+
+MembershipEvent change(MembershipEvent::Kind kind, std::int64_t iteration, int node) {
+  return {.kind = kind, .at = -1, .iteration = iteration, .nodes = {node}};
+}
+
+TEST(LiveRescale, ALeaveAndAJoinChangeTheMembersAtStepBoundariesAndLoseNothing) {
+  ElasticOptions o = live_options();
+  o.events = {change(MembershipEvent::Kind::leave, 5, 3), change(MembershipEvent::Kind::join, 10, 3)};
+  FailureClock failures(o);
+  Recorder r;
+  const ElasticOutcome out = drive(o, 20, 2, failures, r);
+  // 4 ranks train steps 1-5 (to 5 s); 3 ranks, after a 2 s rendezvous, steps 6-10 (7-12 s); node 3
+  // joins: rendezvous to 14 s, the state to rank 3, 4 ranks train steps 11-20 (to 24 s).
+  const std::vector<std::string> expected = {
+      "warm-up 0 from 0 x2",        "steps 2+3 3s",         "rendezvous 2s",
+      "warm-up 1 of 3 from 5 x2",   "steps 7+3 3s",         "rendezvous 2s",
+      "epoch 2: state from 0 to 3", "warm-up 2 from 10 x2", "steps 12+8 8s"};
+  EXPECT_EQ(r.log, expected);
+  EXPECT_DOUBLE_EQ(out.makespan, 24);
+  EXPECT_EQ(out.rank_steps_kept, 5 * 4 + 5 * 3 + 10 * 4);
+  EXPECT_EQ(out.epochs, 3);
+  EXPECT_EQ(out.failures, 0);
+  EXPECT_DOUBLE_EQ(out.rendezvous_seconds, 4);
+  EXPECT_DOUBLE_EQ(out.lost_seconds, 0);
+  EXPECT_EQ(out.iterations_run, 20);
+}
+
+TEST(LiveRescale, AFailureLosesTheStepsSinceTheCommitAndTheNodeComesBackAfterRepair) {
+  ElasticOptions o = live_options();
+  o.commit_every = 5;
+  o.repair = 30;
+  o.events = {fails(13.5, -1, 1)};
+  FailureClock failures(o);
+  Recorder r;
+  const ElasticOutcome out = drive(o, 40, 2, failures, r);
+  // Node 1 fails at 13.5 s during step 14: steps 11-13 (since the commit of step 10 at 10 s) are lost,
+  // 3.5 s. Noticed at 18.5 s, rendezvous to 20.5 s; 3 ranks from step 10. Node 1 is repaired at 43.5 s,
+  // the end of step 33: it joins at the next commit, step 35 (45.5 s); rendezvous to 47.5 s; steps
+  // 36-40 on 4 ranks to 52.5 s.
+  const std::vector<std::string> expected = {
+      "warm-up 0 from 0 x2",  "steps 2+11 11.5s", "failure at 13.5 lost 3.5s 3 steps",
+      "failure-detection 5s", "rendezvous 2s",    "warm-up 1 of 3 from 10 x2",
+      "steps 12+23 23s",      "rendezvous 2s",    "epoch 2: state from 0 to 1",
+      "warm-up 2 from 35 x2", "steps 37+3 3s"};
+  EXPECT_EQ(r.log, expected);
+  EXPECT_DOUBLE_EQ(out.makespan, 52.5);
+  EXPECT_DOUBLE_EQ(r.clock, out.makespan);
+  EXPECT_EQ(out.rank_steps_kept, 10 * 4 + 25 * 3 + 5 * 4);
+  EXPECT_EQ(out.failures, 1);
+  EXPECT_DOUBLE_EQ(out.lost_seconds, 3.5);
+  EXPECT_DOUBLE_EQ(out.detect_seconds, 5);
+  EXPECT_DOUBLE_EQ(out.rendezvous_seconds, 4);
+  EXPECT_EQ(out.iterations_run, 43);
+}
+
+TEST(LiveRescale, BelowMinRanksTheJobWaitsForTheRepairedNode) {
+  ElasticOptions o = live_options();
+  o.min_ranks = 4;
+  o.repair = 20;
+  o.events = {fails(5.5, -1, 2)};
+  FailureClock failures(o);
+  Recorder r;
+  const ElasticOutcome out = drive(o, 20, 2, failures, r);
+  // Committed every step: the failure at 5.5 s loses half a step. Noticed at 10.5 s; 3 ranks are fewer
+  // than 4: the job waits for node 2 until 25.5 s, then rendezvous to 27.5 s and 15 steps to 42.5 s.
+  const std::vector<std::string> expected = {
+      "warm-up 0 from 0 x2",        "steps 2+3 3.5s",        "failure at 5.5 lost 0.5s 0 steps",
+      "failure-detection 5s",       "waiting for nodes 15s", "rendezvous 2s",
+      "epoch 1: state from 0 to 2", "warm-up 1 from 5 x2",   "steps 7+13 13s"};
+  EXPECT_EQ(r.log, expected);
+  EXPECT_DOUBLE_EQ(out.makespan, 42.5);
+  EXPECT_DOUBLE_EQ(out.waiting_seconds, 15);
+  EXPECT_EQ(out.rank_steps_kept, 20 * 4);
+}
+
+TEST(LiveRescale, AFailureByStepComesBeforeThatStepsCommit) {
+  ElasticOptions o = live_options();
+  o.commit_every = 4;
+  o.events = {fails(-1, 8, 3)};
+  FailureClock failures(o);
+  Recorder r;
+  const ElasticOutcome out = drive(o, 12, 2, failures, r);
+  // Node 3 fails at the end of step 8 (8 s), before its commit: steps 5-8 are lost (since the commit of
+  // step 4 at 4 s). Noticed 13 s, rendezvous 15 s, 3 ranks train steps 5-12 to 23 s.
+  EXPECT_DOUBLE_EQ(out.lost_seconds, 4);
+  EXPECT_DOUBLE_EQ(out.makespan, 23);
+  EXPECT_EQ(out.rank_steps_kept, 4 * 4 + 8 * 3);
+  EXPECT_EQ(out.iterations_run, 16);
+}
+
+TEST(LiveRescale, WithoutARepairOrJoinBelowMinRanksIsAnError) {
+  ElasticOptions o = live_options();
+  o.min_ranks = 4;
+  o.events = {fails(5.5, -1, 2)};
+  FailureClock failures(o);
+  Recorder r;
+  EXPECT_THROW(drive(o, 20, 2, failures, r), core::ValueError);
+}
+
+TEST(LiveRescale, WithDrawnFailuresEveryStepRunIsKeptOrCountedAsLost) {
+  ElasticOptions o = live_options();
+  o.host_mtbf = 400;  // a failure every 100 s of the job, on average
+  o.repair = 150;
+  o.commit_every = 5;
+  o.min_ranks = 2;
+  o.seed = 11;
+  FailureClock failures(o);
+  // Counts the time in each kind of call (every step 1 s).
+  struct Accounts final : TimelineExecutor {
+    std::pair<double, double> warm_up(int, const std::vector<int>&, std::int64_t, std::int64_t n) override {
+      stepping += static_cast<double>(n);
+      clock += static_cast<double>(n);
+      return {clock, 1.0};
+    }
+    void iterations(std::int64_t, std::int64_t, double seconds) override {
+      stepping += seconds;
+      clock += seconds;
+    }
+    void pause(std::string_view, double seconds) override { clock += seconds; }
+    void failure(double, double, std::int64_t) override {}
+    double stepping = 0, clock = 0;
+  } a;
+  const ElasticOutcome out = drive(o, 5000, 3, failures, a);
+  EXPECT_GT(out.failures, 30);
+  // An epoch after each failure, and one for each repaired node's join (joins due together share one).
+  EXPECT_GT(out.epochs, out.failures + 1);
+  EXPECT_LE(out.epochs, 2 * out.failures + 1);
+  EXPECT_DOUBLE_EQ(a.clock, out.makespan);
+  // Time training = the 5000 kept steps + the lost work; the rest is detection, rendezvous, waiting.
+  EXPECT_NEAR(a.stepping, 5000 + out.lost_seconds, 1e-6);
+  EXPECT_NEAR(out.makespan, a.stepping + out.detect_seconds + out.rendezvous_seconds + out.waiting_seconds,
+              1e-6);
+  // 5 s each, less where a failure during a warm-up is noticed at its end.
+  EXPECT_LE(out.detect_seconds, 5.0 * out.failures);
+  EXPECT_GT(out.detect_seconds, 4.0 * out.failures);
+  // Fewer ranks some of the time, never fewer than min_ranks.
+  EXPECT_LT(out.rank_steps_kept, 5000 * 4);
+  EXPECT_GE(out.rank_steps_kept, 5000 * 2);
+  // The same seed, the same run.
+  FailureClock again(o);
+  Recorder r;
+  EXPECT_DOUBLE_EQ(drive(o, 5000, 3, again, r).makespan, out.makespan);
 }
 
 TEST(FailureClock, DrawsAreSeededExponentialPerHost) {
@@ -166,8 +332,10 @@ TEST(FailureClock, DrawsAreSeededExponentialPerHost) {
   const int n = 20000;
   std::vector<double> gaps;
   for (int i = 0; i < n; ++i) {
-    const double next = a.next_after(t);
-    EXPECT_DOUBLE_EQ(next, b.next_after(t));  // the same draws on every rank and machine
+    const FailureClock::Failure drawn = a.next_after(t);
+    const double next = drawn.at;
+    EXPECT_DOUBLE_EQ(next, b.next_after(t).at);  // the same draws on every rank and machine
+    EXPECT_EQ(drawn.nodes.size(), 1u);
     ASSERT_GT(next, t);
     gaps.push_back(next - t);
     t = next;
@@ -181,7 +349,7 @@ TEST(FailureClock, DrawsAreSeededExponentialPerHost) {
   EXPECT_NEAR(std::sqrt(sum_sq), 25, 1.0);
   ElasticOptions seeded = o;
   seeded.seed = 8;
-  EXPECT_NE(FailureClock(seeded).next_after(0), FailureClock(o).next_after(0));
+  EXPECT_NE(FailureClock(seeded).next_after(0).at, FailureClock(o).next_after(0).at);
 }
 
 // A job MTBF of 1000 s (4 nodes of 4000 s), 1 s steps, writes of 5 s, loads of 10 s, 30 s down:

@@ -1,6 +1,7 @@
 // Elastic data-parallel training in the simulator (strategies/elastic/): a scripted failure costs
 // exactly its detection, launch, load and the steps since the last checkpoint; the new epoch's
-// messages travel on new communicators; the summary's elastic section adds up.
+// messages travel on new communicators; the summary's elastic section adds up. Live rescaling: each
+// epoch trains on its members only, a joiner receives the state, a failure loses the uncommitted steps.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -33,7 +34,7 @@ TEST(ElasticSim, AFailureCostsDetectionLaunchLoadAndTheStepsSinceTheLastCheckpoi
   const core::Experiment e =
       elastic(200,
               "checkpoint: {interval: 50, storage: {write: 1GB/s, read: 2GB/s, latency: "
-              "10ms}}, failures: {events: [{at: iteration 120, node: 2}]}, restart: "
+              "10ms}}, failures: {events: [{at: iteration 120, fail: 2}]}, restart: "
               "{detect: 5s, launch: 7s}",
               "{fidelity: steps, trace: messages}");
   const sim::SimResult r = testing::simulate_strategy(e);
@@ -117,6 +118,86 @@ TEST(ElasticSim, DrawnFailuresFollowTheReplayOfTheSameSeed) {
   EXPECT_EQ(s.elastic->failures, replay.failures);
   EXPECT_NEAR(s.makespan, replay.makespan, 0.01 * replay.makespan);
   EXPECT_NEAR(s.elastic->lost_work_s, replay.lost_seconds, 0.05 * replay.lost_seconds);
+}
+
+TEST(ElasticSim, LiveRescalingTrainsOnEachEpochsMembersAndSyncsTheStateWhenANodeJoins) {
+  // 4 ranks (one per node), commits every 10 steps: node 3 leaves after step 40 and joins again after
+  // step 80; node 1 fails at the end of step 120, before its commit, and never comes back.
+  const core::Experiment e = elastic(160,
+                                     "policy: live-rescale, commit: 10, failures: {events: [{at: iteration "
+                                     "40, leave: 3}, {at: iteration 80, join: 3}, {at: iteration 120, fail: "
+                                     "1}]}, restart: {detect: 2s, rendezvous: 1s}",
+                                     "{fidelity: steps, trace: messages}");
+  const sim::SimResult r = testing::simulate_strategy(e);
+  const auto strategy = strategies::make_strategy(e);
+  const core::RunSummary s = core::summarize(r.trace, r.links, strategy->roles());
+  ASSERT_TRUE(s.elastic.has_value());
+  const core::ElasticStats& el = *s.elastic;
+  ASSERT_EQ(el.membership.size(), 4u);
+  const int ranks[] = {4, 3, 4, 3};
+  for (std::size_t k = 0; k < 4; ++k) EXPECT_EQ(el.membership[k].second, ranks[k]) << "epoch " << k;
+  // Kept: steps 1-40 on 4 ranks, 41-80 on 3, 81-110 on 4 (111-120 are lost), 111-160 on 3.
+  EXPECT_EQ(el.samples_kept, (40 * 4 + 40 * 3 + 30 * 4 + 50 * 3) * 64);
+  EXPECT_EQ(el.failures, 1);
+  EXPECT_NEAR(el.detection_s, 2, 1e-9);
+  EXPECT_NEAR(el.rendezvous_s, 3, 1e-9);
+  EXPECT_EQ(el.checkpoint_writes, 0);
+  EXPECT_GT(el.transfer_s, 0);
+
+  // Rank 0's full iterations per epoch (three each); an epoch's steady step is its third one's.
+  std::map<int, std::vector<const core::TraceEvent*>> full;
+  for (const core::TraceEvent& ev : r.trace.events()) {
+    if (ev.lane == core::Lane::phase && ev.rank == 0 && r.trace.text(ev.name) == "iteration")
+      full[ev.attributes.get(core::Attribute::epoch)].push_back(&ev);
+  }
+  ASSERT_EQ(full.size(), 4u);
+  std::vector<double> step, warm_up;
+  for (const auto& [epoch, its] : full) {
+    ASSERT_EQ(its.size(), 3u);
+    step.push_back(its[2]->end - its[1]->end);
+    warm_up.push_back(its[2]->end - its[0]->start);
+  }
+  EXPECT_NEAR(step[2], step[0], 1e-12);  // the same 4 ranks
+  EXPECT_NE(step[1], step[0]);           // a ring of 3 is not one of 4
+  EXPECT_NEAR(el.lost_work_s, 10 * step[2], 1e-9);
+  // The summary's iterations are the simulated ones, numbered alike on every rank: none spans a
+  // rendezvous (1 s) or an epoch a rank sat out.
+  ASSERT_EQ(s.iteration_seconds.size(), 12u);
+  for (double t : s.iteration_seconds) EXPECT_LT(t, 0.5);
+  EXPECT_NEAR(s.iteration_seconds.back(), step[3], 1e-9);
+  // The makespan: warm-ups as simulated, the other steps by the clock (37, 37, 37 and 47), three
+  // rendezvous, the detection and the state transfer.
+  double expected = 3 + 2 + el.transfer_s;
+  for (std::size_t k = 0; k < 4; ++k) expected += warm_up[k] + (k == 3 ? 47 : 37) * step[k];
+  EXPECT_NEAR(s.makespan, expected, 1e-9 * s.makespan);
+
+  // Each epoch's messages are on its own communicator, between its members only; when node 3 joins, rank
+  // 0 broadcasts the state to epoch 2's members on "state@2".
+  const std::map<std::string_view, std::vector<int>> members = {
+      {"dp", {0, 1, 2, 3}}, {"dp@1", {0, 1, 2}}, {"dp@2", {0, 1, 2, 3}}, {"dp@3", {0, 2, 3}}};
+  std::map<std::string, int> messages;
+  std::uint64_t state_bytes = 0;
+  for (const core::TraceEvent& ev : r.trace.events()) {
+    if (ev.lane != core::Lane::send) continue;
+    const std::string_view comm = r.trace.text(ev.comm);
+    ++messages[std::string(comm)];
+    if (comm == "state@2") state_bytes += ev.bytes;
+    const auto it = members.find(comm == "state@2" ? "dp@2" : comm);
+    ASSERT_NE(it, members.end()) << "a message on " << comm;
+    EXPECT_TRUE(std::ranges::count(it->second, ev.rank) == 1 && std::ranges::count(it->second, ev.peer) == 1)
+        << comm << ": " << ev.rank << " → " << ev.peer;
+  }
+  EXPECT_EQ(messages.size(), 5u);
+  // A broadcast: each of the three other members receives the state once (weights and Adam's moments).
+  EXPECT_EQ(state_bytes, 3 * static_cast<std::uint64_t>(e.require_model().parameters()) * 12);
+  // Ranks out of an epoch keep the clock in "out of the job" phases: rank 3 in epoch 1, rank 1 in epoch 3.
+  std::map<int, int> out_of_the_job;
+  for (const core::TraceEvent& ev : r.trace.events()) {
+    if (ev.lane == core::Lane::phase && r.trace.text(ev.name) == "out of the job") ++out_of_the_job[ev.rank];
+  }
+  EXPECT_EQ(out_of_the_job.size(), 2u);
+  EXPECT_GT(out_of_the_job[3], 0);
+  EXPECT_GT(out_of_the_job[1], 0);
 }
 
 }  // namespace

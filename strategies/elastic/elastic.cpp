@@ -9,39 +9,69 @@
 #include "core/errors.hpp"
 #include "core/summary.hpp"
 #include "core/units.hpp"
+#include "strategies/collectives/collectives.hpp"
 #include "strategies/elastic/elastic_plan.hpp"
 #include "strategies/training/data_parallel.hpp"
 
 namespace dmlsim::strategies {
 namespace {
 
-// The ranks carry the timeline out: warm-ups in full, the rest by the clock.
+// The ranks carry the timeline out: warm-ups in full, the rest by the clock. Ranks outside an
+// epoch's membership (a failed or departed node's, a spare's) only keep the clock.
 class RankExecutor final : public TimelineExecutor {
  public:
-  RankExecutor(const DataParallel& dp, core::Rank& rank, int members)
-      : dp_(dp), rank_(rank), members_(members) {}
+  RankExecutor(const DataParallel& dp, core::Rank& rank, int training_ranks, std::uint64_t state_bytes)
+      : dp_(dp), rank_(rank), training_ranks_(training_ranks), state_bytes_(state_bytes) {}
 
-  std::pair<double, double> warm_up(int epoch, std::int64_t, std::int64_t n) override {
-    if (!replica_ || epoch != epoch_) {
+  std::pair<double, double> warm_up(int epoch, const std::vector<int>& members, std::int64_t,
+                                    std::int64_t n) override {
+    epoch_ = epoch;
+    member_ = std::binary_search(members.begin(), members.end(), rank_.rank());
+    if (rank_.rank() == 0) rank_.count(core::kRanksInJob, static_cast<double>(members.size()));
+    if (member_ && (!replica_ || replica_epoch_ != epoch)) {
       replica_.reset();
-      replica_.emplace(dp_, rank_, epoch);
-      epoch_ = epoch;
+      replica_.emplace(dp_, rank_, epoch, members);
+      replica_epoch_ = epoch;
     }
-    double previous_end = -1;
-    for (std::int64_t j = 0; j < n; ++j) {
-      const double start = rank_.now();
-      replica_->iteration(executed_++, attributes());
-      const double end = rank_.now();
-      steady_ = end - (previous_end >= 0 ? previous_end : start);
-      previous_end = end;
+    // Every rank counts the full steps, members or not: an "iteration" phase's number is the same
+    // step on every rank.
+    const int base = executed_;
+    executed_ += static_cast<int>(n);
+    if (member_) {
+      double previous_end = -1;
+      for (std::int64_t j = 0; j < n; ++j) {
+        const double start = rank_.now();
+        replica_->iteration(base + static_cast<int>(j), attributes());
+        const double end = rank_.now();
+        steady_ = end - (previous_end >= 0 ? previous_end : start);
+        previous_end = end;
+      }
+    }
+    // Every training rank takes the first member's figures: the members to plan the epoch, the
+    // others to keep the clock.
+    std::vector<int> order{members.front()};
+    for (int r = 0; r < training_ranks_; ++r) {
+      if (r != members.front()) order.push_back(r);
     }
     double agreed[2] = {rank_.now(), steady_};
-    rank_.agree(core::Group::world(members_), agreed);
+    rank_.agree(core::Group::of(order), agreed);
+    if (!member_ && agreed[0] > rank_.now()) idle(agreed[0] - rank_.now());
     return {agreed[0], agreed[1]};
+  }
+
+  // Horovod Elastic's state.sync(): the first member broadcasts the state to every member of the new
+  // epoch, the survivors as well as the joiners; nobody trains before it has the state.
+  void transfer_state(int epoch, const std::vector<int>& members, const std::vector<int>&) override {
+    if (!std::binary_search(members.begin(), members.end(), rank_.rank())) return;
+    core::Phase phase(rank_, "state-transfer", -1,
+                      core::EventAttributes{}.set(core::Attribute::epoch, epoch));
+    core::Communicator state = rank_.communicator(core::Group::of(members), "state", epoch);
+    state.broadcast({(state_bytes_ + 3) / 4, 4, nullptr}, NamedAlgorithm("tree"));
   }
 
   void iterations(std::int64_t first, std::int64_t, double seconds) override {
     if (seconds <= 0) return;
+    if (!member_) return idle(seconds);
     core::Phase phase(rank_, "steady-iterations", static_cast<int>(first), attributes());
     rank_.sleep(seconds);
   }
@@ -61,12 +91,19 @@ class RankExecutor final : public TimelineExecutor {
   core::EventAttributes attributes() const {
     return core::EventAttributes{}.set(core::Attribute::epoch, epoch_);
   }
+  void idle(double seconds) {
+    core::Phase phase(rank_, "out of the job", -1, attributes());
+    rank_.sleep(seconds);
+  }
 
   const DataParallel& dp_;
   core::Rank& rank_;
-  int members_;
+  int training_ranks_;
+  std::uint64_t state_bytes_;
   std::optional<DataParallel::Replica> replica_;
+  int replica_epoch_ = -1;
   int epoch_ = 0;
+  bool member_ = true;
   int executed_ = 0;   // iterations run in full: each "iteration" phase's number
   double steady_ = 0;  // the last full iteration's time on this rank
 };
@@ -92,8 +129,19 @@ class Elastic final : public Strategy {
                       "payloads yet (their weights are not checkpointed)",
                       e.source));
     }
-    // A job whose failures come faster than it can checkpoint never finishes: refuse it up front.
     const double p = dp_.predict().iteration_seconds;
+    if (options_.policy == ElasticOptions::Policy::live_rescale) {
+      // The timeline replayed at the closed-form step time: a job that falls below min_ranks for good,
+      // or fails without end, is refused here rather than midway through a simulation.
+      try {
+        replay_timeline(options_, e.iterations, p);
+      } catch (const core::ValueError& error) {
+        const auto failures = e.strategy->find("failures");
+        (failures ? *failures : *e.strategy).fail(error.what());
+      }
+      return;
+    }
+    // A job whose failures come faster than it can checkpoint never finishes: refuse it up front.
     const double work = static_cast<double>(e.iterations) * p;
     const double expected = expected_makespan(options_, e.iterations, p, checkpoint_every(options_, p));
     if (p > 0 && !(expected < 1000 * work)) {
@@ -107,15 +155,19 @@ class Elastic final : public Strategy {
   }
 
   void run(core::Rank& rank) const override {
-    RankExecutor executor(dp_, rank, experiment_.training_ranks());
+    RankExecutor executor(dp_, rank, experiment_.training_ranks(), options_.checkpoint_bytes);
     FailureClock failures(options_);
-    drive_timeline(options_, experiment_.iterations, kWarmUpIterations, failures, executor);
-    if (rank.rank() == 0) rank.count(core::kIterationsKept, static_cast<double>(experiment_.iterations));
+    const ElasticOutcome out = drive(options_, experiment_.iterations, kWarmUpIterations, failures, executor);
+    if (rank.rank() == 0) {
+      rank.count(core::kIterationsKept, static_cast<double>(experiment_.iterations));
+      rank.count(core::kSamplesKept, static_cast<double>(out.rank_steps_kept * dp_.model().micro_batch));
+    }
   }
 
   core::Roles roles() const override { return dp_.roles(); }
 
   Prediction predict() const override {
+    if (options_.policy == ElasticOptions::Policy::live_rescale) return predict_live();
     Prediction p = dp_.predict();
     const double step = p.iteration_seconds;
     const std::int64_t every = checkpoint_every(options_, step);
@@ -157,6 +209,34 @@ class Elastic final : public Strategy {
   }
 
  private:
+  Prediction predict_live() const {
+    Prediction p = dp_.predict();
+    const double step = p.iteration_seconds;
+    const double m = options_.job_mtbf();
+    p.summary = fmt::format("elastic (live-rescale) {}", p.summary);
+    p.references_title = fmt::format("live rescaling over {} iterations", experiment_.iterations);
+    const auto add = [&](std::string name, double seconds, std::string how) {
+      p.references.push_back({std::move(name), seconds, std::move(how)});
+    };
+    add("commit interval", static_cast<double>(options_.commit_every) * step,
+        fmt::format("every {} iterations, in memory", options_.commit_every));
+    add("down after a failure", options_.detect + options_.rendezvous, "detection timeout + rendezvous");
+    add("rendezvous on a leave or join", options_.rendezvous, "the members agree, communicators rebuilt");
+    if (m > 0) add("job MTBF M", m, fmt::format("node MTBF / {} nodes", options_.hosts));
+    add("training without failures", static_cast<double>(experiment_.iterations) * step,
+        "iterations × iteration time, every rank in");
+    const ElasticOutcome seeded = replay_timeline(options_, experiment_.iterations, step);
+    add("this seed's makespan", seeded.makespan,
+        fmt::format("the run's own changes ({} epochs, {} failures) replayed at the closed-form iteration "
+                    "time",
+                    seeded.epochs, seeded.failures));
+    p.notes.push_back(
+        "each rank keeps its batch when the membership changes: an epoch of fewer ranks trains fewer "
+        "samples per step (learning-rate scaling is the user's); the replay takes every step at the full "
+        "membership's time and state transfers as free, the simulation measures both");
+    return p;
+  }
+
   const core::Experiment& experiment_;
   DataParallel dp_;
   ElasticOptions options_;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <map>
 #include <set>
 
 #include "core/errors.hpp"
@@ -64,35 +65,62 @@ void read_checkpoint(const core::ConfigNode& node, ElasticOptions& o) {
   }
 }
 
+// The job's node index of each node number in `value` (one number or a list).
+std::vector<int> read_nodes(const core::ConfigNode& value, const ElasticOptions& o) {
+  std::vector<core::ConfigNode> items;
+  if (value.as_flow_yaml().starts_with("[")) {
+    items = value.items();
+  } else {
+    items.push_back(value);
+  }
+  std::vector<int> nodes;
+  for (const core::ConfigNode& item : items) {
+    const std::int64_t n = item.as_int();
+    const auto at = std::find(o.node_ids.begin(), o.node_ids.end(), n);
+    if (at == o.node_ids.end()) item.fail(fmt::format("node {} runs none of the job's ranks", n));
+    nodes.push_back(static_cast<int>(at - o.node_ids.begin()));
+  }
+  if (nodes.empty()) value.fail("name at least one node");
+  return nodes;
+}
+
 void read_failures(const core::ConfigNode& node, const core::Experiment& e, ElasticOptions& o) {
-  node.expect_only({"mtbf", "seed", "events"});
+  node.expect_only({"mtbf", "seed", "events", "repair"});
   if (const auto mtbf = node.find("mtbf")) {
     o.host_mtbf = mtbf->as_duration();
     if (!(o.host_mtbf > 0)) mtbf->fail("a mean time between failures must be positive");
   }
   o.seed = static_cast<std::uint64_t>(node.integer_in_or("seed", 0, std::int64_t{1} << 62, 1));
+  if (const auto repair = node.find("repair")) {
+    o.repair = repair->as_duration();
+    if (!(o.repair > 0)) repair->fail("a repair takes a positive time");
+  }
   if (const auto events = node.find("events")) {
-    const int nodes = e.platform.node_of(e.platform.host_count() - 1) + 1;
     for (const core::ConfigNode& event : events->items()) {
-      event.expect_only({"at", "node"});
-      ScriptedFailure f;
+      event.expect_only({"at", "fail", "leave", "join"});
+      MembershipEvent m;
+      int kinds = 0;
+      for (const auto& [key, kind] :
+           {std::pair{"fail", MembershipEvent::Kind::fail}, std::pair{"leave", MembershipEvent::Kind::leave},
+            std::pair{"join", MembershipEvent::Kind::join}}) {
+        if (const auto nodes = event.find(key)) {
+          m.kind = kind;
+          m.nodes = read_nodes(*nodes, o);
+          ++kinds;
+        }
+      }
+      if (kinds != 1) event.fail("give one of fail, leave or join: the nodes it concerns");
       const core::ConfigNode at = event.at("at");
       const std::string text = at.as_string();
       if (const auto iteration = iteration_of(text)) {
-        f.iteration = *iteration;
-        if (f.iteration < 1 || f.iteration > e.iterations)
+        m.iteration = *iteration;
+        if (m.iteration < 1 || m.iteration > e.iterations)
           at.fail(fmt::format("the job trains iterations 1 to {}", e.iterations));
       } else {
-        f.at = at.as_duration();
-        if (!(f.at > 0)) at.fail("a failure comes after the start: give a positive time or 'iteration N'");
+        m.at = at.as_duration();
+        if (!(m.at > 0)) at.fail("a change comes after the start: give a positive time or 'iteration N'");
       }
-      const std::int64_t n = event.integer_in("node", 0, nodes - 1);
-      bool runs_a_rank = false;
-      for (int r = 0; r < e.training_ranks(); ++r)
-        runs_a_rank |= e.platform.node_of(e.placement[static_cast<std::size_t>(r)]) == n;
-      if (!runs_a_rank) event.at("node").fail(fmt::format("node {} runs none of the job's ranks", n));
-      f.host = fmt::format("node {}", n);
-      o.scripted.push_back(f);
+      o.events.push_back(std::move(m));
     }
   }
 }
@@ -100,9 +128,54 @@ void read_failures(const core::ConfigNode& node, const core::Experiment& e, Elas
 }  // namespace
 
 std::span<const std::string_view> elastic_own_fields() {
-  static constexpr std::string_view kFields[] = {"policy", "checkpoint", "failures", "restart"};
+  static constexpr std::string_view kFields[] = {"policy", "checkpoint", "failures", "restart",
+                                                 "commit", "min_ranks",  "spares"};
   return kFields;
 }
+
+namespace {
+
+// Live rescaling's own checks: joins of nodes that are out of the job (spares, or removed by an event
+// listed before), leaves that keep min_ranks, failed nodes that come back when failures are drawn.
+void check_membership(const core::ConfigNode& node, const ElasticOptions& o, const std::vector<int>& spares) {
+  const auto events = node.find("failures") ? node.at("failures").find("events") : std::nullopt;
+  std::vector<bool> in(o.node_ranks.size(), true);
+  for (int s : spares) in[static_cast<std::size_t>(s)] = false;
+  const auto ranks_in = [&] {
+    int n = 0;
+    for (std::size_t i = 0; i < in.size(); ++i) n += in[i] ? static_cast<int>(o.node_ranks[i].size()) : 0;
+    return n;
+  };
+  if (ranks_in() < o.min_ranks)
+    node.at("min_ranks").fail(fmt::format("the job starts with {} ranks (spares out)", ranks_in()));
+  for (std::size_t k = 0; k < o.events.size(); ++k) {
+    const MembershipEvent& m = o.events[k];
+    const core::ConfigNode where = events->items()[k];
+    for (int n : m.nodes) {
+      const bool was_in = in[static_cast<std::size_t>(n)];
+      if (m.kind == MembershipEvent::Kind::join && was_in) {
+        where.at("join").fail(
+            fmt::format("node {} is in the job then: only a spare or a node that left or "
+                        "failed before can join",
+                        o.node_ids[static_cast<std::size_t>(n)]));
+      }
+      if (m.kind != MembershipEvent::Kind::join && !was_in) {
+        where.fail(fmt::format("node {} is not in the job then", o.node_ids[static_cast<std::size_t>(n)]));
+      }
+      in[static_cast<std::size_t>(n)] = m.kind == MembershipEvent::Kind::join;
+    }
+    if (m.kind == MembershipEvent::Kind::leave && ranks_in() < o.min_ranks)
+      where.at("leave").fail(fmt::format("leaves {} ranks, below min_ranks {}", ranks_in(), o.min_ranks));
+  }
+  if (o.host_mtbf > 0 && o.repair <= 0) {
+    node.at("failures")
+        .fail(
+            "live rescaling with drawn failures needs failures.repair: the time after which a "
+            "failed node joins again");
+  }
+}
+
+}  // namespace
 
 ElasticOptions read_elastic_options(const core::ConfigNode& node, const core::Experiment& e,
                                     std::uint64_t checkpoint_bytes) {
@@ -110,15 +183,46 @@ ElasticOptions read_elastic_options(const core::ConfigNode& node, const core::Ex
   o.checkpoint_bytes = checkpoint_bytes;
   o.storage = {.write = 2e9, .read = 10e9, .latency = 0};
   const std::string policy = node.string_or("policy", "checkpoint-restart");
-  if (policy == "live-rescale")
-    node.at("policy").fail("live rescaling is not built yet; policy: checkpoint-restart is");
-  if (policy != "checkpoint-restart") node.at("policy").fail("known policies: checkpoint-restart");
-  std::set<int> nodes;
+  if (policy == "live-rescale") {
+    o.policy = ElasticOptions::Policy::live_rescale;
+  } else if (policy != "checkpoint-restart") {
+    node.at("policy").fail("known policies: checkpoint-restart, live-rescale");
+  }
+  std::map<int, std::vector<int>> nodes;  // node number → its ranks
   for (int r = 0; r < e.training_ranks(); ++r)
-    nodes.insert(e.platform.node_of(e.placement[static_cast<std::size_t>(r)]));
+    nodes[e.platform.node_of(e.placement[static_cast<std::size_t>(r)])].push_back(r);
+  for (const auto& [id, ranks] : nodes) {
+    o.node_ids.push_back(id);
+    o.node_ranks.push_back(ranks);
+  }
   o.hosts = static_cast<int>(nodes.size());
   o.readers = e.training_ranks();
   if (const auto failures = node.find("failures")) read_failures(*failures, e, o);
+  const bool live = o.policy == ElasticOptions::Policy::live_rescale;
+  for (const char* own : {"commit", "min_ranks", "spares"}) {
+    if (!live && node.has(own)) node.at(own).fail("a field of policy: live-rescale");
+  }
+  if (!live) {
+    for (std::size_t k = 0; k < o.events.size(); ++k) {
+      if (o.events[k].kind != MembershipEvent::Kind::fail) {
+        node.at("failures")
+            .at("events")
+            .items()[k]
+            .fail("joins and leaves need policy: live-rescale (checkpoint-restart replaces a failed node)");
+      }
+    }
+    if (o.repair > 0) node.at("failures").at("repair").fail("a field of policy: live-rescale");
+  } else {
+    if (node.has("checkpoint"))
+      node.at("checkpoint")
+          .fail("live rescaling keeps the state in memory and writes no checkpoints: see commit");
+    o.commit_every = node.integer_in_or("commit", 1, std::int64_t{1} << 40, 1);
+    o.min_ranks = static_cast<int>(node.integer_in_or("min_ranks", 1, e.training_ranks(), 1));
+    std::vector<int> spares;
+    if (const auto s = node.find("spares")) spares = read_nodes(*s, o);
+    o.spares = spares;
+    check_membership(node, o, spares);
+  }
   if (o.host_mtbf > 0) o.interval = ElasticOptions::Interval::young_daly;  // the default with failures
   if (const auto checkpoint = node.find("checkpoint")) read_checkpoint(*checkpoint, o);
   if (o.interval == ElasticOptions::Interval::young_daly && o.host_mtbf <= 0) {
@@ -127,42 +231,59 @@ ElasticOptions read_elastic_options(const core::ConfigNode& node, const core::Ex
         .fail("young-daly needs the failure rate: give failures: {mtbf: ...}, or an interval");
   }
   if (const auto restart = node.find("restart")) {
-    restart->expect_only({"detect", "launch"});
+    restart->expect_only({"detect", "launch", "rendezvous"});
     o.detect = restart->duration_or("detect", o.detect);
     o.launch = restart->duration_or("launch", o.launch);
+    o.rendezvous = restart->duration_or("rendezvous", o.rendezvous);
     if (o.detect < 0) restart->at("detect").fail("must not be negative");
     if (o.launch < 0) restart->at("launch").fail("must not be negative");
+    if (o.rendezvous < 0) restart->at("rendezvous").fail("must not be negative");
+    if (live && restart->has("launch"))
+      restart->at("launch").fail("live rescaling launches nothing: see rendezvous");
+    if (!live && restart->has("rendezvous"))
+      restart->at("rendezvous").fail("a field of policy: live-rescale (a restart's is in launch)");
   }
   return o;
 }
 
 FailureClock::FailureClock(const ElasticOptions& options) : mtbf_(options.host_mtbf), seed_(options.seed) {
   if (mtbf_ > 0) {
-    host_next_.resize(static_cast<std::size_t>(options.hosts));
-    host_draws_.assign(static_cast<std::size_t>(options.hosts), 1);
-    for (int h = 0; h < options.hosts; ++h) host_next_[static_cast<std::size_t>(h)] = draw(h, 0);
+    node_next_.resize(static_cast<std::size_t>(options.hosts));
+    node_draws_.assign(static_cast<std::size_t>(options.hosts), 1);
+    for (int h = 0; h < options.hosts; ++h) node_next_[static_cast<std::size_t>(h)] = draw(h, 0);
   }
-  for (const ScriptedFailure& f : options.scripted) {
-    if (f.at > 0) scripted_.push_back(f.at);
+  for (const MembershipEvent& m : options.events) {
+    if (m.kind == MembershipEvent::Kind::fail && m.at > 0) scripted_.emplace_back(m.at, m.nodes);
   }
-  std::sort(scripted_.begin(), scripted_.end());
+  std::stable_sort(scripted_.begin(), scripted_.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
 }
 
-// Exponential of mean M by inversion, −M·ln U, with U from splitmix64 of (seed, host, draw).
-double FailureClock::draw(int host, std::uint64_t k) const {
+// Exponential of mean M by inversion, −M·ln U, with U from splitmix64 of (seed, node, draw).
+double FailureClock::draw(int node, std::uint64_t k) const {
   const std::uint64_t key =
-      core::splitmix64(seed_ ^ core::splitmix64((static_cast<std::uint64_t>(host) << 32) ^ k));
+      core::splitmix64(seed_ ^ core::splitmix64((static_cast<std::uint64_t>(node) << 32) ^ k));
   return -mtbf_ * std::log(core::open_unit_interval(key));
 }
 
-double FailureClock::next_after(double t) {
-  double next = kInfinity;
-  for (std::size_t h = 0; h < host_next_.size(); ++h) {
-    while (host_next_[h] <= t) host_next_[h] += draw(static_cast<int>(h), host_draws_[h]++);
-    next = std::min(next, host_next_[h]);
+FailureClock::Failure FailureClock::next_after(double t, const std::vector<bool>& alive) {
+  const auto up = [&](int node) { return alive.empty() || alive[static_cast<std::size_t>(node)]; };
+  Failure next;
+  for (std::size_t h = 0; h < node_next_.size(); ++h) {
+    // A node's failures go on whether it is in the job or not: the draws stay the same whatever the
+    // membership did.
+    while (node_next_[h] <= t) node_next_[h] += draw(static_cast<int>(h), node_draws_[h]++);
+    if (!up(static_cast<int>(h))) continue;
+    if (node_next_[h] < next.at) next = {node_next_[h], {static_cast<int>(h)}};
   }
-  const auto s = std::upper_bound(scripted_.begin(), scripted_.end(), t);
-  if (s != scripted_.end()) next = std::min(next, *s);
+  for (const auto& [at, nodes] : scripted_) {
+    if (at <= t || at >= next.at) continue;
+    std::vector<int> hit;
+    for (int n : nodes) {
+      if (up(n)) hit.push_back(n);
+    }
+    if (!hit.empty()) next = {at, hit};
+  }
   return next;
 }
 
@@ -217,9 +338,13 @@ ElasticOutcome drive_timeline(const ElasticOptions& o, std::int64_t iterations, 
                               FailureClock& failures, TimelineExecutor& x) {
   ElasticOutcome out;
   std::vector<std::int64_t> scripted_steps;  // failures at the end of a step, each taken once
-  for (const ScriptedFailure& f : o.scripted) {
-    if (f.iteration > 0) scripted_steps.push_back(f.iteration);
+  for (const MembershipEvent& m : o.events) {
+    if (m.kind == MembershipEvent::Kind::fail && m.iteration > 0) scripted_steps.push_back(m.iteration);
   }
+  std::vector<int> everyone;
+  for (const std::vector<int>& ranks : o.node_ranks)
+    everyone.insert(everyone.end(), ranks.begin(), ranks.end());
+  std::sort(everyone.begin(), everyone.end());
   std::sort(scripted_steps.begin(), scripted_steps.end(), std::greater<>());  // next at the back
   const double write = o.write_seconds(), load = o.load_seconds();
   double t = 0;           // the reference clock
@@ -235,7 +360,7 @@ ElasticOutcome drive_timeline(const ElasticOptions& o, std::int64_t iterations, 
           core::format_duration(o.job_mtbf()), out.checkpoint_every));
     }
     const double restarted = t;
-    double fail_at = failures.next_after(restarted);
+    double fail_at = failures.next_after(restarted).at;
     if (epoch > 0 && committed > 0) {
       x.pause("checkpoint-load", load);
       t += load;
@@ -247,7 +372,7 @@ ElasticOutcome drive_timeline(const ElasticOptions& o, std::int64_t iterations, 
     // warm-up is not written: the next one is.)
     if (!scripted_steps.empty() && scripted_steps.back() >= step)
       first = std::min(first, scripted_steps.back() - step);
-    const auto [after, p] = x.warm_up(epoch, step, first);
+    const auto [after, p] = x.warm_up(epoch, everyone, step, first);
     t = after;
     step += first;
     out.iterations_run += first;
@@ -314,7 +439,16 @@ ElasticOutcome drive_timeline(const ElasticOptions& o, std::int64_t iterations, 
     step = committed;
   }
   out.makespan = t;
+  out.rank_steps_kept = iterations * static_cast<std::int64_t>(everyone.size());
+  out.epochs = out.failures + 1;
   return out;
+}
+
+ElasticOutcome drive(const ElasticOptions& options, std::int64_t iterations, int warm_up,
+                     FailureClock& failures, TimelineExecutor& executor) {
+  return options.policy == ElasticOptions::Policy::live_rescale
+             ? drive_live_rescale(options, iterations, warm_up, failures, executor)
+             : drive_timeline(options, iterations, warm_up, failures, executor);
 }
 
 namespace {
@@ -322,7 +456,7 @@ namespace {
 class ReplayExecutor final : public TimelineExecutor {
  public:
   explicit ReplayExecutor(double p) : p_(p) {}
-  std::pair<double, double> warm_up(int, std::int64_t, std::int64_t n) override {
+  std::pair<double, double> warm_up(int, const std::vector<int>&, std::int64_t, std::int64_t n) override {
     clock_ += static_cast<double>(n) * p_;
     return {clock_, p_};
   }
@@ -341,7 +475,7 @@ ElasticOutcome replay_timeline(const ElasticOptions& options, std::int64_t itera
                                double iteration_seconds) {
   FailureClock failures(options);
   ReplayExecutor executor(iteration_seconds);
-  return drive_timeline(options, iterations, 0, failures, executor);
+  return drive(options, iterations, 0, failures, executor);
 }
 
 }  // namespace dmlsim::strategies

@@ -11,9 +11,13 @@
 // communicators), every rank reads the last checkpoint (L) and training goes on from its step. A
 // failed host is replaced (a spare or the repaired host), so every epoch has the same membership.
 // Failures while the job is down (detection, launch) are absorbed by that restart.
+//
+// Live rescaling (policy: live-rescale, live_rescale.cpp) changes the membership instead: see
+// drive_live_rescale.
 #include <cstdint>
 #include <limits>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -37,13 +41,20 @@ struct CheckpointStorage {
   }
 };
 
-struct ScriptedFailure {
+// A scripted change of membership: at a time, or at the end of a training step (the first time it is
+// reached), these nodes fail (the job loses its work since the last checkpoint or commit), leave (a
+// clean exit at a step boundary) or join.
+struct MembershipEvent {
+  enum class Kind { fail, leave, join };
+  Kind kind = Kind::fail;
   double at = -1;               // seconds, or
-  std::int64_t iteration = -1;  // the end of this training step, the first time it is reached
-  std::string host;
+  std::int64_t iteration = -1;  // a step
+  std::vector<int> nodes;       // the job's node indices (ElasticOptions::node_ranks)
 };
 
 struct ElasticOptions {
+  enum class Policy { checkpoint_restart, live_rescale };
+  Policy policy = Policy::checkpoint_restart;
   enum class Interval { none, iterations, seconds, young_daly };
   Interval interval = Interval::none;
   std::int64_t interval_iterations = 0;
@@ -52,11 +63,22 @@ struct ElasticOptions {
   CheckpointStorage storage;
   double detect = 60;    // s: the failure detector's timeout
   double launch = 120;   // s: processes started again, rendezvous, communicators
-  double host_mtbf = 0;  // s, per host; 0: no drawn failures
+  double host_mtbf = 0;  // s, per node; 0: no drawn failures
   std::uint64_t seed = 1;
-  int hosts = 0;  // the distinct hosts the job's ranks run on
-  std::vector<ScriptedFailure> scripted;
+  int hosts = 0;  // the job's nodes
+  std::vector<MembershipEvent> events;
   int readers = 0;  // ranks that read a checkpoint on restart
+  // The job's nodes in platform order: their platform node number and their ranks.
+  std::vector<int> node_ids;
+  std::vector<std::vector<int>> node_ranks;
+  // Live rescaling (Horovod Elastic): the state is committed in memory every `commit_every` steps;
+  // after a failure or before a join or leave, the members agree on the new membership and rebuild
+  // their communicators (`rendezvous`); when nodes join, the first member broadcasts the state.
+  std::int64_t commit_every = 1;
+  double rendezvous = 10;
+  double repair = 0;  // a failed node joins again after this long; 0: never
+  int min_ranks = 1;
+  std::vector<int> spares;  // nodes out of the job at the start, which can join
 
   double job_mtbf() const { return host_mtbf > 0 ? host_mtbf / hosts : 0; }
   double write_seconds() const { return storage.write_seconds(checkpoint_bytes); }
@@ -69,21 +91,25 @@ ElasticOptions read_elastic_options(const core::ConfigNode& node, const core::Ex
                                     std::uint64_t checkpoint_bytes);
 std::span<const std::string_view> elastic_own_fields();
 
-// The job's failures in time order: each host's drawn from an exponential law of mean `host_mtbf`
-// (seeded per host and draw: the same on every machine), and the scripted times.
+// The job's failures in time order: each node's drawn from an exponential law of mean `host_mtbf`
+// (seeded per node and draw: the same on every machine), and the scripted ones at a time.
 class FailureClock {
  public:
-  FailureClock(const ElasticOptions& options);
-  // The first failure strictly after `t`; infinity when there is none.
-  double next_after(double t);
+  explicit FailureClock(const ElasticOptions& options);
+  struct Failure {
+    double at = std::numeric_limits<double>::infinity();
+    std::vector<int> nodes;  // job node indices; empty when there is no failure
+  };
+  // The first failure strictly after `t` of a node `alive` says is up (all when empty).
+  Failure next_after(double t, const std::vector<bool>& alive = {});
 
  private:
-  double draw(int host, std::uint64_t k) const;
+  double draw(int node, std::uint64_t k) const;
   double mtbf_ = 0;
   std::uint64_t seed_ = 0;
-  std::vector<double> host_next_;          // each host's next failure
-  std::vector<std::uint64_t> host_draws_;  // draws taken so far per host
-  std::vector<double> scripted_;           // sorted
+  std::vector<double> node_next_;                              // each node's next failure
+  std::vector<std::uint64_t> node_draws_;                      // draws taken so far per node
+  std::vector<std::pair<double, std::vector<int>>> scripted_;  // by time
 };
 
 // Young's interval (Young 1974; Daly 2006's first order): √(2·δ·M), the checkpoint interval that
@@ -105,13 +131,23 @@ double expected_makespan(const ElasticOptions& options, std::int64_t iterations,
 class TimelineExecutor {
  public:
   virtual ~TimelineExecutor() = default;
-  // Runs `n` (≥ 0) training steps from step `first` in full, in membership epoch `epoch`, and returns
-  // the reference clock after them and the steady iteration time, agreed by every rank.
-  virtual std::pair<double, double> warm_up(int epoch, std::int64_t first, std::int64_t n) = 0;
+  // Runs `n` (≥ 0) training steps from step `first` in full, in membership epoch `epoch` whose ranks
+  // are `members` (ascending), and returns the reference clock after them and the steady iteration
+  // time, agreed by every rank (members[0]'s figures).
+  virtual std::pair<double, double> warm_up(int epoch, const std::vector<int>& members, std::int64_t first,
+                                            std::int64_t n) = 0;
+  // Live rescaling: before epoch `epoch`'s first step, when `joiners` (ranks among `members`) come in,
+  // members[0] broadcasts the training state to the members.
+  virtual void transfer_state(int epoch, const std::vector<int>& members, const std::vector<int>& joiners) {
+    (void)epoch;
+    (void)members;
+    (void)joiners;
+  }
   // `n` steady iterations from step `first`, `seconds` in all (less than n whole ones when a failure
   // cuts them short).
   virtual void iterations(std::int64_t first, std::int64_t n, double seconds) = 0;
-  // Time spent in a named phase: "checkpoint", "checkpoint-load", "failure-detection", "restart".
+  // Time spent in a named phase: "checkpoint", "checkpoint-load", "failure-detection", "restart",
+  // "rendezvous", "waiting for nodes".
   virtual void pause(std::string_view phase, double seconds) = 0;
   // A failure at `at` (reference clock) that lost `lost_seconds` of work, `lost_iterations` steps.
   virtual void failure(double at, double lost_seconds, std::int64_t lost_iterations) = 0;
@@ -119,6 +155,10 @@ class TimelineExecutor {
 
 struct ElasticOutcome {
   double makespan = 0;
+  // Σ over the kept steps of the ranks that trained them: × the micro-batch, the samples kept.
+  std::int64_t rank_steps_kept = 0;
+  int epochs = 1;
+  double rendezvous_seconds = 0, waiting_seconds = 0;
   std::int64_t checkpoint_every = 0;  // K; 0: no checkpoints
   int failures = 0;
   int checkpoints = 0;              // written in full
@@ -132,7 +172,20 @@ struct ElasticOutcome {
 ElasticOutcome drive_timeline(const ElasticOptions& options, std::int64_t iterations, int warm_up,
                               FailureClock& failures, TimelineExecutor& executor);
 
-// A replay with a fixed iteration time (every step `iteration_seconds`, warm-ups included).
+// Live rescaling (policy: live-rescale): epochs of the ranks on the nodes that are up; a failure
+// loses the work since the last commit, the survivors notice it after `detect`, agree on the new
+// membership and go on from the committed step; leaves and joins take effect at the next commit
+// boundary, the state broadcast to the members when nodes join; a failed node joins again after
+// `repair`.
+ElasticOutcome drive_live_rescale(const ElasticOptions& options, std::int64_t iterations, int warm_up,
+                                  FailureClock& failures, TimelineExecutor& executor);
+
+// Either policy's driver, as the options say.
+ElasticOutcome drive(const ElasticOptions& options, std::int64_t iterations, int warm_up,
+                     FailureClock& failures, TimelineExecutor& executor);
+
+// A replay with a fixed iteration time (every step `iteration_seconds` whatever the membership,
+// warm-ups included; state transfers to joiners take no time).
 ElasticOutcome replay_timeline(const ElasticOptions& options, std::int64_t iterations,
                                double iteration_seconds);
 
