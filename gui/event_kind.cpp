@@ -4,9 +4,10 @@ namespace dmlsim::gui {
 namespace {
 
 constexpr std::array<std::string_view, kEventKindCount> kNames = {
-    "iteration",        "forward",    "backward",       "optimizer",  "gradient sync", "other phase",
-    "other compute",    "all-reduce", "reduce-scatter", "all-gather", "broadcast",     "reduce",
-    "other collective", "send",       "recv",           "counter",    "mark",          "idle"};
+    "iteration",   "forward",          "backward",   "optimizer",      "gradient sync", "downtime",
+    "other phase", "other compute",    "all-reduce", "reduce-scatter", "all-gather",    "broadcast",
+    "reduce",      "other collective", "send",       "recv",           "counter",       "mark",
+    "idle"};
 
 EventKind phase_kind(std::string_view name, EventKind otherwise) {
   if (name == "forward") return EventKind::forward;
@@ -40,6 +41,11 @@ EventKind classify(const core::Trace& trace, const core::TraceEvent& event) {
       const std::string_view name = trace.text(event.name);
       if (name == "iteration") return EventKind::iteration;
       if (name == "gradient-sync") return EventKind::gradient_sync;
+      if (name == "out of the job") return EventKind::idle;
+      for (std::string_view down : {"failure-detection", "restart", "checkpoint", "checkpoint-load",
+                                    "rendezvous", "state-transfer", "waiting for nodes"}) {
+        if (name == down) return EventKind::downtime;
+      }
       return phase_kind(name, EventKind::other_phase);
     }
     case core::Lane::compute:

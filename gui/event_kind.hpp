@@ -15,6 +15,8 @@ enum class EventKind : std::uint8_t {
   backward,
   optimizer,
   gradient_sync,  // the phase in which gradients are all-reduced
+  downtime,       // an elastic run's time lost to failures and resizes: detection, restart,
+                  // checkpoint writes and loads, rendezvous, state transfer, waiting for nodes
   other_phase,
   other_compute,
   all_reduce,
@@ -36,7 +38,8 @@ inline constexpr std::size_t kEventKindCount = static_cast<std::size_t>(EventKin
 std::string_view to_string(EventKind kind);
 bool is_collective(EventKind kind);
 
-// Phase events by name, kernels by their enclosing phase (category), collectives by category.
+// Phase events by name, kernels by their enclosing phase (category), collectives by category. A
+// rank's "out of the job" phases (an elastic epoch it is not a member of) are idle: its lane empties.
 EventKind classify(const core::Trace& trace, const core::TraceEvent& event);
 
 }  // namespace dmlsim::gui

@@ -11,6 +11,7 @@ constexpr std::array<QRgb, kEventKindCount> kColours = {
     0xffe69f00,  // backward: orange
     0xff009e73,  // optimizer: green
     0xffcc79a7,  // gradient sync: pink
+    0xfff0e442,  // downtime: yellow
     0xff9aa5b1,  // other phase
     0xff6f7b87,  // other compute
     0xff7b3fa0,  // all-reduce: purple
@@ -43,7 +44,7 @@ const std::vector<EventKind>& legend_kinds() {
       EventKind::forward,    EventKind::backward,      EventKind::optimizer,  EventKind::other_compute,
       EventKind::iteration,  EventKind::gradient_sync, EventKind::all_reduce, EventKind::reduce_scatter,
       EventKind::all_gather, EventKind::broadcast,     EventKind::reduce,     EventKind::send,
-      EventKind::recv,       EventKind::idle};
+      EventKind::recv,       EventKind::downtime,      EventKind::idle};
   return kinds;
 }
 

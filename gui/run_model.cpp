@@ -3,12 +3,14 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <map>
 #include <numeric>
 #include <unordered_map>
 
 #include "core/errors.hpp"
+#include "core/summary.hpp"
 #include "core/trace_reader.hpp"
 
 namespace dmlsim::gui {
@@ -62,6 +64,7 @@ RunModel::RunModel(core::Trace trace, std::filesystem::path trace_file)
   build_nodes();
   build_messages();
   build_iterations();
+  build_elastic();
 }
 
 std::string RunModel::kind() const {
@@ -210,6 +213,21 @@ void RunModel::build_iterations() {
     }
   }
   for (const auto& [k, span] : spans) iterations_.push_back(span);
+}
+
+void RunModel::build_elastic() {
+  for (const core::TraceEvent& e : trace_.events()) {
+    if (e.lane != core::Lane::counter) continue;
+    const std::string_view name = trace_.text(e.name);
+    if (name == core::kRanksInJob) {
+      epochs_.push_back({e.start, static_cast<int>(std::lround(e.value))});
+    } else if (name == core::kLostWorkSeconds && e.value > 0) {
+      lost_work_.push_back({e.start - e.value, e.start});
+    }
+  }
+  const auto by_start = [](const auto& a, const auto& b) { return a.start < b.start; };
+  std::stable_sort(epochs_.begin(), epochs_.end(), by_start);
+  std::stable_sort(lost_work_.begin(), lost_work_.end(), by_start);
 }
 
 std::optional<double> RunModel::iteration_start(int iteration) const {

@@ -33,6 +33,17 @@ struct IterationSpan {
   double end = 0;    // latest rank's end
 };
 
+// An elastic run's membership epoch: from `start`, `ranks` ranks in the job.
+struct EpochStart {
+  double start = 0;
+  int ranks = 0;
+};
+
+struct TimeSpan {
+  double start = 0;
+  double end = 0;
+};
+
 // Where an event sits in the tracks.
 struct EventLocation {
   std::uint32_t track = 0;
@@ -78,6 +89,10 @@ class RunModel {
   double longest_message() const { return longest_message_; }         // seconds, send start → recv end
   const std::vector<IterationSpan>& iterations() const { return iterations_; }
   std::optional<double> iteration_start(int iteration) const;
+  // An elastic run's epochs (its core::kRanksInJob samples) and the work its failures lost: the
+  // span of core::kLostWorkSeconds before each failure. Empty for other runs.
+  const std::vector<EpochStart>& epochs() const { return epochs_; }
+  const std::vector<TimeSpan>& lost_work() const { return lost_work_; }
 
   double start_time() const { return start_; }
   double end_time() const { return end_; }
@@ -93,6 +108,7 @@ class RunModel {
   void build_nodes();
   void build_messages();
   void build_iterations();
+  void build_elastic();
 
   core::Trace trace_;
   std::filesystem::path trace_file_;
@@ -106,6 +122,8 @@ class RunModel {
   std::vector<Message> messages_;
   double longest_message_ = 0;
   std::vector<IterationSpan> iterations_;
+  std::vector<EpochStart> epochs_;
+  std::vector<TimeSpan> lost_work_;
   double start_ = 0, end_ = 0;
 };
 

@@ -26,7 +26,10 @@ constexpr int kFadedArrowAlpha = 50;
 constexpr int kLabelMinPixels = 44;       // events narrower than this get no text
 constexpr int kNodeBandColumnPixels = 3;  // resolution of a collapsed node's activity band
 constexpr double kTickSpacingPixels = 100;
-constexpr int kRunTitleHeight = 18;  // the run header's first line; iteration labels go below it
+constexpr QRgb kEpochLine = 0xff1f4e79;      // an elastic epoch's start: dark blue
+constexpr QRgb kLostWorkTint = 0x30c00000;   // lost work: a light red wash...
+constexpr QRgb kLostWorkHatch = 0x90c00000;  // ...hatched
+constexpr int kRunTitleHeight = 18;          // the run header's first line; iteration labels go below it
 
 QString qstr(std::string_view s) {
   return QString::fromUtf8(s.data(), static_cast<qsizetype>(s.size()));
@@ -57,6 +60,7 @@ class Painter {
     rows();
     grid();
     iterations();
+    elastic();
     if (t_.arrows_visible()) arrows();
     selection();
     p_.restore();
@@ -249,6 +253,44 @@ class Painter {
           p_.drawText(QPointF(x + 3, y_of(top) + t_.metrics().run_header - 3),
                       QStringLiteral("iteration %1").arg(it.iteration));
         }
+      }
+    }
+  }
+
+  // An elastic run's lost work hatched across its rows, and each membership epoch's start as a solid
+  // line labelled with its ranks in the first row below the header.
+  void elastic() {
+    for (int r = 0; r < t_.run_count(); ++r) {
+      const RunModel& run = t_.run(r);
+      if (run.epochs().empty() && run.lost_work().empty()) continue;
+      const auto [top, bottom] = t_.layout().run_extent(r);
+      const int header_end = y_of(top) + t_.metrics().run_header;
+      const int y0 = std::max(events_top_, header_end), y1 = std::min(size_.height(), y_of(bottom));
+      if (y1 <= y0) continue;
+      const double offset = t_.offset(r);
+      for (const TimeSpan& lost : run.lost_work()) {
+        const double x0 = std::max<double>(events_left_, x_of(lost.start - offset));
+        const double x1 = std::min<double>(size_.width(), x_of(lost.end - offset));
+        if (x1 <= x0) continue;
+        const QRectF area(x0, y0, std::max(1.0, x1 - x0), y1 - y0);
+        p_.fillRect(area, QColor::fromRgba(kLostWorkTint));
+        p_.fillRect(area, QBrush(QColor::fromRgba(kLostWorkHatch), Qt::BDiagPattern));
+        ++stats_.lost_spans;
+      }
+      p_.setFont(small_);
+      const QFontMetrics fm(small_);
+      for (std::size_t k = 0; k < run.epochs().size(); ++k) {
+        const EpochStart& epoch = run.epochs()[k];
+        const double x = x_of(epoch.start - offset);
+        if (x < events_left_ || x > size_.width()) continue;
+        p_.setPen(QPen(QColor::fromRgba(kEpochLine), 2));
+        p_.drawLine(QPointF(x, y0), QPointF(x, y1));
+        const QString label = QStringLiteral("epoch %1 · %2 ranks").arg(k).arg(epoch.ranks);
+        const QRectF box(x + 3, y0 + 2, fm.horizontalAdvance(label) + 6, fm.height() + 2);
+        p_.fillRect(box, QColor(255, 255, 255, 220));
+        p_.setPen(QColor::fromRgba(kEpochLine));
+        p_.drawText(box, Qt::AlignCenter, label);
+        ++stats_.epochs;
       }
     }
   }

@@ -1,7 +1,8 @@
 #pragma once
 // Draws a Timeline: labels on the left, the time ruler on top, rows of events with their level of
-// detail, iteration marks, message arrows, the selection. The widget, the PNG and SVG exports and
-// the benchmark all paint through this one function, so what is exported is what is seen.
+// detail, iteration marks, an elastic run's epochs and lost work, message arrows, the selection. The widget,
+// the PNG and SVG exports and the benchmark all paint through this one function, so what is exported is what
+// is seen.
 #include <QPainter>
 #include <QSize>
 
@@ -20,6 +21,8 @@ struct PaintStats {
   int spans = 0;
   int bins = 0;
   int arrows = 0;
+  int epochs = 0;      // elastic epoch starts drawn
+  int lost_spans = 0;  // spans of lost work shaded
 };
 
 // Paints the whole canvas of `size`; the timeline's viewport must already match it

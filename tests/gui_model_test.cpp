@@ -243,6 +243,32 @@ TEST(GuiEventText, LabelsCarryTheMicroBatchAndChunk) {
   EXPECT_EQ(event_label(t, e), "forward 3.1");
 }
 
+// An elastic run's epochs and lost work come from its trace, as summary.json has them; a rank out of
+// an epoch is idle there, the job's downtime has a kind of its own.
+TEST(GuiRunModel, ElasticRunsHaveEpochsLostWorkAndDowntime) {
+  const auto run = RunModel::load(test_run("elastic-live"));
+  const nlohmann::json& elastic = run->summary().at("elastic");
+  ASSERT_EQ(run->epochs().size(), elastic.at("membership").size());
+  std::vector<int> ranks;
+  for (std::size_t k = 0; k < run->epochs().size(); ++k) {
+    ranks.push_back(run->epochs()[k].ranks);
+    EXPECT_NEAR(run->epochs()[k].start, elastic["membership"][k]["from_s"].get<double>(), kTimeTolerance);
+  }
+  EXPECT_EQ(ranks, (std::vector<int>{15, 14, 16, 15, 16}));  // experiments/elastic-live-rescale.yaml
+  ASSERT_EQ(run->lost_work().size(), 1u);
+  EXPECT_NEAR(run->lost_work()[0].end - run->lost_work()[0].start,
+              elastic["time_lost_s"]["lost_work"].get<double>(), kTimeTolerance);
+  std::map<std::string, std::set<EventKind>> kinds;  // by phase name
+  for (std::uint32_t i = 0; i < run->event_count(); ++i) {
+    const core::TraceEvent& e = run->event(i);
+    if (e.lane == core::Lane::phase) kinds[std::string(run->trace().text(e.name))].insert(run->kind(i));
+  }
+  EXPECT_EQ(kinds["out of the job"], (std::set<EventKind>{EventKind::idle}));
+  for (const char* down : {"rendezvous", "state-transfer", "failure-detection"})
+    EXPECT_EQ(kinds[down], (std::set<EventKind>{EventKind::downtime})) << down;
+  EXPECT_EQ(kinds["iteration"], (std::set<EventKind>{EventKind::iteration}));
+}
+
 // A run says what it is: summary.json's backend, else its label's suffix.
 TEST(GuiRunModel, SaysWhetherItWasSimulatedOrMeasured) {
   EXPECT_EQ(RunModel::load(test_run("demo-ring"))->kind(), "simulated");

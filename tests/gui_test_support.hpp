@@ -38,7 +38,7 @@ inline std::filesystem::path binary_dir() {
   return DMLSIM_BINARY_DIR;
 }
 // Runs made by tests/CMakeLists.txt with `dmlsim run`: demo-ring, demo-tree (the demo experiment,
-// 64 ranks, kernels) and allreduce-star (16 ranks, messages).
+// 64 ranks, kernels), allreduce-star (16 ranks, messages) and elastic-live (16 ranks, live rescaling).
 inline std::filesystem::path test_run(const std::string& name) {
   return binary_dir() / "gui-test-data" / name;
 }

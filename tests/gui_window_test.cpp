@@ -289,6 +289,30 @@ TEST(GuiRender, DemoRendersOffscreenWithTheLaneColours) {
   EXPECT_EQ(count_colour(image, colour_of(EventKind::send)), 0) << "the demo traces kernels, not messages";
 }
 
+TEST(GuiRender, ElasticRunsShowEpochsLostWorkAndDowntime) {
+  testing::gui_app();
+  Timeline t;
+  t.add_run(RunModel::load(test_run("elastic-live")));
+  const QSize size(1600, kRulerHeight + t.layout().height() + 10);
+  t.set_viewport(size.width() - kGutterWidth, size.height() - kRulerHeight);
+  t.zoom_to_fit();
+  QImage image(size, QImage::Format_RGB32);
+  PaintStats stats;
+  {
+    QPainter p(&image);
+    stats = paint_timeline(p, t, size);
+  }
+  EXPECT_EQ(stats.epochs, 5);
+  EXPECT_EQ(stats.lost_spans, 1);
+  const auto file = testing::output_dir() / "elastic-timeline.png";
+  ASSERT_TRUE(image.save(qpath(file))) << file;
+  EXPECT_GT(count_colour(image, colour_of(EventKind::downtime)), 100) << file;
+  // Nothing is lost before the failure: zoomed on the first epoch, no span is shaded.
+  t.set_visible_range(0, t.run(0).epochs()[1].start);
+  QPainter p(&image);
+  EXPECT_EQ(paint_timeline(p, t, size).lost_spans, 0);
+}
+
 TEST(GuiRender, MessageArrowsToggle) {
   testing::gui_app();
   const auto dir = test_run("allreduce-star");
