@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <ostream>
 #include <set>
@@ -157,6 +158,22 @@ RunSummary summarize(const Trace& trace, std::vector<LinkUsage> links, const Rol
   // none` only the iteration marks exist: the breakdown is unknown, not zero.
   bool kernels = false;
   std::vector<double> phase_compute(static_cast<std::size_t>(s.ranks), 0.0);
+  // A rank's iterations, by start: the per-iteration communication is its collectives inside them
+  // (an elastic run's state transfers between epochs are not part of an iteration).
+  std::vector<std::vector<std::pair<double, double>>> iteration_spans(static_cast<std::size_t>(s.ranks));
+  for (const TraceEvent& e : events) {
+    if (e.lane == Lane::phase && e.name == iteration_id && iteration_id != 0 && e.rank >= 0 &&
+        e.rank < s.ranks)
+      iteration_spans[static_cast<std::size_t>(e.rank)].emplace_back(e.start, e.end);
+  }
+  for (auto& spans : iteration_spans) std::sort(spans.begin(), spans.end());
+  const auto in_an_iteration = [&](const TraceEvent& e) {
+    const auto& spans = iteration_spans[static_cast<std::size_t>(e.rank)];
+    if (spans.empty()) return true;  // a rank that marks no iterations: all of its time counts
+    auto it = std::upper_bound(spans.begin(), spans.end(),
+                               std::pair{e.start, std::numeric_limits<double>::infinity()});
+    return it != spans.begin() && e.start <= std::prev(it)->second;
+  };
   s.breakdown_recorded = false;
   for (const TraceEvent& e : events) {
     if (e.rank < 0 || e.rank >= s.ranks) continue;
@@ -175,7 +192,7 @@ RunSummary summarize(const Trace& trace, std::vector<LinkUsage> links, const Rol
         phase_compute[static_cast<std::size_t>(e.rank)] += e.duration();
     }
     if (e.lane == Lane::collective && !is_collective_part(e)) {
-      rs.communication_seconds += e.duration();
+      if (in_an_iteration(e)) rs.communication_seconds += e.duration();
       CollectiveStats& c = collectives[{std::string(trace.text(e.name)), e.bytes, e.group_size}];
       c.collective = trace.text(e.category);
       c.name = trace.text(e.name);

@@ -274,6 +274,10 @@ TEST(Summary, LiveRescaledRunsReportTheirMembershipAndSamplesKept) {
   testing::add_event(t, 1, Lane::phase, "iteration", "iteration", 30, 31, 1);
   counter(kIterationsKept, 40, 30);
   counter(kSamplesKept, 40, 400);
+  // Rank 0's gradient all-reduce inside iteration 0, and the state's broadcast between epochs: only
+  // the first is an iteration's communication.
+  testing::add_event(t, 0, Lane::collective, "all-reduce ring 1 KiB", "all-reduce", 0.2, 0.7);
+  testing::add_event(t, 0, Lane::collective, "broadcast tree 1 GiB", "broadcast", 27, 30);
   const RunSummary s = summarize(t, {}, Roles::workers(2, 8));
   ASSERT_TRUE(s.elastic.has_value());
   EXPECT_EQ(s.elastic->samples_kept, 400);  // not 30 × 16: one rank trained part of them
@@ -283,6 +287,8 @@ TEST(Summary, LiveRescaledRunsReportTheirMembershipAndSamplesKept) {
   EXPECT_DOUBLE_EQ(s.elastic->waiting_s, 5);
   EXPECT_DOUBLE_EQ(s.elastic->transfer_s, 3);
   EXPECT_DOUBLE_EQ(s.elastic->lost_s(), 12);
+  EXPECT_DOUBLE_EQ(s.per_rank[0].communication_seconds, 0.5 / 2);
+  EXPECT_EQ(s.collectives.size(), 2u);  // the broadcast is in the table of collectives all the same
   const nlohmann::json j = s.to_json();
   EXPECT_EQ(j["elastic"]["membership"][1]["ranks"].get<int>(), 1);
   EXPECT_EQ(RunSummary::from_json(j).to_json(), j);
