@@ -8,9 +8,13 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <fstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
+#include "cli_helpers.hpp"
+#include "core/config_node.hpp"
 #include "core/errors.hpp"
 #include "core/experiment.hpp"
 #include "strategies/elastic/elastic_plan.hpp"
@@ -457,6 +461,99 @@ TEST(ElasticClosedForms, TheCheckpointIntervalInSteps) {
   o.interval = ElasticOptions::Interval::none;
   EXPECT_EQ(checkpoint_every(o, 0.5), 0);
 }
+
+namespace availability {
+
+// An experiment of 4 nodes (one rank each), live rescaling with the availability trace `csv`.
+struct SpotPool {
+  explicit SpotPool(const std::string& csv, const std::string& strategy_extra = "",
+                    const std::string& failures_extra = "")
+      : dir("availability") {
+    std::ofstream(dir / "spot.csv") << csv;
+    std::ofstream(dir / "e.yaml")
+        << "experiment:\n"
+           "  platform: {topology: star, hosts: 4, link: {bandwidth: 10Gbps, latency: "
+           "1us}, device: h100}\n"
+           "  model: {type: mlp, widths: [256, 512, 10], batch: 32, dtype: fp32}\n"
+           "  iterations: 20000\n"
+           "  strategy:\n"
+           "    type: elastic\n"
+        << strategy_extra << "    failures: {availability: spot.csv" << failures_extra << "}\n";
+  }
+  ElasticOptions options() const {
+    const core::Experiment e =
+        core::parse_experiment(core::ConfigNode::load_file(dir / "e.yaml").at("experiment"));
+    return read_elastic_options(*e.strategy, e, 1000);
+  }
+  // The error reading it gives, with the scratch directory left out.
+  std::string error() const {
+    try {
+      options();
+    } catch (const core::ConfigError& e) {
+      std::string what = e.what();
+      const std::string prefix = dir.path().string() + "/";
+      if (const auto at = what.find(prefix); at != std::string::npos) what.erase(at, prefix.size());
+      return what;
+    }
+    return "no error";
+  }
+  testing::ScratchDir dir;
+};
+
+constexpr const char* kLive = "    policy: live-rescale\n";
+
+TEST(Availability, WindowsBecomeJoinsAndPreemptions) {
+  const SpotPool pool("node,from,to\n2,0,1h\n2,3h,\n3, 30min , 2h\n", kLive);
+  const ElasticOptions o = pool.options();
+  using K = MembershipEvent::Kind;
+  std::vector<std::tuple<K, double, int>> events;
+  for (const MembershipEvent& m : o.events) events.emplace_back(m.kind, m.at, m.nodes.at(0));
+  EXPECT_EQ(events, (std::vector<std::tuple<K, double, int>>{
+                        {K::fail, 3600, 2}, {K::join, 10800, 2}, {K::join, 1800, 3}, {K::fail, 7200, 3}}));
+  EXPECT_EQ(o.spares, (std::vector<int>{3}));  // node 3's first window starts at 30 min
+  EXPECT_EQ(o.traced_nodes, (std::vector<int>{2, 3}));
+  // Every step 1 s: 3 ranks, then 4 from 30 min, 3 from 1 h, 2 from 2 h, 3 from 3 h.
+  FailureClock failures(o);
+  Recorder r;
+  const ElasticOutcome out = drive(o, 20000, 2, failures, r);
+  EXPECT_EQ(out.epochs, 5);
+  EXPECT_EQ(out.failures, 2);
+  std::vector<std::string> warm_ups;
+  for (const std::string& line : r.log) {
+    if (line.starts_with("warm-up")) warm_ups.push_back(line.substr(0, line.find(" from")));
+  }
+  EXPECT_EQ(warm_ups, (std::vector<std::string>{"warm-up 0 of 3", "warm-up 1", "warm-up 2 of 3",
+                                                "warm-up 3 of 2", "warm-up 4 of 3"}));
+  // With preemption: leave (a notice long enough to reach a commit), nothing is lost.
+  const ElasticOptions l = SpotPool("node,from,to\n2,0,1h\n", kLive, ", preemption: leave").options();
+  EXPECT_EQ(l.events.at(0).kind, K::leave);
+  FailureClock none(l);
+  EXPECT_EQ(drive(l, 20000, 2, none, r).failures, 0);
+}
+
+TEST(Availability, BadTracesNameTheFileLineAndField) {
+  EXPECT_EQ(SpotPool("node,start,end\n", kLive).error(), "spot.csv:1: the header must be node,from,to");
+  EXPECT_EQ(SpotPool("node,from,to\n2,2h,1h\n", kLive).error(),
+            "spot.csv:2: field 'to': the window ends at 1h but starts at 2h");
+  EXPECT_EQ(SpotPool("node,from,to\nx,0,1h\n", kLive).error(),
+            "spot.csv:2: field 'node': 'x' is not a node number");
+  EXPECT_EQ(SpotPool("node,from,to\n2,0\n", kLive).error(), "spot.csv:2: 2 fields; a window is node,from,to");
+  EXPECT_EQ(SpotPool("node,from,to\n2,0,2h\n\n2,1h,3h\n", kLive).error(),
+            "spot.csv:4: node 2's window overlaps the one on line 2");
+  EXPECT_EQ(SpotPool("node,from,to\n9,0,1h\n", kLive).error(),
+            "spot.csv:2: node 9 runs none of the job's ranks");
+  EXPECT_EQ(SpotPool("", kLive).error(), "spot.csv: empty; the header must be node,from,to");
+  EXPECT_EQ(SpotPool("node,from,to\n2,0,1h\n").error(),
+            "e.yaml:7: field 'experiment.strategy.failures.availability': a field of policy: live-rescale");
+  EXPECT_EQ(
+      SpotPool("node,from,to\n3,1h,\n", std::string(kLive) + "    spares: [3]\n").error(),
+      "e.yaml:8: field 'experiment.strategy.spares': node 3 is in the availability trace: it says when the "
+      "node is up");
+  const std::string bad_time = SpotPool("node,from,to\n2,soon,1h\n", kLive).error();
+  EXPECT_TRUE(bad_time.starts_with("spot.csv:2: field 'from': ")) << bad_time;
+}
+
+}  // namespace availability
 
 }  // namespace
 }  // namespace dmlsim::strategies

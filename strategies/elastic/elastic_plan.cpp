@@ -5,12 +5,14 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <filesystem>
 #include <map>
 #include <set>
 
 #include "core/errors.hpp"
 #include "core/seeded_draws.hpp"
 #include "core/units.hpp"
+#include "strategies/elastic/availability.hpp"
 
 namespace dmlsim::strategies {
 
@@ -84,8 +86,37 @@ std::vector<int> read_nodes(const core::ConfigNode& value, const ElasticOptions&
   return nodes;
 }
 
+// An availability trace (availability.hpp) as timed events: each window's start a join, its end a
+// preemption (a failure, or a clean leave with `preemption: leave`); nodes whose first window starts
+// after the job's are out of it at the start.
+void read_availability_events(const core::ConfigNode& file, const core::ConfigNode& failures,
+                              ElasticOptions& o) {
+  const std::filesystem::path path = file.resolve_path(file.as_string());
+  const std::string preemption = failures.string_or("preemption", "fail");
+  if (preemption != "fail" && preemption != "leave")
+    failures.at("preemption").fail("fail (the work since the last commit is lost) or leave (at a commit)");
+  const auto preempted = preemption == "leave" ? MembershipEvent::Kind::leave : MembershipEvent::Kind::fail;
+  std::map<int, double> first_window;  // job node index → its first window's start
+  for (const AvailabilityWindow& w : read_availability(path)) {
+    const auto at = std::find(o.node_ids.begin(), o.node_ids.end(), w.node);
+    if (at == o.node_ids.end()) {
+      throw core::ConfigError(
+          fmt::format("{}:{}: node {} runs none of the job's ranks", path.string(), w.line, w.node));
+    }
+    const int n = static_cast<int>(at - o.node_ids.begin());
+    const auto [it, inserted] = first_window.try_emplace(n, w.from);
+    if (!inserted) it->second = std::min(it->second, w.from);
+    if (w.from > 0) o.events.push_back({.kind = MembershipEvent::Kind::join, .at = w.from, .nodes = {n}});
+    if (std::isfinite(w.to)) o.events.push_back({.kind = preempted, .at = w.to, .nodes = {n}});
+  }
+  for (const auto& [n, from] : first_window) {
+    o.traced_nodes.push_back(n);
+    if (from > 0) o.out_at_start.push_back(n);
+  }
+}
+
 void read_failures(const core::ConfigNode& node, const core::Experiment& e, ElasticOptions& o) {
-  node.expect_only({"mtbf", "seed", "events", "repair"});
+  node.expect_only({"mtbf", "seed", "events", "repair", "availability", "preemption"});
   if (const auto mtbf = node.find("mtbf")) {
     o.host_mtbf = mtbf->as_duration();
     if (!(o.host_mtbf > 0)) mtbf->fail("a mean time between failures must be positive");
@@ -123,6 +154,8 @@ void read_failures(const core::ConfigNode& node, const core::Experiment& e, Elas
       o.events.push_back(std::move(m));
     }
   }
+  o.scripted_events = o.events.size();
+  if (const auto file = node.find("availability")) read_availability_events(*file, node, o);
 }
 
 }  // namespace
@@ -148,7 +181,7 @@ void check_membership(const core::ConfigNode& node, const ElasticOptions& o, con
   };
   if (ranks_in() < o.min_ranks)
     node.at("min_ranks").fail(fmt::format("the job starts with {} ranks (spares out)", ranks_in()));
-  for (std::size_t k = 0; k < o.events.size(); ++k) {
+  for (std::size_t k = 0; k < o.scripted_events; ++k) {
     const MembershipEvent& m = o.events[k];
     const core::ConfigNode where = events->items()[k];
     for (int n : m.nodes) {
@@ -203,6 +236,11 @@ ElasticOptions read_elastic_options(const core::ConfigNode& node, const core::Ex
     if (!live && node.has(own)) node.at(own).fail("a field of policy: live-rescale");
   }
   if (!live) {
+    if (const auto failures = node.find("failures")) {
+      for (const char* own : {"availability", "preemption"}) {
+        if (failures->has(own)) failures->at(own).fail("a field of policy: live-rescale");
+      }
+    }
     for (std::size_t k = 0; k < o.events.size(); ++k) {
       if (o.events[k].kind != MembershipEvent::Kind::fail) {
         node.at("failures")
@@ -220,8 +258,16 @@ ElasticOptions read_elastic_options(const core::ConfigNode& node, const core::Ex
     o.min_ranks = static_cast<int>(node.integer_in_or("min_ranks", 1, e.training_ranks(), 1));
     std::vector<int> spares;
     if (const auto s = node.find("spares")) spares = read_nodes(*s, o);
-    o.spares = spares;
     check_membership(node, o, spares);
+    for (int n : o.out_at_start) {
+      if (std::find(spares.begin(), spares.end(), n) != spares.end()) {
+        node.at("spares").fail(
+            fmt::format("node {} is in the availability trace: it says when the node is up",
+                        o.node_ids[static_cast<std::size_t>(n)]));
+      }
+    }
+    spares.insert(spares.end(), o.out_at_start.begin(), o.out_at_start.end());
+    o.spares = spares;
   }
   if (o.host_mtbf > 0) o.interval = ElasticOptions::Interval::young_daly;  // the default with failures
   if (const auto checkpoint = node.find("checkpoint")) read_checkpoint(*checkpoint, o);

@@ -79,6 +79,10 @@ struct ElasticOptions {
   double repair = 0;  // a failed node joins again after this long; 0: never
   int min_ranks = 1;
   std::vector<int> spares;  // nodes out of the job at the start, which can join
+  // The availability trace's nodes (a failed one comes back at its next window, not after `repair`),
+  // and those whose first window starts after the job (among `spares`).
+  std::vector<int> traced_nodes, out_at_start;
+  std::size_t scripted_events = 0;  // events[0, this) are the experiment's list; the rest its trace's
 
   double job_mtbf() const { return host_mtbf > 0 ? host_mtbf / hosts : 0; }
   double write_seconds() const { return storage.write_seconds(checkpoint_bytes); }

@@ -221,7 +221,9 @@ ElasticOutcome drive_live_rescale(const ElasticOptions& o, std::int64_t iteratio
     x.failure(failed_at, lost, step - committed);
     for (int n : failed_nodes) {
       in[static_cast<std::size_t>(n)] = false;
-      if (o.repair > 0) pending.push_back({MembershipEvent::Kind::join, failed_at + o.repair, -1, {n}});
+      const bool traced = std::find(o.traced_nodes.begin(), o.traced_nodes.end(), n) != o.traced_nodes.end();
+      if (o.repair > 0 && !traced)
+        pending.push_back({MembershipEvent::Kind::join, failed_at + o.repair, -1, {n}});
     }
     const double noticed = std::max(t, failed_at + o.detect);
     x.pause("failure-detection", noticed - t);
