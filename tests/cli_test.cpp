@@ -385,6 +385,12 @@ INSTANTIATE_TEST_SUITE_P(
                       "type: elastic\n    policy: live-rescale\n    failures: {mtbf: 1h}"),
                  "e.yaml:9: field 'experiment.strategy.failures': live rescaling with drawn failures needs "
                  "failures.repair: the time after which a failed node joins again"},
+        BadInput{
+            "elastic_more_ranks_than_max_ranks", kPlatform,
+            with(kExperiment, "type: data-parallel",
+                 "type: elastic\n    policy: live-rescale\n    max_ranks: 3"),
+            "e.yaml:9: field 'experiment.strategy.max_ranks': the job starts with 4 ranks: name the nodes "
+            "beyond it in spares"},
         BadInput{"elastic_leave_with_checkpoint_restart", kPlatform,
                  with(kExperiment, "type: data-parallel",
                       "type: elastic\n    failures: {events: [{at: 1h, leave: 1}]}"),

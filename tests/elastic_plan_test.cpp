@@ -258,6 +258,25 @@ TEST(LiveRescale, BelowMinRanksTheJobWaitsForTheRepairedNode) {
   EXPECT_EQ(out.rank_steps_kept, 20 * 4);
 }
 
+TEST(LiveRescale, AJoinAboveMaxRanksWaitsForALeaveToMakeRoom) {
+  ElasticOptions o = live_options();
+  o.spares = {3};
+  o.max_ranks = 3;
+  o.events = {change(MembershipEvent::Kind::join, 5, 3), change(MembershipEvent::Kind::leave, 10, 1)};
+  FailureClock failures(o);
+  Recorder r;
+  const ElasticOutcome out = drive(o, 20, 2, failures, r);
+  // Node 3's join, due at step 5, would make 4 ranks: it waits. Node 1 leaves at step 10 (10 s) and
+  // node 3 takes its place in the same change: rendezvous to 12 s, the state to rank 3, steps 11-20.
+  const std::vector<std::string> expected = {
+      "warm-up 0 of 3 from 0 x2",  "steps 2+8 8s", "rendezvous 2s", "epoch 1: state from 0 to 3",
+      "warm-up 1 of 3 from 10 x2", "steps 12+8 8s"};
+  EXPECT_EQ(r.log, expected);
+  EXPECT_DOUBLE_EQ(out.makespan, 22);
+  EXPECT_EQ(out.epochs, 2);
+  EXPECT_EQ(out.rank_steps_kept, 20 * 3);
+}
+
 TEST(LiveRescale, AFailureByStepComesBeforeThatStepsCommit) {
   ElasticOptions o = live_options();
   o.commit_every = 4;

@@ -219,7 +219,8 @@ class Elastic final : public Strategy {
       p.references.push_back({std::move(name), seconds, std::move(how)});
     };
     add("commit interval", static_cast<double>(options_.commit_every) * step,
-        fmt::format("every {} iterations, in memory", options_.commit_every));
+        options_.commit_every == 1 ? std::string("every iteration, in memory")
+                                   : fmt::format("every {} iterations, in memory", options_.commit_every));
     add("down after a failure", options_.detect + options_.rendezvous, "detection timeout + rendezvous");
     add("rendezvous on a leave or join", options_.rendezvous, "the members agree, communicators rebuilt");
     if (m > 0) add("job MTBF M", m, fmt::format("node MTBF / {} nodes", options_.hosts));

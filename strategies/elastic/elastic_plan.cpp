@@ -161,8 +161,8 @@ void read_failures(const core::ConfigNode& node, const core::Experiment& e, Elas
 }  // namespace
 
 std::span<const std::string_view> elastic_own_fields() {
-  static constexpr std::string_view kFields[] = {"policy", "checkpoint", "failures", "restart",
-                                                 "commit", "min_ranks",  "spares"};
+  static constexpr std::string_view kFields[] = {"policy", "checkpoint", "failures",  "restart",
+                                                 "commit", "min_ranks",  "max_ranks", "spares"};
   return kFields;
 }
 
@@ -181,6 +181,10 @@ void check_membership(const core::ConfigNode& node, const ElasticOptions& o, con
   };
   if (ranks_in() < o.min_ranks)
     node.at("min_ranks").fail(fmt::format("the job starts with {} ranks (spares out)", ranks_in()));
+  if (o.max_ranks > 0 && ranks_in() > o.max_ranks) {
+    node.at("max_ranks")
+        .fail(fmt::format("the job starts with {} ranks: name the nodes beyond it in spares", ranks_in()));
+  }
   for (std::size_t k = 0; k < o.scripted_events; ++k) {
     const MembershipEvent& m = o.events[k];
     const core::ConfigNode where = events->items()[k];
@@ -232,7 +236,7 @@ ElasticOptions read_elastic_options(const core::ConfigNode& node, const core::Ex
   o.readers = e.training_ranks();
   if (const auto failures = node.find("failures")) read_failures(*failures, e, o);
   const bool live = o.policy == ElasticOptions::Policy::live_rescale;
-  for (const char* own : {"commit", "min_ranks", "spares"}) {
+  for (const char* own : {"commit", "min_ranks", "max_ranks", "spares"}) {
     if (!live && node.has(own)) node.at(own).fail("a field of policy: live-rescale");
   }
   if (!live) {
@@ -256,6 +260,8 @@ ElasticOptions read_elastic_options(const core::ConfigNode& node, const core::Ex
           .fail("live rescaling keeps the state in memory and writes no checkpoints: see commit");
     o.commit_every = node.integer_in_or("commit", 1, std::int64_t{1} << 40, 1);
     o.min_ranks = static_cast<int>(node.integer_in_or("min_ranks", 1, e.training_ranks(), 1));
+    o.max_ranks = static_cast<int>(
+        node.integer_in_or("max_ranks", o.min_ranks, e.training_ranks(), e.training_ranks()));
     std::vector<int> spares;
     if (const auto s = node.find("spares")) spares = read_nodes(*s, o);
     check_membership(node, o, spares);

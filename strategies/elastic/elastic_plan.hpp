@@ -78,6 +78,7 @@ struct ElasticOptions {
   double rendezvous = 10;
   double repair = 0;  // a failed node joins again after this long; 0: never
   int min_ranks = 1;
+  int max_ranks = 0;        // a join that would exceed it waits for room; 0: no limit
   std::vector<int> spares;  // nodes out of the job at the start, which can join
   // The availability trace's nodes (a failed one comes back at its next window, not after `repair`),
   // and those whose first window starts after the job (among `spares`).

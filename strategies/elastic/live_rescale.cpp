@@ -48,26 +48,39 @@ ElasticOutcome drive_live_rescale(const ElasticOptions& o, std::int64_t iteratio
     return ranks;
   };
   std::vector<int> joining;  // ranks that join at the next epoch's start
-  // Applies the changes `due` says are due; returns whether the membership changed.
+  // A join waits while it would take the job above max_ranks (a member's leave or failure makes room).
+  const auto has_room = [&](const Change& ch) {
+    if (ch.kind != MembershipEvent::Kind::join || o.max_ranks <= 0) return true;
+    std::size_t ranks = members_now().size();
+    for (int n : ch.nodes) {
+      if (!in[static_cast<std::size_t>(n)]) ranks += o.node_ranks[static_cast<std::size_t>(n)].size();
+    }
+    return static_cast<int>(ranks) <= o.max_ranks;
+  };
+  // Applies the changes `due` says are due, leaves before joins (a leave makes room for a join due
+  // with it); returns whether the membership changed.
   const auto apply = [&](const auto& due) {
     bool changed = false;
-    for (auto it = pending.begin(); it != pending.end();) {
-      if (it->kind == MembershipEvent::Kind::fail || !due(*it)) {
-        ++it;
-        continue;
-      }
-      const bool join = it->kind == MembershipEvent::Kind::join;
-      for (int n : it->nodes) {
-        if (in[static_cast<std::size_t>(n)] == join) continue;  // already so (a failure came first)
-        in[static_cast<std::size_t>(n)] = join;
-        changed = true;
-        if (join) {
-          for (int r : o.node_ranks[static_cast<std::size_t>(n)]) joining.push_back(r);
-        } else {
-          for (int r : o.node_ranks[static_cast<std::size_t>(n)]) std::erase(joining, r);
+    for (const bool joins : {false, true}) {
+      for (auto it = pending.begin(); it != pending.end();) {
+        if (it->kind == MembershipEvent::Kind::fail || (it->kind == MembershipEvent::Kind::join) != joins ||
+            !due(*it) || !has_room(*it)) {
+          ++it;
+          continue;
         }
+        const bool join = it->kind == MembershipEvent::Kind::join;
+        for (int n : it->nodes) {
+          if (in[static_cast<std::size_t>(n)] == join) continue;  // already so (a failure came first)
+          in[static_cast<std::size_t>(n)] = join;
+          changed = true;
+          if (join) {
+            for (int r : o.node_ranks[static_cast<std::size_t>(n)]) joining.push_back(r);
+          } else {
+            for (int r : o.node_ranks[static_cast<std::size_t>(n)]) std::erase(joining, r);
+          }
+        }
+        it = pending.erase(it);
       }
-      it = pending.erase(it);
     }
     return changed;
   };
@@ -83,7 +96,8 @@ ElasticOutcome drive_live_rescale(const ElasticOptions& o, std::int64_t iteratio
          members = members_now()) {
       double next_join = std::numeric_limits<double>::infinity();
       for (const Change& ch : pending) {
-        if (ch.kind == MembershipEvent::Kind::join && ch.at > 0) next_join = std::min(next_join, ch.at);
+        if (ch.kind == MembershipEvent::Kind::join && ch.at > 0 && has_room(ch))
+          next_join = std::min(next_join, ch.at);
       }
       if (!std::isfinite(next_join)) {
         throw core::ValueError(
@@ -160,6 +174,7 @@ ElasticOutcome drive_live_rescale(const ElasticOptions& o, std::int64_t iteratio
       std::int64_t next = iterations;
       const Change* scripted_failure = nullptr;
       for (const Change& ch : pending) {
+        if (!has_room(ch)) continue;  // a join that waits for room is not due
         const std::int64_t at = due_at(ch);
         const bool fails = ch.kind == MembershipEvent::Kind::fail;
         if (at < next || (at == next && fails && !scripted_failure)) {
