@@ -391,6 +391,15 @@ INSTANTIATE_TEST_SUITE_P(
                  "type: elastic\n    policy: live-rescale\n    max_ranks: 3"),
             "e.yaml:9: field 'experiment.strategy.max_ranks': the job starts with 4 ranks: name the nodes "
             "beyond it in spares"},
+        BadInput{"elastic_unknown_batch_policy", kPlatform,
+                 with(kExperiment, "type: data-parallel",
+                      "type: elastic\n    policy: live-rescale\n    batch: whole"),
+                 "e.yaml:9: field 'experiment.strategy.batch': per-rank (each rank keeps its batch) or "
+                 "global (the "
+                 "job keeps its batch)"},
+        BadInput{"elastic_batch_policy_with_checkpoint_restart", kPlatform,
+                 with(kExperiment, "type: data-parallel", "type: elastic\n    batch: global"),
+                 "e.yaml:8: field 'experiment.strategy.batch': a field of policy: live-rescale"},
         BadInput{"elastic_leave_with_checkpoint_restart", kPlatform,
                  with(kExperiment, "type: data-parallel",
                       "type: elastic\n    failures: {events: [{at: 1h, leave: 1}]}"),

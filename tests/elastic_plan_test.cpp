@@ -277,6 +277,24 @@ TEST(LiveRescale, AJoinAboveMaxRanksWaitsForALeaveToMakeRoom) {
   EXPECT_EQ(out.rank_steps_kept, 20 * 3);
 }
 
+TEST(LiveRescale, AGlobalBatchIsSharedAsADistributedSamplerSharesIt) {
+  ElasticOptions o;
+  o.global_batch = 256;
+  for (std::size_t n = 1; n <= 64; ++n) {
+    std::int64_t sum = 0, largest = 0, smallest = 1 << 30;
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::int64_t share = o.share_of_batch(i, n);
+      sum += share;
+      largest = std::max(largest, share);
+      smallest = std::min(smallest, share);
+    }
+    EXPECT_EQ(sum, 256) << n << " ranks";
+    EXPECT_LE(largest - smallest, 1) << n << " ranks";
+    EXPECT_EQ(o.share_of_batch(0, n),
+              (256 + static_cast<std::int64_t>(n) - 1) / static_cast<std::int64_t>(n));
+  }
+}
+
 TEST(LiveRescale, AFailureByStepComesBeforeThatStepsCommit) {
   ElasticOptions o = live_options();
   o.commit_every = 4;

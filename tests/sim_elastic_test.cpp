@@ -200,5 +200,42 @@ TEST(ElasticSim, LiveRescalingTrainsOnEachEpochsMembersAndSyncsTheStateWhenANode
   EXPECT_GT(out_of_the_job[1], 0);
 }
 
+TEST(ElasticSim, KeepingTheGlobalBatchSharesItAmongTheMembers) {
+  // 4 ranks of 64 samples: a global batch of 256. Node 3 leaves after step 20: rank 0 then trains 86
+  // samples a step, ranks 1 and 2 85 each (256 = 3 × 85 + 1), every kept step 256 samples.
+  const core::Experiment e =
+      elastic(40,
+              "policy: live-rescale, batch: global, failures: {events: [{at: iteration "
+              "20, leave: 3}]}, restart: {rendezvous: 1s}",
+              "{fidelity: steps, trace: kernels}");
+  const sim::SimResult r = testing::simulate_strategy(e);
+  const auto strategy = strategies::make_strategy(e);
+  const core::RunSummary s = core::summarize(r.trace, r.links, strategy->roles());
+  ASSERT_TRUE(s.elastic.has_value());
+  EXPECT_EQ(s.elastic->samples_kept, 40 * 256);
+  // Forward flops per rank and epoch (every forward kernel scales with the samples).
+  std::map<std::pair<int, int>, double> forward;  // (rank, epoch) → flops of its first iteration
+  std::map<std::pair<int, int>, int> first_iteration;
+  for (const core::TraceEvent& ev : r.trace.events()) {
+    if (ev.lane == core::Lane::phase && r.trace.text(ev.name) == "iteration") {
+      const auto key = std::pair{ev.rank, ev.attributes.get(core::Attribute::epoch)};
+      if (!first_iteration.contains(key) || ev.iteration < first_iteration[key])
+        first_iteration[key] = ev.iteration;
+    }
+  }
+  for (const core::TraceEvent& ev : r.trace.events()) {
+    if (ev.lane != core::Lane::compute || r.trace.text(ev.category) != "forward") continue;
+    for (const auto& [key, it] : first_iteration) {
+      if (key.first == ev.rank && ev.iteration == it) forward[key] += ev.flops;
+    }
+  }
+  const auto flops = [&](int rank, int epoch) { return forward[std::pair{rank, epoch}]; };
+  ASSERT_GT(flops(0, 0), 0);
+  EXPECT_NEAR(flops(0, 1) / flops(0, 0), 86.0 / 64, 1e-12);
+  EXPECT_NEAR(flops(1, 1) / flops(1, 0), 85.0 / 64, 1e-12);
+  EXPECT_NEAR(flops(2, 1) / flops(2, 0), 85.0 / 64, 1e-12);
+  EXPECT_FALSE(forward.contains(std::pair{3, 1}));
+}
+
 }  // namespace
 }  // namespace dmlsim

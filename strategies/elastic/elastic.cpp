@@ -20,8 +20,12 @@ namespace {
 // epoch's membership (a failed or departed node's, a spare's) only keep the clock.
 class RankExecutor final : public TimelineExecutor {
  public:
-  RankExecutor(const DataParallel& dp, core::Rank& rank, int training_ranks, std::uint64_t state_bytes)
-      : dp_(dp), rank_(rank), training_ranks_(training_ranks), state_bytes_(state_bytes) {}
+  RankExecutor(const DataParallel& dp, const ElasticOptions& options, core::Rank& rank, int training_ranks)
+      : dp_(dp),
+        options_(options),
+        rank_(rank),
+        training_ranks_(training_ranks),
+        state_bytes_(options.checkpoint_bytes) {}
 
   std::pair<double, double> warm_up(int epoch, const std::vector<int>& members, std::int64_t,
                                     std::int64_t n) override {
@@ -30,7 +34,11 @@ class RankExecutor final : public TimelineExecutor {
     if (rank_.rank() == 0) rank_.count(core::kRanksInJob, static_cast<double>(members.size()));
     if (member_ && (!replica_ || replica_epoch_ != epoch)) {
       replica_.reset();
-      replica_.emplace(dp_, rank_, epoch, members);
+      // batch: global — this rank's share of the job's batch among this epoch's members.
+      const auto index = static_cast<std::size_t>(
+          std::lower_bound(members.begin(), members.end(), rank_.rank()) - members.begin());
+      replica_.emplace(dp_, rank_, epoch, members,
+                       options_.global_batch > 0 ? options_.share_of_batch(index, members.size()) : 0);
       replica_epoch_ = epoch;
     }
     // Every rank counts the full steps, members or not: an "iteration" phase's number is the same
@@ -97,6 +105,7 @@ class RankExecutor final : public TimelineExecutor {
   }
 
   const DataParallel& dp_;
+  const ElasticOptions& options_;
   core::Rank& rank_;
   int training_ranks_;
   std::uint64_t state_bytes_;
@@ -155,12 +164,14 @@ class Elastic final : public Strategy {
   }
 
   void run(core::Rank& rank) const override {
-    RankExecutor executor(dp_, rank, experiment_.training_ranks(), options_.checkpoint_bytes);
+    RankExecutor executor(dp_, options_, rank, experiment_.training_ranks());
     FailureClock failures(options_);
     const ElasticOutcome out = drive(options_, experiment_.iterations, kWarmUpIterations, failures, executor);
     if (rank.rank() == 0) {
       rank.count(core::kIterationsKept, static_cast<double>(experiment_.iterations));
-      rank.count(core::kSamplesKept, static_cast<double>(out.rank_steps_kept * dp_.model().micro_batch));
+      const std::int64_t samples = options_.global_batch > 0 ? experiment_.iterations * options_.global_batch
+                                                             : out.rank_steps_kept * dp_.model().micro_batch;
+      rank.count(core::kSamplesKept, static_cast<double>(samples));
     }
   }
 
@@ -209,6 +220,22 @@ class Elastic final : public Strategy {
   }
 
  private:
+  // An epoch's step time in closed form: the full job's; with batch: global, forward and backward
+  // scaled by the largest share of the batch over the model's micro-batch.
+  std::function<double(std::size_t)> step_of(const Prediction& p) const {
+    double compute = 0;
+    for (const PredictionTerm& term : p.terms) {
+      if (term.name == "forward" || term.name == "backward") compute += term.seconds;
+    }
+    const double step = p.iteration_seconds;
+    const double micro_batch = static_cast<double>(dp_.model().micro_batch);
+    return [this, step, compute, micro_batch](std::size_t members) {
+      if (options_.global_batch <= 0) return step;
+      const double share = static_cast<double>(options_.share_of_batch(0, members));
+      return step + compute * (share / micro_batch - 1);
+    };
+  }
+
   Prediction predict_live() const {
     Prediction p = dp_.predict();
     const double step = p.iteration_seconds;
@@ -226,15 +253,23 @@ class Elastic final : public Strategy {
     if (m > 0) add("job MTBF M", m, fmt::format("node MTBF / {} nodes", options_.hosts));
     add("training without failures", static_cast<double>(experiment_.iterations) * step,
         "iterations × iteration time, every rank in");
-    const ElasticOutcome seeded = replay_timeline(options_, experiment_.iterations, step);
+    const ElasticOutcome seeded = replay_timeline(options_, experiment_.iterations, step_of(p));
     add("this seed's makespan", seeded.makespan,
         fmt::format("the run's own changes ({} epochs, {} failures) replayed at the closed-form iteration "
                     "time",
                     seeded.epochs, seeded.failures));
-    p.notes.push_back(
-        "each rank keeps its batch when the membership changes: an epoch of fewer ranks trains fewer "
-        "samples per step (learning-rate scaling is the user's); the replay takes every step at the full "
-        "membership's time and state transfers as free, the simulation measures both");
+    if (options_.global_batch > 0) {
+      p.notes.push_back(fmt::format(
+          "the job keeps its global batch of {} samples: an epoch of N ranks gives each ⌈{}/N⌉ or ⌊{}/N⌋; "
+          "the replay scales forward and backward by the largest share, the simulation rebuilds the model "
+          "for each",
+          options_.global_batch, options_.global_batch, options_.global_batch));
+    } else {
+      p.notes.push_back(
+          "each rank keeps its batch when the membership changes: an epoch of fewer ranks trains fewer "
+          "samples per step (learning-rate scaling is the user's); the replay takes every step at the full "
+          "membership's time and state transfers as free, the simulation measures both");
+    }
     return p;
   }
 

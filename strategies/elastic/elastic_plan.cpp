@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cmath>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -161,8 +162,8 @@ void read_failures(const core::ConfigNode& node, const core::Experiment& e, Elas
 }  // namespace
 
 std::span<const std::string_view> elastic_own_fields() {
-  static constexpr std::string_view kFields[] = {"policy", "checkpoint", "failures",  "restart",
-                                                 "commit", "min_ranks",  "max_ranks", "spares"};
+  static constexpr std::string_view kFields[] = {"policy",    "checkpoint", "failures", "restart", "commit",
+                                                 "min_ranks", "max_ranks",  "spares",   "batch"};
   return kFields;
 }
 
@@ -236,7 +237,7 @@ ElasticOptions read_elastic_options(const core::ConfigNode& node, const core::Ex
   o.readers = e.training_ranks();
   if (const auto failures = node.find("failures")) read_failures(*failures, e, o);
   const bool live = o.policy == ElasticOptions::Policy::live_rescale;
-  for (const char* own : {"commit", "min_ranks", "max_ranks", "spares"}) {
+  for (const char* own : {"commit", "min_ranks", "max_ranks", "spares", "batch"}) {
     if (!live && node.has(own)) node.at(own).fail("a field of policy: live-rescale");
   }
   if (!live) {
@@ -274,6 +275,20 @@ ElasticOptions read_elastic_options(const core::ConfigNode& node, const core::Ex
     }
     spares.insert(spares.end(), o.out_at_start.begin(), o.out_at_start.end());
     o.spares = spares;
+    const std::string batch = node.string_or("batch", "per-rank");
+    if (batch == "global") {
+      // The starting job's batch, shared by whoever is in the job at each step.
+      int starting = e.training_ranks();
+      for (int s : spares) starting -= static_cast<int>(o.node_ranks[static_cast<std::size_t>(s)].size());
+      o.global_batch = e.require_model().micro_batch * starting;
+      if (o.global_batch < e.training_ranks()) {
+        node.at("batch").fail(
+            fmt::format("the global batch of {} samples cannot give each of up to {} ranks one",
+                        o.global_batch, e.training_ranks()));
+      }
+    } else if (batch != "per-rank") {
+      node.at("batch").fail("per-rank (each rank keeps its batch) or global (the job keeps its batch)");
+    }
   }
   if (o.host_mtbf > 0) o.interval = ElasticOptions::Interval::young_daly;  // the default with failures
   if (const auto checkpoint = node.find("checkpoint")) read_checkpoint(*checkpoint, o);
@@ -507,27 +522,34 @@ namespace {
 
 class ReplayExecutor final : public TimelineExecutor {
  public:
-  explicit ReplayExecutor(double p) : p_(p) {}
-  std::pair<double, double> warm_up(int, const std::vector<int>&, std::int64_t, std::int64_t n) override {
-    clock_ += static_cast<double>(n) * p_;
-    return {clock_, p_};
+  explicit ReplayExecutor(std::function<double(std::size_t)> p) : p_(std::move(p)) {}
+  std::pair<double, double> warm_up(int, const std::vector<int>& members, std::int64_t,
+                                    std::int64_t n) override {
+    const double p = p_(members.size());
+    clock_ += static_cast<double>(n) * p;
+    return {clock_, p};
   }
   void iterations(std::int64_t, std::int64_t, double seconds) override { clock_ += seconds; }
   void pause(std::string_view, double seconds) override { clock_ += seconds; }
   void failure(double, double, std::int64_t) override {}
 
  private:
-  double p_;
+  std::function<double(std::size_t)> p_;
   double clock_ = 0;
 };
 
 }  // namespace
 
 ElasticOutcome replay_timeline(const ElasticOptions& options, std::int64_t iterations,
-                               double iteration_seconds) {
+                               const std::function<double(std::size_t members)>& iteration_seconds) {
   FailureClock failures(options);
   ReplayExecutor executor(iteration_seconds);
   return drive(options, iterations, 0, failures, executor);
+}
+
+ElasticOutcome replay_timeline(const ElasticOptions& options, std::int64_t iterations,
+                               double iteration_seconds) {
+  return replay_timeline(options, iterations, [=](std::size_t) { return iteration_seconds; });
 }
 
 }  // namespace dmlsim::strategies

@@ -15,6 +15,7 @@
 // Live rescaling (policy: live-rescale, live_rescale.cpp) changes the membership instead: see
 // drive_live_rescale.
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <optional>
 #include <span>
@@ -78,7 +79,15 @@ struct ElasticOptions {
   double rendezvous = 10;
   double repair = 0;  // a failed node joins again after this long; 0: never
   int min_ranks = 1;
-  int max_ranks = 0;        // a join that would exceed it waits for room; 0: no limit
+  int max_ranks = 0;  // a join that would exceed it waits for room; 0: no limit
+  // batch: global — the job keeps the starting job's batch, shared by the members of each epoch (as
+  // a DistributedSampler splits it: the first B mod N ranks take one sample more); 0: each rank
+  // keeps its own batch (batch: per-rank).
+  std::int64_t global_batch = 0;
+  std::int64_t share_of_batch(std::size_t index, std::size_t members) const {
+    const auto n = static_cast<std::int64_t>(members);
+    return global_batch / n + (static_cast<std::int64_t>(index) < global_batch % n ? 1 : 0);
+  }
   std::vector<int> spares;  // nodes out of the job at the start, which can join
   // The availability trace's nodes (a failed one comes back at its next window, not after `repair`),
   // and those whose first window starts after the job (among `spares`).
@@ -193,5 +202,8 @@ ElasticOutcome drive(const ElasticOptions& options, std::int64_t iterations, int
 // warm-ups included; state transfers to joiners take no time).
 ElasticOutcome replay_timeline(const ElasticOptions& options, std::int64_t iterations,
                                double iteration_seconds);
+// The same with each epoch's step time a function of its ranks.
+ElasticOutcome replay_timeline(const ElasticOptions& options, std::int64_t iterations,
+                               const std::function<double(std::size_t members)>& iteration_seconds);
 
 }  // namespace dmlsim::strategies

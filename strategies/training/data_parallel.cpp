@@ -115,7 +115,7 @@ void check_replicas_agree(core::Communicator& check, const std::vector<std::vect
 }  // namespace
 
 DataParallel::Replica::Replica(const DataParallel& strategy, core::Rank& rank, int epoch,
-                               const std::vector<int>& members)
+                               const std::vector<int>& members, std::int64_t micro_batch)
     : strategy_(strategy),
       rank_(rank),
       dp_(rank.communicator(members.empty() ? core::Group::world(strategy.experiment_.training_ranks())
@@ -124,6 +124,13 @@ DataParallel::Replica::Replica(const DataParallel& strategy, core::Rank& rank, i
       resident_(replica_resident_bytes(strategy.model_,
                                        strategy.optimizer_kind_ == core::OptimizerStep::Kind::adam)) {
   const core::Experiment& e = strategy_.experiment_;
+  if (micro_batch > 0 && micro_batch != strategy_.model_.micro_batch) {
+    core::ModelShape shape = strategy_.model_.shape;
+    shape.micro_batch = micro_batch;
+    rebuilt_ = strategy_.model_.rebuilt(shape);  // the same layers and parameters: the buckets hold
+    for (const core::Layer& l : rebuilt_->layers)
+      rebuilt_forward_.insert(rebuilt_forward_.end(), l.forward.begin(), l.forward.end());
+  }
   if (e.payload) check_.emplace(rank.communicator(dp_.group(), "replica-check", epoch));
   const NamedAlgorithm algorithm(strategy_.choice_.algorithm, strategy_.choice_.options);
   const std::uint32_t element = core::dtype_bytes(strategy_.model_.dtype);
@@ -149,7 +156,9 @@ void DataParallel::Replica::iteration(int phase_iteration, const core::EventAttr
   const bool payload = s.experiment_.payload;
   const int n = dp_.size();
   core::Phase iteration(rank_, "iteration", phase_iteration, attributes);
-  forward_backward_sync(rank_, s.model_, s.forward_kernels_, resident_, s.closing_layers_,
+  forward_backward_sync(rank_, model(),
+                        rebuilt_ ? std::span(rebuilt_forward_) : std::span(s.forward_kernels_), resident_,
+                        s.closing_layers_,
                         {.gradients_ready =
                              [&](std::size_t b) {
                                if (!payload) return;

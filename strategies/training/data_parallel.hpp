@@ -43,17 +43,22 @@ class DataParallel final : public Strategy {
   // schedules and, in payload mode, real gradients and weights.
   class Replica {
    public:
-    // Over `members` (every training rank when empty): the ranks of an elastic job's epoch.
+    // Over `members` (every training rank when empty): the ranks of an elastic job's epoch. With
+    // `micro_batch` > 0 the replica trains that many samples per step instead of the model's (an
+    // elastic job that keeps its global batch on fewer ranks): the model is rebuilt for it.
     Replica(const DataParallel& strategy, core::Rank& rank, int epoch = 0,
-            const std::vector<int>& members = {});
+            const std::vector<int>& members = {}, std::int64_t micro_batch = 0);
     // One training step, marked as phase "iteration" numbered `phase_iteration`: forward, backward
     // with the buckets all-reduced, the optimizer.
     void iteration(int phase_iteration, const core::EventAttributes& attributes = {});
 
    private:
     core::ElementBuffer buffer_of(std::size_t bucket);
+    const core::Model& model() const { return rebuilt_ ? *rebuilt_ : strategy_.model_; }
 
     const DataParallel& strategy_;
+    std::optional<core::Model> rebuilt_;         // at another micro-batch
+    std::vector<core::Kernel> rebuilt_forward_;  // its forward pass
     core::Rank& rank_;
     core::Communicator dp_;
     std::optional<core::Communicator> check_;  // payload mode: the replicas compare their weights
