@@ -253,6 +253,16 @@ class Elastic final : public Strategy {
     if (m > 0) add("job MTBF M", m, fmt::format("node MTBF / {} nodes", options_.hosts));
     add("training without failures", static_cast<double>(experiment_.iterations) * step,
         "iterations × iteration time, every rank in");
+    if (options_.host_mtbf > 0 && options_.repair > 0 && options_.global_batch == 0) {
+      const LiveExpectation e = expected_live_rescale(options_, experiment_.iterations, step);
+      const double samples = static_cast<double>(experiment_.iterations) *
+                             static_cast<double>(dp_.model().micro_batch) * experiment_.training_ranks() *
+                             e.ranks_share;
+      add("expected makespan", e.makespan,
+          fmt::format("first order (elastic_plan.cpp), drawn failures: {:.1f} % of the ranks in the job on "
+                      "average, goodput {:.1f} samples/s",
+                      100 * e.ranks_share, samples / e.makespan));
+    }
     const ElasticOutcome seeded = replay_timeline(options_, experiment_.iterations, step_of(p));
     add("this seed's makespan", seeded.makespan,
         fmt::format("the run's own changes ({} epochs, {} failures) replayed at the closed-form iteration "

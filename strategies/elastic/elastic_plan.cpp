@@ -511,6 +511,32 @@ ElasticOutcome drive_timeline(const ElasticOptions& o, std::int64_t iterations, 
   return out;
 }
 
+// Per node, failures come at 1/M while the job trains (a failure during a stall is absorbed by it);
+// a failed node is out for R (repair) + c·p/2 (to the next commit) + Z (the rendezvous that takes it
+// back). With φ the share of wall time spent training, a node is in the job a fraction
+// a = 1 / (1 + φ·(R + c·p/2 + Z)/M). Each failure loses c·p/2 of work on average and stalls the job
+// for D + Z, its node's return for Z more. With U the training time (work W = I·p plus the lost
+// work) and F = N·a·U/M failures: U = W / (1 − N·a·(c·p/2)/M), T = U + F·(D + 2Z), φ = U/T —
+// solved by fixed-point iteration. Of the training time, a failed node misses its repair less the
+// stall it caused, at the training share φ, and the wait for a commit: the share of the ranks in
+// the job is 1 / (1 + (φ·max(0, R − D − Z) + c·p/2)/M).
+LiveExpectation expected_live_rescale(const ElasticOptions& o, std::int64_t iterations, double p) {
+  const double work = static_cast<double>(iterations) * p;
+  if (o.host_mtbf <= 0 || o.repair <= 0) return {work, 1};
+  const double m = o.host_mtbf, n = static_cast<double>(o.hosts);
+  const double half_commit = static_cast<double>(o.commit_every) * p / 2;
+  double phi = 1, t = work;
+  for (int k = 0; k < 200; ++k) {
+    const double a = 1 / (1 + phi * (o.repair + half_commit + o.rendezvous) / m);
+    const double rate = n * a / m;  // failures per second of training
+    if (rate * half_commit >= 1) return {std::numeric_limits<double>::infinity(), a};
+    const double u = work / (1 - rate * half_commit);
+    t = u * (1 + rate * (o.detect + 2 * o.rendezvous));
+    phi = u / t;
+  }
+  return {t, 1 / (1 + (phi * std::max(0.0, o.repair - o.detect - o.rendezvous) + half_commit) / m)};
+}
+
 ElasticOutcome drive(const ElasticOptions& options, std::int64_t iterations, int warm_up,
                      FailureClock& failures, TimelineExecutor& executor) {
   return options.policy == ElasticOptions::Policy::live_rescale

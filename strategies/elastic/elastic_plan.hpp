@@ -130,6 +130,18 @@ class FailureClock {
 // minimises the expected time lost for checkpoint cost δ and mean time between failures M.
 double young_daly_interval(double checkpoint_seconds, double mtbf);
 
+// Live rescaling with drawn failures and repairs, to first order (a mean-field model: nodes fail
+// independently at 1/M while the job trains, and are out for the repair, half a commit interval and
+// a rendezvous): the expected makespan, and the expected share of the ranks in the job (× the
+// ranks × the micro-batch × the steps: the samples kept with batch: per-rank). Steps take
+// `iteration_seconds` whatever the membership; scripted events aside.
+struct LiveExpectation {
+  double makespan = 0;
+  double ranks_share = 1;  // the mean fraction of the job's ranks in it, over its training time
+};
+LiveExpectation expected_live_rescale(const ElasticOptions& options, std::int64_t iterations,
+                                      double iteration_seconds);
+
 // Checkpoint every `every` steps (0: never) for `interval` as given over an iteration time.
 std::int64_t checkpoint_every(const ElasticOptions& options, double iteration_seconds);
 
