@@ -89,7 +89,7 @@ std::optional<ElasticStats> elastic_stats(const Trace& trace, double makespan,
       } else if (name == "waiting for nodes") {
         st.waiting_s += e.duration();
       }
-    } else if (e.lane == Lane::mark && name == "failure") {
+    } else if (e.lane == Lane::mark && name == kFailureMark) {
       ++st.failures;
     }
   }
@@ -178,7 +178,17 @@ RunSummary summarize(const Trace& trace, std::vector<LinkUsage> links, const Rol
   for (const TraceEvent& e : events) {
     if (e.rank < 0 || e.rank >= s.ranks) continue;
     RankStats& rs = s.per_rank[static_cast<std::size_t>(e.rank)];
-    if (e.lane != Lane::phase || e.name != iteration_id) s.breakdown_recorded = true;
+    // A trace with more than what every detail keeps (iterations, an elastic run's bookkeeping)
+    // records the breakdown.
+    if (!s.breakdown_recorded) {
+      const std::string_view name = trace.text(e.name);
+      const bool kept_anyway =
+          (e.lane == Lane::phase && (e.name == iteration_id || is_elastic_phase(name))) ||
+          (e.lane == Lane::mark && name == kFailureMark) ||
+          (e.lane == Lane::counter && (name == kIterationsKept || name == kSamplesKept ||
+                                       name == kLostWorkSeconds || name == kRanksInJob));
+      if (!kept_anyway) s.breakdown_recorded = true;
+    }
     if (e.lane == Lane::compute) {
       rs.compute_seconds += e.duration();
       kernels = true;

@@ -64,6 +64,19 @@ inline constexpr std::string_view kIterationsKept = "iterations kept";
 inline constexpr std::string_view kSamplesKept = "samples kept";
 inline constexpr std::string_view kRanksInJob = "ranks in the job";
 
+// The phases and the mark those are read from: kept at every trace detail, `none` included (a few per
+// membership epoch), so that a long elastic run can be summarized without a trace of its steps.
+inline constexpr std::string_view kElasticPhases[] = {
+    "checkpoint", "checkpoint-load", "failure-detection", "restart",
+    "rendezvous", "state-transfer",  "waiting for nodes"};
+inline constexpr std::string_view kFailureMark = "failure";
+inline bool is_elastic_phase(std::string_view name) {
+  for (std::string_view p : kElasticPhases) {
+    if (p == name) return true;
+  }
+  return false;
+}
+
 // What failures and membership changes cost an elastic run: its rank 0's "checkpoint",
 // "checkpoint-load", "failure-detection", "restart", "rendezvous", "state-transfer" and "waiting for
 // nodes" phases, "failure" instants and the counters above.

@@ -616,6 +616,32 @@ TEST(Cli, ElasticWithoutFailuresTakesAsLongAsDataParallelPlusItsWrites) {
   EXPECT_EQ(saved["elastic"]["checkpoint_writes"], 3);
 }
 
+// A long elastic run needs no trace of its steps for its summary: with `trace: none` the elastic
+// section (failures, time lost per cause, membership, samples kept) is the one `trace: phases` gives,
+// and the trace holds only the iterations and the few bookkeeping events.
+TEST(Cli, ElasticSummariesAreTheSameWithoutATrace) {
+  ScratchDir scratch("cli-elastic-none");
+  const std::string e = (testing::source_dir() / "experiments" / "elastic-live-rescale.yaml").string();
+  const auto run = [&](const std::string& detail) {
+    const auto r = run_dmlsim(
+        {"run", e, "--out", (scratch / detail).string(), "--quiet", "--set", "simulation.trace=" + detail},
+        scratch);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return testing::read_json(scratch / detail / "summary.json");
+  };
+  const nlohmann::json phases = run("phases"), none = run("none");
+  ASSERT_TRUE(phases.contains("elastic"));
+  ASSERT_TRUE(none.contains("elastic"));
+  EXPECT_EQ(none["elastic"], phases["elastic"]);
+  EXPECT_EQ(none["makespan_s"], phases["makespan_s"]);
+  EXPECT_EQ(phases["elastic"]["failures"], 1);
+  EXPECT_EQ(phases["elastic"]["membership"].size(), 5u);
+  EXPECT_TRUE(none["compute_s"].is_null());  // no breakdown without a trace
+  // 228 iterations, 112 bookkeeping phases, 16 failure marks and 8 counters instead of every phase.
+  EXPECT_LT(std::filesystem::file_size(scratch / "none" / "trace.csv"),
+            std::filesystem::file_size(scratch / "phases" / "trace.csv") / 4);
+}
+
 TEST(Cli, SetErrorsSayFromSetAndNameTheField) {
   ScratchDir scratch("cli-set");
   write_file(scratch / "platform.yaml", kPlatform);
