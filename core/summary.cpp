@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <limits>
 #include <map>
 #include <ostream>
@@ -53,6 +54,13 @@ void count_iteration_marks(const Trace& trace, const std::set<int>& clock_ranks,
     s.samples_per_iteration = std::llround(samples / static_cast<double>(index.size()));
 }
 
+// Where each of kElasticPhases' time goes, in its order.
+constexpr double ElasticStats::*kElasticPhaseTime[] = {&ElasticStats::checkpoint_s, &ElasticStats::load_s,
+                                                       &ElasticStats::detection_s,  &ElasticStats::restart_s,
+                                                       &ElasticStats::rendezvous_s, &ElasticStats::transfer_s,
+                                                       &ElasticStats::waiting_s};
+static_assert(std::size(kElasticPhaseTime) == std::size(kElasticPhases));
+
 // The elastic section, from the first rank's events, when the trace has kIterationsKept.
 std::optional<ElasticStats> elastic_stats(const Trace& trace, double makespan,
                                           std::int64_t samples_per_iteration) {
@@ -73,22 +81,10 @@ std::optional<ElasticStats> elastic_stats(const Trace& trace, double makespan,
         st.membership.emplace_back(e.start, static_cast<int>(std::llround(e.value)));
       }
     } else if (e.lane == Lane::phase) {
-      if (name == "checkpoint") {
-        st.checkpoint_s += e.duration();
-        ++st.checkpoint_writes;
-      } else if (name == "checkpoint-load") {
-        st.load_s += e.duration();
-      } else if (name == "failure-detection") {
-        st.detection_s += e.duration();
-      } else if (name == "restart") {
-        st.restart_s += e.duration();
-      } else if (name == "rendezvous") {
-        st.rendezvous_s += e.duration();
-      } else if (name == "state-transfer") {
-        st.transfer_s += e.duration();
-      } else if (name == "waiting for nodes") {
-        st.waiting_s += e.duration();
+      for (std::size_t k = 0; k < std::size(kElasticPhases); ++k) {
+        if (name == kElasticPhases[k]) st.*kElasticPhaseTime[k] += e.duration();
       }
+      if (name == "checkpoint") ++st.checkpoint_writes;
     } else if (e.lane == Lane::mark && name == kFailureMark) {
       ++st.failures;
     }
