@@ -78,7 +78,10 @@ std::optional<ElasticStats> elastic_stats(const Trace& trace, double makespan,
       } else if (name == kLostWorkSeconds) {
         st.lost_work_s += e.value;
       } else if (name == kRanksInJob) {
-        st.membership.emplace_back(e.start, static_cast<int>(std::llround(e.value)));
+        // The membership's changes: a restart of the same ranks (checkpoint-restart) is not one.
+        const int ranks = static_cast<int>(std::llround(e.value));
+        if (st.membership.empty() || st.membership.back().second != ranks)
+          st.membership.emplace_back(e.start, ranks);
       }
     } else if (e.lane == Lane::phase) {
       for (std::size_t k = 0; k < std::size(kElasticPhases); ++k) {

@@ -88,7 +88,7 @@ struct ElasticStats {
   double checkpoint_s = 0, load_s = 0, detection_s = 0, restart_s = 0, lost_work_s = 0;
   double rendezvous_s = 0, transfer_s = 0, waiting_s = 0;
   double goodput = 0;                              // samples of the kept iterations per second of makespan
-  std::vector<std::pair<double, int>> membership;  // (epoch start, ranks in the job)
+  std::vector<std::pair<double, int>> membership;  // (from, ranks in the job) at each change
   double lost_s() const {
     return checkpoint_s + load_s + detection_s + restart_s + lost_work_s + rendezvous_s + transfer_s +
            waiting_s;

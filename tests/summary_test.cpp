@@ -270,6 +270,7 @@ TEST(Summary, LiveRescaledRunsReportTheirMembershipAndSamplesKept) {
   testing::add_event(t, 0, Lane::phase, "rendezvous", "rendezvous", 25, 27);
   testing::add_event(t, 0, Lane::phase, "state-transfer", "state-transfer", 27, 30);
   counter(kRanksInJob, 30, 2);
+  counter(kRanksInJob, 35, 2);  // a new epoch of the same ranks: no change of membership
   testing::add_event(t, 0, Lane::phase, "iteration", "iteration", 30, 31, 1);
   testing::add_event(t, 1, Lane::phase, "iteration", "iteration", 30, 31, 1);
   counter(kIterationsKept, 40, 30);
