@@ -33,7 +33,6 @@ ElasticOptions hand_options() {
   o.readers = 1;
   o.detect = 5;
   o.launch = 7;
-  o.hosts = 4;
   o.node_ids = {0, 1, 2, 3};
   o.node_ranks = {{0}, {1}, {2}, {3}};
   return o;

@@ -21,11 +21,7 @@ namespace {
 class RankExecutor final : public TimelineExecutor {
  public:
   RankExecutor(const DataParallel& dp, const ElasticOptions& options, core::Rank& rank, int training_ranks)
-      : dp_(dp),
-        options_(options),
-        rank_(rank),
-        training_ranks_(training_ranks),
-        state_bytes_(options.checkpoint_bytes) {}
+      : dp_(dp), options_(options), rank_(rank), training_ranks_(training_ranks) {}
 
   std::pair<double, double> warm_up(int epoch, const std::vector<int>& members, std::int64_t,
                                     std::int64_t n) override {
@@ -74,7 +70,7 @@ class RankExecutor final : public TimelineExecutor {
     core::Phase phase(rank_, "state-transfer", -1,
                       core::EventAttributes{}.set(core::Attribute::epoch, epoch));
     core::Communicator state = rank_.communicator(core::Group::of(members), "state", epoch);
-    state.broadcast({(state_bytes_ + 3) / 4, 4, nullptr}, NamedAlgorithm("tree"));
+    state.broadcast({(options_.checkpoint_bytes + 3) / 4, 4, nullptr}, NamedAlgorithm("tree"));
   }
 
   void iterations(std::int64_t first, std::int64_t, double seconds) override {
@@ -108,7 +104,6 @@ class RankExecutor final : public TimelineExecutor {
   const ElasticOptions& options_;
   core::Rank& rank_;
   int training_ranks_;
-  std::uint64_t state_bytes_;
   std::optional<DataParallel::Replica> replica_;
   int replica_epoch_ = -1;
   int epoch_ = 0;
@@ -198,7 +193,7 @@ class Elastic final : public Strategy {
                     core::format_bandwidth(options_.storage.read)));
     add("down after a failure D", options_.detect + options_.launch, "detection timeout + launch");
     if (m > 0) {
-      add("job MTBF M", m, fmt::format("node MTBF / {} nodes", options_.hosts));
+      add("job MTBF M", m, fmt::format("node MTBF / {} nodes", options_.nodes()));
       add("Young/Daly interval √(2δM)", young_daly_interval(options_.write_seconds(), m),
           "Young 1974, Daly 2006");
     }
@@ -250,7 +245,7 @@ class Elastic final : public Strategy {
                                    : fmt::format("every {} iterations, in memory", options_.commit_every));
     add("down after a failure", options_.detect + options_.rendezvous, "detection timeout + rendezvous");
     add("rendezvous on a leave or join", options_.rendezvous, "the members agree, communicators rebuilt");
-    if (m > 0) add("job MTBF M", m, fmt::format("node MTBF / {} nodes", options_.hosts));
+    if (m > 0) add("job MTBF M", m, fmt::format("node MTBF / {} nodes", options_.nodes()));
     add("training without failures", static_cast<double>(experiment_.iterations) * step,
         "iterations × iteration time, every rank in");
     if (options_.host_mtbf > 0 && options_.repair > 0 && options_.global_batch == 0) {

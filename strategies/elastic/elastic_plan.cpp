@@ -68,6 +68,16 @@ void read_checkpoint(const core::ConfigNode& node, ElasticOptions& o) {
   }
 }
 
+}  // namespace
+
+std::optional<int> ElasticOptions::node_index(std::int64_t id) const {
+  const auto at = std::find(node_ids.begin(), node_ids.end(), id);
+  if (at == node_ids.end()) return std::nullopt;
+  return static_cast<int>(at - node_ids.begin());
+}
+
+namespace {
+
 // The job's node index of each node number in `value` (one number or a list).
 std::vector<int> read_nodes(const core::ConfigNode& value, const ElasticOptions& o) {
   std::vector<core::ConfigNode> items;
@@ -79,9 +89,9 @@ std::vector<int> read_nodes(const core::ConfigNode& value, const ElasticOptions&
   std::vector<int> nodes;
   for (const core::ConfigNode& item : items) {
     const std::int64_t n = item.as_int();
-    const auto at = std::find(o.node_ids.begin(), o.node_ids.end(), n);
-    if (at == o.node_ids.end()) item.fail(fmt::format("node {} runs none of the job's ranks", n));
-    nodes.push_back(static_cast<int>(at - o.node_ids.begin()));
+    const std::optional<int> index = o.node_index(n);
+    if (!index) item.fail(fmt::format("node {} runs none of the job's ranks", n));
+    nodes.push_back(*index);
   }
   if (nodes.empty()) value.fail("name at least one node");
   return nodes;
@@ -99,12 +109,12 @@ void read_availability_events(const core::ConfigNode& file, const core::ConfigNo
   const auto preempted = preemption == "leave" ? MembershipEvent::Kind::leave : MembershipEvent::Kind::fail;
   std::map<int, double> first_window;  // job node index → its first window's start
   for (const AvailabilityWindow& w : read_availability(path)) {
-    const auto at = std::find(o.node_ids.begin(), o.node_ids.end(), w.node);
-    if (at == o.node_ids.end()) {
+    const std::optional<int> index = o.node_index(w.node);
+    if (!index) {
       throw core::ConfigError(
           fmt::format("{}:{}: node {} runs none of the job's ranks", path.string(), w.line, w.node));
     }
-    const int n = static_cast<int>(at - o.node_ids.begin());
+    const int n = *index;
     const auto [it, inserted] = first_window.try_emplace(n, w.from);
     if (!inserted) it->second = std::min(it->second, w.from);
     if (w.from > 0) o.events.push_back({.kind = MembershipEvent::Kind::join, .at = w.from, .nodes = {n}});
@@ -233,7 +243,6 @@ ElasticOptions read_elastic_options(const core::ConfigNode& node, const core::Ex
     o.node_ids.push_back(id);
     o.node_ranks.push_back(ranks);
   }
-  o.hosts = static_cast<int>(nodes.size());
   o.readers = e.training_ranks();
   if (const auto failures = node.find("failures")) read_failures(*failures, e, o);
   const bool live = o.policy == ElasticOptions::Policy::live_rescale;
@@ -315,9 +324,9 @@ ElasticOptions read_elastic_options(const core::ConfigNode& node, const core::Ex
 
 FailureClock::FailureClock(const ElasticOptions& options) : mtbf_(options.host_mtbf), seed_(options.seed) {
   if (mtbf_ > 0) {
-    node_next_.resize(static_cast<std::size_t>(options.hosts));
-    node_draws_.assign(static_cast<std::size_t>(options.hosts), 1);
-    for (int h = 0; h < options.hosts; ++h) node_next_[static_cast<std::size_t>(h)] = draw(h, 0);
+    node_next_.resize(static_cast<std::size_t>(options.nodes()));
+    node_draws_.assign(static_cast<std::size_t>(options.nodes()), 1);
+    for (int h = 0; h < options.nodes(); ++h) node_next_[static_cast<std::size_t>(h)] = draw(h, 0);
   }
   for (const MembershipEvent& m : options.events) {
     if (m.kind == MembershipEvent::Kind::fail && m.at > 0) scripted_.emplace_back(m.at, m.nodes);
@@ -523,7 +532,7 @@ ElasticOutcome drive_timeline(const ElasticOptions& o, std::int64_t iterations, 
 LiveExpectation expected_live_rescale(const ElasticOptions& o, std::int64_t iterations, double p) {
   const double work = static_cast<double>(iterations) * p;
   if (o.host_mtbf <= 0 || o.repair <= 0) return {work, 1};
-  const double m = o.host_mtbf, n = static_cast<double>(o.hosts);
+  const double m = o.host_mtbf, n = static_cast<double>(o.nodes());
   const double half_commit = static_cast<double>(o.commit_every) * p / 2;
   double phi = 1, t = work;
   for (int k = 0; k < 200; ++k) {

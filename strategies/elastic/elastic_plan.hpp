@@ -66,12 +66,14 @@ struct ElasticOptions {
   double launch = 120;   // s: processes started again, rendezvous, communicators
   double host_mtbf = 0;  // s, per node; 0: no drawn failures
   std::uint64_t seed = 1;
-  int hosts = 0;  // the job's nodes
   std::vector<MembershipEvent> events;
   int readers = 0;  // ranks that read a checkpoint on restart
   // The job's nodes in platform order: their platform node number and their ranks.
   std::vector<int> node_ids;
   std::vector<std::vector<int>> node_ranks;
+  int nodes() const { return static_cast<int>(node_ids.size()); }
+  // The job's index of platform node `id`; none when no rank of the job runs there.
+  std::optional<int> node_index(std::int64_t id) const;
   // Live rescaling (Horovod Elastic): the state is committed in memory every `commit_every` steps;
   // after a failure or before a join or leave, the members agree on the new membership and rebuild
   // their communicators (`rendezvous`); when nodes join, the first member broadcasts the state.
@@ -94,7 +96,7 @@ struct ElasticOptions {
   std::vector<int> traced_nodes, out_at_start;
   std::size_t scripted_events = 0;  // events[0, this) are the experiment's list; the rest its trace's
 
-  double job_mtbf() const { return host_mtbf > 0 ? host_mtbf / hosts : 0; }
+  double job_mtbf() const { return host_mtbf > 0 ? host_mtbf / nodes() : 0; }
   double write_seconds() const { return storage.write_seconds(checkpoint_bytes); }
   double load_seconds() const { return storage.read_seconds(checkpoint_bytes, readers); }
 };

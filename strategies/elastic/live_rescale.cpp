@@ -15,17 +15,6 @@
 #include "strategies/elastic/elastic_plan.hpp"
 
 namespace dmlsim::strategies {
-namespace {
-
-struct Change {
-  MembershipEvent::Kind kind = MembershipEvent::Kind::join;
-  double at = -1;               // due at this time, or
-  std::int64_t iteration = -1;  // at the end of this step
-  std::vector<int> nodes;
-};
-
-}  // namespace
-
 ElasticOutcome drive_live_rescale(const ElasticOptions& o, std::int64_t iterations, int warm_up,
                                   FailureClock& failures, TimelineExecutor& x) {
   ElasticOutcome out;
@@ -34,10 +23,10 @@ ElasticOutcome drive_live_rescale(const ElasticOptions& o, std::int64_t iteratio
   const auto boundary_at_or_after = [&](std::int64_t s) { return (s + c - 1) / c * c; };
   std::vector<bool> in(o.node_ranks.size(), true);
   for (int s : o.spares) in[static_cast<std::size_t>(s)] = false;
-  std::vector<Change> pending;  // scripted changes (timed failures are the FailureClock's) and repairs
+  std::vector<MembershipEvent>
+      pending;  // scripted changes (timed failures are the FailureClock's) and repairs
   for (const MembershipEvent& m : o.events) {
-    if (m.kind != MembershipEvent::Kind::fail || m.iteration > 0)
-      pending.push_back({m.kind, m.at, m.iteration, m.nodes});
+    if (m.kind != MembershipEvent::Kind::fail || m.iteration > 0) pending.push_back(m);
   }
   const auto members_now = [&] {
     std::vector<int> ranks;
@@ -49,7 +38,7 @@ ElasticOutcome drive_live_rescale(const ElasticOptions& o, std::int64_t iteratio
   };
   std::vector<int> joining;  // ranks that join at the next epoch's start
   // A join waits while it would take the job above max_ranks (a member's leave or failure makes room).
-  const auto has_room = [&](const Change& ch) {
+  const auto has_room = [&](const MembershipEvent& ch) {
     if (ch.kind != MembershipEvent::Kind::join || o.max_ranks <= 0) return true;
     std::size_t ranks = members_now().size();
     for (int n : ch.nodes) {
@@ -95,7 +84,7 @@ ElasticOutcome drive_live_rescale(const ElasticOptions& o, std::int64_t iteratio
     for (std::vector<int> members = members_now(); static_cast<int>(members.size()) < o.min_ranks;
          members = members_now()) {
       double next_join = std::numeric_limits<double>::infinity();
-      for (const Change& ch : pending) {
+      for (const MembershipEvent& ch : pending) {
         if (ch.kind == MembershipEvent::Kind::join && ch.at > 0 && has_room(ch))
           next_join = std::min(next_join, ch.at);
       }
@@ -111,7 +100,7 @@ ElasticOutcome drive_live_rescale(const ElasticOptions& o, std::int64_t iteratio
         out.waiting_seconds += next_join - t;
         t = next_join;
       }
-      apply([&](const Change& ch) { return ch.at > 0 && ch.at <= t; });
+      apply([&](const MembershipEvent& ch) { return ch.at > 0 && ch.at <= t; });
     }
     const std::vector<int> members = members_now();
     ++out.epochs;
@@ -129,7 +118,7 @@ ElasticOutcome drive_live_rescale(const ElasticOptions& o, std::int64_t iteratio
     // The warm-up stops at a scripted change by step, but runs at least one step: the epoch's
     // iteration time is measured on its own members.
     std::int64_t first = std::min<std::int64_t>(warm_up, iterations - step);
-    for (const Change& ch : pending) {
+    for (const MembershipEvent& ch : pending) {
       if (ch.iteration >= step) first = std::min(first, ch.iteration - step);
     }
     first = std::max<std::int64_t>(first, std::min<std::int64_t>(1, iterations - step));
@@ -141,7 +130,7 @@ ElasticOutcome drive_live_rescale(const ElasticOptions& o, std::int64_t iteratio
     // Commits inside the warm-up, at their boundaries' times (not the commit of a step at whose end
     // a scripted failure comes).
     std::int64_t warm_end = step;
-    for (const Change& ch : pending) {
+    for (const MembershipEvent& ch : pending) {
       if (ch.kind == MembershipEvent::Kind::fail && ch.iteration == step) warm_end = step - 1;
     }
     // Nor the commits after a failure that came during the warm-up.
@@ -162,7 +151,7 @@ ElasticOutcome drive_live_rescale(const ElasticOptions& o, std::int64_t iteratio
       // the end of its step; a leave or join at the first commit boundary at or after it is due.
       const std::int64_t from = step;
       const double from_t = t;
-      const auto due_at = [&](const Change& ch) {
+      const auto due_at = [&](const MembershipEvent& ch) {
         if (ch.iteration > 0) {
           return ch.kind == MembershipEvent::Kind::fail ? std::max(ch.iteration, from)
                                                         : boundary_at_or_after(std::max(ch.iteration, from));
@@ -172,8 +161,8 @@ ElasticOutcome drive_live_rescale(const ElasticOptions& o, std::int64_t iteratio
       };
       // The stretch ends at the end of training or where the first change falls due (a failure first).
       std::int64_t next = iterations;
-      const Change* scripted_failure = nullptr;
-      for (const Change& ch : pending) {
+      const MembershipEvent* scripted_failure = nullptr;
+      for (const MembershipEvent& ch : pending) {
         if (!has_room(ch)) continue;  // a join that waits for room is not due
         const std::int64_t at = due_at(ch);
         const bool fails = ch.kind == MembershipEvent::Kind::fail;
@@ -224,7 +213,7 @@ ElasticOutcome drive_live_rescale(const ElasticOptions& o, std::int64_t iteratio
         break;
       }
       if (step >= iterations) break;
-      changed = apply([&](const Change& ch) { return due_at(ch) <= step; });
+      changed = apply([&](const MembershipEvent& ch) { return due_at(ch) <= step; });
     }
     if (failed_at < 0 && !changed) break;  // done
     if (failed_at < 0) continue;           // a planned change: the next epoch, nothing lost
