@@ -54,12 +54,45 @@ void count_iteration_marks(const Trace& trace, const std::set<int>& clock_ranks,
     s.samples_per_iteration = std::llround(samples / static_cast<double>(index.size()));
 }
 
-// Where each of kElasticPhases' time goes, in its order.
-constexpr double ElasticStats::*kElasticPhaseTime[] = {&ElasticStats::checkpoint_s, &ElasticStats::load_s,
-                                                       &ElasticStats::detection_s,  &ElasticStats::restart_s,
-                                                       &ElasticStats::rendezvous_s, &ElasticStats::transfer_s,
-                                                       &ElasticStats::waiting_s};
-static_assert(std::size(kElasticPhaseTime) == std::size(kElasticPhases));
+}  // namespace
+
+bool is_elastic_phase(std::string_view name) {
+  return std::find(std::begin(kElasticPhases), std::end(kElasticPhases), name) != std::end(kElasticPhases);
+}
+
+bool kept_at_every_detail(Lane lane, std::string_view name) {
+  switch (lane) {
+    case Lane::phase:
+      return name == "iteration" || is_elastic_phase(name);
+    case Lane::mark:
+      return name == kFailureMark;
+    case Lane::counter:
+      return std::find(std::begin(kElasticCounters), std::end(kElasticCounters), name) !=
+             std::end(kElasticCounters);
+    default:
+      return false;
+  }
+}
+
+namespace {
+
+// Each elastic phase's time in the stats, under its key in summary.json's time_lost_s, and how the
+// printed summary names it.
+struct ElasticCause {
+  std::string_view phase;
+  double ElasticStats::*seconds;
+  const char* key;
+  const char* label;
+};
+constexpr ElasticCause kElasticCauses[] = {
+    {kCheckpointPhase, &ElasticStats::checkpoint_s, "checkpoint_write", "checkpoint writes"},
+    {kCheckpointLoadPhase, &ElasticStats::load_s, "checkpoint_load", "load"},
+    {kFailureDetectionPhase, &ElasticStats::detection_s, "failure_detection", "detection"},
+    {kRestartPhase, &ElasticStats::restart_s, "restart", "restart"},
+    {kRendezvousPhase, &ElasticStats::rendezvous_s, "rendezvous", "rendezvous"},
+    {kStateTransferPhase, &ElasticStats::transfer_s, "state_transfer", "state transfer"},
+    {kWaitingForNodesPhase, &ElasticStats::waiting_s, "waiting_for_nodes", "waiting for nodes"}};
+static_assert(std::size(kElasticCauses) == std::size(kElasticPhases));
 
 // The elastic section, from the first rank's events, when the trace has kIterationsKept.
 std::optional<ElasticStats> elastic_stats(const Trace& trace, double makespan,
@@ -84,10 +117,10 @@ std::optional<ElasticStats> elastic_stats(const Trace& trace, double makespan,
           st.membership.emplace_back(e.start, ranks);
       }
     } else if (e.lane == Lane::phase) {
-      for (std::size_t k = 0; k < std::size(kElasticPhases); ++k) {
-        if (name == kElasticPhases[k]) st.*kElasticPhaseTime[k] += e.duration();
+      for (const ElasticCause& c : kElasticCauses) {
+        if (name == c.phase) st.*c.seconds += e.duration();
       }
-      if (name == "checkpoint") ++st.checkpoint_writes;
+      if (name == kCheckpointPhase) ++st.checkpoint_writes;
     } else if (e.lane == Lane::mark && name == kFailureMark) {
       ++st.failures;
     }
@@ -177,17 +210,9 @@ RunSummary summarize(const Trace& trace, std::vector<LinkUsage> links, const Rol
   for (const TraceEvent& e : events) {
     if (e.rank < 0 || e.rank >= s.ranks) continue;
     RankStats& rs = s.per_rank[static_cast<std::size_t>(e.rank)];
-    // A trace with more than what every detail keeps (iterations, an elastic run's bookkeeping)
-    // records the breakdown.
-    if (!s.breakdown_recorded) {
-      const std::string_view name = trace.text(e.name);
-      const bool kept_anyway =
-          (e.lane == Lane::phase && (e.name == iteration_id || is_elastic_phase(name))) ||
-          (e.lane == Lane::mark && name == kFailureMark) ||
-          (e.lane == Lane::counter && (name == kIterationsKept || name == kSamplesKept ||
-                                       name == kLostWorkSeconds || name == kRanksInJob));
-      if (!kept_anyway) s.breakdown_recorded = true;
-    }
+    // A trace with more than what every detail keeps records the breakdown.
+    if (!s.breakdown_recorded && !kept_at_every_detail(e.lane, trace.text(e.name)))
+      s.breakdown_recorded = true;
     if (e.lane == Lane::compute) {
       rs.compute_seconds += e.duration();
       kernels = true;
@@ -279,15 +304,8 @@ nlohmann::json RunSummary::to_json(std::size_t max_links) const {
                     {"membership", membership},
                     {"checkpoint_writes", elastic->checkpoint_writes},
                     {"goodput_samples_per_s", elastic->goodput},
-                    {"time_lost_s",
-                     {{"checkpoint_write", elastic->checkpoint_s},
-                      {"checkpoint_load", elastic->load_s},
-                      {"failure_detection", elastic->detection_s},
-                      {"restart", elastic->restart_s},
-                      {"rendezvous", elastic->rendezvous_s},
-                      {"state_transfer", elastic->transfer_s},
-                      {"waiting_for_nodes", elastic->waiting_s},
-                      {"lost_work", elastic->lost_work_s}}}};
+                    {"time_lost_s", {{"lost_work", elastic->lost_work_s}}}};
+    for (const ElasticCause& c : kElasticCauses) j["elastic"]["time_lost_s"][c.key] = (*elastic).*c.seconds;
   }
   auto& rank_list = j["per_rank"] = nlohmann::json::array();
   for (const RankStats& r : per_rank) {
@@ -367,13 +385,7 @@ RunSummary RunSummary::from_json(const nlohmann::json& j) {
       st.failures = el.at("failures").get<int>();
       st.checkpoint_writes = el.at("checkpoint_writes").get<int>();
       st.goodput = number(el, "goodput_samples_per_s");
-      st.checkpoint_s = number(lost, "checkpoint_write");
-      st.load_s = number(lost, "checkpoint_load");
-      st.detection_s = number(lost, "failure_detection");
-      st.restart_s = number(lost, "restart");
-      st.rendezvous_s = number(lost, "rendezvous");
-      st.transfer_s = number(lost, "state_transfer");
-      st.waiting_s = number(lost, "waiting_for_nodes");
+      for (const ElasticCause& c : kElasticCauses) st.*c.seconds = number(lost, c.key);
       st.lost_work_s = number(lost, "lost_work");
       s.elastic = st;
     }
@@ -430,11 +442,10 @@ void print_summary(const RunSummary& s, std::ostream& out, std::size_t max_links
                        el.iterations_kept, format_duration(s.makespan), el.goodput);
     std::string causes = fmt::format("{} failures: detection {}, lost work {}", el.failures,
                                      format_duration(el.detection_s), format_duration(el.lost_work_s));
-    for (const auto& [what, seconds] :
-         {std::pair{"restart", el.restart_s}, std::pair{"load", el.load_s},
-          std::pair{"rendezvous", el.rendezvous_s}, std::pair{"state transfer", el.transfer_s},
-          std::pair{"waiting for nodes", el.waiting_s}}) {
-      if (seconds > 0) causes += fmt::format(", {} {}", what, format_duration(seconds));
+    for (const ElasticCause& c : kElasticCauses) {
+      // Detection is always named (above), checkpoint writes with their count (below).
+      if (c.phase == kFailureDetectionPhase || c.phase == kCheckpointPhase || !(el.*c.seconds > 0)) continue;
+      causes += fmt::format(", {} {}", c.label, format_duration(el.*c.seconds));
     }
     if (el.checkpoint_writes > 0)
       causes +=

@@ -63,19 +63,29 @@ inline constexpr std::string_view kLostWorkSeconds = "lost work s";
 inline constexpr std::string_view kIterationsKept = "iterations kept";
 inline constexpr std::string_view kSamplesKept = "samples kept";
 inline constexpr std::string_view kRanksInJob = "ranks in the job";
+inline constexpr std::string_view kElasticCounters[] = {kLostWorkSeconds, kIterationsKept, kSamplesKept,
+                                                        kRanksInJob};
 
-// The phases and the mark those are read from: kept at every trace detail, `none` included (a few per
-// membership epoch), so that a long elastic run can be summarized without a trace of its steps.
+// The phases in which an elastic job trains nothing, each a cause of its time lost, and its
+// "failure" instants; a rank outside an epoch's membership spends it in kOutOfJobPhase.
+inline constexpr std::string_view kCheckpointPhase = "checkpoint";
+inline constexpr std::string_view kCheckpointLoadPhase = "checkpoint-load";
+inline constexpr std::string_view kFailureDetectionPhase = "failure-detection";
+inline constexpr std::string_view kRestartPhase = "restart";
+inline constexpr std::string_view kRendezvousPhase = "rendezvous";
+inline constexpr std::string_view kStateTransferPhase = "state-transfer";
+inline constexpr std::string_view kWaitingForNodesPhase = "waiting for nodes";
 inline constexpr std::string_view kElasticPhases[] = {
-    "checkpoint", "checkpoint-load", "failure-detection", "restart",
-    "rendezvous", "state-transfer",  "waiting for nodes"};
+    kCheckpointPhase, kCheckpointLoadPhase, kFailureDetectionPhase, kRestartPhase,
+    kRendezvousPhase, kStateTransferPhase,  kWaitingForNodesPhase};
 inline constexpr std::string_view kFailureMark = "failure";
-inline bool is_elastic_phase(std::string_view name) {
-  for (std::string_view p : kElasticPhases) {
-    if (p == name) return true;
-  }
-  return false;
-}
+inline constexpr std::string_view kOutOfJobPhase = "out of the job";
+
+bool is_elastic_phase(std::string_view name);
+// What every trace detail keeps, `none` included: the iterations (they define iteration time), and
+// an elastic run's phases above, failure marks and counters (a few per membership epoch), so that a
+// long elastic run can be summarized without a trace of its steps.
+bool kept_at_every_detail(Lane lane, std::string_view name);
 
 // What failures and membership changes cost an elastic run: its rank 0's "checkpoint",
 // "checkpoint-load", "failure-detection", "restart", "rendezvous", "state-transfer" and "waiting for

@@ -22,10 +22,7 @@ void TracingRank::begin_phase(std::string_view name, int iteration, const EventA
 void TracingRank::end_phase() {
   const OpenPhase p = phases_.back();
   phases_.pop_back();
-  // Iteration marks are always kept: they define iteration time in the summary; so are an elastic
-  // run's few bookkeeping phases, its summary's time lost per cause.
-  const std::string_view name = trace_.text(p.name);
-  if (detail_ == TraceDetail::none && name != "iteration" && !is_elastic_phase(name)) return;
+  if (detail_ == TraceDetail::none && !kept_at_every_detail(Lane::phase, trace_.text(p.name))) return;
   TraceEvent e;
   e.rank = rank_;
   e.lane = Lane::phase;
@@ -52,12 +49,10 @@ void TracingRank::count(std::string_view series, double value) {
 // samples an iteration trained (one per iteration, from `phases` up) and an elastic run's counters
 // and failure marks (at every detail, `none` included).
 void TracingRank::record_instant(Lane lane, std::string_view name, double value) {
-  const bool frequent = lane == Lane::counter && name != kSamplesTrained && name != kLostWorkSeconds &&
-                        name != kIterationsKept && name != kSamplesKept && name != kRanksInJob;
-  // The summary's own (an elastic run's counters and failures) are kept at every detail.
-  const bool summarized = (lane == Lane::counter && !frequent && name != kSamplesTrained) ||
-                          (lane == Lane::mark && name == kFailureMark);
-  if (!summarized && detail_ < (frequent ? TraceDetail::kernels : TraceDetail::phases)) return;
+  if (!kept_at_every_detail(lane, name)) {
+    const bool frequent = lane == Lane::counter && name != kSamplesTrained;
+    if (detail_ < (frequent ? TraceDetail::kernels : TraceDetail::phases)) return;
+  }
   TraceEvent e;
   e.rank = rank_;
   e.lane = lane;

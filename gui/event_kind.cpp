@@ -1,5 +1,7 @@
 #include "gui/event_kind.hpp"
 
+#include "core/summary.hpp"
+
 namespace dmlsim::gui {
 namespace {
 
@@ -41,11 +43,8 @@ EventKind classify(const core::Trace& trace, const core::TraceEvent& event) {
       const std::string_view name = trace.text(event.name);
       if (name == "iteration") return EventKind::iteration;
       if (name == "gradient-sync") return EventKind::gradient_sync;
-      if (name == "out of the job") return EventKind::idle;
-      for (std::string_view down : {"failure-detection", "restart", "checkpoint", "checkpoint-load",
-                                    "rendezvous", "state-transfer", "waiting for nodes"}) {
-        if (name == down) return EventKind::downtime;
-      }
+      if (name == core::kOutOfJobPhase) return EventKind::idle;
+      if (core::is_elastic_phase(name)) return EventKind::downtime;
       return phase_kind(name, EventKind::other_phase);
     }
     case core::Lane::compute:

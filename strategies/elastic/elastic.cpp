@@ -67,7 +67,7 @@ class RankExecutor final : public TimelineExecutor {
   // epoch, the survivors as well as the joiners; nobody trains before it has the state.
   void transfer_state(int epoch, const std::vector<int>& members, const std::vector<int>&) override {
     if (!std::binary_search(members.begin(), members.end(), rank_.rank())) return;
-    core::Phase phase(rank_, "state-transfer", -1,
+    core::Phase phase(rank_, core::kStateTransferPhase, -1,
                       core::EventAttributes{}.set(core::Attribute::epoch, epoch));
     core::Communicator state = rank_.communicator(core::Group::of(members), "state", epoch);
     state.broadcast({(options_.checkpoint_bytes + 3) / 4, 4, nullptr}, NamedAlgorithm("tree"));
@@ -87,7 +87,7 @@ class RankExecutor final : public TimelineExecutor {
   }
 
   void failure(double, double lost_seconds, std::int64_t) override {
-    rank_.mark("failure");
+    rank_.mark(core::kFailureMark);
     if (rank_.rank() == 0) rank_.count(core::kLostWorkSeconds, lost_seconds);
   }
 
@@ -96,7 +96,7 @@ class RankExecutor final : public TimelineExecutor {
     return core::EventAttributes{}.set(core::Attribute::epoch, epoch_);
   }
   void idle(double seconds) {
-    core::Phase phase(rank_, "out of the job", -1, attributes());
+    core::Phase phase(rank_, core::kOutOfJobPhase, -1, attributes());
     rank_.sleep(seconds);
   }
 

@@ -12,6 +12,7 @@
 
 #include "core/errors.hpp"
 #include "core/seeded_draws.hpp"
+#include "core/summary.hpp"
 #include "core/units.hpp"
 #include "strategies/elastic/availability.hpp"
 
@@ -438,7 +439,7 @@ ElasticOutcome drive_timeline(const ElasticOptions& o, std::int64_t iterations, 
     const double restarted = t;
     double fail_at = failures.next_after(restarted).at;
     if (epoch > 0 && committed > 0) {
-      x.pause("checkpoint-load", load);
+      x.pause(core::kCheckpointLoadPhase, load);
       t += load;
       out.load_seconds += load;
     }
@@ -486,13 +487,13 @@ ElasticOutcome drive_timeline(const ElasticOptions& o, std::int64_t iterations, 
       }
       if (k > 0 && step < iterations && step % k == 0) {
         if (t + write > fail_at) {  // the write is cut short: the checkpoint is not kept
-          x.pause("checkpoint", fail_at - t);
+          x.pause(core::kCheckpointPhase, fail_at - t);
           out.checkpoint_seconds += fail_at - t;
           t = fail_at;
           failed = true;
           break;
         }
-        x.pause("checkpoint", write);
+        x.pause(core::kCheckpointPhase, write);
         out.checkpoint_seconds += write;
         ++out.checkpoints;
         t += write;
@@ -507,9 +508,9 @@ ElasticOutcome drive_timeline(const ElasticOptions& o, std::int64_t iterations, 
     out.lost_seconds += std::max(0.0, lost);
     x.failure(fail_at, std::max(0.0, lost), step - committed);
     const double noticed = std::max(t, fail_at + o.detect);
-    x.pause("failure-detection", noticed - t);
+    x.pause(core::kFailureDetectionPhase, noticed - t);
     out.detect_seconds += noticed - t;
-    x.pause("restart", o.launch);
+    x.pause(core::kRestartPhase, o.launch);
     out.restart_seconds += o.launch;
     t = noticed + o.launch;
     step = committed;

@@ -11,6 +11,7 @@
 #include <cmath>
 
 #include "core/errors.hpp"
+#include "core/summary.hpp"
 #include "core/units.hpp"
 #include "strategies/elastic/elastic_plan.hpp"
 
@@ -96,7 +97,7 @@ ElasticOutcome drive_live_rescale(const ElasticOptions& o, std::int64_t iteratio
                         members.size(), o.min_ranks));
       }
       if (next_join > t) {
-        x.pause("waiting for nodes", next_join - t);
+        x.pause(core::kWaitingForNodesPhase, next_join - t);
         out.waiting_seconds += next_join - t;
         t = next_join;
       }
@@ -105,7 +106,7 @@ ElasticOutcome drive_live_rescale(const ElasticOptions& o, std::int64_t iteratio
     const std::vector<int> members = members_now();
     ++out.epochs;
     if (epoch > 0) {
-      x.pause("rendezvous", o.rendezvous);
+      x.pause(core::kRendezvousPhase, o.rendezvous);
       out.rendezvous_seconds += o.rendezvous;
       t += o.rendezvous;
     }
@@ -230,7 +231,7 @@ ElasticOutcome drive_live_rescale(const ElasticOptions& o, std::int64_t iteratio
         pending.push_back({MembershipEvent::Kind::join, failed_at + o.repair, -1, {n}});
     }
     const double noticed = std::max(t, failed_at + o.detect);
-    x.pause("failure-detection", noticed - t);
+    x.pause(core::kFailureDetectionPhase, noticed - t);
     out.detect_seconds += noticed - t;
     t = noticed;
     step = committed;
