@@ -27,6 +27,13 @@ core::Experiment elastic(int iterations, const std::string& elastic_fields, cons
       testing::star_platform(4, "10Gbps", "5us"), kModel, iterations, elastic_fields, simulation));
 }
 
+// The simulation and its summary, as `dmlsim run` makes them.
+std::pair<sim::SimResult, core::RunSummary> simulate_and_summarize(const core::Experiment& e) {
+  sim::SimResult r = testing::simulate_strategy(e);
+  core::RunSummary s = core::summarize(r.trace, r.links, strategies::make_strategy(e)->roles());
+  return {std::move(r), std::move(s)};
+}
+
 TEST(ElasticSim, AFailureCostsDetectionLaunchLoadAndTheStepsSinceTheLastCheckpoint) {
   // Checkpoints every 50 steps of 4.2 MB (fp32 weights and Adam's 8 bytes per parameter... of 1.06 M
   // parameters: 12.7 MB) written at 1 GB/s and read by 4 ranks at 2 GB/s; the job fails at the end of step
@@ -37,9 +44,7 @@ TEST(ElasticSim, AFailureCostsDetectionLaunchLoadAndTheStepsSinceTheLastCheckpoi
               "10ms}}, failures: {events: [{at: iteration 120, fail: 2}]}, restart: "
               "{detect: 5s, launch: 7s}",
               "{fidelity: steps, trace: messages}");
-  const sim::SimResult r = testing::simulate_strategy(e);
-  const auto strategy = strategies::make_strategy(e);
-  const core::RunSummary s = core::summarize(r.trace, r.links, strategy->roles());
+  const auto [r, s] = simulate_and_summarize(e);
   ASSERT_TRUE(s.elastic.has_value());
   const core::ElasticStats& el = *s.elastic;
   const core::Model& m = e.require_model();
@@ -103,9 +108,7 @@ TEST(ElasticSim, DrawnFailuresFollowTheReplayOfTheSameSeed) {
               "checkpoint: {interval: 2s, storage: {write: 1GB/s, read: 2GB/s}}, failures: "
               "{mtbf: 40s, seed: 3}, restart: {detect: 0.5s, launch: 1s}",
               "{trace: phases}");
-  const sim::SimResult r = testing::simulate_strategy(e);
-  const auto strategy = strategies::make_strategy(e);
-  const core::RunSummary s = core::summarize(r.trace, r.links, strategy->roles());
+  const auto [r, s] = simulate_and_summarize(e);
   ASSERT_TRUE(s.elastic.has_value());
   EXPECT_GE(s.elastic->failures, 3);
   // The replay at the simulated steady step meets the same failures and takes the same decisions;
@@ -128,9 +131,7 @@ TEST(ElasticSim, LiveRescalingTrainsOnEachEpochsMembersAndSyncsTheStateWhenANode
                                      "40, leave: 3}, {at: iteration 80, join: 3}, {at: iteration 120, fail: "
                                      "1}]}, restart: {detect: 2s, rendezvous: 1s}",
                                      "{fidelity: steps, trace: messages}");
-  const sim::SimResult r = testing::simulate_strategy(e);
-  const auto strategy = strategies::make_strategy(e);
-  const core::RunSummary s = core::summarize(r.trace, r.links, strategy->roles());
+  const auto [r, s] = simulate_and_summarize(e);
   ASSERT_TRUE(s.elastic.has_value());
   const core::ElasticStats& el = *s.elastic;
   ASSERT_EQ(el.membership.size(), 4u);
@@ -208,9 +209,7 @@ TEST(ElasticSim, KeepingTheGlobalBatchSharesItAmongTheMembers) {
               "policy: live-rescale, batch: global, failures: {events: [{at: iteration "
               "20, leave: 3}]}, restart: {rendezvous: 1s}",
               "{fidelity: steps, trace: kernels}");
-  const sim::SimResult r = testing::simulate_strategy(e);
-  const auto strategy = strategies::make_strategy(e);
-  const core::RunSummary s = core::summarize(r.trace, r.links, strategy->roles());
+  const auto [r, s] = simulate_and_summarize(e);
   ASSERT_TRUE(s.elastic.has_value());
   EXPECT_EQ(s.elastic->samples_kept, 40 * 256);
   // Forward flops per rank and epoch (every forward kernel scales with the samples).
