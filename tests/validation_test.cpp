@@ -5,6 +5,7 @@
 //  - the validation suite (experiments/validation/suite.yaml): calibrated simulation against
 //    measured runs of all-reduces and data-parallel training; median |error| ≤ 10 %.
 // Timing-sensitive: ctest runs these alone (RUN_SERIAL).
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -139,11 +140,13 @@ TEST(AsymmetricLink, EachDirectionIsMeasuredAtItsOwnRate) {
 // behind 1 Gbit/s with 1 ms added. Calibration fits each class of link with its own ping-pong and
 // keeps every host's link (before, it wrote the default link only and the slow host was simulated
 // at 1 Gbit/s: −79 %). The rates come out at the testbed's TCP goodput where the link is the
-// bottleneck (1448 of 1514 bytes per frame), the latencies at least what the delay line adds.
-// Validated: ring all-reduce of 16 MiB over the four hosts. Measured here −14.5 %: TCP over the
-// long paths (host 2 to host 3: 3.7 ms round trip) ramps slower than the ping-pong against a
-// near host shows, which the model does not describe yet; the bound is 25 %, not the suite's 10 %.
-TEST(MixedLinks, CalibrationKeepsEveryHostLinkAndValidatesTheRing) {
+// bottleneck (1448 of 1514 bytes per frame), the latencies what the delay line adds (less, at
+// most, the transfer time the fit subtracts from a 4 KiB message that passed in tbf's bucket).
+// Validated: ring and halving-doubling all-reduce of 16 MiB over the four hosts, within the
+// suite's 10 %: ring measured −2.8 to −3.8 % here. Before the delay line took GSO packets in batches at
+// real-time priority, host 3 calibrated at 39 % of its rate and the ring measured −19 to −28 %: the delay
+// line waited for a CPU behind the busy-polling ranks and TCP saw longer round trips than the wire's.
+TEST(MixedLinks, CalibrationKeepsEveryHostLinkAndValidatesAllReduces) {
   DMLSIM_REQUIRE_ROOT();
   ScratchDir scratch("validation-mixed");
   write_file(scratch / "platform.yaml", R"(platform:
@@ -167,24 +170,30 @@ TEST(MixedLinks, CalibrationKeepsEveryHostLinkAndValidatesTheRing) {
   constexpr double kGoodput = 1448.0 / 1514.0;
   EXPECT_NEAR(star->link.bandwidth / (1e9 / 8 * kGoodput), 1.0, 0.05);
   EXPECT_NEAR(star->link_of(2).bandwidth / (200e6 / 8 * kGoodput), 1.0, 0.05);
-  EXPECT_GE(star->link_of(2).latency, 500e-6);
+  EXPECT_NEAR(star->link_of(3).bandwidth / (1e9 / 8 * kGoodput), 1.0, 0.05);
+  EXPECT_GE(star->link_of(2).latency, 500e-6 - 4096 / star->link_of(2).bandwidth);
   EXPECT_LE(star->link_of(2).latency, 1e-3);
-  EXPECT_GE(star->link_of(3).latency, 1e-3);
+  EXPECT_GE(star->link_of(3).latency, 1e-3 - 4096 / star->link_of(3).bandwidth);
   EXPECT_LE(star->link_of(3).latency, 2e-3);
 
-  write_file(scratch / "ring.yaml", R"(experiment:
+  for (const char* algorithm : {"ring", "halving-doubling"}) {
+    SCOPED_TRACE(algorithm);
+    write_file(scratch / "allreduce.yaml", fmt::format(R"(experiment:
   platform: platform.yaml
   iterations: 3
-  strategy: {type: collective, algorithm: ring, size: 16MiB}
-)");
-  const auto validated = run_dmlsim(
-      {"validate", (scratch / "ring.yaml").string(), "--calibrated",
-       (scratch / "cal" / "platform.yaml").string(), "--repeat", "3", "--out", (scratch / "v").string()},
-      scratch);
-  std::cout << validated.out;
-  ASSERT_EQ(validated.exit_code, 0) << validated.err;
-  const auto report = testing::read_json(scratch / "v" / "validation.json");
-  EXPECT_LE(std::abs(report["error_percent"].get<double>()), 25.0);
+  strategy: {{type: collective, algorithm: {}, size: 16MiB}}
+)",
+                                                       algorithm));
+    const std::filesystem::path out = scratch / fmt::format("v-{}", algorithm);
+    const auto validated =
+        run_dmlsim({"validate", (scratch / "allreduce.yaml").string(), "--calibrated",
+                    (scratch / "cal" / "platform.yaml").string(), "--repeat", "3", "--out", out.string()},
+                   scratch);
+    std::cout << validated.out;
+    ASSERT_EQ(validated.exit_code, 0) << validated.err;
+    const auto report = testing::read_json(out / "validation.json");
+    EXPECT_LE(std::abs(report["error_percent"].get<double>()), 10.0);
+  }
 }
 
 // Federated rounds on a testbed of six clients in three asymmetric link classes (issue 13): calibrated
