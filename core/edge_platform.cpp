@@ -2,11 +2,15 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <numbers>
 
+#include "core/availability_trace.hpp"
+#include "core/client_trace.hpp"
 #include "core/device.hpp"
+#include "core/errors.hpp"
 #include "core/seeded_draws.hpp"
 
 namespace dmlsim::core {
@@ -46,6 +50,23 @@ Spread parse_spread(const ConfigNode& cls) {
   s.compute = sigma("compute");
   s.bandwidth = sigma("bandwidth");
   return s;
+}
+
+// A class's `availability` as a trace file (availability_trace.hpp, rows `client,from,to` with the
+// client counted within the class): each listed client's online windows, by host.
+void read_class_windows(const ConfigNode& file, const HostClass& hc, Platform& p) {
+  const std::filesystem::path path = file.resolve_path(file.as_string());
+  for (const AvailabilityWindow& w : read_availability(path, "client")) {
+    if (w.key >= hc.count) {
+      throw ConfigError(fmt::format("{}:{}: client {}: class {} has {} clients, numbered from 0",
+                                    path.string(), w.line, w.key, hc.name, hc.count));
+    }
+    p.host_windows[hc.first + w.key].emplace_back(w.from, w.to);
+  }
+  for (int h = hc.first; h < hc.first + hc.count; ++h) {
+    if (const auto it = p.host_windows.find(h); it != p.host_windows.end())
+      std::sort(it->second.begin(), it->second.end());
+  }
 }
 
 }  // namespace
@@ -92,19 +113,36 @@ void parse_edge_platform(const ConfigNode& node, Platform& p) {
   for (const std::string& name : classes.keys()) {
     const ConfigNode cls = classes.at(name);
     if (!cls.is_map()) cls.fail("expected {count, link, device}");
-    cls.expect_only({"count", "link", "device", "region", "spread", "availability"});
+    cls.expect_only({"count", "trace", "link", "device", "region", "spread", "availability"});
     if (!cls.has("device"))
       cls.fail("a client class needs a 'device' (a shipped name such as phone, or a file)");
     if (!cls.has("link")) cls.fail("a client class needs a 'link': its access link, {down, up, latency}");
     HostClass hc;
     hc.name = name;
     hc.first = star.hosts;
-    hc.count = static_cast<int>(cls.integer_in("count", 1, kMaxClients));
+    std::vector<ClientProfile> profiles;  // from the class's client trace, one per client
+    if (const auto trace = cls.find("trace")) {
+      const std::filesystem::path path = trace->resolve_path(trace->as_string());
+      profiles = read_client_trace(path);
+      if (cls.has("spread"))
+        cls.at("spread").fail("the class's 'trace' gives every client its own figures: drop 'spread'");
+      if (profiles.size() > static_cast<std::size_t>(kMaxClients))
+        trace->fail(fmt::format("{} clients; at most {}", profiles.size(), kMaxClients));
+      if (cls.has("count") && cls.at("count").as_int() != static_cast<std::int64_t>(profiles.size())) {
+        cls.at("count").fail(fmt::format("{} clients, but the trace {} has {}", cls.at("count").as_int(),
+                                         path.string(), profiles.size()));
+      }
+      hc.count = static_cast<int>(profiles.size());
+    } else {
+      hc.count = static_cast<int>(cls.integer_in("count", 1, kMaxClients));
+    }
     if (star.hosts + hc.count > kMaxClients)
       cls.at("count").fail(fmt::format("more than {} clients in all", kMaxClients));
     LinkSpec link = parse_link(cls.at("link"));
     hc.link = link;
-    if (const auto a = cls.find("availability")) {
+    if (const auto a = cls.find("availability"); a && a->is_scalar()) {
+      read_class_windows(*a, hc, p);
+    } else if (a) {
       a->expect_only({"period", "online", "start", "jitter"});
       if (!a->has("period") || !a->has("online"))
         a->fail("give 'period' and 'online': online for `online` of every `period` (e.g. 24h and 8h)");
@@ -124,6 +162,7 @@ void parse_edge_platform(const ConfigNode& node, Platform& p) {
         a->at("jitter").fail("spreads the window's opening around 'start': give 'start' too");
       }
     }
+    double core_latency = 0;
     if (const auto region = cls.find("region")) {
       hc.region = region->as_string();
       const auto it = regions.find(hc.region);
@@ -133,7 +172,7 @@ void parse_edge_platform(const ConfigNode& node, Platform& p) {
         region->fail(fmt::format("unknown region '{}' (platform.regions: {})", hc.region,
                                  known.empty() ? "none given" : known));
       }
-      link.latency += it->second;  // the WAN core between the region and the server
+      core_latency = it->second;  // the WAN core between the region and the server
     }
     const ConfigNode device_node = cls.at("device");
     const std::string device_key = device_node.as_flow_yaml();
@@ -143,11 +182,22 @@ void parse_edge_platform(const ConfigNode& node, Platform& p) {
     for (int h = hc.first; h < hc.first + hc.count; ++h) {
       const auto key = static_cast<std::uint64_t>(h);
       LinkSpec own = link;
-      const double b = lognormal_factor(seed, 2 * key, spread.bandwidth);
-      own.bandwidth *= b;
-      own.up_bandwidth *= b;
+      double speed = 1;
+      if (profiles.empty()) {
+        const double b = lognormal_factor(seed, 2 * key, spread.bandwidth);
+        own.bandwidth *= b;
+        own.up_bandwidth *= b;
+        speed = lognormal_factor(seed, 2 * key + 1, spread.compute);
+      } else {
+        const ClientProfile& client = profiles[static_cast<std::size_t>(h - hc.first)];
+        own.up_bandwidth = client.up.value_or(link.nominal_up());
+        own.bandwidth = client.down.value_or(link.bandwidth);
+        own.latency = client.latency.value_or(link.latency);
+        speed = client.compute.value_or(1);
+      }
+      own.latency += core_latency;
       star.host_links.emplace(h, own);
-      p.host_devices.emplace(h, faster(device->second, lognormal_factor(seed, 2 * key + 1, spread.compute)));
+      p.host_devices.emplace(h, faster(device->second, speed));
     }
     star.hosts += hc.count;
     p.host_classes.push_back(hc);

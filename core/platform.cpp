@@ -331,6 +331,13 @@ double availability_phase(const Platform& p, const HostClass& c, int host, doubl
 }  // namespace
 
 std::optional<double> Platform::online_until(int host, double t) const {
+  if (const auto traced = host_windows.find(host); traced != host_windows.end()) {
+    const auto& windows = traced->second;  // the first window that has not ended by t
+    const auto w = std::upper_bound(windows.begin(), windows.end(), t,
+                                    [](double time, const auto& window) { return time < window.second; });
+    if (w != windows.end() && w->first <= t) return w->second;
+    return std::nullopt;
+  }
   const HostClass* c = class_of(host);
   if (c == nullptr || c->period <= 0 || c->online >= c->period)
     return std::numeric_limits<double>::infinity();
@@ -341,6 +348,12 @@ std::optional<double> Platform::online_until(int host, double t) const {
 
 double Platform::next_online(int host, double t) const {
   if (online_until(host, t)) return t;
+  if (const auto traced = host_windows.find(host); traced != host_windows.end()) {
+    const auto& windows = traced->second;  // never again after its last window
+    const auto w = std::upper_bound(windows.begin(), windows.end(), t,
+                                    [](double time, const auto& window) { return time < window.first; });
+    return w == windows.end() ? std::numeric_limits<double>::infinity() : w->first;
+  }
   const HostClass& c = *class_of(host);
   return t + (c.period - availability_phase(*this, c, host, t));
 }

@@ -150,6 +150,10 @@ struct Platform {
   // Named classes of hosts (`topology: edge`, edge_platform.hpp); empty for other topologies.
   std::vector<HostClass> host_classes;
   std::uint64_t population_seed = 1;  // an edge platform's `seed`: spreads and availability offsets
+  // Online windows [from, to) of the hosts whose class reads them from an availability trace
+  // (availability_trace.hpp), in time order; a host of such a class that the trace does not list
+  // is always online.
+  std::map<int, std::vector<std::pair<double, double>>> host_windows;
 
   int host_count() const;
   // The class of `host`, or nullptr.

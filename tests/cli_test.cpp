@@ -672,6 +672,20 @@ TEST(Cli, NonexistentExperimentFile) {
   EXPECT_FALSE(std::filesystem::exists(scratch / "o"));
 }
 
+// A federated run that outlives its population's availability traces: one error naming the
+// platform file, exit 2, no output (before, the server waited for a client for ever).
+TEST(Cli, ARunPastTheAvailabilityTracesIsBadInput) {
+  ScratchDir scratch("cli-past-traces");
+  const auto r = run_dmlsim({"run", (testing::source_dir() / "experiments/federated-traced.yaml").string(),
+                             "--set", "iterations=1000", "--out", (scratch / "o").string()},
+                            scratch);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err.find("dmlsim: "), 0U) << r.err;
+  EXPECT_NE(r.err.find("edge-traced-12.yaml: no client is online after"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "one error, nothing else: " << r.err;
+  EXPECT_FALSE(std::filesystem::exists(scratch / "o"));
+}
+
 TEST(Cli, UnknownOptionIsBadInput) {
   ScratchDir scratch("cli-option");
   write_file(scratch / "platform.yaml", kPlatform);

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "cli_helpers.hpp"
 #include "core/errors.hpp"
 #include "core/platform.hpp"
 
@@ -143,6 +144,107 @@ TEST(EdgePlatform, WindowsOpenAroundTheClassStart) {
       EXPECT_LE(opens, midnight + 23 * 3600);
     }
   }
+}
+
+// Per-client traces (FedScale's device and behaviour traces as CSV): every client of the class its
+// own rates, latency and speed, empty cells keeping the class's figure; its online windows from
+// the availability trace, unlisted clients always online, none after a client's last window.
+TEST(EdgePlatform, TracesGiveEveryClientItsOwnFiguresAndWindows) {
+  testing::ScratchDir dir("edge-traces");
+  testing::write_file(dir / "phones.csv",
+                      "down,up,latency,compute\n"
+                      "20Mbps,5Mbps,40ms,1\n"
+                      "8Mbps,,0.1,0.5\n"
+                      ",2Mbps,,2\n");
+  testing::write_file(dir / "online.csv",
+                      "client,from,to\n"
+                      "0,0,1h\n"
+                      "0,2h,3h\n"
+                      "2,30min,\n");
+  testing::write_file(dir / "edge.yaml", R"(platform:
+  topology: edge
+  server: {link: {bandwidth: 10Gbps, latency: 1ms}, device: cpu}
+  regions: {eu: 10ms}
+  classes:
+    box: {count: 1, link: {bandwidth: 100Mbps, latency: 5ms}, device: cpu}
+    phone: {trace: phones.csv, link: {down: 30Mbps, up: 6Mbps, latency: 50ms}, device: phone, region: eu,
+            availability: online.csv}
+)");
+  const core::Platform p = core::load_platform(dir / "edge.yaml");
+  ASSERT_EQ(p.host_count(), 5);
+  ASSERT_EQ(p.host_classes.size(), 2U);
+  EXPECT_EQ(p.host_classes[1].count, 3) << "one client per row";
+  const auto& star = std::get<core::StarTopology>(p.topology);
+  EXPECT_DOUBLE_EQ(star.link_of(1).down(), 20e6 / 8);
+  EXPECT_DOUBLE_EQ(star.link_of(1).up(), 5e6 / 8);
+  EXPECT_DOUBLE_EQ(star.link_of(1).latency, 40e-3 + 10e-3);
+  EXPECT_DOUBLE_EQ(star.link_of(2).down(), 8e6 / 8);
+  EXPECT_DOUBLE_EQ(star.link_of(2).up(), 6e6 / 8) << "an empty cell keeps the class's rate";
+  EXPECT_DOUBLE_EQ(star.link_of(2).latency, 0.1 + 10e-3) << "a plain number is seconds";
+  EXPECT_DOUBLE_EQ(star.link_of(3).down(), 30e6 / 8);
+  EXPECT_DOUBLE_EQ(star.link_of(3).up(), 2e6 / 8);
+  EXPECT_DOUBLE_EQ(star.link_of(3).latency, 50e-3 + 10e-3);
+  const double phone = *p.device_of(1).peak(core::DType::fp32);
+  EXPECT_DOUBLE_EQ(*p.device_of(2).peak(core::DType::fp32), 0.5 * phone);
+  EXPECT_DOUBLE_EQ(*p.device_of(3).peak(core::DType::fp32), 2 * phone);
+
+  const double inf = std::numeric_limits<double>::infinity();
+  EXPECT_EQ(p.online_until(1, 0), 3600.0);
+  EXPECT_EQ(p.online_until(1, 3599), 3600.0);
+  EXPECT_FALSE(p.online_until(1, 3600)) << "a window ends at its 'to'";
+  EXPECT_EQ(p.next_online(1, 3600), 7200.0);
+  EXPECT_EQ(p.online_until(1, 7200), 10800.0);
+  EXPECT_FALSE(p.online_until(1, 10800));
+  EXPECT_EQ(p.next_online(1, 10800), inf) << "never online after its last window";
+  EXPECT_EQ(p.online_until(2, 5e6), inf) << "a client the trace does not list is always online";
+  EXPECT_FALSE(p.online_until(3, 0));
+  EXPECT_EQ(p.next_online(3, 0), 1800.0);
+  EXPECT_EQ(p.online_until(3, 1800), inf) << "an empty 'to' is until the end";
+  EXPECT_EQ(p.online_until(0, 0), inf) << "the class without traces";
+}
+
+// A malformed trace is one error naming the file, the line and the field.
+TEST(EdgePlatform, AMalformedTraceIsOneErrorNamingFileLineAndField) {
+  testing::ScratchDir dir("edge-bad-traces");
+  const auto error_of = [&](const std::string& csv, const std::string& keys, bool availability = false) {
+    testing::write_file(dir / "t.csv", csv);
+    testing::write_file(
+        dir / "edge.yaml",
+        "platform:\n  topology: edge\n  server: {link: {bandwidth: 10Gbps, latency: 1ms}, device: "
+        "cpu}\n  classes:\n    phone: {link: {bandwidth: 10Mbps, latency: 1ms}, device: phone, " +
+            std::string(availability ? "count: 2, availability: t.csv" : "trace: t.csv") + keys + "}\n");
+    try {
+      core::load_platform(dir / "edge.yaml");
+    } catch (const core::ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  const std::string csv = (dir / "t.csv").string();
+  EXPECT_EQ(error_of("down,speed\n1Mbps,2\n", ""),
+            csv + ":1: unknown column 'speed': the header names some of compute,down,up,latency");
+  EXPECT_EQ(error_of("down,up\n1Mbps,2Mbps\n3Mbps\n", ""), csv + ":3: 1 fields; the header on line 1 has 2");
+  EXPECT_EQ(error_of("down\n1Mbps\nfast\n", "").find(csv + ":3: field 'down': 'fast' is not valid"), 0U);
+  EXPECT_EQ(error_of("compute\n0\n", ""), csv + ":2: field 'compute': '0' is not positive");
+  EXPECT_EQ(error_of("latency\n-1\n", ""),
+            csv + ":2: field 'latency': '-1' is not a latency of zero or more");
+  EXPECT_EQ(error_of("down\n", ""), csv + ":1: no clients: one row per client of the class");
+  EXPECT_NE(error_of("down\n1Mbps\n", ", count: 2")
+                .find("field 'platform.classes.phone.count': 2 clients, but the "
+                      "trace " +
+                      csv + " has 1"),
+            std::string::npos);
+  EXPECT_NE(error_of("down\n1Mbps\n", ", spread: {compute: 0.5}")
+                .find("field 'platform.classes.phone.spread': the class's 'trace' gives every client its own "
+                      "figures"),
+            std::string::npos);
+  EXPECT_EQ(error_of("client,from,to\n2,0,1h\n", "", true),
+            csv + ":2: client 2: class phone has 2 clients, numbered from 0");
+  EXPECT_EQ(error_of("node,from,to\n0,0,1h\n", "", true), csv + ":1: the header must be client,from,to");
+  EXPECT_EQ(error_of("client,from,to\n0,0,2h\n0,1h,3h\n", "", true),
+            csv + ":3: client 0's window overlaps the one on line 2");
+  EXPECT_EQ(error_of("client,from,to\n0,2h,1h\n", "", true),
+            csv + ":2: field 'to': the window ends at 1h but starts at 2h");
 }
 
 struct BadEdge {

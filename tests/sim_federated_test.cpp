@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "cli_helpers.hpp"
 #include "core/errors.hpp"
 #include "core/summary.hpp"
 #include "sim_helpers.hpp"
@@ -115,6 +116,138 @@ TEST(SimFederated, ARoundIsTheSlowestClientsTaskPlusTheAggregation) {
   EXPECT_NEAR(s.iteration_mean, round, round * 1e-9);
   EXPECT_EQ(s.samples_per_iteration, 2 * (640 + 640 + 160 + 160));
   EXPECT_EQ(marks(r.trace, "report").size(), 8U);
+}
+
+// A population read from a client trace (four clients, each its own down and up rate, latency and
+// speed as a factor of the class's device): a round is the slowest task, each task costed with
+// that client's own figures.
+TEST(SimFederated, ATracedPopulationTrainsAtEachClientsOwnFigures) {
+  testing::ScratchDir dir("federated-traced");
+  testing::write_file(dir / "clients.csv",
+                      "down,up,latency,compute\n"
+                      "20Mbps,5Mbps,10ms,1\n"
+                      "50Mbps,10Mbps,30ms,0.5\n"
+                      "100Mbps,100Mbps,2ms,2\n"
+                      "8Mbps,2Mbps,10ms,1.5\n");
+  testing::write_file(dir / "edge.yaml", R"(platform:
+  topology: edge
+  server: {link: {bandwidth: 10Gbps, latency: 1ms}, device: cpu}
+  classes:
+    traced: {trace: clients.csv, link: {bandwidth: 1Gbps, latency: 1ms}, device: cpu}
+)");
+  const core::Experiment e =
+      federated((dir / "edge.yaml").string(), 4, 2, "clients_per_round: 4, local_epochs: 2, samples: 320");
+  const core::Model& m = e.require_model();
+  const double bytes = static_cast<double>(m.gradient_bytes());
+  const double cpu_step = step_seconds(m, e.platform.device_of(4));  // the server's: the class's device
+  struct Client {
+    double down, up, latency, speed;
+  };
+  const Client clients[] = {{20e6 / 8, 5e6 / 8, 10e-3, 1},
+                            {50e6 / 8, 10e6 / 8, 30e-3, 0.5},
+                            {100e6 / 8, 100e6 / 8, 2e-3, 2},
+                            {8e6 / 8, 2e6 / 8, 10e-3, 1.5}};
+  double slowest = 0;
+  for (const Client& k : clients) {
+    const double alpha = k.latency + 1e-3;  // the client's link and the server's
+    const double task = (alpha + bytes / k.down) + 2 * 10 * cpu_step / k.speed + (alpha + bytes / k.up);
+    slowest = std::max(slowest, task);
+  }
+  const double round = slowest + aggregation_seconds(e, 4);
+  const sim::SimResult r = testing::simulate_strategy(e);
+  const auto rounds = rounds_of(r.trace, 4);
+  ASSERT_EQ(rounds.size(), 2U);
+  for (const auto& [start, end] : rounds) EXPECT_NEAR(end - start, round, round * 1e-9);
+  EXPECT_NEAR(strategies::make_strategy(e)->predict().iteration_seconds, round, round * 1e-9);
+}
+
+// Eight clients; 0–3 come and go (six windows of 2.5 tasks every 3 tasks, each client's shifted),
+// 4–7 are always online. Returns the platform file.
+std::string traced_windows_platform(const testing::ScratchDir& dir, double task, const std::string& classes) {
+  std::string windows = "client,from,to\n";
+  for (int c = 0; c < 4; ++c) {
+    for (int w = 0; w < 6; ++w) {
+      const double from = (3 * w + 0.7 * c) * task;
+      windows += fmt::format("{},{:.12f},{:.12f}\n", c, from, from + 2.5 * task);
+    }
+  }
+  testing::write_file(dir / "online.csv", windows);
+  testing::write_file(dir / "edge.yaml", fmt::format(R"(platform:
+  topology: edge
+  server: {{link: {{bandwidth: 100Gbps, latency: 1us}}, device: cpu}}
+  classes:
+    {}
+)",
+                                                     classes));
+  return (dir / "edge.yaml").string();
+}
+
+constexpr const char* kComing =
+    "coming: {count: 4, link: {bandwidth: 1Gbps, latency: 1us}, device: cpu, availability: online.csv}";
+
+// The time of one client's task on the class's cpu: 10 steps.
+double cpu_task_seconds() {
+  const core::Experiment probe = federated(testing::star_platform(2, "10Gbps", "1us", "cpu"), 1, 1,
+                                           "clients_per_round: 1, samples: 320");
+  return 10 * step_seconds(probe.require_model(), probe.platform.device_of(0));
+}
+
+// Windows from an availability trace decide who is drawn: a client trains only inside its windows
+// and one whose window closes mid-task goes offline; the replay predicts the simulation.
+TEST(SimFederated, TracedWindowsDecideWhoIsDrawn) {
+  testing::ScratchDir dir("federated-windows");
+  const double task = cpu_task_seconds();
+  const core::Experiment e =
+      federated(traced_windows_platform(
+                    dir, task,
+                    std::string(kComing) +
+                        "\n    staying: {count: 4, link: {bandwidth: 1Gbps, latency: 1us}, device: cpu}"),
+                8, 12, fmt::format("clients_per_round: 3, deadline: {:.12f}s, samples: 320", 3 * task),
+                "  simulation: {payload: true}\n");
+  const sim::SimResult r = testing::simulate_strategy(e);
+  const auto online = [&](int client, double t) { return e.platform.online_until(e.placement[client], t); };
+  int offline = 0, uploads_of_traced = 0;
+  for (const core::TraceEvent& ev : r.trace.events()) {
+    if (ev.rank >= 8) continue;
+    const std::string_view name = r.trace.text(ev.name);
+    if (ev.lane == core::Lane::phase && name == "upload") {
+      EXPECT_TRUE(online(ev.rank, ev.start))
+          << "client " << ev.rank << " trained past its window at " << ev.start;
+      if (ev.rank < 4) ++uploads_of_traced;
+    }
+    if (ev.lane == core::Lane::mark && name == "offline") {
+      ++offline;
+      EXPECT_FALSE(online(ev.rank, ev.start)) << "client " << ev.rank << " at " << ev.start;
+    }
+  }
+  EXPECT_GT(uploads_of_traced, 0);
+  EXPECT_GT(offline, 0) << "windows close on some tasks";
+  const auto strategy = strategies::make_strategy(e);
+  const double simulated = core::summarize(r.trace, r.links, strategy->roles()).iteration_mean;
+  EXPECT_NEAR(strategy->predict().iteration_seconds, simulated, simulated * 1e-9);
+}
+
+// Past every client's last window no round can start: one error naming the platform file, from the
+// simulation and from the replay (before, the server would have waited for ever).
+TEST(SimFederated, RunningPastTheTracedWindowsIsOneError) {
+  testing::ScratchDir dir("federated-past-windows");
+  const double task = cpu_task_seconds();
+  const core::Experiment past =
+      federated(traced_windows_platform(dir, task, kComing), 4, 200,
+                fmt::format("clients_per_round: 3, deadline: {:.12f}s, samples: 320", 3 * task));
+  const std::string expected = (dir / "edge.yaml").string() + ": no client is online after";
+  try {
+    strategies::make_strategy(past)->predict();
+    ADD_FAILURE() << "the replay ran past the traces";
+  } catch (const core::ConfigError& error) {
+    EXPECT_EQ(std::string(error.what()).find(expected), 0U) << error.what();
+  }
+  try {
+    testing::simulate_strategy(past);
+    ADD_FAILURE() << "the simulation ran past the traces";
+  } catch (const std::exception& error) {
+    EXPECT_NE(std::string(error.what()).find(expected), std::string::npos) << error.what();
+  }
 }
 
 // Five equal clients but for their speed (slowdown 5, 1, 4, 2, 3), all selected, the round closing

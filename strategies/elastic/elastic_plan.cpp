@@ -10,11 +10,11 @@
 #include <map>
 #include <set>
 
+#include "core/availability_trace.hpp"
 #include "core/errors.hpp"
 #include "core/seeded_draws.hpp"
 #include "core/summary.hpp"
 #include "core/units.hpp"
-#include "strategies/elastic/availability.hpp"
 
 namespace dmlsim::strategies {
 
@@ -98,7 +98,7 @@ std::vector<int> read_nodes(const core::ConfigNode& value, const ElasticOptions&
   return nodes;
 }
 
-// An availability trace (availability.hpp) as timed events: each window's start a join, its end a
+// An availability trace (core/availability_trace.hpp) as timed events: each window's start a join, its end a
 // preemption (a failure, or a clean leave with `preemption: leave`); nodes whose first window starts
 // after the job's are out of it at the start.
 void read_availability_events(const core::ConfigNode& file, const core::ConfigNode& failures,
@@ -109,11 +109,11 @@ void read_availability_events(const core::ConfigNode& file, const core::ConfigNo
     failures.at("preemption").fail("fail (the work since the last commit is lost) or leave (at a commit)");
   const auto preempted = preemption == "leave" ? MembershipEvent::Kind::leave : MembershipEvent::Kind::fail;
   std::map<int, double> first_window;  // job node index → its first window's start
-  for (const AvailabilityWindow& w : read_availability(path)) {
-    const std::optional<int> index = o.node_index(w.node);
+  for (const core::AvailabilityWindow& w : core::read_availability(path, "node")) {
+    const std::optional<int> index = o.node_index(w.key);
     if (!index) {
       throw core::ConfigError(
-          fmt::format("{}:{}: node {} runs none of the job's ranks", path.string(), w.line, w.node));
+          fmt::format("{}:{}: node {} runs none of the job's ranks", path.string(), w.line, w.key));
     }
     const int n = *index;
     const auto [it, inserted] = first_window.try_emplace(n, w.from);

@@ -88,6 +88,7 @@ class Federated final : public Strategy {
         core::optimizer_step("optimizer.step", parameters_, model_.dtype, core::OptimizerStep::Kind::sgd));
     for (const core::HostClass& c : e.platform.host_classes)
       availability_ = availability_ || (c.period > 0 && c.online < c.period);
+    availability_ = availability_ || !e.platform.host_windows.empty();
     if (availability_ && plan_.mode == FederatedPlan::Mode::fedbuff)
       node.fail("the platform's clients have availability windows, which only mode fedavg handles so far");
     if (availability_ && !plan_.deadline) {
@@ -261,8 +262,9 @@ class Federated final : public Strategy {
         for (const int c : idle_clients())
           wake = std::min(wake, s_.experiment_.platform.next_online(host_of(c), rank_.now()));
         const double left = wake - rank_.now();
+        if (inbox_.empty() && !std::isfinite(left)) no_client_online_again(s_.experiment_, rank_.now(), r);
         if (inbox_.empty()) {
-          rank_.sleep(left);  // every client idle: finite
+          rank_.sleep(left);  // every client idle
         } else if (std::isfinite(left)) {
           if (const auto got = rank_.wait_any_for(inbox_.requests, left)) handle(*got, r);
         } else {
@@ -552,6 +554,7 @@ Prediction Federated::predict() const {
         wake = std::min(wake, free > now ? free : platform.next_online(host(c), now));
       }
       if (!idle.empty()) break;
+      if (!std::isfinite(wake)) no_client_online_again(experiment_, now, r);
       now = wake;
     }
     const std::vector<int> selected =

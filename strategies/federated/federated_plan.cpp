@@ -7,6 +7,7 @@
 
 #include "core/errors.hpp"
 #include "core/seeded_draws.hpp"
+#include "core/units.hpp"
 
 namespace dmlsim::strategies {
 namespace {
@@ -151,6 +152,13 @@ std::optional<double> dropout_point(const FederatedPlan& plan, int client, std::
                        core::splitmix64((std::uint64_t(client) << 32) ^ std::uint64_t(task)));
   if (core::unit_interval(bits) >= plan.dropout) return std::nullopt;
   return core::unit_interval(core::splitmix64(bits));
+}
+
+void no_client_online_again(const core::Experiment& experiment, double now, int round) {
+  throw core::ConfigError(fmt::format(
+      "{}: no client is online after {} (round {} of {}): the availability traces end before the run does; "
+      "run fewer rounds or extend the traces",
+      experiment.platform.source, core::format_duration(now), round + 1, experiment.iterations));
 }
 
 }  // namespace dmlsim::strategies

@@ -74,4 +74,8 @@ std::vector<int> sample_clients(std::uint64_t seed, std::uint64_t draw, std::spa
 // its local steps, in [0, 1). The client and the server draw the same.
 std::optional<double> dropout_point(const FederatedPlan& plan, int client, std::int64_t task);
 
+// A round that can never start: every client idle and none online again (availability traces
+// that end before the run). Throws core::ConfigError naming the platform file.
+[[noreturn]] void no_client_online_again(const core::Experiment& experiment, double now, int round);
+
 }  // namespace dmlsim::strategies
