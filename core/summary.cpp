@@ -463,7 +463,8 @@ void print_summary(const RunSummary& s, std::ostream& out, std::size_t max_links
     std::vector<std::pair<std::string, double>> means;
     for (const auto& counts : s.iteration_marks) {
       for (const auto& [name, n] : counts) {
-        auto it = std::find_if(means.begin(), means.end(), [&](const auto& m) { return m.first == name; });
+        const std::string& mark = name;  // clang 14 cannot capture a structured binding
+        auto it = std::find_if(means.begin(), means.end(), [&](const auto& m) { return m.first == mark; });
         if (it == means.end()) it = means.insert(means.end(), {name, 0.0});
         it->second += n;
       }

@@ -89,9 +89,7 @@ class Federated final : public Strategy {
     for (const core::HostClass& c : e.platform.host_classes)
       availability_ = availability_ || (c.period > 0 && c.online < c.period);
     availability_ = availability_ || !e.platform.host_windows.empty();
-    if (availability_ && plan_.mode == FederatedPlan::Mode::fedbuff)
-      node.fail("the platform's clients have availability windows, which only mode fedavg handles so far");
-    if (availability_ && !plan_.deadline) {
+    if (availability_ && plan_.mode == FederatedPlan::Mode::fedavg && !plan_.deadline) {
       node.fail(
           "the platform's clients have availability windows: a client whose window closes mid-task "
           "never reports, so give the round a 'deadline'");
@@ -399,19 +397,39 @@ class Federated final : public Strategy {
     }
 
     // Nguyen et al. 2022: `per_round` clients always training; every `buffer` fresh-enough updates
-    // make one aggregation (one iteration).
+    // make one aggregation (one iteration). With availability windows the clients drawn are idle and
+    // online; a client whose window closes mid-task says so, and its slot goes to another; while
+    // fewer than `per_round` are online, the free slots wait for windows to open.
     void fedbuff() {
       std::uint64_t draws = 0;
-      std::vector<int> everyone(static_cast<std::size_t>(plan_.clients));
-      std::iota(everyone.begin(), everyone.end(), 0);
-      for (const int c : sample_clients(plan_.seed, draws++, everyone, plan_.per_round)) dispatch(c, 0);
+      if (s_.availability_) {
+        fill_slots(0, draws);
+      } else {
+        std::vector<int> everyone(static_cast<std::size_t>(plan_.clients));
+        std::iota(everyone.begin(), everyone.end(), 0);
+        for (const int c : sample_clients(plan_.seed, draws++, everyone, plan_.per_round)) dispatch(c, 0);
+      }
       for (int a = 0; a < s_.experiment_.iterations; ++a) {
         core::Phase iteration(rank_, "iteration", a, attributes(core::Attribute::round, a));
         std::vector<std::pair<int, double>> buffered;
         while (static_cast<int>(buffered.size()) < plan_.buffer) {
-          const int c = inbox_.take(rank_.wait_any(inbox_.requests)).first;
+          const std::optional<std::size_t> got = next_fedbuff_event(a);
+          if (!got) {  // a window opened
+            fill_slots(a, draws);
+            continue;
+          }
+          const auto [c, kind] = inbox_.take(*got);
           Client& client = clients_[static_cast<std::size_t>(c)];
           client.busy = false;
+          if (s_.availability_) {
+            if (client.model_send.pending()) rank_.wait(client.model_send);
+            withdraw(c, kind == Inbox::Kind::update ? Inbox::Kind::gone : Inbox::Kind::update);
+          }
+          if (kind == Inbox::Kind::gone) {
+            { core::Phase mark(rank_, "offline", a, attributes(core::Attribute::client, c)); }
+            fill_slots(a, draws);
+            continue;
+          }
           const int staleness = version_ - client.base;
           const bool fresh = staleness <= plan_.max_staleness;
           {
@@ -421,11 +439,47 @@ class Federated final : public Strategy {
           }
           if (s_.experiment_.payload) check_update(c, client);
           if (fresh) buffered.emplace_back(c, 1.0);  // FedBuff averages the buffer's deltas
-          const std::vector<int> next = sample_clients(plan_.seed, draws++, idle_clients(), 1);
-          dispatch(next.at(0), a);
+          if (s_.availability_) {
+            fill_slots(a, draws);
+          } else {
+            const std::vector<int> next = sample_clients(plan_.seed, draws++, idle_clients(), 1);
+            dispatch(next.at(0), a);
+          }
         }
         aggregate(buffered, a);
       }
+    }
+
+    // Gives every free slot of FedBuff's `per_round` a task, drawn among the idle online clients.
+    void fill_slots(int a, std::uint64_t& draws) {
+      const auto busy = static_cast<int>(
+          std::count_if(clients_.begin(), clients_.end(), [](const Client& c) { return c.busy; }));
+      for (int free = plan_.per_round - busy; free > 0; --free) {
+        const std::vector<int> online = candidates();
+        if (online.empty()) return;
+        dispatch(sample_clients(plan_.seed, draws++, online, 1).at(0), a);
+      }
+    }
+
+    // FedBuff's next inbox entry; with availability windows and a slot free, nullopt when the first
+    // window of an idle client opens before anything comes in.
+    std::optional<std::size_t> next_fedbuff_event(int a) {
+      if (!s_.availability_) return rank_.wait_any(inbox_.requests);
+      const auto busy = static_cast<int>(
+          std::count_if(clients_.begin(), clients_.end(), [](const Client& c) { return c.busy; }));
+      double wake = std::numeric_limits<double>::infinity();
+      if (busy < plan_.per_round) {
+        for (const int c : idle_clients())
+          wake = std::min(wake, s_.experiment_.platform.next_online(host_of(c), rank_.now()));
+      }
+      const double left = wake - rank_.now();
+      if (inbox_.empty()) {
+        if (!std::isfinite(left)) no_client_online_again(s_.experiment_, rank_.now(), a);
+        rank_.sleep(left);
+        return std::nullopt;
+      }
+      if (std::isfinite(left)) return rank_.wait_any_for(inbox_.requests, left);
+      return rank_.wait_any(inbox_.requests);
     }
 
     // Takes the updates still on their way (late: never averaged), then stops every client.
@@ -531,6 +585,11 @@ Prediction Federated::predict() const {
     p.notes.push_back(
         "fedbuff: a rate estimate (steady state, no staleness discards); the simulation draws the actual "
         "clients");
+    if (availability_) {
+      p.notes.push_back(
+          "fedbuff: the estimate assumes every client online; the simulation draws among the online ones and "
+          "leaves slots empty while too few are");
+    }
     return p;
   }
 
