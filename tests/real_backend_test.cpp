@@ -216,6 +216,29 @@ TEST(RealHybrid, EveryDimensionMovesCheckedData) {
   testing::expect_same_events_as_simulated(scratch / "e.yaml", scratch / "out", 8, scratch);
 }
 
+// ZeRO-3 with its prefetch over real processes (tp 2 × dp 2 of the small transformer): the layers'
+// gathers and gradient reduce-scatters started on the dp communicator's stream while the rank
+// computes, each result checked on every member (payload mode), and the run has the simulator's
+// messages and events.
+TEST(RealZero3, PrefetchedGathersMoveCheckedData) {
+  ScratchDir scratch("real-zero3");
+  write_file(scratch / "e.yaml", fmt::format(R"(experiment:
+  name: zero3-real
+  platform: {{topology: star, hosts: 4, link: {{bandwidth: 1Gbps, latency: 10us}}, device: cpu}}
+  model: {}/models/tiny-transformer.yaml
+  parallelism: {{tp: 2, dp: 2}}
+  iterations: 2
+  strategy: {{type: tensor-parallel, micro_batches: 2, zero: 3}}
+  simulation: {{payload: true, trace: messages}}
+)",
+                                             DMLSIM_SOURCE_DIR));
+  const auto r = run_dmlsim({"run", (scratch / "e.yaml").string(), "--backend", "real", "--local",
+                             "--timeout", "180", "--out", (scratch / "out").string()},
+                            scratch);
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  testing::expect_same_events_as_simulated(scratch / "e.yaml", scratch / "out", 4, scratch);
+}
+
 // Tensor parallelism (tp 2 and 4: Megatron's column- and row-parallel GEMM pairs, their partial
 // sums all-reduced over MPI) and a dp 2 × tp 2 × pp 2 hybrid of an MLP over real processes train
 // like one rank: same parameters after three steps.

@@ -342,13 +342,16 @@ INSTANTIATE_TEST_SUITE_P(
 // ZeRO over dp 2 (tp 2, so tp's all-reduces are apart): stages 1 and 2 reduce-scatter the
 // gradients and all-gather the weights once per iteration (one chunk); stage 3 gathers each of the
 // 4 layers' weights before its forward and its backward and reduce-scatters its gradients after,
-// per micro-batch. Payload mode checks every result; the time is explain's (1e-9).
+// per micro-batch, here without prefetching (on this star, a prefetched gather would share host
+// links with tp's all-reduces: SimZeroPrefetch). Payload mode checks every result; the time is
+// explain's (1e-9).
 class SimZero : public ::testing::TestWithParam<int> {};
 
 TEST_P(SimZero, CollectivesPerStageAndTheirTime) {
   const int zero = GetParam();
-  const core::Experiment e = testing::experiment_from_yaml(
-      tensor_parallel_experiment("{tp: 2, dp: 2}", "tensor-parallel", fmt::format(", zero: {}", zero), true));
+  const core::Experiment e = testing::experiment_from_yaml(tensor_parallel_experiment(
+      "{tp: 2, dp: 2}", "tensor-parallel",
+      fmt::format(", zero: {}{}", zero, zero == 3 ? ", zero_prefetch: false" : ""), true));
   const sim::SimResult r = testing::simulate_strategy(e);
   const auto c = collectives_of(r.trace, 0);
   auto count = [&](const std::string& collective) {
@@ -368,6 +371,44 @@ TEST_P(SimZero, CollectivesPerStageAndTheirTime) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Sim, SimZero, ::testing::Values(1, 2, 3));
+
+// ZeRO-3 with DeepSpeed's prefetch, one layer ahead on the dp stream, over dp 4: the same
+// collectives (payload mode checks each), each layer waiting only for its own gather while the
+// next is on its way, gradient reduce-scatters queued behind. The iteration is explain's
+// recurrence (1e-9), shorter than without prefetching, and gathers overlap compute in the trace.
+TEST(SimZeroPrefetch, GathersOneLayerAheadOverlapCompute) {
+  const std::string yaml = tensor_parallel_experiment("{dp: 4}", "tensor-parallel", ", zero: 3", true);
+  const core::Experiment e = testing::experiment_from_yaml(yaml);
+  const sim::SimResult r = testing::simulate_strategy(e);
+  const auto c = collectives_of(r.trace, 0);
+  const int m = 2, layers = 4;
+  auto count = [&](const std::string& collective) {
+    int n = 0;
+    for (const auto& [bytes, k] : c.at(collective)) n += k;
+    return n;
+  };
+  EXPECT_EQ(count("reduce-scatter"), m * layers);
+  EXPECT_EQ(count("all-gather"), 2 * m * layers);
+  const core::RunSummary s = core::summarize(r.trace, {});
+  const double predicted = strategies::make_strategy(e)->predict().iteration_seconds;
+  EXPECT_NEAR(s.iteration_seconds.at(0) / predicted, 1.0, 1e-9);
+  const core::Experiment unprefetched = testing::experiment_from_yaml(
+      tensor_parallel_experiment("{dp: 4}", "tensor-parallel", ", zero: 3, zero_prefetch: false", true));
+  EXPECT_LT(predicted, strategies::make_strategy(unprefetched)->predict().iteration_seconds);
+  int overlapping = 0;
+  for (const core::TraceEvent& g : r.trace.events()) {
+    if (g.rank != 0 || g.lane != core::Lane::collective || r.trace.text(g.category) != "all-gather") continue;
+    for (const core::TraceEvent& k : r.trace.events()) {
+      if (k.rank == 0 && k.lane == core::Lane::compute && k.start < g.end && g.start < k.end) {
+        ++overlapping;
+        break;
+      }
+    }
+  }
+  // Every forward gather but the first runs beside the layer before it (in backward a gather may
+  // wait behind a reduce-scatter until that layer is done).
+  EXPECT_GE(overlapping, m * (layers - 1));
+}
 
 // The shipped Llama 2 70B example on 64 H100s (flows): the simulation takes what `explain`'s
 // closed form says — the schedule replayed with each stage's kernels and tp collectives, then the

@@ -123,8 +123,11 @@ ElasticOutcome drive_live_rescale(const ElasticOptions& o, std::int64_t iteratio
       if (ch.iteration >= step) first = std::min(first, ch.iteration - step);
     }
     first = std::max<std::int64_t>(first, std::min<std::int64_t>(1, iterations - step));
-    const auto [after, p] = x.warm_up(epoch, members, step, first);
-    t = after;
+    // The warm-up's end and the period after it (not a structured binding: the lambdas below capture
+    // the period, which clang 14 does not allow of a binding).
+    const std::pair<double, double> warm = x.warm_up(epoch, members, step, first);
+    const double p = warm.second;
+    t = warm.first;
     step += first;
     out.iterations_run += first;
     rank_steps += first * size;

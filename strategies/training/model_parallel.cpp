@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -152,6 +153,9 @@ class ModelParallel final : public Strategy {
           "DeepSpeed refuses them with pipeline parallelism too (use zero: 1, Megatron-LM's distributed "
           "optimizer)");
     }
+    zero_prefetch_ = node.boolean_or("zero_prefetch", true);
+    if (node.has("zero_prefetch") && zero_ < 3)
+      node.at("zero_prefetch").fail("prefetches the layers ZeRO stage 3 gathers: give zero: 3");
     // Payload mode trains an MLP for real (mlp_numerics.hpp) unless ZeRO-3 gathers its layers
     // (their messages then carry test values, as every transformer's do).
     if (const auto* mlp = model_.spec ? std::get_if<core::MlpConfig>(model_.spec.get()) : nullptr;
@@ -463,7 +467,51 @@ class ModelParallel final : public Strategy {
       }
       return slowest;
     };
+    auto collective_seconds = [&](int stage, const StepCollective& c) {
+      const auto& paths = (c.data_parallel ? dp_paths : tp_paths)[static_cast<std::size_t>(stage)];
+      if (!paths) return 0.0;
+      const CollectiveChoice& choice = c.data_parallel ? choice_ : tp_choice_;
+      return collective_cost(c.collective, choice.algorithm, c.data_parallel ? replicas_ : tensor_,
+                             c.bytes / element, element, *paths, choice.options)
+          .total();
+    };
+    // ZeRO-3 prefetched (run_steps_prefetched): t is the compute flow, `stream` when the dp stream
+    // is free; gathers start one layer ahead, reduce-scatters queue behind them, the pass ends when
+    // both are done.
+    auto prefetched_seconds_of = [&](int stage, std::span<const Step> steps) {
+      std::vector<double> gather_cost;
+      for (const Step& step : steps) {
+        if (step.collective && step.collective->data_parallel &&
+            step.collective->collective == Collective::all_gather)
+          gather_cost.push_back(collective_seconds(stage, *step.collective));
+      }
+      double t = 0, stream = 0;
+      std::size_t started = 0;
+      std::deque<double> gathered;  // end times of the gathers on their way
+      auto prefetch = [&] {
+        if (started == gather_cost.size()) return;
+        stream = std::max(stream, t) + gather_cost[started++];
+        gathered.push_back(stream);
+      };
+      prefetch();
+      for (const Step& step : steps) {
+        t += kernel_seconds_of(stage, step.kernels);
+        if (!step.collective) continue;
+        const StepCollective& c = *step.collective;
+        if (!c.data_parallel) {
+          t += collective_seconds(stage, c);
+        } else if (c.collective == Collective::all_gather) {
+          t = std::max(t, gathered.front());
+          gathered.pop_front();
+          prefetch();
+        } else {
+          stream = std::max(stream, t) + collective_seconds(stage, c);
+        }
+      }
+      return std::max(t, stream);
+    };
     auto seconds_of = [&](int stage, std::span<const Step> steps) {
+      if (zero_ >= 3 && zero_prefetch_ && replicas_ > 1) return prefetched_seconds_of(stage, steps);
       double t = 0;
       for (const Step& step : steps) {
         t += kernel_seconds_of(stage, step.kernels);
@@ -479,17 +527,25 @@ class ModelParallel final : public Strategy {
       }
       return t;
     };
-    std::vector<std::vector<std::array<double, 3>>> chunk_seconds(static_cast<std::size_t>(stages_));
+    // Per chunk: forward, input gradient, weight gradient, and the whole backward (their sum, but
+    // where ZeRO-3 prefetches: its gathers overlap across the two halves).
+    const bool prefetched = zero_ >= 3 && zero_prefetch_ && replicas_ > 1;
+    std::vector<std::vector<std::array<double, 4>>> chunk_seconds(static_cast<std::size_t>(stages_));
     for (int s = 0; s < stages_; ++s) {
       for (int c = 0; c < v; ++c) {
         const Chunk& chunk = chunk_of(s, c);
-        const std::array<double, 3> t{seconds_of(s, chunk.forward), seconds_of(s, chunk.input_gradient),
-                                      seconds_of(s, chunk.weight_gradient)};
+        std::array<double, 4> t{seconds_of(s, chunk.forward), seconds_of(s, chunk.input_gradient),
+                                seconds_of(s, chunk.weight_gradient), 0.0};
+        t[3] = prefetched ? seconds_of(s, chunk.backward) : t[1] + t[2];
         chunk_seconds[static_cast<std::size_t>(s)].push_back(t);
         auto& st = stage_times[static_cast<std::size_t>(s)];
         st.forward += t[0];
-        st.backward += t[1];
-        st.weight_gradient += t[2];
+        if (prefetched && !schedule_.split_backward) {
+          st.backward += t[3];
+        } else {
+          st.backward += t[1];
+          st.weight_gradient += t[2];
+        }
       }
     }
     // Point to point: each boundary's message (activation forward, gradient back) crosses it for
@@ -520,7 +576,7 @@ class ModelParallel final : public Strategy {
         [&](int stage, int chunk, PipelineOp op) {
           const auto& t = chunk_seconds[static_cast<std::size_t>(stage)][static_cast<std::size_t>(chunk)];
           if (op == PipelineOp::forward) return t[0];
-          if (op == PipelineOp::backward) return schedule_.split_backward ? t[1] : t[1] + t[2];
+          if (op == PipelineOp::backward) return schedule_.split_backward ? t[1] : t[3];
           return t[2];
         },
         [&](int boundary) { return message[static_cast<std::size_t>(boundary)]; });
@@ -667,6 +723,80 @@ class ModelParallel final : public Strategy {
     }
   }
 
+  // A ZeRO-3 collective started on the dp communicator's stream, with its payload until it is done.
+  struct StreamCollective {
+    core::CollectiveHandle handle;
+    std::vector<float> data;
+    Collective collective = Collective::all_gather;
+    std::string what;
+  };
+
+  StreamCollective start_on_stream(core::Communicator& dp, const StepCollective& c) const {
+    const std::uint32_t element = core::dtype_bytes(model_.dtype);
+    StreamCollective s;
+    s.collective = c.collective;
+    s.what = fmt::format("next to {}", c.next_to);
+    const std::uint64_t count = c.bytes / element;
+    if (experiment_.payload) {
+      s.data.assign(static_cast<std::size_t>(count), 0.0f);
+      fill_test_input(dp.index(), s.data);
+    }
+    const core::ElementBuffer buffer{count, element, experiment_.payload ? s.data.data() : nullptr};
+    s.handle = dp.start(
+        dp.schedule(c.collective, NamedAlgorithm(choice_.algorithm, choice_.options), count, element),
+        buffer);
+    return s;
+  }
+
+  void finish_on_stream(core::Rank& rank, core::Communicator& dp, StreamCollective& s) const {
+    rank.wait(s.handle);
+    if (!experiment_.payload) return;
+    if (std::string problem = check_test_output(s.collective, dp.size(), dp.index(), s.data);
+        !problem.empty()) {
+      throw core::BackendError(fmt::format("rank {}: the {} {} {}: {}", rank.rank(), dp.name(),
+                                           core::to_string(s.collective), s.what, problem));
+    }
+  }
+
+  // A pass under ZeRO-3 with prefetching (DeepSpeed's stage-3 prefetch, one layer ahead): the
+  // first layer's gather starts with the pass, and each next one on the dp stream as soon as the
+  // layer before it may compute; a layer waits only for its own gather. Backward's gradient
+  // reduce-scatters go on the same stream without waiting, and the pass ends once they are done,
+  // so that passes compose (nothing is prefetched across passes). Tensor-parallel collectives stay
+  // on the compute flow.
+  void run_steps_prefetched(core::Rank& rank, core::Communicator* tp, core::Communicator& dp,
+                            std::span<const Step> steps) const {
+    std::vector<std::size_t> gathers;  // the steps that end with a layer's gather
+    for (std::size_t i = 0; i < steps.size(); ++i) {
+      const auto& c = steps[i].collective;
+      if (c && c->data_parallel && c->collective == Collective::all_gather) gathers.push_back(i);
+    }
+    std::size_t started = 0;
+    std::deque<StreamCollective> gathering;
+    std::vector<StreamCollective> scattering;
+    auto prefetch = [&] {
+      if (started < gathers.size())
+        gathering.push_back(start_on_stream(dp, *steps[gathers[started++]].collective));
+    };
+    prefetch();
+    for (const Step& step : steps) {
+      if (!step.kernels.empty()) rank.compute(step.kernels);
+      if (!step.collective) continue;
+      const StepCollective& c = *step.collective;
+      if (!c.data_parallel) {
+        if (tp != nullptr)
+          run_collective(rank, *tp, tp_choice_, c.collective, c.bytes, fmt::format("next to {}", c.next_to));
+      } else if (c.collective == Collective::all_gather) {
+        finish_on_stream(rank, dp, gathering.front());
+        gathering.pop_front();
+        prefetch();
+      } else {
+        scattering.push_back(start_on_stream(dp, c));
+      }
+    }
+    for (StreamCollective& s : scattering) finish_on_stream(rank, dp, s);
+  }
+
   // Runs a pass: its kernels and, in turn, its collectives (Megatron's on tp, ZeRO-3's on dp).
   // With `arithmetic` (an MLP trained for real), each tensor-parallel sum it asks for runs the
   // steps up to the next collective, and that collective on the sum's values: the pass then has
@@ -674,6 +804,10 @@ class ModelParallel final : public Strategy {
   void run_steps(core::Rank& rank, core::Communicator* tp, core::Communicator* dp,
                  std::span<const Step> steps,
                  const std::function<void(const numerics::TensorSum&)>& arithmetic = {}) const {
+    if (zero_ >= 3 && zero_prefetch_ && dp != nullptr && !arithmetic) {
+      run_steps_prefetched(rank, tp, *dp, steps);
+      return;
+    }
     std::size_t next = 0;
     // Runs steps until one with a collective has run (on `values` when given); false at the end.
     auto run_until_collective = [&](std::span<float> values) {
@@ -903,6 +1037,7 @@ class ModelParallel final : public Strategy {
   int replicas_ = 1;
   int tensor_ = 1;
   int zero_ = 0;
+  bool zero_prefetch_ = true;  // ZeRO-3's gathers one layer ahead, on the dp stream
   bool sequence_parallel_ = false;
   CollectiveChoice tp_choice_{"ring", {}};
   PipelineSchedule schedule_;
@@ -933,7 +1068,8 @@ std::span<const std::string_view> model_parallel_fields() {
                                                  "sequence_parallel",
                                                  "recompute",
                                                  "tp_algorithm",
-                                                 "zero"};
+                                                 "zero",
+                                                 "zero_prefetch"};
   return kFields;
 }
 
