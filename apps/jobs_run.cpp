@@ -4,6 +4,7 @@
 // alone. Writes:
 //   summary.json       the jobs side by side: start, hosts, iteration shared and alone, slowdown,
 //                      end; and the links busiest with every job's bytes together
+//   trace.json, trace.csv  every job's events in one trace (combined_trace)
 //   JOB/               each job's run in the shared simulation (trace.json, trace.csv, summary.json,
 //                      links.csv: the bytes of its own messages)
 //   alone/JOB/         each job's run alone
@@ -19,11 +20,43 @@
 #include "apps/run_name.hpp"
 #include "apps/run_outputs.hpp"
 #include "core/errors.hpp"
+#include "core/trace_writer.hpp"
 #include "core/units.hpp"
 #include "sim/simulate.hpp"
 #include "strategies/jobs.hpp"
 
 namespace dmlsim::apps {
+namespace {
+
+// The jobs' traces as one, to see them side by side: ranks numbered job after job (job j's rank r
+// is the combined rank offset_j + r, and so are its messages' peers), every event marked with its
+// job's index (the trace's `job` field, in the experiment's order), each rank's host named with
+// its job ("host4 · bert"). Each job's own trace keeps its own numbering.
+core::Trace combined_trace(const strategies::JobsExperiment& jobs,
+                           const std::vector<sim::SimResult>& results) {
+  core::Trace all;
+  all.label = fmt::format("{} (simulated, {} jobs)", jobs.name, jobs.jobs.size());
+  int offset = 0;
+  for (std::size_t j = 0; j < jobs.jobs.size(); ++j) {
+    const core::Trace& trace = results[j].trace;
+    for (const core::RankPlacement& p : trace.ranks)
+      all.ranks.push_back({p.host, p.node, fmt::format("{} · {}", p.host_name, jobs.jobs[j].name)});
+    for (core::TraceEvent e : trace.events()) {
+      e.rank += offset;
+      if (e.peer >= 0) e.peer += offset;
+      e.name = all.intern(trace.text(e.name));
+      e.category = all.intern(trace.text(e.category));
+      e.comm = all.intern(trace.text(e.comm));
+      e.attributes.set(core::Attribute::job, static_cast<int>(j));
+      all.add(e);
+    }
+    offset += static_cast<int>(trace.ranks.size());
+  }
+  all.sort();
+  return all;
+}
+
+}  // namespace
 
 int run_jobs(const RunArgs& given) {
   RunArgs args = given;
@@ -112,7 +145,10 @@ int run_jobs(const RunArgs& given) {
          {"busy_s", busiest[i].busy_seconds()},
          {"utilization_percent", makespan > 0 ? 100 * busiest[i].busy_seconds() / makespan : 0}});
   }
-  write_outputs(out, {{"summary.json", [&](std::ostream& o) { o << summary.dump(2) << "\n"; }}});
+  const core::Trace together = combined_trace(jobs, results);
+  write_outputs(out, {{"trace.json", [&](std::ostream& o) { core::write_chrome_trace(together, o); }},
+                      {"trace.csv", [&](std::ostream& o) { core::write_csv_trace(together, o); }},
+                      {"summary.json", [&](std::ostream& o) { o << summary.dump(2) << "\n"; }}});
 
   if (!args.quiet) {
     std::cout << fmt::format("\n  {:<16} {:>10} {:>12} {:>12} {:>9}\n", "job", "start", "iteration", "alone",
@@ -124,8 +160,10 @@ int run_jobs(const RunArgs& given) {
                                core::format_duration(j["alone_iteration_s"].get<double>()),
                                j["slowdown"].get<double>());
     }
-    std::cout << fmt::format("\n  wrote {} and one directory per job (alone/: each job by itself)\n",
-                             (out / "summary.json").string());
+    std::cout << fmt::format(
+        "\n  wrote {}, the jobs' trace together (trace.json, trace.csv) and one directory per job (alone/: "
+        "each job by itself)\n",
+        (out / "summary.json").string());
   }
   return 0;
 }

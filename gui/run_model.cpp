@@ -65,6 +65,7 @@ RunModel::RunModel(core::Trace trace, std::filesystem::path trace_file)
   build_messages();
   build_iterations();
   build_elastic();
+  build_jobs();
 }
 
 std::string RunModel::kind() const {
@@ -86,6 +87,16 @@ std::string RunModel::role_of(int rank) const {
   const nlohmann::json& entry = ranks[static_cast<std::size_t>(rank)];
   if (!entry.is_object() || !entry.contains("role") || !entry["role"].is_string()) return {};
   return entry["role"].get<std::string>();
+}
+
+std::string RunModel::job_of(int rank) const {
+  if (rank < 0 || static_cast<std::size_t>(rank) >= job_of_rank_.size() || job_of_rank_[rank] < 0) return {};
+  if (!summary_.is_object() || !summary_.contains("jobs") || !summary_["jobs"].is_array()) return {};
+  const nlohmann::json& jobs = summary_["jobs"];
+  const auto j = static_cast<std::size_t>(job_of_rank_[rank]);
+  if (j >= jobs.size() || !jobs[j].is_object() || !jobs[j].contains("name") || !jobs[j]["name"].is_string())
+    return {};
+  return jobs[j]["name"].get<std::string>();
 }
 
 std::string RunModel::mesh_coordinates_of(int rank) const {
@@ -213,6 +224,15 @@ void RunModel::build_iterations() {
     }
   }
   for (const auto& [k, span] : spans) iterations_.push_back(span);
+}
+
+void RunModel::build_jobs() {
+  job_of_rank_.assign(static_cast<std::size_t>(rank_count()), -1);
+  for (const core::TraceEvent& e : trace_.events()) {
+    const int job = e.attributes.get(core::Attribute::job);
+    if (job >= 0 && e.rank >= 0 && e.rank < rank_count())
+      job_of_rank_[static_cast<std::size_t>(e.rank)] = job;
+  }
 }
 
 void RunModel::build_elastic() {

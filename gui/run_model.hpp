@@ -78,6 +78,10 @@ class RunModel {
   // dimensions larger than 1); empty when the mesh splits along one dimension only (the rank
   // number says it all) or the summary does not state a mesh of this run's size.
   std::string mesh_coordinates_of(int rank) const;
+  // The job a rank belongs to in the trace of several jobs on one network (`dmlsim run` of an
+  // experiment with `jobs`: its events carry their job's index, summary.json names the jobs);
+  // empty for other runs.
+  std::string job_of(int rank) const;
 
   int rank_count() const { return static_cast<int>(tracks_of_rank_.size()); }
   std::size_t event_count() const { return trace_.events().size(); }
@@ -109,6 +113,7 @@ class RunModel {
   void build_messages();
   void build_iterations();
   void build_elastic();
+  void build_jobs();
 
   core::Trace trace_;
   std::filesystem::path trace_file_;
@@ -124,6 +129,7 @@ class RunModel {
   std::vector<IterationSpan> iterations_;
   std::vector<EpochStart> epochs_;
   std::vector<TimeSpan> lost_work_;
+  std::vector<int> job_of_rank_;  // the job index of each rank's events, −1 when none says
   double start_ = 0, end_ = 0;
 };
 

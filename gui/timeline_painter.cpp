@@ -194,6 +194,8 @@ class Painter {
       if (!coordinates.empty()) name = coordinates + " · " + name;
       const std::string role = run.role_of(row.rank);
       if (!role.empty() && role != "worker") name = role + " · " + name;
+      const std::string job = run.job_of(row.rank);
+      if (!job.empty()) name = "job " + job + " · " + name;
     }
     p_.drawText(QRect(84, y, kGutterWidth - 90, row.height), Qt::AlignVCenter | Qt::AlignLeft, qstr(name));
 

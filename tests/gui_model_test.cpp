@@ -243,6 +243,20 @@ TEST(GuiEventText, LabelsCarryTheMicroBatchAndChunk) {
   EXPECT_EQ(event_label(t, e), "forward 3.1");
 }
 
+// The combined trace of several jobs on one network (experiments/two-jobs-fat-tree.yaml: resnet on
+// 16 hosts, then bert on 16): each rank's lane says its job, from the events' job index and the
+// jobs' names in summary.json; a run of one job says none.
+TEST(GuiRunModel, SeveralJobsOnOneNetworkLabelEachRankWithItsJob) {
+  const auto run = RunModel::load(test_run("two-jobs"));
+  ASSERT_EQ(run->rank_count(), 32);
+  EXPECT_EQ(run->job_of(0), "resnet");
+  EXPECT_EQ(run->job_of(15), "resnet");
+  EXPECT_EQ(run->job_of(16), "bert");
+  EXPECT_EQ(run->job_of(31), "bert");
+  EXPECT_EQ(run->kind(), "simulated");
+  EXPECT_EQ(RunModel::load(test_run("demo-ring"))->job_of(0), "");
+}
+
 // An elastic run's epochs and lost work come from its trace, as summary.json has them; a rank out of
 // an epoch is idle there, the job's downtime has a kind of its own.
 TEST(GuiRunModel, ElasticRunsHaveEpochsLostWorkAndDowntime) {

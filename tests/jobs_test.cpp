@@ -4,10 +4,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <sstream>
 
 #include "cli_helpers.hpp"
 #include "core/errors.hpp"
+#include "core/trace_csv_reader.hpp"
+#include "core/trace_reader.hpp"
 #include "strategies/jobs.hpp"
 
 namespace dmlsim {
@@ -35,6 +38,7 @@ constexpr const char* kRing = R"(experiment:
   platform: p.yaml
   iterations: 2
   strategy: {type: collective, collective: all-reduce, algorithm: ring, size: 64MiB}
+  simulation: {trace: messages}
 )";
 
 constexpr double kBandwidth = 10e9 / 8;          // bytes/s
@@ -96,6 +100,34 @@ TEST(Jobs, TwoRingsSharingAnUplinkEachSlowDownAsMaxMinSharingSays) {
   double uplink_bytes = 0;
   for (const auto& l : summary["links"]) uplink_bytes = std::max(uplink_bytes, l["bytes"].get<double>());
   EXPECT_DOUBLE_EQ(uplink_bytes, 2 /*jobs*/ * 2 * 3 /*steps*/ * kChunk * 2 /*iterations*/);
+
+  // The combined trace: job a's ranks 0–3, job b's 4–7, every event marked with its job, messages
+  // within their job; each job's events as in its own trace, shifted. The JSON says the same.
+  const core::Trace together = core::read_csv_trace(t.scratch / "out" / "trace.csv");
+  ASSERT_EQ(together.ranks.size(), 8u);
+  std::size_t own_events = 0;
+  for (const std::string name : {"a", "b"})
+    own_events += core::read_csv_trace(t.scratch / "out" / name / "trace.csv").events().size();
+  EXPECT_EQ(together.events().size(), own_events);
+  std::array<int, 2> per_job{};
+  int messages = 0;
+  for (const core::TraceEvent& e : together.events()) {
+    const int job = e.attributes.get(core::Attribute::job);
+    ASSERT_TRUE(job == 0 || job == 1) << "event of rank " << e.rank;
+    ++per_job[static_cast<std::size_t>(job)];
+    EXPECT_EQ(e.rank / 4, job);
+    if (e.lane == core::Lane::send || e.lane == core::Lane::recv) {
+      ++messages;
+      EXPECT_EQ(e.peer / 4, job) << "a message within its job";
+    }
+  }
+  EXPECT_GT(messages, 0);
+  EXPECT_GT(per_job[0], 0);
+  EXPECT_EQ(per_job[0], per_job[1]) << "the same ring twice";
+  const core::Trace json = core::read_chrome_trace(t.scratch / "out" / "trace.json");
+  EXPECT_EQ(json.events().size(), together.events().size());
+  ASSERT_EQ(json.ranks.size(), 8u);
+  EXPECT_NE(json.ranks[5].host_name.find("· b"), std::string::npos) << json.ranks[5].host_name;
 }
 
 TEST(Jobs, JobsOnDisjointHostsOrOneAfterTheOtherDoNotSlowDown) {
