@@ -127,6 +127,33 @@ TEST(SimDataParallel, OverlapHidesTheAllReduceBehindBackward) {
   EXPECT_NEAR(strategies::make_strategy(e)->predict().iteration_seconds / expected, 1.0, 1e-9);
 }
 
+// Gradient accumulation (accumulation: 3, DDP's no_sync): three forward and backward passes per
+// iteration, the buckets exchanged only in the last one's backward (overlapped as above), the
+// throughput three micro-batches per rank.
+TEST(SimDataParallel, AccumulationRunsMicroBatchesAndExchangesTheBucketsOnce) {
+  std::string yaml = dp_experiment(true);
+  const std::string overlap = "overlap: true}";
+  yaml.replace(yaml.find(overlap), overlap.size(), "overlap: true, accumulation: 3}");
+  const core::Experiment e = testing::experiment_from_yaml(yaml);
+  const sim::SimResult r = testing::simulate_strategy(e);
+  const auto strategy = strategies::make_strategy(e);
+  const core::RunSummary s = core::summarize(r.trace, {}, strategy->roles());
+  const Expected x;
+  const double one = 2 * x.forward_layer + x.backward_layer + 2 * x.allreduce + x.optimizer;
+  const double expected = one + 2 * (2 * x.forward_layer + 2 * x.backward_layer);
+  for (double t : s.iteration_seconds) EXPECT_NEAR(t / expected, 1.0, 1e-9);
+  EXPECT_NEAR(strategy->predict().iteration_seconds / expected, 1.0, 1e-9);
+  EXPECT_EQ(s.samples_per_iteration, 3 * 128 * 2);
+  int forwards = 0, all_reduces = 0;
+  for (const core::TraceEvent& ev : r.trace.events()) {
+    if (ev.rank != 0) continue;
+    if (ev.lane == core::Lane::phase && r.trace.text(ev.name) == "forward") ++forwards;
+    if (ev.lane == core::Lane::collective && !core::is_collective_part(ev)) ++all_reduces;
+  }
+  EXPECT_EQ(forwards, 3 * 2) << "3 micro-batches × 2 iterations";
+  EXPECT_EQ(all_reduces, 2 * 2) << "2 buckets, once per iteration";
+}
+
 // The "memory in use" counter: weights and gradients (fp32, 8 B/param) and Adam's two fp32
 // moments (8 B/param) all along; the 128×1024 fp32 activations each layer saves (512 KiB) added
 // when forward ends, and freed as each layer's backward ends.

@@ -49,6 +49,9 @@ DataParallel::DataParallel(const core::Experiment& e, std::span<const std::strin
   bucket_bytes_ = node.bytes_or("bucket_size", std::uint64_t{25} << 20);  // PyTorch DDP's default 25 MiB
   if (bucket_bytes_ == 0) node.at("bucket_size").fail("must be positive");
   overlap_ = node.boolean_or("overlap", true);
+  // Gradient accumulation (PyTorch DDP's no_sync): `accumulation` micro-batches per iteration, the
+  // gradients summed locally and exchanged once, in the last one's backward.
+  accumulation_ = static_cast<int>(node.integer_in_or("accumulation", 1, 1 << 20, 1));
   const std::string optimizer = node.string_or("optimizer", "adam");
   if (optimizer != "adam" && optimizer != "sgd") node.at("optimizer").fail("known optimizers: adam, sgd");
   optimizer_kind_ = optimizer == "adam" ? core::OptimizerStep::Kind::adam : core::OptimizerStep::Kind::sgd;
@@ -156,6 +159,9 @@ void DataParallel::Replica::iteration(int phase_iteration, const core::EventAttr
   const bool payload = s.experiment_.payload;
   const int n = dp_.size();
   core::Phase iteration(rank_, "iteration", phase_iteration, attributes);
+  const std::span<const core::Kernel> forward =
+      rebuilt_ ? std::span(rebuilt_forward_) : std::span(s.forward_kernels_);
+  for (int m = 0; m + 1 < s.accumulation_; ++m) forward_backward_local(rank_, model(), forward, resident_, m);
   forward_backward_sync(rank_, model(),
                         rebuilt_ ? std::span(rebuilt_forward_) : std::span(s.forward_kernels_), resident_,
                         s.closing_layers_,
@@ -168,7 +174,8 @@ void DataParallel::Replica::iteration(int phase_iteration, const core::EventAttr
                          .exchange = [&](std::size_t b) -> BucketExchange {
                            return {&dp_, schedules_[b], buffer_of(b)};
                          },
-                         .overlap = s.overlap_});
+                         .overlap = s.overlap_,
+                         .micro_batch = s.accumulation_ > 1 ? s.accumulation_ - 1 : -1});
   if (payload) {
     for (std::size_t b = 0; b < s.buckets_.size(); ++b) {
       if (std::string p = check_test_output(Collective::all_reduce, n, dp_.index(), gradients_[b]);
@@ -191,7 +198,7 @@ void DataParallel::run(core::Rank& rank) const {
 }
 
 core::Roles DataParallel::roles() const {
-  return core::Roles::workers(experiment_.ranks, model_.micro_batch * experiment_.ranks);
+  return core::Roles::workers(experiment_.ranks, model_.micro_batch * accumulation_ * experiment_.ranks);
 }
 
 Prediction DataParallel::predict() const {
@@ -209,6 +216,8 @@ Prediction DataParallel::predict() const {
       model_.name, n, buckets_.size(), core::format_bytes(static_cast<double>(bucket_bytes_)),
       size_of(buckets_.front().parameters), size_of(largest), size_of(buckets_.back().parameters),
       overlap_ ? "overlapped with backward" : "after backward");
+  if (accumulation_ > 1)
+    p.summary += fmt::format(", {} micro-batches accumulated per iteration", accumulation_);
   const SlowestReplica decides = slowest_replica(experiment_, model_, [](int) { return true; });
   const core::DeviceProfile& device = *decides.device;
   const double slowest = decides.slowdown;
@@ -227,23 +236,33 @@ Prediction DataParallel::predict() const {
       },
       overlap_);
   const double optimizer = device.kernel_seconds(optimizer_kernel()) * slowest;
-  p.terms.push_back({"forward", t.forward, "roofline time of every forward kernel"});
-  p.terms.push_back({"backward", t.backward, "roofline time of every backward kernel"});
+  const double k = accumulation_;
+  p.terms.push_back(
+      {"forward", k * t.forward,
+       accumulation_ > 1
+           ? fmt::format("{} micro-batches × the roofline time of every forward kernel", accumulation_)
+           : "roofline time of every forward kernel"});
+  p.terms.push_back({"backward", k * t.backward,
+                     accumulation_ > 1
+                         ? fmt::format("{} micro-batches × the roofline time of every backward kernel; "
+                                       "the buckets go in the last one",
+                                       accumulation_)
+                         : "roofline time of every backward kernel"});
   p.terms.push_back({"all-reduce (all buckets)", t.communication,
                      fmt::format("{} all-reduce per bucket, closed form", choice_.algorithm)});
   p.terms.push_back({"exposed communication", t.exposed,
                      overlap_ ? "what the bucket pipeline leaves after backward" : "all of it (no overlap)"});
   p.terms.push_back({"optimizer", optimizer, "roofline time of the optimizer step"});
-  p.iteration_seconds = t.forward + t.backward + t.exposed + optimizer;
+  p.iteration_seconds = k * (t.forward + t.backward) + t.exposed + optimizer;
   p.memory_per_device = replica_memory_bytes(model_, optimizer_kind_ == core::OptimizerStep::Kind::adam);
   if (slowest > 1) p.notes.push_back(fmt::format("compute is the slowest rank's (slowdown {}x)", slowest));
   return p;
 }
 
 std::span<const std::string_view> data_parallel_fields() {
-  static constexpr std::string_view kFields[] = {"type",          "allreduce",   "bucket_size", "overlap",
-                                                 "optimizer",     "tree_chunk",  "local_size",  "inner",
-                                                 "partner_order", "check_memory"};
+  static constexpr std::string_view kFields[] = {"type",          "allreduce",    "bucket_size", "overlap",
+                                                 "optimizer",     "tree_chunk",   "local_size",  "inner",
+                                                 "partner_order", "check_memory", "accumulation"};
   return kFields;
 }
 

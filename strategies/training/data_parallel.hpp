@@ -83,6 +83,7 @@ class DataParallel final : public Strategy {
   CollectiveChoice choice_;
   std::uint64_t bucket_bytes_ = 0;
   bool overlap_ = true;
+  int accumulation_ = 1;  // micro-batches per iteration, their gradients exchanged once
   core::OptimizerStep::Kind optimizer_kind_ = core::OptimizerStep::Kind::adam;
   std::vector<GradientBucket> buckets_;
   std::vector<core::Kernel> forward_kernels_;  // the whole forward pass, back to back

@@ -6,20 +6,44 @@
 
 namespace dmlsim::strategies {
 
+namespace {
+
+// The forward pass; returns the memory in use after it (the resident bytes and what it saved).
+std::uint64_t run_forward(core::Rank& rank, const core::Model& model, std::span<const core::Kernel> forward,
+                          std::uint64_t resident_bytes, const core::EventAttributes& attributes) {
+  std::uint64_t in_use = resident_bytes;
+  core::Phase phase(rank, "forward", -1, attributes);
+  rank.count(kMemoryInUse, static_cast<double>(in_use));
+  rank.compute(forward);
+  for (const core::Layer& l : model.layers) in_use += l.saved_bytes;
+  rank.count(kMemoryInUse, static_cast<double>(in_use));
+  return in_use;
+}
+
+}  // namespace
+
+void forward_backward_local(core::Rank& rank, const core::Model& model, std::span<const core::Kernel> forward,
+                            std::uint64_t resident_bytes, int micro_batch) {
+  const core::EventAttributes attributes =
+      core::EventAttributes().set(core::Attribute::micro_batch, micro_batch);
+  std::uint64_t in_use = run_forward(rank, model, forward, resident_bytes, attributes);
+  core::Phase phase(rank, "backward", -1, attributes);
+  for (std::size_t i = model.layers.size(); i-- > 0;) {
+    rank.compute(model.layers[i].backward);
+    in_use -= model.layers[i].saved_bytes;
+    rank.count(kMemoryInUse, static_cast<double>(in_use));
+  }
+}
+
 void forward_backward_sync(core::Rank& rank, const core::Model& model, std::span<const core::Kernel> forward,
                            std::uint64_t resident_bytes, std::span<const std::size_t> closing_layers,
                            const BucketSync& sync) {
-  std::uint64_t in_use = resident_bytes;
-  {
-    core::Phase phase(rank, "forward");
-    rank.count(kMemoryInUse, static_cast<double>(in_use));
-    rank.compute(forward);
-    for (const core::Layer& l : model.layers) in_use += l.saved_bytes;
-    rank.count(kMemoryInUse, static_cast<double>(in_use));
-  }
+  core::EventAttributes attributes;
+  if (sync.micro_batch >= 0) attributes.set(core::Attribute::micro_batch, sync.micro_batch);
+  std::uint64_t in_use = run_forward(rank, model, forward, resident_bytes, attributes);
   std::vector<core::CollectiveHandle> in_flight(closing_layers.size());
   {
-    core::Phase phase(rank, "backward");
+    core::Phase phase(rank, "backward", -1, attributes);
     std::size_t next = 0;
     for (std::size_t i = model.layers.size(); i-- > 0;) {
       rank.compute(model.layers[i].backward);

@@ -32,6 +32,9 @@ struct BucketSync {
   // Each bucket's exchange starts on the communication stream as soon as it is ready and
   // "gradient-sync" waits for them all; without overlap they run one by one after backward.
   bool overlap = true;
+  // With gradient accumulation, the micro-batch this step trains (its forward and backward are
+  // marked with it); −1 without.
+  int micro_batch = -1;
 };
 
 // The counter series of a replica's device memory in use, in bytes.
@@ -45,6 +48,11 @@ inline constexpr std::string_view kMemoryInUse = "memory in use";
 void forward_backward_sync(core::Rank& rank, const core::Model& model, std::span<const core::Kernel> forward,
                            std::uint64_t resident_bytes, std::span<const std::size_t> closing_layers,
                            const BucketSync& sync);
+
+// A micro-step of gradient accumulation before the one that syncs (DDP's no_sync): "forward" and
+// "backward" of one micro-batch, marked with it, the gradients only added up locally.
+void forward_backward_local(core::Rank& rank, const core::Model& model, std::span<const core::Kernel> forward,
+                            std::uint64_t resident_bytes, int micro_batch);
 
 // The same iteration in closed form: kernels at the device's roofline × `slowdown` (the slowest
 // replica decides: every exchange waits for it), buckets exchanged one at a time on the stream,
