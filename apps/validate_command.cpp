@@ -19,6 +19,7 @@
 
 #include "apps/batch_runner.hpp"
 #include "apps/commands.hpp"
+#include "apps/other_load.hpp"
 #include "apps/output.hpp"
 #include "apps/run_outputs.hpp"
 #include "apps/statistics.hpp"
@@ -55,9 +56,17 @@ core::Trace without_warmup(const core::Trace& t, int warmup) {
   return out;
 }
 
+// Other processes keeping this many cores busy just before or just after a case's real runs make
+// it "busy" (other_load.hpp): measured again once the machine is quiet, and if it stays busy,
+// reported as such and kept out of the --max-error gate.
+constexpr double kBusyCores = 0.5;
+constexpr double kLoadSampleSeconds = 0.5;
+constexpr int kBusyAttempts = 2;
+
 struct CaseResult {
   nlohmann::json json;
   double error_percent = 0;
+  bool busy = false;
 };
 
 CaseResult validate_one(const ValidateArgs& args, const fs::path& experiment, const Overrides& sets,
@@ -99,10 +108,32 @@ CaseResult validate_one(const ValidateArgs& args, const fs::path& experiment, co
     std::ifstream load("/proc/loadavg");
     load >> load_before;
   }
-  for (int i = 0; i < args.repeat; ++i) {
-    const core::Trace t = run("real", out / fmt::format("real-{}", i), common);
-    measured_runs.push_back(core::summarize(t, {}).iteration_mean);
-    phase_runs.push_back(core::phase_times(t));
+  double other_cores = 0;
+  int attempts = 0;
+  for (;;) {
+    ++attempts;
+    std::vector<double> runs;
+    std::vector<std::vector<core::PhaseTime>> phases_of_runs;
+    const double before = other_cores_now(kLoadSampleSeconds);
+    for (int i = 0; i < args.repeat; ++i) {
+      const core::Trace t = run("real", out / fmt::format("real-{}", i), common);
+      runs.push_back(core::summarize(t, {}).iteration_mean);
+      phases_of_runs.push_back(core::phase_times(t));
+    }
+    const double others = std::max(before, other_cores_now(kLoadSampleSeconds));
+    if (attempts == 1 || others < other_cores) {  // keep the quietest attempt
+      measured_runs = std::move(runs);
+      phase_runs = std::move(phases_of_runs);
+      other_cores = others;
+    }
+    if (other_cores < kBusyCores || attempts == kBusyAttempts) break;
+    std::cout
+        << fmt::format(
+               "  {}: the machine was busy ({:.1f} cores in use by other processes); measuring again once it "
+               "is quiet\n",
+               name, others)
+        << std::flush;
+    wait_for_quiet_machine(kBusyCores, 120);
   }
   const double measured_s = median(measured_runs);
   // Each phase's measured time is the median over the runs, like the total.
@@ -133,15 +164,20 @@ CaseResult validate_one(const ValidateArgs& args, const fs::path& experiment, co
                  {"error_percent", result.error_percent},
                  {"phases", core::to_json(phases)},
                  {"loadavg_before", load_before},
+                 {"other_cores_around", other_cores},
+                 {"attempts", attempts},
+                 {"busy", other_cores >= kBusyCores},
                  {"machine", machine_facts()}};
+  result.busy = other_cores >= kBusyCores;
   write_outputs(out, {{std::string(core::kValidationReportFile),
                        [&](std::ostream& o) { o << result.json.dump(2) << "\n"; }}});
 
-  std::cout << fmt::format("  {:<28} predicted {:>10}  measured {:>10} ({} – {})  error {:+.1f} %\n", name,
-                           core::format_duration(predicted_s), core::format_duration(measured_s),
-                           core::format_duration(result.json["measured_min_s"].get<double>()),
-                           core::format_duration(result.json["measured_max_s"].get<double>()),
-                           result.error_percent)
+  std::cout << fmt::format(
+                   "  {:<28} predicted {:>10}  measured {:>10} ({} – {})  error {:+.1f} %{}\n", name,
+                   core::format_duration(predicted_s), core::format_duration(measured_s),
+                   core::format_duration(result.json["measured_min_s"].get<double>()),
+                   core::format_duration(result.json["measured_max_s"].get<double>()), result.error_percent,
+                   result.busy ? fmt::format("  (machine busy: {:.1f} other cores)", other_cores) : "")
             << std::flush;
   for (const core::PhaseDifference& d : phases) {
     std::cout << fmt::format("      {:<24} predicted {:>10}  measured {:>10}  error {}\n", d.phase,
@@ -173,12 +209,12 @@ std::string markdown_table(const nlohmann::json& suite) {
       suite["max_abs_error_percent"].get<double>(), suite["mean_error_percent"].get<double>(),
       suite["repeat"].get<int>());
   for (const auto& c : suite["cases"]) {
-    md += fmt::format("| {} | {} | {} | {} | {} – {} | {:+.1f} % |\n", c["case"].get<std::string>(),
+    md += fmt::format("| {} | {} | {} | {} | {} – {} | {:+.1f} %{} |\n", c["case"].get<std::string>(),
                       c["ranks"].get<int>(), core::format_duration(c["predicted_s"].get<double>()),
                       core::format_duration(c["measured_median_s"].get<double>()),
                       core::format_duration(c["measured_min_s"].get<double>()),
                       core::format_duration(c["measured_max_s"].get<double>()),
-                      c["error_percent"].get<double>());
+                      c["error_percent"].get<double>(), c.value("busy", false) ? " (machine busy)" : "");
   }
   return md;
 }
@@ -230,6 +266,14 @@ int validate_command(const ValidateArgs& args) {
     const CaseResult r =
         validate_one(args, args.experiment, args.overrides, args.experiment.stem().string(), args.out);
     if (args.max_error > 0 && std::abs(r.error_percent) > args.max_error) {
+      if (r.busy) {
+        std::cerr << fmt::format(
+            "dmlsim validate: error {:+.1f} % exceeds --max-error {} %, but other processes kept {:.1f} "
+            "cores "
+            "busy while it was measured: not a finding; measure again on a quiet machine\n",
+            r.error_percent, args.max_error, r.json["other_cores_around"].get<double>());
+        return 0;
+      }
       std::cerr << fmt::format("dmlsim validate: error {:+.1f} % exceeds --max-error {} %\n", r.error_percent,
                                args.max_error);
       return 1;
@@ -303,10 +347,17 @@ int validate_command(const ValidateArgs& args) {
   report["loadavg_before"] = load_before;
   report["machine"] = machine_facts();
   std::vector<double> errors;
+  std::vector<double> quiet;  // |e| of the cases measured on a quiet machine: the gate's
+  report["busy_cases"] = nlohmann::json::array();
   for (const Case& c : cases) {
     const CaseResult r = validate_one(base, c.experiment, c.sets, c.name, args.out / c.name);
     report["cases"].push_back(r.json);
     errors.push_back(r.error_percent);
+    if (r.busy) {
+      report["busy_cases"].push_back(c.name);
+    } else {
+      quiet.push_back(std::abs(r.error_percent));
+    }
   }
   std::vector<double> magnitudes;
   double sum = 0;
@@ -314,14 +365,24 @@ int validate_command(const ValidateArgs& args) {
   report["median_abs_error_percent"] = median(magnitudes);
   report["max_abs_error_percent"] = *std::max_element(magnitudes.begin(), magnitudes.end());
   report["mean_error_percent"] = sum / static_cast<double>(errors.size());
+  report["median_abs_error_percent_quiet"] = quiet.empty() ? nlohmann::json() : nlohmann::json(median(quiet));
   const std::string table = markdown_table(report);
   write_outputs(args.out, {{"validation.json", [&](std::ostream& o) { o << report.dump(2) << "\n"; }},
                            {"validation.md", [&](std::ostream& o) { o << table; }}});
   if (!args.update_readme.empty()) update_readme(args.update_readme, table);
   std::cout << "\n" << table << fmt::format("\nwrote {}\n", (args.out / "validation.json").string());
-  if (args.max_error > 0 && median(magnitudes) > args.max_error) {
-    std::cerr << fmt::format("dmlsim validate: median |error| {:.1f} % exceeds --max-error {} %\n",
-                             median(magnitudes), args.max_error);
+  if (!report["busy_cases"].empty()) {
+    std::cerr << fmt::format(
+        "dmlsim validate: other processes kept the machine busy during {} of {} cases ({}): those are "
+        "reported, "
+        "not gated; measure again on a quiet machine\n",
+        report["busy_cases"].size(), cases.size(),
+        fmt::join(report["busy_cases"].get<std::vector<std::string>>(), ", "));
+  }
+  if (args.max_error > 0 && !quiet.empty() && median(quiet) > args.max_error) {
+    std::cerr << fmt::format("dmlsim validate: median |error| {:.1f} % exceeds --max-error {} %{}\n",
+                             median(quiet), args.max_error,
+                             quiet.size() < cases.size() ? " (the cases measured on a quiet machine)" : "");
     return 1;
   }
   return 0;
