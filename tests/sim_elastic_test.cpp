@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/errors.hpp"
 #include "core/summary.hpp"
 #include "sim_helpers.hpp"
 #include "strategies/elastic/elastic_plan.hpp"
@@ -199,6 +200,27 @@ TEST(ElasticSim, LiveRescalingTrainsOnEachEpochsMembersAndSyncsTheStateWhenANode
   EXPECT_EQ(out_of_the_job.size(), 2u);
   EXPECT_GT(out_of_the_job[3], 0);
   EXPECT_GT(out_of_the_job[1], 0);
+}
+
+// Gradient accumulation (accumulation: 2) in a live-rescaled job whose ranks keep their batch: each
+// kept step trains two micro-batches of 64 on every member. Keeping the global batch with
+// accumulation is refused, naming the field.
+TEST(ElasticSim, AccumulationCountsEveryMicroBatchOfTheKeptSteps) {
+  const core::Experiment e =
+      elastic(40,
+              "policy: live-rescale, accumulation: 2, failures: {events: [{at: iteration "
+              "20, leave: 3}]}, restart: {rendezvous: 1s}",
+              "{fidelity: steps, trace: phases}");
+  const auto [r, s] = simulate_and_summarize(e);
+  ASSERT_TRUE(s.elastic.has_value());
+  EXPECT_EQ(s.elastic->samples_kept, (20 * 4 + 20 * 3) * 64 * 2);
+  try {
+    strategies::make_strategy(elastic(40, "policy: live-rescale, accumulation: 2, batch: global", "{}"));
+    ADD_FAILURE() << "batch: global with accumulation was accepted";
+  } catch (const core::ConfigError& error) {
+    EXPECT_NE(std::string(error.what()).find("field 'experiment.strategy.batch'"), std::string::npos)
+        << error.what();
+  }
 }
 
 TEST(ElasticSim, KeepingTheGlobalBatchSharesItAmongTheMembers) {

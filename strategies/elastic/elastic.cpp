@@ -165,7 +165,7 @@ class Elastic final : public Strategy {
     if (rank.rank() == 0) {
       rank.count(core::kIterationsKept, static_cast<double>(experiment_.iterations));
       const std::int64_t samples = options_.global_batch > 0 ? experiment_.iterations * options_.global_batch
-                                                             : out.rank_steps_kept * dp_.model().micro_batch;
+                                                             : out.rank_steps_kept * dp_.samples_per_rank();
       rank.count(core::kSamplesKept, static_cast<double>(samples));
     }
   }
@@ -251,7 +251,7 @@ class Elastic final : public Strategy {
     if (options_.host_mtbf > 0 && options_.repair > 0 && options_.global_batch == 0) {
       const LiveExpectation e = expected_live_rescale(options_, experiment_.iterations, step);
       const double samples = static_cast<double>(experiment_.iterations) *
-                             static_cast<double>(dp_.model().micro_batch) * experiment_.training_ranks() *
+                             static_cast<double>(dp_.samples_per_rank()) * experiment_.training_ranks() *
                              e.ranks_share;
       add("expected makespan", e.makespan,
           fmt::format("first order (elastic_plan.cpp), drawn failures: {:.1f} % of the ranks in the job on "

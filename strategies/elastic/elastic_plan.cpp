@@ -286,6 +286,11 @@ ElasticOptions read_elastic_options(const core::ConfigNode& node, const core::Ex
     spares.insert(spares.end(), o.out_at_start.begin(), o.out_at_start.end());
     o.spares = spares;
     const std::string batch = node.string_or("batch", "per-rank");
+    if (batch == "global" && node.integer_or("accumulation", 1) > 1) {
+      node.at("batch").fail(
+          "keeping the global batch shares it among the ranks of each epoch; with gradient accumulation "
+          "that is not modelled yet (use batch: per-rank)");
+    }
     if (batch == "global") {
       // The starting job's batch, shared by whoever is in the job at each step.
       int starting = e.training_ranks();

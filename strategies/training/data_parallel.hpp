@@ -74,6 +74,8 @@ class DataParallel final : public Strategy {
   // What a checkpoint holds: the weights and the optimizer's state.
   std::uint64_t checkpoint_bytes() const;
   const core::Model& model() const { return model_; }
+  // Samples one rank trains per iteration: its micro-batch times the micro-batches accumulated.
+  std::int64_t samples_per_rank() const { return model_.micro_batch * accumulation_; }
 
  private:
   core::Kernel optimizer_kernel() const;
