@@ -266,7 +266,8 @@ TEST_P(RealTrainsLikeOneRank, SameParametersAfterThreeSteps) {
 
 std::string real_trains_like_one_rank_name(
     const ::testing::TestParamInfo<RealTrainsLikeOneRank::ParamType>& info) {
-  constexpr std::array<const char*, 3> kCases{"tp2", "tp4", "hybrid_2x2x2"};
+  constexpr std::array<const char*, 4> kCases{"tp2", "tp4", "hybrid_2x2x2",
+                                              "hybrid_interleaved_overlapped_sync"};
   return kCases.at(info.index);
 }
 
@@ -275,6 +276,10 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(std::tuple{"{tp: 2}", "{type: tensor-parallel, micro_batches: 3}", 2},
                       std::tuple{"{tp: 4}", "{type: tensor-parallel, micro_batches: 3}", 4},
                       std::tuple{"{tp: 2, dp: 2, pp: 2}", "{type: hybrid, schedule: 1f1b, micro_batches: 4}",
+                                 8},
+                      std::tuple{"{tp: 2, dp: 2, pp: 2}",
+                                 "{type: hybrid, schedule: interleaved, chunks: 2, micro_batches: 4, "
+                                 "overlap_grad_reduce: true}",
                                  8}),
     real_trains_like_one_rank_name);
 

@@ -48,6 +48,8 @@ class Replay {
     clock_.assign(p, 0);
     next_.assign(p, 0);
     result_.busy.assign(p, 0);
+    result_.gradients_done.assign(p,
+                                  std::vector<double>(static_cast<std::size_t>(std::max(1, s.chunks)), 0.0));
     result_.peak_in_flight.assign(p, 0);
     in_flight_.assign(p, {});
   }
@@ -151,6 +153,11 @@ class Replay {
     const double seconds = cost_(stage, a.chunk, a.op);
     clock_[idx(stage)] += seconds;
     result_.busy[idx(stage)] += seconds;
+    if (a.op == (s_.split_backward ? PipelineOp::weight_gradient : PipelineOp::backward) && a.chunk >= 0 &&
+        a.chunk < s_.chunks) {
+      double& done = result_.gradients_done[idx(stage)][static_cast<std::size_t>(a.chunk)];
+      done = std::max(done, clock_[idx(stage)]);
+    }
   }
 
   void report_deadlock() const {

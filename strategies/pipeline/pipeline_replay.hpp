@@ -26,9 +26,12 @@ using ComputeCost = std::function<double(int stage, int chunk, PipelineOp op)>;
 using MessageCost = std::function<double(int boundary)>;
 
 struct ReplayResult {
-  double makespan = 0;              // when the last stage finishes
-  std::vector<double> finish;       // per stage
-  std::vector<double> busy;         // per stage: seconds of compute
+  double makespan = 0;         // when the last stage finishes
+  std::vector<double> finish;  // per stage
+  std::vector<double> busy;    // per stage: seconds of compute
+  // Per stage and chunk: when the chunk's gradients are complete (its last backward ends, or its
+  // last weight gradient when the backward is split).
+  std::vector<std::vector<double>> gradients_done;
   std::vector<int> peak_in_flight;  // per stage: most (micro-batch, chunk) pairs whose forward ran
                                     // and whose backward (its weight gradient, when split) has not
   double bubble_fraction() const;   // 1 − Σ busy / (stages × makespan)

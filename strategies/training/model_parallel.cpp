@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <numeric>
 #include <optional>
 #include <tuple>
 
@@ -154,6 +155,7 @@ class ModelParallel final : public Strategy {
           "optimizer)");
     }
     zero_prefetch_ = node.boolean_or("zero_prefetch", true);
+    overlap_grad_reduce_ = node.boolean_or("overlap_grad_reduce", false);
     if (node.has("zero_prefetch") && zero_ < 3)
       node.at("zero_prefetch").fail("prefetches the layers ZeRO stage 3 gathers: give zero: 3");
     // Payload mode trains an MLP for real (mlp_numerics.hpp) unless ZeRO-3 gathers its layers
@@ -223,6 +225,16 @@ class ModelParallel final : public Strategy {
         }
         return out;
       };
+      // Overlapped gradient sync: the action after which each chunk's gradients are complete, and
+      // the syncs started on the dp stream (ZeRO-3 reduce-scatters in its backward instead).
+      const bool overlap_sync = overlap_grad_reduce_ && dp && zero_ < 3;
+      std::vector<std::size_t> gradients_complete(static_cast<std::size_t>(schedule_.chunks), actions.size());
+      for (std::size_t i = 0; i < actions.size() && overlap_sync; ++i) {
+        if (actions[i].op == (schedule_.split_backward ? PipelineOp::weight_gradient : PipelineOp::backward))
+          gradients_complete[static_cast<std::size_t>(actions[i].chunk)] = i;
+      }
+      std::vector<StreamCollective> syncing;
+      std::vector<std::vector<float>> gradients(static_cast<std::size_t>(schedule_.chunks));
       std::map<int, core::Request> last_send;  // by peer stage: one message at a time to each
       std::uint64_t in_flight = 0;  // saved activations of the micro-batches between forward and backward
       rank.count(kMemoryInUse, static_cast<double>(resident));
@@ -261,6 +273,16 @@ class ModelParallel final : public Strategy {
               };
             }
             run_steps(rank, tp ? &*tp : nullptr, dp ? &*dp : nullptr, steps_of(chunk, a.op), arithmetic);
+            if (overlap_sync && gradients_complete[static_cast<std::size_t>(a.chunk)] == i) {
+              std::vector<float>& g = gradients[static_cast<std::size_t>(a.chunk)];
+              if (trainer) g = trainer->gradients(a.chunk);
+              syncing.push_back(start_on_stream(
+                  *dp,
+                  {zero_ >= 1 ? Collective::reduce_scatter : Collective::all_reduce,
+                   static_cast<std::uint64_t>(chunk.parameters) * core::dtype_bytes(model_.dtype), true,
+                   fmt::format("chunk {}'s gradients", a.chunk)},
+                  trainer ? std::span<float>(g) : std::span<float>()));
+            }
             // A micro-batch's saved activations live from its forward to its last backward pass.
             if (a.op == PipelineOp::forward) in_flight += chunk.saved_bytes;
             if (a.op == (schedule_.split_backward ? PipelineOp::weight_gradient : PipelineOp::backward))
@@ -303,12 +325,14 @@ class ModelParallel final : public Strategy {
       // steps its shard and then all-gathers the weights (ZeRO 1 and 2; Rajbhandari et al. §7:
       // the all-reduce's volume). ZeRO-3 reduce-scattered them layer by layer in backward.
       const std::uint32_t element = core::dtype_bytes(model_.dtype);
-      std::vector<std::vector<float>> gradients(static_cast<std::size_t>(schedule_.chunks));
-      if (trainer) {
+      if (trainer && !overlap_sync) {
         for (int c = 0; c < schedule_.chunks; ++c)
           gradients[static_cast<std::size_t>(c)] = trainer->gradients(c);
       }
-      if (dp && zero_ < 3) {
+      if (overlap_sync) {
+        core::Phase sync(rank, "gradient-sync");  // what the drain did not hide
+        for (StreamCollective& s : syncing) finish_on_stream(rank, *dp, s);
+      } else if (dp && zero_ < 3) {
         core::Phase sync(rank, "gradient-sync");
         for (int c = 0; c < schedule_.chunks; ++c) {
           run_collective(rank, *dp, choice_, zero_ >= 1 ? Collective::reduce_scatter : Collective::all_reduce,
@@ -604,17 +628,34 @@ class ModelParallel final : public Strategy {
     // After its pipeline, each stage syncs its gradients over dp (all-reduce, or ZeRO 1 and 2's
     // reduce-scatter), steps its optimizer, and (ZeRO 1 and 2) all-gathers its weights; the last
     // stage to finish decides.
-    auto dp_seconds = [&](int stage, Collective collective) {
-      double t = 0;
+    auto dp_chunk_seconds = [&](int stage, int c, Collective collective) {
       const auto& paths = dp_paths[static_cast<std::size_t>(stage)];
-      for (int c = 0; c < v && paths && analytic; ++c) {
-        t += collective_cost(collective, choice_.algorithm, replicas_,
+      if (!paths || !analytic) return 0.0;
+      return collective_cost(collective, choice_.algorithm, replicas_,
                              static_cast<std::uint64_t>(chunk_of(stage, c).parameters), element, *paths,
                              choice_.options)
-                 .total();
-      }
+          .total();
+    };
+    auto dp_seconds = [&](int stage, Collective collective) {
+      double t = 0;
+      for (int c = 0; c < v; ++c) t += dp_chunk_seconds(stage, c, collective);
       return t;
     };
+    // Overlapped gradient sync: each chunk's starts on the dp stream when its gradients are
+    // complete (the replay's gradients_done), one after another; returns when the stream is done.
+    auto overlapped_sync_end = [&](int stage, Collective collective) {
+      const auto& done = replayed.gradients_done[static_cast<std::size_t>(stage)];
+      std::vector<int> order(static_cast<std::size_t>(v));
+      std::iota(order.begin(), order.end(), 0);
+      std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
+        return done[static_cast<std::size_t>(a)] < done[static_cast<std::size_t>(b)];
+      });
+      double stream = 0;
+      for (const int c : order)
+        stream = std::max(stream, done[static_cast<std::size_t>(c)]) + dp_chunk_seconds(stage, c, collective);
+      return stream;
+    };
+    const bool overlap_sync = overlap_grad_reduce_ && replicas_ > 1 && zero_ < 3;
     double iteration = 0, sync = 0, gather = 0, optimizer = 0;
     for (int s = 0; s < stages_; ++s) {
       const double sync_s = replicas_ > 1 && zero_ < 3 ? dp_seconds(s, zero_ >= 1 ? Collective::reduce_scatter
@@ -624,21 +665,35 @@ class ModelParallel final : public Strategy {
           replicas_ > 1 && (zero_ == 1 || zero_ == 2) ? dp_seconds(s, Collective::all_gather) : 0.0;
       const core::Kernel k = optimizer_kernel(s);
       const double optimizer_s = kernel_seconds_of(s, std::span<const core::Kernel>(&k, 1));
-      const double end = replayed.finish[static_cast<std::size_t>(s)] + sync_s + optimizer_s + gather_s;
+      const double finish = replayed.finish[static_cast<std::size_t>(s)];
+      // Overlapped, the sync shows only where the dp stream outlasts the stage's pipeline.
+      const double exposed_sync =
+          overlap_sync ? std::max(0.0, overlapped_sync_end(s, zero_ >= 1 ? Collective::reduce_scatter
+                                                                         : Collective::all_reduce) -
+                                           finish)
+                       : sync_s;
+      const double end = finish + exposed_sync + optimizer_s + gather_s;
       if (end > iteration) {
         iteration = end;
-        sync = sync_s;
+        sync = exposed_sync;
         gather = gather_s;
         optimizer = optimizer_s;
       }
     }
     if (replicas_ > 1 && zero_ < 3) {
       p.terms.push_back(
-          {zero_ >= 1 ? "gradient reduce-scatter (after the pipeline)"
-                      : "gradient all-reduce (after the pipeline)",
+          {overlap_sync ? (zero_ >= 1 ? "gradient reduce-scatter (exposed after the pipeline)"
+                                      : "gradient all-reduce (exposed after the pipeline)")
+                        : (zero_ >= 1 ? "gradient reduce-scatter (after the pipeline)"
+                                      : "gradient all-reduce (after the pipeline)"),
            sync,
-           fmt::format("{} {} of each chunk over {} replicas, closed form, on the last stage to finish",
-                       choice_.algorithm, zero_ >= 1 ? "reduce-scatter" : "all-reduce", replicas_)});
+           overlap_sync
+               ? fmt::format(
+                     "{} {} of each chunk over {} replicas, closed form, started as each chunk's gradients "
+                     "are complete (overlap_grad_reduce), on the last stage to finish",
+                     choice_.algorithm, zero_ >= 1 ? "reduce-scatter" : "all-reduce", replicas_)
+               : fmt::format("{} {} of each chunk over {} replicas, closed form, on the last stage to finish",
+                             choice_.algorithm, zero_ >= 1 ? "reduce-scatter" : "all-reduce", replicas_)});
     }
     p.terms.push_back({zero_ >= 1 ? "optimizer (its ZeRO shard)" : "optimizer", optimizer,
                        "roofline time of the optimizer step"});
@@ -729,19 +784,30 @@ class ModelParallel final : public Strategy {
     std::vector<float> data;
     Collective collective = Collective::all_gather;
     std::string what;
+    bool checked = true;  // test values, checked when done (not a model's own values)
   };
 
-  StreamCollective start_on_stream(core::Communicator& dp, const StepCollective& c) const {
+  // With `values` (an MLP's real gradients, which must outlive the collective) it moves them;
+  // otherwise payload mode moves test values it checks when the collective is done.
+  StreamCollective start_on_stream(core::Communicator& dp, const StepCollective& c,
+                                   std::span<float> values = {}) const {
     const std::uint32_t element = core::dtype_bytes(model_.dtype);
     StreamCollective s;
     s.collective = c.collective;
     s.what = fmt::format("next to {}", c.next_to);
+    s.checked = values.empty();
     const std::uint64_t count = c.bytes / element;
-    if (experiment_.payload) {
+    if (!values.empty() && values.size() != count) {
+      throw core::BackendError(fmt::format("rank {}: the {} {} {} has {} values to move, not {}",
+                                           dp.rank().rank(), dp.name(), core::to_string(c.collective), s.what,
+                                           values.size(), count));
+    }
+    if (experiment_.payload && values.empty()) {
       s.data.assign(static_cast<std::size_t>(count), 0.0f);
       fill_test_input(dp.index(), s.data);
     }
-    const core::ElementBuffer buffer{count, element, experiment_.payload ? s.data.data() : nullptr};
+    float* at = !values.empty() ? values.data() : experiment_.payload ? s.data.data() : nullptr;
+    const core::ElementBuffer buffer{count, element, at};
     s.handle = dp.start(
         dp.schedule(c.collective, NamedAlgorithm(choice_.algorithm, choice_.options), count, element),
         buffer);
@@ -750,7 +816,7 @@ class ModelParallel final : public Strategy {
 
   void finish_on_stream(core::Rank& rank, core::Communicator& dp, StreamCollective& s) const {
     rank.wait(s.handle);
-    if (!experiment_.payload) return;
+    if (!experiment_.payload || !s.checked) return;
     if (std::string problem = check_test_output(s.collective, dp.size(), dp.index(), s.data);
         !problem.empty()) {
       throw core::BackendError(fmt::format("rank {}: the {} {} {}: {}", rank.rank(), dp.name(),
@@ -1038,6 +1104,9 @@ class ModelParallel final : public Strategy {
   int tensor_ = 1;
   int zero_ = 0;
   bool zero_prefetch_ = true;  // ZeRO-3's gathers one layer ahead, on the dp stream
+  // Megatron-LM's --overlap-grad-reduce, by chunk: a chunk's dp gradient sync starts on the dp
+  // stream as soon as its gradients are complete, while the stage's other chunks still compute.
+  bool overlap_grad_reduce_ = false;
   bool sequence_parallel_ = false;
   CollectiveChoice tp_choice_{"ring", {}};
   PipelineSchedule schedule_;
@@ -1069,7 +1138,8 @@ std::span<const std::string_view> model_parallel_fields() {
                                                  "recompute",
                                                  "tp_algorithm",
                                                  "zero",
-                                                 "zero_prefetch"};
+                                                 "zero_prefetch",
+                                                 "overlap_grad_reduce"};
   return kFields;
 }
 
