@@ -25,11 +25,20 @@ std::vector<std::filesystem::path> write_run_outputs(const std::filesystem::path
 }
 
 nlohmann::json run_identity(const core::Experiment& experiment, std::string_view backend) {
-  return {{"experiment", experiment.name},
-          {"backend", backend},
-          {"platform", experiment.platform.name},
-          {"strategy", experiment.strategy_type},
-          {"parallelism", core::to_json(experiment.mesh)}};
+  nlohmann::json identity{{"experiment", experiment.name},
+                          {"backend", backend},
+                          {"platform", experiment.platform.name},
+                          {"strategy", experiment.strategy_type},
+                          {"parallelism", core::to_json(experiment.mesh)}};
+  // An edge platform's client classes: each rank's host's class (null for the server's host).
+  if (!experiment.platform.host_classes.empty()) {
+    nlohmann::json& classes = identity["host_class_of_rank"] = nlohmann::json::array();
+    for (const int host : experiment.placement) {
+      const core::HostClass* c = experiment.platform.class_of(host);
+      classes.push_back(c != nullptr ? nlohmann::json(c->name) : nlohmann::json());
+    }
+  }
+  return identity;
 }
 
 FinishedRun finish_run(const std::filesystem::path& dir, const core::Experiment& experiment,

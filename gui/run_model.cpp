@@ -99,6 +99,14 @@ std::string RunModel::job_of(int rank) const {
   return jobs[j]["name"].get<std::string>();
 }
 
+std::string RunModel::host_class_of(int rank) const {
+  if (!summary_.is_object() || !summary_.contains("host_class_of_rank")) return {};
+  const nlohmann::json& classes = summary_["host_class_of_rank"];
+  if (!classes.is_array() || rank < 0 || static_cast<std::size_t>(rank) >= classes.size()) return {};
+  const nlohmann::json& c = classes[static_cast<std::size_t>(rank)];
+  return c.is_string() ? c.get<std::string>() : std::string();
+}
+
 std::string RunModel::mesh_coordinates_of(int rank) const {
   if (!mesh_ || mesh_->ranks() != rank_count() || rank < 0 || rank >= rank_count()) return {};
   const auto split = std::count_if(mesh_->dimensions().begin(), mesh_->dimensions().end(),

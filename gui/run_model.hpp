@@ -82,6 +82,9 @@ class RunModel {
   // experiment with `jobs`: its events carry their job's index, summary.json names the jobs);
   // empty for other runs.
   std::string job_of(int rank) const;
+  // The class of the rank's host on an edge platform (summary.json's host_class_of_rank: "phone-4g");
+  // empty for other runs and for the server.
+  std::string host_class_of(int rank) const;
 
   int rank_count() const { return static_cast<int>(tracks_of_rank_.size()); }
   std::size_t event_count() const { return trace_.events().size(); }

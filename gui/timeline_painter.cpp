@@ -194,6 +194,8 @@ class Painter {
       if (!coordinates.empty()) name = coordinates + " · " + name;
       const std::string role = run.role_of(row.rank);
       if (!role.empty() && role != "worker") name = role + " · " + name;
+      const std::string host_class = run.host_class_of(row.rank);
+      if (!host_class.empty()) name = host_class + " · " + name;
       const std::string job = run.job_of(row.rank);
       if (!job.empty()) name = "job " + job + " · " + name;
     }

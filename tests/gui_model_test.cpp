@@ -257,6 +257,17 @@ TEST(GuiRunModel, SeveralJobsOnOneNetworkLabelEachRankWithItsJob) {
   EXPECT_EQ(RunModel::load(test_run("demo-ring"))->job_of(0), "");
 }
 
+// A federated run on an edge platform: each client's lane says its class (summary.json's
+// host_class_of_rank), the server's none.
+TEST(GuiRunModel, EdgeClientsAreLabelledWithTheirClass) {
+  const auto run = RunModel::load(test_run("federated-traced"));  // experiments/federated-traced.yaml
+  ASSERT_EQ(run->rank_count(), 13);
+  EXPECT_EQ(run->host_class_of(0), "phone-4g");
+  EXPECT_EQ(run->host_class_of(11), "phone-4g");
+  EXPECT_EQ(run->host_class_of(12), "") << "the server";
+  EXPECT_EQ(RunModel::load(test_run("demo-ring"))->host_class_of(0), "");
+}
+
 // An elastic run's epochs and lost work come from its trace, as summary.json has them; a rank out of
 // an epoch is idle there, the job's downtime has a kind of its own.
 TEST(GuiRunModel, ElasticRunsHaveEpochsLostWorkAndDowntime) {
