@@ -194,49 +194,40 @@ INSTANTIATE_TEST_SUITE_P(Real, RealPipeline, ::testing::Values("gpipe", "1f1b", 
                            return s;
                          });
 
-// dp 2 × tp 2 × pp 2 of the small transformer over real processes: every tensor-parallel
-// collective's result is checked on every member (payload mode), every activation and gradient
-// where it arrives, and the run has the simulator's messages and events.
-TEST(RealHybrid, EveryDimensionMovesCheckedData) {
-  ScratchDir scratch("real-hybrid");
+// The small transformer over real processes in payload mode, `ranks` of them on a star of as many
+// hosts: every collective's result is checked on every member, every activation and gradient where
+// it arrives, and the run has the simulator's messages and events.
+void expect_transformer_moves_checked_data(const std::string& name, const std::string& parallelism,
+                                           const std::string& strategy, int ranks) {
+  ScratchDir scratch(name);
   write_file(scratch / "e.yaml", fmt::format(R"(experiment:
-  name: hybrid-real
-  platform: {{topology: star, hosts: 8, link: {{bandwidth: 1Gbps, latency: 10us}}, device: cpu}}
+  name: {}
+  platform: {{topology: star, hosts: {}, link: {{bandwidth: 1Gbps, latency: 10us}}, device: cpu}}
   model: {}/models/tiny-transformer.yaml
-  parallelism: {{tp: 2, dp: 2, pp: 2}}
+  parallelism: {}
   iterations: 2
-  strategy: {{type: hybrid, schedule: 1f1b, micro_batches: 2}}
+  strategy: {}
   simulation: {{payload: true, trace: messages}}
 )",
-                                             DMLSIM_SOURCE_DIR));
+                                             name, ranks, DMLSIM_SOURCE_DIR, parallelism, strategy));
   const auto r = run_dmlsim({"run", (scratch / "e.yaml").string(), "--backend", "real", "--local",
                              "--timeout", "180", "--out", (scratch / "out").string()},
                             scratch);
   ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
-  testing::expect_same_events_as_simulated(scratch / "e.yaml", scratch / "out", 8, scratch);
+  testing::expect_same_events_as_simulated(scratch / "e.yaml", scratch / "out", ranks, scratch);
 }
 
-// ZeRO-3 with its prefetch over real processes (tp 2 × dp 2 of the small transformer): the layers'
-// gathers and gradient reduce-scatters started on the dp communicator's stream while the rank
-// computes, each result checked on every member (payload mode), and the run has the simulator's
-// messages and events.
+// dp 2 × tp 2 × pp 2: every dimension's collectives and messages.
+TEST(RealHybrid, EveryDimensionMovesCheckedData) {
+  expect_transformer_moves_checked_data("hybrid-real", "{tp: 2, dp: 2, pp: 2}",
+                                        "{type: hybrid, schedule: 1f1b, micro_batches: 2}", 8);
+}
+
+// ZeRO-3 with its prefetch (tp 2 × dp 2): the layers' gathers and gradient reduce-scatters started
+// on the dp communicator's stream while the rank computes.
 TEST(RealZero3, PrefetchedGathersMoveCheckedData) {
-  ScratchDir scratch("real-zero3");
-  write_file(scratch / "e.yaml", fmt::format(R"(experiment:
-  name: zero3-real
-  platform: {{topology: star, hosts: 4, link: {{bandwidth: 1Gbps, latency: 10us}}, device: cpu}}
-  model: {}/models/tiny-transformer.yaml
-  parallelism: {{tp: 2, dp: 2}}
-  iterations: 2
-  strategy: {{type: tensor-parallel, micro_batches: 2, zero: 3}}
-  simulation: {{payload: true, trace: messages}}
-)",
-                                             DMLSIM_SOURCE_DIR));
-  const auto r = run_dmlsim({"run", (scratch / "e.yaml").string(), "--backend", "real", "--local",
-                             "--timeout", "180", "--out", (scratch / "out").string()},
-                            scratch);
-  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
-  testing::expect_same_events_as_simulated(scratch / "e.yaml", scratch / "out", 4, scratch);
+  expect_transformer_moves_checked_data("zero3-real", "{tp: 2, dp: 2}",
+                                        "{type: tensor-parallel, micro_batches: 2, zero: 3}", 4);
 }
 
 // Tensor parallelism (tp 2 and 4: Megatron's column- and row-parallel GEMM pairs, their partial
