@@ -137,7 +137,8 @@ void parse_edge_platform(const ConfigNode& node, Platform& p) {
       hc.count = static_cast<int>(cls.integer_in("count", 1, kMaxClients));
     }
     if (star.hosts + hc.count > kMaxClients)
-      cls.at("count").fail(fmt::format("more than {} clients in all", kMaxClients));
+      cls.at(cls.has("count") ? "count" : "trace")
+          .fail(fmt::format("more than {} clients in all", kMaxClients));
     LinkSpec link = parse_link(cls.at("link"));
     hc.link = link;
     if (const auto a = cls.find("availability"); a && a->is_scalar()) {

@@ -280,7 +280,7 @@ class ModelParallel final : public Strategy {
                   *dp,
                   {zero_ >= 1 ? Collective::reduce_scatter : Collective::all_reduce,
                    static_cast<std::uint64_t>(chunk.parameters) * core::dtype_bytes(model_.dtype), true,
-                   fmt::format("chunk {}'s gradients", a.chunk)},
+                   fmt::format("the end of chunk {}'s backward", a.chunk)},
                   trainer ? std::span<float>(g) : std::span<float>()));
             }
             // A micro-batch's saved activations live from its forward to its last backward pass.
@@ -778,7 +778,8 @@ class ModelParallel final : public Strategy {
     }
   }
 
-  // A ZeRO-3 collective started on the dp communicator's stream, with its payload until it is done.
+  // A collective started on the dp communicator's stream (ZeRO-3's gathers and reduce-scatters, a
+  // chunk's overlapped gradient sync), with its payload until it is done.
   struct StreamCollective {
     core::CollectiveHandle handle;
     std::vector<float> data;
