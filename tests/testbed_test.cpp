@@ -153,8 +153,15 @@ TEST(Testbed, ValidateAboveMaxErrorExitsOne) {
       {"validate", (scratch / "e.yaml").string(), "--calibrated", (scratch / "platform.yaml").string(),
        "--repeat", "1", "--max-error", "0.001", "--out", (scratch / "v").string()},
       scratch);
-  EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_NE(r.err.find("exceeds --max-error 0.001 %"), std::string::npos) << r.err;
+  if (r.err.find("not a finding") != std::string::npos) {
+    // Other processes kept the machine busy around the measurement (ctest runs this test alone, so
+    // something outside it did): reported, not a failure.
+    std::cout << "the machine was busy: " << r.err;
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+  } else {
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+  }
   EXPECT_TRUE(std::filesystem::exists(scratch / "v" / "validation.json"))
       << "the report is written all the same";
 }
