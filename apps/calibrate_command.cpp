@@ -49,8 +49,6 @@ struct LinkFit {
 // One-way time t(S) = α + S/B fitted by least squares on messages of 1 MiB and more: smaller ones
 // fit in the tbf bucket and pass at line rate. α comes from the smallest message instead, since
 // the large-message intercept mixes α with the bucket.
-constexpr std::uint64_t kLatencySizes = 4 * 1024;  // ping-pong sizes that give the latency
-
 LinkFit fit_link(const std::map<std::uint64_t, double>& one_way) {
   std::vector<std::pair<double, double>> points;
   for (const auto& [bytes, t] : one_way) {
@@ -70,7 +68,7 @@ LinkFit fit_link(const std::map<std::uint64_t, double>& one_way) {
   // does not decide it.
   fit.path_latency = std::numeric_limits<double>::infinity();
   for (const auto& [bytes, t] : one_way) {
-    if (bytes <= kLatencySizes)
+    if (bytes <= 4 * 1024)
       fit.path_latency = std::min(fit.path_latency, t - static_cast<double>(bytes) / fit.bandwidth);
   }
   fit.path_latency = std::max(1e-6, fit.path_latency);
@@ -273,12 +271,9 @@ int calibrate_command(const CalibrateArgs& args) {
       if (e.rank == 0 && e.lane == core::Lane::phase && pingpong.text(e.name) == strategies::kPingPongPhase)
         trips[e.bytes].push_back(e.duration());
     }
-    // A size's one-way time: the median of its round trips; for the small sizes that give the
-    // latency (fit_link), the fastest: a busy machine only adds to a round trip (a rank waiting for
-    // a core), never takes from it, and a latency is what the path costs when nothing waits.
     std::map<std::uint64_t, double> one_way;
     for (const auto& [bytes, t] : trips) {
-      one_way[bytes] = (bytes <= kLatencySizes ? *std::min_element(t.begin(), t.end()) : median(t)) / 2;
+      one_way[bytes] = median(t) / 2;
       one_way_json[name][std::to_string(bytes)] = one_way[bytes];
     }
     return fit_link(one_way);
