@@ -20,6 +20,7 @@
 #include "apps/run_name.hpp"
 #include "apps/run_outputs.hpp"
 #include "core/errors.hpp"
+#include "core/summary.hpp"
 #include "core/trace_writer.hpp"
 #include "core/units.hpp"
 #include "sim/simulate.hpp"
@@ -110,7 +111,8 @@ int run_jobs(const RunArgs& given) {
   if (!failed.empty())
     throw core::BackendError(fmt::format("the runs alone failed: {}", fmt::join(failed, ", ")));
 
-  nlohmann::json summary{{"experiment", jobs.name}, {"backend", "sim"}, {"jobs", nlohmann::json::array()}};
+  nlohmann::json summary{
+      {"experiment", jobs.name}, {"backend", "sim"}, {std::string(core::kJobsKey), nlohmann::json::array()}};
   double makespan = 0;
   for (std::size_t j = 0; j < jobs.jobs.size(); ++j) {
     const strategies::Job& job = jobs.jobs[j];
@@ -118,17 +120,17 @@ int run_jobs(const RunArgs& given) {
     const double slowdown =
         by_itself.iteration_mean > 0 ? shared[j].iteration_mean / by_itself.iteration_mean : 0;
     makespan = std::max(makespan, results[j].simulated_seconds);
-    summary["jobs"].push_back({{"name", job.name},
-                               {"strategy", job.experiment.strategy_type},
-                               {"ranks", job.experiment.ranks},
-                               {"hosts", job.hosts},
-                               {"start_s", job.start},
-                               {"end_s", results[j].simulated_seconds},
-                               {"iteration_s", shared[j].iteration_mean},
-                               {"alone_iteration_s", by_itself.iteration_mean},
-                               {"slowdown", slowdown},
-                               {"output", job.name},
-                               {"alone_output", "alone/" + job.name}});
+    summary[core::kJobsKey].push_back({{"name", job.name},
+                                       {"strategy", job.experiment.strategy_type},
+                                       {"ranks", job.experiment.ranks},
+                                       {"hosts", job.hosts},
+                                       {"start_s", job.start},
+                                       {"end_s", results[j].simulated_seconds},
+                                       {"iteration_s", shared[j].iteration_mean},
+                                       {"alone_iteration_s", by_itself.iteration_mean},
+                                       {"slowdown", slowdown},
+                                       {"output", job.name},
+                                       {"alone_output", "alone/" + job.name}});
   }
   summary["platform"] = jobs.jobs.front().experiment.platform.name;
   summary["makespan_s"] = makespan;
@@ -153,7 +155,7 @@ int run_jobs(const RunArgs& given) {
   if (!args.quiet) {
     std::cout << fmt::format("\n  {:<16} {:>10} {:>12} {:>12} {:>9}\n", "job", "start", "iteration", "alone",
                              "slowdown");
-    for (const auto& j : summary["jobs"]) {
+    for (const auto& j : summary[core::kJobsKey]) {
       std::cout << fmt::format("  {:<16} {:>10} {:>12} {:>12} {:>8.3f}x\n", j["name"].get<std::string>(),
                                core::format_duration(j["start_s"].get<double>()),
                                core::format_duration(j["iteration_s"].get<double>()),

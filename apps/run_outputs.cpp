@@ -32,7 +32,7 @@ nlohmann::json run_identity(const core::Experiment& experiment, std::string_view
                           {"parallelism", core::to_json(experiment.mesh)}};
   // An edge platform's client classes: each rank's host's class (null for the server's host).
   if (!experiment.platform.host_classes.empty()) {
-    nlohmann::json& classes = identity["host_class_of_rank"] = nlohmann::json::array();
+    nlohmann::json& classes = identity[core::kHostClassOfRankKey] = nlohmann::json::array();
     for (const int host : experiment.placement) {
       const core::HostClass* c = experiment.platform.class_of(host);
       classes.push_back(c != nullptr ? nlohmann::json(c->name) : nlohmann::json());

@@ -9,6 +9,7 @@
 
 #include "core/csv_records.hpp"
 #include "core/errors.hpp"
+#include "core/summary.hpp"
 
 namespace dmlsim::apps {
 namespace {
@@ -62,7 +63,7 @@ std::map<std::string, std::string> summary_figures(const nlohmann::json& summary
       links != summary.end() && links->is_array() && !links->empty())
     flatten(links->front(), "busiest_link", figures);
   // Several jobs on one network: each job's figures by its name (job.a.slowdown).
-  if (const auto jobs = summary.find("jobs"); jobs != summary.end() && jobs->is_array()) {
+  if (const auto jobs = summary.find(core::kJobsKey); jobs != summary.end() && jobs->is_array()) {
     for (const nlohmann::json& job : *jobs) {
       if (job.is_object() && job.contains("name") && job["name"].is_string())
         flatten(job, "job." + job["name"].get<std::string>(), figures);

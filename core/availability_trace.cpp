@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <charconv>
 #include <map>
 #include <string>
 
@@ -28,9 +27,9 @@ std::vector<AvailabilityWindow> availability_windows(const CsvFile& csv, std::st
     AvailabilityWindow w;
     w.line = row.line;
     const std::string& who = cells[0];
-    const auto [end, error] = std::from_chars(who.data(), who.data() + who.size(), w.key);
-    if (error != std::errc{} || end != who.data() + who.size() || w.key < 0)
-      fail(fmt::format("field '{}': '{}' is not a {} number", key, who, key));
+    const std::optional<int> number = number_cell<int>(who);
+    if (!number || *number < 0) fail(fmt::format("field '{}': '{}' is not a {} number", key, who, key));
+    w.key = *number;
     const auto time = [&](const std::string& cell, const char* field) {
       double t = 0;
       try {

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <array>
-#include <charconv>
 #include <string>
 
 #include "core/csv_file.hpp"
@@ -48,8 +47,9 @@ std::vector<ClientProfile> client_profiles(const CsvFile& csv) {
       double value = 0;
       try {
         if (name == "compute") {
-          const auto [end, error] = std::from_chars(cell.data(), cell.data() + cell.size(), value);
-          if (error != std::errc{} || end != cell.data() + cell.size()) fail("is not a number");
+          const std::optional<double> factor = number_cell<double>(cell);
+          if (!factor) fail("is not a number");
+          value = *factor;
         } else if (name == "latency") {
           value = parse_time_cell(cell);
         } else {

@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <charconv>
 #include <fstream>
 #include <sstream>
 #include <utility>
@@ -66,9 +65,7 @@ CsvFile parse_csv_file(std::string_view text, std::string name, std::string_view
 }
 
 double parse_time_cell(const std::string& cell) {
-  double t = 0;
-  const auto [end, error] = std::from_chars(cell.data(), cell.data() + cell.size(), t);
-  if (error == std::errc{} && end == cell.data() + cell.size()) return t;
+  if (const std::optional<double> seconds = number_cell<double>(cell)) return *seconds;
   return parse_duration(cell);
 }
 

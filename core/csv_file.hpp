@@ -1,6 +1,7 @@
 #pragma once
 // A small CSV file the user writes (availability windows, per-client profiles): its header and
 // its rows, every cell trimmed, blank lines skipped. Every error names the file and the line.
+#include <charconv>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -29,6 +30,15 @@ CsvFile parse_csv_file(std::string_view text, std::string name, std::string_view
 // Reads `file`; `what` names it when it cannot be read ("availability trace").
 CsvFile read_csv_file(const std::filesystem::path& file, std::string_view what,
                       std::string_view expected_header);
+
+// The cell as a number of type T when it is one, whole (no unit, no trailing text).
+template <typename T>
+std::optional<T> number_cell(std::string_view cell) {
+  T value{};
+  const auto [end, error] = std::from_chars(cell.data(), cell.data() + cell.size(), value);
+  if (error != std::errc{} || end != cell.data() + cell.size()) return std::nullopt;
+  return value;
+}
 
 // A time in a cell: plain seconds (as logs give them) or a duration with its unit ("90min", "2h").
 // Throws ValueError.

@@ -79,6 +79,12 @@ inline constexpr std::string_view kElasticPhases[] = {
     kCheckpointPhase, kCheckpointLoadPhase, kFailureDetectionPhase, kRestartPhase,
     kRendezvousPhase, kStateTransferPhase,  kWaitingForNodesPhase};
 inline constexpr std::string_view kFailureMark = "failure";
+
+// summary.json keys that the writers in apps/ and the readers (sweep.csv, the GUI) share beyond
+// RunSummary's own: a run of several jobs lists them (each with its "name"), and a run on an edge
+// platform names each rank's client class (null for the server).
+inline constexpr std::string_view kJobsKey = "jobs";
+inline constexpr std::string_view kHostClassOfRankKey = "host_class_of_rank";
 inline constexpr std::string_view kOutOfJobPhase = "out of the job";
 
 bool is_elastic_phase(std::string_view name);

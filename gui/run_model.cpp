@@ -91,8 +91,9 @@ std::string RunModel::role_of(int rank) const {
 
 std::string RunModel::job_of(int rank) const {
   if (rank < 0 || static_cast<std::size_t>(rank) >= job_of_rank_.size() || job_of_rank_[rank] < 0) return {};
-  if (!summary_.is_object() || !summary_.contains("jobs") || !summary_["jobs"].is_array()) return {};
-  const nlohmann::json& jobs = summary_["jobs"];
+  if (!summary_.is_object() || !summary_.contains(core::kJobsKey) || !summary_[core::kJobsKey].is_array())
+    return {};
+  const nlohmann::json& jobs = summary_[core::kJobsKey];
   const auto j = static_cast<std::size_t>(job_of_rank_[rank]);
   if (j >= jobs.size() || !jobs[j].is_object() || !jobs[j].contains("name") || !jobs[j]["name"].is_string())
     return {};
@@ -100,8 +101,8 @@ std::string RunModel::job_of(int rank) const {
 }
 
 std::string RunModel::host_class_of(int rank) const {
-  if (!summary_.is_object() || !summary_.contains("host_class_of_rank")) return {};
-  const nlohmann::json& classes = summary_["host_class_of_rank"];
+  if (!summary_.is_object() || !summary_.contains(core::kHostClassOfRankKey)) return {};
+  const nlohmann::json& classes = summary_[core::kHostClassOfRankKey];
   if (!classes.is_array() || rank < 0 || static_cast<std::size_t>(rank) >= classes.size()) return {};
   const nlohmann::json& c = classes[static_cast<std::size_t>(rank)];
   return c.is_string() ? c.get<std::string>() : std::string();

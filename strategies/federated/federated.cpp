@@ -229,6 +229,11 @@ class Federated final : public Strategy {
       core::Request model_send;  // the model of its last task, until known delivered
     };
 
+    int busy_clients() const {
+      return static_cast<int>(
+          std::count_if(clients_.begin(), clients_.end(), [](const Client& c) { return c.busy; }));
+    }
+
     std::vector<int> idle_clients() const {
       std::vector<int> idle;
       for (int c = 0; c < plan_.clients; ++c) {
@@ -452,9 +457,7 @@ class Federated final : public Strategy {
 
     // Gives every free slot of FedBuff's `per_round` a task, drawn among the idle online clients.
     void fill_slots(int a, std::uint64_t& draws) {
-      const auto busy = static_cast<int>(
-          std::count_if(clients_.begin(), clients_.end(), [](const Client& c) { return c.busy; }));
-      for (int free = plan_.per_round - busy; free > 0; --free) {
+      for (int free = plan_.per_round - busy_clients(); free > 0; --free) {
         const std::vector<int> online = candidates();
         if (online.empty()) return;
         dispatch(sample_clients(plan_.seed, draws++, online, 1).at(0), a);
@@ -465,10 +468,8 @@ class Federated final : public Strategy {
     // window of an idle client opens before anything comes in.
     std::optional<std::size_t> next_fedbuff_event(int a) {
       if (!s_.availability_) return rank_.wait_any(inbox_.requests);
-      const auto busy = static_cast<int>(
-          std::count_if(clients_.begin(), clients_.end(), [](const Client& c) { return c.busy; }));
       double wake = std::numeric_limits<double>::infinity();
-      if (busy < plan_.per_round) {
+      if (busy_clients() < plan_.per_round) {
         for (const int c : idle_clients())
           wake = std::min(wake, s_.experiment_.platform.next_online(host_of(c), rank_.now()));
       }

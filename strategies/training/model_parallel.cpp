@@ -736,93 +736,96 @@ class ModelParallel final : public Strategy {
     return chunks_[static_cast<std::size_t>(schedule_.virtual_stage(stage, chunk))];
   }
 
-  // One collective of `bytes` on `comm`. Payload mode fills the buffer with the member's test
-  // input and checks the result on every member.
-  // With `values` (an MLP trained for real), the collective runs on them and nothing is checked.
-  void run_collective(core::Rank& rank, core::Communicator& comm, const CollectiveChoice& choice,
-                      Collective collective, std::uint64_t bytes, std::string_view what,
-                      std::span<float> values = {}) const {
+  // A collective's data: the model's own `values` when given (an MLP trained for real: moved as
+  // they are, not checked), else in payload mode the member's test input (the result checked on
+  // every member when the collective is done), else none. Moved, never copied: `buffer` points
+  // into `test_values`.
+  struct CollectiveData {
+    CollectiveData() = default;
+    CollectiveData(const CollectiveData&) = delete;
+    CollectiveData& operator=(const CollectiveData&) = delete;
+    CollectiveData(CollectiveData&&) = default;
+    CollectiveData& operator=(CollectiveData&&) = default;
+    std::vector<float> test_values;
+    core::ElementBuffer buffer;
+    bool checked = false;
+  };
+
+  CollectiveData collective_data(core::Communicator& comm, Collective collective, std::uint64_t bytes,
+                                 std::string_view what, std::span<float> values) const {
     const std::uint32_t element = core::dtype_bytes(model_.dtype);
     const std::uint64_t count = bytes / element;
     if (!values.empty() && values.size() != count) {
-      throw core::BackendError(fmt::format("rank {}: the {} {} {} has {} values to move, not {}", rank.rank(),
-                                           comm.name(), core::to_string(collective), what, values.size(),
-                                           count));
+      throw core::BackendError(fmt::format("rank {}: the {} {} {} has {} values to move, not {}",
+                                           comm.rank().rank(), comm.name(), core::to_string(collective), what,
+                                           values.size(), count));
     }
-    std::vector<float> data;
-    if (experiment_.payload && values.empty()) {
-      data.assign(static_cast<std::size_t>(count), 0.0f);
-      fill_test_input(comm.index(), data);
+    CollectiveData d;
+    d.checked = experiment_.payload && values.empty();
+    if (d.checked) {
+      d.test_values.assign(static_cast<std::size_t>(count), 0.0f);
+      fill_test_input(comm.index(), d.test_values);
     }
-    float* at = !values.empty() ? values.data() : experiment_.payload ? data.data() : nullptr;
-    const core::ElementBuffer buffer{count, element, at};
-    const NamedAlgorithm algorithm(choice.algorithm, choice.options);
-    switch (collective) {
-      case Collective::all_reduce:
-        comm.all_reduce(buffer, algorithm);
-        break;
-      case Collective::reduce_scatter:
-        comm.reduce_scatter(buffer, algorithm);
-        break;
-      case Collective::all_gather:
-        comm.all_gather(buffer, algorithm);
-        break;
-      default:
-        throw core::BackendError(fmt::format("model parallelism runs no {}", core::to_string(collective)));
-    }
-    if (!experiment_.payload || !values.empty()) return;
-    if (std::string problem = check_test_output(collective, comm.size(), comm.index(), data);
+    d.buffer = {count, element, !values.empty() ? values.data() : d.checked ? d.test_values.data() : nullptr};
+    return d;
+  }
+
+  void check_collective(core::Communicator& comm, Collective collective, std::string_view what,
+                        const CollectiveData& d) const {
+    if (!d.checked) return;
+    if (std::string problem = check_test_output(collective, comm.size(), comm.index(), d.test_values);
         !problem.empty()) {
-      throw core::BackendError(fmt::format("rank {}: the {} {} {}: {}", rank.rank(), comm.name(),
+      throw core::BackendError(fmt::format("rank {}: the {} {} {}: {}", comm.rank().rank(), comm.name(),
                                            core::to_string(collective), what, problem));
     }
   }
 
+  // One collective of `bytes` on `comm`, on the caller's control flow.
+  void run_collective(core::Rank&, core::Communicator& comm, const CollectiveChoice& choice,
+                      Collective collective, std::uint64_t bytes, std::string_view what,
+                      std::span<float> values = {}) const {
+    const CollectiveData d = collective_data(comm, collective, bytes, what, values);
+    const NamedAlgorithm algorithm(choice.algorithm, choice.options);
+    switch (collective) {
+      case Collective::all_reduce:
+        comm.all_reduce(d.buffer, algorithm);
+        break;
+      case Collective::reduce_scatter:
+        comm.reduce_scatter(d.buffer, algorithm);
+        break;
+      case Collective::all_gather:
+        comm.all_gather(d.buffer, algorithm);
+        break;
+      default:
+        throw core::BackendError(fmt::format("model parallelism runs no {}", core::to_string(collective)));
+    }
+    check_collective(comm, collective, what, d);
+  }
+
   // A collective started on the dp communicator's stream (ZeRO-3's gathers and reduce-scatters, a
-  // chunk's overlapped gradient sync), with its payload until it is done.
+  // chunk's overlapped gradient sync), with its data until it is done.
   struct StreamCollective {
     core::CollectiveHandle handle;
-    std::vector<float> data;
+    CollectiveData data;
     Collective collective = Collective::all_gather;
     std::string what;
-    bool checked = true;  // test values, checked when done (not a model's own values)
   };
 
-  // With `values` (an MLP's real gradients, which must outlive the collective) it moves them;
-  // otherwise payload mode moves test values it checks when the collective is done.
   StreamCollective start_on_stream(core::Communicator& dp, const StepCollective& c,
                                    std::span<float> values = {}) const {
-    const std::uint32_t element = core::dtype_bytes(model_.dtype);
     StreamCollective s;
     s.collective = c.collective;
     s.what = fmt::format("next to {}", c.next_to);
-    s.checked = values.empty();
-    const std::uint64_t count = c.bytes / element;
-    if (!values.empty() && values.size() != count) {
-      throw core::BackendError(fmt::format("rank {}: the {} {} {} has {} values to move, not {}",
-                                           dp.rank().rank(), dp.name(), core::to_string(c.collective), s.what,
-                                           values.size(), count));
-    }
-    if (experiment_.payload && values.empty()) {
-      s.data.assign(static_cast<std::size_t>(count), 0.0f);
-      fill_test_input(dp.index(), s.data);
-    }
-    float* at = !values.empty() ? values.data() : experiment_.payload ? s.data.data() : nullptr;
-    const core::ElementBuffer buffer{count, element, at};
-    s.handle = dp.start(
-        dp.schedule(c.collective, NamedAlgorithm(choice_.algorithm, choice_.options), count, element),
-        buffer);
+    s.data = collective_data(dp, c.collective, c.bytes, s.what, values);
+    s.handle = dp.start(dp.schedule(c.collective, NamedAlgorithm(choice_.algorithm, choice_.options),
+                                    s.data.buffer.count, s.data.buffer.element_bytes),
+                        s.data.buffer);
     return s;
   }
 
   void finish_on_stream(core::Rank& rank, core::Communicator& dp, StreamCollective& s) const {
     rank.wait(s.handle);
-    if (!experiment_.payload || !s.checked) return;
-    if (std::string problem = check_test_output(s.collective, dp.size(), dp.index(), s.data);
-        !problem.empty()) {
-      throw core::BackendError(fmt::format("rank {}: the {} {} {}: {}", rank.rank(), dp.name(),
-                                           core::to_string(s.collective), s.what, problem));
-    }
+    check_collective(dp, s.collective, s.what, s.data);
   }
 
   // A pass under ZeRO-3 with prefetching (DeepSpeed's stage-3 prefetch, one layer ahead): the
