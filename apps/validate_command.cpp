@@ -377,8 +377,7 @@ int validate_command(const ValidateArgs& args) {
   if (!report["busy_cases"].empty()) {
     std::cerr << fmt::format(
         "dmlsim validate: other processes kept the machine busy during {} of {} cases ({}): those are "
-        "reported, "
-        "not gated; measure again on a quiet machine\n",
+        "reported, not gated; measure again on a quiet machine\n",
         report["busy_cases"].size(), cases.size(),
         fmt::join(report["busy_cases"].get<std::vector<std::string>>(), ", "));
   }

@@ -153,8 +153,7 @@ class Replay {
     const double seconds = cost_(stage, a.chunk, a.op);
     clock_[idx(stage)] += seconds;
     result_.busy[idx(stage)] += seconds;
-    if (a.op == (s_.split_backward ? PipelineOp::weight_gradient : PipelineOp::backward) && a.chunk >= 0 &&
-        a.chunk < s_.chunks) {
+    if (a.op == s_.last_pass() && a.chunk >= 0 && a.chunk < s_.chunks) {
       double& done = result_.gradients_done[idx(stage)][static_cast<std::size_t>(a.chunk)];
       done = std::max(done, clock_[idx(stage)]);
     }

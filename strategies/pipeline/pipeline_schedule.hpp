@@ -66,6 +66,9 @@ struct PipelineSchedule {
   std::vector<std::vector<PipelineAction>> actions;  // per stage, in order
 
   int virtual_stages() const { return stages * chunks; }
+  // The pass that ends a micro-batch's work on a chunk: once a chunk's last one is done, its
+  // gradients are complete and its saved activations free.
+  PipelineOp last_pass() const { return split_backward ? PipelineOp::weight_gradient : PipelineOp::backward; }
   int virtual_stage(int stage, int chunk) const { return chunk * stages + stage; }
   int stage_of(int virtual_stage) const { return virtual_stage % stages; }
   int chunk_of(int virtual_stage) const { return virtual_stage / stages; }

@@ -230,7 +230,7 @@ class ModelParallel final : public Strategy {
       const bool overlap_sync = overlap_grad_reduce_ && dp && zero_ < 3;
       std::vector<std::size_t> gradients_complete(static_cast<std::size_t>(schedule_.chunks), actions.size());
       for (std::size_t i = 0; i < actions.size() && overlap_sync; ++i) {
-        if (actions[i].op == (schedule_.split_backward ? PipelineOp::weight_gradient : PipelineOp::backward))
+        if (actions[i].op == schedule_.last_pass())
           gradients_complete[static_cast<std::size_t>(actions[i].chunk)] = i;
       }
       std::vector<StreamCollective> syncing;
@@ -285,8 +285,7 @@ class ModelParallel final : public Strategy {
             }
             // A micro-batch's saved activations live from its forward to its last backward pass.
             if (a.op == PipelineOp::forward) in_flight += chunk.saved_bytes;
-            if (a.op == (schedule_.split_backward ? PipelineOp::weight_gradient : PipelineOp::backward))
-              in_flight -= chunk.saved_bytes;
+            if (a.op == schedule_.last_pass()) in_flight -= chunk.saved_bytes;
             rank.count(kMemoryInUse, static_cast<double>(resident + in_flight));
             break;
           }

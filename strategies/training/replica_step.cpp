@@ -20,19 +20,28 @@ std::uint64_t run_forward(core::Rank& rank, const core::Model& model, std::span<
   return in_use;
 }
 
+// The backward pass, layer by layer in reverse, each layer's saved activations freed when it is
+// done; then `after_layer(i)`.
+template <typename AfterLayer>
+void run_backward(core::Rank& rank, const core::Model& model, std::uint64_t in_use,
+                  const core::EventAttributes& attributes, AfterLayer after_layer) {
+  core::Phase phase(rank, "backward", -1, attributes);
+  for (std::size_t i = model.layers.size(); i-- > 0;) {
+    rank.compute(model.layers[i].backward);
+    in_use -= model.layers[i].saved_bytes;
+    rank.count(kMemoryInUse, static_cast<double>(in_use));
+    after_layer(i);
+  }
+}
+
 }  // namespace
 
 void forward_backward_local(core::Rank& rank, const core::Model& model, std::span<const core::Kernel> forward,
                             std::uint64_t resident_bytes, int micro_batch) {
   const core::EventAttributes attributes =
       core::EventAttributes().set(core::Attribute::micro_batch, micro_batch);
-  std::uint64_t in_use = run_forward(rank, model, forward, resident_bytes, attributes);
-  core::Phase phase(rank, "backward", -1, attributes);
-  for (std::size_t i = model.layers.size(); i-- > 0;) {
-    rank.compute(model.layers[i].backward);
-    in_use -= model.layers[i].saved_bytes;
-    rank.count(kMemoryInUse, static_cast<double>(in_use));
-  }
+  const std::uint64_t in_use = run_forward(rank, model, forward, resident_bytes, attributes);
+  run_backward(rank, model, in_use, attributes, [](std::size_t) {});
 }
 
 void forward_backward_sync(core::Rank& rank, const core::Model& model, std::span<const core::Kernel> forward,
@@ -40,25 +49,19 @@ void forward_backward_sync(core::Rank& rank, const core::Model& model, std::span
                            const BucketSync& sync) {
   core::EventAttributes attributes;
   if (sync.micro_batch >= 0) attributes.set(core::Attribute::micro_batch, sync.micro_batch);
-  std::uint64_t in_use = run_forward(rank, model, forward, resident_bytes, attributes);
+  const std::uint64_t in_use = run_forward(rank, model, forward, resident_bytes, attributes);
   std::vector<core::CollectiveHandle> in_flight(closing_layers.size());
-  {
-    core::Phase phase(rank, "backward", -1, attributes);
-    std::size_t next = 0;
-    for (std::size_t i = model.layers.size(); i-- > 0;) {
-      rank.compute(model.layers[i].backward);
-      in_use -= model.layers[i].saved_bytes;
-      rank.count(kMemoryInUse, static_cast<double>(in_use));
-      while (next < closing_layers.size() && closing_layers[next] == i) {
-        if (sync.gradients_ready) sync.gradients_ready(next);
-        if (sync.overlap) {
-          BucketExchange x = sync.exchange(next);
-          in_flight[next] = x.comm->start(std::move(x.schedule), x.buffer);
-        }
-        ++next;
+  std::size_t next = 0;
+  run_backward(rank, model, in_use, attributes, [&](std::size_t i) {
+    while (next < closing_layers.size() && closing_layers[next] == i) {
+      if (sync.gradients_ready) sync.gradients_ready(next);
+      if (sync.overlap) {
+        BucketExchange x = sync.exchange(next);
+        in_flight[next] = x.comm->start(std::move(x.schedule), x.buffer);
       }
+      ++next;
     }
-  }
+  });
   // Exposed communication: what the buckets still need once backward is over.
   core::Phase phase(rank, "gradient-sync");
   if (sync.overlap) {
