@@ -80,6 +80,18 @@ inline constexpr std::string_view kElasticPhases[] = {
     kRendezvousPhase, kStateTransferPhase,  kWaitingForNodesPhase};
 inline constexpr std::string_view kFailureMark = "failure";
 
+// A federated server's record of each client task it handed out: a zero-length phase on its phase
+// lane named for how the task ended, carrying the client (Attribute::client, the client's rank) and
+// the round (the phase's iteration). FedAvg: reported in time, late (on an older model, never
+// averaged), dropped (abandoned mid-task), offline (its window closed); FedBuff: an update within the
+// staleness bound, or a stale one (discarded). The client itself marks "dropped" and "offline" too.
+inline constexpr std::string_view kTaskReport = "report";
+inline constexpr std::string_view kTaskLate = "late";
+inline constexpr std::string_view kTaskDropped = "dropped";
+inline constexpr std::string_view kTaskOffline = "offline";
+inline constexpr std::string_view kTaskUpdate = "update";
+inline constexpr std::string_view kTaskStale = "stale";
+
 // summary.json keys that the writers in apps/ and the readers (sweep.csv, the GUI) share beyond
 // RunSummary's own: a run of several jobs lists them (each with its "name"), and a run on an edge
 // platform names each rank's client class (null for the server).

@@ -33,6 +33,13 @@ QColor colour_of(EventKind kind) {
   return QColor::fromRgba(kind < EventKind::count ? kColours[static_cast<std::size_t>(kind)] : 0xff000000);
 }
 
+QColor colour_of(TaskOutcome outcome) {
+  constexpr std::array<QRgb, kTaskOutcomeCount> colours = {0xff1b9e77, 0xffd95f02, 0xffc00000, 0xff7f7f7f,
+                                                           0xff7570b3};
+  return QColor::fromRgba(outcome < TaskOutcome::count ? colours[static_cast<std::size_t>(outcome)]
+                                                       : 0xff000000);
+}
+
 QColor text_colour_on(const QColor& background) {
   const double luminance =
       0.299 * background.redF() + 0.587 * background.greenF() + 0.114 * background.blueF();

@@ -5,11 +5,15 @@
 #include <QString>
 #include <vector>
 
+#include "gui/client_task.hpp"
 #include "gui/event_kind.hpp"
 
 namespace dmlsim::gui {
 
 QColor colour_of(EventKind kind);
+// A federated client task's marker: reported green, late orange, dropped red, offline grey, stale
+// violet.
+QColor colour_of(TaskOutcome outcome);
 // Black or white, whichever reads better on `background`.
 QColor text_colour_on(const QColor& background);
 // The kinds the legend lists, in order.

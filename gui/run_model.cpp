@@ -7,6 +7,7 @@
 #include <fstream>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <unordered_map>
 
 #include "core/errors.hpp"
@@ -45,6 +46,7 @@ std::unique_ptr<RunModel> RunModel::load(const std::filesystem::path& path) {
   }
   auto model = std::make_unique<RunModel>(core::read_chrome_trace(file), file);
   model->summary_ = read_summary(file.parent_path() / "summary.json");
+  model->build_nodes();  // again: an edge platform's clients group by their class
   if (model->summary_.is_object() && model->summary_.contains("parallelism")) {
     try {
       model->mesh_ = core::mesh_from_json(model->summary_["parallelism"]);
@@ -66,6 +68,7 @@ RunModel::RunModel(core::Trace trace, std::filesystem::path trace_file)
   build_iterations();
   build_elastic();
   build_jobs();
+  build_client_tasks();
 }
 
 std::string RunModel::kind() const {
@@ -178,14 +181,69 @@ void RunModel::build_tracks() {
 }
 
 void RunModel::build_nodes() {
+  nodes_.clear();
+  // Clients by class, in the order their classes first appear; every other rank by node.
+  std::map<std::string, std::size_t> by_class;
   std::map<int, NodeGroup> by_node;
   for (int r = 0; r < rank_count(); ++r) {
     const int node = static_cast<std::size_t>(r) < trace_.ranks.size() ? trace_.ranks[r].node : 0;
-    NodeGroup& g = by_node[node];
-    g.node = node;
-    g.ranks.push_back(r);
+    std::string host_class = host_class_of(r);
+    if (host_class.empty()) {
+      NodeGroup& g = by_node[node];
+      g.node = node;
+      g.ranks.push_back(r);
+      continue;
+    }
+    const auto [it, added] = by_class.try_emplace(host_class, nodes_.size());
+    if (added) nodes_.push_back({node, {}, std::move(host_class)});
+    nodes_[it->second].ranks.push_back(r);
   }
   for (auto& [node, group] : by_node) nodes_.push_back(std::move(group));
+}
+
+void RunModel::build_client_tasks() {
+  tasks_of_client_.assign(static_cast<std::size_t>(rank_count()), {});
+  const auto outcome_of = [](std::string_view name) -> std::optional<TaskOutcome> {
+    if (name == core::kTaskReport || name == core::kTaskUpdate) return TaskOutcome::report;
+    if (name == core::kTaskLate) return TaskOutcome::late;
+    if (name == core::kTaskDropped) return TaskOutcome::dropped;
+    if (name == core::kTaskOffline) return TaskOutcome::offline;
+    if (name == core::kTaskStale) return TaskOutcome::stale;
+    return std::nullopt;
+  };
+  for (const core::TraceEvent& e : trace_.events()) {
+    // The server's records: phases that carry the client (a client's own marks carry none).
+    if (e.lane != core::Lane::phase) continue;
+    const int client = e.attributes.get(core::Attribute::client);
+    if (client < 0 || client >= rank_count()) continue;
+    const std::string_view name = trace_.text(e.name);
+    const std::optional<TaskOutcome> outcome = outcome_of(name);
+    if (!outcome) continue;
+    client_tasks_.push_back({client, e.iteration, e.start, *outcome});
+    if (name == core::kTaskUpdate || name == core::kTaskStale) {
+      iteration_noun_ = "aggregation";
+    } else if (iteration_noun_ == "iteration") {
+      iteration_noun_ = "round";
+    }
+  }
+  std::stable_sort(client_tasks_.begin(), client_tasks_.end(),
+                   [](const ClientTask& a, const ClientTask& b) { return a.time < b.time; });
+  for (std::uint32_t i = 0; i < client_tasks_.size(); ++i)
+    tasks_of_client_[static_cast<std::size_t>(client_tasks_[i].client)].push_back(i);
+}
+
+const std::vector<std::uint32_t>& RunModel::tasks_of_client(int rank) const {
+  static const std::vector<std::uint32_t> none;
+  return rank >= 0 && rank < rank_count() ? tasks_of_client_[static_cast<std::size_t>(rank)] : none;
+}
+
+TaskCounts RunModel::task_counts(const NodeGroup& group) const {
+  TaskCounts counts{};
+  for (int rank : group.ranks) {
+    for (std::uint32_t i : tasks_of_client(rank))
+      ++counts[static_cast<std::size_t>(client_tasks_[i].outcome)];
+  }
+  return counts;
 }
 
 void RunModel::build_messages() {

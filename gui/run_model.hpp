@@ -7,18 +7,23 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/mesh.hpp"
 #include "core/trace.hpp"
+#include "gui/client_task.hpp"
 #include "gui/event_kind.hpp"
 #include "gui/track.hpp"
 
 namespace dmlsim::gui {
 
+// The ranks of one node, or on an edge platform the clients of one class (a thousand phones are a
+// few groups, not a thousand nodes of one rank each).
 struct NodeGroup {
   int node = 0;
   std::vector<int> ranks;
+  std::string host_class;  // the clients' class; empty for a node
 };
 
 // A message: the send and its matching receive (same sender, receiver, tag and seq).
@@ -85,6 +90,15 @@ class RunModel {
   // The class of the rank's host on an edge platform (summary.json's host_class_of_rank: "phone-4g");
   // empty for other runs and for the server.
   std::string host_class_of(int rank) const;
+  // A federated run's client tasks as its server recorded them, in time order, and those of one
+  // client (indices into client_tasks()); empty for other runs.
+  const std::vector<ClientTask>& client_tasks() const { return client_tasks_; }
+  const std::vector<std::uint32_t>& tasks_of_client(int rank) const;
+  // The outcomes of the tasks of a group's ranks.
+  TaskCounts task_counts(const NodeGroup& group) const;
+  // What the run's iterations are: "round" for federated averaging, "aggregation" for FedBuff,
+  // else "iteration".
+  std::string_view iteration_noun() const { return iteration_noun_; }
 
   int rank_count() const { return static_cast<int>(tracks_of_rank_.size()); }
   std::size_t event_count() const { return trace_.events().size(); }
@@ -117,6 +131,7 @@ class RunModel {
   void build_iterations();
   void build_elastic();
   void build_jobs();
+  void build_client_tasks();
 
   core::Trace trace_;
   std::filesystem::path trace_file_;
@@ -132,6 +147,9 @@ class RunModel {
   std::vector<IterationSpan> iterations_;
   std::vector<EpochStart> epochs_;
   std::vector<TimeSpan> lost_work_;
+  std::vector<ClientTask> client_tasks_;
+  std::vector<std::vector<std::uint32_t>> tasks_of_client_;  // [rank] → indices into client_tasks_
+  std::string_view iteration_noun_ = "iteration";
   std::vector<int> job_of_rank_;  // the job index of each rank's events, −1 when none says
   double start_ = 0, end_ = 0;
 };

@@ -23,6 +23,7 @@ struct PaintStats {
   int arrows = 0;
   int epochs = 0;      // elastic epoch starts drawn
   int lost_spans = 0;  // spans of lost work shaded
+  int task_marks = 0;  // federated client tasks marked (triangles on lanes, ticks on collapsed classes)
 };
 
 // Paints the whole canvas of `size`; the timeline's viewport must already match it

@@ -268,6 +268,105 @@ TEST(GuiRunModel, EdgeClientsAreLabelledWithTheirClass) {
   EXPECT_EQ(RunModel::load(test_run("demo-ring"))->host_class_of(0), "");
 }
 
+// 1 000 phones in four classes (experiments/federated-phones.yaml, 4 over-selected rounds with a
+// deadline and 5 % dropouts): the clients group by class — four groups and the server's node, not a
+// thousand nodes of one rank — and the tasks the server recorded are the summary's marks, in all and
+// client by client in time order.
+TEST(GuiRunModel, FederatedClientsGroupByClassWithTheirTasks) {
+  const auto run = RunModel::load(test_run("federated-phones"));
+  ASSERT_EQ(run->rank_count(), 1001);
+  std::vector<std::pair<std::string, std::size_t>> groups;
+  for (const NodeGroup& g : run->nodes()) {
+    groups.emplace_back(g.host_class, g.ranks.size());
+    for (int r : g.ranks) ASSERT_EQ(run->host_class_of(r), g.host_class) << "rank " << r;
+  }
+  EXPECT_EQ(groups, (std::vector<std::pair<std::string, std::size_t>>{{"phone-4g-eu", 300},
+                                                                      {"phone-4g-americas", 300},
+                                                                      {"phone-wifi-eu", 200},
+                                                                      {"phone-wifi-americas", 200},
+                                                                      {"", 1}}));
+  EXPECT_EQ(run->nodes().back().ranks, std::vector<int>{1000}) << "the server, on its own node";
+  EXPECT_EQ(run->iteration_noun(), "round");
+
+  // The summary counts each round's zero-length phases on the server by name.
+  const std::map<std::string, TaskOutcome> outcome_of = {{"report", TaskOutcome::report},
+                                                         {"late", TaskOutcome::late},
+                                                         {"dropped", TaskOutcome::dropped},
+                                                         {"offline", TaskOutcome::offline}};
+  TaskCounts expected{};
+  for (const auto& round : run->summary().at("marks_per_iteration")) {
+    for (const auto& [name, count] : round.items()) {
+      if (outcome_of.count(name)) expected[static_cast<std::size_t>(outcome_of.at(name))] += count.get<int>();
+    }
+  }
+  // The rounds' records are the summary's; after the last round the server still takes in the late
+  // updates of the clients it had selected (round −1), and the classes' counts hold both.
+  TaskCounts in_rounds{}, in_all{}, in_classes{};
+  std::size_t listed = 0;
+  for (int r = 0; r < run->rank_count(); ++r) {
+    double previous = -1;
+    for (std::uint32_t i : run->tasks_of_client(r)) {
+      const ClientTask& task = run->client_tasks()[i];
+      EXPECT_EQ(task.client, r);
+      EXPECT_GE(task.time, previous);
+      EXPECT_TRUE(task.round >= -1 && task.round < 4) << task.round;
+      if (task.round >= 0) {
+        ++in_rounds[static_cast<std::size_t>(task.outcome)];
+      } else {
+        EXPECT_EQ(task.outcome, TaskOutcome::late) << "client " << r << " after the last round";
+      }
+      ++in_all[static_cast<std::size_t>(task.outcome)];
+      previous = task.time;
+      ++listed;
+    }
+  }
+  EXPECT_EQ(listed, run->client_tasks().size());
+  EXPECT_EQ(in_rounds, expected);
+  for (const NodeGroup& g : run->nodes()) {
+    const TaskCounts c = run->task_counts(g);
+    for (std::size_t k = 0; k < kTaskOutcomeCount; ++k) in_classes[k] += c[k];
+  }
+  EXPECT_EQ(in_classes, in_all);
+  EXPECT_EQ(expected[static_cast<std::size_t>(TaskOutcome::report)], 400) << "each round closed at its goal";
+  EXPECT_GT(expected[static_cast<std::size_t>(TaskOutcome::late)], 0);
+  EXPECT_GT(expected[static_cast<std::size_t>(TaskOutcome::dropped)], 0);
+  EXPECT_EQ(run->task_counts(run->nodes().back()), TaskCounts{}) << "the server runs no task";
+  EXPECT_EQ(RunModel::load(test_run("demo-ring"))->iteration_noun(), "iteration");
+  EXPECT_TRUE(RunModel::load(test_run("demo-ring"))->client_tasks().empty());
+}
+
+// FedBuff's server records updates and stale ones: its iterations are aggregations, an update is a
+// report, and an offline client after them does not make them rounds. A client's own marks (no client
+// attribute) are not the server's records.
+TEST(GuiRunModel, FedBuffIterationsAreAggregations) {
+  core::Trace t;
+  t.ranks = {{0, 0, "h0"}, {1, 1, "h1"}, {2, 2, "h2"}};
+  const auto phase = [&](int rank, const char* name, double at, int client) {
+    core::TraceEvent e;
+    e.rank = rank;
+    e.lane = core::Lane::phase;
+    e.name = t.intern(name);
+    e.start = e.end = at;
+    e.iteration = 0;
+    if (client >= 0) e.attributes.set(core::Attribute::client, client);
+    t.add(e);
+  };
+  phase(2, "update", 1.0, 0);
+  phase(2, "stale", 2.0, 1);
+  phase(2, "offline", 3.0, 0);
+  phase(1, "offline", 2.5, -1);
+  const RunModel run(std::move(t));
+  EXPECT_EQ(run.iteration_noun(), "aggregation");
+  ASSERT_EQ(run.client_tasks().size(), 3u);
+  EXPECT_EQ(run.client_tasks()[0].outcome, TaskOutcome::report);
+  EXPECT_EQ(run.client_tasks()[1].outcome, TaskOutcome::stale);
+  EXPECT_EQ(run.client_tasks()[2].outcome, TaskOutcome::offline);
+  EXPECT_EQ(run.tasks_of_client(0), (std::vector<std::uint32_t>{0, 2}));
+  EXPECT_EQ(run.tasks_of_client(1), (std::vector<std::uint32_t>{1}));
+  EXPECT_TRUE(run.tasks_of_client(2).empty());
+  EXPECT_EQ(run.nodes().size(), 3u) << "no summary, no classes: ranks by node";
+}
+
 // An elastic run's epochs and lost work come from its trace, as summary.json has them; a rank out of
 // an epoch is idle there, the job's downtime has a kind of its own.
 TEST(GuiRunModel, ElasticRunsHaveEpochsLostWorkAndDowntime) {

@@ -313,6 +313,48 @@ TEST(GuiRender, ElasticRunsShowEpochsLostWorkAndDowntime) {
   EXPECT_EQ(paint_timeline(p, t, size).lost_spans, 0);
 }
 
+// A thousand phones: collapsed, each class is one band with a tick for every late, dropped or
+// offline task; expanded, every visible client lane marks each of its tasks.
+TEST(GuiRender, FederatedClassesMarkTheirClientsTasks) {
+  testing::gui_app();
+  Timeline t;
+  t.add_run(RunModel::load(test_run("federated-phones")));
+  const RunModel& run = t.run(0);
+  t.set_all_collapsed(true);
+  const QSize size(1600, kRulerHeight + t.layout().height() + 10);
+  t.set_viewport(size.width() - kGutterWidth, size.height() - kRulerHeight);
+  t.zoom_to_fit();
+  QImage image(size, QImage::Format_RGB32);
+  int troubled = 0;
+  for (const ClientTask& task : run.client_tasks()) troubled += task.outcome != TaskOutcome::report;
+  ASSERT_GT(troubled, 0);
+  {
+    QPainter p(&image);
+    EXPECT_EQ(paint_timeline(p, t, size).task_marks, troubled) << "one tick per task gone wrong";
+  }
+  const auto file = testing::output_dir() / "federated-classes.png";
+  ASSERT_TRUE(image.save(qpath(file))) << file;
+  EXPECT_GT(count_colour(image, colour_of(TaskOutcome::late)), 20) << file;
+  EXPECT_GT(count_colour(image, colour_of(TaskOutcome::dropped)), 20) << file;
+
+  // Expanded: a marker per task of every client whose first lane is in view.
+  t.set_all_collapsed(false);
+  const QSize window(1600, 900);
+  t.set_viewport(window.width() - kGutterWidth, window.height() - kRulerHeight);
+  t.zoom_to_fit();
+  int expected = 0;
+  const auto [first, last] = t.layout().rows_between(t.scroll_y(), t.scroll_y() + window.height());
+  for (std::size_t i = first; i < last; ++i) {
+    const Row& row = t.layout().rows()[i];
+    if (row.kind == RowKind::track && row.first_of_rank)
+      expected += static_cast<int>(run.tasks_of_client(row.rank).size());
+  }
+  ASSERT_GT(expected, 0) << "some of the first clients in view ran a task";
+  QImage top(window, QImage::Format_RGB32);
+  QPainter p(&top);
+  EXPECT_EQ(paint_timeline(p, t, window).task_marks, expected);
+}
+
 TEST(GuiRender, MessageArrowsToggle) {
   testing::gui_app();
   const auto dir = test_run("allreduce-star");

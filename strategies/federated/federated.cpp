@@ -181,8 +181,8 @@ class Federated final : public Strategy {
           left -= std::min(fit, left);
         }
         gone = rank.now() >= window_end;
-        if (drop) rank.mark("dropped");
-        if (gone && !drop) rank.mark("offline");
+        if (drop) rank.mark(core::kTaskDropped);
+        if (gone && !drop) rank.mark(core::kTaskOffline);
       }
       if (drop) continue;
       if (gone) {
@@ -287,7 +287,7 @@ class Federated final : public Strategy {
       if (drops) {
         // The server cannot tell: the round waits for its deadline. The client is free again next
         // round (it only abandoned this task).
-        core::Phase dropped(rank_, "dropped", round, attributes(core::Attribute::client, c));
+        core::Phase dropped(rank_, core::kTaskDropped, round, attributes(core::Attribute::client, c));
         return;
       }
       client.busy = true;
@@ -382,11 +382,14 @@ class Federated final : public Strategy {
       if (s_.availability_)
         withdraw(c, kind == Inbox::Kind::update ? Inbox::Kind::gone : Inbox::Kind::update);
       if (kind == Inbox::Kind::gone) {
-        core::Phase mark(rank_, "offline", r, attributes(core::Attribute::client, c));
+        core::Phase mark(rank_, core::kTaskOffline, r, attributes(core::Attribute::client, c));
         return -1;
       }
       const bool current = client.base == version_;
-      { core::Phase mark(rank_, current ? "report" : "late", r, attributes(core::Attribute::client, c)); }
+      {
+        core::Phase mark(rank_, current ? core::kTaskReport : core::kTaskLate, r,
+                         attributes(core::Attribute::client, c));
+      }
       if (s_.experiment_.payload) check_update(c, client);
       return current ? c : -1;
     }
@@ -431,7 +434,7 @@ class Federated final : public Strategy {
             withdraw(c, kind == Inbox::Kind::update ? Inbox::Kind::gone : Inbox::Kind::update);
           }
           if (kind == Inbox::Kind::gone) {
-            { core::Phase mark(rank_, "offline", a, attributes(core::Attribute::client, c)); }
+            { core::Phase mark(rank_, core::kTaskOffline, a, attributes(core::Attribute::client, c)); }
             fill_slots(a, draws);
             continue;
           }
@@ -440,7 +443,7 @@ class Federated final : public Strategy {
           {
             core::EventAttributes at = attributes(core::Attribute::client, c);
             at.set(core::Attribute::staleness, staleness);
-            core::Phase mark(rank_, fresh ? "update" : "stale", a, at);
+            core::Phase mark(rank_, fresh ? core::kTaskUpdate : core::kTaskStale, a, at);
           }
           if (s_.experiment_.payload) check_update(c, client);
           if (fresh) buffered.emplace_back(c, 1.0);  // FedBuff averages the buffer's deltas
