@@ -80,6 +80,9 @@ inline constexpr std::string_view kElasticPhases[] = {
     kRendezvousPhase, kStateTransferPhase,  kWaitingForNodesPhase};
 inline constexpr std::string_view kFailureMark = "failure";
 
+// The counter series of a rank's device memory in use, in bytes (the GUI plots it).
+inline constexpr std::string_view kMemoryInUse = "memory in use";
+
 // A federated server's record of each client task it handed out: a zero-length phase on its phase
 // lane named for how the task ended, carrying the client (Attribute::client, the client's rank) and
 // the round (the phase's iteration). FedAvg: reported in time, late (on an older model, never

@@ -6,6 +6,7 @@
 #include <QMessageBox>
 #include <QTimer>
 #include <cstdio>
+#include <map>
 #include <string_view>
 
 #include "gui/main_window.hpp"
@@ -71,6 +72,9 @@ struct CommandLine {
   const QCommandLineOption expand{QStringLiteral("expand-nodes"),
                                   QStringLiteral("Expand only the first N nodes of each run (default: all)"),
                                   QStringLiteral("N")};
+  const QCommandLineOption group_by{QStringLiteral("group-by"),
+                                    QStringLiteral("Group the lanes by node (client class), stage or tp"),
+                                    QStringLiteral("node|stage|tp"), QStringLiteral("node")};
   const QCommandLineOption select{QStringLiteral("select"),
                                   QStringLiteral("Select the time range T0:T1 (seconds)"),
                                   QStringLiteral("T0:T1")};
@@ -85,7 +89,7 @@ struct CommandLine {
     parser.addPositionalArgument(QStringLiteral("runs"),
                                  QStringLiteral("trace.json files or run directories"),
                                  QStringLiteral("[TRACE_OR_RUN_DIR ...]"));
-    parser.addOptions({screenshot, size, expand, select, select_iteration});
+    parser.addOptions({screenshot, size, group_by, expand, select, select_iteration});
   }
 };
 
@@ -117,6 +121,17 @@ int main(int argc, char** argv) {
                            &select = cli.select, &select_iteration = cli.select_iteration;
   parser.process(app);
 
+  const std::map<QString, dmlsim::gui::LaneGrouping> groupings = {
+      {QStringLiteral("node"), dmlsim::gui::LaneGrouping::node},
+      {QStringLiteral("stage"), dmlsim::gui::LaneGrouping::stage},
+      {QStringLiteral("tp"), dmlsim::gui::LaneGrouping::tensor_group}};
+  const auto grouping = groupings.find(parser.value(cli.group_by));
+  if (grouping == groupings.end()) {
+    std::fprintf(stderr, "dmlsim-gui: --group-by %s: expected node, stage or tp\n",
+                 qPrintable(parser.value(cli.group_by)));
+    return 2;
+  }
+
   QSize window_size;
   if (!parse_size(parser.value(size), window_size)) {
     std::fprintf(stderr, "dmlsim-gui: --size %s: expected WIDTHxHEIGHT, e.g. 1600x1000\n",
@@ -124,6 +139,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   dmlsim::gui::MainWindow window;
+  window.timeline().set_grouping(grouping->second);
   window.resize(window_size);
   window.show();
   const QStringList runs = parser.positionalArguments();

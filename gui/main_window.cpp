@@ -1,5 +1,7 @@
 #include "gui/main_window.hpp"
 
+#include <QActionGroup>
+
 #include <QAction>
 #include <QDir>
 #include <QDockWidget>
@@ -129,6 +131,21 @@ void MainWindow::build_menus() {
   connect(&timeline_, &Timeline::view_changed, arrows, [this, arrows] {
     if (arrows->isChecked() != timeline_.arrows_visible()) arrows->setChecked(timeline_.arrows_visible());
   });
+  // Lanes by node (an edge platform's clients by class), or by a dimension of the run's mesh.
+  QMenu* group_by = view->addMenu(tr("Group lanes by"));
+  auto* grouping = new QActionGroup(group_by);
+  for (const auto& [label, how] : {std::pair{tr("Node (client class)"), LaneGrouping::node},
+                                   std::pair{tr("Pipeline stage"), LaneGrouping::stage},
+                                   std::pair{tr("Tensor-parallel group"), LaneGrouping::tensor_group}}) {
+    QAction* action = group_by->addAction(label);
+    action->setCheckable(true);
+    action->setChecked(timeline_.grouping() == how);
+    grouping->addAction(action);
+    connect(action, &QAction::triggered, this, [this, how] { timeline_.set_grouping(how); });
+    connect(&timeline_, &Timeline::view_changed, action, [this, action, how] {
+      if (timeline_.grouping() == how && !action->isChecked()) action->setChecked(true);
+    });
+  }
   add_view_action(view, tr("Collapse all nodes"), {}, this, [this] { timeline_.set_all_collapsed(true); });
   add_view_action(view, tr("Expand all nodes"), {}, this, [this] { timeline_.set_all_collapsed(false); });
   add_view_action(view, tr("Clear selection"), QStringLiteral("Esc"), this, [this] {

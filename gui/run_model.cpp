@@ -69,6 +69,7 @@ RunModel::RunModel(core::Trace trace, std::filesystem::path trace_file)
   build_elastic();
   build_jobs();
   build_client_tasks();
+  build_bubbles();
 }
 
 std::string RunModel::kind() const {
@@ -172,6 +173,10 @@ void RunModel::build_tracks() {
         Track& t = tracks_[base + k];
         locations_[*it] = {base + static_cast<std::uint32_t>(k), static_cast<std::uint32_t>(t.size())};
         t.append(*it, e.start, e.end, classify(trace_, e));
+        if (lane == core::Lane::counter) {
+          const auto [peak, added] = counter_peak_.try_emplace(e.name, e.value);
+          if (!added) peak->second = std::max(peak->second, e.value);
+        }
         start_ = std::min(start_, e.start);
         end_ = std::max(end_, e.end);
       }
@@ -180,8 +185,34 @@ void RunModel::build_tracks() {
   for (Track& t : tracks_) t.finish();
 }
 
+bool RunModel::can_group_by(LaneGrouping grouping) const {
+  if (grouping == LaneGrouping::node) return true;
+  if (!mesh_ || mesh_->ranks() != rank_count()) return false;
+  return mesh_->size(grouping == LaneGrouping::stage ? "pp" : "tp") > 1;
+}
+
+void RunModel::set_grouping(LaneGrouping grouping) {
+  grouping_ = grouping;
+  build_nodes();
+}
+
 void RunModel::build_nodes() {
   nodes_.clear();
+  if (grouping_ != LaneGrouping::node && can_group_by(grouping_)) {
+    // Along the mesh: a stage's ranks, or a tensor-parallel group's, in the order of their first rank.
+    const bool stages = grouping_ == LaneGrouping::stage;
+    std::map<int, std::size_t> index;  // stage, or the group's first rank → group
+    for (int r = 0; r < rank_count(); ++r) {
+      const int key = stages ? mesh_->coordinate(r, "pp") : mesh_->group("tp", r).at(0);
+      const auto [it, added] = index.try_emplace(key, nodes_.size());
+      if (added) {
+        const int k = static_cast<int>(nodes_.size());
+        nodes_.push_back({k, {}, {}, stages ? fmt::format("stage {}", key) : fmt::format("tp group {}", k)});
+      }
+      nodes_[it->second].ranks.push_back(r);
+    }
+    return;
+  }
   // Clients by class, in the order their classes first appear; every other rank by node.
   std::map<std::string, std::size_t> by_class;
   std::map<int, NodeGroup> by_node;
@@ -195,7 +226,7 @@ void RunModel::build_nodes() {
       continue;
     }
     const auto [it, added] = by_class.try_emplace(host_class, nodes_.size());
-    if (added) nodes_.push_back({node, {}, std::move(host_class)});
+    if (added) nodes_.push_back({node, {}, std::move(host_class), {}});
     nodes_[it->second].ranks.push_back(r);
   }
   for (auto& [node, group] : by_node) nodes_.push_back(std::move(group));
@@ -230,6 +261,47 @@ void RunModel::build_client_tasks() {
                    [](const ClientTask& a, const ClientTask& b) { return a.time < b.time; });
   for (std::uint32_t i = 0; i < client_tasks_.size(); ++i)
     tasks_of_client_[static_cast<std::size_t>(client_tasks_[i].client)].push_back(i);
+}
+
+void RunModel::build_bubbles() {
+  bubbles_of_rank_.assign(static_cast<std::size_t>(rank_count()), {});
+  std::vector<std::vector<TimeSpan>> iterations(bubbles_of_rank_.size()), passes(bubbles_of_rank_.size());
+  for (const core::TraceEvent& e : trace_.events()) {
+    if (e.lane != core::Lane::phase || e.rank < 0 || e.rank >= rank_count()) continue;
+    const std::string_view name = trace_.text(e.name);
+    const auto r = static_cast<std::size_t>(e.rank);
+    if (name == "iteration" && e.iteration >= 0) {
+      iterations[r].push_back({e.start, e.end});
+    } else if ((name == "forward" || name == "backward" || name == "weight-gradient") &&
+               e.attributes.get(core::Attribute::stage) >= 0) {
+      passes[r].push_back({e.start, e.end});
+    }
+  }
+  const auto by_start = [](const TimeSpan& a, const TimeSpan& b) { return a.start < b.start; };
+  for (std::size_t r = 0; r < passes.size(); ++r) {
+    if (passes[r].empty()) continue;
+    std::sort(passes[r].begin(), passes[r].end(), by_start);
+    std::sort(iterations[r].begin(), iterations[r].end(), by_start);
+    auto pass = passes[r].begin();
+    for (const TimeSpan& it : iterations[r]) {
+      while (pass != passes[r].end() && pass->start < it.start) ++pass;
+      double covered = it.start;  // the iteration up to here is a pass or a gap already taken
+      for (; pass != passes[r].end() && pass->start < it.end; ++pass) {
+        if (pass->start > covered + kPackingTolerance) bubbles_of_rank_[r].push_back({covered, pass->start});
+        covered = std::max(covered, pass->end);
+      }
+    }
+  }
+}
+
+const std::vector<TimeSpan>& RunModel::bubbles_of(int rank) const {
+  static const std::vector<TimeSpan> none;
+  return rank >= 0 && rank < rank_count() ? bubbles_of_rank_[static_cast<std::size_t>(rank)] : none;
+}
+
+double RunModel::counter_peak(std::uint32_t name) const {
+  const auto it = counter_peak_.find(name);
+  return it == counter_peak_.end() ? 0 : it->second;
 }
 
 const std::vector<std::uint32_t>& RunModel::tasks_of_client(int rank) const {

@@ -3,6 +3,7 @@
 // into non-overlapping tracks (sub-lanes) per rank, ranks grouped by node, sends paired with their
 // receives, and iteration spans. No painting here: views ask, this answers.
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -19,12 +20,17 @@
 namespace dmlsim::gui {
 
 // The ranks of one node, or on an edge platform the clients of one class (a thousand phones are a
-// few groups, not a thousand nodes of one rank each).
+// few groups, not a thousand nodes of one rank each), or the ranks of one group of the device mesh.
 struct NodeGroup {
-  int node = 0;
+  int node = 0;  // a node's number; a mesh group's index
   std::vector<int> ranks;
   std::string host_class;  // the clients' class; empty for a node
+  std::string mesh_group;  // "stage 2", "tp group 3"; empty for a node or a class
 };
+
+// How the timeline groups a run's ranks: by node (an edge platform's clients by class), or along a
+// dimension of the run's device mesh — the ranks of one pipeline stage, of one tensor-parallel group.
+enum class LaneGrouping : std::uint8_t { node, stage, tensor_group };
 
 // A message: the send and its matching receive (same sender, receiver, tag and seq).
 struct Message {
@@ -106,6 +112,10 @@ class RunModel {
   // Track indices of a rank, in display order: phases, compute, collectives, sends, receives.
   const std::vector<std::uint32_t>& tracks_of_rank(int rank) const { return tracks_of_rank_[rank]; }
   const std::vector<NodeGroup>& nodes() const { return nodes_; }
+  // Regroups the ranks; by node where the run's mesh (summary.json's) lacks the dimension.
+  void set_grouping(LaneGrouping grouping);
+  // Whether the run's mesh has the dimension (always for nodes).
+  bool can_group_by(LaneGrouping grouping) const;
   const std::vector<Message>& messages() const { return messages_; }  // sorted by send start
   double longest_message() const { return longest_message_; }         // seconds, send start → recv end
   const std::vector<IterationSpan>& iterations() const { return iterations_; }
@@ -114,6 +124,14 @@ class RunModel {
   // span of core::kLostWorkSeconds before each failure. Empty for other runs.
   const std::vector<EpochStart>& epochs() const { return epochs_; }
   const std::vector<TimeSpan>& lost_work() const { return lost_work_; }
+
+  // A pipeline rank's bubble: in each iteration, the stretches between the iteration's start and the
+  // rank's last pass (forward, backward, weight-gradient: the phases that carry their stage) that no
+  // pass covers — the rank waits for the stage before or after it. Empty for a rank without passes.
+  const std::vector<TimeSpan>& bubbles_of(int rank) const;
+
+  // The largest sample of a counter series (by its interned name) over the run; 0 for none.
+  double counter_peak(std::uint32_t name) const;
 
   double start_time() const { return start_; }
   double end_time() const { return end_; }
@@ -132,6 +150,7 @@ class RunModel {
   void build_elastic();
   void build_jobs();
   void build_client_tasks();
+  void build_bubbles();
 
   core::Trace trace_;
   std::filesystem::path trace_file_;
@@ -147,6 +166,9 @@ class RunModel {
   std::vector<IterationSpan> iterations_;
   std::vector<EpochStart> epochs_;
   std::vector<TimeSpan> lost_work_;
+  LaneGrouping grouping_ = LaneGrouping::node;
+  std::vector<std::vector<TimeSpan>> bubbles_of_rank_;
+  std::map<std::uint32_t, double> counter_peak_;  // by interned name
   std::vector<ClientTask> client_tasks_;
   std::vector<std::vector<std::uint32_t>> tasks_of_client_;  // [rank] → indices into client_tasks_
   std::string_view iteration_noun_ = "iteration";

@@ -11,6 +11,7 @@ Timeline::Timeline(QObject* parent) : QObject(parent) {}
 Timeline::~Timeline() = default;
 
 int Timeline::add_run(std::unique_ptr<RunModel> run) {
+  if (grouping_ != LaneGrouping::node) run->set_grouping(grouping_);
   runs_.push_back(std::move(run));
   realign();
   relayout();
@@ -132,6 +133,14 @@ void Timeline::collapse_nodes_from(int first) {
   for (int r = 0; r < run_count(); ++r) {
     for (int n = first; n < static_cast<int>(run(r).nodes().size()); ++n) collapsed_.insert({r, n});
   }
+  relayout();
+  emit view_changed();
+}
+
+void Timeline::set_grouping(LaneGrouping grouping) {
+  grouping_ = grouping;
+  for (const auto& run : runs_) run->set_grouping(grouping);
+  collapsed_.clear();  // group indices mean other groups now
   relayout();
   emit view_changed();
 }

@@ -77,6 +77,9 @@ class Timeline : public QObject {
   void set_all_collapsed(bool collapsed);
   // Collapses every node of every run from the `first` node on (e.g. to show one node in full).
   void collapse_nodes_from(int first);
+  // How every run's lanes are grouped (runs opened later too); regrouping expands every group.
+  LaneGrouping grouping() const { return grouping_; }
+  void set_grouping(LaneGrouping grouping);
 
   // Hit testing at event-area x and viewport y (the scroll is applied here).
   const Row* row_at(int viewport_y) const { return layout_.row_at(viewport_y + scroll_y_); }
@@ -102,6 +105,7 @@ class Timeline : public QObject {
   void relayout();
 
   std::vector<std::unique_ptr<RunModel>> runs_;
+  LaneGrouping grouping_ = LaneGrouping::node;
   std::vector<double> offsets_;
   int align_iteration_ = 0;
   TimeAxis axis_;

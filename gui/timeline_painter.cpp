@@ -4,7 +4,10 @@
 #include <QPainterPath>
 #include <algorithm>
 #include <cmath>
+#include <map>
 
+#include "core/summary.hpp"
+#include "core/units.hpp"
 #include "gui/event_text.hpp"
 #include "gui/lod.hpp"
 #include "gui/palette.hpp"
@@ -29,6 +32,8 @@ constexpr double kTickSpacingPixels = 100;
 constexpr QRgb kEpochLine = 0xff1f4e79;      // an elastic epoch's start: dark blue
 constexpr QRgb kLostWorkTint = 0x30c00000;   // lost work: a light red wash...
 constexpr QRgb kLostWorkHatch = 0x90c00000;  // ...hatched
+constexpr QRgb kBubbleTint = 0x30e69f00;     // a pipeline's bubble: a light amber wash...
+constexpr QRgb kBubbleHatch = 0x70b07800;    // ...hatched
 constexpr int kRunTitleHeight = 18;          // the run header's first line; iteration labels go below it
 
 QString qstr(std::string_view s) {
@@ -131,12 +136,15 @@ class Painter {
     p_.fillRect(QRect(0, y, size_.width(), row.height), QColor::fromRgba(kNodeHeader));
     p_.setPen(QColor(0x30, 0x36, 0x3c));
     p_.setFont(small_);
-    // A node, or an edge platform's client class ("phone-4g · 300 clients").
+    // A node, an edge platform's client class ("phone-4g · 300 clients") or a mesh group ("stage 2").
     const bool clients = !node.host_class.empty();
     const bool one = node.ranks.size() == 1;
+    const QString title = clients                    ? qstr(node.host_class)
+                          : !node.mesh_group.empty() ? qstr(node.mesh_group)
+                                                     : QStringLiteral("node %1").arg(node.node);
     const QString text = QStringLiteral("%1 %2 · %3 %4")
                              .arg(collapsed ? QStringLiteral("▸") : QStringLiteral("▾"))
-                             .arg(clients ? qstr(node.host_class) : QStringLiteral("node %1").arg(node.node))
+                             .arg(title)
                              .arg(node.ranks.size())
                              .arg(clients ? (one ? QStringLiteral("client") : QStringLiteral("clients"))
                                           : (one ? QStringLiteral("rank") : QStringLiteral("ranks")));
@@ -290,14 +298,49 @@ class Painter {
 
     const QRect lane(events_left_, y, events_width(), row.height - 1);
     p_.fillRect(lane, colour_of(EventKind::idle));
+    bubbles(row, y);
+    if (track.lane() == core::Lane::counter) {
+      counter_lines(row, y);
+    } else {
+      event_spans(row, y, lane);
+    }
+    if (row.first_of_rank && !run.tasks_of_client(row.rank).empty()) task_markers(row, y);
+  }
+
+  // A pipeline rank's bubble under each of its tracks: its waits between passes hatched, so the
+  // gaps of the schedule stand out from the idle background.
+  void bubbles(const Row& row, int y) {
+    const RunModel& run = t_.run(row.run);
+    const std::vector<TimeSpan>& spans = run.bubbles_of(row.rank);
+    if (spans.empty()) return;
+    const double offset = t_.offset(row.run);
+    const double t0 = axis_.start() + offset, t1 = axis_.end() + offset;
+    auto it = std::lower_bound(spans.begin(), spans.end(), t0,
+                               [](const TimeSpan& s, double t) { return s.end < t; });
+    for (; it != spans.end() && it->start <= t1; ++it) {
+      const double x0 = std::max<double>(events_left_, x_of(it->start - offset));
+      const double x1 = std::min<double>(size_.width(), x_of(it->end - offset));
+      if (x1 <= x0) continue;
+      const QRectF area(x0, y + 1, std::max(1.0, x1 - x0), row.height - 3);
+      p_.fillRect(area, QColor::fromRgba(kBubbleTint));
+      p_.fillRect(area, QBrush(QColor::fromRgba(kBubbleHatch), Qt::FDiagPattern));
+      ++stats_.bubble_spans;
+    }
+  }
+
+  // A track's events as laid out for the zoom: spans with their labels where wide enough, bins of
+  // merged events as density.
+  void event_spans(const Row& row, int y, const QRect& lane) {
+    const RunModel& run = t_.run(row.run);
+    const Track& track = run.tracks()[row.track];
     layout_track(track, axis_, t_.offset(row.run), spans_);
     const QFontMetrics metrics(small_);
     for (const Span& s : spans_) {
       QColor c = colour_of(s.kind);
       if (s.is_bin()) {
         ++stats_.bins;
-        // Instants (counter samples, marks) cover no time: a full tick, never a faint bin.
-        const bool instant = s.kind == EventKind::counter || s.kind == EventKind::mark;
+        // Instants (marks) cover no time: a full tick, never a faint bin.
+        const bool instant = s.kind == EventKind::mark;
         c.setAlphaF(instant ? 1.0f : static_cast<float>(0.2 + 0.8 * s.coverage));
         p_.fillRect(QRectF(events_left_ + s.x0, y + 1, s.x1 - s.x0, row.height - 3), c);
         continue;
@@ -315,7 +358,70 @@ class Painter {
                                        static_cast<int>(text_rect.width())));
       }
     }
-    if (row.first_of_rank && !run.tasks_of_client(row.rank).empty()) task_markers(row, y);
+  }
+
+  // A counter sub-lane as step lines, one per series, each scaled to the series' peak over the run
+  // (so that ranks compare), the peaks written at the lane's right end: "memory in use ≤ 37.2 GiB".
+  // The samples that fall in one pixel column draw one vertical stroke over their range.
+  void counter_lines(const Row& row, int y) {
+    const RunModel& run = t_.run(row.run);
+    const Track& track = run.tracks()[row.track];
+    const double offset = t_.offset(row.run);
+    std::size_t first = track.first_ending_after(axis_.start() + offset);
+    if (first > 0) --first;  // the sample before the view holds the value at its left edge
+    const std::size_t last = std::min(track.size(), track.first_starting_from(axis_.end() + offset) + 1);
+    const double top = y + 2, height = row.height - 5;
+    const double left = events_left_, right = size_.width();
+    struct Column {
+      double x = 0, first = 0, low = 0, high = 0, last = 0;  // levels in pixels (larger is lower)
+    };
+    struct Series {
+      double peak = 0;
+      std::vector<Column> columns;
+    };
+    std::map<std::uint32_t, Series> series;  // by interned name
+    for (std::size_t i = first; i < last; ++i) {
+      const core::TraceEvent& e = run.event(track.event(i));
+      Series& s = series[e.name];
+      if (s.columns.empty()) s.peak = run.counter_peak(e.name);
+      const double x = std::clamp(x_of(e.start - offset), left, right);
+      const double level = top + height * (1 - (s.peak > 0 ? std::clamp(e.value / s.peak, 0.0, 1.0) : 0.0));
+      if (!s.columns.empty() && std::floor(s.columns.back().x) == std::floor(x)) {
+        Column& c = s.columns.back();
+        c.low = std::max(c.low, level);
+        c.high = std::min(c.high, level);
+        c.last = level;
+        continue;
+      }
+      s.columns.push_back({x, level, level, level, level});
+      ++stats_.counter_samples;
+    }
+    p_.setPen(QPen(colour_of(EventKind::counter), 1));
+    QStringList peaks;
+    for (const auto& [name, s] : series) {
+      QPolygonF line;
+      for (const Column& c : s.columns) {
+        if (!line.isEmpty()) line << QPointF(c.x, line.back().y());  // the previous value holds
+        line << QPointF(c.x, c.first) << QPointF(c.x, c.low) << QPointF(c.x, c.high) << QPointF(c.x, c.last);
+      }
+      // The last value holds until the next sample, or the run's end.
+      line << QPointF(std::clamp(x_of(run.end_time() - offset), left, right), line.back().y());
+      p_.drawPolyline(line);
+      const std::string_view text = run.trace().text(name);
+      peaks << QStringLiteral("%1 ≤ %2")
+                   .arg(qstr(text))
+                   .arg(text == core::kMemoryInUse ? qstr(core::format_bytes(s.peak))
+                                                   : QString::number(s.peak, 'g', 4));
+    }
+    if (peaks.isEmpty()) return;
+    p_.setFont(small_);
+    const QString label = peaks.join(QStringLiteral(" · "));
+    const int width = QFontMetrics(small_).horizontalAdvance(label);
+    const QRect box(size_.width() - width - 10, y, width + 6, row.height - 1);
+    if (box.left() < events_left_) return;
+    p_.fillRect(box, QColor(255, 255, 255, 200));
+    p_.setPen(QColor(0x30, 0x36, 0x3c));
+    p_.drawText(box, Qt::AlignCenter, label);
   }
 
   void grid() {

@@ -21,9 +21,12 @@ struct PaintStats {
   int spans = 0;
   int bins = 0;
   int arrows = 0;
-  int epochs = 0;      // elastic epoch starts drawn
-  int lost_spans = 0;  // spans of lost work shaded
-  int task_marks = 0;  // federated client tasks marked (triangles on lanes, ticks on collapsed classes)
+  int epochs = 0;           // elastic epoch starts drawn
+  int lost_spans = 0;       // spans of lost work shaded
+  int counter_samples = 0;  // points of counter lines drawn (one per pixel column and series at most)
+  int task_marks = 0;
+  int bubble_spans = 0;  // a pipeline's bubbles hatched (one per track row and wait)       // federated
+                         // client tasks marked (triangles on lanes, ticks on collapsed classes)
 };
 
 // Paints the whole canvas of `size`; the timeline's viewport must already match it

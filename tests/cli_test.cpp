@@ -173,6 +173,19 @@ TEST(Cli, GuiBadSizeIsBadInput) {
   EXPECT_NE(out.find("exit=2"), std::string::npos) << out;
 }
 
+// `dmlsim-gui --group-by` other than node, stage or tp is bad input too, and no screenshot is written.
+TEST(Cli, GuiBadGroupingIsBadInput) {
+  const auto gui = std::filesystem::path(DMLSIM_BINARY_DIR) / "dmlsim-gui";
+  if (!std::filesystem::exists(gui)) GTEST_SKIP() << "dmlsim-gui is not built (no Qt 6)";
+  ScratchDir scratch("cli-gui-group");
+  const std::string out = testing::read_file_of_command(
+      "QT_QPA_PLATFORM=offscreen " + gui.string() + " --group-by rack --screenshot " +
+      (scratch / "shot.png").string() + " 2>&1; echo exit=$?");
+  EXPECT_NE(out.find("dmlsim-gui: --group-by rack: expected node, stage or tp"), std::string::npos) << out;
+  EXPECT_NE(out.find("exit=2"), std::string::npos) << out;
+  EXPECT_FALSE(std::filesystem::exists(scratch / "shot.png"));
+}
+
 // `dmlsim-gui --screenshot` on a file it cannot read says which file and why (offscreen, no display).
 TEST(Cli, GuiScreenshotOfABadFileNamesTheFileAndTheProblem) {
   const auto gui = std::filesystem::path(DMLSIM_BINARY_DIR) / "dmlsim-gui";

@@ -1,11 +1,15 @@
 // The GUI's model half, without painting: the run model on the demo trace (lanes, events), the time
 // axis (zoom, pan, ticks), tracks and the level of detail against brute force, hit testing, the
 // range summary against trace.csv, and the Qt item models.
+#include <fmt/format.h>
+
 #include <QAbstractItemModelTester>
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <numeric>
 #include <random>
 #include <set>
 
@@ -333,6 +337,85 @@ TEST(GuiRunModel, FederatedClientsGroupByClassWithTheirTasks) {
   EXPECT_EQ(run->task_counts(run->nodes().back()), TaskCounts{}) << "the server runs no task";
   EXPECT_EQ(RunModel::load(test_run("demo-ring"))->iteration_noun(), "iteration");
   EXPECT_TRUE(RunModel::load(test_run("demo-ring"))->client_tasks().empty());
+}
+
+// A tp 8 × pp 4 × dp 2 run (experiments/hybrid-gpt-1.3b.yaml, order tp-dp-pp): by node, eight
+// nodes of eight; by stage, four groups of 16 whose ranks summary.json calls "stage k"; by
+// tensor-parallel group, eight runs of eight consecutive ranks. A run without a pipeline stays by node.
+TEST(GuiRunModel, LanesGroupByPipelineStageOrTensorGroup) {
+  auto run = RunModel::load(test_run("hybrid"));
+  ASSERT_EQ(run->rank_count(), 64);
+  const auto sizes = [&] {
+    std::vector<std::size_t> out;
+    for (const NodeGroup& g : run->nodes()) out.push_back(g.ranks.size());
+    return out;
+  };
+  EXPECT_EQ(sizes(), std::vector<std::size_t>(8, 8));
+  EXPECT_TRUE(run->nodes()[0].mesh_group.empty());
+
+  ASSERT_TRUE(run->can_group_by(LaneGrouping::stage));
+  run->set_grouping(LaneGrouping::stage);
+  ASSERT_EQ(sizes(), std::vector<std::size_t>(4, 16));
+  for (std::size_t k = 0; k < 4; ++k) {
+    EXPECT_EQ(run->nodes()[k].mesh_group, fmt::format("stage {}", k));
+    for (int r : run->nodes()[k].ranks)
+      EXPECT_EQ(run->role_of(r), fmt::format("stage {}", k)) << "rank " << r;
+  }
+
+  run->set_grouping(LaneGrouping::tensor_group);
+  ASSERT_EQ(sizes(), std::vector<std::size_t>(8, 8));
+  for (std::size_t k = 0; k < 8; ++k) {
+    std::vector<int> expected(8);
+    std::iota(expected.begin(), expected.end(), static_cast<int>(8 * k));
+    EXPECT_EQ(run->nodes()[k].ranks, expected) << "tp fastest: a group is eight consecutive ranks";
+    EXPECT_EQ(run->nodes()[k].mesh_group, fmt::format("tp group {}", k));
+  }
+  run->set_grouping(LaneGrouping::node);
+  EXPECT_EQ(sizes(), std::vector<std::size_t>(8, 8));
+
+  auto demo = RunModel::load(test_run("demo-ring"));
+  EXPECT_FALSE(demo->can_group_by(LaneGrouping::stage));
+  EXPECT_FALSE(demo->can_group_by(LaneGrouping::tensor_group));
+  demo->set_grouping(LaneGrouping::stage);
+  EXPECT_EQ(demo->nodes().size(), 8u) << "no pipeline: by node";
+}
+
+// A pipeline rank's bubbles are its iteration's waits before and between passes, as trace.csv has
+// them: in all, the stretch from the iteration's start to the rank's last pass less the passes. In
+// 1F1B the first stage starts at once and each later stage waits longer for its first micro-batch.
+TEST(GuiRunModel, PipelineBubblesAreTheWaitsBetweenPasses) {
+  const auto run = RunModel::load(test_run("hybrid"));
+  struct Rank {
+    double start = -1, last_end = 0, passes = 0;
+    double first_pass = std::numeric_limits<double>::infinity();
+  };
+  std::map<int, Rank> ranks;
+  for (const CsvEvent& e : read_trace_csv(test_run("hybrid") / "trace.csv")) {
+    if (e.lane != "phase") continue;
+    Rank& r = ranks[e.rank];
+    if (e.name == "iteration") r.start = e.start;
+    if (e.name == "forward" || e.name == "backward" || e.name == "weight-gradient") {
+      r.passes += e.duration;
+      r.last_end = std::max(r.last_end, e.end);
+      r.first_pass = std::min(r.first_pass, e.start);
+    }
+  }
+  ASSERT_EQ(ranks.size(), 64u);
+  std::map<int, double> leading;  // stage → the wait before its first pass
+  for (const auto& [rank, r] : ranks) {
+    double bubble = 0;
+    for (const TimeSpan& s : run->bubbles_of(rank)) {
+      EXPECT_GT(s.end, s.start);
+      bubble += s.end - s.start;
+    }
+    EXPECT_NEAR(bubble, r.last_end - r.start - r.passes, 1e-9) << "rank " << rank;
+    EXPECT_GT(bubble, 0) << "rank " << rank;
+    const int stage = rank / 16;  // order tp-dp-pp
+    leading[stage] = r.first_pass - r.start;
+  }
+  EXPECT_NEAR(leading[0], 0, 1e-9);
+  for (int stage = 1; stage < 4; ++stage) EXPECT_GT(leading[stage], leading[stage - 1]) << "stage " << stage;
+  EXPECT_TRUE(RunModel::load(test_run("demo-ring"))->bubbles_of(0).empty()) << "no pipeline, no bubble";
 }
 
 // FedBuff's server records updates and stale ones: its iterations are aggregations, an update is a

@@ -39,7 +39,7 @@ inline std::filesystem::path binary_dir() {
 }
 // Runs made by tests/CMakeLists.txt with `dmlsim run`: demo-ring, demo-tree (the demo experiment,
 // 64 ranks, kernels), allreduce-star (16 ranks, messages), elastic-live (16 ranks, live rescaling),
-// two-jobs (32 ranks), federated-traced (12 phones) and federated-phones (1 000 phones in four
+// two-jobs (32 ranks), hybrid (GPT-1.3B as tp 8 × pp 4 × dp 2, 1F1B, one iteration), federated-traced (12 phones) and federated-phones (1 000 phones in four
 // classes, 4 over-selected rounds with a deadline and dropouts).
 inline std::filesystem::path test_run(const std::string& name) {
   return binary_dir() / "gui-test-data" / name;
@@ -83,6 +83,7 @@ struct CsvEvent {
   int peer = -1, iteration = -1, group_size = 0, tag = -1;
   std::uint64_t seq = 0;
   std::string comm;
+  double value = 0;  // counters: the sample
 };
 
 inline std::vector<std::string> split_csv_line(const std::string& line) {
@@ -114,9 +115,10 @@ inline std::vector<CsvEvent> read_trace_csv(const std::filesystem::path& file) {
   std::ifstream in(file);
   std::string line;
   std::getline(in, line);  // header
-  // The columns this oracle reads by position come first; the rest (value, attributes) it skips.
-  EXPECT_TRUE(line.starts_with(
-      "rank,lane,name,category,start_s,end_s,duration_s,bytes,flops,peer,iteration,group_size,tag,seq,comm,"))
+  // The columns this oracle reads by position come first; the rest (attributes) it skips.
+  EXPECT_TRUE(
+      line.starts_with("rank,lane,name,category,start_s,end_s,duration_s,bytes,flops,peer,iteration,group_"
+                       "size,tag,seq,comm,value,"))
       << line;
   const std::size_t columns = split_csv_line(line).size();
   std::vector<CsvEvent> out;
@@ -140,6 +142,7 @@ inline std::vector<CsvEvent> read_trace_csv(const std::filesystem::path& file) {
     e.tag = std::stoi(f[12]);
     e.seq = std::stoull(f[13]);
     e.comm = f[14];
+    e.value = f[15].empty() ? 0 : std::stod(f[15]);
     out.push_back(std::move(e));
   }
   return out;

@@ -355,6 +355,79 @@ TEST(GuiRender, FederatedClassesMarkTheirClientsTasks) {
   EXPECT_EQ(paint_timeline(p, t, window).task_marks, expected);
 }
 
+// Memory in use is a line per rank, scaled to the run's peak (trace.csv's largest sample): one
+// point per pixel column at most, and drawn for every rank in view.
+TEST(GuiRender, MemoryCountersAreLinesUpToTheRunsPeak) {
+  testing::gui_app();
+  Timeline t;
+  t.add_run(RunModel::load(test_run("demo-ring")));
+  const RunModel& run = t.run(0);
+  double peak = 0;
+  std::map<int, int> samples;  // by rank
+  for (const testing::CsvEvent& e : testing::read_trace_csv(test_run("demo-ring") / "trace.csv")) {
+    if (e.lane != "counter" || e.name != "memory in use") continue;
+    peak = std::max(peak, e.value);
+    ++samples[e.rank];
+  }
+  ASSERT_GT(peak, 0);
+  std::uint32_t name = 0;
+  while (run.trace().text(name) != "memory in use") ++name;
+  EXPECT_NEAR(run.counter_peak(name), peak, peak * 1e-12);
+
+  t.collapse_nodes_from(1);  // node 0's eight ranks in view
+  const QSize size(1600, kRulerHeight + t.layout().height() + 10);
+  t.set_viewport(size.width() - kGutterWidth, size.height() - kRulerHeight);
+  t.zoom_to_fit();
+  QImage image(size, QImage::Format_RGB32);
+  PaintStats stats;
+  {
+    QPainter p(&image);
+    stats = paint_timeline(p, t, size);
+  }
+  int samples_in_view = 0;
+  for (int r = 0; r < 8; ++r) samples_in_view += samples[r];
+  EXPECT_GT(stats.counter_samples, 8 * 20) << "every rank's line has its steps";
+  EXPECT_LE(stats.counter_samples, std::min(samples_in_view, 8 * (size.width() - kGutterWidth + 1)));
+  EXPECT_GT(count_colour(image, colour_of(EventKind::counter)), 8 * 500) << "a line across each lane";
+  const auto file = testing::output_dir() / "memory-lines.png";
+  ASSERT_TRUE(image.save(qpath(file))) << file;
+}
+
+// Grouped by stage, a pipeline's bubbles are hatched on its ranks' lanes; a run without a pipeline
+// has none.
+TEST(GuiRender, PipelineBubblesAreHatchedAndStagesGrouped) {
+  testing::gui_app();
+  Timeline t;
+  t.set_grouping(LaneGrouping::stage);
+  t.add_run(RunModel::load(test_run("hybrid")));
+  ASSERT_EQ(t.run(0).nodes().size(), 4u) << "a run opened after the choice is grouped so too";
+  t.collapse_nodes_from(1);  // stage 0's 16 ranks in view
+  const QSize size(1600, kRulerHeight + t.layout().height() + 10);
+  t.set_viewport(size.width() - kGutterWidth, size.height() - kRulerHeight);
+  t.zoom_to_fit();
+  QImage image(size, QImage::Format_RGB32);
+  PaintStats stats;
+  {
+    QPainter p(&image);
+    stats = paint_timeline(p, t, size);
+  }
+  int rows = 0;
+  for (const Row& row : t.layout().rows())
+    rows += row.kind == RowKind::track && !t.run(0).bubbles_of(row.rank).empty();
+  ASSERT_GT(rows, 0);
+  std::size_t waits = t.run(0).bubbles_of(0).size();
+  EXPECT_GE(stats.bubble_spans, rows) << "every lane of every rank in view";
+  EXPECT_LE(static_cast<std::size_t>(stats.bubble_spans), rows * waits);
+  const auto file = testing::output_dir() / "pipeline-bubbles.png";
+  ASSERT_TRUE(image.save(qpath(file))) << file;
+
+  Timeline demo;
+  demo.add_run(RunModel::load(test_run("demo-ring")));
+  demo.set_viewport(size.width() - kGutterWidth, size.height() - kRulerHeight);
+  QPainter p(&image);
+  EXPECT_EQ(paint_timeline(p, demo, size).bubble_spans, 0);
+}
+
 TEST(GuiRender, MessageArrowsToggle) {
   testing::gui_app();
   const auto dir = test_run("allreduce-star");

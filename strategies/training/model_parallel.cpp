@@ -237,7 +237,7 @@ class ModelParallel final : public Strategy {
       std::vector<std::vector<float>> gradients(static_cast<std::size_t>(schedule_.chunks));
       std::map<int, core::Request> last_send;  // by peer stage: one message at a time to each
       std::uint64_t in_flight = 0;  // saved activations of the micro-batches between forward and backward
-      rank.count(kMemoryInUse, static_cast<double>(resident));
+      rank.count(core::kMemoryInUse, static_cast<double>(resident));
       for (std::size_t i = 0; i < actions.size(); ++i) {
         const PipelineAction& a = actions[i];
         const Chunk& chunk = chunk_of(stage, a.chunk);
@@ -286,7 +286,7 @@ class ModelParallel final : public Strategy {
             // A micro-batch's saved activations live from its forward to its last backward pass.
             if (a.op == PipelineOp::forward) in_flight += chunk.saved_bytes;
             if (a.op == schedule_.last_pass()) in_flight -= chunk.saved_bytes;
-            rank.count(kMemoryInUse, static_cast<double>(resident + in_flight));
+            rank.count(core::kMemoryInUse, static_cast<double>(resident + in_flight));
             break;
           }
           case PipelineOp::send_activation:

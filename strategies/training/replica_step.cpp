@@ -13,10 +13,10 @@ std::uint64_t run_forward(core::Rank& rank, const core::Model& model, std::span<
                           std::uint64_t resident_bytes, const core::EventAttributes& attributes) {
   std::uint64_t in_use = resident_bytes;
   core::Phase phase(rank, "forward", -1, attributes);
-  rank.count(kMemoryInUse, static_cast<double>(in_use));
+  rank.count(core::kMemoryInUse, static_cast<double>(in_use));
   rank.compute(forward);
   for (const core::Layer& l : model.layers) in_use += l.saved_bytes;
-  rank.count(kMemoryInUse, static_cast<double>(in_use));
+  rank.count(core::kMemoryInUse, static_cast<double>(in_use));
   return in_use;
 }
 
@@ -29,7 +29,7 @@ void run_backward(core::Rank& rank, const core::Model& model, std::uint64_t in_u
   for (std::size_t i = model.layers.size(); i-- > 0;) {
     rank.compute(model.layers[i].backward);
     in_use -= model.layers[i].saved_bytes;
-    rank.count(kMemoryInUse, static_cast<double>(in_use));
+    rank.count(core::kMemoryInUse, static_cast<double>(in_use));
     after_layer(i);
   }
 }

@@ -13,6 +13,7 @@
 #include "core/experiment.hpp"
 #include "core/model.hpp"
 #include "core/rank.hpp"
+#include "core/summary.hpp"
 
 namespace dmlsim::strategies {
 
@@ -36,9 +37,6 @@ struct BucketSync {
   // marked with it); −1 without.
   int micro_batch = -1;
 };
-
-// The counter series of a replica's device memory in use, in bytes.
-inline constexpr std::string_view kMemoryInUse = "memory in use";
 
 // `closing_layers[b]` is the layer whose backward completes bucket b (buckets in backward order).
 // `resident_bytes` is what the replica keeps across iterations (weights, gradients, optimizer
