@@ -79,6 +79,11 @@ RangeSummary summarize_range(const RunModel& run, double start, double end) {
     st.overlap_s = overlap(compute, communication);
     st.idle_s = std::max(0.0, range - (st.compute_s + st.communication_s - st.overlap_s));
     st.busy_percent = 100 * st.compute_s / range;
+    for (const TimeSpan& b : run.bubbles_of(r)) {
+      s.has_bubbles = true;
+      st.bubble_s += std::max(0.0, std::min(b.end, end) - std::max(b.start, start));
+    }
+    s.bubble_share += st.bubble_s;
     s.compute_s += st.compute_s;
     s.communication_s += st.communication_s;
     s.overlap_s += st.overlap_s;
@@ -91,6 +96,7 @@ RangeSummary summarize_range(const RunModel& run, double start, double end) {
   if (!s.ranks.empty()) {
     const double n = static_cast<double>(s.ranks.size());
     s.idle_share = s.idle_s / (n * range);
+    s.bubble_share /= n * range;
     s.compute_s /= n;
     s.communication_s /= n;
     s.overlap_s /= n;

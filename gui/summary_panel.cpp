@@ -89,7 +89,7 @@ void SummaryPanel::show_range() {
       tr("<b>%1</b>: %2 → %3 (%4), %5 ranks<br>"
          "mean per rank: compute %6 (%7 %), communication %8 (%9 %, %10 hidden behind compute), idle %11 "
          "(%12 %)<br>"
-         "busy (compute) %13 % · sent %14 · collectives %15 · <b>idle share (bubble) %16 %</b>")
+         "busy (compute) %13 % · sent %14 · collectives %15 · <b>idle share %16 %</b>%17")
           .arg(QString::fromStdString(run.label()).toHtmlEscaped())
           .arg(dur(s.start), dur(s.end), dur(s.duration()))
           .arg(s.ranks.size())
@@ -103,7 +103,9 @@ void SummaryPanel::show_range() {
           .arg(s.busy_percent, 0, 'f', 1)
           .arg(QString::fromStdString(core::format_bytes(static_cast<double>(s.message_bytes))))
           .arg(QString::fromStdString(core::format_bytes(static_cast<double>(s.collective_bytes))))
-          .arg(100 * s.idle_share, 0, 'f', 1));
+          .arg(100 * s.idle_share, 0, 'f', 1)
+          .arg(s.has_bubbles ? tr(" · <b>pipeline bubble %1 %</b>").arg(100 * s.bubble_share, 0, 'f', 1)
+                             : QString()));
   range_model_->set_summary(std::move(s));
 }
 

@@ -413,6 +413,17 @@ TEST(GuiRunModel, PipelineBubblesAreTheWaitsBetweenPasses) {
     const int stage = rank / 16;  // order tp-dp-pp
     leading[stage] = r.first_pass - r.start;
   }
+  // The range summary of the iteration: the bubble's share of rank-time.
+  ASSERT_EQ(run->iterations().size(), 1u);
+  const IterationSpan it = run->iterations()[0];
+  double bubbles = 0;
+  for (const auto& [rank, r] : ranks) bubbles += r.last_end - r.start - r.passes;
+  const RangeSummary s = summarize_range(*run, it.start, it.end);
+  ASSERT_TRUE(s.has_bubbles);
+  EXPECT_NEAR(s.bubble_share, bubbles / (64 * (it.end - it.start)), 1e-9);
+  EXPECT_LE(s.bubble_share, s.idle_share + 1e-9) << "a rank waiting for a pass computes nothing";
+  EXPECT_FALSE(summarize_range(*RunModel::load(test_run("demo-ring")), 0, 0.1).has_bubbles);
+
   EXPECT_NEAR(leading[0], 0, 1e-9);
   for (int stage = 1; stage < 4; ++stage) EXPECT_GT(leading[stage], leading[stage - 1]) << "stage " << stage;
   EXPECT_TRUE(RunModel::load(test_run("demo-ring"))->bubbles_of(0).empty()) << "no pipeline, no bubble";

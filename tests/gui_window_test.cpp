@@ -220,9 +220,9 @@ TEST(GuiWindow, RangeSelectionFillsTheSummaryPanel) {
                      expected.ranks[static_cast<std::size_t>(r)].idle_s);
   }
   const QString totals = w.window.summary_panel()->totals_text();
-  EXPECT_TRUE(
-      totals.contains(QStringLiteral("idle share (bubble) %1 %").arg(100 * expected.idle_share, 0, 'f', 1)))
+  EXPECT_TRUE(totals.contains(QStringLiteral("idle share %1 %").arg(100 * expected.idle_share, 0, 'f', 1)))
       << totals.toStdString();
+  EXPECT_FALSE(totals.contains(QStringLiteral("bubble"))) << "data parallel: no pipeline bubble";
   EXPECT_TRUE(totals.contains(QStringLiteral("busy (compute) %1 %").arg(expected.busy_percent, 0, 'f', 1)));
 
   // A drag on the ruler selects too; Escape clears.
@@ -426,6 +426,22 @@ TEST(GuiRender, PipelineBubblesAreHatchedAndStagesGrouped) {
   demo.set_viewport(size.width() - kGutterWidth, size.height() - kRulerHeight);
   QPainter p(&image);
   EXPECT_EQ(paint_timeline(p, demo, size).bubble_spans, 0);
+}
+
+// A range of a pipeline run states its bubble's share beside the idle share.
+TEST(GuiWindow, RangeOfAPipelineStatesItsBubble) {
+  testing::gui_app();
+  Window w("gui-bubble");
+  ASSERT_EQ(open_and_wait(w.window, {qpath(test_run("hybrid"))}), 1);
+  Timeline& t = w.timeline();
+  const IterationSpan it = t.run(0).iterations().at(0);
+  t.set_range(RangeSelection{0, it.start, it.end});
+  const RangeSummary expected = summarize_range(t.run(0), it.start, it.end);
+  ASSERT_GT(expected.bubble_share, 0);
+  const QString totals = w.window.summary_panel()->totals_text();
+  EXPECT_TRUE(
+      totals.contains(QStringLiteral("pipeline bubble %1 %").arg(100 * expected.bubble_share, 0, 'f', 1)))
+      << totals.toStdString();
 }
 
 TEST(GuiRender, MessageArrowsToggle) {
