@@ -84,11 +84,13 @@ struct CompareArgs {
 int compare_command(const CompareArgs& args);
 
 struct SearchArgs {
-  std::filesystem::path experiment;  // platform and model (its strategy is replaced)
-  int gpus = 0;                      // dp·tp·pp
-  std::int64_t global_batch = 0;     // samples per iteration; 0: the model's micro-batch × gpus
-  int simulate = 8;                  // the best K by the closed forms are simulated
-  std::filesystem::path out;         // empty: dmlsim-out/search/<name>
+  std::filesystem::path experiment;             // platform and model (its strategy is replaced)
+  int gpus = 0;                                 // dp·tp·pp
+  std::int64_t global_batch = 0;                // samples per iteration; 0: the model's micro-batch × gpus
+  int simulate = 8;                             // the best K by the closed forms are simulated
+  std::vector<std::int64_t> micro_batch_sizes;  // samples per micro-batch tried; empty: the model's
+  std::vector<int> chunks = {2};                // interleaved's model chunks per stage tried
+  std::filesystem::path out;                    // empty: dmlsim-out/search/<name>
   Overrides overrides;
   int jobs = 0;  // parallel simulations; 0 = one per core
 };

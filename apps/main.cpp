@@ -148,12 +148,21 @@ int main(int argc, char** argv) {
   std::vector<std::string> search_sets;
   auto* search_cmd = app.add_subcommand(
       "search",
-      "Rank every dp × tp × pp, schedule, ZeRO stage and recomputation for N GPUs; write search.csv");
+      "Rank every dp × tp × pp, schedule, micro-batch size, ZeRO stage and recomputation for N GPUs; write "
+      "search.csv");
   search_cmd->add_option("experiment", search.experiment, "Experiment YAML (its platform and model)")
       ->required();
   search_cmd->add_option("--gpus", search.gpus, "GPUs to use: dp·tp·pp")->required();
   search_cmd->add_option("--global-batch", search.global_batch,
                          "Samples per iteration (default: the model's micro-batch × GPUs)");
+  search_cmd
+      ->add_option("--micro-batch-sizes", search.micro_batch_sizes,
+                   "Samples per micro-batch to try, e.g. 1,2,4 (default: the model's)")
+      ->delimiter(',');
+  search_cmd
+      ->add_option("--chunks", search.chunks,
+                   "Model chunks per stage to try with the interleaved schedule (default 2)")
+      ->delimiter(',');
   search_cmd->add_option("--simulate", search.simulate,
                          "Simulate the best K configurations by the closed forms (default 8)");
   search_cmd->add_option("-o,--out", search.out, "Output directory (default: dmlsim-out/search/<name>)");

@@ -1,7 +1,8 @@
-// `dmlsim search EXPERIMENT --gpus N`: which (dp, tp, pp, schedule, ZeRO stage, recomputation) is
-// fastest for this model on this cluster, and does it fit? Every factorisation dp·tp·pp = N with
-// each schedule, ZeRO stage 0 or 1 and recomputation none or selective is built as a `hybrid`
-// strategy (its micro-batches from the global batch: m = B / (dp · micro_batch)); what cannot be
+// `dmlsim search EXPERIMENT --gpus N`: which (dp, tp, pp, schedule, micro-batch size, ZeRO stage,
+// recomputation) is fastest for this model on this cluster, and does it fit? Every factorisation
+// dp·tp·pp = N with each schedule (interleaved with each of `--chunks`), each of
+// `--micro-batch-sizes` b, ZeRO stage 0 or 1 and recomputation none or selective is built as a
+// `hybrid` strategy (its micro-batches from the global batch: m = B / (dp · b)); what cannot be
 // built (a degree that does not divide the model, a batch that does not divide) or does not fit a
 // device is pruned with its reason; the rest are ranked by the closed forms' throughput and the
 // best `--simulate` K of them simulated, `--jobs` at a time (each in its own `dmlsim run`). Prints
@@ -28,6 +29,8 @@ namespace {
 struct Candidate {
   int dp = 1, tp = 1, pp = 1;
   std::string schedule = "1f1b";
+  int chunks = 1;  // v: interleaved's model chunks per stage
+  std::int64_t micro_batch_size = 1;
   int micro_batches = 1;
   int zero = 0;
   std::string recompute = "none";
@@ -41,16 +44,18 @@ struct Candidate {
   std::filesystem::path dir;
 
   std::string name() const {
-    return fmt::format("dp{}-tp{}-pp{}-{}-m{}-zero{}-{}", dp, tp, pp, schedule, micro_batches, zero,
-                       recompute);
+    return fmt::format("dp{}-tp{}-pp{}-{}{}-b{}-m{}-zero{}-{}", dp, tp, pp, schedule,
+                       schedule == "interleaved" ? fmt::format("-v{}", chunks) : "", micro_batch_size,
+                       micro_batches, zero, recompute);
   }
   Overrides overrides(int gpus) const {
-    return {
-        {"ranks", std::to_string(gpus)},
-        {"parallelism", fmt::format("{{dp: {}, tp: {}, pp: {}}}", dp, tp, pp)},
-        {"strategy", fmt::format("{{type: hybrid, schedule: {}, micro_batches: {}, zero: {}, recompute: {}, "
-                                 "check_memory: false}}",
-                                 schedule, micro_batches, zero, recompute)}};
+    return {{"ranks", std::to_string(gpus)},
+            {"parallelism", fmt::format("{{dp: {}, tp: {}, pp: {}}}", dp, tp, pp)},
+            {"strategy",
+             fmt::format("{{type: hybrid, schedule: {}, {}micro_batches: {}, micro_batch_size: {}, zero: {}, "
+                         "recompute: {}, check_memory: false}}",
+                         schedule, schedule == "interleaved" ? fmt::format("chunks: {}, ", chunks) : "",
+                         micro_batches, micro_batch_size, zero, recompute)}};
   }
 };
 
@@ -62,33 +67,39 @@ std::vector<int> divisors(int n) {
   return out;
 }
 
-// Every configuration, in a stable order: tp, pp, schedule, ZeRO, recomputation.
-std::vector<Candidate> enumerate(int gpus, std::int64_t global_batch, std::int64_t micro_batch) {
+// Every configuration, in a stable order: tp, pp, schedule (interleaved by chunks), micro-batch size,
+// ZeRO, recomputation.
+std::vector<Candidate> enumerate(int gpus, std::int64_t global_batch, const SearchArgs& args) {
+  std::vector<std::pair<std::string, int>> pipelined = {{"1f1b", 1}};  // schedule, chunks
+  for (const int v : args.chunks) pipelined.emplace_back("interleaved", v);
+  pipelined.emplace_back("zb-h1", 1);
   std::vector<Candidate> out;
   for (const int tp : divisors(gpus)) {
     for (const int pp : divisors(gpus / tp)) {
       const int dp = gpus / tp / pp;
-      const std::vector<std::string> schedules =
-          pp == 1 ? std::vector<std::string>{"1f1b"}
-                  : std::vector<std::string>{"1f1b", "interleaved", "zb-h1"};
-      for (const std::string& schedule : schedules) {
-        for (const int zero : {0, 1}) {
-          for (const std::string recompute : {"none", "selective"}) {
-            Candidate c;
-            c.dp = dp;
-            c.tp = tp;
-            c.pp = pp;
-            c.schedule = schedule;
-            c.zero = zero;
-            c.recompute = recompute;
-            const std::int64_t per_replica = global_batch / dp;
-            if (global_batch % dp != 0 || per_replica % micro_batch != 0) {
-              c.reason = fmt::format("the global batch {} is not a multiple of dp {} × micro-batch {}",
-                                     global_batch, dp, micro_batch);
-            } else {
-              c.micro_batches = static_cast<int>(per_replica / micro_batch);
+      const auto schedules = pp == 1 ? std::vector<std::pair<std::string, int>>{{"1f1b", 1}} : pipelined;
+      for (const auto& [schedule, chunks] : schedules) {
+        for (const std::int64_t b : args.micro_batch_sizes) {
+          for (const int zero : {0, 1}) {
+            for (const std::string recompute : {"none", "selective"}) {
+              Candidate c;
+              c.dp = dp;
+              c.tp = tp;
+              c.pp = pp;
+              c.schedule = schedule;
+              c.chunks = chunks;
+              c.micro_batch_size = b;
+              c.zero = zero;
+              c.recompute = recompute;
+              const std::int64_t per_replica = global_batch / dp;
+              if (global_batch % dp != 0 || per_replica % b != 0) {
+                c.reason = fmt::format("the global batch {} is not a multiple of dp {} × micro-batch {}",
+                                       global_batch, dp, b);
+              } else {
+                c.micro_batches = static_cast<int>(per_replica / b);
+              }
+              out.push_back(c);
             }
-            out.push_back(c);
           }
         }
       }
@@ -134,14 +145,15 @@ std::string csv_cell(const std::string& text) {
 }
 
 void write_csv(std::ostream& out, const std::vector<Candidate>& all, std::int64_t global_batch) {
-  out << "dp,tp,pp,schedule,micro_batches,zero,recompute,status,reason,predicted_iteration_s,"
+  out << "dp,tp,pp,schedule,micro_batches,zero,recompute,micro_batch_size,chunks,status,reason,"
+         "predicted_iteration_s,"
          "simulated_iteration_s,samples_per_s,memory_per_device_bytes,bubble_share,compute_share,"
          "exposed_share,run\n";
   for (const Candidate& c : all) {
     const double iteration = c.status == "simulated" ? c.simulated_s : c.predicted_s;
     out << fmt::format(
-        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", c.dp, c.tp, c.pp, c.schedule, c.micro_batches,
-        c.zero, c.recompute, c.status, csv_cell(c.reason),
+        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", c.dp, c.tp, c.pp, c.schedule,
+        c.micro_batches, c.zero, c.recompute, c.micro_batch_size, c.chunks, c.status, csv_cell(c.reason),
         c.predicted_s > 0 ? fmt::format("{:.17g}", c.predicted_s) : "",
         c.status == "simulated" ? fmt::format("{:.17g}", c.simulated_s) : "",
         iteration > 0 ? fmt::format("{:.6g}", static_cast<double>(global_batch) / iteration) : "",
@@ -164,7 +176,15 @@ int search_command(const SearchArgs& args) {
                                         args.gpus, base.platform.name, base.platform.host_count()));
   }
   const std::int64_t global_batch = args.global_batch > 0 ? args.global_batch : model.micro_batch * args.gpus;
-  std::vector<Candidate> all = enumerate(args.gpus, global_batch, model.micro_batch);
+  SearchArgs tried = args;
+  if (tried.micro_batch_sizes.empty()) tried.micro_batch_sizes = {model.micro_batch};
+  for (const std::int64_t b : tried.micro_batch_sizes) {
+    if (b < 1) throw core::ConfigError(fmt::format("--micro-batch-sizes {}: a size is at least 1", b));
+  }
+  for (const int v : tried.chunks) {
+    if (v < 2) throw core::ConfigError(fmt::format("--chunks {}: interleaving takes at least 2 chunks", v));
+  }
+  std::vector<Candidate> all = enumerate(args.gpus, global_batch, tried);
   std::cout << fmt::format("search: {} on {} GPUs of {}, global batch {} ({} configurations)\n", model.name,
                            args.gpus, base.platform.name, global_batch, all.size());
   for (Candidate& c : all) predict(c, args);
@@ -211,11 +231,11 @@ int search_command(const SearchArgs& args) {
            (b->status == "simulated" ? b->simulated_s : 1e300);
   });
 
-  std::cout << fmt::format("\n  {:<44} {:>11} {:>11} {:>10} {:>10} {:>7} {:>8} {:>8}\n", "configuration",
+  std::cout << fmt::format("\n  {:<52} {:>11} {:>11} {:>10} {:>10} {:>7} {:>8} {:>8}\n", "configuration",
                            "iteration", "predicted", "samples/s", "memory", "bubble", "compute", "exposed");
   for (const Candidate* c : simulated) {
     if (c->status != "simulated") continue;
-    std::cout << fmt::format("  {:<44} {:>11} {:>11} {:>10.4g} {:>10} {:>6.1f}% {:>7.1f}% {:>7.1f}%\n",
+    std::cout << fmt::format("  {:<52} {:>11} {:>11} {:>10.4g} {:>10} {:>6.1f}% {:>7.1f}% {:>7.1f}%\n",
                              c->name(), core::format_duration(c->simulated_s),
                              core::format_duration(c->predicted_s),
                              static_cast<double>(global_batch) / c->simulated_s,

@@ -823,17 +823,17 @@ TEST(Cli, SearchListsEveryConfigurationAndSimulatesTheBest) {
     std::vector<std::string> f;
     std::string cell;
     for (std::istringstream in(line); std::getline(in, cell, ',');) f.push_back(cell);
-    ++status[f.at(7)];
-    if (f[7] == "pruned") {
-      EXPECT_FALSE(f[8].empty()) << line;
+    ++status[f.at(9)];
+    if (f[9] == "pruned") {
+      EXPECT_FALSE(f[10].empty()) << line;
     }
     if (f[0] == "1" && f[1] == "1" && f[2] == "4" && f[3] == "interleaved") {
-      EXPECT_EQ(f[7], "pruned");
-      EXPECT_EQ(f[8], "4 layers cannot be cut into 8 pipeline chunks of at least one layer each");
+      EXPECT_EQ(f[9], "pruned");
+      EXPECT_EQ(f[10], "4 layers cannot be cut into 8 pipeline chunks of at least one layer each");
     }
-    if (f[7] == "simulated") {
-      const auto summary = testing::read_json(f.at(16) + "/summary.json");
-      EXPECT_NEAR(std::stod(f.at(10)), summary["iteration_s"].get<double>(), 1e-12) << line;
+    if (f[9] == "simulated") {
+      const auto summary = testing::read_json(f.at(18) + "/summary.json");
+      EXPECT_NEAR(std::stod(f.at(12)), summary["iteration_s"].get<double>(), 1e-12) << line;
       EXPECT_EQ(summary["parallelism"]["dp"].get<int>(), std::stoi(f[0]));
     }
   }
@@ -841,6 +841,66 @@ TEST(Cli, SearchListsEveryConfigurationAndSimulatesTheBest) {
   EXPECT_EQ(status["simulated"], 2);
   EXPECT_GT(status["pruned"], 0);
   EXPECT_EQ(status["simulated"] + status["predicted"] + status["pruned"], 48);
+}
+
+// dmlsim search over micro-batch sizes and interleaving depths: each size b gives m = B / (dp · b)
+// micro-batches, interleaved runs once per chunk count, and a simulated configuration trains the
+// global batch in every iteration. A size or chunk count that cannot be is bad input.
+TEST(Cli, SearchTriesMicroBatchSizesAndChunks) {
+  ScratchDir scratch("cli-search-b");
+  write_file(scratch / "e.yaml", fmt::format(R"(experiment:
+  name: tiny-search
+  platform: {{topology: star, hosts: 4, link: {{bandwidth: 10Gbps, latency: 1us}}, device: h100}}
+  model: {}/models/tiny-transformer.yaml
+  strategy: {{type: data-parallel}}
+)",
+                                             DMLSIM_SOURCE_DIR));
+  const auto r = run_dmlsim(
+      {"search", (scratch / "e.yaml").string(), "--gpus", "4", "--global-batch", "16", "--micro-batch-sizes",
+       "1,2", "--chunks", "2,4", "--simulate", "3", "-j", "2", "--out", (scratch / "o").string()},
+      scratch);
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  // Three factorisations without a pipeline (one schedule), three with (1f1b, interleaved v 2 and 4,
+  // zb-h1), each × 2 sizes × ZeRO 0/1 × recompute none/selective.
+  EXPECT_NE(r.out.find("(120 configurations)"), std::string::npos) << r.out;
+  std::istringstream csv(testing::read_file(scratch / "o" / "search.csv"));
+  std::string line;
+  std::getline(csv, line);
+  EXPECT_TRUE(
+      line.starts_with("dp,tp,pp,schedule,micro_batches,zero,recompute,micro_batch_size,chunks,status"))
+      << line;
+  std::set<std::pair<std::string, std::string>> schedules;  // schedule, chunks
+  int rows = 0, simulated = 0;
+  while (std::getline(csv, line)) {
+    ++rows;
+    std::vector<std::string> f;
+    std::string cell;
+    for (std::istringstream in(line); std::getline(in, cell, ',');) f.push_back(cell);
+    const int dp = std::stoi(f.at(0)), m = std::stoi(f.at(4)), b = std::stoi(f.at(7));
+    EXPECT_TRUE(b == 1 || b == 2) << line;
+    schedules.emplace(f[3], f[8]);
+    if (f[9] == "simulated") {
+      ++simulated;
+      EXPECT_EQ(dp * m * b, 16) << line;
+      const auto summary = testing::read_json(f.at(18) + "/summary.json");
+      EXPECT_EQ(summary["samples_per_iteration"].get<int>(), 16) << line;
+    }
+  }
+  EXPECT_EQ(rows, 120);
+  EXPECT_EQ(simulated, 3);
+  EXPECT_EQ(schedules, (std::set<std::pair<std::string, std::string>>{
+                           {"1f1b", "1"}, {"interleaved", "2"}, {"interleaved", "4"}, {"zb-h1", "1"}}));
+
+  for (const auto& [option, value, message] :
+       {std::tuple{"--micro-batch-sizes", "2,0", "--micro-batch-sizes 0: a size is at least 1"},
+        std::tuple{"--chunks", "1", "--chunks 1: interleaving takes at least 2 chunks"}}) {
+    const auto bad = run_dmlsim({"search", (scratch / "e.yaml").string(), "--gpus", "4", option, value,
+                                 "--out", (scratch / "bad").string()},
+                                scratch);
+    EXPECT_EQ(bad.exit_code, 2) << option;
+    EXPECT_NE(bad.err.find(message), std::string::npos) << bad.err;
+    EXPECT_FALSE(std::filesystem::exists(scratch / "bad"));
+  }
 }
 
 }  // namespace

@@ -39,8 +39,9 @@ inline std::filesystem::path binary_dir() {
 }
 // Runs made by tests/CMakeLists.txt with `dmlsim run`: demo-ring, demo-tree (the demo experiment,
 // 64 ranks, kernels), allreduce-star (16 ranks, messages), elastic-live (16 ranks, live rescaling),
-// two-jobs (32 ranks), hybrid (GPT-1.3B as tp 8 × pp 4 × dp 2, 1F1B, one iteration), federated-traced (12 phones) and federated-phones (1 000 phones in four
-// classes, 4 over-selected rounds with a deadline and dropouts).
+// two-jobs (32 ranks), hybrid (GPT-1.3B as tp 8 × pp 4 × dp 2, 1F1B, one iteration), federated-traced (12
+// phones) and federated-phones (1 000 phones in four classes, 4 over-selected rounds with a deadline and
+// dropouts).
 inline std::filesystem::path test_run(const std::string& name) {
   return binary_dir() / "gui-test-data" / name;
 }

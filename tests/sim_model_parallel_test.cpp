@@ -9,6 +9,7 @@
 #include <array>
 #include <map>
 
+#include "core/errors.hpp"
 #include "core/summary.hpp"
 #include "parameter_error.hpp"
 #include "sim_helpers.hpp"
@@ -55,8 +56,10 @@ struct StageCosts {
   strategies::pipeline::StageTimes times;
   double optimizer = 0;
 };
-StageCosts stage_costs(const core::Experiment& e, int chunks) {
-  const core::Model& model = e.require_model();
+StageCosts stage_costs(const core::Experiment& e, int chunks, std::int64_t micro_batch_size = 0) {
+  core::ModelShape shape;
+  shape.micro_batch = micro_batch_size;
+  const core::Model model = e.require_model().rebuilt(shape);
   const core::DeviceProfile& device = e.platform.device_of(0);
   const core::Layer& layer = model.layers.front();
   StageCosts c;
@@ -115,6 +118,37 @@ INSTANTIATE_TEST_SUITE_P(Sim, SimPipelineClosedForm, ::testing::ValuesIn(closed_
                            std::replace(kind.begin(), kind.end(), '-', '_');
                            return fmt::format("{}_p{}_m{}_v{}", kind, c.p, c.m, c.v);
                          });
+
+// `micro_batch_size` re-cuts the model for b samples per micro-batch (the model's own is 1 here):
+// every pass costs the b-sample kernels, the iteration is the schedule's closed form of those, and
+// an iteration trains b·m samples. A size of 0 is refused at its field.
+TEST(SimPipeline, MicroBatchSizeRecutsTheModel) {
+  std::string yaml = pipeline_experiment(4, "1f1b", 8, 1);
+  const std::string schedule = "schedule: 1f1b, micro_batches: 8";
+  yaml.replace(yaml.find(schedule), schedule.size(), schedule + ", micro_batch_size: 4");
+  const core::Experiment e = testing::experiment_from_yaml(yaml);
+  const StageCosts costs = stage_costs(e, 1, 4);
+  const StageCosts one = stage_costs(e, 1);
+  ASSERT_GT(costs.times.forward, 3 * one.times.forward) << "four samples a pass, not one";
+  const double expected =
+      strategies::pipeline::pipeline_seconds(ScheduleKind::one_f_one_b, 4, 8, 1, costs.times) +
+      costs.optimizer;
+  const core::RunSummary s = core::summarize(testing::simulate_strategy(e).trace, {});
+  for (const double t : s.iteration_seconds) EXPECT_NEAR(t / expected, 1.0, 1e-9);
+  const auto strategy = strategies::make_strategy(e);
+  EXPECT_NEAR(strategy->predict().iteration_seconds / expected, 1.0, 1e-9);
+  EXPECT_EQ(strategy->roles().samples_per_iteration, 4 * 8);
+
+  yaml.replace(yaml.find("micro_batch_size: 4"), 19, "micro_batch_size: 0");
+  const core::Experiment bad = testing::experiment_from_yaml(yaml);
+  try {
+    strategies::make_strategy(bad);
+    ADD_FAILURE() << "micro_batch_size 0 accepted";
+  } catch (const core::ConfigError& err) {
+    EXPECT_NE(std::string(err.what()).find("field 'experiment.strategy.micro_batch_size'"), std::string::npos)
+        << err.what();
+  }
+}
 
 // With a real network, two stages: activations go 0 → 1 and gradients 1 → 0 on links of their
 // own, so every message takes α + S/B alone and the simulation equals the replay `explain` shows.
@@ -324,9 +358,13 @@ experiment:
 }
 
 std::string trains_like_one_rank_name(const ::testing::TestParamInfo<SimTrainsLikeOneRank::ParamType>& info) {
-  constexpr std::array<const char*, 6> kCases{"tp2",           "tp4",
-                                              "hybrid_1f1b",   "hybrid_zb_h1_zero1",
-                                              "tp2_dp3_zero2", "hybrid_interleaved_overlapped_sync"};
+  constexpr std::array<const char*, 7> kCases{"tp2",
+                                              "tp4",
+                                              "hybrid_1f1b",
+                                              "hybrid_zb_h1_zero1",
+                                              "tp2_dp3_zero2",
+                                              "hybrid_interleaved_overlapped_sync",
+                                              "hybrid_micro_batches_of_2"};
   return kCases.at(info.index);
 }
 
@@ -341,7 +379,9 @@ INSTANTIATE_TEST_SUITE_P(
         std::tuple{
             "{tp: 2, dp: 2, pp: 2}",
             "{type: hybrid, schedule: interleaved, chunks: 2, micro_batches: 4, overlap_grad_reduce: true}",
-            8}),
+            8},
+        std::tuple{"{tp: 2, dp: 2, pp: 2}",
+                   "{type: hybrid, schedule: 1f1b, micro_batches: 2, micro_batch_size: 2}", 8}),
     trains_like_one_rank_name);
 
 // ZeRO over dp 2 (tp 2, so tp's all-reduces are apart): stages 1 and 2 reduce-scatter the

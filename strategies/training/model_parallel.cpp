@@ -396,12 +396,16 @@ class ModelParallel final : public Strategy {
     return zero_ >= 3 ? static_cast<std::uint64_t>(layer.parameters) * core::dtype_bytes(model_.dtype) : 0;
   }
 
-  // Re-cuts the model for the tensor-parallel degree, sequence parallelism and recomputation.
+  // Re-cuts the model for the micro-batch size, the tensor-parallel degree, sequence parallelism and
+  // recomputation.
   void cut_for_tensor_parallelism(const core::ConfigNode& node) {
     const core::Model& whole = experiment_.require_model();
+    // Samples per micro-batch: the model's own unless given (the search tries several).
+    const std::int64_t micro_batch_size = node.integer_in_or("micro_batch_size", 1, 1 << 20, 0);
     sequence_parallel_ = node.boolean_or("sequence_parallel", false);
     const std::string recompute = node.string_or("recompute", "none");
     core::ModelShape shape;
+    shape.micro_batch = micro_batch_size;
     shape.tensor_parallel = tensor_;
     shape.sequence_parallel = sequence_parallel_;
     if (recompute == "none") {
@@ -426,6 +430,10 @@ class ModelParallel final : public Strategy {
     };
     model_ = whole;
     core::ModelShape partial;
+    if (micro_batch_size > 0) {
+      partial.micro_batch = micro_batch_size;
+      cut(partial, node.at("micro_batch_size"));
+    }
     if (tensor_ > 1) {
       partial.tensor_parallel = tensor_;
       cut(partial, experiment_.parallelism && experiment_.parallelism->has("tp")
@@ -1128,6 +1136,7 @@ std::span<const std::string_view> model_parallel_fields() {
   static constexpr std::string_view kFields[] = {"type",
                                                  "schedule",
                                                  "micro_batches",
+                                                 "micro_batch_size",
                                                  "chunks",
                                                  "optimizer",
                                                  "layers_per_chunk",

@@ -21,6 +21,7 @@
 //     type: hybrid
 //     schedule: 1f1b           # gpipe | 1f1b | interleaved | zb-h1
 //     micro_batches: 8         # per iteration and replica (default 2·pp)
+//     micro_batch_size: 2      # samples per micro-batch (default: the model's micro_batch)
 //     chunks: 2                # per stage, interleaved only (default 2)
 //     layers_per_chunk: [..]   # p·v counts, in virtual-stage order; default: balanced by time
 //     sequence_parallel: false # tp with reduce-scatter + all-gather, norms split by sequence
