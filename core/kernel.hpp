@@ -38,6 +38,7 @@ enum class Split : std::uint8_t {
   row,         // input (reduction) features divided; the output is a partial sum
   head,        // attention heads divided
   sequence,    // per token: whole, or divided along the sequence under sequence parallelism
+  vocabulary,  // the LM head's softmax and cross entropy over this rank's share of the vocabulary
 };
 
 // Which pass a kernel belongs to. Backward is split in two so that schedules such as zero-bubble

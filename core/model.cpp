@@ -178,8 +178,20 @@ std::vector<TensorParallelCollective> tensor_parallel_collectives(const Layer& l
   // sequence parallelism a layer's input arrives split by sequence.
   auto forward_pass = [&](const std::vector<Kernel>& kernels, bool backward, Pass pass) {
     bool gathered = false;
+    std::int64_t tokens = 0;  // the rows of the last GEMM: the logits' before the cross entropy
     for (const Kernel& k : kernels) {
       if (k.pass != pass) continue;
+      if (const auto* g = std::get_if<Gemm>(&k.shape)) tokens = g->m * g->batch;
+      if (k.split == Split::vocabulary) {
+        // Megatron-LM's vocabulary-parallel cross entropy (_VocabParallelCrossEntropy): each rank
+        // holds the logits of its share of the vocabulary, and the group all-reduces one fp32 per
+        // token three times — the maximum logit (for a stable softmax), the target's logit (held by
+        // one rank) and the sum of the exponentials. The maximum's all-reduce costs as a sum's.
+        for (int i = 0; i < 3; ++i)
+          out.push_back(
+              {Collective::all_reduce, static_cast<std::uint64_t>(tokens) * 4, backward, false, k.name});
+        continue;
+      }
       const bool split_work = k.split == Split::column || k.split == Split::head;
       if (sequence_parallel && split_work && !gathered && std::holds_alternative<Gemm>(k.shape)) {
         out.push_back({Collective::all_gather, input_bytes(k), backward, true, k.name});

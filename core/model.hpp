@@ -167,7 +167,9 @@ Model make_resnet(const ResNetConfig& config, const ModelShape& shape = {});
 // reduce-scatter in their place, and an all-gather of the sequence-split input before the first
 // column-split kernel after a sequence-split region in forward, and before a row-split kernel's
 // backward and before a column-split GEMM's input gradient in backward (the forward all-gather is
-// redone in backward rather than its output kept). `bytes` is the whole tensor on one rank (the
+// redone in backward rather than its output kept). After the LM head's vocabulary-split cross
+// entropy, three all-reduces of one fp32 per token (Megatron-LM's vocabulary-parallel cross
+// entropy), with or without sequence parallelism. `bytes` is the whole tensor on one rank (the
 // all-reduce's buffer, the all-gather's output).
 struct TensorParallelCollective {
   Collective collective = Collective::all_reduce;

@@ -184,7 +184,7 @@ Model make_transformer(const TransformerConfig& c, const ModelShape& shape) {
   head.name = "lm_head";
   const std::int64_t output_matrix = c.tie_embeddings ? 0 : v * h;
   auto vocabulary_split = [&](std::string name, std::int64_t elements, double flops) {
-    return with_split(elementwise(std::move(name), elements, dt, flops, 2), Split::column);
+    return with_split(elementwise(std::move(name), elements, dt, flops, 2), Split::vocabulary);
   };
   if (bert) {
     // Masked-LM transform (dense h² + h, LayerNorm 2h), output bias V; pooler h² + h and the

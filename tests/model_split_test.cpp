@@ -172,6 +172,26 @@ TEST(ModelSplit, SequenceParallelBlockGathersAndScatters) {
             "fw all-gather before lm_head.logits " + bsh);
 }
 
+// Megatron-LM's vocabulary-parallel cross entropy: each rank's logits cover its share of the
+// vocabulary, so the group all-reduces one fp32 per token three times in forward (the maximum, the
+// target's logit, the sum of exponentials), with or without sequence parallelism; the head's input
+// gradient is a partial sum as after any column-parallel GEMM. Without tp there is nothing to reduce.
+TEST(ModelSplit, VocabularyParallelCrossEntropyAllReducesThreeFloatsPerToken) {
+  const std::string bs = std::to_string(2 * 2048 * 4), bsh = std::to_string(2 * 2048 * 12288 * 2);
+  for (const bool sequence_parallel : {false, true}) {
+    const Layer head = make_transformer(gpt3(), {2, 8, sequence_parallel}).layers.back();
+    std::vector<std::string> cross_entropy;
+    for (const std::string& c : describe(tensor_parallel_collectives(head, sequence_parallel))) {
+      if (c.find("softmax_xent") != std::string::npos) cross_entropy.push_back(c);
+    }
+    EXPECT_EQ(cross_entropy, std::vector<std::string>(3, "fw all-reduce after lm_head.softmax_xent " + bs))
+        << "sequence parallel: " << sequence_parallel;
+  }
+  EXPECT_EQ(
+      describe(tensor_parallel_collectives(make_transformer(gpt3(), {2, 8}).layers.back(), false)).back(),
+      "bw all-reduce after lm_head.logits.dgrad " + bsh);
+}
+
 TEST(ModelSplit, MlpPairsColumnAndRowLayers) {
   const MlpConfig c{{512, 2048, 512}, 16, DType::fp32, "mlp"};
   const Model m = make_mlp(c, {0, 4});
