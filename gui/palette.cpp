@@ -40,6 +40,14 @@ QColor colour_of(TaskOutcome outcome) {
                                                        : 0xff000000);
 }
 
+QColor bubble_tint() {
+  return QColor::fromRgba(0x30e69f00);  // a light amber wash...
+}
+
+QColor bubble_hatch() {
+  return QColor::fromRgba(0x70b07800);  // ...hatched
+}
+
 QColor text_colour_on(const QColor& background) {
   const double luminance =
       0.299 * background.redF() + 0.587 * background.greenF() + 0.114 * background.blueF();

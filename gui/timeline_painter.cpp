@@ -32,8 +32,6 @@ constexpr double kTickSpacingPixels = 100;
 constexpr QRgb kEpochLine = 0xff1f4e79;      // an elastic epoch's start: dark blue
 constexpr QRgb kLostWorkTint = 0x30c00000;   // lost work: a light red wash...
 constexpr QRgb kLostWorkHatch = 0x90c00000;  // ...hatched
-constexpr QRgb kBubbleTint = 0x30e69f00;     // a pipeline's bubble: a light amber wash...
-constexpr QRgb kBubbleHatch = 0x70b07800;    // ...hatched
 constexpr int kRunTitleHeight = 18;          // the run header's first line; iteration labels go below it
 
 QString qstr(std::string_view s) {
@@ -322,8 +320,8 @@ class Painter {
       const double x1 = std::min<double>(size_.width(), x_of(it->end - offset));
       if (x1 <= x0) continue;
       const QRectF area(x0, y + 1, std::max(1.0, x1 - x0), row.height - 3);
-      p_.fillRect(area, QColor::fromRgba(kBubbleTint));
-      p_.fillRect(area, QBrush(QColor::fromRgba(kBubbleHatch), Qt::FDiagPattern));
+      p_.fillRect(area, bubble_tint());
+      p_.fillRect(area, QBrush(bubble_hatch(), Qt::FDiagPattern));
       ++stats_.bubble_spans;
     }
   }

@@ -21,6 +21,7 @@
 #include "core/trace_reader.hpp"
 #include "gui/compare_panel.hpp"
 #include "gui/export.hpp"
+#include "gui/legend_widget.hpp"
 #include "gui/main_window.hpp"
 #include "gui/palette.hpp"
 #include "gui/summary_panel.hpp"
@@ -442,6 +443,18 @@ TEST(GuiWindow, RangeOfAPipelineStatesItsBubble) {
   EXPECT_TRUE(
       totals.contains(QStringLiteral("pipeline bubble %1 %").arg(100 * expected.bubble_share, 0, 'f', 1)))
       << totals.toStdString();
+}
+
+// The legend lists, after the event kinds, what is drawn over them: the pipeline bubble's hatch and
+// a counter's line (a step in the counter colour, which no event kind's swatch uses).
+TEST(GuiRender, LegendShowsTheBubbleAndTheCounterLine) {
+  testing::gui_app();
+  LegendWidget legend;
+  legend.resize(1200, legend.heightForWidth(1200));
+  const QImage image = legend.grab().toImage().convertToFormat(QImage::Format_RGB32);
+  EXPECT_GT(count_colour(image, colour_of(EventKind::forward)), 50) << "an event kind's swatch";
+  EXPECT_GT(count_colour(image, colour_of(EventKind::counter)), 10) << "the counter's step";
+  EXPECT_GT(legend.heightForWidth(300), legend.heightForWidth(1200)) << "items flow over lines";
 }
 
 TEST(GuiRender, MessageArrowsToggle) {
