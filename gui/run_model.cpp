@@ -46,7 +46,6 @@ std::unique_ptr<RunModel> RunModel::load(const std::filesystem::path& path) {
   }
   auto model = std::make_unique<RunModel>(core::read_chrome_trace(file), file);
   model->summary_ = read_summary(file.parent_path() / "summary.json");
-  model->build_nodes();  // again: an edge platform's clients group by their class
   if (model->summary_.is_object() && model->summary_.contains("parallelism")) {
     try {
       model->mesh_ = core::mesh_from_json(model->summary_["parallelism"]);
@@ -54,6 +53,7 @@ std::unique_ptr<RunModel> RunModel::load(const std::filesystem::path& path) {
       // An older or hand-edited summary: the lanes go without mesh coordinates.
     }
   }
+  model->build_nodes();  // again, with the summary: an edge platform's clients group by their class
   return model;
 }
 

@@ -1,7 +1,8 @@
 #pragma once
 // One run as the timeline sees it: the core::Trace read by core's trace reader, its events packed
-// into non-overlapping tracks (sub-lanes) per rank, ranks grouped by node, sends paired with their
-// receives, and iteration spans. No painting here: views ask, this answers.
+// into non-overlapping tracks (sub-lanes) per rank, ranks grouped by node (or client class, or mesh
+// group), sends paired with their receives, iteration spans, a pipeline's bubbles and a federated
+// server's client tasks. No painting here: views ask, this answers.
 #include <filesystem>
 #include <map>
 #include <memory>

@@ -795,18 +795,23 @@ TEST(Cli, MemoryPerStageIsShownAndWhatDoesNotFitIsFlagged) {
   EXPECT_FALSE(std::filesystem::exists(scratch / "s"));
 }
 
-// dmlsim search: every factorisation of 4 GPUs with each schedule, ZeRO 0/1 and recompute
-// none/selective is in search.csv — pruned with a reason, predicted, or (the best 2 by the closed
-// forms) simulated, their rows carrying what their runs measured; the table ranks those.
-TEST(Cli, SearchListsEveryConfigurationAndSimulatesTheBest) {
-  ScratchDir scratch("cli-search");
-  write_file(scratch / "e.yaml", fmt::format(R"(experiment:
+// What the search tests search over: the small transformer on four H100s of a star.
+void write_search_experiment(const std::filesystem::path& file) {
+  write_file(file, fmt::format(R"(experiment:
   name: tiny-search
   platform: {{topology: star, hosts: 4, link: {{bandwidth: 10Gbps, latency: 1us}}, device: h100}}
   model: {}/models/tiny-transformer.yaml
   strategy: {{type: data-parallel}}
 )",
-                                             DMLSIM_SOURCE_DIR));
+                               DMLSIM_SOURCE_DIR));
+}
+
+// dmlsim search: every factorisation of 4 GPUs with each schedule, ZeRO 0/1 and recompute
+// none/selective is in search.csv — pruned with a reason, predicted, or (the best 2 by the closed
+// forms) simulated, their rows carrying what their runs measured; the table ranks those.
+TEST(Cli, SearchListsEveryConfigurationAndSimulatesTheBest) {
+  ScratchDir scratch("cli-search");
+  write_search_experiment(scratch / "e.yaml");
   const auto r = run_dmlsim({"search", (scratch / "e.yaml").string(), "--gpus", "4", "--global-batch", "16",
                              "--simulate", "2", "-j", "2", "--out", (scratch / "o").string()},
                             scratch);
@@ -848,13 +853,7 @@ TEST(Cli, SearchListsEveryConfigurationAndSimulatesTheBest) {
 // global batch in every iteration. A size or chunk count that cannot be is bad input.
 TEST(Cli, SearchTriesMicroBatchSizesAndChunks) {
   ScratchDir scratch("cli-search-b");
-  write_file(scratch / "e.yaml", fmt::format(R"(experiment:
-  name: tiny-search
-  platform: {{topology: star, hosts: 4, link: {{bandwidth: 10Gbps, latency: 1us}}, device: h100}}
-  model: {}/models/tiny-transformer.yaml
-  strategy: {{type: data-parallel}}
-)",
-                                             DMLSIM_SOURCE_DIR));
+  write_search_experiment(scratch / "e.yaml");
   const auto r = run_dmlsim(
       {"search", (scratch / "e.yaml").string(), "--gpus", "4", "--global-batch", "16", "--micro-batch-sizes",
        "1,2", "--chunks", "2,4", "--simulate", "3", "-j", "2", "--out", (scratch / "o").string()},

@@ -261,6 +261,21 @@ int count_colour(const QImage& image, QColor colour) {
   return n;
 }
 
+// Every row of `t` painted at 1600 pixels wide, zoomed to fit: the image and what was drawn.
+struct Painted {
+  QImage image;
+  PaintStats stats;
+};
+Painted paint_whole(Timeline& t) {
+  const QSize size(1600, kRulerHeight + t.layout().height() + 10);
+  t.set_viewport(size.width() - kGutterWidth, size.height() - kRulerHeight);
+  t.zoom_to_fit();
+  Painted out{QImage(size, QImage::Format_RGB32), {}};
+  QPainter p(&out.image);
+  out.stats = paint_timeline(p, t, size);
+  return out;
+}
+
 TEST(GuiRender, DemoRendersOffscreenWithTheLaneColours) {
   testing::gui_app();
   ASSERT_TRUE(testing::fonts_work()) << "no font: install fonts-dejavu-core";
@@ -294,24 +309,16 @@ TEST(GuiRender, ElasticRunsShowEpochsLostWorkAndDowntime) {
   testing::gui_app();
   Timeline t;
   t.add_run(RunModel::load(test_run("elastic-live")));
-  const QSize size(1600, kRulerHeight + t.layout().height() + 10);
-  t.set_viewport(size.width() - kGutterWidth, size.height() - kRulerHeight);
-  t.zoom_to_fit();
-  QImage image(size, QImage::Format_RGB32);
-  PaintStats stats;
-  {
-    QPainter p(&image);
-    stats = paint_timeline(p, t, size);
-  }
-  EXPECT_EQ(stats.epochs, 5);
-  EXPECT_EQ(stats.lost_spans, 1);
+  Painted painted = paint_whole(t);
+  EXPECT_EQ(painted.stats.epochs, 5);
+  EXPECT_EQ(painted.stats.lost_spans, 1);
   const auto file = testing::output_dir() / "elastic-timeline.png";
-  ASSERT_TRUE(image.save(qpath(file))) << file;
-  EXPECT_GT(count_colour(image, colour_of(EventKind::downtime)), 100) << file;
+  ASSERT_TRUE(painted.image.save(qpath(file))) << file;
+  EXPECT_GT(count_colour(painted.image, colour_of(EventKind::downtime)), 100) << file;
   // Nothing is lost before the failure: zoomed on the first epoch, no span is shaded.
   t.set_visible_range(0, t.run(0).epochs()[1].start);
-  QPainter p(&image);
-  EXPECT_EQ(paint_timeline(p, t, size).lost_spans, 0);
+  QPainter p(&painted.image);
+  EXPECT_EQ(paint_timeline(p, t, painted.image.size()).lost_spans, 0);
 }
 
 // A thousand phones: collapsed, each class is one band with a tick for every late, dropped or
@@ -322,21 +329,15 @@ TEST(GuiRender, FederatedClassesMarkTheirClientsTasks) {
   t.add_run(RunModel::load(test_run("federated-phones")));
   const RunModel& run = t.run(0);
   t.set_all_collapsed(true);
-  const QSize size(1600, kRulerHeight + t.layout().height() + 10);
-  t.set_viewport(size.width() - kGutterWidth, size.height() - kRulerHeight);
-  t.zoom_to_fit();
-  QImage image(size, QImage::Format_RGB32);
   int troubled = 0;
   for (const ClientTask& task : run.client_tasks()) troubled += task.outcome != TaskOutcome::report;
   ASSERT_GT(troubled, 0);
-  {
-    QPainter p(&image);
-    EXPECT_EQ(paint_timeline(p, t, size).task_marks, troubled) << "one tick per task gone wrong";
-  }
+  const Painted painted = paint_whole(t);
+  EXPECT_EQ(painted.stats.task_marks, troubled) << "one tick per task gone wrong";
   const auto file = testing::output_dir() / "federated-classes.png";
-  ASSERT_TRUE(image.save(qpath(file))) << file;
-  EXPECT_GT(count_colour(image, colour_of(TaskOutcome::late)), 20) << file;
-  EXPECT_GT(count_colour(image, colour_of(TaskOutcome::dropped)), 20) << file;
+  ASSERT_TRUE(painted.image.save(qpath(file))) << file;
+  EXPECT_GT(count_colour(painted.image, colour_of(TaskOutcome::late)), 20) << file;
+  EXPECT_GT(count_colour(painted.image, colour_of(TaskOutcome::dropped)), 20) << file;
 
   // Expanded: a marker per task of every client whose first lane is in view.
   t.set_all_collapsed(false);
@@ -376,22 +377,15 @@ TEST(GuiRender, MemoryCountersAreLinesUpToTheRunsPeak) {
   EXPECT_NEAR(run.counter_peak(name), peak, peak * 1e-12);
 
   t.collapse_nodes_from(1);  // node 0's eight ranks in view
-  const QSize size(1600, kRulerHeight + t.layout().height() + 10);
-  t.set_viewport(size.width() - kGutterWidth, size.height() - kRulerHeight);
-  t.zoom_to_fit();
-  QImage image(size, QImage::Format_RGB32);
-  PaintStats stats;
-  {
-    QPainter p(&image);
-    stats = paint_timeline(p, t, size);
-  }
+  const Painted painted = paint_whole(t);
   int samples_in_view = 0;
   for (int r = 0; r < 8; ++r) samples_in_view += samples[r];
-  EXPECT_GT(stats.counter_samples, 8 * 20) << "every rank's line has its steps";
-  EXPECT_LE(stats.counter_samples, std::min(samples_in_view, 8 * (size.width() - kGutterWidth + 1)));
-  EXPECT_GT(count_colour(image, colour_of(EventKind::counter)), 8 * 500) << "a line across each lane";
+  EXPECT_GT(painted.stats.counter_samples, 8 * 20) << "every rank's line has its steps";
+  EXPECT_LE(painted.stats.counter_samples,
+            std::min(samples_in_view, 8 * (painted.image.width() - kGutterWidth + 1)));
+  EXPECT_GT(count_colour(painted.image, colour_of(EventKind::counter)), 8 * 500) << "a line across each lane";
   const auto file = testing::output_dir() / "memory-lines.png";
-  ASSERT_TRUE(image.save(qpath(file))) << file;
+  ASSERT_TRUE(painted.image.save(qpath(file))) << file;
 }
 
 // Grouped by stage, a pipeline's bubbles are hatched on its ranks' lanes; a run without a pipeline
@@ -403,30 +397,20 @@ TEST(GuiRender, PipelineBubblesAreHatchedAndStagesGrouped) {
   t.add_run(RunModel::load(test_run("hybrid")));
   ASSERT_EQ(t.run(0).nodes().size(), 4u) << "a run opened after the choice is grouped so too";
   t.collapse_nodes_from(1);  // stage 0's 16 ranks in view
-  const QSize size(1600, kRulerHeight + t.layout().height() + 10);
-  t.set_viewport(size.width() - kGutterWidth, size.height() - kRulerHeight);
-  t.zoom_to_fit();
-  QImage image(size, QImage::Format_RGB32);
-  PaintStats stats;
-  {
-    QPainter p(&image);
-    stats = paint_timeline(p, t, size);
-  }
-  int rows = 0;
+  const Painted painted = paint_whole(t);
+  std::size_t rows = 0;
   for (const Row& row : t.layout().rows())
     rows += row.kind == RowKind::track && !t.run(0).bubbles_of(row.rank).empty();
-  ASSERT_GT(rows, 0);
-  std::size_t waits = t.run(0).bubbles_of(0).size();
-  EXPECT_GE(stats.bubble_spans, rows) << "every lane of every rank in view";
-  EXPECT_LE(static_cast<std::size_t>(stats.bubble_spans), rows * waits);
+  ASSERT_GT(rows, 0u);
+  const std::size_t waits = t.run(0).bubbles_of(0).size();
+  EXPECT_GE(static_cast<std::size_t>(painted.stats.bubble_spans), rows) << "every lane of every rank in view";
+  EXPECT_LE(static_cast<std::size_t>(painted.stats.bubble_spans), rows * waits);
   const auto file = testing::output_dir() / "pipeline-bubbles.png";
-  ASSERT_TRUE(image.save(qpath(file))) << file;
+  ASSERT_TRUE(painted.image.save(qpath(file))) << file;
 
   Timeline demo;
   demo.add_run(RunModel::load(test_run("demo-ring")));
-  demo.set_viewport(size.width() - kGutterWidth, size.height() - kRulerHeight);
-  QPainter p(&image);
-  EXPECT_EQ(paint_timeline(p, demo, size).bubble_spans, 0);
+  EXPECT_EQ(paint_whole(demo).stats.bubble_spans, 0);
 }
 
 // A range of a pipeline run states its bubble's share beside the idle share.
