@@ -24,6 +24,7 @@ struct ClientTask {
   int round = 0;   // the server's iteration it was recorded in
   double time = 0;
   TaskOutcome outcome = TaskOutcome::report;
+  std::uint32_t event = 0;  // the server's record: its index in the trace
 };
 
 using TaskCounts = std::array<int, kTaskOutcomeCount>;  // by TaskOutcome

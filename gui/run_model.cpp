@@ -242,7 +242,8 @@ void RunModel::build_client_tasks() {
     if (name == core::kTaskStale) return TaskOutcome::stale;
     return std::nullopt;
   };
-  for (const core::TraceEvent& e : trace_.events()) {
+  for (std::uint32_t i = 0; i < trace_.events().size(); ++i) {
+    const core::TraceEvent& e = trace_.events()[i];
     // The server's records: phases that carry the client (a client's own marks carry none).
     if (e.lane != core::Lane::phase) continue;
     const int client = e.attributes.get(core::Attribute::client);
@@ -250,7 +251,7 @@ void RunModel::build_client_tasks() {
     const std::string_view name = trace_.text(e.name);
     const std::optional<TaskOutcome> outcome = outcome_of(name);
     if (!outcome) continue;
-    client_tasks_.push_back({client, e.iteration, e.start, *outcome});
+    client_tasks_.push_back({client, e.iteration, e.start, *outcome, i});
     if (name == core::kTaskUpdate || name == core::kTaskStale) {
       iteration_noun_ = "aggregation";
     } else if (iteration_noun_ == "iteration") {

@@ -3,6 +3,7 @@
 #include "gui/run_labels.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 namespace dmlsim::gui {
@@ -157,7 +158,19 @@ std::optional<Hit> Timeline::hit_test(double x, int viewport_y) const {
   const RunModel& r = run(row->run);
   const Track& track = r.tracks()[row->track];
   const double t = axis_.to_time(x) + offset(row->run);
-  const auto position = track.at(t, kHitTolerancePixels * axis_.seconds_per_pixel());
+  const double tolerance = kHitTolerancePixels * axis_.seconds_per_pixel();
+  // A federated client's task marker, drawn over its first lane, stands for the server's record.
+  if (row->first_of_rank) {
+    const ClientTask* nearest = nullptr;
+    for (const std::uint32_t i : r.tasks_of_client(row->rank)) {
+      const ClientTask& task = r.client_tasks()[i];
+      if (std::abs(task.time - t) <= tolerance &&
+          (!nearest || std::abs(task.time - t) < std::abs(nearest->time - t)))
+        nearest = &task;
+    }
+    if (nearest) return Hit{row->run, nearest->event};
+  }
+  const auto position = track.at(t, tolerance);
   if (!position) return std::nullopt;
   return Hit{row->run, track.event(*position)};
 }

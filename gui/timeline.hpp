@@ -83,6 +83,7 @@ class Timeline : public QObject {
 
   // Hit testing at event-area x and viewport y (the scroll is applied here).
   const Row* row_at(int viewport_y) const { return layout_.row_at(viewport_y + scroll_y_); }
+  // On a federated client's first lane its task markers come first: a hit is the server's record.
   std::optional<Hit> hit_test(double x, int viewport_y) const;
 
   // Selection.

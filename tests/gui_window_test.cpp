@@ -352,6 +352,19 @@ TEST(GuiRender, FederatedClassesMarkTheirClientsTasks) {
       expected += static_cast<int>(run.tasks_of_client(row.rank).size());
   }
   ASSERT_GT(expected, 0) << "some of the first clients in view ran a task";
+  // A marker under the pointer is the server's record of that task: its outcome, round and client.
+  for (std::size_t i = first; i < last; ++i) {
+    const Row& row = t.layout().rows()[i];
+    if (row.kind != RowKind::track || !row.first_of_rank || run.tasks_of_client(row.rank).empty()) continue;
+    const ClientTask& task = run.client_tasks()[run.tasks_of_client(row.rank).front()];
+    const auto hit = t.hit_test(t.axis().to_x(task.time - t.offset(0)), row.y - t.scroll_y() + 2);
+    ASSERT_TRUE(hit.has_value()) << "rank " << row.rank;
+    EXPECT_EQ(hit->event, task.event);
+    const core::TraceEvent& record = run.event(hit->event);
+    EXPECT_EQ(record.attributes.get(core::Attribute::client), row.rank);
+    EXPECT_EQ(record.iteration, task.round);
+    EXPECT_EQ(record.rank, 1000) << "the server's";
+  }
   QImage top(window, QImage::Format_RGB32);
   QPainter p(&top);
   EXPECT_EQ(paint_timeline(p, t, window).task_marks, expected);
