@@ -56,6 +56,10 @@ void count_iteration_marks(const Trace& trace, const std::set<int>& clock_ranks,
 
 }  // namespace
 
+bool is_pass_phase(std::string_view name) {
+  return name == kForwardPhase || name == kBackwardPhase || name == kWeightGradientPhase;
+}
+
 bool is_elastic_phase(std::string_view name) {
   return std::find(std::begin(kElasticPhases), std::end(kElasticPhases), name) != std::end(kElasticPhases);
 }
@@ -221,8 +225,7 @@ RunSummary summarize(const Trace& trace, std::vector<LinkUsage> links, const Rol
       const std::string_view name = trace.text(e.name);
       // ZB-H1 splits backward into input-gradient ("backward") and weight-gradient passes.
       // A federated client's "local-training" is all compute.
-      if (name == "forward" || name == "backward" || name == "weight-gradient" || name == "optimizer" ||
-          name == "local-training")
+      if (is_pass_phase(name) || name == "optimizer" || name == "local-training")
         phase_compute[static_cast<std::size_t>(e.rank)] += e.duration();
     }
     if (e.lane == Lane::collective && !is_collective_part(e)) {

@@ -80,6 +80,14 @@ inline constexpr std::string_view kElasticPhases[] = {
     kRendezvousPhase, kStateTransferPhase,  kWaitingForNodesPhase};
 inline constexpr std::string_view kFailureMark = "failure";
 
+// A model's passes over one micro-batch (ZB-H1 splits backward into its input-gradient "backward"
+// and a "weight-gradient" pass): compute in the summary's breakdown; in a pipeline (when they carry
+// their stage), the work between a stage's waits.
+inline constexpr std::string_view kForwardPhase = "forward";
+inline constexpr std::string_view kBackwardPhase = "backward";
+inline constexpr std::string_view kWeightGradientPhase = "weight-gradient";
+bool is_pass_phase(std::string_view name);
+
 // The counter series of a rank's device memory in use, in bytes (the GUI plots it).
 inline constexpr std::string_view kMemoryInUse = "memory in use";
 

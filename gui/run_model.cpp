@@ -273,8 +273,7 @@ void RunModel::build_bubbles() {
     const auto r = static_cast<std::size_t>(e.rank);
     if (name == "iteration" && e.iteration >= 0) {
       iterations[r].push_back({e.start, e.end});
-    } else if ((name == "forward" || name == "backward" || name == "weight-gradient") &&
-               e.attributes.get(core::Attribute::stage) >= 0) {
+    } else if (core::is_pass_phase(name) && e.attributes.get(core::Attribute::stage) >= 0) {
       passes[r].push_back({e.start, e.end});
     }
   }

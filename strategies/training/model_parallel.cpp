@@ -165,9 +165,7 @@ class ModelParallel final : public Strategy {
       numeric_widths_ = mlp->widths;
     }
     if (replicas_ > 1) {
-      choice_ =
-          read_collective_choice(node, e, zero_ >= 1 ? Collective::reduce_scatter : Collective::all_reduce,
-                                 "allreduce", "ring", replicas_);
+      choice_ = read_collective_choice(node, e, gradient_collective(), "allreduce", "ring", replicas_);
       if (zero_ >= 1)
         (void)read_collective_choice(node, e, Collective::all_gather, "allreduce", "ring", replicas_);
     }
@@ -227,7 +225,7 @@ class ModelParallel final : public Strategy {
       };
       // Overlapped gradient sync: the action after which each chunk's gradients are complete, and
       // the syncs started on the dp stream (ZeRO-3 reduce-scatters in its backward instead).
-      const bool overlap_sync = overlap_grad_reduce_ && dp && zero_ < 3;
+      const bool overlap_sync = overlaps_gradient_sync();
       std::vector<std::size_t> gradients_complete(static_cast<std::size_t>(schedule_.chunks), actions.size());
       for (std::size_t i = 0; i < actions.size() && overlap_sync; ++i) {
         if (actions[i].op == schedule_.last_pass())
@@ -246,9 +244,9 @@ class ModelParallel final : public Strategy {
           case PipelineOp::backward:
           case PipelineOp::weight_gradient: {
             core::Phase phase(rank,
-                              a.op == PipelineOp::forward    ? "forward"
-                              : a.op == PipelineOp::backward ? "backward"
-                                                             : "weight-gradient",
+                              a.op == PipelineOp::forward    ? core::kForwardPhase
+                              : a.op == PipelineOp::backward ? core::kBackwardPhase
+                                                             : core::kWeightGradientPhase,
                               -1,
                               core::EventAttributes()
                                   .set(core::Attribute::micro_batch, a.micro_batch)
@@ -278,7 +276,7 @@ class ModelParallel final : public Strategy {
               if (trainer) g = trainer->gradients(a.chunk);
               syncing.push_back(start_on_stream(
                   *dp,
-                  {zero_ >= 1 ? Collective::reduce_scatter : Collective::all_reduce,
+                  {gradient_collective(),
                    static_cast<std::uint64_t>(chunk.parameters) * core::dtype_bytes(model_.dtype), true,
                    fmt::format("the end of chunk {}'s backward", a.chunk)},
                   trainer ? std::span<float>(g) : std::span<float>()));
@@ -331,10 +329,10 @@ class ModelParallel final : public Strategy {
       if (overlap_sync) {
         core::Phase sync(rank, "gradient-sync");  // what the drain did not hide
         for (StreamCollective& s : syncing) finish_on_stream(rank, *dp, s);
-      } else if (dp && zero_ < 3) {
+      } else if (syncs_gradients()) {
         core::Phase sync(rank, "gradient-sync");
         for (int c = 0; c < schedule_.chunks; ++c) {
-          run_collective(rank, *dp, choice_, zero_ >= 1 ? Collective::reduce_scatter : Collective::all_reduce,
+          run_collective(rank, *dp, choice_, gradient_collective(),
                          static_cast<std::uint64_t>(chunk_of(stage, c).parameters) * element,
                          fmt::format("of chunk {}'s gradients", c), gradients[static_cast<std::size_t>(c)]);
         }
@@ -395,6 +393,15 @@ class ModelParallel final : public Strategy {
   std::uint64_t zero3_bytes(const core::Layer& layer) const {
     return zero_ >= 3 ? static_cast<std::uint64_t>(layer.parameters) * core::dtype_bytes(model_.dtype) : 0;
   }
+
+  // The replicas' gradient sync after (or, overlapped, during) the pipeline: an all-reduce, or ZeRO 1
+  // and 2's reduce-scatter; none without replicas, nor under ZeRO-3, whose reduce-scatters run layer
+  // by layer in backward.
+  Collective gradient_collective() const {
+    return zero_ >= 1 ? Collective::reduce_scatter : Collective::all_reduce;
+  }
+  bool syncs_gradients() const { return replicas_ > 1 && zero_ < 3; }
+  bool overlaps_gradient_sync() const { return overlap_grad_reduce_ && syncs_gradients(); }
 
   // Re-cuts the model for the micro-batch size, the tensor-parallel degree, sequence parallelism and
   // recomputation.
@@ -662,12 +669,10 @@ class ModelParallel final : public Strategy {
         stream = std::max(stream, done[static_cast<std::size_t>(c)]) + dp_chunk_seconds(stage, c, collective);
       return stream;
     };
-    const bool overlap_sync = overlap_grad_reduce_ && replicas_ > 1 && zero_ < 3;
+    const bool overlap_sync = overlaps_gradient_sync();
     double iteration = 0, sync = 0, gather = 0, optimizer = 0;
     for (int s = 0; s < stages_; ++s) {
-      const double sync_s = replicas_ > 1 && zero_ < 3 ? dp_seconds(s, zero_ >= 1 ? Collective::reduce_scatter
-                                                                                  : Collective::all_reduce)
-                                                       : 0.0;
+      const double sync_s = syncs_gradients() ? dp_seconds(s, gradient_collective()) : 0.0;
       const double gather_s =
           replicas_ > 1 && (zero_ == 1 || zero_ == 2) ? dp_seconds(s, Collective::all_gather) : 0.0;
       const core::Kernel k = optimizer_kernel(s);
@@ -675,10 +680,7 @@ class ModelParallel final : public Strategy {
       const double finish = replayed.finish[static_cast<std::size_t>(s)];
       // Overlapped, the sync shows only where the dp stream outlasts the stage's pipeline.
       const double exposed_sync =
-          overlap_sync ? std::max(0.0, overlapped_sync_end(s, zero_ >= 1 ? Collective::reduce_scatter
-                                                                         : Collective::all_reduce) -
-                                           finish)
-                       : sync_s;
+          overlap_sync ? std::max(0.0, overlapped_sync_end(s, gradient_collective()) - finish) : sync_s;
       const double end = finish + exposed_sync + optimizer_s + gather_s;
       if (end > iteration) {
         iteration = end;
@@ -687,20 +689,15 @@ class ModelParallel final : public Strategy {
         optimizer = optimizer_s;
       }
     }
-    if (replicas_ > 1 && zero_ < 3) {
+    if (syncs_gradients()) {
+      const std::string_view collective = core::to_string(gradient_collective());
       p.terms.push_back(
-          {overlap_sync ? (zero_ >= 1 ? "gradient reduce-scatter (exposed after the pipeline)"
-                                      : "gradient all-reduce (exposed after the pipeline)")
-                        : (zero_ >= 1 ? "gradient reduce-scatter (after the pipeline)"
-                                      : "gradient all-reduce (after the pipeline)"),
+          {fmt::format("gradient {} ({}after the pipeline)", collective, overlap_sync ? "exposed " : ""),
            sync,
-           overlap_sync
-               ? fmt::format(
-                     "{} {} of each chunk over {} replicas, closed form, started as each chunk's gradients "
-                     "are complete (overlap_grad_reduce), on the last stage to finish",
-                     choice_.algorithm, zero_ >= 1 ? "reduce-scatter" : "all-reduce", replicas_)
-               : fmt::format("{} {} of each chunk over {} replicas, closed form, on the last stage to finish",
-                             choice_.algorithm, zero_ >= 1 ? "reduce-scatter" : "all-reduce", replicas_)});
+           fmt::format("{} {} of each chunk over {} replicas, closed form, {}on the last stage to finish",
+                       choice_.algorithm, collective, replicas_,
+                       overlap_sync ? "started as each chunk's gradients are complete (overlap_grad_reduce), "
+                                    : "")});
     }
     p.terms.push_back({zero_ >= 1 ? "optimizer (its ZeRO shard)" : "optimizer", optimizer,
                        "roofline time of the optimizer step"});

@@ -12,7 +12,7 @@ namespace {
 std::uint64_t run_forward(core::Rank& rank, const core::Model& model, std::span<const core::Kernel> forward,
                           std::uint64_t resident_bytes, const core::EventAttributes& attributes) {
   std::uint64_t in_use = resident_bytes;
-  core::Phase phase(rank, "forward", -1, attributes);
+  core::Phase phase(rank, core::kForwardPhase, -1, attributes);
   rank.count(core::kMemoryInUse, static_cast<double>(in_use));
   rank.compute(forward);
   for (const core::Layer& l : model.layers) in_use += l.saved_bytes;
@@ -25,7 +25,7 @@ std::uint64_t run_forward(core::Rank& rank, const core::Model& model, std::span<
 template <typename AfterLayer>
 void run_backward(core::Rank& rank, const core::Model& model, std::uint64_t in_use,
                   const core::EventAttributes& attributes, AfterLayer after_layer) {
-  core::Phase phase(rank, "backward", -1, attributes);
+  core::Phase phase(rank, core::kBackwardPhase, -1, attributes);
   for (std::size_t i = model.layers.size(); i-- > 0;) {
     rank.compute(model.layers[i].backward);
     in_use -= model.layers[i].saved_bytes;
