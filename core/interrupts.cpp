@@ -1,8 +1,11 @@
 #include "core/interrupts.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <signal.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
@@ -49,14 +52,37 @@ sigset_t interrupt_signals() {
   std::_Exit(128 + signal);
 }
 
+// The watcher's wake-up: the signal handler writes the signal's number here (write is
+// async-signal-safe), the watcher reads it.
+int wake_pipe[2] = {-1, -1};
+
+extern "C" void forward_to_watcher(int signal) {
+  const int saved = errno;
+  const auto number = static_cast<unsigned char>(signal);
+  [[maybe_unused]] const ssize_t written = write(wake_pipe[1], &number, 1);
+  errno = saved;
+}
+
 }  // namespace
 
 void handle_interrupts() {
+  // Every thread blocks the signals (they inherit the mask of the thread that starts them) but the
+  // watcher, so the kernel hands them to the watcher, whose handler wakes it. A handler rather than
+  // sigwait: a thread that does not block them — AddressSanitizer's thread creation starts threads
+  // with none blocked — then forwards them too, where sigwait would leave that thread to die of
+  // the default action and take the process with it, cleanups undone.
   const sigset_t set = interrupt_signals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  if (pipe2(wake_pipe, O_CLOEXEC) != 0) return;  // no watcher: the signals stay blocked, as before
+  struct sigaction action {};
+  action.sa_handler = forward_to_watcher;
+  sigfillset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;
+  for (const int signal : {SIGINT, SIGTERM, SIGHUP}) sigaction(signal, &action, nullptr);
   std::thread([set] {
-    int signal = 0;
-    while (sigwait(&set, &signal) != 0) {
+    pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+    unsigned char signal = 0;
+    while (read(wake_pipe[0], &signal, 1) != 1) {  // interrupted by its own handler: read again
     }
     on_interrupt(signal);
   }).detach();

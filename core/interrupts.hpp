@@ -1,8 +1,8 @@
 #pragma once
 // Ctrl-C, SIGTERM and SIGHUP as an orderly exit: a real run interrupted half-way must still take
 // its testbed down and stop its ranks. handle_interrupts() blocks the three signals in every thread
-// (call it first in main, before any thread exists, so that all inherit the mask) and starts a
-// watcher thread that waits for them; on one it runs the cleanups registered at that moment, newest
+// (call it first in main, before any thread exists, so that all inherit the mask) but the watcher
+// thread it starts, which receives them; on one it runs the cleanups registered at that moment, newest
 // first, and exits with 128 + the signal. Children started by ChildProcess get the default signal
 // handling back.
 #include <cstdint>
