@@ -2,6 +2,7 @@
 // file gets a TraceReadError naming the file and the problem — never a crash or a silent success.
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -260,6 +261,10 @@ struct BadInput {
   std::vector<std::string> message_has;
 };
 
+void PrintTo(const BadInput& bad, std::ostream* out) {
+  *out << bad.what;
+}
+
 std::string valid_event(const std::string& replace_from = "", const std::string& replace_to = "") {
   std::string e =
       R"({"ph":"X","name":"k","ts":1,"dur":2,"pid":0,"tid":1,"args":{"rank":0,"lane":"compute","category":"forward"}})";
@@ -334,7 +339,15 @@ INSTANTIATE_TEST_SUITE_P(
                  trace_of(valid_event(R"("lane":"compute")", R"("lane":"gpu")")),
                  {"unknown lane 'gpu'"}},
         BadInput{
-            "negative duration", trace_of(valid_event(R"("dur":2)", R"("dur":-2)")), {"negative duration"}}));
+            "negative duration", trace_of(valid_event(R"("dur":2)", R"("dur":-2)")), {"negative duration"}}),
+    // Named by what each input is: gtest's default name of a struct is its bytes, pointers included.
+    [](const ::testing::TestParamInfo<BadInput>& param_info) {
+      std::string name = param_info.param.what;
+      for (char& c : name) {
+        if (std::isalnum(static_cast<unsigned char>(c)) == 0) c = '_';
+      }
+      return name;
+    });
 
 TEST(TraceReader, EveryTruncationIsAnErrorNeverACrash) {
   const std::string text = write(sample_trace());
