@@ -48,18 +48,23 @@ std::pair<sg::NetZone*, simgrid::kernel::routing::NetPoint*> build_gpu_node(sg::
   auto* zone = sg::create_full_zone(fmt::format("node{}", node));
   zone->set_parent(parent);
   auto* gateway = zone->create_router(fmt::format("node{}.nics", node));
+  // The node's links belong to the root zone, not to the node's: SimGrid checks that a new link's
+  // name is unused by searching every zone from the root, each zone's links by name, so links
+  // spread over 2048 node zones made building a 16 384-GPU platform quadratic (8 of its 16 s).
+  // Routes may use links of any zone, and a link's zone changes nothing in the simulation.
+  sg::NetZone* link_zone = sg::Engine::get_instance()->get_netzone_root();
   std::vector<sg::Host*> gpus;
   std::vector<sg::SplitDuplexLink*> nvlinks, pcie, nics;
   for (int j = 0; j < g.gpus_per_node; ++j) {
     const double speed = host_speed(platform.device_of(node * g.gpus_per_node + j));
     gpus.push_back(zone->create_host(fmt::format("node{}.gpu{}", node, j), speed)->seal());
-    nvlinks.push_back(make_link(zone, fmt::format("node{}.gpu{}.nvlink", node, j), g.nvlink));
+    nvlinks.push_back(make_link(link_zone, fmt::format("node{}.gpu{}.nvlink", node, j), g.nvlink));
     if (g.gpu_to_nic == core::GpuToNic::pcie)
-      pcie.push_back(make_link(zone, fmt::format("node{}.gpu{}.pcie", node, j), g.pcie));
+      pcie.push_back(make_link(link_zone, fmt::format("node{}.gpu{}.pcie", node, j), g.pcie));
   }
   for (int k = 0; k < g.nics_per_node; ++k) {
     // One NIC per GPU keeps the name it always had.
-    nics.push_back(make_link(zone,
+    nics.push_back(make_link(link_zone,
                              g.gpus_per_nic() == 1 ? fmt::format("node{}.gpu{}.nic", node, k)
                                                    : fmt::format("node{}.nic{}", node, k),
                              g.nic));
