@@ -73,7 +73,10 @@ void handle_interrupts() {
   // the default action and take the process with it, cleanups undone.
   const sigset_t set = interrupt_signals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  if (pipe2(wake_pipe, O_CLOEXEC) != 0) return;  // no watcher: the signals stay blocked, as before
+  if (pipe2(wake_pipe, O_CLOEXEC) != 0) {  // no watcher: a signal ends the process, cleanups undone
+    pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+    return;
+  }
   struct sigaction action {};
   action.sa_handler = forward_to_watcher;
   sigfillset(&action.sa_mask);
