@@ -6,6 +6,7 @@
 #include <cmath>
 #include <map>
 #include <numbers>
+#include <optional>
 
 #include "core/availability_trace.hpp"
 #include "core/client_trace.hpp"
@@ -69,6 +70,52 @@ void read_class_windows(const ConfigNode& file, const HostClass& hc, Platform& p
   }
 }
 
+// `regions:` — each region's WAN path to the server: a latency (`eu: 10ms`, added to the path of
+// every client of the region), or a regional aggregator behind its own WAN link
+// (`eu: {wan: {bandwidth: 1Gbps, latency: 10ms}, aggregator: {link: {...}, device: cpu}}`), the
+// region's clients reaching it without crossing the WAN. Either every region has an aggregator or
+// none has.
+struct Region {
+  struct Aggregator {
+    LinkSpec link;
+    DeviceProfile device;
+  };
+  std::string name;
+  LinkSpec wan;  // latency only, without an aggregator
+  std::optional<Aggregator> aggregator;
+};
+
+std::vector<Region> parse_regions(const ConfigNode& node) {
+  std::vector<Region> out;
+  const auto r = node.find("regions");
+  if (!r) return out;
+  if (!r->is_map())
+    r->fail("expected a mapping of region name to its core latency (eu: 10ms) or to {wan, aggregator}");
+  for (const std::string& name : r->keys()) {
+    const ConfigNode field = r->at(name);
+    Region region{name, {}, std::nullopt};
+    if (field.is_map()) {
+      field.expect_only({"wan", "aggregator"});
+      if (!field.has("wan") || !field.has("aggregator"))
+        field.fail("a region with an aggregator gives 'wan' (its link to the server) and 'aggregator'");
+      region.wan = parse_link(field.at("wan"));
+      const ConfigNode agg = field.at("aggregator");
+      agg.expect_only({"link", "device"});
+      region.aggregator = Region::Aggregator{parse_link(agg.at("link")), load_device(agg.at("device"))};
+    } else {
+      region.wan.latency = r->duration(name);
+      if (!(region.wan.latency >= 0)) field.fail("a latency of zero or more");
+    }
+    if (!out.empty() && out.front().aggregator.has_value() != region.aggregator.has_value()) {
+      field.fail(fmt::format(
+          "region '{}' has {} aggregator and region '{}' has {}: give every region an aggregator, or none",
+          name, region.aggregator ? "an" : "no", out.front().name, out.front().aggregator ? "one" : "none"));
+    }
+    out.push_back(std::move(region));
+  }
+  return out;
+}
+
 }  // namespace
 
 std::span<const std::string_view> edge_platform_fields() {
@@ -92,15 +139,8 @@ void parse_edge_platform(const ConfigNode& node, Platform& p) {
   node.expect_only(kEdgeFields);
   const ConfigNode server = node.at("server");
   server.expect_only({"link", "device"});
-  std::map<std::string, double, std::less<>> regions;
-  if (const auto r = node.find("regions")) {
-    if (!r->is_map()) r->fail("expected a mapping of region name to its core latency (eu: 10ms)");
-    for (const std::string& name : r->keys()) {
-      const double latency = r->duration(name);
-      if (!(latency >= 0)) r->at(name).fail("a latency of zero or more");
-      regions.emplace(name, latency);
-    }
-  }
+  const std::vector<Region> regions = parse_regions(node);
+  const bool hierarchical = !regions.empty() && regions.front().aggregator.has_value();
   const auto seed = static_cast<std::uint64_t>(node.integer_in_or("seed", 0, std::int64_t{1} << 62, 1));
   p.population_seed = seed;
   const ConfigNode classes = node.at("classes");
@@ -164,16 +204,23 @@ void parse_edge_platform(const ConfigNode& node, Platform& p) {
       }
     }
     double core_latency = 0;
+    int site = -1;
     if (const auto region = cls.find("region")) {
       hc.region = region->as_string();
-      const auto it = regions.find(hc.region);
+      const auto it =
+          std::find_if(regions.begin(), regions.end(), [&](const Region& r) { return r.name == hc.region; });
       if (it == regions.end()) {
         std::string known;
-        for (const auto& [r, l] : regions) known += (known.empty() ? "" : ", ") + r;
+        for (const Region& r : regions) known += (known.empty() ? "" : ", ") + r.name;
         region->fail(fmt::format("unknown region '{}' (platform.regions: {})", hc.region,
                                  known.empty() ? "none given" : known));
       }
-      core_latency = it->second;  // the WAN core between the region and the server
+      site = static_cast<int>(it - regions.begin());
+      // The WAN core between the region and the server: the region's uplink when it has an
+      // aggregator, else part of each client's path.
+      if (!hierarchical) core_latency = it->wan.latency;
+    } else if (hierarchical) {
+      cls.fail("the platform's regions have aggregators: give the class its 'region'");
     }
     const ConfigNode device_node = cls.at("device");
     const std::string device_key = device_node.as_flow_yaml();
@@ -198,10 +245,21 @@ void parse_edge_platform(const ConfigNode& node, Platform& p) {
       }
       own.latency += core_latency;
       star.host_links.emplace(h, own);
+      if (hierarchical) star.site_of.push_back(site);
       p.host_devices.emplace(h, faster(device->second, speed));
     }
     star.hosts += hc.count;
     p.host_classes.push_back(hc);
+  }
+  if (hierarchical) {  // hosts N.. are the regions' aggregators, in region order
+    for (const Region& r : regions) {
+      const int host = star.hosts++;
+      star.sites.push_back({"region " + r.name, r.wan, host});
+      star.site_of.push_back(static_cast<int>(star.sites.size()) - 1);
+      star.host_links.emplace(host, r.aggregator->link);
+      p.host_devices.emplace(host, r.aggregator->device);
+    }
+    star.site_of.push_back(-1);  // the server, in the core
   }
   star.link = parse_link(server.at("link"));  // the server's; every client has its own
   star.hosts += 1;

@@ -15,7 +15,14 @@
 //     seed: 1                                  # the spreads' draws
 //
 // The clients are hosts 0..N−1 in class order and the server is host N, so that a federated
-// experiment's clients (ranks 0..N−1) and server (the last rank) land there by default. `spread`
+// experiment's clients (ranks 0..N−1) and server (the last rank) land there by default.
+//
+// Regions may instead each have an aggregator (an edge server for hierarchical FL):
+//     regions: {eu: {wan: {bandwidth: 1Gbps, latency: 10ms}, aggregator: {link: {...}, device: cpu}}}
+// Then the platform has two levels: a region's clients and its aggregator sit behind the region's
+// switch, which reaches the core (and the server) over the region's `wan` link; every class needs a
+// region, and every region an aggregator. Hosts: the clients, the aggregators N..N+R−1 in region
+// order, the server last. `spread`
 // gives each client of a class its own speed: its device's rates and its link's rates multiplied
 // by a log-normal factor of median 1 and the given σ, drawn from the seed and the host.
 // `availability: {period: 24h, online: 8h, start: 22h, jitter: 2h}` puts each client of the class
@@ -24,8 +31,9 @@
 // diurnal pattern per class, time zones as classes with their own start. A federated server
 // selects only online clients, and a client whose window closes mid-task drops.
 //
-// It is built as a star (StarTopology with a link and a device per host), so the simulator, the
-// closed forms and the namespace testbed need nothing new; Platform::host_classes keeps the classes.
+// It is built as a star (StarTopology with a link and a device per host; with aggregators, its
+// sites), so the simulator and the closed forms need nothing new, and the namespace testbed takes
+// the one-level star; Platform::host_classes keeps the classes.
 #include "core/config_node.hpp"
 #include "core/platform.hpp"
 

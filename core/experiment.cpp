@@ -64,9 +64,13 @@ constexpr std::string_view kSimulationFields[] = {"fidelity", "network", "payloa
 // rank each; colocated servers live in their workers' ranks), a federated run's server. They are added to
 // `ranks:`, which counts the training ranks in `run` and `compare` alike. Core reads this one field of the
 // strategy because the platform must hold every rank before any strategy is built.
-int service_ranks_of(const ConfigNode& strategy) {
+int service_ranks_of(const ConfigNode& strategy, const Platform& platform) {
   const std::string type = strategy.string_or("type", "");
-  if (type == "federated") return 1;  // the server; `ranks:` counts the clients
+  if (type == "federated") {  // the server, and in hierarchical FL the regions' aggregators; `ranks:` counts
+                              // the clients
+    const bool hierarchical = strategy.string_or("mode", "fedavg") == "hierarchical";
+    return 1 + (hierarchical ? static_cast<int>(platform.aggregator_hosts().size()) : 0);
+  }
   if (type != "parameter-server") return 0;
   if (strategy.string_or("server_placement", "dedicated") == "colocated") return 0;
   return static_cast<int>(strategy.integer_in_or("servers", 1, 1 << 20, 1));
@@ -145,14 +149,20 @@ Experiment parse_experiment(const ConfigNode& node, const FieldHomes& strategy_f
 
   const int hosts = e.platform.host_count();
   const ConfigNode strategy = node.at("strategy");
-  e.service_ranks = service_ranks_of(strategy);
+  e.service_ranks = service_ranks_of(strategy, e.platform);
   // "and 8 dedicated servers (strategy.servers)": what takes the hosts beside the training ranks.
   const bool federated = strategy.string_or("type", "") == "federated";
-  const std::string beside = e.service_ranks == 0 ? ""
-                             : federated          ? " and the federated server"
-                                         : fmt::format(" and {} dedicated server{} (strategy.servers)",
-                                                       e.service_ranks, e.service_ranks == 1 ? "" : "s");
-  const int room = hosts - e.service_ranks;  // hosts left for training ranks
+  const std::string beside =
+      e.service_ranks == 0 ? ""
+      : federated
+          ? (e.service_ranks == 1 ? " and the federated server" : " and the federated server and aggregators")
+          : fmt::format(" and {} dedicated server{} (strategy.servers)", e.service_ranks,
+                        e.service_ranks == 1 ? "" : "s");
+  // An edge platform's server (and aggregators) are hosts of their own, after its clients: the
+  // clients are the hosts left for training ranks, and the service ranks go to the last hosts.
+  const int aggregators = static_cast<int>(e.platform.aggregator_hosts().size());
+  const bool edge = federated && !e.platform.host_classes.empty();
+  const int room = edge ? hosts - 1 - aggregators : hosts - e.service_ranks;  // hosts left for training ranks
   if (room < 1) {
     (strategy.has("servers") ? strategy.at("servers") : strategy)
         .fail(fmt::format(
@@ -169,6 +179,10 @@ Experiment parse_experiment(const ConfigNode& node, const FieldHomes& strategy_f
   if (const auto ranks = node.find("ranks")) {
     const std::int64_t n = ranks->as_int();
     if (n < 1) ranks->fail(fmt::format("{} ranks: at least one rank must train", n));
+    if (edge && n > room) {
+      ranks->fail(fmt::format("{} clients, but edge platform '{}' has {} (the counts of its classes)", n,
+                              e.platform.name, room));
+    }
     if (n > room && e.service_ranks == 0) {
       ranks->fail(fmt::format("{} ranks do not fit platform '{}' with {} hosts (one rank per host)", n,
                               e.platform.name, hosts));
@@ -206,7 +220,9 @@ Experiment parse_experiment(const ConfigNode& node, const FieldHomes& strategy_f
                                   e.service_ranks > 0 ? ", servers last" : ""));
     }
   } else {
-    for (int r = 0; r < e.ranks; ++r) e.placement.push_back(r);
+    for (int r = 0; r < training; ++r) e.placement.push_back(r);
+    const int first_service_host = edge ? hosts - e.service_ranks : training;
+    for (int s = 0; s < e.service_ranks; ++s) e.placement.push_back(first_service_host + s);
   }
   e.iterations = static_cast<int>(node.integer_in_or("iterations", 1, 1 << 20, 1));
 

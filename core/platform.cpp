@@ -266,9 +266,15 @@ std::string describe_edge(const Platform& p, const StarTopology& t) {
     classes += fmt::format("{}{} ×{} ({}{})", classes.empty() ? "" : ", ", c.name, c.count,
                            describe_link(c.link), c.region.empty() ? "" : ", region " + c.region);
   }
-  return fmt::format("edge of {} clients in {} class{}: {}; server link {}", t.hosts - 1,
-                     p.host_classes.size(), p.host_classes.size() == 1 ? "" : "es", classes,
-                     describe_link(t.link));
+  std::string aggregators;  // "; aggregators: eu (WAN 1 Gbps / 30 ms, link 10 Gbps / 1 ms), ..."
+  for (const StarTopology::Site& site : t.sites) {
+    aggregators +=
+        fmt::format("{}{} (WAN {}, link {})", aggregators.empty() ? "; aggregators: " : ", ", site.name,
+                    describe_link(site.uplink), describe_link(t.link_of(site.aggregator)));
+  }
+  return fmt::format("edge of {} clients in {} class{}: {}{}; server link {}",
+                     t.hosts - 1 - static_cast<int>(t.sites.size()), p.host_classes.size(),
+                     p.host_classes.size() == 1 ? "" : "es", classes, aggregators, describe_link(t.link));
 }
 
 }  // namespace
@@ -297,6 +303,14 @@ std::string Platform::describe() const {
       },
       topology);
   return fmt::format("{}: {}; {}", name, network, describe_devices());
+}
+
+std::vector<int> Platform::aggregator_hosts() const {
+  std::vector<int> out;
+  if (const auto* s = std::get_if<StarTopology>(&topology)) {
+    for (const StarTopology::Site& site : s->sites) out.push_back(site.aggregator);
+  }
+  return out;
 }
 
 int Platform::host_count() const {
@@ -386,7 +400,20 @@ std::optional<PathParams> Platform::path(int a, int b, int sending, int receivin
       Overloaded{
           [&](const StarTopology& s) -> std::optional<PathParams> {
             const LinkSpec &la = s.link_of(a), &lb = s.link_of(b);
-            return PathParams{la.delay() + lb.delay(), std::min(la.up() / sending, lb.down() / receiving)};
+            PathParams p{la.delay() + lb.delay(), std::min(la.up() / sending, lb.down() / receiving)};
+            const int site_a = s.site(a), site_b = s.site(b);
+            if (site_a == site_b) return p;
+            if (site_a >= 0) {  // out of a's site over its uplink
+              const LinkSpec& u = s.sites[static_cast<std::size_t>(site_a)].uplink;
+              p.latency += u.delay();
+              p.bandwidth = std::min(p.bandwidth, u.up() / sending);
+            }
+            if (site_b >= 0) {  // into b's site over its uplink
+              const LinkSpec& u = s.sites[static_cast<std::size_t>(site_b)].uplink;
+              p.latency += u.delay();
+              p.bandwidth = std::min(p.bandwidth, u.down() / receiving);
+            }
+            return p;
           },
           [&](const FatTreeTopology& f) -> std::optional<PathParams> {
             return tree_path(f.tree, f.host_link_of(a), f.host_link_of(b), a / f.tree.per_leaf,

@@ -53,12 +53,22 @@ struct FatTreeSpec {
 // stragglers.
 using HostLinks = std::map<int, LinkSpec>;
 
-// N hosts, each with a private full-duplex link into one non-blocking switch.
+// N hosts, each with a private full-duplex link into one non-blocking switch; or two levels of
+// stars (an edge platform with regional aggregators): the hosts of a site sit behind the site's own
+// switch and reach the hosts outside it over the site's uplink into the core switch.
 struct StarTopology {
+  struct Site {
+    std::string name;     // "region eu"
+    LinkSpec uplink;      // between the site's switch and the core (a region's WAN path)
+    int aggregator = -1;  // the host that aggregates the site's clients (edge platforms)
+  };
   int hosts = 0;
   LinkSpec link;
   HostLinks host_links;
+  std::vector<Site> sites;   // empty: one switch
+  std::vector<int> site_of;  // per host when there are sites: its site, or −1 in the core
   const LinkSpec& link_of(int host) const;
+  int site(int host) const { return site_of.empty() ? -1 : site_of[static_cast<std::size_t>(host)]; }
 };
 
 // Two-level fat-tree of single-device hosts. Oversubscription given as a ratio is computed from
@@ -156,6 +166,8 @@ struct Platform {
   std::map<int, std::vector<std::pair<double, double>>> host_windows;
 
   int host_count() const;
+  // The hosts of an edge platform's regional aggregators, in region order (empty without them).
+  std::vector<int> aggregator_hosts() const;
   // The class of `host`, or nullptr.
   const HostClass* class_of(int host) const;
   // The end of the online window `host` is in at time `t` (infinity for hosts always online), or

@@ -10,8 +10,8 @@
 namespace dmlsim::core {
 namespace {
 
-constexpr std::array<RoleKind, 5> kKinds = {RoleKind::worker, RoleKind::server, RoleKind::stage,
-                                            RoleKind::client, RoleKind::spare};
+constexpr std::array<RoleKind, 6> kKinds = {RoleKind::worker, RoleKind::server, RoleKind::stage,
+                                            RoleKind::client, RoleKind::spare,  RoleKind::aggregator};
 
 }  // namespace
 
@@ -27,6 +27,8 @@ std::string_view to_string(RoleKind kind) {
       return "client";
     case RoleKind::spare:
       return "spare";
+    case RoleKind::aggregator:
+      return "aggregator";
   }
   return "?";
 }
@@ -47,7 +49,8 @@ Role Role::parse(std::string_view label) {
     if (error == std::errc() && end == digits.data() + digits.size() && role.index >= 0) return role;
     break;
   }
-  throw ValueError(fmt::format("'{}' is not a role (worker, server N, stage N, client N, spare)", label));
+  throw ValueError(
+      fmt::format("'{}' is not a role (worker, server N, stage N, client N, spare, aggregator N)", label));
 }
 
 Roles Roles::workers(int ranks, std::int64_t samples_per_iteration) {

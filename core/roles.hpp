@@ -1,8 +1,9 @@
 #pragma once
 // What each rank does in a run, declared by the strategy: workers train (data-parallel replicas,
 // parameter-server workers), servers only serve, pipeline stages and federated clients train their
-// part, spares wait to join. The summary, compare and the GUI read it instead of assuming that the
-// first ranks train; `samples_per_iteration` turns iteration times into throughput.
+// part, spares wait to join, aggregators (hierarchical FL's regions) average their clients' updates.
+// The summary, compare and the GUI read it instead of assuming that the first ranks train;
+// `samples_per_iteration` turns iteration times into throughput.
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -10,7 +11,7 @@
 
 namespace dmlsim::core {
 
-enum class RoleKind : std::uint8_t { worker, server, stage, client, spare };
+enum class RoleKind : std::uint8_t { worker, server, stage, client, spare, aggregator };
 std::string_view to_string(RoleKind kind);
 
 struct Role {

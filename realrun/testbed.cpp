@@ -209,14 +209,16 @@ void check_testbed_name(const std::string& name) {
 }
 
 core::LinkSpec testbed_host_link(const core::Platform& p, int host) {
-  if (const auto* s = std::get_if<core::StarTopology>(&p.topology)) return s->link_of(host);
+  if (const auto* s = std::get_if<core::StarTopology>(&p.topology); s && s->sites.empty())
+    return s->link_of(host);
   if (const auto* f = std::get_if<core::FatTreeTopology>(&p.topology); f && f->tree.leaves == 1) {
     return f->host_link_of(host);
   }
-  throw core::ConfigError(
-      fmt::format("{}: field 'platform.topology': the testbed builds one switch of hosts (a star, "
-                  "or a one-leaf fat-tree); '{}' is not one",
-                  p.source, p.topology_name()));
+  throw core::ConfigError(fmt::format(
+      "{}: field 'platform.topology': the testbed builds one switch of hosts (a star, "
+      "or a one-leaf fat-tree); '{}'{} is not one",
+      p.source, p.topology_name(),
+      std::holds_alternative<core::StarTopology>(p.topology) ? " with regional aggregators" : ""));
 }
 
 bool testbed_supported(std::string* why) {

@@ -135,6 +135,46 @@ void build_leaves(const core::FatTreeSpec& tree, bool members_are_zones, AddMemb
   if (fabric != nullptr) fabric->seal();
 }
 
+// A two-level star: each site a star zone of its hosts and a router (its switch), joined to the core
+// switch by the site's uplink; each host outside the sites a zone of its own, itself the gateway,
+// joined by its link. (SimGrid 3.32 routes a star zone's members wrongly when hosts and zones are
+// members of one zone — their netpoints' ids collide —, so the core zone has zones only.)
+template <typename AddHost>
+void build_sites(sg::NetZone* core, const core::StarTopology& s, const core::Platform& platform,
+                 AddHost add_host, std::vector<sg::Host*>& hosts) {
+  std::vector<sg::Host*> ordered(static_cast<std::size_t>(s.hosts), nullptr);
+  const auto place = [&](int i) {  // add_host appends; keep host i at index i
+    ordered[static_cast<std::size_t>(i)] = hosts.back();
+    hosts.pop_back();
+  };
+  for (std::size_t k = 0; k < s.sites.size(); ++k) {
+    auto* site = sg::create_star_zone(fmt::format("site{}", k));
+    site->set_parent(core);
+    for (int i = 0; i < s.hosts; ++i) {
+      if (s.site(i) != static_cast<int>(k)) continue;
+      add_host(site, i, s.link_of(i));
+      place(i);
+    }
+    auto* router = site->create_router(fmt::format("site{}.switch", k));
+    attach(site, router, nullptr, nullptr);
+    site->seal();
+    attach(core, site->get_netpoint(), router,
+           make_link(core, fmt::format("site{}.uplink", k), s.sites[k].uplink));
+  }
+  for (int i = 0; i < s.hosts; ++i) {
+    if (s.site(i) >= 0) continue;
+    auto* zone = sg::create_star_zone(fmt::format("host{}.zone", i));
+    zone->set_parent(core);
+    auto* host = zone->create_host(fmt::format("host{}", i), host_speed(platform.device_of(i)))->seal();
+    attach(zone, host->get_netpoint(), nullptr, nullptr);
+    zone->seal();
+    attach(core, zone->get_netpoint(), host->get_netpoint(),
+           make_link(core, fmt::format("host{}", i), s.link_of(i)));
+    ordered[static_cast<std::size_t>(i)] = host;
+  }
+  hosts.insert(hosts.end(), ordered.begin(), ordered.end());
+}
+
 }  // namespace
 
 std::vector<sg::Host*> build_platform(sg::Engine& engine, const core::Platform& platform) {
@@ -146,7 +186,11 @@ std::vector<sg::Host*> build_platform(sg::Engine& engine, const core::Platform& 
   };
   if (const auto* s = std::get_if<core::StarTopology>(&platform.topology)) {
     auto* zone = sg::create_star_zone("switch");
-    for (int i = 0; i < s->hosts; ++i) add_host(zone, i, s->link_of(i));
+    if (!s->sites.empty()) {
+      build_sites(zone, *s, platform, add_host, hosts);
+    } else {
+      for (int i = 0; i < s->hosts; ++i) add_host(zone, i, s->link_of(i));
+    }
     if (platform.shared_cores > 0)
       zone->create_host(kSharedCoresHost, kSharedCoreFlops)->set_core_count(platform.shared_cores)->seal();
     zone->seal();

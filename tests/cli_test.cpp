@@ -580,6 +580,10 @@ TEST(Cli, RealRunArgumentsAreCheckedBeforeAnythingStarts) {
        "--timeout inf: expected a finite number above 0"},
       {{"run", (scratch / "elastic.yaml").string(), "--backend", "real", "--local", "--out", out},
        "elastic.yaml:7: field 'experiment.strategy.type': elastic runs in the simulator only so far"},
+      {{"run", (testing::source_dir() / "experiments/federated-phones-hierarchical.yaml").string(),
+        "--backend", "real", "--out", out},
+       "edge-phones-1000-regional.yaml: field 'platform.topology': the testbed builds one switch of hosts (a "
+       "star, or a one-leaf fat-tree); 'edge' with regional aggregators is not one"},
       {{"calibrate", (scratch / "platform.yaml").string(), "--network-only", "--max-size", "1MiB", "--out",
         out},
        "--max-size 1MiB: must be at least 4MiB"},

@@ -13,8 +13,8 @@ namespace dmlsim::core {
 namespace {
 
 TEST(Roles, LabelsReadBackAndCountsDescribeThem) {
-  for (const Role r :
-       {Role{}, Role{RoleKind::server, 3}, Role{RoleKind::stage, 0}, Role{RoleKind::spare, -1}}) {
+  for (const Role r : {Role{}, Role{RoleKind::server, 3}, Role{RoleKind::stage, 0}, Role{RoleKind::spare, -1},
+                       Role{RoleKind::aggregator, 1}}) {
     EXPECT_EQ(Role::parse(r.label()).label(), r.label());
   }
   EXPECT_THROW(Role::parse("server x"), ValueError);

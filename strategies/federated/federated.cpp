@@ -94,17 +94,23 @@ class Federated final : public Strategy {
           "the platform's clients have availability windows: a client whose window closes mid-task "
           "never reports, so give the round a 'deadline'");
     }
+    if (plan_.mode == FederatedPlan::Mode::hierarchical) assign_regions(node);
   }
 
   void run(core::Rank& rank) const override {
-    if (rank.size() != plan_.clients + 1) {
-      throw core::BackendError(fmt::format(
-          "federated run planned for {} clients and a server runs on {} ranks", plan_.clients, rank.size()));
+    if (rank.size() != plan_.server() + 1) {
+      throw core::BackendError(
+          fmt::format("federated run planned for {} clients, {} aggregators and a server runs on {} ranks",
+                      plan_.clients, plan_.aggregators, rank.size()));
     }
     if (rank.rank() == plan_.server()) {
       Server(*this, rank).run();
+    } else if (rank.rank() >= plan_.clients) {
+      aggregator(rank, rank.rank() - plan_.clients);
     } else {
-      client(rank);
+      client(rank, plan_.mode == FederatedPlan::Mode::hierarchical
+                       ? plan_.aggregator(site_of_client_[static_cast<std::size_t>(rank.rank())])
+                       : plan_.server());
     }
   }
 
@@ -115,15 +121,21 @@ class Federated final : public Strategy {
     double total() const { return download + compute + upload; }
   };
   std::vector<TaskTimes> task_times(int downloads) const;  // empty without analytic paths
+  double local_training_seconds(int client) const;
+  void predict_hierarchical(Prediction& p) const;
 
   core::Roles roles() const override {
     core::Roles roles;
     for (int c = 0; c < plan_.clients; ++c) roles.ranks.push_back({core::RoleKind::client, c});
+    for (int a = 0; a < plan_.aggregators; ++a) roles.ranks.push_back({core::RoleKind::aggregator, a});
     roles.ranks.push_back({core::RoleKind::server, 0});
     // Samples an iteration trains: the updates it averages, each of a client's epochs over its data.
     const double mean =
         std::accumulate(plan_.samples.begin(), plan_.samples.end(), 0.0) / static_cast<double>(plan_.clients);
-    const int updates = plan_.mode == FederatedPlan::Mode::fedavg ? plan_.report_goal : plan_.buffer;
+    const int updates = plan_.mode == FederatedPlan::Mode::fedavg ? plan_.report_goal
+                        : plan_.mode == FederatedPlan::Mode::fedbuff
+                            ? plan_.buffer
+                            : plan_.per_round * plan_.aggregators * plan_.edge_rounds;
     roles.samples_per_iteration = std::llround(updates * mean * plan_.local_epochs);
     return roles;
   }
@@ -139,16 +151,20 @@ class Federated final : public Strategy {
     return experiment_.payload ? static_cast<std::size_t>(parameters_) : 0;
   }
 
-  void client(core::Rank& rank) const {
+  core::Communicator federation(core::Rank& rank) const {
+    return rank.communicator(core::Group::world(plan_.server() + 1), kChannel);
+  }
+
+  // A client's side: its tasks come from `parent` (the server, or its region's aggregator).
+  void client(core::Rank& rank, int parent) const {
     const int me = rank.rank();
-    core::Communicator fl = rank.communicator(core::Group::world(plan_.clients + 1), kChannel);
+    core::Communicator fl = federation(rank);
     std::vector<float> model(payload_elements()), update(payload_elements());
     std::byte stop_byte{};
-    core::Request stop = fl.irecv(plan_.server(), {1, &stop_byte}, kStopTag);
+    core::Request stop = fl.irecv(parent, {1, &stop_byte}, kStopTag);
     const std::int64_t steps = plan_.steps(me, model_.micro_batch);
     for (std::int64_t task = 0;; ++task) {
-      std::array<core::Request, 2> waiting{fl.irecv(plan_.server(), model_buffer(model), kTaskTag),
-                                           std::move(stop)};
+      std::array<core::Request, 2> waiting{fl.irecv(parent, model_buffer(model), kTaskTag), std::move(stop)};
       if (rank.wait_any(waiting) == 1) {
         rank.cancel(waiting[0]);
         return;
@@ -187,13 +203,157 @@ class Federated final : public Strategy {
       if (drop) continue;
       if (gone) {
         std::byte notice{};
-        core::Request sent = fl.isend(plan_.server(), {1, &notice}, kGoneTag);
+        core::Request sent = fl.isend(parent, {1, &notice}, kGoneTag);
         rank.wait(sent);
         continue;
       }
       for (std::size_t k = 0; k < update.size(); ++k) update[k] = update_value(me, k, model[k]);
       core::Phase up(rank, "upload", -1, attributes(core::Attribute::client, me));
-      core::Request sent = fl.isend(plan_.server(), update_buffer(update), kUpdateTag);
+      core::Request sent = fl.isend(parent, update_buffer(update), kUpdateTag);
+      rank.wait(sent);
+    }
+  }
+
+  // Hierarchical FL: which region (site) each client is in, and each region's clients.
+  void assign_regions(const core::ConfigNode& node) {
+    if (availability_) {
+      node.at("mode").fail(
+          "mode hierarchical does not handle availability windows yet: every selected client must report");
+    }
+    const core::Platform& platform = experiment_.platform;
+    const auto& star = std::get<core::StarTopology>(platform.topology);
+    const std::vector<int> aggregator_hosts = platform.aggregator_hosts();
+    region_clients_.resize(aggregator_hosts.size());
+    const auto host_of = [&](int r) { return experiment_.placement[static_cast<std::size_t>(r)]; };
+    for (int a = 0; a < plan_.aggregators; ++a) {
+      if (host_of(plan_.aggregator(a)) != aggregator_hosts[static_cast<std::size_t>(a)]) {
+        throw core::ConfigError(fmt::format(
+            "{}: field 'experiment.placement': rank {} is the aggregator of {} and must be on its host {}",
+            experiment_.source, plan_.aggregator(a), star.sites[static_cast<std::size_t>(a)].name,
+            aggregator_hosts[static_cast<std::size_t>(a)]));
+      }
+    }
+    for (int c = 0; c < plan_.clients; ++c) {
+      const int site = star.site(host_of(c));
+      if (site < 0 || platform.class_of(host_of(c)) == nullptr) {
+        throw core::ConfigError(
+            fmt::format("{}: field 'experiment.placement': client {} is on host {}, not a client's host",
+                        experiment_.source, c, host_of(c)));
+      }
+      site_of_client_.push_back(site);
+      region_clients_[static_cast<std::size_t>(site)].push_back(c);
+    }
+    for (std::size_t s = 0; s < region_clients_.size(); ++s) {
+      if (static_cast<int>(region_clients_[s].size()) < plan_.per_round) {
+        node.at("clients_per_round")
+            .fail(fmt::format("{} clients per region and edge round, but {} has {}", plan_.per_round,
+                              star.sites[s].name, region_clients_[s].size()));
+      }
+    }
+  }
+
+  // The clients that aggregator `site` selects in edge round `e` of cloud round `round`.
+  std::vector<int> edge_selection(int round, int site, int e) const {
+    const std::uint64_t draw =
+        (static_cast<std::uint64_t>(round) * static_cast<std::uint64_t>(plan_.aggregators) +
+         static_cast<std::uint64_t>(site)) *
+            static_cast<std::uint64_t>(plan_.edge_rounds) +
+        static_cast<std::uint64_t>(e);
+    return sample_clients(plan_.seed, draw, region_clients_[static_cast<std::size_t>(site)], plan_.per_round);
+  }
+
+  double samples_of(std::span<const int> clients) const {
+    double n = 0;
+    for (const int c : clients) n += static_cast<double>(plan_.samples[static_cast<std::size_t>(c)]);
+    return n;
+  }
+
+  // Payload mode: `model` after an edge round of `selected` whose updates are `updates` (one per
+  // client, each of the model's size): their average weighted by samples, added.
+  void apply_average(std::vector<float>& model, std::span<const int> selected,
+                     const std::vector<std::vector<float>>& updates) const {
+    const double weights = samples_of(selected);
+    for (std::size_t k = 0; k < model.size(); ++k) {
+      double sum = 0;
+      for (std::size_t i = 0; i < selected.size(); ++i)
+        sum += static_cast<double>(plan_.samples[static_cast<std::size_t>(selected[i])]) * updates[i][k];
+      model[k] += static_cast<float>(sum / weights);
+    }
+  }
+
+  // Payload mode: the change of region `site`'s model over cloud round `round` from `base`, as
+  // its clients' updates make it (the server checks each aggregator's upload against it).
+  std::vector<float> expected_region_change(const std::vector<float>& base, int round, int site) const {
+    std::vector<float> model = base;
+    for (int e = 0; e < plan_.edge_rounds; ++e) {
+      const std::vector<int> selected = edge_selection(round, site, e);
+      std::vector<std::vector<float>> updates;
+      for (const int c : selected) {
+        updates.emplace_back(model.size());
+        for (std::size_t k = 0; k < model.size(); ++k) updates.back()[k] = update_value(c, k, model[k]);
+      }
+      apply_average(model, selected, updates);
+    }
+    for (std::size_t k = 0; k < model.size(); ++k) model[k] -= base[k];
+    return model;
+  }
+
+  // A regional aggregator (hierarchical FL): for each model the server sends, `edge_rounds` FedAvg
+  // rounds over clients of its region, then the change of its model goes up to the server.
+  void aggregator(core::Rank& rank, int site) const {
+    core::Communicator fl = federation(rank);
+    std::vector<float> base(payload_elements()), model;
+    std::vector<std::vector<float>> updates;
+    std::byte stop_byte{};
+    core::Request stop = fl.irecv(plan_.server(), {1, &stop_byte}, kStopTag);
+    for (int round = 0;; ++round) {
+      std::array<core::Request, 2> waiting{fl.irecv(plan_.server(), model_buffer(base), kTaskTag),
+                                           std::move(stop)};
+      if (rank.wait_any(waiting) == 1) {
+        rank.cancel(waiting[0]);
+        std::vector<core::Request> stops;
+        std::byte stop_out{};
+        for (const int c : region_clients_[static_cast<std::size_t>(site)])
+          stops.push_back(fl.isend(c, {1, &stop_out}, kStopTag));
+        rank.wait_all(stops);
+        return;
+      }
+      stop = std::move(waiting[1]);
+      model = base;
+      for (int e = 0; e < plan_.edge_rounds; ++e) {
+        core::EventAttributes at = attributes(core::Attribute::round, round);
+        core::Phase edge(rank, "edge-round", e, at);
+        const std::vector<int> selected = edge_selection(round, site, e);
+        updates.assign(selected.size(), std::vector<float>(payload_elements()));
+        std::vector<core::Request> sends, reports;
+        for (std::size_t i = 0; i < selected.size(); ++i) {
+          sends.push_back(fl.isend(selected[i], model_buffer(model), kTaskTag));
+          reports.push_back(fl.irecv(selected[i], update_buffer(updates[i]), kUpdateTag));
+        }
+        for (std::size_t left = selected.size(); left > 0; --left) {
+          const std::size_t i = rank.wait_any(reports);
+          core::Phase mark(rank, core::kTaskReport, round, attributes(core::Attribute::client, selected[i]));
+        }
+        rank.wait_all(sends);  // every client answered: its model has arrived
+        for (std::size_t i = 0; i < selected.size(); ++i) {
+          for (std::size_t k = 0; k < model.size(); ++k) {
+            if (updates[i][k] != update_value(selected[i], k, model[k])) {
+              throw core::BackendError(
+                  fmt::format("federated aggregator {}: client {}'s update, element {}, is {}; it must be {}",
+                              site, selected[i], k, updates[i][k], update_value(selected[i], k, model[k])));
+            }
+          }
+        }
+        {
+          core::Phase agg(rank, "aggregate", e);
+          rank.compute(core::elementwise(
+              "aggregate", parameters_ * static_cast<std::int64_t>(selected.size()), model_.dtype, 2, 2));
+        }
+        if (!model.empty()) apply_average(model, selected, updates);
+      }
+      for (std::size_t k = 0; k < model.size(); ++k) model[k] -= base[k];
+      core::Phase up(rank, "upload", round, attributes(core::Attribute::round, round));
+      core::Request sent = fl.isend(plan_.server(), update_buffer(model), kUpdateTag);
       rank.wait(sent);
     }
   }
@@ -205,7 +365,7 @@ class Federated final : public Strategy {
         : s_(s),
           plan_(s.plan_),
           rank_(rank),
-          fl_(rank.communicator(core::Group::world(plan_.clients + 1), kChannel)),
+          fl_(s.federation(rank)),
           clients_(static_cast<std::size_t>(plan_.clients)) {
       versions_[0] = std::vector<float>(s.payload_elements(), 1.0F);
     }
@@ -213,8 +373,10 @@ class Federated final : public Strategy {
     void run() {
       if (plan_.mode == FederatedPlan::Mode::fedavg) {
         for (int r = 0; r < s_.experiment_.iterations; ++r) fedavg_round(r);
-      } else {
+      } else if (plan_.mode == FederatedPlan::Mode::fedbuff) {
         fedbuff();
+      } else {
+        for (int r = 0; r < s_.experiment_.iterations; ++r) cloud_round(r);
       }
       finish();
     }
@@ -311,26 +473,68 @@ class Federated final : public Strategy {
 
     void aggregate(const std::vector<std::pair<int, double>>& taken, int round) {
       double samples = 0;  // what the averaged updates were trained on
-      for (const auto& [c, w] : taken)
+      std::vector<std::pair<const std::vector<float>*, double>> updates;
+      for (const auto& [c, w] : taken) {
         samples += static_cast<double>(plan_.samples[static_cast<std::size_t>(c)]);
+        updates.emplace_back(&clients_[static_cast<std::size_t>(c)].update, w);
+      }
+      average(updates, samples, round);
+    }
+
+    // The next model version: the current one plus the weighted average of `updates` (payload
+    // mode), after the averaging's cost; `samples` is what they were trained on.
+    void average(const std::vector<std::pair<const std::vector<float>*, double>>& updates, double samples,
+                 int round) {
       rank_.count(core::kSamplesTrained, samples * plan_.local_epochs);
       {
         core::Phase agg(rank_, "aggregate", round);
         const std::int64_t elements =
-            s_.parameters_ * static_cast<std::int64_t>(std::max<std::size_t>(1, taken.size()));
+            s_.parameters_ * static_cast<std::int64_t>(std::max<std::size_t>(1, updates.size()));
         rank_.compute(core::elementwise("aggregate", elements, s_.model_.dtype, 2, 2));
       }
       std::vector<float> next = versions_.at(version_);
-      if (!next.empty() && !taken.empty()) {
+      if (!next.empty() && !updates.empty()) {
         double weights = 0;
-        for (const auto& [c, w] : taken) weights += w;
+        for (const auto& [u, w] : updates) weights += w;
         for (std::size_t k = 0; k < next.size(); ++k) {
           double sum = 0;
-          for (const auto& [c, w] : taken) sum += w * clients_[static_cast<std::size_t>(c)].update[k];
+          for (const auto& [u, w] : updates) sum += w * (*u)[k];
           next[k] += static_cast<float>(sum / weights);
         }
       }
       versions_[++version_] = std::move(next);
+    }
+
+    // Hierarchical FL (Liu et al., ICC 2020): the model to every region's aggregator, its change
+    // back after the region's edge rounds, averaged weighted by the samples each region trained.
+    void cloud_round(int r) {
+      core::Phase round(rank_, "iteration", r, attributes(core::Attribute::round, r));
+      std::vector<core::Request> sends, uploads;
+      std::vector<std::vector<float>> changes(static_cast<std::size_t>(plan_.aggregators),
+                                              std::vector<float>(s_.payload_elements()));
+      for (int a = 0; a < plan_.aggregators; ++a) {
+        sends.push_back(fl_.isend(plan_.aggregator(a), s_.model_buffer(versions_.at(version_)), kTaskTag));
+        uploads.push_back(fl_.irecv(plan_.aggregator(a),
+                                    s_.update_buffer(changes[static_cast<std::size_t>(a)]), kUpdateTag));
+      }
+      rank_.wait_all(uploads);
+      rank_.wait_all(sends);
+      std::vector<std::pair<const std::vector<float>*, double>> updates;
+      double samples = 0;
+      for (int a = 0; a < plan_.aggregators; ++a) {
+        const std::vector<float>& change = changes[static_cast<std::size_t>(a)];
+        if (s_.experiment_.payload && change != s_.expected_region_change(versions_.at(version_), r, a)) {
+          throw core::BackendError(
+              fmt::format("federated server: aggregator {}'s model change in round {} is not what its "
+                          "clients' updates make",
+                          a, r));
+        }
+        double region = 0;  // the samples the region's edge rounds trained on
+        for (int e = 0; e < plan_.edge_rounds; ++e) region += s_.samples_of(s_.edge_selection(r, a, e));
+        updates.emplace_back(&change, region);
+        samples += region;
+      }
+      average(updates, samples, r);
     }
 
     // McMahan et al. 2017, with Bonawitz et al.'s over-selection: select, wait for report_goal
@@ -494,7 +698,11 @@ class Federated final : public Strategy {
       for (Client& client : clients_) {
         if (client.model_send.pending()) sends_.push_back(std::move(client.model_send));
       }
-      for (int c = 0; c < plan_.clients; ++c) sends_.push_back(fl_.isend(c, {1, &stop}, kStopTag));
+      // The aggregators stop their regions' clients.
+      const int children =
+          plan_.mode == FederatedPlan::Mode::hierarchical ? plan_.aggregators : plan_.clients;
+      const int first = plan_.mode == FederatedPlan::Mode::hierarchical ? plan_.aggregator(0) : 0;
+      for (int c = first; c < first + children; ++c) sends_.push_back(fl_.isend(c, {1, &stop}, kStopTag));
       rank_.wait_all(sends_);
     }
 
@@ -519,6 +727,9 @@ class Federated final : public Strategy {
   std::uint64_t upload_bytes_ = 0;
   std::vector<core::Kernel> step_;  // one local step: forward, backward, SGD
   bool availability_ = false;       // the platform's clients have online windows
+  // Hierarchical FL: each client's region (site), and each region's clients in rank order.
+  std::vector<int> site_of_client_;
+  std::vector<std::vector<int>> region_clients_;
 };
 
 // One task of each client when nothing else loads its path: the model down (the server's uplink
@@ -535,23 +746,101 @@ std::vector<Federated::TaskTimes> Federated::task_times(int downloads) const {
     if (!down || !up) return {};
     TaskTimes t;
     t.download = down->latency + static_cast<double>(model_bytes_) / down->bandwidth;
-    double step = 0;
-    for (const core::Kernel& k : step_) step += platform.device_of(host).kernel_seconds(k);
-    t.compute = step * static_cast<double>(plan_.steps(c, model_.micro_batch)) * experiment_.slowdown_of(c);
+    t.compute = local_training_seconds(c);
     t.upload = up->latency + static_cast<double>(upload_bytes_) / up->bandwidth;
     out.push_back(t);
   }
   return out;
 }
 
+double Federated::local_training_seconds(int client) const {
+  const int host = experiment_.placement[static_cast<std::size_t>(client)];
+  double step = 0;
+  for (const core::Kernel& k : step_) step += experiment_.platform.device_of(host).kernel_seconds(k);
+  return step * static_cast<double>(plan_.steps(client, model_.micro_batch)) *
+         experiment_.slowdown_of(client);
+}
+
+// Hierarchical FL, replaying the seeded selections: a cloud round lasts as long as its slowest
+// region — the model down its WAN path (the server's link shared by every region), each edge round
+// (the model from the aggregator to the selected clients sharing its link, their training and
+// uploads, the slowest closing it, then the aggregator's average), the region's change up — and
+// then the server's average.
+void Federated::predict_hierarchical(Prediction& p) const {
+  const core::Platform& platform = experiment_.platform;
+  const auto host = [&](int r) { return experiment_.placement[static_cast<std::size_t>(r)]; };
+  const int server_host = host(plan_.server());
+  const auto transfer = [&](int from, int to, int sending, std::uint64_t bytes) {
+    const core::PathParams path = platform.path(from, to, sending, 1).value();
+    return path.latency + static_cast<double>(bytes) / path.bandwidth;
+  };
+  const auto average_seconds = [&](int at_host, std::size_t updates) {
+    return platform.device_of(at_host).kernel_seconds(
+        core::elementwise("aggregate", parameters_ * static_cast<std::int64_t>(updates), model_.dtype, 2, 2));
+  };
+  double wan = 0, edge = 0, cloud = 0, total = 0;
+  const int rounds = experiment_.iterations;
+  for (int r = 0; r < rounds; ++r) {
+    double slowest = -1, slowest_wan = 0, slowest_edge = 0;
+    for (int a = 0; a < plan_.aggregators; ++a) {
+      const int agg = host(plan_.aggregator(a));
+      const double region_wan = transfer(server_host, agg, plan_.aggregators, model_bytes_) +
+                                transfer(agg, server_host, 1, upload_bytes_);
+      double region_edge = 0;
+      for (int e = 0; e < plan_.edge_rounds; ++e) {
+        const std::vector<int> selected = edge_selection(r, a, e);
+        double last = 0;
+        for (const int c : selected) {
+          last = std::max(last, transfer(agg, host(c), static_cast<int>(selected.size()), model_bytes_) +
+                                    local_training_seconds(c) + transfer(host(c), agg, 1, upload_bytes_));
+        }
+        region_edge += last + average_seconds(agg, selected.size());
+      }
+      if (region_wan + region_edge > slowest) {
+        slowest = region_wan + region_edge;
+        slowest_wan = region_wan;
+        slowest_edge = region_edge;
+      }
+    }
+    const double server_average = average_seconds(server_host, static_cast<std::size_t>(plan_.aggregators));
+    wan += slowest_wan;
+    edge += slowest_edge;
+    cloud += server_average;
+    total += slowest + server_average;
+  }
+  const double n = rounds;
+  p.terms.push_back({"model down and change up the WAN (slowest region)", wan / n,
+                     "α + M / min(server up / regions, WAN, aggregator down), and back with the update"});
+  p.terms.push_back({"edge rounds (slowest region)", edge / n,
+                     fmt::format("{} × (slowest selected client's download, training and upload + the "
+                                 "aggregator's average)",
+                                 plan_.edge_rounds)});
+  p.terms.push_back(
+      {"aggregation at the server", cloud / n, "average of the regions' changes on its device"});
+  p.iteration_seconds = total / n;
+  p.notes.push_back(fmt::format(
+      "mean over the {} cloud round(s), replaying each aggregator's seeded selection of {} of its region's "
+      "clients per edge round",
+      rounds, plan_.per_round));
+  p.notes.push_back(
+      "uploads are costed one at a time on the aggregator's and the server's links (exact when client links "
+      "and WAN paths are the bottleneck)");
+}
+
 Prediction Federated::predict() const {
   Prediction p;
   const bool avg = plan_.mode == FederatedPlan::Mode::fedavg;
-  p.summary = fmt::format("federated ({}) for {}: {} clients, {} {}, {} local epoch(s), update {} (model {})",
-                          to_string(plan_.mode), model_.name, plan_.clients, plan_.per_round,
-                          avg ? "selected per round" : "training at once", plan_.local_epochs,
-                          core::format_bytes(static_cast<double>(upload_bytes_)),
-                          core::format_bytes(static_cast<double>(model_bytes_)));
+  p.summary =
+      fmt::format("federated ({}) for {}: {} clients, {} {}, {} local epoch(s), update {} (model {})",
+                  to_string(plan_.mode), model_.name, plan_.clients, plan_.per_round,
+                  plan_.mode == FederatedPlan::Mode::hierarchical
+                      ? fmt::format("selected per region and edge round ({} regions, {} edge round(s) per "
+                                    "cloud round)",
+                                    plan_.aggregators, plan_.edge_rounds)
+                  : avg ? "selected per round"
+                        : "training at once",
+                  plan_.local_epochs, core::format_bytes(static_cast<double>(upload_bytes_)),
+                  core::format_bytes(static_cast<double>(model_bytes_)));
   // Task times by how many downloads share the server's link (a round's selection).
   std::map<int, std::vector<TaskTimes>> by_sharing;
   const auto tasks_with = [&](int downloads) -> const std::vector<TaskTimes>& {
@@ -559,6 +848,10 @@ Prediction Federated::predict() const {
     if (it == by_sharing.end()) it = by_sharing.emplace(downloads, task_times(downloads)).first;
     return it->second;
   };
+  if (plan_.mode == FederatedPlan::Mode::hierarchical) {
+    predict_hierarchical(p);
+    return p;
+  }
   const std::vector<TaskTimes>& tasks = tasks_with(plan_.per_round);
   if (tasks.empty()) {
     p.notes.push_back("closed forms need the analytic paths of a YAML topology");

@@ -13,8 +13,9 @@ namespace dmlsim::strategies {
 namespace {
 
 constexpr std::string_view kFields[] = {
-    "type",          "mode",         "clients_per_round", "report_goal", "deadline", "buffer",
-    "max_staleness", "local_epochs", "samples",           "dropout",     "seed",     "compression"};
+    "type",   "mode",          "clients_per_round", "report_goal", "deadline",
+    "buffer", "max_staleness", "local_epochs",      "samples",     "dropout",
+    "seed",   "compression",   "edge_rounds"};
 
 // `samples: 600`, or per client: `samples: {"0-49": 300, "50-99": 1200}` (every client once).
 std::vector<std::int64_t> read_samples(const core::ConfigNode& node, int clients) {
@@ -57,7 +58,15 @@ FederatedPlan::Compression read_compression(const core::ConfigNode& node) {
 }  // namespace
 
 std::string_view to_string(FederatedPlan::Mode mode) {
-  return mode == FederatedPlan::Mode::fedavg ? "fedavg" : "fedbuff";
+  switch (mode) {
+    case FederatedPlan::Mode::fedavg:
+      return "fedavg";
+    case FederatedPlan::Mode::fedbuff:
+      return "fedbuff";
+    case FederatedPlan::Mode::hierarchical:
+      return "hierarchical";
+  }
+  return "?";
 }
 
 std::span<const std::string_view> federated_fields() {
@@ -82,16 +91,30 @@ FederatedPlan read_federated_plan(const core::Experiment& e) {
   node.expect_only(federated_fields(), core::experiment_field_homes());
   FederatedPlan p;
   p.clients = e.training_ranks();
+  p.aggregators = e.service_ranks - 1;
   const std::string mode = node.string_or("mode", "fedavg");
   if (mode == "fedbuff") {
     p.mode = FederatedPlan::Mode::fedbuff;
+  } else if (mode == "hierarchical") {
+    p.mode = FederatedPlan::Mode::hierarchical;
   } else if (mode != "fedavg") {
-    node.at("mode").fail(fmt::format("unknown mode '{}' (known: fedavg, fedbuff)", mode));
+    node.at("mode").fail(fmt::format("unknown mode '{}' (known: fedavg, fedbuff, hierarchical)", mode));
   }
   const bool avg = p.mode == FederatedPlan::Mode::fedavg;
+  const bool hierarchical = p.mode == FederatedPlan::Mode::hierarchical;
+  if (hierarchical && p.aggregators == 0) {
+    node.at("mode").fail(fmt::format(
+        "mode hierarchical needs regional aggregators: platform '{}' has none (an edge platform's "
+        "regions: {{eu: {{wan: {{...}}, aggregator: {{link: {{...}}, device: cpu}}}}}})",
+        e.platform.name));
+  }
+  if (!hierarchical && node.has("edge_rounds"))
+    node.at("edge_rounds").fail(fmt::format("belongs to mode hierarchical (mode is {})", mode));
   if (!node.has("clients_per_round"))
-    node.fail(avg ? "needs 'clients_per_round': how many clients each round selects"
-                  : "needs 'clients_per_round': how many clients train at once");
+    node.fail(hierarchical
+                  ? "needs 'clients_per_round': how many clients of each region an edge round selects"
+              : avg ? "needs 'clients_per_round': how many clients each round selects"
+                    : "needs 'clients_per_round': how many clients train at once");
   p.per_round = static_cast<int>(node.integer_in("clients_per_round", 1, 1 << 30));
   if (p.per_round > p.clients) {
     node.at("clients_per_round")
@@ -101,7 +124,17 @@ FederatedPlan read_federated_plan(const core::Experiment& e) {
   const auto only_in = [&](std::string_view field, std::string_view wanted) {
     if (node.has(field)) node.at(field).fail(fmt::format("belongs to mode {} (mode is {})", wanted, mode));
   };
-  if (avg) {
+  if (hierarchical) {
+    for (const std::string_view field : {"buffer", "max_staleness", "report_goal", "deadline", "dropout"}) {
+      if (node.has(field)) {
+        node.at(field).fail(
+            "not in mode hierarchical yet: every selected client reports to its aggregator (no deadline, "
+            "over-selection or dropouts)");
+      }
+    }
+    p.report_goal = p.per_round;
+    p.edge_rounds = static_cast<int>(node.integer_in_or("edge_rounds", 1, 1 << 20, 1));
+  } else if (avg) {
     only_in("buffer", "fedbuff");
     only_in("max_staleness", "fedbuff");
     p.report_goal = static_cast<int>(node.integer_in_or("report_goal", 1, p.per_round, p.per_round));

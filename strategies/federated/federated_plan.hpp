@@ -14,6 +14,12 @@
 //                       updates as they come and aggregates every `buffer` of them; an update
 //                       computed on a model more than `max_staleness` aggregations old is discarded.
 //                       One iteration of the run is one aggregation.
+//   mode: hierarchical  client-edge-cloud FedAvg (HierFAVG, Liu et al., ICC 2020) on an edge
+//                       platform whose regions have aggregators: each cloud round (an iteration)
+//                       the server sends the model to every region's aggregator; each aggregator
+//                       runs `edge_rounds` FedAvg rounds over `clients_per_round` clients of its
+//                       region (all must report), then uploads its model's change; the server
+//                       averages the regions' changes weighted by the samples they trained on.
 //   compression         {quantize: q} sends q-bit values; {top_k: f} the largest fraction f of
 //                       the values with their 32-bit indices. Only the bytes change: what
 //                       compression does to learning is outside dmlsim.
@@ -21,7 +27,8 @@
 //                       drawn point of its local training, and never reports it (fedavg with a
 //                       deadline only: a server cannot tell a dropped client from a slow one).
 //
-// Ranks 0..clients−1 are the clients (`ranks:` counts them), the last rank the server.
+// Ranks 0..clients−1 are the clients (`ranks:` counts them), then in mode hierarchical one rank per
+// region's aggregator (in the platform's region order), and the last rank the server.
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -33,7 +40,7 @@
 namespace dmlsim::strategies {
 
 struct FederatedPlan {
-  enum class Mode { fedavg, fedbuff };
+  enum class Mode { fedavg, fedbuff, hierarchical };
   struct Compression {
     int quantize_bits = 0;  // 0: values at the model's dtype
     double top_k = 0;       // 0: every value
@@ -41,7 +48,10 @@ struct FederatedPlan {
 
   Mode mode = Mode::fedavg;
   int clients = 0;                 // the population: ranks 0..clients−1
-  int per_round = 0;               // fedavg: selected per round; fedbuff: clients training at once
+  int aggregators = 0;             // hierarchical: ranks clients..clients+aggregators−1
+  int per_round = 0;               // fedavg: selected per round; fedbuff: clients training at once;
+                                   // hierarchical: selected per region and edge round
+  int edge_rounds = 1;             // hierarchical: edge aggregations per cloud round
   int report_goal = 0;             // fedavg: the round closes at this many reports
   std::optional<double> deadline;  // fedavg: seconds after the round began
   int buffer = 0;                  // fedbuff: updates per aggregation
@@ -52,7 +62,8 @@ struct FederatedPlan {
   std::uint64_t seed = 1;
   Compression compression;
 
-  int server() const { return clients; }
+  int server() const { return clients + aggregators; }
+  int aggregator(int site) const { return clients + site; }
   // Local steps of one task of `client`: epochs × ⌈samples / batch⌉.
   std::int64_t steps(int client, std::int64_t batch) const;
   // Bytes of one uploaded update of `parameters` values of `element_bytes` each.
