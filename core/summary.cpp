@@ -224,8 +224,8 @@ RunSummary summarize(const Trace& trace, std::vector<LinkUsage> links, const Rol
     if (e.lane == Lane::phase) {
       const std::string_view name = trace.text(e.name);
       // ZB-H1 splits backward into input-gradient ("backward") and weight-gradient passes.
-      // A federated client's "local-training" is all compute.
-      if (is_pass_phase(name) || name == "optimizer" || name == "local-training")
+      // A federated client's local training is all compute.
+      if (is_pass_phase(name) || name == kOptimizerPhase || name == kLocalTrainingPhase)
         phase_compute[static_cast<std::size_t>(e.rank)] += e.duration();
     }
     if (e.lane == Lane::collective && !is_collective_part(e)) {

@@ -87,6 +87,10 @@ inline constexpr std::string_view kForwardPhase = "forward";
 inline constexpr std::string_view kBackwardPhase = "backward";
 inline constexpr std::string_view kWeightGradientPhase = "weight-gradient";
 bool is_pass_phase(std::string_view name);
+// The optimizer's step after the gradients are in, and a federated client's training between its
+// download and its upload: compute in the summary's breakdown too.
+inline constexpr std::string_view kOptimizerPhase = "optimizer";
+inline constexpr std::string_view kLocalTrainingPhase = "local-training";
 
 // The counter series of a rank's device memory in use, in bytes (the GUI plots it).
 inline constexpr std::string_view kMemoryInUse = "memory in use";

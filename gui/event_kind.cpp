@@ -12,9 +12,9 @@ constexpr std::array<std::string_view, kEventKindCount> kNames = {
     "idle"};
 
 EventKind phase_kind(std::string_view name, EventKind otherwise) {
-  if (name == "forward") return EventKind::forward;
-  if (name == "backward") return EventKind::backward;
-  if (name == "optimizer") return EventKind::optimizer;
+  if (name == core::kForwardPhase) return EventKind::forward;
+  if (name == core::kBackwardPhase) return EventKind::backward;
+  if (name == core::kOptimizerPhase) return EventKind::optimizer;
   return otherwise;
 }
 

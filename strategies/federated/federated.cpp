@@ -179,7 +179,7 @@ class Federated final : public Strategy {
               .value_or(rank.now());
       bool gone = false;
       {
-        core::Phase work(rank, "local-training", -1, attributes(core::Attribute::client, me));
+        core::Phase work(rank, core::kLocalTrainingPhase, -1, attributes(core::Attribute::client, me));
         std::int64_t left = drop ? static_cast<std::int64_t>(*drop * static_cast<double>(steps)) : steps;
         // A step starts only while the window is open. The first shows how long a step takes; the
         // steps that can still start before the window closes then run as one block.

@@ -8,6 +8,7 @@
 
 #include "core/communicator.hpp"
 #include "core/errors.hpp"
+#include "core/summary.hpp"
 #include "core/units.hpp"
 #include "strategies/collectives/cost.hpp"
 #include "strategies/collectives/verify.hpp"
@@ -185,7 +186,7 @@ void DataParallel::Replica::iteration(int phase_iteration, const core::EventAttr
     }
   }
   {
-    core::Phase step(rank_, "optimizer");
+    core::Phase step(rank_, core::kOptimizerPhase);
     rank_.compute(s.optimizer_kernel());
     if (payload) apply_sgd(weights_, gradients_, n);
   }

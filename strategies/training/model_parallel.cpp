@@ -14,6 +14,7 @@
 
 #include "core/communicator.hpp"
 #include "core/errors.hpp"
+#include "core/summary.hpp"
 #include "core/units.hpp"
 #include "strategies/collectives/collectives.hpp"
 #include "strategies/collectives/cost.hpp"
@@ -338,7 +339,7 @@ class ModelParallel final : public Strategy {
         }
       }
       {
-        core::Phase step(rank, "optimizer");
+        core::Phase step(rank, core::kOptimizerPhase);
         rank.compute(optimizer_kernel(stage));
         for (int c = 0; c < schedule_.chunks && trainer; ++c) {
           const std::vector<float>& g = gradients[static_cast<std::size_t>(c)];

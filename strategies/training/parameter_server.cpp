@@ -9,6 +9,7 @@
 
 #include "core/communicator.hpp"
 #include "core/errors.hpp"
+#include "core/summary.hpp"
 #include "core/units.hpp"
 #include "strategies/collectives/verify.hpp"
 #include "strategies/training/data_parallel.hpp"
@@ -184,7 +185,7 @@ class ParameterServer final : public Strategy {
                              },
                              .overlap = overlap_});
       if (experiment_.payload) check_pulled(me, it, gradients);
-      core::Phase step(rank, "optimizer");
+      core::Phase step(rank, core::kOptimizerPhase);
       rank.compute(optimizer_kernel());
     }
   }
