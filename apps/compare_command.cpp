@@ -330,14 +330,16 @@ std::vector<const Run*> ranked(const std::vector<Run>& runs, const std::string& 
 
 void print_table(const std::string& title, const std::vector<const Run*>& rows, std::ostream& out) {
   if (!title.empty()) out << "\n" << title << "\n";
-  out << fmt::format("  {:>2}  {:<16} {:>11} {:>11} {:>10} {:>6} {:>8} {:>11}  {}\n", "#", "strategy",
+  std::size_t width = 16;  // the strategy column: as wide as its longest name
+  for (const Run* r : rows) width = std::max(width, r->strategy.size());
+  out << fmt::format("  {:>2}  {:<{}} {:>11} {:>11} {:>10} {:>6} {:>8} {:>11}  {}\n", "#", "strategy", width,
                      "iteration", "closed form", "samples/s", "comm", "exposed", "memory/GPU",
                      "busiest link (per iteration)");
   int rank = 0;
   for (const Run* r : rows) {
     out << fmt::format(
-        "  {:>2}  {:<16} {:>11} {:>11} {:>10.0f} {:>5.0f}% {:>7.0f}% {:>11}  {} {}\n", ++rank, r->strategy,
-        core::format_duration(r->iteration), core::format_duration(r->prediction.iteration_seconds),
+        "  {:>2}  {:<{}} {:>11} {:>11} {:>10.0f} {:>5.0f}% {:>7.0f}% {:>11}  {} {}\n", ++rank, r->strategy,
+        width, core::format_duration(r->iteration), core::format_duration(r->prediction.iteration_seconds),
         r->throughput, 100 * r->communication_share, 100 * r->exposed_share,
         r->prediction.memory_per_device > 0
             ? core::format_bytes(static_cast<double>(r->prediction.memory_per_device))

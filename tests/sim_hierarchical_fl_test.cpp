@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -118,7 +119,8 @@ TEST(SimHierarchicalFl, ACloudRoundIsTheSlowestRegionPlusTheServersAverage) {
     }
     edge_round += average_seconds(e, aggregator, 3);
     const double wan_alpha = 1e-3 + wan_latency + 1e-3;
-    return 2 * (wan_alpha + bytes / wan_rate) + 2 * edge_round;
+    // Down: the model. Up: the region's change and the samples it averaged (a double).
+    return (wan_alpha + bytes / wan_rate) + (wan_alpha + (bytes + 8) / wan_rate) + 2 * edge_round;
   };
   const double round =
       std::max(region(eu, 1e9 / 8, 20e-3, 6), region(asia, 500e6 / 8, 80e-3, 7)) + average_seconds(e, 8, 2);
@@ -161,6 +163,55 @@ TEST(SimHierarchicalFl, SeededSelectionsReplayExactlyAndEveryUpdateIsChecked) {
     }
   }
   EXPECT_EQ(reports, 4 * 2 * 3 * 2);
+}
+
+// Over-selection with a deadline and dropouts at each aggregator, on two regions of 60 phones with
+// a seeded spread of link and compute speeds, eu's phones online 8 s of every 20: every edge round
+// draws among its region's idle, online phones and closes at its 8th report or after 1.5 s, late
+// updates are discarded (each checked against the model it was computed on, in payload mode) and
+// their clients stay busy until they are in, a phone whose window closes mid-task goes offline;
+// the replay of the same draws predicts every cloud round, and the server counts the samples each
+// region reports it averaged.
+TEST(SimHierarchicalFl, DeadlinesOverSelectionDropoutsAndWindowsAtTheAggregatorsReplayExactly) {
+  constexpr std::string_view kPhones =
+      "{topology: edge, server: {link: {bandwidth: 10Gbps, latency: 1ms}, device: cpu}, seed: 5, "
+      "regions: {"
+      "eu: {wan: {bandwidth: 1Gbps, latency: 10ms}, aggregator: {link: {bandwidth: 10Gbps, latency: 1ms}, "
+      "device: cpu}}, "
+      "asia: {wan: {bandwidth: 1Gbps, latency: 80ms}, aggregator: {link: {bandwidth: 10Gbps, latency: 1ms}, "
+      "device: cpu}}}, "
+      "classes: {"
+      "eu: {count: 60, link: {down: 20Mbps, up: 5Mbps, latency: 40ms}, device: phone, region: eu, "
+      "spread: {compute: 0.4, bandwidth: 0.5}, availability: {period: 20s, online: 8s}}, "
+      "asia: {count: 60, link: {down: 40Mbps, up: 10Mbps, latency: 30ms}, device: phone, region: asia, "
+      "spread: {compute: 0.4, bandwidth: 0.5}}}}";
+  const core::Experiment e =
+      hierarchical(12,
+                   "clients_per_round: 10, report_goal: 8, deadline: 1.5s, dropout: 0.1, edge_rounds: 2, "
+                   "samples: {0-59: 64, 60-119: 128}",
+                   "  simulation: {payload: true}\n", kPhones);
+  const auto strategy = strategies::make_strategy(e);
+  const sim::SimResult r = testing::simulate_strategy(e);
+  const core::RunSummary s = core::summarize(r.trace, r.links, strategy->roles());
+  ASSERT_EQ(s.iteration_seconds.size(), 12U);
+  EXPECT_NEAR(s.iteration_mean, strategy->predict().iteration_seconds, s.iteration_mean * 1e-9);
+  std::map<std::string, int> marks;
+  double samples = 0;
+  for (const core::TraceEvent& ev : r.trace.events()) {
+    if (ev.lane != core::Lane::phase || ev.start != ev.end || (ev.rank != 120 && ev.rank != 121)) continue;
+    const std::string name(r.trace.text(ev.name));
+    ++marks[name];
+    const int client = ev.attributes.get(core::Attribute::client);
+    EXPECT_EQ(client < 60, ev.rank == 120) << name << " of client " << client << " at rank " << ev.rank;
+    if (name == "report") samples += client < 60 ? 64 : 128;
+  }
+  EXPECT_GT(marks["report"], 0);
+  EXPECT_GT(marks["late"], 0);
+  EXPECT_GT(marks["dropped"], 0);
+  EXPECT_GT(marks["offline"], 0);
+  // No edge round averages more than its goal.
+  EXPECT_LE(marks["report"], 12 * 2 * 2 * 8);
+  EXPECT_EQ(s.samples_per_iteration, std::llround(samples / 12));
 }
 
 // The same population as one flat FedAvg on the same platform: the server is the last host, the
@@ -216,9 +267,11 @@ INSTANTIATE_TEST_SUITE_P(
                 "classes: {a: {count: 3, link: {bandwidth: 1Gbps, latency: 1ms}, device: cpu}}}"},
         BadCase{"edge_rounds_in_fedavg", "clients_per_round: 1, samples: 10, edge_rounds: 2",
                 "'experiment.strategy.edge_rounds': belongs to mode hierarchical"},
-        BadCase{"deadline_in_hierarchical",
-                "mode: hierarchical, clients_per_round: 1, samples: 10, deadline: 3s",
-                "'experiment.strategy.deadline': not in mode hierarchical yet"},
+        BadCase{"buffer_in_hierarchical", "mode: hierarchical, clients_per_round: 1, samples: 10, buffer: 3",
+                "'experiment.strategy.buffer': belongs to mode fedbuff (mode is hierarchical)"},
+        BadCase{
+            "dropout_without_deadline", "mode: hierarchical, clients_per_round: 1, samples: 10, dropout: 0.1",
+            "'experiment.strategy.dropout': clients that drop out never report: give the round a 'deadline'"},
         BadCase{
             "regions_with_and_without_aggregators", "clients_per_round: 1, samples: 10",
             "'experiment.platform.regions.asia': region 'asia' has no aggregator and region 'eu' has one",

@@ -5,9 +5,12 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstring>
+#include <functional>
 #include <limits>
 #include <map>
 #include <numeric>
+#include <span>
 #include <vector>
 
 #include "core/communicator.hpp"
@@ -24,6 +27,12 @@ constexpr int kTaskTag = 1;    // server → client: the model to train on
 constexpr int kUpdateTag = 2;  // client → server: the update
 constexpr int kStopTag = 3;    // server → client: no more tasks
 constexpr int kGoneTag = 4;    // client → server: its availability window closed mid-task (below)
+constexpr int kWeightTag = 5;  // aggregator → server: the samples its region's change averaged
+
+// The 8 bytes of a sample count that an aggregator sends its server (kWeightTag).
+core::Buffer weight_buffer(double& weight) {
+  return {sizeof weight, reinterpret_cast<std::byte*>(&weight)};
+}
 
 core::EventAttributes attributes(core::Attribute a, int value) {
   return core::EventAttributes{}.set(a, value);
@@ -89,7 +98,7 @@ class Federated final : public Strategy {
     for (const core::HostClass& c : e.platform.host_classes)
       availability_ = availability_ || (c.period > 0 && c.online < c.period);
     availability_ = availability_ || !e.platform.host_windows.empty();
-    if (availability_ && plan_.mode == FederatedPlan::Mode::fedavg && !plan_.deadline) {
+    if (availability_ && plan_.mode != FederatedPlan::Mode::fedbuff && !plan_.deadline) {
       node.fail(
           "the platform's clients have availability windows: a client whose window closes mid-task "
           "never reports, so give the round a 'deadline'");
@@ -104,7 +113,13 @@ class Federated final : public Strategy {
                       plan_.clients, plan_.aggregators, rank.size()));
     }
     if (rank.rank() == plan_.server()) {
-      Server(*this, rank).run();
+      std::vector<int> members(static_cast<std::size_t>(plan_.clients));  // the clients, or the aggregators
+      std::iota(members.begin(), members.end(), 0);
+      if (plan_.mode == FederatedPlan::Mode::hierarchical) {
+        members.resize(static_cast<std::size_t>(plan_.aggregators));
+        std::iota(members.begin(), members.end(), plan_.aggregator(0));
+      }
+      Server(*this, rank, std::move(members), "iteration").run();
     } else if (rank.rank() >= plan_.clients) {
       aggregator(rank, rank.rank() - plan_.clients);
     } else {
@@ -120,9 +135,27 @@ class Federated final : public Strategy {
     double download = 0, compute = 0, upload = 0;
     double total() const { return download + compute + upload; }
   };
-  std::vector<TaskTimes> task_times(int downloads) const;  // empty without analytic paths
+  // Each client's task with the model from `server_host` (the server, or its region's aggregator)
+  // over a link shared by `downloads`; empty without analytic paths.
+  std::vector<TaskTimes> task_times(int downloads, int server_host) const;
   double local_training_seconds(int client) const;
   void predict_hierarchical(Prediction& p) const;
+
+  // The replay of FedAvg rounds behind predict(): each client's busy time and task count.
+  struct ReplayState {
+    std::vector<double> busy_until;
+    std::vector<std::int64_t> task_count;
+  };
+  struct ReplayedRound {
+    double close = 0;
+    std::size_t reported = 0;
+    const TaskTimes* last = nullptr;  // the task of the report that closed the round
+  };
+  // One round over `members` from `now` (moved on to when one of them is idle and online), drawn
+  // with `draw`; `tasks_with(n)` gives every client's task when n downloads share the link.
+  ReplayedRound replay_round(double& now, std::span<const int> members, std::uint64_t draw, int round,
+                             const std::function<const std::vector<TaskTimes>&(int)>& tasks_with,
+                             ReplayState& state) const;
 
   core::Roles roles() const override {
     core::Roles roles;
@@ -216,10 +249,6 @@ class Federated final : public Strategy {
 
   // Hierarchical FL: which region (site) each client is in, and each region's clients.
   void assign_regions(const core::ConfigNode& node) {
-    if (availability_) {
-      node.at("mode").fail(
-          "mode hierarchical does not handle availability windows yet: every selected client must report");
-    }
     const core::Platform& platform = experiment_.platform;
     const auto& star = std::get<core::StarTopology>(platform.topology);
     const std::vector<int> aggregator_hosts = platform.aggregator_hosts();
@@ -252,15 +281,28 @@ class Federated final : public Strategy {
     }
   }
 
-  // The clients that aggregator `site` selects in edge round `e` of cloud round `round`.
-  std::vector<int> edge_selection(int round, int site, int e) const {
-    const std::uint64_t draw =
-        (static_cast<std::uint64_t>(round) * static_cast<std::uint64_t>(plan_.aggregators) +
-         static_cast<std::uint64_t>(site)) *
-            static_cast<std::uint64_t>(plan_.edge_rounds) +
-        static_cast<std::uint64_t>(e);
-    return sample_clients(plan_.seed, draw, region_clients_[static_cast<std::size_t>(site)], plan_.per_round);
+  // The draw of aggregator `site`'s selection in edge round `e` of cloud round `round`.
+  std::uint64_t edge_draw(int round, int site, int e) const {
+    return (static_cast<std::uint64_t>(round) * static_cast<std::uint64_t>(plan_.aggregators) +
+            static_cast<std::uint64_t>(site)) *
+               static_cast<std::uint64_t>(plan_.edge_rounds) +
+           static_cast<std::uint64_t>(e);
   }
+
+  // The clients it selects then when every client of the region is idle and online (each edge
+  // round waits for all it selected: no deadline or report goal below the selection).
+  std::vector<int> edge_selection(int round, int site, int e) const {
+    return sample_clients(plan_.seed, edge_draw(round, site, e),
+                          region_clients_[static_cast<std::size_t>(site)], plan_.per_round);
+  }
+  bool every_selected_client_reports() const {
+    return !plan_.deadline && plan_.report_goal == plan_.per_round && plan_.dropout == 0 && !availability_;
+  }
+
+  // An aggregator uploads its region's change as a client its update, and beside it (at once, on
+  // its own tag) the samples the change averaged: a double, which the server needs to weigh it and
+  // to count them. On one path the two finish as one message of 8 bytes more would.
+  static constexpr std::uint64_t kWeightBytes = sizeof(double);
 
   double samples_of(std::span<const int> clients) const {
     double n = 0;
@@ -298,81 +340,29 @@ class Federated final : public Strategy {
     return model;
   }
 
-  // A regional aggregator (hierarchical FL): for each model the server sends, `edge_rounds` FedAvg
-  // rounds over clients of its region, then the change of its model goes up to the server.
+  // A region's aggregator (hierarchical FL): the server's rounds over the region's clients.
   void aggregator(core::Rank& rank, int site) const {
-    core::Communicator fl = federation(rank);
-    std::vector<float> base(payload_elements()), model;
-    std::vector<std::vector<float>> updates;
-    std::byte stop_byte{};
-    core::Request stop = fl.irecv(plan_.server(), {1, &stop_byte}, kStopTag);
-    for (int round = 0;; ++round) {
-      std::array<core::Request, 2> waiting{fl.irecv(plan_.server(), model_buffer(base), kTaskTag),
-                                           std::move(stop)};
-      if (rank.wait_any(waiting) == 1) {
-        rank.cancel(waiting[0]);
-        std::vector<core::Request> stops;
-        std::byte stop_out{};
-        for (const int c : region_clients_[static_cast<std::size_t>(site)])
-          stops.push_back(fl.isend(c, {1, &stop_out}, kStopTag));
-        rank.wait_all(stops);
-        return;
-      }
-      stop = std::move(waiting[1]);
-      model = base;
-      for (int e = 0; e < plan_.edge_rounds; ++e) {
-        core::EventAttributes at = attributes(core::Attribute::round, round);
-        core::Phase edge(rank, "edge-round", e, at);
-        const std::vector<int> selected = edge_selection(round, site, e);
-        updates.assign(selected.size(), std::vector<float>(payload_elements()));
-        std::vector<core::Request> sends, reports;
-        for (std::size_t i = 0; i < selected.size(); ++i) {
-          sends.push_back(fl.isend(selected[i], model_buffer(model), kTaskTag));
-          reports.push_back(fl.irecv(selected[i], update_buffer(updates[i]), kUpdateTag));
-        }
-        for (std::size_t left = selected.size(); left > 0; --left) {
-          const std::size_t i = rank.wait_any(reports);
-          core::Phase mark(rank, core::kTaskReport, round, attributes(core::Attribute::client, selected[i]));
-        }
-        rank.wait_all(sends);  // every client answered: its model has arrived
-        for (std::size_t i = 0; i < selected.size(); ++i) {
-          for (std::size_t k = 0; k < model.size(); ++k) {
-            if (updates[i][k] != update_value(selected[i], k, model[k])) {
-              throw core::BackendError(
-                  fmt::format("federated aggregator {}: client {}'s update, element {}, is {}; it must be {}",
-                              site, selected[i], k, updates[i][k], update_value(selected[i], k, model[k])));
-            }
-          }
-        }
-        {
-          core::Phase agg(rank, "aggregate", e);
-          rank.compute(core::elementwise(
-              "aggregate", parameters_ * static_cast<std::int64_t>(selected.size()), model_.dtype, 2, 2));
-        }
-        if (!model.empty()) apply_average(model, selected, updates);
-      }
-      for (std::size_t k = 0; k < model.size(); ++k) model[k] -= base[k];
-      core::Phase up(rank, "upload", round, attributes(core::Attribute::round, round));
-      core::Request sent = fl.isend(plan_.server(), update_buffer(model), kUpdateTag);
-      rank.wait(sent);
-    }
+    Server(*this, rank, region_clients_[static_cast<std::size_t>(site)], "edge-round").serve_region(site);
   }
 
   // The server's side of one run.
   class Server {
    public:
-    Server(const Federated& s, core::Rank& rank)
+    // Serves `members` (ranks: clients, or the server's aggregators), its rounds named `round_phase`.
+    Server(const Federated& s, core::Rank& rank, std::vector<int> members, std::string_view round_phase)
         : s_(s),
           plan_(s.plan_),
           rank_(rank),
           fl_(s.federation(rank)),
-          clients_(static_cast<std::size_t>(plan_.clients)) {
+          members_(std::move(members)),
+          round_phase_(round_phase),
+          clients_(static_cast<std::size_t>(plan_.server() + 1)) {
       versions_[0] = std::vector<float>(s.payload_elements(), 1.0F);
     }
 
     void run() {
       if (plan_.mode == FederatedPlan::Mode::fedavg) {
-        for (int r = 0; r < s_.experiment_.iterations; ++r) fedavg_round(r);
+        for (int r = 0; r < s_.experiment_.iterations; ++r) fedavg_round(r, static_cast<std::uint64_t>(r), r);
       } else if (plan_.mode == FederatedPlan::Mode::fedbuff) {
         fedbuff();
       } else {
@@ -398,7 +388,7 @@ class Federated final : public Strategy {
 
     std::vector<int> idle_clients() const {
       std::vector<int> idle;
-      for (int c = 0; c < plan_.clients; ++c) {
+      for (const int c : members_) {
         if (!clients_[static_cast<std::size_t>(c)].busy) idle.push_back(c);
       }
       return idle;
@@ -478,6 +468,7 @@ class Federated final : public Strategy {
         samples += static_cast<double>(plan_.samples[static_cast<std::size_t>(c)]);
         updates.emplace_back(&clients_[static_cast<std::size_t>(c)].update, w);
       }
+      averaged_samples_ += samples;
       average(updates, samples, round);
     }
 
@@ -485,7 +476,7 @@ class Federated final : public Strategy {
     // mode), after the averaging's cost; `samples` is what they were trained on.
     void average(const std::vector<std::pair<const std::vector<float>*, double>>& updates, double samples,
                  int round) {
-      rank_.count(core::kSamplesTrained, samples * plan_.local_epochs);
+      if (counts_samples_) rank_.count(core::kSamplesTrained, samples * plan_.local_epochs);
       {
         core::Phase agg(rank_, "aggregate", round);
         const std::int64_t elements =
@@ -493,9 +484,9 @@ class Federated final : public Strategy {
         rank_.compute(core::elementwise("aggregate", elements, s_.model_.dtype, 2, 2));
       }
       std::vector<float> next = versions_.at(version_);
-      if (!next.empty() && !updates.empty()) {
-        double weights = 0;
-        for (const auto& [u, w] : updates) weights += w;
+      double weights = 0;
+      for (const auto& [u, w] : updates) weights += w;
+      if (!next.empty() && weights > 0) {
         for (std::size_t k = 0; k < next.size(); ++k) {
           double sum = 0;
           for (const auto& [u, w] : updates) sum += w * (*u)[k];
@@ -506,47 +497,83 @@ class Federated final : public Strategy {
     }
 
     // Hierarchical FL (Liu et al., ICC 2020): the model to every region's aggregator, its change
-    // back after the region's edge rounds, averaged weighted by the samples each region trained.
+    // back after the region's edge rounds with the samples they averaged, and the changes averaged
+    // weighted by those samples. (The aggregators count the samples trained.)
     void cloud_round(int r) {
-      core::Phase round(rank_, "iteration", r, attributes(core::Attribute::round, r));
+      core::Phase round(rank_, round_phase_, r, attributes(core::Attribute::round, r));
       std::vector<core::Request> sends, uploads;
+      double samples = 0;
       std::vector<std::vector<float>> changes(static_cast<std::size_t>(plan_.aggregators),
                                               std::vector<float>(s_.payload_elements()));
+      std::vector<double> weights(static_cast<std::size_t>(plan_.aggregators), 0.0);
       for (int a = 0; a < plan_.aggregators; ++a) {
+        const auto k = static_cast<std::size_t>(a);
         sends.push_back(fl_.isend(plan_.aggregator(a), s_.model_buffer(versions_.at(version_)), kTaskTag));
-        uploads.push_back(fl_.irecv(plan_.aggregator(a),
-                                    s_.update_buffer(changes[static_cast<std::size_t>(a)]), kUpdateTag));
+        uploads.push_back(fl_.irecv(plan_.aggregator(a), s_.update_buffer(changes[k]), kUpdateTag));
+        uploads.push_back(fl_.irecv(plan_.aggregator(a), weight_buffer(weights[k]), kWeightTag));
       }
       rank_.wait_all(uploads);
       rank_.wait_all(sends);
       std::vector<std::pair<const std::vector<float>*, double>> updates;
-      double samples = 0;
       for (int a = 0; a < plan_.aggregators; ++a) {
         const std::vector<float>& change = changes[static_cast<std::size_t>(a)];
-        if (s_.experiment_.payload && change != s_.expected_region_change(versions_.at(version_), r, a)) {
+        const double weight = weights[static_cast<std::size_t>(a)];
+        if (s_.experiment_.payload && s_.every_selected_client_reports() &&
+            change != s_.expected_region_change(versions_.at(version_), r, a)) {
           throw core::BackendError(
               fmt::format("federated server: aggregator {}'s model change in round {} is not what its "
                           "clients' updates make",
                           a, r));
         }
-        double region = 0;  // the samples the region's edge rounds trained on
-        for (int e = 0; e < plan_.edge_rounds; ++e) region += s_.samples_of(s_.edge_selection(r, a, e));
-        updates.emplace_back(&change, region);
-        samples += region;
+        updates.emplace_back(&change, weight);
+        samples += weight;
       }
       average(updates, samples, r);
     }
 
+   public:
+    // A region's aggregator: for each model the server sends, `edge_rounds` FedAvg rounds over the
+    // region's clients (with the server's selection, report goal, deadline and dropouts), then the
+    // change of the region's model and the samples it averaged go up to the server.
+    void serve_region(int site) {
+      counts_samples_ = false;
+      std::byte stop_byte{};
+      core::Request stop = fl_.irecv(plan_.server(), {1, &stop_byte}, kStopTag);
+      std::vector<float> base(s_.payload_elements());
+      for (int round = 0;; ++round) {
+        std::array<core::Request, 2> waiting{fl_.irecv(plan_.server(), s_.model_buffer(base), kTaskTag),
+                                             std::move(stop)};
+        if (rank_.wait_any(waiting) == 1) {
+          rank_.cancel(waiting[0]);
+          finish();
+          return;
+        }
+        stop = std::move(waiting[1]);
+        // A new version: updates still on their way from the last cloud round are late now.
+        versions_[++version_] = base;
+        averaged_samples_ = 0;
+        for (int e = 0; e < plan_.edge_rounds; ++e) fedavg_round(e, s_.edge_draw(round, site, e), round);
+        std::vector<float> change = versions_.at(version_);
+        for (std::size_t k = 0; k < change.size(); ++k) change[k] -= base[k];
+        core::Phase up(rank_, "upload", round, attributes(core::Attribute::round, round));
+        std::array<core::Request, 2> sent{
+            fl_.isend(plan_.server(), s_.update_buffer(change), kUpdateTag),
+            fl_.isend(plan_.server(), weight_buffer(averaged_samples_), kWeightTag)};
+        rank_.wait_all(sent);
+      }
+    }
+
+   private:
     // McMahan et al. 2017, with Bonawitz et al.'s over-selection: select, wait for report_goal
-    // reports or the deadline, average the reports by samples.
-    void fedavg_round(int r) {
-      core::Phase round(rank_, "iteration", r, attributes(core::Attribute::round, r));
+    // reports or the deadline, average the reports by samples. Round `index` of the server (or edge
+    // round `index` of an aggregator in cloud round `r`), its selection drawn with `draw`.
+    void fedavg_round(int index, std::uint64_t draw, int r) {
+      core::Phase round(rank_, round_phase_, index, attributes(core::Attribute::round, r));
       const double start = rank_.now();
       // Late updates that came in since the last round closed free their clients for this one; with
       // no client idle and online, the round waits for the first.
       const std::vector<int> idle = wait_for_candidates(r);
-      const std::vector<int> selected =
-          sample_clients(plan_.seed, static_cast<std::uint64_t>(r), idle, plan_.per_round);
+      const std::vector<int> selected = sample_clients(plan_.seed, draw, idle, plan_.per_round);
       for (const int c : selected) dispatch(c, r);
       const int goal = std::min(plan_.report_goal, static_cast<int>(selected.size()));
       std::vector<std::pair<int, double>> reports;
@@ -617,9 +644,7 @@ class Federated final : public Strategy {
       if (s_.availability_) {
         fill_slots(0, draws);
       } else {
-        std::vector<int> everyone(static_cast<std::size_t>(plan_.clients));
-        std::iota(everyone.begin(), everyone.end(), 0);
-        for (const int c : sample_clients(plan_.seed, draws++, everyone, plan_.per_round)) dispatch(c, 0);
+        for (const int c : sample_clients(plan_.seed, draws++, members_, plan_.per_round)) dispatch(c, 0);
       }
       for (int a = 0; a < s_.experiment_.iterations; ++a) {
         core::Phase iteration(rank_, "iteration", a, attributes(core::Attribute::round, a));
@@ -698,11 +723,7 @@ class Federated final : public Strategy {
       for (Client& client : clients_) {
         if (client.model_send.pending()) sends_.push_back(std::move(client.model_send));
       }
-      // The aggregators stop their regions' clients.
-      const int children =
-          plan_.mode == FederatedPlan::Mode::hierarchical ? plan_.aggregators : plan_.clients;
-      const int first = plan_.mode == FederatedPlan::Mode::hierarchical ? plan_.aggregator(0) : 0;
-      for (int c = first; c < first + children; ++c) sends_.push_back(fl_.isend(c, {1, &stop}, kStopTag));
+      for (const int c : members_) sends_.push_back(fl_.isend(c, {1, &stop}, kStopTag));
       rank_.wait_all(sends_);
     }
 
@@ -710,7 +731,11 @@ class Federated final : public Strategy {
     const FederatedPlan& plan_;
     core::Rank& rank_;
     core::Communicator fl_;
-    std::vector<Client> clients_;
+    std::vector<int> members_;
+    std::string_view round_phase_;
+    std::vector<Client> clients_;  // by rank
+    double averaged_samples_ = 0;  // an aggregator's, since its cloud round began
+    bool counts_samples_ = true;   // the server counts what it averages; an aggregator tells it
     Inbox inbox_;
     std::vector<core::Request> sends_;
     int version_ = 0;
@@ -735,10 +760,9 @@ class Federated final : public Strategy {
 // One task of each client when nothing else loads its path: the model down (the server's uplink
 // shared by the `downloads` that start together), local training at its device's roofline and
 // slowdown, its update up.
-std::vector<Federated::TaskTimes> Federated::task_times(int downloads) const {
+std::vector<Federated::TaskTimes> Federated::task_times(int downloads, int server_host) const {
   std::vector<TaskTimes> out;
   const core::Platform& platform = experiment_.platform;
-  const int server_host = experiment_.placement[static_cast<std::size_t>(plan_.server())];
   for (int c = 0; c < plan_.clients; ++c) {
     const int host = experiment_.placement[static_cast<std::size_t>(c)];
     const auto down = platform.path(server_host, host, downloads, 1);
@@ -761,6 +785,66 @@ double Federated::local_training_seconds(int client) const {
          experiment_.slowdown_of(client);
 }
 
+// A round as the server (or an aggregator) runs it, replayed with the same draws: it waits for a
+// member idle and online, selects, and closes at its report_goal-th report (the order statistic of
+// the selected clients' task times) or at the deadline; dropped clients never report, a client whose
+// window closes before it has trained is offline until it reopens, and clients still working when
+// the round closes are late: not selected again until their update has come in.
+Federated::ReplayedRound Federated::replay_round(
+    double& now, std::span<const int> members, std::uint64_t draw, int round,
+    const std::function<const std::vector<TaskTimes>&(int)>& tasks_with, ReplayState& state) const {
+  const core::Platform& platform = experiment_.platform;
+  const auto host = [&](int c) { return experiment_.placement[static_cast<std::size_t>(c)]; };
+  if (state.busy_until.empty()) {
+    state.busy_until.assign(static_cast<std::size_t>(plan_.clients), 0.0);
+    state.task_count.assign(static_cast<std::size_t>(plan_.clients), 0);
+  }
+  std::vector<int> idle;
+  for (;;) {
+    double wake = std::numeric_limits<double>::infinity();
+    for (const int c : members) {
+      const double free = state.busy_until[static_cast<std::size_t>(c)];
+      if (free <= now && platform.online_until(host(c), now)) idle.push_back(c);
+      wake = std::min(wake, free > now ? free : platform.next_online(host(c), now));
+    }
+    if (!idle.empty()) break;
+    if (!std::isfinite(wake)) no_client_online_again(experiment_, now, round);
+    now = wake;
+  }
+  const std::vector<int> selected = sample_clients(plan_.seed, draw, idle, plan_.per_round);
+  const std::vector<TaskTimes>& tasks = tasks_with(std::max<int>(1, static_cast<int>(selected.size())));
+  std::vector<std::pair<double, int>> finishes;
+  for (const int c : selected) {
+    if (dropout_point(plan_, c, state.task_count[static_cast<std::size_t>(c)]++)) continue;
+    const TaskTimes& t = tasks[static_cast<std::size_t>(c)];
+    // Gone if its window closes before it has trained: offline until its window opens again.
+    const double window_end = platform.online_until(host(c), now).value_or(now);
+    if (now + t.download + t.compute >= window_end) {
+      state.busy_until[static_cast<std::size_t>(c)] = window_end;
+      continue;
+    }
+    finishes.emplace_back(now + t.total(), c);
+  }
+  std::sort(finishes.begin(), finishes.end());
+  const std::size_t goal =
+      static_cast<std::size_t>(std::min<int>(plan_.report_goal, static_cast<int>(selected.size())));
+  ReplayedRound out;
+  out.close = finishes.size() >= goal && goal > 0 ? finishes[goal - 1].first
+              : finishes.empty()                  ? now
+                                                  : finishes.back().first;
+  if (finishes.size() < goal && plan_.deadline) out.close = now + *plan_.deadline;
+  if (plan_.deadline) out.close = std::min(out.close, now + *plan_.deadline);
+  for (const auto& [finish, c] : finishes) {
+    if (finish <= out.close) {
+      ++out.reported;
+    } else {
+      state.busy_until[static_cast<std::size_t>(c)] = finish;
+    }
+  }
+  if (out.reported > 0) out.last = &tasks[static_cast<std::size_t>(finishes[out.reported - 1].second)];
+  return out;
+}
+
 // Hierarchical FL, replaying the seeded selections: a cloud round lasts as long as its slowest
 // region — the model down its WAN path (the server's link shared by every region), each edge round
 // (the model from the aggregator to the selected clients sharing its link, their training and
@@ -778,50 +862,61 @@ void Federated::predict_hierarchical(Prediction& p) const {
     return platform.device_of(at_host).kernel_seconds(
         core::elementwise("aggregate", parameters_ * static_cast<std::int64_t>(updates), model_.dtype, 2, 2));
   };
-  double wan = 0, edge = 0, cloud = 0, total = 0;
+  // Task times by aggregator and by how many downloads share its link.
+  std::map<std::pair<int, int>, std::vector<TaskTimes>> tasks;
+  const auto tasks_from = [&](int agg) {
+    return std::function<const std::vector<TaskTimes>&(int)>(
+        [&, agg](int downloads) -> const std::vector<TaskTimes>& {
+          auto it = tasks.find({agg, downloads});
+          if (it == tasks.end())
+            it = tasks.emplace(std::pair{agg, downloads}, task_times(downloads, agg)).first;
+          return it->second;
+        });
+  };
+  ReplayState state;
+  double now = 0, wan = 0, edge = 0, cloud = 0;
   const int rounds = experiment_.iterations;
   for (int r = 0; r < rounds; ++r) {
-    double slowest = -1, slowest_wan = 0, slowest_edge = 0;
+    double close = now, slowest_wan = 0, slowest_edge = 0;
     for (int a = 0; a < plan_.aggregators; ++a) {
       const int agg = host(plan_.aggregator(a));
-      const double region_wan = transfer(server_host, agg, plan_.aggregators, model_bytes_) +
-                                transfer(agg, server_host, 1, upload_bytes_);
-      double region_edge = 0;
+      const double wan_down = transfer(server_host, agg, plan_.aggregators, model_bytes_);
+      const double wan_up = transfer(agg, server_host, 1, upload_bytes_ + kWeightBytes);
+      const auto with = tasks_from(agg);
+      double t = now + wan_down;
       for (int e = 0; e < plan_.edge_rounds; ++e) {
-        const std::vector<int> selected = edge_selection(r, a, e);
-        double last = 0;
-        for (const int c : selected) {
-          last = std::max(last, transfer(agg, host(c), static_cast<int>(selected.size()), model_bytes_) +
-                                    local_training_seconds(c) + transfer(host(c), agg, 1, upload_bytes_));
-        }
-        region_edge += last + average_seconds(agg, selected.size());
+        const ReplayedRound round =
+            replay_round(t, region_clients_[static_cast<std::size_t>(a)], edge_draw(r, a, e), r, with, state);
+        t = round.close + average_seconds(agg, std::max<std::size_t>(1, round.reported));
       }
-      if (region_wan + region_edge > slowest) {
-        slowest = region_wan + region_edge;
-        slowest_wan = region_wan;
-        slowest_edge = region_edge;
+      if (t + wan_up > close) {
+        close = t + wan_up;
+        slowest_wan = wan_down + wan_up;
+        slowest_edge = t - (now + wan_down);
       }
     }
     const double server_average = average_seconds(server_host, static_cast<std::size_t>(plan_.aggregators));
     wan += slowest_wan;
     edge += slowest_edge;
     cloud += server_average;
-    total += slowest + server_average;
+    now = close + server_average;
   }
   const double n = rounds;
   p.terms.push_back({"model down and change up the WAN (slowest region)", wan / n,
                      "α + M / min(server up / regions, WAN, aggregator down), and back with the update"});
   p.terms.push_back({"edge rounds (slowest region)", edge / n,
-                     fmt::format("{} × (slowest selected client's download, training and upload + the "
-                                 "aggregator's average)",
+                     fmt::format("{} × (the closing report's download, training and upload, or the "
+                                 "deadline, + the aggregator's average)",
                                  plan_.edge_rounds)});
   p.terms.push_back(
       {"aggregation at the server", cloud / n, "average of the regions' changes on its device"});
-  p.iteration_seconds = total / n;
-  p.notes.push_back(fmt::format(
-      "mean over the {} cloud round(s), replaying each aggregator's seeded selection of {} of its region's "
-      "clients per edge round",
-      rounds, plan_.per_round));
+  p.iteration_seconds = now / n;
+  p.notes.push_back(
+      fmt::format("mean over the {} cloud round(s), replaying each aggregator's seeded selection of {} of "
+                  "its region's idle, "
+                  "online clients per edge round, closed at the {}-th report{}",
+                  rounds, plan_.per_round, plan_.report_goal,
+                  plan_.deadline ? fmt::format(" or after {}", core::format_duration(*plan_.deadline)) : ""));
   p.notes.push_back(
       "uploads are costed one at a time on the aggregator's and the server's links (exact when client links "
       "and WAN paths are the bottleneck)");
@@ -843,9 +938,13 @@ Prediction Federated::predict() const {
                   core::format_bytes(static_cast<double>(model_bytes_)));
   // Task times by how many downloads share the server's link (a round's selection).
   std::map<int, std::vector<TaskTimes>> by_sharing;
-  const auto tasks_with = [&](int downloads) -> const std::vector<TaskTimes>& {
+  const std::function<const std::vector<TaskTimes>&(int)> tasks_with =
+      [&](int downloads) -> const std::vector<TaskTimes>& {
     auto it = by_sharing.find(downloads);
-    if (it == by_sharing.end()) it = by_sharing.emplace(downloads, task_times(downloads)).first;
+    if (it == by_sharing.end()) {
+      const int server_host = experiment_.placement[static_cast<std::size_t>(plan_.server())];
+      it = by_sharing.emplace(downloads, task_times(downloads, server_host)).first;
+    }
     return it->second;
   };
   if (plan_.mode == FederatedPlan::Mode::hierarchical) {
@@ -893,70 +992,23 @@ Prediction Federated::predict() const {
   // FedAvg: replay the server's rounds with the same draws. A round closes at its report_goal-th
   // report (the order statistic of the selected clients' task times) or at the deadline; clients
   // still working are late and are not selected again until their update has come in.
-  std::vector<double> busy_until(static_cast<std::size_t>(plan_.clients), 0.0);
-  std::vector<std::int64_t> task_count(static_cast<std::size_t>(plan_.clients), 0);
+  ReplayState state;
+  std::vector<int> everyone(static_cast<std::size_t>(plan_.clients));
+  std::iota(everyone.begin(), everyone.end(), 0);
   double now = 0, down = 0, train = 0, up = 0, agg = 0, waited = 0;
   const int rounds = experiment_.iterations;
-  const core::Platform& platform = experiment_.platform;
-  const auto host = [&](int c) { return experiment_.placement[static_cast<std::size_t>(c)]; };
   for (int r = 0; r < rounds; ++r) {
-    // The clients idle and online; with none, the round waits for the first to be both.
-    std::vector<int> idle;
-    for (;;) {
-      double wake = std::numeric_limits<double>::infinity();
-      for (int c = 0; c < plan_.clients; ++c) {
-        const double free = busy_until[static_cast<std::size_t>(c)];
-        if (free <= now && platform.online_until(host(c), now)) idle.push_back(c);
-        wake = std::min(wake, free > now ? free : platform.next_online(host(c), now));
-      }
-      if (!idle.empty()) break;
-      if (!std::isfinite(wake)) no_client_online_again(experiment_, now, r);
-      now = wake;
+    const ReplayedRound round =
+        replay_round(now, everyone, static_cast<std::uint64_t>(r), r, tasks_with, state);
+    if (round.last != nullptr) {
+      down += round.last->download;
+      train += round.last->compute;
+      up += round.last->upload;
     }
-    const std::vector<int> selected =
-        sample_clients(plan_.seed, static_cast<std::uint64_t>(r), idle, plan_.per_round);
-    const std::vector<TaskTimes>& round_tasks =
-        tasks_with(std::max<int>(1, static_cast<int>(selected.size())));
-    std::vector<std::pair<double, int>> finishes;
-    for (const int c : selected) {
-      if (dropout_point(plan_, c, task_count[static_cast<std::size_t>(c)]++)) continue;
-      const TaskTimes& t = round_tasks[static_cast<std::size_t>(c)];
-      // Gone if its window closes before it has trained: offline until its window opens again.
-      const double window_end = platform.online_until(host(c), now).value_or(now);
-      if (now + t.download + t.compute >= window_end) {
-        busy_until[static_cast<std::size_t>(c)] = window_end;
-        continue;
-      }
-      finishes.emplace_back(now + t.total(), c);
-    }
-    std::sort(finishes.begin(), finishes.end());
-    const std::size_t goal =
-        static_cast<std::size_t>(std::min<int>(plan_.report_goal, static_cast<int>(selected.size())));
-    double close = finishes.size() >= goal && goal > 0 ? finishes[goal - 1].first
-                   : finishes.empty()                  ? now
-                                                       : finishes.back().first;
-    if (finishes.size() < goal && plan_.deadline) close = now + *plan_.deadline;
-    if (plan_.deadline) close = std::min(close, now + *plan_.deadline);
-    std::size_t reported = 0;
-    for (const auto& [finish, c] : finishes) {
-      if (finish <= close) {
-        ++reported;
-      } else {
-        busy_until[static_cast<std::size_t>(c)] = finish;
-      }
-    }
-    if (reported > 0) {
-      const TaskTimes& last = round_tasks[static_cast<std::size_t>(finishes[reported - 1].second)];
-      down += last.download;
-      train += last.compute;
-      up += last.upload;
-      waited += close - (now + last.total());
-    } else {
-      waited += close - now;
-    }
-    const double a = aggregation(reported);
+    waited += round.close - (now + (round.last != nullptr ? round.last->total() : 0.0));
+    const double a = aggregation(round.reported);
     agg += a;
-    now = close + a;
+    now = round.close + a;
   }
   const double n = rounds;
   p.terms.push_back({"download (client that closes the round)", down / n,

@@ -14,6 +14,10 @@
 // closes mid-task sends a one-byte "gone" notice instead of its update, which only frees it in the
 // server's books (the server never waits for one).
 //
+// Hierarchical FL (mode hierarchical): each region's aggregator is a server of the region's
+// clients, its rounds named "edge-round"; the server sends the aggregators the model and takes back
+// each region's change and, on a tag of its own, the samples the change averaged.
+//
 // In payload mode the model is real floats: a client's update is a fixed function of the model it
 // received, and the server checks every update against the model version it sent that client (a
 // late or misattributed update fails the run) before averaging.

@@ -124,17 +124,8 @@ FederatedPlan read_federated_plan(const core::Experiment& e) {
   const auto only_in = [&](std::string_view field, std::string_view wanted) {
     if (node.has(field)) node.at(field).fail(fmt::format("belongs to mode {} (mode is {})", wanted, mode));
   };
-  if (hierarchical) {
-    for (const std::string_view field : {"buffer", "max_staleness", "report_goal", "deadline", "dropout"}) {
-      if (node.has(field)) {
-        node.at(field).fail(
-            "not in mode hierarchical yet: every selected client reports to its aggregator (no deadline, "
-            "over-selection or dropouts)");
-      }
-    }
-    p.report_goal = p.per_round;
-    p.edge_rounds = static_cast<int>(node.integer_in_or("edge_rounds", 1, 1 << 20, 1));
-  } else if (avg) {
+  if (hierarchical) p.edge_rounds = static_cast<int>(node.integer_in_or("edge_rounds", 1, 1 << 20, 1));
+  if (avg || hierarchical) {  // an aggregator's edge rounds are FedAvg rounds
     only_in("buffer", "fedbuff");
     only_in("max_staleness", "fedbuff");
     p.report_goal = static_cast<int>(node.integer_in_or("report_goal", 1, p.per_round, p.per_round));
@@ -155,7 +146,8 @@ FederatedPlan read_federated_plan(const core::Experiment& e) {
   p.dropout = node.number_or("dropout", 0);
   if (!(p.dropout >= 0 && p.dropout < 1)) node.at("dropout").fail("a probability in [0, 1)");
   if (p.dropout > 0 && !p.deadline) {
-    node.at("dropout").fail(avg ? "clients that drop out never report: give the round a 'deadline'"
+    node.at("dropout").fail(avg || hierarchical
+                                ? "clients that drop out never report: give the round a 'deadline'"
                                 : "dropouts need a deadline, which only mode fedavg has so far");
   }
   p.seed = static_cast<std::uint64_t>(node.integer_in_or("seed", 0, std::int64_t{1} << 62, 1));

@@ -18,8 +18,9 @@
 //                       platform whose regions have aggregators: each cloud round (an iteration)
 //                       the server sends the model to every region's aggregator; each aggregator
 //                       runs `edge_rounds` FedAvg rounds over `clients_per_round` clients of its
-//                       region (all must report), then uploads its model's change; the server
-//                       averages the regions' changes weighted by the samples they trained on.
+//                       region (with fedavg's report_goal, deadline and dropout), then uploads its
+//                       model's change and the samples it averaged; the server averages the
+//                       regions' changes weighted by those samples.
 //   compression         {quantize: q} sends q-bit values; {top_k: f} the largest fraction f of
 //                       the values with their 32-bit indices. Only the bytes change: what
 //                       compression does to learning is outside dmlsim.
