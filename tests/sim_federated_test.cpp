@@ -32,17 +32,6 @@ core::Experiment federated(const std::string& platform, int clients, int rounds,
                   platform, kModel, clients, rounds, strategy, extra));
 }
 
-// The step a client repeats: every layer's forward, the backward in reverse, an SGD update.
-double step_seconds(const core::Model& m, const core::DeviceProfile& device) {
-  double t = 0;
-  for (const core::Layer& l : m.layers) {
-    for (const core::Kernel& k : l.forward) t += device.kernel_seconds(k);
-    for (const core::Kernel& k : l.backward) t += device.kernel_seconds(k);
-  }
-  return t + device.kernel_seconds(
-                 core::optimizer_step("sgd", m.parameters(), m.dtype, core::OptimizerStep::Kind::sgd));
-}
-
 double aggregation_seconds(const core::Experiment& e, int updates) {
   const core::Model& m = e.require_model();
   return e.platform.device_of(e.placement.back())
@@ -99,7 +88,7 @@ TEST(SimFederated, ARoundIsTheSlowestClientsTaskPlusTheAggregation) {
     const double alpha = k.latency + 1e-3;  // the client's link and the server's
     const double steps = 2.0 * std::ceil(static_cast<double>(k.samples) / 32);
     const double task = (alpha + bytes / k.down) +
-                        steps * step_seconds(m, e.platform.device_of(c)) * k.slowdown +
+                        steps * testing::federated_step_seconds(m, e.platform.device_of(c)) * k.slowdown +
                         (alpha + bytes / k.up);
     slowest = std::max(slowest, task);
   }
@@ -139,7 +128,8 @@ TEST(SimFederated, ATracedPopulationTrainsAtEachClientsOwnFigures) {
       federated((dir / "edge.yaml").string(), 4, 2, "clients_per_round: 4, local_epochs: 2, samples: 320");
   const core::Model& m = e.require_model();
   const double bytes = static_cast<double>(m.gradient_bytes());
-  const double cpu_step = step_seconds(m, e.platform.device_of(4));  // the server's: the class's device
+  const double cpu_step =
+      testing::federated_step_seconds(m, e.platform.device_of(4));  // the server's: the class's device
   struct Client {
     double down, up, latency, speed;
   };
@@ -189,7 +179,7 @@ constexpr const char* kComing =
 double cpu_task_seconds() {
   const core::Experiment probe = federated(testing::star_platform(2, "10Gbps", "1us", "cpu"), 1, 1,
                                            "clients_per_round: 1, samples: 320");
-  return 10 * step_seconds(probe.require_model(), probe.platform.device_of(0));
+  return 10 * testing::federated_step_seconds(probe.require_model(), probe.platform.device_of(0));
 }
 
 // Windows from an availability trace decide who is drawn: a client trains only inside its windows
@@ -310,7 +300,7 @@ TEST(SimFederated, OverSelectionClosesTheRoundAtTheKthReport) {
                 "clients_per_round: 5, report_goal: 3, samples: 320",
                 "  slowdown: {0: 5, 1: 1, 2: 4, 3: 2, 4: 3}\n  simulation: {payload: true}\n");
   const double transfer = static_cast<double>(e.require_model().gradient_bytes()) * 8 / 10e9;
-  const double training = 10 * step_seconds(e.require_model(), e.platform.device_of(0));
+  const double training = 10 * testing::federated_step_seconds(e.require_model(), e.platform.device_of(0));
   // α = 2 × 1 µs each way; `selected` downloads share the server's 10 Gbps.
   const auto task = [&](double slowdown, int selected) {
     return 2e-6 + selected * transfer + slowdown * training + 2e-6 + transfer;
@@ -342,7 +332,8 @@ TEST(SimFederated, ADeadlineClosesTheRoundAndDropoutsAreNeverAwaited) {
         "  slowdown: {0: 3, 1: 1, 2: 2, 3: 3, 4: 1, 5: 2, 6: 3, 7: 1}\n  simulation: {payload: true}\n");
   };
   const core::Experiment probe = make("1s");
-  const double training = 10 * step_seconds(probe.require_model(), probe.platform.device_of(0));
+  const double training =
+      10 * testing::federated_step_seconds(probe.require_model(), probe.platform.device_of(0));
   const double deadline = 2 * training;  // clients of slowdown 1 make it, those of 3 never do
   const core::Experiment e = make(fmt::format("{:.12f}s", deadline));
   const sim::SimResult r = testing::simulate_strategy(e);
@@ -372,7 +363,7 @@ TEST(SimFederated, FedBuffAggregatesEveryBufferAndDiscardsStaleUpdates) {
                 "mode: fedbuff, clients_per_round: 3, buffer: 2, max_staleness: 1, samples: 3200",
                 "  slowdown: {0: 1, 1: 2.6, 2: 4.2}\n  simulation: {payload: true}\n");
   // Transfers at 1 Tbps take 4 µs, a unit (100 steps) 42 ms.
-  const double unit = 100 * step_seconds(e.require_model(), e.platform.device_of(0));
+  const double unit = 100 * testing::federated_step_seconds(e.require_model(), e.platform.device_of(0));
   const sim::SimResult r = testing::simulate_strategy(e);
   std::vector<std::tuple<int, int, int>> seen;  // (aggregation, client, staleness)
   for (const core::TraceEvent& ev : r.trace.events()) {
@@ -436,7 +427,8 @@ TEST(SimFederated, OnAnEdgePopulationTheReplayPredictsTheRoundsAndTheSummaryCoun
 TEST(SimFederated, OnlyOnlineClientsAreDrawnAndAClosingWindowEndsTheTask) {
   const core::Experiment probe = federated(testing::star_platform(2, "10Gbps", "1us", "cpu"), 1, 1,
                                            "clients_per_round: 1, samples: 320");
-  const double task = 10 * step_seconds(probe.require_model(), probe.platform.device_of(0));
+  const double task =
+      10 * testing::federated_step_seconds(probe.require_model(), probe.platform.device_of(0));
   const double transfer = static_cast<double>(probe.require_model().gradient_bytes()) * 8 / 1e9;
   const std::string platform = fmt::format(
       "{{topology: edge, server: {{link: {{bandwidth: 100Gbps, latency: 1us}}, device: cpu}}, seed: 5, "

@@ -5,6 +5,8 @@
 #include <string>
 
 #include "core/experiment.hpp"
+#include "core/kernel.hpp"
+#include "core/model.hpp"
 #include "sim/simulate.hpp"
 #include "strategies/strategy.hpp"
 
@@ -24,6 +26,18 @@ inline std::string star_platform(int n, const std::string& bandwidth = "10Gbps",
                                  const std::string& latency = "1us", const std::string& device = "h100") {
   return fmt::format("{{topology: star, hosts: {}, link: {{bandwidth: {}, latency: {}}}, device: {}}}", n,
                      bandwidth, latency, device);
+}
+
+// A federated client's local step on `device`: every layer's forward, the backward in reverse, an
+// SGD update (strategies/federated: the step each client repeats).
+inline double federated_step_seconds(const core::Model& m, const core::DeviceProfile& device) {
+  double t = 0;
+  for (const core::Layer& l : m.layers) {
+    for (const core::Kernel& k : l.forward) t += device.kernel_seconds(k);
+    for (const core::Kernel& k : l.backward) t += device.kernel_seconds(k);
+  }
+  return t + device.kernel_seconds(
+                 core::optimizer_step("sgd", m.parameters(), m.dtype, core::OptimizerStep::Kind::sgd));
 }
 
 }  // namespace dmlsim::testing

@@ -43,16 +43,6 @@ core::Experiment hierarchical(int rounds, const std::string& strategy, const std
                   platform, kModel, rounds, strategy, extra));
 }
 
-double step_seconds(const core::Model& m, const core::DeviceProfile& device) {
-  double t = 0;
-  for (const core::Layer& l : m.layers) {
-    for (const core::Kernel& k : l.forward) t += device.kernel_seconds(k);
-    for (const core::Kernel& k : l.backward) t += device.kernel_seconds(k);
-  }
-  return t + device.kernel_seconds(
-                 core::optimizer_step("sgd", m.parameters(), m.dtype, core::OptimizerStep::Kind::sgd));
-}
-
 double average_seconds(const core::Experiment& e, int host, int updates) {
   const core::Model& m = e.require_model();
   return e.platform.device_of(host).kernel_seconds(
@@ -100,7 +90,7 @@ TEST(SimHierarchicalFl, ACloudRoundIsTheSlowestRegionPlusTheServersAverage) {
       hierarchical(2, "clients_per_round: 3, edge_rounds: 2, samples: {0-2: 320, 3-5: 96}");
   const core::Model& m = e.require_model();
   const double bytes = static_cast<double>(m.gradient_bytes());
-  const double step = step_seconds(m, e.platform.device_of(0));
+  const double step = testing::federated_step_seconds(m, e.platform.device_of(0));
   struct Client {
     double down, up, latency;
     double samples;
