@@ -341,8 +341,10 @@ void print_table(const std::string& title, const std::vector<const Run*>& rows, 
         "  {:>2}  {:<{}} {:>11} {:>11} {:>10.0f} {:>5.0f}% {:>7.0f}% {:>11}  {} {}\n", ++rank, r->strategy,
         width, core::format_duration(r->iteration), core::format_duration(r->prediction.iteration_seconds),
         r->throughput, 100 * r->communication_share, 100 * r->exposed_share,
+        // A configuration that does not fit (simulated with check_memory: false) says so.
         r->prediction.memory_per_device > 0
-            ? core::format_bytes(static_cast<double>(r->prediction.memory_per_device))
+            ? fmt::format("{}{}", r->prediction.memory_fits() == false ? "OOM " : "",
+                          core::format_bytes(static_cast<double>(r->prediction.memory_per_device)))
             : "-",
         r->busiest_link.empty() ? "-" : r->busiest_link, core::format_bytes(r->busiest_bytes_per_iteration));
   }
@@ -369,14 +371,17 @@ int compare_command(const CompareArgs& args) {
                 {{"compare.csv", [&](std::ostream& csv) {
                     csv << "case,strategy,rank,iteration_s,predicted_iteration_s,throughput_samples_per_s,"
                            "communication_share,exposed_communication_share,hidden_communication_share,"
-                           "memory_per_gpu_bytes,busiest_link,busiest_link_bytes_per_iteration,output\n";
+                           "memory_per_gpu_bytes,memory_fits,busiest_link,busiest_link_bytes_per_iteration,"
+                           "output\n";
                     for (const Variant& c : plan.cases) {
                       int rank = 0;
                       for (const Run* r : ranked(runs, c.name)) {
-                        csv << fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{}\n", r->case_name,
+                        const std::optional<bool> fits = r->prediction.memory_fits();
+                        csv << fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", r->case_name,
                                            r->strategy, ++rank, r->iteration, r->prediction.iteration_seconds,
                                            r->throughput, r->communication_share, r->exposed_share,
-                                           r->hidden_share, r->prediction.memory_per_device, r->busiest_link,
+                                           r->hidden_share, r->prediction.memory_per_device,
+                                           fits ? (*fits ? "true" : "false") : "", r->busiest_link,
                                            r->busiest_bytes_per_iteration, r->dir.string());
                       }
                     }

@@ -55,13 +55,8 @@ FinishedRun finish_run(const std::filesystem::path& dir, const core::Experiment&
   // (null where the strategy models memory per rank class only as a total, or not at all).
   extra["memory_per_device_bytes"] =
       prediction.memory_per_device > 0 ? nlohmann::json(prediction.memory_per_device) : nlohmann::json();
-  if (prediction.memory.empty()) {
-    extra["memory_fits"] = nlohmann::json();
-  } else {
-    bool fits = true;
-    for (const auto& m : prediction.memory) fits = fits && m.total() <= m.capacity;
-    extra["memory_fits"] = fits;
-  }
+  const std::optional<bool> fits = prediction.memory_fits();
+  extra["memory_fits"] = fits ? nlohmann::json(*fits) : nlohmann::json();
   extra["fidelity"] = simulated ? nlohmann::json(core::to_string(experiment.fidelity)) : nlohmann::json();
   extra["machine"] = simulated ? nlohmann::json() : machine_facts();
   run.files = write_run_outputs(dir, record.trace, run.summary, extra);

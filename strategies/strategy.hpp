@@ -2,8 +2,10 @@
 // A training strategy, written once against core/: `run` is the per-rank body executed by every
 // backend; `predict` is its closed-form prediction for `dmlsim explain`. Strategies are built
 // from an experiment's `strategy:` block and validate their options first (clear errors, exit 2).
+#include <algorithm>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,6 +41,12 @@ struct Prediction {
     std::uint64_t total() const { return weights + gradients + optimizer + activations; }
   };
   std::vector<MemoryUse> memory;
+  // Whether every kind of rank fits its device (nullopt where memory is not modelled per kind).
+  std::optional<bool> memory_fits() const {
+    if (memory.empty()) return std::nullopt;
+    return std::all_of(memory.begin(), memory.end(),
+                       [](const MemoryUse& m) { return m.total() <= m.capacity; });
+  }
   // Pipelines: the share of stage time the schedule leaves idle (its replay); 0 otherwise.
   double bubble_fraction = 0;
 };

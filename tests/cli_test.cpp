@@ -790,6 +790,19 @@ TEST(Cli, MemoryPerStageIsShownAndWhatDoesNotFitIsFlagged) {
   const auto summary = testing::read_json(scratch / "o" / "summary.json");
   EXPECT_EQ(summary["memory_fits"], false);
   EXPECT_GT(summary["memory_per_device_bytes"].get<double>(), 20e6);
+  // compare marks it too: OOM beside its memory per GPU, memory_fits false in compare.csv.
+  for (const char* name : {"big", "small"}) {
+    write_file(scratch / fmt::format("c-{}.yaml", name),
+               fmt::format("compare:\n  experiment: {}.yaml\n  strategies:\n    pipeline: {{}}\n", name));
+    const auto out = scratch / fmt::format("c-{}", name);
+    const auto compared = run_dmlsim(
+        {"compare", (scratch / fmt::format("c-{}.yaml", name)).string(), "--out", out.string()}, scratch);
+    ASSERT_EQ(compared.exit_code, 0) << compared.err;
+    const bool fits = std::string(name) == "big";
+    EXPECT_EQ(compared.out.find(" OOM ") != std::string::npos, !fits) << compared.out;
+    const std::string csv = testing::read_file(out / "compare.csv");
+    EXPECT_NE(csv.find(fits ? ",true," : ",false,"), std::string::npos) << csv;
+  }
   // With the memory check on (the default) the same experiment is refused before it runs.
   write_file(scratch / "strict.yaml", with(with(experiment, "MEMORY", "20MB"), ", check_memory: false", ""));
   const auto strict =

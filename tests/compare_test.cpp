@@ -22,6 +22,7 @@ struct Row {
   std::string busiest_link;
   double exposed_share = 0;
   double communication_share = 0, hidden_share = 0;
+  std::string memory_fits;  // true, false, or empty where memory is not modelled
 };
 using Table = std::map<std::string, std::map<std::string, Row>>;  // case → strategy → row
 
@@ -32,19 +33,20 @@ Table read_compare_csv(const std::filesystem::path& file) {
   EXPECT_EQ(
       line,
       "case,strategy,rank,iteration_s,predicted_iteration_s,throughput_samples_per_s,communication_share,"
-      "exposed_communication_share,hidden_communication_share,memory_per_gpu_bytes,busiest_link,"
+      "exposed_communication_share,hidden_communication_share,memory_per_gpu_bytes,memory_fits,busiest_link,"
       "busiest_link_bytes_per_iteration,output");
   Table table;
   while (std::getline(in, line)) {
     std::vector<std::string> f;
     std::stringstream fields(line);
     for (std::string x; std::getline(fields, x, ',');) f.push_back(x);
-    if (f.size() != 13) {
+    if (f.size() != 14) {
       ADD_FAILURE() << "bad row " << line;
       continue;
     }
-    table[f[0]][f[1]] = {std::stoi(f[2]), std::stod(f[3]), std::stod(f[4]), std::stod(f[5]),
-                         f[10],           std::stod(f[7]), std::stod(f[6]), std::stod(f[8])};
+    table[f[0]][f[1]] = {std::stoi(f[2]), std::stod(f[3]), std::stod(f[4]),
+                         std::stod(f[5]), f[11],           std::stod(f[7]),
+                         std::stod(f[6]), std::stod(f[8]), f[10]};
     // What communication is not exposed is hidden behind compute (or was waiting, counted exposed).
     const Row& r = table[f[0]][f[1]];
     EXPECT_GE(r.hidden_share, 0) << line;
