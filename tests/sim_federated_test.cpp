@@ -506,6 +506,37 @@ TEST(FederatedPlan, DrawsAreDistinctMembersAndReproducible) {
   for (const int c : pool) EXPECT_NEAR(picked[c], 2000, 150) << c;
 }
 
+// The server's average of weighted updates does not depend on the order they arrived in (an
+// aggregator's is checked bit for bit against its server's recomputation), and averaging regions'
+// averages by their samples is the flat average of every client (hierarchical FL with one edge round
+// and every client selected is FedAvg), to float rounding.
+TEST(FederatedPlan, WeightedAveragesIgnoreArrivalOrderAndNestLikeTheFlatOne) {
+  const std::vector<std::vector<float>> u = {
+      {0.5F, -1.25F, 3.0F}, {0.1F, 0.2F, 0.3F}, {-2.0F, 7.5F, 0.125F}, {1e-3F, 4.0F, -0.75F}};
+  const std::vector<double> n = {320, 96, 640, 17};
+  std::vector<strategies::WeightedUpdate> all;
+  for (int c = 0; c < 4; ++c) all.push_back({c, n[c], u[static_cast<std::size_t>(c)]});
+  std::vector<float> flat = {1, 1, 1}, reversed = {1, 1, 1};
+  strategies::add_weighted_average(flat, all);
+  strategies::add_weighted_average(reversed, {all.rbegin(), all.rend()});
+  EXPECT_EQ(flat, reversed);  // bit for bit
+  for (std::size_t k = 0; k < 3; ++k) {
+    double expected = 0;
+    for (std::size_t c = 0; c < 4; ++c) expected += n[c] * u[c][k];
+    EXPECT_NEAR(flat[k], 1 + expected / (320 + 96 + 640 + 17), 1e-6);
+  }
+  // Two regions, {0, 2} and {1, 3}: each averages its clients, the server their changes by samples.
+  std::vector<float> a(3, 0.0F), b(3, 0.0F), nested = {1, 1, 1};
+  strategies::add_weighted_average(a, {all[0], all[2]});
+  strategies::add_weighted_average(b, {all[1], all[3]});
+  strategies::add_weighted_average(nested, {{0, n[0] + n[2], a}, {1, n[1] + n[3], b}});
+  for (std::size_t k = 0; k < 3; ++k) EXPECT_NEAR(nested[k], flat[k], 1e-6) << k;
+  // No weight: nothing added.
+  std::vector<float> untouched = {1, 1, 1};
+  strategies::add_weighted_average(untouched, {{0, 0, u[0]}});
+  EXPECT_EQ(untouched, (std::vector<float>{1, 1, 1}));
+}
+
 TEST(FederatedPlan, CompressionChangesTheUploadedBytes) {
   strategies::FederatedPlan p;
   EXPECT_EQ(p.upload_bytes(1000, 4), 4000U);

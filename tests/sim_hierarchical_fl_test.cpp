@@ -84,10 +84,13 @@ TEST(EdgeHierarchy, ClientsReachTheirAggregatorInsideTheRegionAndTheServerOverTh
 
 // Every client of a region selected: a cloud round is the slower region's model down the WAN, its
 // edge rounds (each the slowest client's download from the aggregator, training and upload, then
-// the aggregator's average of three), its change up the WAN; then the server's average of two.
+// the aggregator's average of three), its change up the WAN; then the server's average of two. In
+// payload mode, with updates arriving out of selection order (the fibre client first), the server
+// finds each region's change bit for bit as its clients' updates make it.
 TEST(SimHierarchicalFl, ACloudRoundIsTheSlowestRegionPlusTheServersAverage) {
   const core::Experiment e =
-      hierarchical(2, "clients_per_round: 3, edge_rounds: 2, samples: {0-2: 320, 3-5: 96}");
+      hierarchical(2, "clients_per_round: 3, edge_rounds: 2, samples: {0-2: 320, 3-5: 96}",
+                   "  simulation: {payload: true}\n");
   const core::Model& m = e.require_model();
   const double bytes = static_cast<double>(m.gradient_bytes());
   const double step = testing::federated_step_seconds(m, e.platform.device_of(0));

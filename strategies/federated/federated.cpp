@@ -314,13 +314,12 @@ class Federated final : public Strategy {
   // client, each of the model's size): their average weighted by samples, added.
   void apply_average(std::vector<float>& model, std::span<const int> selected,
                      const std::vector<std::vector<float>>& updates) const {
-    const double weights = samples_of(selected);
-    for (std::size_t k = 0; k < model.size(); ++k) {
-      double sum = 0;
-      for (std::size_t i = 0; i < selected.size(); ++i)
-        sum += static_cast<double>(plan_.samples[static_cast<std::size_t>(selected[i])]) * updates[i][k];
-      model[k] += static_cast<float>(sum / weights);
-    }
+    std::vector<WeightedUpdate> weighted;
+    for (std::size_t i = 0; i < selected.size(); ++i)
+      weighted.push_back({selected[i],
+                          static_cast<double>(plan_.samples[static_cast<std::size_t>(selected[i])]),
+                          updates[i]});
+    add_weighted_average(model, std::move(weighted));
   }
 
   // Payload mode: the change of region `site`'s model over cloud round `round` from `base`, as
@@ -463,19 +462,18 @@ class Federated final : public Strategy {
 
     void aggregate(const std::vector<std::pair<int, double>>& taken, int round) {
       double samples = 0;  // what the averaged updates were trained on
-      std::vector<std::pair<const std::vector<float>*, double>> updates;
+      std::vector<WeightedUpdate> updates;
       for (const auto& [c, w] : taken) {
         samples += static_cast<double>(plan_.samples[static_cast<std::size_t>(c)]);
-        updates.emplace_back(&clients_[static_cast<std::size_t>(c)].update, w);
+        updates.push_back({c, w, clients_[static_cast<std::size_t>(c)].update});
       }
       averaged_samples_ += samples;
-      average(updates, samples, round);
+      average(std::move(updates), samples, round);
     }
 
     // The next model version: the current one plus the weighted average of `updates` (payload
     // mode), after the averaging's cost; `samples` is what they were trained on.
-    void average(const std::vector<std::pair<const std::vector<float>*, double>>& updates, double samples,
-                 int round) {
+    void average(std::vector<WeightedUpdate> updates, double samples, int round) {
       if (counts_samples_) rank_.count(core::kSamplesTrained, samples * plan_.local_epochs);
       {
         core::Phase agg(rank_, "aggregate", round);
@@ -484,15 +482,7 @@ class Federated final : public Strategy {
         rank_.compute(core::elementwise("aggregate", elements, s_.model_.dtype, 2, 2));
       }
       std::vector<float> next = versions_.at(version_);
-      double weights = 0;
-      for (const auto& [u, w] : updates) weights += w;
-      if (!next.empty() && weights > 0) {
-        for (std::size_t k = 0; k < next.size(); ++k) {
-          double sum = 0;
-          for (const auto& [u, w] : updates) sum += w * (*u)[k];
-          next[k] += static_cast<float>(sum / weights);
-        }
-      }
+      if (!next.empty()) add_weighted_average(next, std::move(updates));
       versions_[++version_] = std::move(next);
     }
 
@@ -514,7 +504,7 @@ class Federated final : public Strategy {
       }
       rank_.wait_all(uploads);
       rank_.wait_all(sends);
-      std::vector<std::pair<const std::vector<float>*, double>> updates;
+      std::vector<WeightedUpdate> updates;
       for (int a = 0; a < plan_.aggregators; ++a) {
         const std::vector<float>& change = changes[static_cast<std::size_t>(a)];
         const double weight = weights[static_cast<std::size_t>(a)];
@@ -525,10 +515,10 @@ class Federated final : public Strategy {
                           "clients' updates make",
                           a, r));
         }
-        updates.emplace_back(&change, weight);
+        updates.push_back({a, weight, change});
         samples += weight;
       }
-      average(updates, samples, r);
+      average(std::move(updates), samples, r);
     }
 
    public:

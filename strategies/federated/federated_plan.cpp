@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -177,6 +178,19 @@ std::optional<double> dropout_point(const FederatedPlan& plan, int client, std::
                        core::splitmix64((std::uint64_t(client) << 32) ^ std::uint64_t(task)));
   if (core::unit_interval(bits) >= plan.dropout) return std::nullopt;
   return core::unit_interval(core::splitmix64(bits));
+}
+
+void add_weighted_average(std::span<float> model, std::vector<WeightedUpdate> updates) {
+  std::sort(updates.begin(), updates.end(),
+            [](const WeightedUpdate& a, const WeightedUpdate& b) { return a.key < b.key; });
+  double weights = 0;
+  for (const WeightedUpdate& u : updates) weights += u.weight;
+  if (!(weights > 0)) return;
+  for (std::size_t k = 0; k < model.size(); ++k) {
+    double sum = 0;
+    for (const WeightedUpdate& u : updates) sum += u.weight * u.values[k];
+    model[k] += static_cast<float>(sum / weights);
+  }
 }
 
 void no_client_online_again(const core::Experiment& experiment, double now, int round) {

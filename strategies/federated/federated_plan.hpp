@@ -86,6 +86,17 @@ std::vector<int> sample_clients(std::uint64_t seed, std::uint64_t draw, std::spa
 // its local steps, in [0, 1). The client and the server draw the same.
 std::optional<double> dropout_point(const FederatedPlan& plan, int client, std::int64_t task);
 
+// Payload mode: adds to `model` the average of the updates weighted by their weights (samples),
+// summed in the order of their keys (client ranks, or regions), so that the same updates make the
+// same floats whatever order they arrived in (an aggregator's average is checked against the one
+// its server recomputes). Nothing is added when the weights sum to zero.
+struct WeightedUpdate {
+  int key = 0;
+  double weight = 0;
+  std::span<const float> values;
+};
+void add_weighted_average(std::span<float> model, std::vector<WeightedUpdate> updates);
+
 // A round that can never start: every client idle and none online again (availability traces
 // that end before the run). Throws core::ConfigError naming the platform file.
 [[noreturn]] void no_client_online_again(const core::Experiment& experiment, double now, int round);
