@@ -360,7 +360,8 @@ TEST(SimFederated, ADeadlineClosesTheRoundAndDropoutsAreNeverAwaited) {
 TEST(SimFederated, FedBuffAggregatesEveryBufferAndDiscardsStaleUpdates) {
   const core::Experiment e =
       federated(testing::star_platform(4, "1000Gbps", "1ns", "cpu"), 3, 3,
-                "mode: fedbuff, clients_per_round: 3, buffer: 2, max_staleness: 1, samples: 3200",
+                "mode: fedbuff, clients_per_round: 3, buffer: 2, max_staleness: 1, staleness_exponent: 0.5, "
+                "samples: 3200",
                 "  slowdown: {0: 1, 1: 2.6, 2: 4.2}\n  simulation: {payload: true}\n");
   // Transfers at 1 Tbps take 4 µs, a unit (100 steps) 42 ms.
   const double unit = 100 * testing::federated_step_seconds(e.require_model(), e.platform.device_of(0));
@@ -531,10 +532,25 @@ TEST(FederatedPlan, WeightedAveragesIgnoreArrivalOrderAndNestLikeTheFlatOne) {
   strategies::add_weighted_average(b, {all[1], all[3]});
   strategies::add_weighted_average(nested, {{0, n[0] + n[2], a}, {1, n[1] + n[3], b}});
   for (std::size_t k = 0; k < 3; ++k) EXPECT_NEAR(nested[k], flat[k], 1e-6) << k;
+  // FedBuff divides the staleness-weighted sum by the buffer's size, not by the weights' sum.
+  std::vector<float> buffered = {0, 0, 0};
+  strategies::add_weighted_average(buffered, {{0, 1.0, u[0]}, {1, 0.5, u[1]}}, 2);
+  for (std::size_t k = 0; k < 3; ++k) EXPECT_NEAR(buffered[k], (u[0][k] + 0.5 * u[1][k]) / 2, 1e-7) << k;
   // No weight: nothing added.
   std::vector<float> untouched = {1, 1, 1};
   strategies::add_weighted_average(untouched, {{0, 0, u[0]}});
   EXPECT_EQ(untouched, (std::vector<float>{1, 1, 1}));
+}
+
+// FedBuff's polynomial staleness scaling (Nguyen et al. 2022): (1 + τ)^−a, equal weights by default.
+TEST(FederatedPlan, StalenessWeightsArePolynomialInTheAge) {
+  strategies::FederatedPlan p;
+  EXPECT_EQ(p.staleness_weight(0), 1);
+  EXPECT_EQ(p.staleness_weight(7), 1);
+  p.staleness_exponent = 0.5;
+  EXPECT_DOUBLE_EQ(p.staleness_weight(0), 1);
+  EXPECT_DOUBLE_EQ(p.staleness_weight(3), 0.5);
+  EXPECT_DOUBLE_EQ(p.staleness_weight(8), 1.0 / 3);
 }
 
 TEST(FederatedPlan, CompressionChangesTheUploadedBytes) {
@@ -590,6 +606,11 @@ INSTANTIATE_TEST_SUITE_P(
                 "mode fedbuff needs 'buffer'"},
         BadCase{"report_goal_above_selection", "clients_per_round: 2, report_goal: 3, samples: 10",
                 "'experiment.strategy.report_goal'"},
+        BadCase{"staleness_exponent_in_fedavg", "clients_per_round: 2, samples: 10, staleness_exponent: 0.5",
+                "'experiment.strategy.staleness_exponent': belongs to mode fedbuff"},
+        BadCase{"negative_staleness_exponent",
+                "mode: fedbuff, clients_per_round: 2, buffer: 2, samples: 10, staleness_exponent: -1",
+                "'experiment.strategy.staleness_exponent': an exponent from 0"},
         BadCase{"unknown_compression", "clients_per_round: 2, samples: 10, compression: {zip: 1}",
                 "'experiment.strategy.compression.zip'"}),
     [](const auto& param_info) { return std::string(param_info.param.name); });

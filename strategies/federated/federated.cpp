@@ -460,7 +460,9 @@ class Federated final : public Strategy {
       }
     }
 
-    void aggregate(const std::vector<std::pair<int, double>>& taken, int round) {
+    // Averages `taken` (client, weight); the weighted sum divided by `denominator`, or by the
+    // weights' sum when 0 (add_weighted_average).
+    void aggregate(const std::vector<std::pair<int, double>>& taken, int round, double denominator = 0) {
       double samples = 0;  // what the averaged updates were trained on
       std::vector<WeightedUpdate> updates;
       for (const auto& [c, w] : taken) {
@@ -468,12 +470,12 @@ class Federated final : public Strategy {
         updates.push_back({c, w, clients_[static_cast<std::size_t>(c)].update});
       }
       averaged_samples_ += samples;
-      average(std::move(updates), samples, round);
+      average(std::move(updates), samples, round, denominator);
     }
 
     // The next model version: the current one plus the weighted average of `updates` (payload
     // mode), after the averaging's cost; `samples` is what they were trained on.
-    void average(std::vector<WeightedUpdate> updates, double samples, int round) {
+    void average(std::vector<WeightedUpdate> updates, double samples, int round, double denominator = 0) {
       if (counts_samples_) rank_.count(core::kSamplesTrained, samples * plan_.local_epochs);
       {
         core::Phase agg(rank_, "aggregate", round);
@@ -482,7 +484,7 @@ class Federated final : public Strategy {
         rank_.compute(core::elementwise("aggregate", elements, s_.model_.dtype, 2, 2));
       }
       std::vector<float> next = versions_.at(version_);
-      if (!next.empty()) add_weighted_average(next, std::move(updates));
+      if (!next.empty()) add_weighted_average(next, std::move(updates), denominator);
       versions_[++version_] = std::move(next);
     }
 
@@ -665,7 +667,7 @@ class Federated final : public Strategy {
             core::Phase mark(rank_, fresh ? core::kTaskUpdate : core::kTaskStale, a, at);
           }
           if (s_.experiment_.payload) check_update(c, client);
-          if (fresh) buffered.emplace_back(c, 1.0);  // FedBuff averages the buffer's deltas
+          if (fresh) buffered.emplace_back(c, plan_.staleness_weight(staleness));
           if (s_.availability_) {
             fill_slots(a, draws);
           } else {
@@ -673,7 +675,8 @@ class Federated final : public Strategy {
             dispatch(next.at(0), a);
           }
         }
-        aggregate(buffered, a);
+        // Nguyen et al.: the sum of the buffer's staleness-scaled updates over its size.
+        aggregate(buffered, a, static_cast<double>(buffered.size()));
       }
     }
 

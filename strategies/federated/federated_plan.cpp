@@ -14,9 +14,9 @@ namespace dmlsim::strategies {
 namespace {
 
 constexpr std::string_view kFields[] = {
-    "type",   "mode",          "clients_per_round", "report_goal", "deadline",
-    "buffer", "max_staleness", "local_epochs",      "samples",     "dropout",
-    "seed",   "compression",   "edge_rounds"};
+    "type",    "mode",          "clients_per_round",  "report_goal",  "deadline",
+    "buffer",  "max_staleness", "staleness_exponent", "local_epochs", "samples",
+    "dropout", "seed",          "compression",        "edge_rounds"};
 
 // `samples: 600`, or per client: `samples: {"0-49": 300, "50-99": 1200}` (every client once).
 std::vector<std::int64_t> read_samples(const core::ConfigNode& node, int clients) {
@@ -79,6 +79,10 @@ std::int64_t FederatedPlan::steps(int client, std::int64_t batch) const {
   return local_epochs * ((n + batch - 1) / batch);
 }
 
+double FederatedPlan::staleness_weight(int staleness) const {
+  return std::pow(1.0 + staleness, -staleness_exponent);
+}
+
 std::uint64_t FederatedPlan::upload_bytes(std::int64_t parameters, std::uint32_t element_bytes) const {
   const double values = compression.top_k > 0 ? std::ceil(compression.top_k * static_cast<double>(parameters))
                                               : static_cast<double>(parameters);
@@ -129,6 +133,7 @@ FederatedPlan read_federated_plan(const core::Experiment& e) {
   if (avg || hierarchical) {  // an aggregator's edge rounds are FedAvg rounds
     only_in("buffer", "fedbuff");
     only_in("max_staleness", "fedbuff");
+    only_in("staleness_exponent", "fedbuff");
     p.report_goal = static_cast<int>(node.integer_in_or("report_goal", 1, p.per_round, p.per_round));
     if (node.has("deadline")) {
       p.deadline = node.duration("deadline");
@@ -141,6 +146,9 @@ FederatedPlan read_federated_plan(const core::Experiment& e) {
       node.fail("mode fedbuff needs 'buffer': how many updates each aggregation takes");
     p.buffer = static_cast<int>(node.integer_in("buffer", 1, 1 << 30));
     p.max_staleness = static_cast<int>(node.integer_in_or("max_staleness", 0, 1 << 30, 1 << 30));
+    p.staleness_exponent = node.number_or("staleness_exponent", 0);
+    if (!(p.staleness_exponent >= 0 && p.staleness_exponent <= 10))
+      node.at("staleness_exponent").fail("an exponent from 0 (equal weights) to 10; FedBuff uses 0.5");
   }
   p.local_epochs = static_cast<int>(node.integer_in_or("local_epochs", 1, 1 << 20, 1));
   p.samples = read_samples(node, p.clients);
@@ -180,11 +188,13 @@ std::optional<double> dropout_point(const FederatedPlan& plan, int client, std::
   return core::unit_interval(core::splitmix64(bits));
 }
 
-void add_weighted_average(std::span<float> model, std::vector<WeightedUpdate> updates) {
+void add_weighted_average(std::span<float> model, std::vector<WeightedUpdate> updates, double denominator) {
   std::sort(updates.begin(), updates.end(),
             [](const WeightedUpdate& a, const WeightedUpdate& b) { return a.key < b.key; });
-  double weights = 0;
-  for (const WeightedUpdate& u : updates) weights += u.weight;
+  double weights = denominator;
+  if (weights == 0) {
+    for (const WeightedUpdate& u : updates) weights += u.weight;
+  }
   if (!(weights > 0)) return;
   for (std::size_t k = 0; k < model.size(); ++k) {
     double sum = 0;

@@ -13,7 +13,10 @@
 //                       server keeps `clients_per_round` clients training at all times, takes
 //                       updates as they come and aggregates every `buffer` of them; an update
 //                       computed on a model more than `max_staleness` aggregations old is discarded.
-//                       One iteration of the run is one aggregation.
+//                       `staleness_exponent: a` weighs an update τ aggregations old by
+//                       (1 + τ)^−a in the average (FedBuff's polynomial staleness scaling, a = 0.5
+//                       in the paper; the default 0 averages equally). One iteration of the run is
+//                       one aggregation.
 //   mode: hierarchical  client-edge-cloud FedAvg (HierFAVG, Liu et al., ICC 2020) on an edge
 //                       platform whose regions have aggregators: each cloud round (an iteration)
 //                       the server sends the model to every region's aggregator; each aggregator
@@ -57,6 +60,7 @@ struct FederatedPlan {
   std::optional<double> deadline;  // fedavg: seconds after the round began
   int buffer = 0;                  // fedbuff: updates per aggregation
   int max_staleness = 0;           // fedbuff
+  double staleness_exponent = 0;   // fedbuff: an update's weight is staleness_weight(τ)
   int local_epochs = 1;
   std::vector<std::int64_t> samples;  // per client
   double dropout = 0;
@@ -67,6 +71,8 @@ struct FederatedPlan {
   int aggregator(int site) const { return clients + site; }
   // Local steps of one task of `client`: epochs × ⌈samples / batch⌉.
   std::int64_t steps(int client, std::int64_t batch) const;
+  // FedBuff's weight of an update computed on a model `staleness` aggregations old: (1 + τ)^−a.
+  double staleness_weight(int staleness) const;
   // Bytes of one uploaded update of `parameters` values of `element_bytes` each.
   std::uint64_t upload_bytes(std::int64_t parameters, std::uint32_t element_bytes) const;
 };
@@ -89,13 +95,16 @@ std::optional<double> dropout_point(const FederatedPlan& plan, int client, std::
 // Payload mode: adds to `model` the average of the updates weighted by their weights (samples),
 // summed in the order of their keys (client ranks, or regions), so that the same updates make the
 // same floats whatever order they arrived in (an aggregator's average is checked against the one
-// its server recomputes). Nothing is added when the weights sum to zero.
+// its server recomputes). The weighted sum is divided by `denominator`, or by the weights' sum when
+// it is 0 (FedBuff divides its staleness-weighted sum by the buffer's size). Nothing is added when
+// the divisor is zero.
 struct WeightedUpdate {
   int key = 0;
   double weight = 0;
   std::span<const float> values;
 };
-void add_weighted_average(std::span<float> model, std::vector<WeightedUpdate> updates);
+void add_weighted_average(std::span<float> model, std::vector<WeightedUpdate> updates,
+                          double denominator = 0);
 
 // A round that can never start: every client idle and none online again (availability traces
 // that end before the run). Throws core::ConfigError naming the platform file.
