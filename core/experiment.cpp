@@ -66,8 +66,8 @@ constexpr std::string_view kSimulationFields[] = {"fidelity", "network", "payloa
 // strategy because the platform must hold every rank before any strategy is built.
 int service_ranks_of(const ConfigNode& strategy, const Platform& platform) {
   const std::string type = strategy.string_or("type", "");
-  if (type == "federated") {  // the server, and in hierarchical FL the regions' aggregators; `ranks:` counts
-                              // the clients
+  if (type == "federated") {
+    // The server, and in hierarchical FL the regions' aggregators; `ranks:` counts the clients.
     const bool hierarchical = strategy.string_or("mode", "fedavg") == "hierarchical";
     return 1 + (hierarchical ? static_cast<int>(platform.aggregator_hosts().size()) : 0);
   }

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <cstring>
 #include <functional>
 #include <limits>
 #include <map>
@@ -304,12 +303,6 @@ class Federated final : public Strategy {
   // to count them. On one path the two finish as one message of 8 bytes more would.
   static constexpr std::uint64_t kWeightBytes = sizeof(double);
 
-  double samples_of(std::span<const int> clients) const {
-    double n = 0;
-    for (const int c : clients) n += static_cast<double>(plan_.samples[static_cast<std::size_t>(c)]);
-    return n;
-  }
-
   // Payload mode: `model` after an edge round of `selected` whose updates are `updates` (one per
   // client, each of the model's size): their average weighted by samples, added.
   void apply_average(std::vector<float>& model, std::span<const int> selected,
@@ -525,8 +518,8 @@ class Federated final : public Strategy {
 
    public:
     // A region's aggregator: for each model the server sends, `edge_rounds` FedAvg rounds over the
-    // region's clients (with the server's selection, report goal, deadline and dropouts), then the
-    // change of the region's model and the samples it averaged go up to the server.
+    // region's clients (with the server's selection, report goal, deadline, dropouts and windows),
+    // then the change of the region's model and the samples it averaged go up to the server.
     void serve_region(int site) {
       counts_samples_ = false;
       std::byte stop_byte{};
