@@ -49,6 +49,7 @@ Table read_compare_csv(const std::filesystem::path& file) {
                          std::stod(f[6]), std::stod(f[8]), f[10]};
     // What communication is not exposed is hidden behind compute (or was waiting, counted exposed).
     const Row& r = table[f[0]][f[1]];
+    EXPECT_TRUE(r.memory_fits.empty() || r.memory_fits == "true" || r.memory_fits == "false") << line;
     EXPECT_GE(r.hidden_share, 0) << line;
     EXPECT_LE(r.hidden_share, r.communication_share + 1e-12) << line;
   }
@@ -113,6 +114,8 @@ TEST(Compare, ShippedExampleRanksAsTheClosedFormsAndOversubscriptionSays) {
     EXPECT_TRUE(std::filesystem::exists(out / "resnet50" / name / "trace.json")) << name;
     // Non-blocking fabric: every run within 0.5 % of its closed form.
     EXPECT_NEAR(row.iteration / row.predicted, 1.0, 0.005) << name;
+    // Data-parallel and parameter servers model no memory per stage: memory_fits is left empty.
+    EXPECT_EQ(row.memory_fits, "") << name;
   }
   // The ranking follows the closed forms for every pair they tell apart by more than 3 % (there
   // are such pairs: tree, the parameter servers and the all-reduces are far apart).

@@ -348,8 +348,10 @@ class Federated final : public Strategy {
           fl_(s.federation(rank)),
           members_(std::move(members)),
           round_phase_(round_phase),
-          clients_(static_cast<std::size_t>(plan_.server() + 1)) {
+          clients_(members_.size()) {
       versions_[0] = std::vector<float>(s.payload_elements(), 1.0F);
+      if (!std::is_sorted(members_.begin(), members_.end()))
+        throw core::BackendError("federated: a server's members must be in rank order");
     }
 
     void run() {
@@ -378,10 +380,21 @@ class Federated final : public Strategy {
           std::count_if(clients_.begin(), clients_.end(), [](const Client& c) { return c.busy; }));
     }
 
+    // The books of member `rank`: members_ is in rank order (the clients, a region's clients or the
+    // aggregators), so that each aggregator keeps books for its own region only.
+    std::size_t member_index(int rank) const {
+      const auto it = std::lower_bound(members_.begin(), members_.end(), rank);
+      if (it == members_.end() || *it != rank)
+        throw core::BackendError(fmt::format("federated: rank {} is not served here", rank));
+      return static_cast<std::size_t>(it - members_.begin());
+    }
+    Client& client_of(int rank) { return clients_[member_index(rank)]; }
+    const Client& client_of(int rank) const { return clients_[member_index(rank)]; }
+
     std::vector<int> idle_clients() const {
       std::vector<int> idle;
       for (const int c : members_) {
-        if (!clients_[static_cast<std::size_t>(c)].busy) idle.push_back(c);
+        if (!client_of(c).busy) idle.push_back(c);
       }
       return idle;
     }
@@ -422,7 +435,7 @@ class Federated final : public Strategy {
 
     // Sends client c the model of `version_`; waits for its update unless it drops out.
     void dispatch(int c, int round) {
-      Client& client = clients_[static_cast<std::size_t>(c)];
+      Client& client = client_of(c);
       // A dropped client's last model may still be on its way (it is abandoning that task).
       if (client.model_send.pending()) sends_.push_back(std::move(client.model_send));
       client.model_send = fl_.isend(c, s_.model_buffer(versions_.at(version_)), kTaskTag);
@@ -460,7 +473,7 @@ class Federated final : public Strategy {
       std::vector<WeightedUpdate> updates;
       for (const auto& [c, w] : taken) {
         samples += static_cast<double>(plan_.samples[static_cast<std::size_t>(c)]);
-        updates.push_back({c, w, clients_[static_cast<std::size_t>(c)].update});
+        updates.push_back({c, w, client_of(c).update});
       }
       averaged_samples_ += samples;
       average(std::move(updates), samples, round, denominator);
@@ -589,7 +602,7 @@ class Federated final : public Strategy {
     // request of its task, which can never complete now, is withdrawn.
     int handle(std::size_t i, int r) {
       const auto [c, kind] = inbox_.take(i);
-      Client& client = clients_[static_cast<std::size_t>(c)];
+      Client& client = client_of(c);
       client.busy = false;
       // It answered, so it has the model: the send is complete and the wait returns at once. (Sends
       // left untested pile up in SimGrid's books and make long runs quadratic: 10 clients for 4 000
@@ -641,7 +654,7 @@ class Federated final : public Strategy {
             continue;
           }
           const auto [c, kind] = inbox_.take(*got);
-          Client& client = clients_[static_cast<std::size_t>(c)];
+          Client& client = client_of(c);
           client.busy = false;
           if (s_.availability_) {
             if (client.model_send.pending()) rank_.wait(client.model_send);
@@ -719,7 +732,7 @@ class Federated final : public Strategy {
     core::Communicator fl_;
     std::vector<int> members_;
     std::string_view round_phase_;
-    std::vector<Client> clients_;  // by rank
+    std::vector<Client> clients_;  // one per member, in members_' order
     double averaged_samples_ = 0;  // an aggregator's, since its cloud round began
     bool counts_samples_ = true;   // the server counts what it averages; an aggregator tells it
     Inbox inbox_;
