@@ -66,6 +66,7 @@ int run_real(const RunArgs& args, const core::Experiment& experiment, const std:
   if (!args.hostfile.empty()) {
     launch.hostfile = args.hostfile;
   } else if (!args.local) {
+    real::check_testbed_platform(experiment.platform);
     if (args.testbed.empty()) {
       temporary.emplace(fmt::format("r{}", getpid() % 100000));  // unique: runs may go on side by side
       launch.testbed = temporary->up(experiment.platform, sibling_executable("dmlsim-delayline"));

@@ -28,10 +28,17 @@ int testbed_command(const TestbedArgs& args) {
                                    ? fmt::format("{} up, {} down", core::format_bandwidth(h.link.up()),
                                                  core::format_bandwidth(h.link.down()))
                                    : core::format_bandwidth(h.link.bandwidth) + " each way";
-      std::cout << fmt::format("  {:<16} {:<14} {}, {}\n", h.netns, h.address, rate,
+      std::string where;
+      if (!h.site.empty()) {
+        where = fmt::format(", in {}", h.site);
+        if (h.site_exit_latency > 0)
+          where += fmt::format(" (+{} to hosts outside it)", core::format_duration(h.site_exit_latency));
+      }
+      std::cout << fmt::format("  {:<16} {:<14} {}, {}{}\n", h.netns, h.address, rate,
                                h.added_latency > 0
                                    ? core::format_duration(h.added_latency) + " added latency each way"
-                                   : "no added latency (the machine's own)");
+                                   : "no added latency (the machine's own)",
+                               where);
     }
     std::cout << fmt::format("  hostfile {}, rsh agent {}\n", t.hostfile().string(), t.rsh_agent().string());
     return 0;

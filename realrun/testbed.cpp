@@ -43,6 +43,21 @@ std::string link_prefix(const std::string& name) {
 std::string bridge_name(const std::string& name) {
   return fmt::format("dm{}br", name);
 }
+// A site (a region of an edge platform) has a switch of its own, a bridge joined to the core
+// bridge by a veth pair: its end in the site's bridge carries the site's uplink, its end in the
+// core bridge the downlink.
+// The kinds of numbered interfaces a testbed makes: hosts' veth ends outside (h) and inside (p)
+// their namespace, sites' bridges (s) and their uplink (u) and downlink (c) veth ends.
+constexpr const char* kLinkKinds[] = {"h", "p", "s", "u", "c"};
+std::string site_bridge_name(const std::string& name, int site) {
+  return fmt::format("dm{}s{}", name, site);
+}
+std::string site_uplink_name(const std::string& name, int site) {
+  return fmt::format("dm{}u{}", name, site);
+}
+std::string site_downlink_name(const std::string& name, int site) {
+  return fmt::format("dm{}c{}", name, site);
+}
 
 // Whether `s` is `prefix` followed by a host number: dmlsim-tb-h3 (a namespace, its /tmp directory)
 // or dmtbh3 (a veth) belongs to testbed "tb", dmlsim-tb1-h3 does not.
@@ -191,7 +206,9 @@ void save(const Testbed& t, const std::vector<int>& helper_pids) {
                           {"bandwidth", h.link.bandwidth},
                           {"up_bandwidth", h.link.up_bandwidth},
                           {"latency", h.link.latency},
-                          {"added_latency", h.added_latency}});
+                          {"added_latency", h.added_latency},
+                          {"site", h.site},
+                          {"site_exit_latency", h.site_exit_latency}});
   }
   std::ofstream(t.state_dir / "testbed.json") << j.dump(2) << "\n";
   std::ofstream hostfile(t.hostfile());
@@ -208,17 +225,25 @@ void check_testbed_name(const std::string& name) {
     throw core::ConfigError(fmt::format("testbed name '{}': use 1 to 6 lower-case letters or digits", name));
 }
 
+void check_testbed_platform(const core::Platform& p) {
+  (void)testbed_host_link(p, 0);  // the topology
+  if (p.host_count() > kMaxTestbedHosts) {
+    throw core::ConfigError(fmt::format(
+        "{}: platform '{}' has {} hosts; the testbed builds at most {} (a network namespace and a "
+        "process each, all on this machine's cores)",
+        p.source, p.name, p.host_count(), kMaxTestbedHosts));
+  }
+}
+
 core::LinkSpec testbed_host_link(const core::Platform& p, int host) {
-  if (const auto* s = std::get_if<core::StarTopology>(&p.topology); s && s->sites.empty())
-    return s->link_of(host);
+  if (const auto* s = std::get_if<core::StarTopology>(&p.topology)) return s->link_of(host);
   if (const auto* f = std::get_if<core::FatTreeTopology>(&p.topology); f && f->tree.leaves == 1) {
     return f->host_link_of(host);
   }
-  throw core::ConfigError(fmt::format(
-      "{}: field 'platform.topology': the testbed builds one switch of hosts (a star, "
-      "or a one-leaf fat-tree); '{}'{} is not one",
-      p.source, p.topology_name(),
-      std::holds_alternative<core::StarTopology>(p.topology) ? " with regional aggregators" : ""));
+  throw core::ConfigError(
+      fmt::format("{}: field 'platform.topology': the testbed builds one switch of hosts (a star, an edge "
+                  "platform, or a one-leaf fat-tree); '{}' is not one",
+                  p.source, p.topology_name()));
 }
 
 bool testbed_supported(std::string* why) {
@@ -283,6 +308,7 @@ std::vector<std::string> testbed_status(const std::string& name) {
 
 Testbed testbed_up(const core::Platform& platform, const std::string& name, const fs::path& delay_line) {
   check_testbed_name(name);
+  check_testbed_platform(platform);
   std::string why;
   if (!testbed_supported(&why)) throw core::BackendError("testbed: " + why);
   testbed_down(name);  // idempotent: start from nothing
@@ -310,9 +336,30 @@ Testbed testbed_up(const core::Platform& platform, const std::string& name, cons
     run({"ip", "addr", "add", bridge_address(octet) + "/16", "dev", bridge});
     subnet_lock.reset();  // the subnet is taken now: `ip addr` shows it to the next one
     run({"ip", "link", "set", bridge, "up"});
+    const auto* star = std::get_if<core::StarTopology>(&platform.topology);
+    const std::vector<core::StarTopology::Site> no_sites;
+    const std::vector<core::StarTopology::Site>& sites = star ? star->sites : no_sites;
+    for (int k = 0; k < static_cast<int>(sites.size()); ++k) {
+      const core::LinkSpec& wan = sites[static_cast<std::size_t>(k)].uplink;
+      const std::string site_bridge = site_bridge_name(name, k), uplink = site_uplink_name(name, k),
+                        downlink = site_downlink_name(name, k);
+      run({"ip", "link", "add", site_bridge, "type", "bridge"});
+      run({"ip", "link", "add", uplink, "type", "veth", "peer", "name", downlink});
+      run({"ip", "link", "set", uplink, "master", site_bridge});
+      run({"ip", "link", "set", downlink, "master", bridge});
+      for (const std::string& link : {site_bridge, uplink, downlink}) run({"ip", "link", "set", link, "up"});
+      run(tbf(uplink, wan.up()));
+      run(tbf(downlink, wan.down()));
+    }
+    const auto site_of = [&](int host) { return star ? star->site(host) : -1; };
     for (int i = 0; i < platform.host_count(); ++i) {
-      TestbedHost h{netns_prefix(name) + std::to_string(i), host_address(octet, i),
-                    testbed_host_link(platform, i)};
+      TestbedHost h{netns_prefix(name) + std::to_string(i),
+                    host_address(octet, i),
+                    testbed_host_link(platform, i),
+                    0,
+                    "",
+                    0};
+      const int site = site_of(i);
       const std::string outside = fmt::format("{}h{}", link_prefix(name), i);
       const std::string inside = fmt::format("{}p{}", link_prefix(name), i);
       run({"ip", "netns", "add", h.netns});
@@ -328,28 +375,61 @@ Testbed testbed_up(const core::Platform& platform, const std::string& name, cons
       // Nor does it hold acknowledgements back: delayed ACKs stall a sender that waits for one by
       // the kernel's ACK timer (~4 ms), which turns a 64 KiB ping-pong into 8 ms.
       run(in_netns(h.netns, {"ip", "route", "replace", t.subnet, "dev", "eth0", "quickack", "1"}));
-      run({"ip", "link", "set", outside, "master", bridge});
+      run({"ip", "link", "set", outside, "master", site < 0 ? bridge : site_bridge_name(name, site)});
       run({"ip", "link", "set", outside, "up"});
       // The host's uplink is what leaves eth0; its downlink is what the bridge sends into it.
       run(in_netns(h.netns, tbf("eth0", h.link.up())));
       run(tbf(outside, h.link.down()));
-      if (h.link.latency >= kMinimumAddedLatency) {
-        // Each direction crosses the sender's and the receiver's link: delay both ways by L.
-        for (const char* chain : {"OUTPUT", "INPUT"}) {
-          run(in_netns(h.netns, {"iptables", "-A", chain, std::string(chain) == "OUTPUT" ? "-o" : "-i",
-                                 "eth0", "-j", "NFQUEUE", "--queue-num", "0"}));
-        }
+      // Each direction crosses the sender's and the receiver's link: each host delays what it
+      // sends and what it receives by its link's latency L (a small L is the machine's own). A host
+      // in a site delays its traffic with hosts outside the site by the site's WAN latency more,
+      // both ways: a path leaving one site and entering another then pays both sites' WAN
+      // latencies once, as in the platform.
+      const double near = h.link.latency >= kMinimumAddedLatency ? h.link.latency : 0.0;
+      const double far = near + (site < 0 ? 0.0 : sites[static_cast<std::size_t>(site)].uplink.latency);
+      const auto add_delay_line = [&](int queue, double delay) {
         core::SpawnOptions options;
-        options.log = (t.state_dir / (h.netns + ".delayline.log")).string();
-        core::ChildProcess helper =
-            core::ChildProcess::spawn("ip",
-                                      {"netns", "exec", h.netns, delay_line.string(), "--queue", "0",
-                                       "--delay-us", fmt::format("{:.0f}", h.link.latency * 1e6)},
-                                      options);
+        options.log = (t.state_dir / fmt::format("{}.delayline{}.log", h.netns, queue)).string();
+        core::ChildProcess helper = core::ChildProcess::spawn(
+            "ip",
+            {"netns", "exec", h.netns, delay_line.string(), "--queue", std::to_string(queue), "--delay-us",
+             fmt::format("{:.0f}", delay * 1e6)},
+            options);
         helpers.push_back(helper.pid());
         delay_lines.push_back({h.netns, options.log, std::move(helper)});
-        h.added_latency = h.link.latency;
+      };
+      const auto delay_rule = [&](const std::string& chain, std::vector<std::string> match, double delay,
+                                  int queue) {
+        std::vector<std::string> rule{"iptables", "-A", chain, chain == "OUTPUT" ? "-o" : "-i", "eth0"};
+        rule.insert(rule.end(), match.begin(), match.end());
+        if (delay >= kMinimumAddedLatency) {
+          rule.insert(rule.end(), {"-j", "NFQUEUE", "--queue-num", std::to_string(queue)});
+        } else {
+          rule.insert(rule.end(), {"-j", "ACCEPT"});
+        }
+        run(in_netns(h.netns, rule));
+      };
+      if (far != near) {  // the site's hosts first, at L; everyone else at L + WAN latency
+        for (int j = 0; j < platform.host_count(); ++j) {
+          if (j == i || site_of(j) != site) continue;
+          delay_rule("OUTPUT", {"-d", host_address(octet, j)}, near, 0);
+          delay_rule("INPUT", {"-s", host_address(octet, j)}, near, 0);
+        }
+        if (far >= kMinimumAddedLatency) {
+          delay_rule("OUTPUT", {}, far, 1);
+          delay_rule("INPUT", {}, far, 1);
+          add_delay_line(1, far);
+          h.site_exit_latency = far - near;
+        }
+      } else if (near >= kMinimumAddedLatency) {
+        delay_rule("OUTPUT", {}, near, 0);
+        delay_rule("INPUT", {}, near, 0);
       }
+      if (near >= kMinimumAddedLatency) {
+        add_delay_line(0, near);
+        h.added_latency = near;
+      }
+      if (site >= 0) h.site = sites[static_cast<std::size_t>(site)].name;
       t.hosts.push_back(h);
     }
     write_rsh_agent(t);
@@ -387,7 +467,9 @@ Testbed testbed_load(const std::string& name) {
         {h["netns"].get<std::string>(),
          h["address"].get<std::string>(),
          {h["bandwidth"].get<double>(), h["latency"].get<double>(), h.value("up_bandwidth", 0.0)},
-         h["added_latency"].get<double>()});
+         h["added_latency"].get<double>(),
+         h.value("site", std::string()),
+         h.value("site_exit_latency", 0.0)});
   }
   return t;
 }
@@ -395,7 +477,9 @@ Testbed testbed_load(const std::string& name) {
 // Exactly this testbed's links: a plain prefix match would take testbed "tb1"'s for testbed "tb"'s.
 bool testbed_owns_link(const std::string& name, const std::string& link) {
   const std::string prefix = link_prefix(name);
-  return link == bridge_name(name) || is_numbered(link, prefix + "h") || is_numbered(link, prefix + "p");
+  return link == bridge_name(name) ||
+         std::any_of(std::begin(kLinkKinds), std::end(kLinkKinds),
+                     [&](const char* kind) { return is_numbered(link, prefix + kind); });
 }
 
 TemporaryTestbed::TemporaryTestbed(std::string name)

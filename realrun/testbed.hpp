@@ -3,10 +3,12 @@
 // small platform, a veth pair from each into one bridge, both directions rate-shaped with tbf to
 // the host's link bandwidth, latency added by a userspace delay line on an NFQUEUE (this kernel
 // has no netem), and what mpirun needs to start one rank per namespace (a hostfile and an rsh
-// agent that enters the namespace). Only addresses of its own namespaces are used (a free /16 of
-// 10.77.0.0-10.126.255.255 per testbed, so several can coexist).
-// Needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN). `up` is idempotent; `down` removes every namespace,
-// link, rule and helper process it made, also after a failed or killed run.
+// agent that enters the namespace). An edge platform's regions with aggregators (sites) get a
+// bridge each, joined to the core bridge by a veth pair shaped to the region's WAN bandwidth; its
+// hosts add the WAN latency to their traffic with hosts outside the site. Only addresses of its own
+// namespaces are used (a free /16 of 10.77.0.0-10.126.255.255 per testbed, so several can coexist). Needs
+// root (CAP_NET_ADMIN, CAP_SYS_ADMIN). `up` is idempotent; `down` removes every namespace, link, rule and
+// helper process it made, also after a failed or killed run.
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -17,10 +19,12 @@
 namespace dmlsim::real {
 
 struct TestbedHost {
-  std::string netns;         // e.g. dmlsim-tb-h0
-  std::string address;       // e.g. 10.77.0.10
-  core::LinkSpec link;       // what it is shaped to
-  double added_latency = 0;  // what the delay line adds each way (0: the machine's own latency)
+  std::string netns;             // e.g. dmlsim-tb-h0
+  std::string address;           // e.g. 10.77.0.10
+  core::LinkSpec link;           // what it is shaped to
+  double added_latency = 0;      // what the delay line adds each way (0: the machine's own latency)
+  std::string site;              // its site's name ("region eu") on an edge platform with regions
+  double site_exit_latency = 0;  // what is added beyond added_latency to hosts outside its site
 };
 
 struct Testbed {
@@ -33,9 +37,16 @@ struct Testbed {
   std::filesystem::path rsh_agent() const { return state_dir / "rsh-agent.sh"; }
 };
 
-// The link host `host` of `platform` gets on its testbed: a star's, or a one-leaf fat-tree's host
-// link (with its `host_links` exception). ConfigError, naming the field, for any other topology.
+// The link host `host` of `platform` gets on its testbed: a star's (an edge platform's access
+// link), or a one-leaf fat-tree's host link (with its `host_links` exception). ConfigError, naming
+// the field, for any other topology.
 core::LinkSpec testbed_host_link(const core::Platform& platform, int host);
+
+// The most hosts a testbed builds.
+constexpr int kMaxTestbedHosts = 64;
+// ConfigError, naming the platform's file, unless the testbed can build `platform`: its topology
+// (testbed_host_link) and at most kMaxTestbedHosts hosts.
+void check_testbed_platform(const core::Platform& platform);
 
 // Whether this process may build a testbed (root with network namespaces available); if not,
 // `why` says what is missing.
@@ -72,8 +83,9 @@ class TemporaryTestbed {
   core::InterruptCleanup on_interrupt_;
 };
 
-// Whether network interface `link` belongs to testbed `name` (its bridge dm<name>br and veths
-// dm<name>h<i>, dm<name>p<i>): `down` of testbed "tb" must leave testbed "tb1" alone.
+// Whether network interface `link` belongs to testbed `name` (its bridge dm<name>br, veths
+// dm<name>h<i>, dm<name>p<i>, sites' bridges dm<name>s<k> and veths dm<name>u<k>, dm<name>c<k>):
+// `down` of testbed "tb" must leave testbed "tb1" alone.
 bool testbed_owns_link(const std::string& name, const std::string& link);
 
 }  // namespace dmlsim::real

@@ -556,6 +556,9 @@ TEST(Cli, RealRunArgumentsAreCheckedBeforeAnythingStarts) {
   write_file(scratch / "platform.yaml", kPlatform);
   write_file(scratch / "e.yaml", kExperiment);
   write_file(scratch / "elastic.yaml", with(kExperiment, "type: data-parallel", "type: elastic"));
+  write_file(scratch / "fat-tree.yaml",
+             "experiment:\n  platform: " + (testing::source_dir() / "platforms/fat-tree-32.yaml").string() +
+                 "\n  strategy: {type: collective, size: 1MiB}\n");
   write_file(scratch / "model.yaml", "model: {type: mlp, widths: [8, 8], batch: 1}\n");
   write_file(scratch / "suite.yaml",
              "suite:\n  platform: platform.yaml\n  calibration_model: model.yaml\n  cases:\n"
@@ -582,8 +585,11 @@ TEST(Cli, RealRunArgumentsAreCheckedBeforeAnythingStarts) {
        "elastic.yaml:7: field 'experiment.strategy.type': elastic runs in the simulator only so far"},
       {{"run", (testing::source_dir() / "experiments/federated-phones-hierarchical.yaml").string(),
         "--backend", "real", "--out", out},
-       "edge-phones-1000-regional.yaml: field 'platform.topology': the testbed builds one switch of hosts (a "
-       "star, or a one-leaf fat-tree); 'edge' with regional aggregators is not one"},
+       "edge-phones-1000-regional.yaml: platform 'edge-phones-1000-regional' has 1003 hosts; the testbed "
+       "builds at most 64"},
+      {{"run", (scratch / "fat-tree.yaml").string(), "--backend", "real", "--out", out},
+       "fat-tree-32.yaml: field 'platform.topology': the testbed builds one switch of hosts (a star, an "
+       "edge platform, or a one-leaf fat-tree); 'fat-tree' is not one"},
       {{"calibrate", (scratch / "platform.yaml").string(), "--network-only", "--max-size", "1MiB", "--out",
         out},
        "--max-size 1MiB: must be at least 4MiB"},

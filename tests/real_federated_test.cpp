@@ -59,6 +59,33 @@ TEST(RealFederated, FedAvgMovesTheSameUpdatesAsSimulated) {
   testing::expect_same_events_as_simulated(scratch / "e.yaml", scratch / "out", 5, scratch);
 }
 
+// Hierarchical FL (two regions, an aggregator each): the aggregators' edge rounds and the server's
+// cloud rounds move the updates the simulator moves, each checked against the version it trained on.
+TEST(RealFederated, HierarchicalRoundsMoveTheSameUpdatesAsSimulated) {
+  ScratchDir scratch("real-hfl");
+  write_file(scratch / "e.yaml", R"(experiment:
+  platform:
+    topology: edge
+    server: {link: {bandwidth: 1Gbps, latency: 50us}, device: cpu}
+    regions:
+      north: {wan: {bandwidth: 100Mbps, latency: 2ms}, aggregator: {link: {bandwidth: 1Gbps, latency: 50us}, device: cpu}}
+      south: {wan: {bandwidth: 50Mbps, latency: 5ms}, aggregator: {link: {bandwidth: 1Gbps, latency: 50us}, device: cpu}}
+    classes:
+      fast: {count: 2, link: {down: 400Mbps, up: 200Mbps, latency: 50us}, device: cpu, region: north}
+      slow: {count: 2, link: {down: 100Mbps, up: 20Mbps, latency: 1ms}, device: cpu, region: south}
+  model: {type: mlp, widths: [64, 128, 10], batch: 8, dtype: fp32}
+  iterations: 3
+  strategy: {type: federated, mode: hierarchical, clients_per_round: 1, edge_rounds: 2, samples: 64, seed: 1}
+  simulation: {payload: true, trace: phases}
+)");
+  const auto r = run_dmlsim({"run", (scratch / "e.yaml").string(), "--backend", "real", "--local",
+                             "--timeout", "120", "--out", (scratch / "out").string()},
+                            scratch);
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  EXPECT_EQ(testing::read_json(scratch / "out" / "summary.json")["iterations_s"].size(), 3u);
+  testing::expect_same_events_as_simulated(scratch / "e.yaml", scratch / "out", 7, scratch);
+}
+
 // Client 3 holds 50 times the samples of the others and computes 300 times slower (at least
 // 400 steps × 5 µs × 300 = 0.6 s) and misses the 0.3 s deadline: round 0, which selected every
 // client, lasts to the deadline; its update arrives late — taken, checked against the older model

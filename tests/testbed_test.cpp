@@ -22,9 +22,10 @@ using testing::write_file;
 // `down` finds a testbed's interfaces by name: exactly its own, not those of a testbed whose name
 // starts the same (runs' temporary testbeds "r123" and "r1234" may exist side by side).
 TEST(Testbed, DownTakesOnlyItsOwnLinks) {
-  for (const char* own : {"dmtbbr", "dmtbh0", "dmtbp0", "dmtbh12", "dmtbp3"})
+  for (const char* own : {"dmtbbr", "dmtbh0", "dmtbp0", "dmtbh12", "dmtbp3", "dmtbs0", "dmtbu1", "dmtbc12"})
     EXPECT_TRUE(real::testbed_owns_link("tb", own)) << own;
-  for (const char* other : {"dmtb1br", "dmtb1h0", "dmtb1p0", "dmtbhh0", "dmtbh", "dmtbx0", "eth0", "dmtb"})
+  for (const char* other :
+       {"dmtb1br", "dmtb1h0", "dmtb1p0", "dmtbhh0", "dmtbh", "dmtbx0", "eth0", "dmtb", "dmtb1s0", "dmtbsh0"})
     EXPECT_FALSE(real::testbed_owns_link("tb", other)) << other;
 }
 
@@ -291,6 +292,82 @@ TEST(Testbed, AnInterruptedRunLeavesNothing) {
   EXPECT_FALSE(std::filesystem::exists(scratch / "out"));
   EXPECT_EQ(work_dir, "clean") << "the run's work directory";
   EXPECT_EQ(leftovers(name), "");
+}
+
+// The minimum round trip of three pings from host `from` to host `to` of testbed `name`, in ms. -U
+// times it in user space (see ComesUpShapedAndGoesDownCompletely).
+double ping_ms(const std::string& name, int from, int to) {
+  const nlohmann::json t = testing::read_json("/run/dmlsim/testbed-" + name + "/testbed.json");
+  const std::string ping = testing::read_file_of_command(
+      fmt::format("ip netns exec {} ping -U -c 3 -i 0.2 -q {}", t["hosts"][from]["netns"].get<std::string>(),
+                  t["hosts"][to]["address"].get<std::string>()));
+  const std::size_t at = ping.find("rtt min/avg/max");
+  if (at == std::string::npos) {
+    ADD_FAILURE() << ping;
+    return 0;
+  }
+  return std::stod(ping.substr(ping.find('=', at) + 2));
+}
+
+// An edge platform with regional aggregators (hierarchical FL): each region is a switch of its own
+// behind its WAN link, shaped each way; a path out of a region pays the region's WAN latency, one
+// between two regions both; and hierarchical FedAvg runs on it for real, moving the updates the
+// simulator moves.
+TEST(Testbed, ARegionWithAnAggregatorIsASwitchBehindItsWanLink) {
+  DMLSIM_REQUIRE_ROOT();
+  ScratchDir scratch("testbed-regions");
+  TestbedGuard guard{"tr"};
+  // Hosts: 0 (north), 1 (south), the aggregators 2 (north) and 3 (south), the server 4.
+  write_file(scratch / "platform.yaml", R"(platform:
+  topology: edge
+  server: {link: {bandwidth: 1Gbps, latency: 10us}, device: cpu}
+  regions:
+    north: {wan: {bandwidth: 100Mbps, latency: 2ms}, aggregator: {link: {bandwidth: 1Gbps, latency: 10us}, device: cpu}}
+    south: {wan: {bandwidth: 50Mbps, latency: 3ms}, aggregator: {link: {bandwidth: 1Gbps, latency: 10us}, device: cpu}}
+  classes:
+    fast: {count: 1, link: {down: 400Mbps, up: 200Mbps, latency: 10us}, device: cpu, region: north}
+    slow: {count: 1, link: {down: 100Mbps, up: 20Mbps, latency: 1ms}, device: cpu, region: south}
+)");
+  const auto up =
+      run_dmlsim({"testbed", "up", (scratch / "platform.yaml").string(), "--name", "tr"}, scratch);
+  ASSERT_EQ(up.exit_code, 0) << up.err;
+  EXPECT_NE(up.out.find("in region south (+3 ms to hosts outside it)"), std::string::npos) << up.out;
+  EXPECT_NE(testing::read_file_of_command("ip -o link show dmtrh0").find("master dmtrs0"), std::string::npos);
+  EXPECT_NE(testing::read_file_of_command("ip -o link show dmtrh3").find("master dmtrs1"), std::string::npos);
+  EXPECT_NE(testing::read_file_of_command("ip -o link show dmtrh4").find("master dmtrbr"), std::string::npos);
+  for (const auto& [device, rate] : std::vector<std::pair<std::string, std::string>>{
+           {"dmtru0", "100Mbit"}, {"dmtrc0", "100Mbit"}, {"dmtru1", "50Mbit"}, {"dmtrc1", "50Mbit"}}) {
+    const std::string qdisc = testing::read_file_of_command("tc qdisc show dev " + device);
+    EXPECT_NE(qdisc.find("rate " + rate), std::string::npos) << device << ": " << qdisc;
+  }
+  // Round trips: inside north nothing is added; north → server 2 × 2 ms; south's client to its
+  // aggregator 2 × 1 ms; north → south 2 × (2 + 3 + 1) ms.
+  EXPECT_LT(ping_ms("tr", 0, 2), 1.0);
+  const double north_to_server = ping_ms("tr", 0, 4);
+  EXPECT_GT(north_to_server, 4.0);
+  EXPECT_LT(north_to_server, 5.0);
+  const double south_inside = ping_ms("tr", 1, 3);
+  EXPECT_GT(south_inside, 2.0);
+  EXPECT_LT(south_inside, 3.0);
+  const double across = ping_ms("tr", 0, 1);
+  EXPECT_GT(across, 12.0);
+  EXPECT_LT(across, 13.0);
+
+  write_file(scratch / "e.yaml", R"(experiment:
+  platform: platform.yaml
+  model: {type: mlp, widths: [64, 128, 10], batch: 8, dtype: fp32}
+  iterations: 3
+  strategy: {type: federated, mode: hierarchical, clients_per_round: 1, edge_rounds: 2, samples: 64, seed: 1}
+  simulation: {payload: true, trace: phases}
+)");
+  const auto real = run_dmlsim({"run", (scratch / "e.yaml").string(), "--backend", "real", "--testbed", "tr",
+                                "--timeout", "120", "--out", (scratch / "real").string()},
+                               scratch);
+  ASSERT_EQ(real.exit_code, 0) << real.err << real.out;
+  testing::expect_same_events_as_simulated(scratch / "e.yaml", scratch / "real", 5, scratch);
+
+  ASSERT_EQ(run_dmlsim({"testbed", "down", "--name", "tr"}, scratch).exit_code, 0);
+  EXPECT_EQ(leftovers("tr"), "");
 }
 
 // `dmlsim sweep` under mpirun across the testbed's hosts (the testbed as a cluster): the ranks split
