@@ -161,7 +161,7 @@ Experiment parse_experiment(const ConfigNode& node, const FieldHomes& strategy_f
   // An edge platform's server (and aggregators) are hosts of their own, after its clients: the
   // clients are the hosts left for training ranks, and the service ranks go to the last hosts.
   const int aggregators = static_cast<int>(e.platform.aggregator_hosts().size());
-  const bool edge = federated && !e.platform.host_classes.empty();
+  const bool edge = federated && (!e.platform.host_classes.empty() || aggregators > 0);
   const int room = edge ? hosts - 1 - aggregators : hosts - e.service_ranks;  // hosts left for training ranks
   if (room < 1) {
     (strategy.has("servers") ? strategy.at("servers") : strategy)
@@ -180,8 +180,9 @@ Experiment parse_experiment(const ConfigNode& node, const FieldHomes& strategy_f
     const std::int64_t n = ranks->as_int();
     if (n < 1) ranks->fail(fmt::format("{} ranks: at least one rank must train", n));
     if (edge && n > room) {
-      ranks->fail(fmt::format("{} clients, but edge platform '{}' has {} (the counts of its classes)", n,
-                              e.platform.name, room));
+      ranks->fail(fmt::format("{} clients, but edge platform '{}' has {} ({})", n, e.platform.name, room,
+                              e.platform.host_classes.empty() ? "its hosts less the server and aggregators"
+                                                              : "the counts of its classes"));
     }
     if (n > room && e.service_ranks == 0) {
       ranks->fail(fmt::format("{} ranks do not fit platform '{}' with {} hosts (one rank per host)", n,

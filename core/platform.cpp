@@ -20,8 +20,9 @@ constexpr std::int64_t kMaxHosts = 1 << 20;
 
 // The fields of each topology.
 constexpr std::string_view kStarFields[] = {
-    "name",         "topology",          "hosts",  "link", "host_links", "device", "host_devices", "tcp_acks",
-    "shared_cores", "collective_launch", "sources"};
+    "name",    "topology",     "hosts",    "link",         "host_links",
+    "device",  "host_devices", "tcp_acks", "shared_cores", "collective_launch",
+    "sources", "sites"};
 constexpr std::string_view kFatTreeFields[] = {
     "name",      "topology",     "hosts",      "hosts_per_leaf",    "spines",
     "host_link", "host_links",   "spine_link", "oversubscription",  "spine_latency",
@@ -117,6 +118,34 @@ HostLinks parse_host_links(const ConfigNode& node, int hosts) {
 const LinkSpec& link_in(const HostLinks& links, const LinkSpec& fallback, int host) {
   const auto it = links.find(host);
   return it == links.end() ? fallback : it->second;
+}
+
+// A star's `sites:` — name → {uplink, hosts: [...], aggregator}: switches of their own behind an
+// uplink to the core switch (an edge platform's regions, as `dmlsim calibrate` writes them).
+void parse_star_sites(const ConfigNode& node, StarTopology& s) {
+  const auto field = node.find("sites");
+  if (!field) return;
+  if (!field->is_map()) field->fail("expected a mapping of site name to {uplink, hosts, aggregator}");
+  s.site_of.assign(static_cast<std::size_t>(s.hosts), -1);
+  for (const std::string& name : field->keys()) {
+    const ConfigNode site = field->at(name);
+    site.expect_only({"uplink", "hosts", "aggregator"});
+    const int index = static_cast<int>(s.sites.size());
+    for (const ConfigNode& h : site.at("hosts").items()) {
+      const std::int64_t host = h.as_int();
+      if (host < 0 || host >= s.hosts)
+        h.fail(fmt::format("host {} does not exist (the star has {})", host, s.hosts));
+      int& of = s.site_of[static_cast<std::size_t>(host)];
+      if (of >= 0)
+        h.fail(
+            fmt::format("host {} is in site '{}' already", host, s.sites[static_cast<std::size_t>(of)].name));
+      of = index;
+    }
+    const std::int64_t aggregator = site.integer("aggregator");
+    if (aggregator < 0 || aggregator >= s.hosts || s.site_of[static_cast<std::size_t>(aggregator)] != index)
+      site.at("aggregator").fail(fmt::format("host {} is not one of the site's hosts", aggregator));
+    s.sites.push_back({name, parse_link(site.at("uplink")), static_cast<int>(aggregator)});
+  }
 }
 
 }  // namespace
@@ -258,6 +287,20 @@ std::string describe_tree(const FatTreeSpec& t, std::string_view members) {
 
 namespace {
 
+// "; sites: region eu (hosts 0, 1, 4; uplink 1 Gbps / 10 ms; aggregator 4), ..."
+std::string describe_sites(const StarTopology& t) {
+  std::string out;
+  for (std::size_t k = 0; k < t.sites.size(); ++k) {
+    std::string hosts;
+    for (int h = 0; h < t.hosts; ++h) {
+      if (t.site(h) == static_cast<int>(k)) hosts += fmt::format("{}{}", hosts.empty() ? "" : ", ", h);
+    }
+    out += fmt::format("{}{} (hosts {}; uplink {}; aggregator {})", out.empty() ? "; sites: " : ", ",
+                       t.sites[k].name, hosts, describe_link(t.sites[k].uplink), t.sites[k].aggregator);
+  }
+  return out;
+}
+
 // "edge of 1000 clients in 2 classes: phone-4g ×600 (5 Mbps up, 20 Mbps down / 40 ms, region eu),
 // ...; server link 10 Gbps / 1 ms"
 std::string describe_edge(const Platform& p, const StarTopology& t) {
@@ -284,8 +327,8 @@ std::string Platform::describe() const {
       Overloaded{
           [this](const StarTopology& t) {
             if (!host_classes.empty()) return describe_edge(*this, t);
-            return fmt::format("star of {} hosts, links {}{}{}", t.hosts, describe_link(t.link),
-                               describe_exceptions(t.host_links),
+            return fmt::format("star of {} hosts, links {}{}{}{}", t.hosts, describe_link(t.link),
+                               describe_exceptions(t.host_links), describe_sites(t),
                                shared_cores > 0 ? fmt::format(", sharing {} cores", shared_cores) : "");
           },
           [](const FatTreeTopology& t) {
@@ -468,6 +511,7 @@ Platform parse_platform(const ConfigNode& node) {
     s.hosts = static_cast<int>(node.integer_in("hosts", 1, kMaxHosts));
     s.link = parse_link(node.at("link"));
     s.host_links = parse_host_links(node, s.hosts);
+    parse_star_sites(node, s);
     p.topology = s;
   } else if (type == "fat-tree") {
     node.expect_only(kFatTreeFields);

@@ -96,6 +96,26 @@ platform:
   device: cpu)"),
             "p.yaml:6: field 'platform.host_links.first': key 'first': keys are host numbers or ranges such "
             "as 4-7");
+  const std::string star =
+      "platform:\n  topology: star\n  hosts: 4\n  link: {bandwidth: 10Gbps, latency: 1us}\n"
+      "  device: cpu\n  sites:\n";
+  EXPECT_EQ(
+      message(star + "    eu: {uplink: {bandwidth: 1Gbps, latency: 1ms}, hosts: [0, 4], aggregator: 0}"),
+      "p.yaml:7: field 'platform.sites.eu.hosts[1]': host 4 does not exist (the star has 4)");
+  EXPECT_EQ(
+      message(star + "    eu: {uplink: {bandwidth: 1Gbps, latency: 1ms}, hosts: [0, 1], aggregator: 0}\n"
+                     "    us: {uplink: {bandwidth: 1Gbps, latency: 1ms}, hosts: [1, 2], aggregator: 2}"),
+      "p.yaml:8: field 'platform.sites.us.hosts[0]': host 1 is in site 'eu' already");
+  EXPECT_EQ(
+      message(star + "    eu: {uplink: {bandwidth: 1Gbps, latency: 1ms}, hosts: [0, 1], aggregator: 3}"),
+      "p.yaml:7: field 'platform.sites.eu.aggregator': host 3 is not one of the site's hosts");
+  EXPECT_NE(message(star + "    eu: {uplink: {bandwidth: 1Gbps}, hosts: [0, 1], aggregator: 1}")
+                .find("p.yaml:7: field 'platform.sites.eu.uplink"),
+            std::string::npos);
+  EXPECT_NE(message(star + "    eu: {uplink: {bandwidth: 1Gbps, latency: 1ms}, hosts: [0], aggregator: 0, "
+                           "wan: 1}")
+                .find("p.yaml:7: field 'platform.sites.eu.wan'"),
+            std::string::npos);
   EXPECT_NE(message(R"(
 platform:
   topology: fat-tree

@@ -222,6 +222,41 @@ TEST(SimHierarchicalFl, FlatFedAvgOnTheSamePlatformPutsTheServerOnItsOwnHost) {
   EXPECT_NEAR(s.iteration_mean, strategy->predict().iteration_seconds, s.iteration_mean * 1e-9);
 }
 
+// kPlatform written as a star with sites (what `dmlsim calibrate` writes for it): hosts 0-5 the
+// clients (eu 0-2, asia 3-5), 6 and 7 the aggregators, 8 the server. Its paths are the edge
+// platform's, and it simulates the same rounds.
+TEST(SimHierarchicalFl, AStarWithSitesIsTheEdgePlatformItSpellsOut) {
+  constexpr std::string_view kStar =
+      "{topology: star, hosts: 9, link: {bandwidth: 10Gbps, latency: 1ms}, device: cpu, host_links: {"
+      "0-1: {down: 20Mbps, up: 5Mbps, latency: 30ms}, 2: {down: 100Mbps, up: 50Mbps, latency: 5ms}, "
+      "3-5: {down: 40Mbps, up: 8Mbps, latency: 40ms}}, sites: {"
+      "region eu: {uplink: {bandwidth: 1Gbps, latency: 20ms}, hosts: [0, 1, 2, 6], aggregator: 6}, "
+      "region asia: {uplink: {bandwidth: 500Mbps, latency: 80ms}, hosts: [3, 4, 5, 7], aggregator: 7}}}";
+  const std::string fields = "clients_per_round: 2, edge_rounds: 2, samples: 64, deadline: 3s, seed: 3";
+  const core::Experiment edge = hierarchical(3, fields);
+  const core::Experiment star = hierarchical(3, fields, "", kStar);
+  EXPECT_EQ(star.ranks, edge.ranks);
+  EXPECT_EQ(star.placement, edge.placement);
+  EXPECT_EQ(star.platform.aggregator_hosts(), edge.platform.aggregator_hosts());
+  for (int a = 0; a < 9; ++a) {
+    for (int b = 0; b < 9; ++b) {
+      if (a == b) continue;
+      const core::PathParams x = edge.platform.path(a, b, 1, 1).value(),
+                             y = star.platform.path(a, b, 1, 1).value();
+      EXPECT_DOUBLE_EQ(x.latency, y.latency) << a << " → " << b;
+      EXPECT_DOUBLE_EQ(x.bandwidth, y.bandwidth) << a << " → " << b;
+    }
+  }
+  // One simulation per process: the star's, against the edge platform's seeded replay (which
+  // equals its simulation: SeededSelectionsReplayExactlyAndEveryUpdateIsChecked).
+  const double edge_round = strategies::make_strategy(edge)->predict().iteration_seconds;
+  EXPECT_DOUBLE_EQ(strategies::make_strategy(star)->predict().iteration_seconds, edge_round);
+  const auto strategy = strategies::make_strategy(star);
+  const sim::SimResult r = testing::simulate_strategy(star);
+  const core::RunSummary summary = core::summarize(r.trace, r.links, strategy->roles());
+  EXPECT_NEAR(summary.iteration_mean, edge_round, edge_round * 1e-9);
+}
+
 struct BadCase {
   const char* name;
   const char* strategy;

@@ -263,7 +263,7 @@ class Federated final : public Strategy {
     }
     for (int c = 0; c < plan_.clients; ++c) {
       const int site = star.site(host_of(c));
-      if (site < 0 || platform.class_of(host_of(c)) == nullptr) {
+      if (site < 0 || host_of(c) == aggregator_hosts[static_cast<std::size_t>(site)]) {
         throw core::ConfigError(
             fmt::format("{}: field 'experiment.placement': client {} is on host {}, not a client's host",
                         experiment_.source, c, host_of(c)));
