@@ -124,12 +124,54 @@ core::LinkSpec fitted_link(const core::LinkSpec& nominal, double efficiency, dou
 }
 
 // One class of host links (hosts whose links are alike): its hosts, the ping-pong that measured it
-// (from `peer`, a second host of the class when there is one, else one of the reference class),
+// (between `member`, one of its hosts, and `peer`, a second host of the class when there is one,
+// else one of the reference class: always two hosts of one site, so that no WAN is on the way),
 // the fit, and the link written to the calibrated platform.
 struct LinkClass {
   core::LinkSpec nominal;
   std::vector<int> hosts;
+  int member = 0;
   int peer = 0;
+  LinkFit fit;
+  core::LinkSpec calibrated;
+};
+
+// The site of `host` (an edge platform's region with an aggregator), −1 in the core.
+int site_of(const core::Platform& p, int host) {
+  const auto* star = std::get_if<core::StarTopology>(&p.topology);
+  return star ? star->site(host) : -1;
+}
+
+// Two hosts of one site, the first of `members`, the second of `peers`; nullopt when no two are.
+std::optional<std::pair<int, int>> pair_in_one_site(const core::Platform& p, const std::vector<int>& members,
+                                                    const std::vector<int>& peers) {
+  for (const int m : members) {
+    for (const int q : peers) {
+      if (q != m && site_of(p, q) == site_of(p, m)) return std::pair{m, q};
+    }
+  }
+  return std::nullopt;
+}
+
+// A site's uplink (a region's WAN path) as measured by a ping-pong between a host of the site
+// (`inside`) and a host of the core (`outside`), whose calibrated links are known: its efficiency
+// is the one the ping-pong shows against the whole path at line rate (where a host link is the
+// narrower one, the uplink is assumed to be reached as efficiently), its delay what the path's
+// latency has beyond the two host links' delays.
+core::LinkSpec calibrated_uplink(const core::LinkSpec& nominal, const core::LinkSpec& inside_nominal,
+                                 const core::LinkSpec& inside, const core::LinkSpec& outside_nominal,
+                                 const core::LinkSpec& outside, const LinkFit& fit) {
+  const core::LinkSpec wan = line_rate(nominal), a = line_rate(inside_nominal),
+                       b = line_rate(outside_nominal);
+  const double up = std::min({a.up(), wan.up(), b.down()}), down = std::min({b.up(), wan.down(), a.down()});
+  const double efficiency = fit.bandwidth / (2 / (1 / up + 1 / down));
+  return fitted_link(nominal, efficiency, std::max(0.0, fit.path_latency - inside.delay() - outside.delay()));
+}
+
+// A site's measured uplink.
+struct SiteFit {
+  int inside = 0;
+  int outside = 0;
   LinkFit fit;
   core::LinkSpec calibrated;
 };
@@ -205,18 +247,48 @@ int calibrate_command(const CalibrateArgs& args) {
     const core::LinkSpec& l = links[static_cast<std::size_t>(h)];
     auto it = std::find_if(classes.begin(), classes.end(),
                            [&](const LinkClass& c) { return same_link(c.nominal, l); });
-    if (it == classes.end()) it = classes.insert(classes.end(), LinkClass{l, {}, 0, {}, {}});
+    if (it == classes.end()) it = classes.insert(classes.end(), LinkClass{l, {}, 0, 0, {}, {}});
     it->hosts.push_back(h);
   }
-  const auto reference_class =
-      std::find_if(classes.begin(), classes.end(), [](const LinkClass& c) { return c.hosts.size() >= 2; });
+  const auto reference_class = std::find_if(classes.begin(), classes.end(), [&](const LinkClass& c) {
+    return pair_in_one_site(platform, c.hosts, c.hosts).has_value();
+  });
   if (reference_class == classes.end()) {
     throw core::ConfigError(fmt::format(
-        "{}: calibration measures a link between two hosts that have it; every host's link differs",
+        "{}: calibration measures a link between two hosts that have it (in one site); every host's "
+        "link differs",
         args.platform.string()));
   }
-  const LinkClass reference = *reference_class;
+  LinkClass reference = *reference_class;
+  std::tie(reference.member, reference.peer) = *pair_in_one_site(platform, reference.hosts, reference.hosts);
   classes.erase(reference_class);
+  for (LinkClass& c : classes) {
+    const auto pair = pair_in_one_site(platform, c.hosts, c.hosts);
+    const auto with_reference = pair_in_one_site(platform, c.hosts, reference.hosts);
+    if (!pair && !with_reference) {
+      throw core::ConfigError(fmt::format(
+          "{}: calibration measures host {}'s link against a host of its site with a link like its own "
+          "or like host {}'s; its site has none",
+          args.platform.string(), c.hosts[0], reference.member));
+    }
+    std::tie(c.member, c.peer) = pair ? *pair : *with_reference;
+  }
+  // Each site's uplink: a ping-pong from its aggregator to the first host of the core.
+  const auto* star = std::get_if<core::StarTopology>(&platform.topology);
+  std::vector<SiteFit> sites;
+  if (star && !star->sites.empty()) {
+    int core_host = -1;
+    for (int h = 0; h < platform.host_count() && core_host < 0; ++h) {
+      if (star->site(h) < 0) core_host = h;
+    }
+    if (core_host < 0) {
+      throw core::ConfigError(fmt::format(
+          "{}: calibration measures each site's uplink from a host outside the sites; every host is in one",
+          args.platform.string()));
+    }
+    for (const core::StarTopology::Site& site : star->sites)
+      sites.push_back({site.aggregator, core_host, {}, {}});
+  }
   // The model's errors surface now, not after the testbed is up and the ping-pong has run.
   if (!args.network_only) {
     const core::Model model = core::load_model(args.model);
@@ -278,14 +350,31 @@ int calibrate_command(const CalibrateArgs& args) {
     }
     return fit_link(one_way);
   };
-  const LinkFit link = pingpong_fit("pingpong", reference.hosts[0], reference.hosts[1]);
+  const LinkFit link = pingpong_fit("pingpong", reference.member, reference.peer);
+  // A star path crosses two links.
+  const core::LinkSpec reference_link = fitted_link(
+      line_rate(reference.nominal),
+      link.bandwidth / pingpong_bandwidth(line_rate(reference.nominal), line_rate(reference.nominal)),
+      link.path_latency / 2);
   for (LinkClass& c : classes) {
-    const bool pair_in_class = c.hosts.size() >= 2;
-    c.peer = pair_in_class ? c.hosts[1] : reference.hosts[0];
-    c.fit = pingpong_fit(fmt::format("pingpong-host{}", c.hosts[0]), c.peer, c.hosts[0]);
+    const bool pair_in_class = std::find(c.hosts.begin(), c.hosts.end(), c.peer) != c.hosts.end();
+    c.fit = pingpong_fit(fmt::format("pingpong-host{}", c.member), c.peer, c.member);
     const core::LinkSpec& peer = links[static_cast<std::size_t>(c.peer)];
     c.calibrated =
         calibrated_class_link(c.nominal, peer, (pair_in_class ? c.fit : link).path_latency / 2, c.fit);
+  }
+  const auto calibrated_link_of = [&](int host) {
+    for (const LinkClass& c : classes) {
+      if (std::find(c.hosts.begin(), c.hosts.end(), host) != c.hosts.end()) return c.calibrated;
+    }
+    return reference_link;
+  };
+  for (std::size_t k = 0; k < sites.size(); ++k) {
+    SiteFit& s = sites[k];
+    s.fit = pingpong_fit(fmt::format("pingpong-site{}", k), s.inside, s.outside);
+    s.calibrated = calibrated_uplink(star->sites[k].uplink, links[static_cast<std::size_t>(s.inside)],
+                                     calibrated_link_of(s.inside), links[static_cast<std::size_t>(s.outside)],
+                                     calibrated_link_of(s.outside), s.fit);
   }
 
   std::string tensor_parallel_list;  // ", 2, 4": the degrees beyond 1 whose shapes are timed too
@@ -321,9 +410,6 @@ int calibrate_command(const CalibrateArgs& args) {
   y << YAML::Key << "hosts" << YAML::Value << platform.host_count();
   y << YAML::Key << "tcp_acks" << YAML::Value << true;  // the testbed's MPI runs over TCP
   if (shared_cores > 0) y << YAML::Key << "shared_cores" << YAML::Value << shared_cores;
-  // A star path crosses two links.
-  const core::LinkSpec reference_link =
-      fitted_link(line_rate(reference.nominal), link.bandwidth / nominal, link.path_latency / 2);
   y << YAML::Key << "link" << YAML::Value;
   emit_link(y, reference_link);
   if (!classes.empty()) {
@@ -334,6 +420,22 @@ int calibrate_command(const CalibrateArgs& args) {
         y << YAML::Key << std::to_string(h) << YAML::Value;
         emit_link(y, c.calibrated);
       }
+    }
+    y << YAML::EndMap;
+  }
+  if (!sites.empty()) {
+    y << YAML::Key << "sites" << YAML::Value << YAML::BeginMap;
+    for (std::size_t k = 0; k < sites.size(); ++k) {
+      const core::StarTopology::Site& site = star->sites[k];
+      std::vector<int> hosts;
+      for (int h = 0; h < platform.host_count(); ++h) {
+        if (star->site(h) == static_cast<int>(k)) hosts.push_back(h);
+      }
+      y << YAML::Key << site.name << YAML::Value << YAML::Flow << YAML::BeginMap;
+      y << YAML::Key << "uplink" << YAML::Value;
+      emit_link(y, sites[k].calibrated);
+      y << YAML::Key << "hosts" << YAML::Value << YAML::Flow << hosts;
+      y << YAML::Key << "aggregator" << YAML::Value << site.aggregator << YAML::EndMap;
     }
     y << YAML::EndMap;
   }
@@ -374,6 +476,7 @@ int calibrate_command(const CalibrateArgs& args) {
   report["machine"] = machine_facts();
   report["pingpong_one_way_s"] = one_way_json;
   report["link"] = {{"hosts", reference.hosts},
+                    {"pingpong_hosts", {reference.member, reference.peer}},
                     {"bandwidth_Bps", link.bandwidth},
                     {"path_latency_s", link.path_latency},
                     {"max_relative_residual", link.max_residual},
@@ -381,12 +484,22 @@ int calibrate_command(const CalibrateArgs& args) {
   report["link_classes"] = nlohmann::json::array();
   for (const LinkClass& c : classes) {
     report["link_classes"].push_back({{"hosts", c.hosts},
-                                      {"pingpong_hosts", {c.peer, c.hosts[0]}},
+                                      {"pingpong_hosts", {c.peer, c.member}},
                                       {"nominal", link_json(c.nominal)},
                                       {"path_bandwidth_Bps", c.fit.bandwidth},
                                       {"path_latency_s", c.fit.path_latency},
                                       {"max_relative_residual", c.fit.max_residual},
                                       {"calibrated", link_json(c.calibrated)}});
+  }
+  report["sites"] = nlohmann::json::array();
+  for (std::size_t k = 0; k < sites.size(); ++k) {
+    report["sites"].push_back({{"name", star->sites[k].name},
+                               {"pingpong_hosts", {sites[k].inside, sites[k].outside}},
+                               {"nominal", link_json(star->sites[k].uplink)},
+                               {"path_bandwidth_Bps", sites[k].fit.bandwidth},
+                               {"path_latency_s", sites[k].fit.path_latency},
+                               {"max_relative_residual", sites[k].fit.max_residual},
+                               {"calibrated", link_json(sites[k].calibrated)}});
   }
   report["kernels"] = kernel_json;
   write_outputs(args.out, {{"platform.yaml", [&](std::ostream& o) { o << platform_yaml; }},
@@ -406,6 +519,15 @@ int calibrate_command(const CalibrateArgs& args) {
                              core::format_bandwidth(line_rate(c.nominal).down()),
                              core::format_duration(c.calibrated.delay()),
                              core::format_duration(c.nominal.delay()));
+  }
+  for (std::size_t k = 0; k < sites.size(); ++k) {
+    const core::LinkSpec& nominal_uplink = star->sites[k].uplink;
+    std::cout << fmt::format("  {}'s uplink: {} ({:.1f} % of the nominal {}), latency {} (nominal {})\n",
+                             star->sites[k].name, core::format_bandwidth(sites[k].calibrated.down()),
+                             100 * sites[k].calibrated.down() / line_rate(nominal_uplink).down(),
+                             core::format_bandwidth(line_rate(nominal_uplink).down()),
+                             core::format_duration(sites[k].calibrated.delay()),
+                             core::format_duration(nominal_uplink.delay()));
   }
   return 0;
 #endif

@@ -560,6 +560,11 @@ TEST(Cli, RealRunArgumentsAreCheckedBeforeAnythingStarts) {
              "experiment:\n  platform: " + (testing::source_dir() / "platforms/fat-tree-32.yaml").string() +
                  "\n  strategy: {type: collective, size: 1MiB}\n");
   write_file(scratch / "model.yaml", "model: {type: mlp, widths: [8, 8], batch: 1}\n");
+  write_file(
+      scratch / "sited.yaml",
+      "platform:\n  topology: star\n  hosts: 4\n  link: {bandwidth: 1Gbps, latency: 10us}\n  device: cpu\n"
+      "  sites:\n    a: {uplink: {bandwidth: 1Gbps, latency: 1ms}, hosts: [0, 1], aggregator: 0}\n"
+      "    b: {uplink: {bandwidth: 1Gbps, latency: 1ms}, hosts: [2, 3], aggregator: 2}\n");
   write_file(scratch / "suite.yaml",
              "suite:\n  platform: platform.yaml\n  calibration_model: model.yaml\n  cases:\n"
              "    - {name: a, experiment: e.yaml}\n    - {name: b, experiment: nope.yaml}\n");
@@ -593,6 +598,9 @@ TEST(Cli, RealRunArgumentsAreCheckedBeforeAnythingStarts) {
       {{"calibrate", (scratch / "platform.yaml").string(), "--network-only", "--max-size", "1MiB", "--out",
         out},
        "--max-size 1MiB: must be at least 4MiB"},
+      {{"calibrate", (scratch / "sited.yaml").string(), "--network-only", "--out", out},
+       "sited.yaml: calibration measures each site's uplink from a host outside the sites; every host is in "
+       "one"},
       {{"calibrate", (scratch / "platform.yaml").string(), "--model", "/nonexistent/model.yaml", "--out",
         out},
        "/nonexistent/model.yaml: no such file"},
