@@ -38,6 +38,16 @@ nlohmann::json run_identity(const core::Experiment& experiment, std::string_view
       classes.push_back(c != nullptr ? nlohmann::json(c->name) : nlohmann::json());
     }
   }
+  // A platform's sites (an edge platform's regions with aggregators): each rank's host's site.
+  if (const auto* star = std::get_if<core::StarTopology>(&experiment.platform.topology);
+      star && !star->sites.empty()) {
+    nlohmann::json& sites = identity[core::kSiteOfRankKey] = nlohmann::json::array();
+    for (const int host : experiment.placement) {
+      const int site = star->site(host);
+      sites.push_back(site >= 0 ? nlohmann::json(star->sites[static_cast<std::size_t>(site)].name)
+                                : nlohmann::json());
+    }
+  }
   return identity;
 }
 

@@ -108,10 +108,12 @@ inline constexpr std::string_view kTaskUpdate = "update";
 inline constexpr std::string_view kTaskStale = "stale";
 
 // summary.json keys that the writers in apps/ and the readers (sweep.csv, the GUI) share beyond
-// RunSummary's own: a run of several jobs lists them (each with its "name"), and a run on an edge
-// platform names each rank's client class (null for the server).
+// RunSummary's own: a run of several jobs lists them (each with its "name"), a run on an edge
+// platform names each rank's client class (null for the server), and a run on a platform with
+// sites (regions with aggregators) each rank's site ("region eu"; null in the core).
 inline constexpr std::string_view kJobsKey = "jobs";
 inline constexpr std::string_view kHostClassOfRankKey = "host_class_of_rank";
+inline constexpr std::string_view kSiteOfRankKey = "site_of_rank";
 inline constexpr std::string_view kOutOfJobPhase = "out of the job";
 
 bool is_elastic_phase(std::string_view name);

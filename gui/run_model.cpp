@@ -112,6 +112,14 @@ std::string RunModel::host_class_of(int rank) const {
   return c.is_string() ? c.get<std::string>() : std::string();
 }
 
+std::string RunModel::site_of(int rank) const {
+  if (!summary_.is_object() || !summary_.contains(core::kSiteOfRankKey)) return {};
+  const nlohmann::json& sites = summary_[core::kSiteOfRankKey];
+  if (!sites.is_array() || rank < 0 || static_cast<std::size_t>(rank) >= sites.size()) return {};
+  const nlohmann::json& s = sites[static_cast<std::size_t>(rank)];
+  return s.is_string() ? s.get<std::string>() : std::string();
+}
+
 std::string RunModel::mesh_coordinates_of(int rank) const {
   if (!mesh_ || mesh_->ranks() != rank_count() || rank < 0 || rank >= rank_count()) return {};
   const auto split = std::count_if(mesh_->dimensions().begin(), mesh_->dimensions().end(),
@@ -213,22 +221,32 @@ void RunModel::build_nodes() {
     }
     return;
   }
-  // Clients by class, in the order their classes first appear; every other rank by node.
+  // Clients by class, in the order their classes first appear; then the other ranks of each site
+  // (a region's aggregator), in the order the sites first appear; every other rank by node.
   std::map<std::string, std::size_t> by_class;
+  std::vector<NodeGroup> by_site;
   std::map<int, NodeGroup> by_node;
   for (int r = 0; r < rank_count(); ++r) {
     const int node = static_cast<std::size_t>(r) < trace_.ranks.size() ? trace_.ranks[r].node : 0;
     std::string host_class = host_class_of(r);
-    if (host_class.empty()) {
-      NodeGroup& g = by_node[node];
-      g.node = node;
-      g.ranks.push_back(r);
+    if (!host_class.empty()) {
+      const auto [it, added] = by_class.try_emplace(host_class, nodes_.size());
+      if (added) nodes_.push_back({node, {}, std::move(host_class), {}});
+      nodes_[it->second].ranks.push_back(r);
       continue;
     }
-    const auto [it, added] = by_class.try_emplace(host_class, nodes_.size());
-    if (added) nodes_.push_back({node, {}, std::move(host_class), {}});
-    nodes_[it->second].ranks.push_back(r);
+    if (std::string site = site_of(r); !site.empty()) {
+      auto it = std::find_if(by_site.begin(), by_site.end(),
+                             [&](const NodeGroup& g) { return g.mesh_group == site; });
+      if (it == by_site.end()) it = by_site.insert(by_site.end(), {node, {}, {}, std::move(site)});
+      it->ranks.push_back(r);
+      continue;
+    }
+    NodeGroup& g = by_node[node];
+    g.node = node;
+    g.ranks.push_back(r);
   }
+  for (NodeGroup& group : by_site) nodes_.push_back(std::move(group));
   for (auto& [node, group] : by_node) nodes_.push_back(std::move(group));
 }
 

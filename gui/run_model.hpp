@@ -21,12 +21,13 @@
 namespace dmlsim::gui {
 
 // The ranks of one node, or on an edge platform the clients of one class (a thousand phones are a
-// few groups, not a thousand nodes of one rank each), or the ranks of one group of the device mesh.
+// few groups, not a thousand nodes of one rank each) and the other ranks of one region (its
+// aggregator), or the ranks of one group of the device mesh.
 struct NodeGroup {
   int node = 0;  // a node's number; a mesh group's index
   std::vector<int> ranks;
   std::string host_class;  // the clients' class; empty for a node
-  std::string mesh_group;  // "stage 2", "tp group 3"; empty for a node or a class
+  std::string mesh_group;  // "stage 2", "tp group 3", "region eu"; empty for a node or a class
 };
 
 // How the timeline groups a run's ranks: by node (an edge platform's clients by class), or along a
@@ -97,6 +98,9 @@ class RunModel {
   // The class of the rank's host on an edge platform (summary.json's host_class_of_rank: "phone-4g");
   // empty for other runs and for the server.
   std::string host_class_of(int rank) const;
+  // The site of the rank's host on a platform with sites (summary.json's site_of_rank: "region eu");
+  // empty for other runs and for ranks in the core.
+  std::string site_of(int rank) const;
   // A federated run's client tasks as its server recorded them, in time order, and those of one
   // client (indices into client_tasks()); empty for other runs.
   const std::vector<ClientTask>& client_tasks() const { return client_tasks_; }

@@ -272,6 +272,26 @@ TEST(GuiRunModel, EdgeClientsAreLabelledWithTheirClass) {
   EXPECT_EQ(RunModel::load(test_run("demo-ring"))->host_class_of(0), "");
 }
 
+// Hierarchical FL over the 1 000 phones of two regions (experiments/federated-phones-hierarchical.yaml):
+// the clients group by class, each region's aggregator is a group named after its region, and the
+// server is on its node.
+TEST(GuiRunModel, AggregatorsGroupByRegion) {
+  const auto run = RunModel::load(test_run("federated-hierarchical"));
+  ASSERT_EQ(run->rank_count(), 1003);
+  std::vector<std::tuple<std::string, std::string, std::vector<int>>> groups;
+  for (const NodeGroup& g : run->nodes()) {
+    if (g.host_class.empty()) groups.emplace_back(g.host_class, g.mesh_group, g.ranks);
+  }
+  EXPECT_EQ(run->nodes().size(), 7u);
+  EXPECT_EQ(groups, (std::vector<std::tuple<std::string, std::string, std::vector<int>>>{
+                        {"", "region eu", {1000}}, {"", "region americas", {1001}}, {"", "", {1002}}}));
+  EXPECT_EQ(run->site_of(0), "region eu");
+  EXPECT_EQ(run->site_of(1001), "region americas");
+  EXPECT_EQ(run->site_of(1002), "") << "the server, in the core";
+  EXPECT_EQ(run->role_of(1000), "aggregator 0");
+  EXPECT_EQ(RunModel::load(test_run("federated-phones"))->site_of(0), "") << "no regions with aggregators";
+}
+
 // 1 000 phones in four classes (experiments/federated-phones.yaml, 4 over-selected rounds with a
 // deadline and 5 % dropouts): the clients group by class — four groups and the server's node, not a
 // thousand nodes of one rank — and the tasks the server recorded are the summary's marks, in all and
