@@ -22,7 +22,11 @@ int testbed_command(const TestbedArgs& args) {
     const auto delay_line =
         std::filesystem::read_symlink("/proc/self/exe").parent_path() / "dmlsim-delayline";
     const real::Testbed t = real::testbed_up(platform, args.name, delay_line);
-    std::cout << fmt::format("testbed '{}' is up: {} hosts\n", t.name, t.hosts.size());
+    std::cout << fmt::format(
+        "testbed '{}' is up: {} hosts{}\n", t.name, t.hosts.size(),
+        t.congestion_control.empty()
+            ? ""
+            : fmt::format(", TCP congestion control {} (long paths)", t.congestion_control));
     for (const real::TestbedHost& h : t.hosts) {
       const std::string rate = h.link.asymmetric()
                                    ? fmt::format("{} up, {} down", core::format_bandwidth(h.link.up()),

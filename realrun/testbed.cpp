@@ -30,6 +30,8 @@ constexpr double kMinimumAddedLatency = 50e-6;
 constexpr double kBurstSeconds = 1e-3;            // tbf bucket: 1 ms of data (notes/testbed.md) ...
 constexpr double kMinimumBurstBytes = 32 * 1024;  // ... but at least 32 KiB
 constexpr double kQueueSeconds = 50e-3;           // tbf queue: 50 ms of data on top of the burst
+// A testbed with a path this long (one way) uses Reno congestion control (testbed_up).
+constexpr double kRenoFromPathLatency = 3e-3;
 
 fs::path state_root() {
   return "/run/dmlsim";
@@ -200,6 +202,7 @@ void save(const Testbed& t, const std::vector<int>& helper_pids) {
   j["name"] = t.name;
   j["subnet"] = t.subnet;
   j["helpers"] = helper_pids;
+  j["congestion_control"] = t.congestion_control;
   for (const TestbedHost& h : t.hosts) {
     j["hosts"].push_back({{"netns", h.netns},
                           {"address", h.address},
@@ -352,6 +355,29 @@ Testbed testbed_up(const core::Platform& platform, const std::string& name, cons
       run(tbf(downlink, wan.down()));
     }
     const auto site_of = [&](int host) { return star ? star->site(host) : -1; };
+    // What each host's delay lines add each way (below): `near` to hosts of its own site (to every
+    // host when it is in none), `far` to the others.
+    std::vector<double> near_of, far_of;
+    for (int i = 0; i < platform.host_count(); ++i) {
+      const double latency = testbed_host_link(platform, i).latency;
+      near_of.push_back(latency >= kMinimumAddedLatency ? latency : 0.0);
+      far_of.push_back(near_of.back() +
+                       (site_of(i) < 0 ? 0.0 : sites[static_cast<std::size_t>(site_of(i))].uplink.latency));
+    }
+    // The machine's default congestion control, BBR, misreads the delay lines' long paths: it sent
+    // 9 Mbit/s over a 50 Mbit/s WAN path of 5 ms one way, and 36 Mbit/s over a 50 Mbit/s star path
+    // of 5 ms, where Reno filled both. On short paths it is the better one (a 1 Gbit/s host behind
+    // 1 ms validated −3 % with BBR, −15 % with Reno), so a testbed takes Reno, the one a namespace
+    // may choose besides BBR, when a path is that long.
+    double longest = 0;
+    for (int i = 0; i < platform.host_count(); ++i) {
+      for (int j = i + 1; j < platform.host_count(); ++j) {
+        const auto k = [](int host) { return static_cast<std::size_t>(host); };
+        longest = std::max(
+            longest, site_of(i) == site_of(j) ? near_of[k(i)] + near_of[k(j)] : far_of[k(i)] + far_of[k(j)]);
+      }
+    }
+    if (longest >= kRenoFromPathLatency) t.congestion_control = "reno";
     for (int i = 0; i < platform.host_count(); ++i) {
       TestbedHost h{netns_prefix(name) + std::to_string(i),
                     host_address(octet, i),
@@ -375,11 +401,10 @@ Testbed testbed_up(const core::Platform& platform, const std::string& name, cons
       // Nor does it hold acknowledgements back: delayed ACKs stall a sender that waits for one by
       // the kernel's ACK timer (~4 ms), which turns a 64 KiB ping-pong into 8 ms.
       run(in_netns(h.netns, {"ip", "route", "replace", t.subnet, "dev", "eth0", "quickack", "1"}));
-      // Nor does it pace by a bandwidth model that the delay line misleads: this machine's default
-      // congestion control, BBR, sent 36 Mbit/s over a 50 Mbit/s link of 20 ms round trip and
-      // 9 Mbit/s over a 50 Mbit/s WAN of 10 ms, where Reno filled them (and ran as fast at 1 Gbit/s
-      // and 400 µs). Reno is the one a namespace may choose besides BBR.
-      run(in_netns(h.netns, {"sysctl", "-q", "-w", "net.ipv4.tcp_congestion_control=reno"}));
+      if (!t.congestion_control.empty()) {
+        run(in_netns(h.netns,
+                     {"sysctl", "-q", "-w", "net.ipv4.tcp_congestion_control=" + t.congestion_control}));
+      }
       run({"ip", "link", "set", outside, "master", site < 0 ? bridge : site_bridge_name(name, site)});
       run({"ip", "link", "set", outside, "up"});
       // The host's uplink is what leaves eth0; its downlink is what the bridge sends into it.
@@ -390,8 +415,7 @@ Testbed testbed_up(const core::Platform& platform, const std::string& name, cons
       // in a site delays its traffic with hosts outside the site by the site's WAN latency more,
       // both ways: a path leaving one site and entering another then pays both sites' WAN
       // latencies once, as in the platform.
-      const double near = h.link.latency >= kMinimumAddedLatency ? h.link.latency : 0.0;
-      const double far = near + (site < 0 ? 0.0 : sites[static_cast<std::size_t>(site)].uplink.latency);
+      const double near = near_of[static_cast<std::size_t>(i)], far = far_of[static_cast<std::size_t>(i)];
       const auto add_delay_line = [&](int queue, double delay) {
         core::SpawnOptions options;
         options.log = (t.state_dir / fmt::format("{}.delayline{}.log", h.netns, queue)).string();
@@ -467,6 +491,7 @@ Testbed testbed_load(const std::string& name) {
   t.name = name;
   t.state_dir = file.parent_path();
   t.subnet = j["subnet"].get<std::string>();
+  t.congestion_control = j.value("congestion_control", std::string());
   for (const auto& h : j["hosts"]) {
     t.hosts.push_back(
         {h["netns"].get<std::string>(),

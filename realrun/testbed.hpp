@@ -32,6 +32,8 @@ struct Testbed {
   std::vector<TestbedHost> hosts;
   std::filesystem::path state_dir;  // hostfile, rsh agent, helper pids
   std::string subnet;               // e.g. 10.77.0.0/16: one free /16 of 10.77-10.126 per testbed
+  std::string congestion_control;   // TCP's in every namespace: "reno" on long paths, else empty
+                                    // (the machine's default)
 
   std::filesystem::path hostfile() const { return state_dir / "hostfile"; }
   std::filesystem::path rsh_agent() const { return state_dir / "rsh-agent.sh"; }
