@@ -177,7 +177,28 @@ RunSummary summarize(const Trace& trace, std::vector<LinkUsage> links, const Rol
     s.iteration_seconds.push_back(end - std::max(previous_end, iteration_start.at(iteration)));
     previous_end = end;
   }
-  if (s.iteration_seconds.empty()) s.iteration_seconds.push_back(s.makespan);  // no marks: the run is one
+  for (const auto& [iteration, end] : iteration_end) s.iteration_ends.push_back(end);
+  if (s.iteration_seconds.empty()) {  // no marks: the run is one
+    s.iteration_seconds.push_back(s.makespan);
+    s.iteration_ends.push_back(s.makespan);
+  }
+  // The clients' updates averaged in, by the end of each iteration.
+  std::vector<double> aggregated;  // when each was
+  for (const TraceEvent& e : events) {
+    if (e.lane != Lane::phase || e.start != e.end) continue;
+    const std::string_view name = trace.text(e.name);
+    const int client = e.attributes.get(Attribute::client);
+    if ((name == kTaskReport || name == kTaskUpdate) && client >= 0 && client < s.ranks &&
+        roles.of(client).kind == RoleKind::client)
+      aggregated.push_back(e.end);
+  }
+  if (!aggregated.empty()) {
+    std::sort(aggregated.begin(), aggregated.end());
+    for (const double end : s.iteration_ends) {
+      s.updates_aggregated.push_back(std::upper_bound(aggregated.begin(), aggregated.end(), end) -
+                                     aggregated.begin());
+    }
+  }
   count_iteration_marks(trace, clock_ranks, training_ranks_mark, iteration_end, s);
   for (double t : s.iteration_seconds) s.iteration_mean += t;
   s.iteration_mean /= static_cast<double>(s.iteration_seconds.size());
@@ -289,6 +310,8 @@ nlohmann::json RunSummary::to_json(std::size_t max_links) const {
   j["makespan_s"] = makespan;
   j["iteration_s"] = iteration_mean;
   j["iterations_s"] = iteration_seconds;
+  j["iteration_ends_s"] = iteration_ends;
+  if (!updates_aggregated.empty()) j["updates_aggregated"] = updates_aggregated;
   if (!iteration_marks.empty()) j["marks_per_iteration"] = iteration_marks;
   // Unknown (null) rather than zero when the trace did not record them (trace: none).
   const auto known = [&](double v) { return breakdown_recorded ? nlohmann::json(v) : nlohmann::json(); };
@@ -367,6 +390,10 @@ RunSummary RunSummary::from_json(const nlohmann::json& j) {
     s.training_ranks = j.at("training_ranks").get<int>();
     s.makespan = number(j, "makespan_s");
     s.iteration_seconds = j.at("iterations_s").get<std::vector<double>>();
+    if (j.contains("iteration_ends_s"))
+      s.iteration_ends = j.at("iteration_ends_s").get<std::vector<double>>();
+    if (j.contains("updates_aggregated"))
+      s.updates_aggregated = j.at("updates_aggregated").get<std::vector<std::int64_t>>();
     s.iteration_mean = number(j, "iteration_s");
     if (j.contains("marks_per_iteration"))
       s.iteration_marks = j.at("marks_per_iteration").get<std::vector<std::map<std::string, int>>>();
@@ -478,6 +505,11 @@ void print_summary(const RunSummary& s, std::ostream& out, std::size_t max_links
                           total / static_cast<double>(s.iteration_marks.size()));
     }
     out << fmt::format("  per iteration         {}\n", line);
+  }
+  if (!s.updates_aggregated.empty() && !s.iteration_ends.empty()) {
+    out << fmt::format("  updates aggregated    {} by the end of iteration {} at {}\n",
+                       s.updates_aggregated.back(), s.updates_aggregated.size(),
+                       format_duration(s.iteration_ends.back()));
   }
   if (s.breakdown_recorded) {
     out << fmt::format("  compute               {:>12}  ({:.1f} % of the iteration)\n",

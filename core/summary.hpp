@@ -149,6 +149,13 @@ struct RunSummary {
   std::int64_t samples_per_iteration = 0;  // all ranks together; 0 when the run trains no samples
   double makespan = 0;
   std::vector<double> iteration_seconds;  // one per iteration (global: slowest rank decides)
+  // When each iteration ended, from the run's start: the time to reach it (a federated run's
+  // round N ends at iteration_ends[N − 1]).
+  std::vector<double> iteration_ends;
+  // Federated runs: the clients' updates averaged in by the end of each iteration, from the run's
+  // start (the servers' and aggregators' "report" and FedBuff's "update" marks whose client is a
+  // client rank). Empty for other runs.
+  std::vector<std::int64_t> updates_aggregated;
   // Per iteration, the instants a rank that marks the iterations without training recorded inside
   // it, as zero-length phases, counted by name (a federated server's "report", "late", "dropped").
   // Empty when none.

@@ -316,6 +316,11 @@ TEST(SimFederated, OverSelectionClosesTheRoundAtTheKthReport) {
   EXPECT_EQ(marks(r.trace, "report"),
             (std::vector<std::pair<int, int>>{{0, 1}, {0, 3}, {0, 4}, {1, 1}, {1, 3}, {1, 4}}));
   EXPECT_EQ(marks(r.trace, "late"), (std::vector<std::pair<int, int>>{{1, 2}, {1, 0}}));
+  // The time to reach each round, and the updates averaged in by then (late ones are not).
+  const core::RunSummary s = core::summarize(r.trace, r.links, strategies::make_strategy(e)->roles());
+  EXPECT_EQ(s.iteration_ends, (std::vector<double>{rounds[0].second, rounds[1].second}));
+  EXPECT_NEAR(s.iteration_ends[1], round0 + round1, (round0 + round1) * 1e-9);
+  EXPECT_EQ(s.updates_aggregated, (std::vector<std::int64_t>{3, 6}));
   const double mean = (round0 + round1) / 2;
   EXPECT_NEAR(strategies::make_strategy(e)->predict().iteration_seconds, mean, mean * 1e-9);
 }
@@ -383,6 +388,10 @@ TEST(SimFederated, FedBuffAggregatesEveryBufferAndDiscardsStaleUpdates) {
   // Off by the transfers (4 µs each) and the server's averaging (0.16 ms each on its CPU).
   for (std::size_t a = 0; a < 3; ++a)
     EXPECT_NEAR(rounds[a].second / unit, ends[a], 0.01) << "aggregation " << a;
+  // Two updates aggregated per aggregation; the stale one is not.
+  const core::RunSummary s = core::summarize(r.trace, r.links, strategies::make_strategy(e)->roles());
+  EXPECT_EQ(s.iteration_ends, (std::vector<double>{rounds[0].second, rounds[1].second, rounds[2].second}));
+  EXPECT_EQ(s.updates_aggregated, (std::vector<std::int64_t>{2, 4, 6}));
 }
 
 // 200 clients of an edge platform (two classes in two regions, every client its own speed),

@@ -255,6 +255,17 @@ TEST(SimHierarchicalFl, AStarWithSitesIsTheEdgePlatformItSpellsOut) {
   const sim::SimResult r = testing::simulate_strategy(star);
   const core::RunSummary summary = core::summarize(r.trace, r.links, strategy->roles());
   EXPECT_NEAR(summary.iteration_mean, edge_round, edge_round * 1e-9);
+  // The clients' updates the aggregators averaged in, by the end of the last cloud round.
+  std::int64_t client_reports = 0;
+  for (const core::TraceEvent& ev : r.trace.events()) {
+    if (ev.lane == core::Lane::phase && r.trace.text(ev.name) == "report") {
+      EXPECT_LT(ev.attributes.get(core::Attribute::client), 6);
+      ++client_reports;
+    }
+  }
+  ASSERT_EQ(summary.updates_aggregated.size(), 3u);
+  EXPECT_EQ(summary.updates_aggregated.back(), client_reports);
+  EXPECT_GT(client_reports, 0);
 }
 
 struct BadCase {
