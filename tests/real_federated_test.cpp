@@ -86,6 +86,46 @@ TEST(RealFederated, HierarchicalRoundsMoveTheSameUpdatesAsSimulated) {
   testing::expect_same_events_as_simulated(scratch / "e.yaml", scratch / "out", 7, scratch);
 }
 
+// Hierarchical FL with a deadline at the aggregators: south's client 3 (50 times the samples, 300
+// times slower: at least 0.6 s) misses the 0.3 s deadline of its region's first edge round; its
+// update arrives late at the south aggregator (rank 5), checked against the version it trained on
+// and never averaged, also not in the next cloud round.
+TEST(RealFederated, AnAggregatorsDeadlineLeavesTheSlowClientsUpdateOut) {
+  ScratchDir scratch("real-hfl-deadline");
+  write_file(scratch / "e.yaml", R"(experiment:
+  platform:
+    topology: edge
+    server: {link: {bandwidth: 1Gbps, latency: 50us}, device: cpu}
+    regions:
+      north: {wan: {bandwidth: 1Gbps, latency: 1ms}, aggregator: {link: {bandwidth: 1Gbps, latency: 50us}, device: cpu}}
+      south: {wan: {bandwidth: 1Gbps, latency: 1ms}, aggregator: {link: {bandwidth: 1Gbps, latency: 50us}, device: cpu}}
+    classes:
+      north: {count: 2, link: {bandwidth: 1Gbps, latency: 50us}, device: cpu, region: north}
+      south: {count: 2, link: {bandwidth: 1Gbps, latency: 50us}, device: cpu, region: south}
+  model: {type: mlp, widths: [64, 128, 10], batch: 8, dtype: fp32}
+  iterations: 2
+  strategy: {type: federated, mode: hierarchical, clients_per_round: 2, edge_rounds: 2, deadline: 300ms,
+             samples: {0-2: 64, 3: 3200}}
+  slowdown: {3: 300}
+  simulation: {payload: true, trace: phases}
+)");
+  const auto r = run_dmlsim({"run", (scratch / "e.yaml").string(), "--backend", "real", "--local",
+                             "--timeout", "120", "--out", (scratch / "out").string()},
+                            scratch);
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  int south_reports = 0, late = 0;
+  for (const auto& [rank, name, iteration, client] : phases_of(scratch / "out" / "trace.csv")) {
+    if (rank != 5) continue;
+    if (name == "report") {
+      ++south_reports;
+      EXPECT_NE(client, 3) << "cloud round " << iteration << " averaged the slow client's update";
+    }
+    if (name == "late" && client == 3) ++late;
+  }
+  EXPECT_GE(south_reports, 3);  // client 2 in every edge round
+  EXPECT_EQ(late, 1);           // its one task: a busy client is not drawn again
+}
+
 // Client 3 holds 50 times the samples of the others and computes 300 times slower (at least
 // 400 steps × 5 µs × 300 = 0.6 s) and misses the 0.3 s deadline: round 0, which selected every
 // client, lasts to the deadline; its update arrives late — taken, checked against the older model
