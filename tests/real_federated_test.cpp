@@ -46,42 +46,53 @@ std::multiset<std::tuple<int, std::string, int, int>> phases_of(const std::files
   return out;
 }
 
+// Runs scratch/e.yaml on the real backend, its ranks on this machine, into scratch/out.
+void run_locally(const ScratchDir& scratch) {
+  const auto r = run_dmlsim({"run", (scratch / "e.yaml").string(), "--backend", "real", "--local",
+                             "--timeout", "120", "--out", (scratch / "out").string()},
+                            scratch);
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+}
+
 // Every client in every round: the same events as the simulator's (which updates came in when is
 // decided by the selection alone), and the server checked every update's floats.
 TEST(RealFederated, FedAvgMovesTheSameUpdatesAsSimulated) {
   ScratchDir scratch("real-fl");
   write_file(scratch / "e.yaml", experiment("clients_per_round: 4, samples: 64"));
-  const auto r = run_dmlsim({"run", (scratch / "e.yaml").string(), "--backend", "real", "--local",
-                             "--timeout", "120", "--out", (scratch / "out").string()},
-                            scratch);
-  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  ASSERT_NO_FATAL_FAILURE(run_locally(scratch));
   EXPECT_EQ(testing::read_json(scratch / "out" / "summary.json")["iterations_s"].size(), 3u);
   testing::expect_same_events_as_simulated(scratch / "e.yaml", scratch / "out", 5, scratch);
 }
 
-// Hierarchical FL (two regions, an aggregator each): the aggregators' edge rounds and the server's
-// cloud rounds move the updates the simulator moves, each checked against the version it trained on.
-TEST(RealFederated, HierarchicalRoundsMoveTheSameUpdatesAsSimulated) {
-  ScratchDir scratch("real-hfl");
-  write_file(scratch / "e.yaml", R"(experiment:
+// Two regions of two clients, an aggregator each: north's clients on fast asymmetric links behind a
+// 100 Mbit/s WAN path, south's on slow ones behind 50 Mbit/s.
+std::string hierarchical_experiment(const std::string& strategy, int iterations,
+                                    const std::string& extra = "") {
+  return fmt::format(R"(experiment:
   platform:
     topology: edge
-    server: {link: {bandwidth: 1Gbps, latency: 50us}, device: cpu}
+    server: {{link: {{bandwidth: 1Gbps, latency: 50us}}, device: cpu}}
     regions:
-      north: {wan: {bandwidth: 100Mbps, latency: 2ms}, aggregator: {link: {bandwidth: 1Gbps, latency: 50us}, device: cpu}}
-      south: {wan: {bandwidth: 50Mbps, latency: 5ms}, aggregator: {link: {bandwidth: 1Gbps, latency: 50us}, device: cpu}}
+      north: {{wan: {{bandwidth: 100Mbps, latency: 2ms}}, aggregator: {{link: {{bandwidth: 1Gbps, latency: 50us}}, device: cpu}}}}
+      south: {{wan: {{bandwidth: 50Mbps, latency: 5ms}}, aggregator: {{link: {{bandwidth: 1Gbps, latency: 50us}}, device: cpu}}}}
     classes:
-      fast: {count: 2, link: {down: 400Mbps, up: 200Mbps, latency: 50us}, device: cpu, region: north}
-      slow: {count: 2, link: {down: 100Mbps, up: 20Mbps, latency: 1ms}, device: cpu, region: south}
-  model: {type: mlp, widths: [64, 128, 10], batch: 8, dtype: fp32}
-  iterations: 3
-  strategy: {type: federated, mode: hierarchical, clients_per_round: 1, edge_rounds: 2, samples: 64, seed: 1}
-  simulation: {payload: true, trace: phases}
-)");
-  const auto r = run_dmlsim({"run", (scratch / "e.yaml").string(), "--backend", "real", "--local",
-                             "--timeout", "120", "--out", (scratch / "out").string()},
-                            scratch);
-  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+      fast: {{count: 2, link: {{down: 400Mbps, up: 200Mbps, latency: 50us}}, device: cpu, region: north}}
+      slow: {{count: 2, link: {{down: 100Mbps, up: 20Mbps, latency: 1ms}}, device: cpu, region: south}}
+  model: {{type: mlp, widths: [64, 128, 10], batch: 8, dtype: fp32}}
+  iterations: {}
+  strategy: {{type: federated, mode: hierarchical, {}}}
+  simulation: {{payload: true, trace: phases}}
+{})",
+                     iterations, strategy, extra);
+}
+
+// Hierarchical FL: the aggregators' edge rounds and the server's cloud rounds move the updates the
+// simulator moves, each checked against the version it trained on.
+TEST(RealFederated, HierarchicalRoundsMoveTheSameUpdatesAsSimulated) {
+  ScratchDir scratch("real-hfl");
+  write_file(scratch / "e.yaml",
+             hierarchical_experiment("clients_per_round: 1, edge_rounds: 2, samples: 64, seed: 1", 3));
+  ASSERT_NO_FATAL_FAILURE(run_locally(scratch));
   EXPECT_EQ(testing::read_json(scratch / "out" / "summary.json")["iterations_s"].size(), 3u);
   testing::expect_same_events_as_simulated(scratch / "e.yaml", scratch / "out", 7, scratch);
 }
@@ -92,27 +103,11 @@ TEST(RealFederated, HierarchicalRoundsMoveTheSameUpdatesAsSimulated) {
 // and never averaged, also not in the next cloud round.
 TEST(RealFederated, AnAggregatorsDeadlineLeavesTheSlowClientsUpdateOut) {
   ScratchDir scratch("real-hfl-deadline");
-  write_file(scratch / "e.yaml", R"(experiment:
-  platform:
-    topology: edge
-    server: {link: {bandwidth: 1Gbps, latency: 50us}, device: cpu}
-    regions:
-      north: {wan: {bandwidth: 1Gbps, latency: 1ms}, aggregator: {link: {bandwidth: 1Gbps, latency: 50us}, device: cpu}}
-      south: {wan: {bandwidth: 1Gbps, latency: 1ms}, aggregator: {link: {bandwidth: 1Gbps, latency: 50us}, device: cpu}}
-    classes:
-      north: {count: 2, link: {bandwidth: 1Gbps, latency: 50us}, device: cpu, region: north}
-      south: {count: 2, link: {bandwidth: 1Gbps, latency: 50us}, device: cpu, region: south}
-  model: {type: mlp, widths: [64, 128, 10], batch: 8, dtype: fp32}
-  iterations: 2
-  strategy: {type: federated, mode: hierarchical, clients_per_round: 2, edge_rounds: 2, deadline: 300ms,
-             samples: {0-2: 64, 3: 3200}}
-  slowdown: {3: 300}
-  simulation: {payload: true, trace: phases}
-)");
-  const auto r = run_dmlsim({"run", (scratch / "e.yaml").string(), "--backend", "real", "--local",
-                             "--timeout", "120", "--out", (scratch / "out").string()},
-                            scratch);
-  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  write_file(scratch / "e.yaml",
+             hierarchical_experiment("clients_per_round: 2, edge_rounds: 2, deadline: 300ms, "
+                                     "samples: {0-2: 64, 3: 3200}",
+                                     2, "  slowdown: {3: 300}\n"));
+  ASSERT_NO_FATAL_FAILURE(run_locally(scratch));
   int south_reports = 0, late = 0;
   for (const auto& [rank, name, iteration, client] : phases_of(scratch / "out" / "trace.csv")) {
     if (rank != 5) continue;
@@ -135,10 +130,7 @@ TEST(RealFederated, ADeadlineLeavesTheSlowestClientsUpdateOutOfEveryAverage) {
   write_file(scratch / "e.yaml",
              experiment("clients_per_round: 4, deadline: 300ms, samples: {0-2: 64, 3: 3200}",
                         "  slowdown: {3: 300}"));
-  const auto r = run_dmlsim({"run", (scratch / "e.yaml").string(), "--backend", "real", "--local",
-                             "--timeout", "120", "--out", (scratch / "out").string()},
-                            scratch);
-  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  ASSERT_NO_FATAL_FAILURE(run_locally(scratch));
   const auto phases = phases_of(scratch / "out" / "trace.csv");
   int reports = 0, late = 0;
   for (const auto& [rank, name, iteration, client] : phases) {
