@@ -203,6 +203,30 @@ TEST(MixedLinks, CalibrationKeepsEveryHostLinkAndValidatesAllReduces) {
   }
 }
 
+// Calibrates `platform` with the 2NN's kernels into scratch/cal.
+void calibrate_for_the_2nn(const ScratchDir& scratch, const std::string& platform) {
+  const auto calibrated =
+      run_dmlsim({"calibrate", (testing::source_dir() / platform).string(), "--model",
+                  (testing::source_dir() / "models/fedavg-2nn.yaml").string(), "--max-size", "4MiB",
+                  "--repeats", "3", "--out", (scratch / "cal").string()},
+                 scratch);
+  ASSERT_EQ(calibrated.exit_code, 0) << calibrated.err << calibrated.out;
+  std::cout << calibrated.out;
+}
+
+// Validates `experiment` against the simulation on scratch/cal's platform: within 10 %.
+void validate_within_ten_percent(const ScratchDir& scratch, const std::string& experiment, int repeat) {
+  const auto validated =
+      run_dmlsim({"validate", (testing::source_dir() / experiment).string(), "--calibrated",
+                  (scratch / "cal" / "platform.yaml").string(), "--repeat", std::to_string(repeat),
+                  "--max-error", "10", "--out", (scratch / "v").string()},
+                 scratch);
+  std::cout << validated.out;
+  ASSERT_EQ(validated.exit_code, 0) << validated.err;
+  EXPECT_LE(std::abs(testing::read_json(scratch / "v" / "validation.json")["error_percent"].get<double>()),
+            10.0);
+}
+
 // Federated rounds on a testbed of six clients in three asymmetric link classes (issue 13): calibrated
 // on the testbed (a ping-pong per link class, the 2NN's kernel shapes), FedAvg with 3 of the 6
 // clients drawn each round, measured 5 times against the calibrated simulation. Measured here −3.3
@@ -214,22 +238,8 @@ TEST(MixedLinks, CalibrationKeepsEveryHostLinkAndValidatesAllReduces) {
 TEST(FederatedValidation, SixClientsOfThreeAsymmetricLinkClassesWithinTenPercent) {
   DMLSIM_REQUIRE_ROOT();
   ScratchDir scratch("validation-federated");
-  const auto calibrated =
-      run_dmlsim({"calibrate", (testing::source_dir() / "platforms/testbed-edge-6.yaml").string(), "--model",
-                  (testing::source_dir() / "models/fedavg-2nn.yaml").string(), "--max-size", "4MiB",
-                  "--repeats", "3", "--out", (scratch / "cal").string()},
-                 scratch);
-  ASSERT_EQ(calibrated.exit_code, 0) << calibrated.err << calibrated.out;
-  std::cout << calibrated.out;
-  const auto validated = run_dmlsim(
-      {"validate", (testing::source_dir() / "experiments/validation/federated-edge6.yaml").string(),
-       "--calibrated", (scratch / "cal" / "platform.yaml").string(), "--repeat", "5", "--max-error", "10",
-       "--out", (scratch / "v").string()},
-      scratch);
-  std::cout << validated.out;
-  ASSERT_EQ(validated.exit_code, 0) << validated.err;
-  EXPECT_LE(std::abs(testing::read_json(scratch / "v" / "validation.json")["error_percent"].get<double>()),
-            10.0);
+  ASSERT_NO_FATAL_FAILURE(calibrate_for_the_2nn(scratch, "platforms/testbed-edge-6.yaml"));
+  validate_within_ten_percent(scratch, "experiments/validation/federated-edge6.yaml", 5);
 }
 
 // Hierarchical FL on a testbed of two regions, each a switch of its own behind a shaped WAN link
@@ -240,26 +250,12 @@ TEST(FederatedValidation, SixClientsOfThreeAsymmetricLinkClassesWithinTenPercent
 TEST(FederatedValidation, HierarchicalRoundsOverTwoRegionsWithinTenPercent) {
   DMLSIM_REQUIRE_ROOT();
   ScratchDir scratch("validation-federated-regional");
-  const auto calibrated =
-      run_dmlsim({"calibrate", (testing::source_dir() / "platforms/testbed-edge-regional.yaml").string(),
-                  "--model", (testing::source_dir() / "models/fedavg-2nn.yaml").string(), "--max-size",
-                  "4MiB", "--repeats", "3", "--out", (scratch / "cal").string()},
-                 scratch);
-  ASSERT_EQ(calibrated.exit_code, 0) << calibrated.err << calibrated.out;
-  std::cout << calibrated.out;
+  ASSERT_NO_FATAL_FAILURE(calibrate_for_the_2nn(scratch, "platforms/testbed-edge-regional.yaml"));
   // The calibrated platform keeps the regions: their WAN links, hosts and aggregators.
   const std::string platform = testing::read_file(scratch / "cal" / "platform.yaml");
   EXPECT_NE(platform.find("region north: {uplink: {bandwidth: "), std::string::npos) << platform;
   EXPECT_NE(platform.find("hosts: [2, 3, 5], aggregator: 5}"), std::string::npos) << platform;
-  const auto validated = run_dmlsim(
-      {"validate", (testing::source_dir() / "experiments/validation/federated-regional.yaml").string(),
-       "--calibrated", (scratch / "cal" / "platform.yaml").string(), "--repeat", "3", "--max-error", "10",
-       "--out", (scratch / "v").string()},
-      scratch);
-  std::cout << validated.out;
-  ASSERT_EQ(validated.exit_code, 0) << validated.err;
-  EXPECT_LE(std::abs(testing::read_json(scratch / "v" / "validation.json")["error_percent"].get<double>()),
-            10.0);
+  validate_within_ten_percent(scratch, "experiments/validation/federated-regional.yaml", 3);
 }
 
 TEST(ValidationSuite, CalibratedSimulationMatchesMeasuredRuns) {
