@@ -336,6 +336,18 @@ INSTANTIATE_TEST_SUITE_P(
                  "type: pipeline\n    schedule: interleaved\n    micro_batches: 3\n  parallelism: {pp: 2}"),
             "e.yaml:9: field 'experiment.strategy.micro_batches': the interleaved schedule needs the "
             "micro-batches (3) to be a multiple of the stages (2)"},
+        BadInput{"pipeline_buckets_without_overlap", kPlatform,
+                 with(with(kExperiment, "type: data-parallel", "type: pipeline"),
+                      "  simulation:", "  parallelism: {dp: 2, pp: 2}\n  simulation:"),
+                 "e.yaml:9: field 'experiment.strategy.bucket_size': buckets split the gradient sync that "
+                 "overlap_grad_reduce overlaps: give overlap_grad_reduce: true"},
+        BadInput{
+            "pipeline_buckets_with_zero", kPlatform,
+            with(with(kExperiment, "type: data-parallel",
+                      "type: pipeline\n    overlap_grad_reduce: true\n    zero: 1"),
+                 "  simulation:", "  parallelism: {dp: 2, pp: 2}\n  simulation:"),
+            "e.yaml:11: field 'experiment.strategy.bucket_size': ZeRO shards whole chunks' gradients and "
+            "weights: bucket_size needs zero: 0"},
         BadInput{
             "unknown_pipeline_schedule", kPlatform,
             with(kExperiment, "type: data-parallel\n    allreduce: ring\n    bucket_size: 256KiB",

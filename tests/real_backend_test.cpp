@@ -257,8 +257,9 @@ TEST_P(RealTrainsLikeOneRank, SameParametersAfterThreeSteps) {
 
 std::string real_trains_like_one_rank_name(
     const ::testing::TestParamInfo<RealTrainsLikeOneRank::ParamType>& info) {
-  constexpr std::array<const char*, 4> kCases{"tp2", "tp4", "hybrid_2x2x2",
-                                              "hybrid_interleaved_overlapped_sync"};
+  constexpr std::array<const char*, 5> kCases{"tp2", "tp4", "hybrid_2x2x2",
+                                              "hybrid_interleaved_overlapped_sync",
+                                              "hybrid_interleaved_overlapped_buckets"};
   return kCases.at(info.index);
 }
 
@@ -271,6 +272,10 @@ INSTANTIATE_TEST_SUITE_P(
                       std::tuple{"{tp: 2, dp: 2, pp: 2}",
                                  "{type: hybrid, schedule: interleaved, chunks: 2, micro_batches: 4, "
                                  "overlap_grad_reduce: true}",
+                                 8},
+                      std::tuple{"{tp: 2, dp: 2, pp: 2}",
+                                 "{type: hybrid, schedule: interleaved, chunks: 2, micro_batches: 4, "
+                                 "overlap_grad_reduce: true, bucket_size: 4KiB}",
                                  8}),
     real_trains_like_one_rank_name);
 

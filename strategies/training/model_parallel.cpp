@@ -59,6 +59,15 @@ struct LayerGathers {
   bool scatter_after = false;
 };
 
+// A bucket of a chunk's gradients: layers [first_layer, end_layer) (model numbering), their
+// parameters, and the step of the chunk's last pass (its backward, or zero-bubble's W) before
+// which the bucket's gradients are complete (the pass's step count: at its end).
+struct GradientSpan {
+  std::size_t first_layer = 0, end_layer = 0;
+  std::int64_t parameters = 0;
+  std::size_t ready_step = 0;
+};
+
 // One virtual stage's share of the model: its layers and what they cost and send.
 struct Chunk {
   std::size_t first_layer = 0, end_layer = 0;
@@ -67,6 +76,9 @@ struct Chunk {
   std::vector<Step> input_gradient;   // zb-h1's B (with any recomputation)
   std::vector<Step> weight_gradient;  // zb-h1's W
   std::int64_t parameters = 0;
+  // Overlapped gradient sync (overlap_grad_reduce): the chunk's gradients in buckets, in the order
+  // its last pass completes them (one bucket of all of them without `bucket_size`).
+  std::vector<GradientSpan> buckets;
   std::uint64_t saved_bytes = 0;   // per micro-batch, kept from forward to backward
   std::uint64_t output_bytes = 0;  // the activation it sends on (and the gradient it gets back)
 };
@@ -157,6 +169,16 @@ class ModelParallel final : public Strategy {
     }
     zero_prefetch_ = node.boolean_or("zero_prefetch", true);
     overlap_grad_reduce_ = node.boolean_or("overlap_grad_reduce", false);
+    if (const auto bucket = node.find("bucket_size")) {
+      bucket_bytes_ = bucket->as_bytes();
+      if (bucket_bytes_ == 0) bucket->fail("must be positive");
+      if (!overlap_grad_reduce_)
+        bucket->fail(
+            "buckets split the gradient sync that overlap_grad_reduce overlaps: give overlap_grad_reduce: "
+            "true");
+      if (zero_ >= 1)
+        bucket->fail("ZeRO shards whole chunks' gradients and weights: bucket_size needs zero: 0");
+    }
     if (node.has("zero_prefetch") && zero_ < 3)
       node.at("zero_prefetch").fail("prefetches the layers ZeRO stage 3 gathers: give zero: 3");
     // Payload mode trains an MLP for real (mlp_numerics.hpp) unless ZeRO-3 gathers its layers
@@ -232,7 +254,7 @@ class ModelParallel final : public Strategy {
         if (actions[i].op == schedule_.last_pass())
           gradients_complete[static_cast<std::size_t>(actions[i].chunk)] = i;
       }
-      std::vector<StreamCollective> syncing;
+      std::vector<BucketSync> syncing;
       std::vector<std::vector<float>> gradients(static_cast<std::size_t>(schedule_.chunks));
       std::map<int, core::Request> last_send;  // by peer stage: one message at a time to each
       std::uint64_t in_flight = 0;  // saved activations of the micro-batches between forward and backward
@@ -271,17 +293,19 @@ class ModelParallel final : public Strategy {
                 trainer->weight_gradient(a.chunk, a.micro_batch);
               };
             }
-            run_steps(rank, tp ? &*tp : nullptr, dp ? &*dp : nullptr, steps_of(chunk, a.op), arithmetic);
+            // The chunk's last pass starts each bucket's sync on the dp stream as soon as the
+            // bucket's layers are done (before the step that follows them, or at the pass's end).
+            std::function<void(std::size_t)> at_step;
             if (overlap_sync && gradients_complete[static_cast<std::size_t>(a.chunk)] == i) {
-              std::vector<float>& g = gradients[static_cast<std::size_t>(a.chunk)];
-              if (trainer) g = trainer->gradients(a.chunk);
-              syncing.push_back(start_on_stream(
-                  *dp,
-                  {gradient_collective(),
-                   static_cast<std::uint64_t>(chunk.parameters) * core::dtype_bytes(model_.dtype), true,
-                   fmt::format("the end of chunk {}'s backward", a.chunk)},
-                  trainer ? std::span<float>(g) : std::span<float>()));
+              at_step = [&, c = a.chunk](std::size_t step) {
+                for (std::size_t b = 0; b < chunk.buckets.size(); ++b) {
+                  if (chunk.buckets[b].ready_step == step)
+                    syncing.push_back(start_bucket_sync(*dp, trainer ? &*trainer : nullptr, stage, c, b));
+                }
+              };
             }
+            run_steps(rank, tp ? &*tp : nullptr, dp ? &*dp : nullptr, steps_of(chunk, a.op), arithmetic,
+                      at_step);
             // A micro-batch's saved activations live from its forward to its last backward pass.
             if (a.op == PipelineOp::forward) in_flight += chunk.saved_bytes;
             if (a.op == schedule_.last_pass()) in_flight -= chunk.saved_bytes;
@@ -329,7 +353,14 @@ class ModelParallel final : public Strategy {
       }
       if (overlap_sync) {
         core::Phase sync(rank, "gradient-sync");  // what the drain did not hide
-        for (StreamCollective& s : syncing) finish_on_stream(rank, *dp, s);
+        for (BucketSync& s : syncing) {
+          finish_on_stream(rank, *dp, s.stream);
+          if (!trainer) continue;
+          // The summed bucket back in its place of the chunk's gradients.
+          std::vector<float>& g = gradients[static_cast<std::size_t>(s.chunk)];
+          if (g.empty()) g = trainer->gradients(s.chunk);
+          std::copy(s.values.begin(), s.values.end(), g.begin() + static_cast<std::ptrdiff_t>(s.offset));
+        }
       } else if (syncs_gradients()) {
         core::Phase sync(rank, "gradient-sync");
         for (int c = 0; c < schedule_.chunks; ++c) {
@@ -656,18 +687,34 @@ class ModelParallel final : public Strategy {
       for (int c = 0; c < v; ++c) t += dp_chunk_seconds(stage, c, collective);
       return t;
     };
-    // Overlapped gradient sync: each chunk's starts on the dp stream when its gradients are
-    // complete (the replay's gradients_done), one after another; returns when the stream is done.
+    // Overlapped gradient sync: each bucket's starts on the dp stream when its layers are done in
+    // its chunk's last pass (the replay's gradients_done, less the steps of the pass still to run),
+    // one after another in that order; returns when the stream is done.
     auto overlapped_sync_end = [&](int stage, Collective collective) {
       const auto& done = replayed.gradients_done[static_cast<std::size_t>(stage)];
-      std::vector<int> order(static_cast<std::size_t>(v));
-      std::iota(order.begin(), order.end(), 0);
-      std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
-        return done[static_cast<std::size_t>(a)] < done[static_cast<std::size_t>(b)];
-      });
+      const auto& paths = dp_paths[static_cast<std::size_t>(stage)];
+      struct Ready {
+        double at;
+        double seconds;
+      };
+      std::vector<Ready> ready;
+      for (int c = 0; c < v; ++c) {
+        const Chunk& chunk = chunk_of(stage, c);
+        const std::vector<Step>& pass = schedule_.split_backward ? chunk.weight_gradient : chunk.backward;
+        for (const GradientSpan& b : chunk.buckets) {
+          const double rest = seconds_of(stage, std::span<const Step>(pass).subspan(b.ready_step));
+          const double seconds = paths && analytic ? collective_cost(collective, choice_.algorithm, replicas_,
+                                                                     static_cast<std::uint64_t>(b.parameters),
+                                                                     element, *paths, choice_.options)
+                                                         .total()
+                                                   : 0.0;
+          ready.push_back({done[static_cast<std::size_t>(c)] - rest, seconds});
+        }
+      }
+      std::stable_sort(ready.begin(), ready.end(),
+                       [](const Ready& a, const Ready& b) { return a.at < b.at; });
       double stream = 0;
-      for (const int c : order)
-        stream = std::max(stream, done[static_cast<std::size_t>(c)]) + dp_chunk_seconds(stage, c, collective);
+      for (const Ready& r : ready) stream = std::max(stream, r.at) + r.seconds;
       return stream;
     };
     const bool overlap_sync = overlaps_gradient_sync();
@@ -697,8 +744,12 @@ class ModelParallel final : public Strategy {
            sync,
            fmt::format("{} {} of each chunk over {} replicas, closed form, {}on the last stage to finish",
                        choice_.algorithm, collective, replicas_,
-                       overlap_sync ? "started as each chunk's gradients are complete (overlap_grad_reduce), "
-                                    : "")});
+                       !overlap_sync ? ""
+                       : bucket_bytes_ > 0
+                           ? fmt::format("started as each bucket of {} is complete in the chunk's "
+                                         "last backward (overlap_grad_reduce), ",
+                                         core::format_bytes(bucket_bytes_))
+                           : "started as each chunk's gradients are complete (overlap_grad_reduce), ")});
     }
     p.terms.push_back({zero_ >= 1 ? "optimizer (its ZeRO shard)" : "optimizer", optimizer,
                        "roofline time of the optimizer step"});
@@ -828,6 +879,47 @@ class ModelParallel final : public Strategy {
     return s;
   }
 
+  // A bucket's gradient sync on the dp stream; with an MLP trained for real, its values (taken from
+  // the trainer when it starts) and where they go back in the chunk's flat gradients.
+  struct BucketSync {
+    StreamCollective stream;
+    int chunk = 0;
+    std::size_t offset = 0;
+    std::vector<float> values;
+  };
+
+  BucketSync start_bucket_sync(core::Communicator& dp, const numerics::StageTrainer* trainer, int stage,
+                               int c, std::size_t b) const {
+    const Chunk& chunk = chunk_of(stage, c);
+    const GradientSpan& bucket = chunk.buckets[b];
+    BucketSync s;
+    s.chunk = c;
+    if (trainer != nullptr) {
+      // The chunk's flat gradients are its layers' in order: the bucket's layers are one stretch.
+      for (std::size_t l = chunk.first_layer; l < bucket.first_layer; ++l)
+        s.offset += static_cast<std::size_t>(model_.layers[l].parameters);
+      const std::vector<float> all = trainer->gradients(c);
+      const std::size_t count = static_cast<std::size_t>(bucket.parameters);
+      if (s.offset + count > all.size()) {
+        throw core::BackendError(
+            fmt::format("stage {} chunk {}: bucket {} (layers {}–{}) is past the {} gradients", stage, c, b,
+                        bucket.first_layer, bucket.end_layer - 1, all.size()));
+      }
+      s.values.assign(all.begin() + static_cast<std::ptrdiff_t>(s.offset),
+                      all.begin() + static_cast<std::ptrdiff_t>(s.offset + count));
+    }
+    const std::string what = chunk.buckets.size() == 1
+                                 ? fmt::format("the end of chunk {}'s backward", c)
+                                 : fmt::format("bucket {} of chunk {} (layers {}–{})", b, c,
+                                               bucket.first_layer, bucket.end_layer - 1);
+    s.stream = start_on_stream(
+        dp,
+        {gradient_collective(),
+         static_cast<std::uint64_t>(bucket.parameters) * core::dtype_bytes(model_.dtype), true, what},
+        trainer != nullptr ? std::span<float>(s.values) : std::span<float>());
+    return s;
+  }
+
   void finish_on_stream(core::Rank& rank, core::Communicator& dp, StreamCollective& s) const {
     rank.wait(s.handle);
     check_collective(dp, s.collective, s.what, s.data);
@@ -876,9 +968,11 @@ class ModelParallel final : public Strategy {
   // With `arithmetic` (an MLP trained for real), each tensor-parallel sum it asks for runs the
   // steps up to the next collective, and that collective on the sum's values: the pass then has
   // the same kernels and collectives, in the same order, as without.
+  // `at_step(k)`, when given, is called before step k runs and, with the step count, at the end.
   void run_steps(core::Rank& rank, core::Communicator* tp, core::Communicator* dp,
                  std::span<const Step> steps,
-                 const std::function<void(const numerics::TensorSum&)>& arithmetic = {}) const {
+                 const std::function<void(const numerics::TensorSum&)>& arithmetic = {},
+                 const std::function<void(std::size_t)>& at_step = {}) const {
     if (zero_ >= 3 && zero_prefetch_ && dp != nullptr && !arithmetic) {
       run_steps_prefetched(rank, tp, *dp, steps);
       return;
@@ -887,6 +981,7 @@ class ModelParallel final : public Strategy {
     // Runs steps until one with a collective has run (on `values` when given); false at the end.
     auto run_until_collective = [&](std::span<float> values) {
       while (next < steps.size()) {
+        if (at_step) at_step(next);
         const Step& step = steps[next++];
         if (!step.kernels.empty()) rank.compute(step.kernels);
         if (!step.collective) continue;
@@ -919,6 +1014,7 @@ class ModelParallel final : public Strategy {
             fmt::format("rank {}: a pass runs a collective the MLP's arithmetic does not need", rank.rank()));
       }
     }
+    if (at_step) at_step(steps.size());
   }
 
   std::span<const Step> steps_of(const Chunk& chunk, PipelineOp op) const {
@@ -978,6 +1074,7 @@ class ModelParallel final : public Strategy {
       Chunk c;
       c.first_layer = bounds[k];
       c.end_layer = bounds[k + 1];
+      std::vector<std::pair<std::size_t, std::size_t>> layer_ends;  // (layer, last-pass steps before its end)
       auto collectives_of = [&](const core::Layer& layer) {
         return tensor_ > 1 ? core::tensor_parallel_collectives(layer, sequence_parallel_)
                            : std::vector<core::TensorParallelCollective>{};
@@ -1000,10 +1097,43 @@ class ModelParallel final : public Strategy {
         add_steps(c.backward, layer.backward, collectives, true, {zero, true, true});
         add_steps(c.input_gradient, input, collectives, true, {zero, true, weight.empty()});
         add_steps(c.weight_gradient, weight, collectives, true, {zero, false, true});
+        // With buckets, each layer of the last pass ends a step: a bucket's sync may start there.
+        std::vector<Step>& last = schedule_.split_backward ? c.weight_gradient : c.backward;
+        if (bucket_bytes_ > 0 && !last.empty() && !last.back().kernels.empty()) last.emplace_back();
+        layer_ends.push_back({l, last.size() - (last.empty() || last.back().kernels.empty() ? 1 : 0)});
       }
+      plan_gradient_buckets(c, layer_ends);
       c.output_bytes = model_.layers[c.end_layer - 1].activation_bytes;
       chunks_.push_back(std::move(c));
     }
+  }
+
+  // A chunk's gradient buckets (overlap_grad_reduce), as DDP and Megatron-LM fill them: layers in
+  // the order the last pass completes them (last first) go into the current bucket, which closes
+  // once it holds `bucket_size` (exceeding it by at most its last layer); the last takes the rest.
+  // Without `bucket_size` one bucket holds the chunk. `layer_ends`: each layer, in that order, with
+  // the number of last-pass steps run when it is done.
+  void plan_gradient_buckets(Chunk& c,
+                             const std::vector<std::pair<std::size_t, std::size_t>>& layer_ends) const {
+    const std::size_t pass_steps = (schedule_.split_backward ? c.weight_gradient : c.backward).size();
+    if (bucket_bytes_ == 0) {
+      c.buckets.push_back({c.first_layer, c.end_layer, c.parameters, pass_steps});
+      return;
+    }
+    const std::uint64_t element = core::dtype_bytes(model_.dtype);
+    GradientSpan open{c.end_layer, c.end_layer, 0, 0};
+    for (const auto& [layer, steps_done] : layer_ends) {
+      open.first_layer = layer;
+      open.parameters += model_.layers[layer].parameters;
+      open.ready_step = steps_done;
+      if (static_cast<std::uint64_t>(open.parameters) * element >= bucket_bytes_) {
+        c.buckets.push_back(open);
+        open = {layer, layer, 0, 0};
+      }
+    }
+    if (open.parameters > 0) c.buckets.push_back(open);
+    // A bucket that closes with the pass's last layer is ready at the pass's end.
+    for (GradientSpan& b : c.buckets) b.ready_step = std::min(b.ready_step, pass_steps);
   }
 
   // Each stage keeps its chunks' training state (weights, gradients, optimizer state, as ZeRO
@@ -1113,9 +1243,11 @@ class ModelParallel final : public Strategy {
   int tensor_ = 1;
   int zero_ = 0;
   bool zero_prefetch_ = true;  // ZeRO-3's gathers one layer ahead, on the dp stream
-  // Megatron-LM's --overlap-grad-reduce, by chunk: a chunk's dp gradient sync starts on the dp
-  // stream as soon as its gradients are complete, while the stage's other chunks still compute.
+  // Megatron-LM's --overlap-grad-reduce: a chunk's dp gradient sync starts on the dp stream as soon
+  // as its gradients are complete, while the stage's other chunks still compute; with
+  // `bucket_size`, bucket by bucket as the chunk's last backward completes their layers.
   bool overlap_grad_reduce_ = false;
+  std::uint64_t bucket_bytes_ = 0;  // its buckets' size (`bucket_size`); 0: a chunk is one bucket
   bool sequence_parallel_ = false;
   CollectiveChoice tp_choice_{"ring", {}};
   PipelineSchedule schedule_;
@@ -1149,7 +1281,8 @@ std::span<const std::string_view> model_parallel_fields() {
                                                  "tp_algorithm",
                                                  "zero",
                                                  "zero_prefetch",
-                                                 "overlap_grad_reduce"};
+                                                 "overlap_grad_reduce",
+                                                 "bucket_size"};
   return kFields;
 }
 
