@@ -45,12 +45,12 @@ std::string link_prefix(const std::string& name) {
 std::string bridge_name(const std::string& name) {
   return fmt::format("dm{}br", name);
 }
-// A site (a region of an edge platform) has a switch of its own, a bridge joined to the core
-// bridge by a veth pair: its end in the site's bridge carries the site's uplink, its end in the
-// core bridge the downlink.
 // The kinds of numbered interfaces a testbed makes: hosts' veth ends outside (h) and inside (p)
 // their namespace, sites' bridges (s) and their uplink (u) and downlink (c) veth ends.
 constexpr const char* kLinkKinds[] = {"h", "p", "s", "u", "c"};
+// A site (a region of an edge platform) has a switch of its own, a bridge joined to the core
+// bridge by a veth pair: its end in the site's bridge carries the site's uplink, its end in the
+// core bridge the downlink.
 std::string site_bridge_name(const std::string& name, int site) {
   return fmt::format("dm{}s{}", name, site);
 }

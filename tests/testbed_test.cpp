@@ -85,22 +85,26 @@ TEST(Testbed, ComesUpShapedAndGoesDownCompletely) {
   DMLSIM_REQUIRE_ROOT();
   ScratchDir scratch("testbed-updown");
   TestbedGuard guard{"tu"};
-  write_file(scratch / "platform.yaml", kPlatform);
+  // 1 ms per link: far from both the machine's own round trip (0.1–0.8 ms, more when busy) and
+  // twice the added latency, which a rule matching twice would give.
+  std::string platform = kPlatform;
+  platform.replace(platform.find("latency: 200us"), 14, "latency: 1ms");
+  write_file(scratch / "platform.yaml", platform);
   const auto up =
       run_dmlsim({"testbed", "up", (scratch / "platform.yaml").string(), "--name", "tu"}, scratch);
   ASSERT_EQ(up.exit_code, 0) << up.err;
   EXPECT_NE(up.out.find("3 hosts"), std::string::npos) << up.out;
   EXPECT_EQ(up.out.find("congestion control"), std::string::npos)
       << "short paths keep the default: " << up.out;
-  // Both directions shaped to 500 Mbit/s, the delay line holding 200 µs each way.
+  // Both directions shaped to 500 Mbit/s, the delay line holding 1 ms each way.
   const std::string inside =
       testing::read_file_of_command("ip netns exec dmlsim-tu-h1 tc qdisc show dev eth0");
   EXPECT_NE(inside.find("rate 500Mbit"), std::string::npos) << inside;
   const std::string outside = testing::read_file_of_command("tc qdisc show dev dmtuh1");
   EXPECT_NE(outside.find("rate 500Mbit"), std::string::npos) << outside;
-  EXPECT_NE(testing::read_file_of_command("ps -eo args").find("dmlsim-delayline --queue 0 --delay-us 200"),
+  EXPECT_NE(testing::read_file_of_command("ps -eo args").find("dmlsim-delayline --queue 0 --delay-us 1000"),
             std::string::npos);
-  // A ping between two hosts pays 4 × 200 µs of added latency per round trip (sender's and
+  // A ping between two hosts pays 4 × 1 ms of added latency per round trip (sender's and
   // receiver's link, both ways). -U times it in user space: by default ping uses the kernel's
   // receive timestamp, taken before the INPUT hook holds the reply. The fastest of five: a busy
   // machine delays some.
@@ -110,8 +114,8 @@ TEST(Testbed, ComesUpShapedAndGoesDownCompletely) {
   const std::size_t at = ping.find("rtt min/avg/max");
   ASSERT_NE(at, std::string::npos) << ping;
   const double min_rtt_ms = std::stod(ping.substr(ping.find('=', at) + 2));
-  EXPECT_GT(min_rtt_ms, 0.8) << ping;
-  EXPECT_LT(min_rtt_ms, 1.6) << ping;
+  EXPECT_GT(min_rtt_ms, 4.0) << ping;
+  EXPECT_LT(min_rtt_ms, 6.0) << ping;
 
   const auto down = run_dmlsim({"testbed", "down", "--name", "tu"}, scratch);
   ASSERT_EQ(down.exit_code, 0) << down.err;
