@@ -104,20 +104,21 @@ std::string RunModel::job_of(int rank) const {
   return jobs[j]["name"].get<std::string>();
 }
 
+// Entry `rank` of summary.json's per-rank list `key` when it is a string; empty otherwise.
+std::string RunModel::per_rank_text(std::string_view key, int rank) const {
+  if (!summary_.is_object() || !summary_.contains(key)) return {};
+  const nlohmann::json& values = summary_[std::string(key)];
+  if (!values.is_array() || rank < 0 || static_cast<std::size_t>(rank) >= values.size()) return {};
+  const nlohmann::json& v = values[static_cast<std::size_t>(rank)];
+  return v.is_string() ? v.get<std::string>() : std::string();
+}
+
 std::string RunModel::host_class_of(int rank) const {
-  if (!summary_.is_object() || !summary_.contains(core::kHostClassOfRankKey)) return {};
-  const nlohmann::json& classes = summary_[core::kHostClassOfRankKey];
-  if (!classes.is_array() || rank < 0 || static_cast<std::size_t>(rank) >= classes.size()) return {};
-  const nlohmann::json& c = classes[static_cast<std::size_t>(rank)];
-  return c.is_string() ? c.get<std::string>() : std::string();
+  return per_rank_text(core::kHostClassOfRankKey, rank);
 }
 
 std::string RunModel::site_of(int rank) const {
-  if (!summary_.is_object() || !summary_.contains(core::kSiteOfRankKey)) return {};
-  const nlohmann::json& sites = summary_[core::kSiteOfRankKey];
-  if (!sites.is_array() || rank < 0 || static_cast<std::size_t>(rank) >= sites.size()) return {};
-  const nlohmann::json& s = sites[static_cast<std::size_t>(rank)];
-  return s.is_string() ? s.get<std::string>() : std::string();
+  return per_rank_text(core::kSiteOfRankKey, rank);
 }
 
 std::string RunModel::mesh_coordinates_of(int rank) const {

@@ -148,6 +148,7 @@ class RunModel {
   std::string track_name(std::uint32_t track) const;
 
  private:
+  std::string per_rank_text(std::string_view key, int rank) const;
   void build_tracks();
   void build_nodes();
   void build_messages();

@@ -477,19 +477,26 @@ TEST(SimZeroPrefetch, GathersOneLayerAheadOverlapCompute) {
 // chunk still computes. dp inside a node (NVLink) and pp across nodes (NIC), so that the
 // overlapped all-reduces share no link with the pipeline's messages: the simulation is explain's
 // replay of the stream (1e-9), shorter than syncing after the pipeline. Payload mode checks the sums.
-TEST(SimOverlapGradReduce, EachChunksSyncStartsWhenItsGradientsAreComplete) {
-  const auto experiment = [](bool overlap) {
-    return testing::experiment_from_yaml(fmt::format(R"(
+// The small transformer as dp 2 (inside a node, NVLink) × pp 2 (across, NIC) on `device`, one
+// iteration in payload mode, with the pipeline's `strategy` fields.
+core::Experiment overlap_experiment(const std::string& device, const std::string& strategy) {
+  return testing::experiment_from_yaml(fmt::format(R"(
 experiment:
   platform: {{topology: gpu-nodes, nodes: 2, gpus_per_node: 2, nvlink: {{bandwidth: 100Gbps, latency: 1us}},
-             nic: {{bandwidth: 10Gbps, latency: 2us}}, device: h100}}
+             nic: {{bandwidth: 10Gbps, latency: 2us}}, device: {}}}
   model: {}/models/tiny-transformer.yaml
   parallelism: {{dp: 2, pp: 2, order: dp-pp}}
   iterations: 1
-  strategy: {{type: pipeline, schedule: interleaved, chunks: 2, micro_batches: 4, overlap_grad_reduce: {}}}
+  strategy: {{type: pipeline, micro_batches: 4, {}}}
   simulation: {{trace: kernels, payload: true}}
 )",
-                                                     DMLSIM_SOURCE_DIR, overlap));
+                                                   device, DMLSIM_SOURCE_DIR, strategy));
+}
+
+TEST(SimOverlapGradReduce, EachChunksSyncStartsWhenItsGradientsAreComplete) {
+  const auto experiment = [](bool overlap) {
+    return overlap_experiment(
+        "h100", fmt::format("schedule: interleaved, chunks: 2, overlap_grad_reduce: {}", overlap));
   };
   const core::Experiment e = experiment(true);
   const sim::SimResult r = testing::simulate_strategy(e);
@@ -517,17 +524,7 @@ experiment:
 // (on CPUs, where a backward is long beside the NVLink-class all-reduces it can hide).
 TEST(SimOverlapGradReduce, BucketsStartAsTheirLayersAreDoneInTheLastBackward) {
   const auto experiment = [](const std::string& buckets) {
-    return testing::experiment_from_yaml(fmt::format(R"(
-experiment:
-  platform: {{topology: gpu-nodes, nodes: 2, gpus_per_node: 2, nvlink: {{bandwidth: 100Gbps, latency: 1us}},
-             nic: {{bandwidth: 10Gbps, latency: 2us}}, device: cpu}}
-  model: {}/models/tiny-transformer.yaml
-  parallelism: {{dp: 2, pp: 2, order: dp-pp}}
-  iterations: 1
-  strategy: {{type: pipeline, micro_batches: 4, overlap_grad_reduce: true{}}}
-  simulation: {{trace: kernels, payload: true}}
-)",
-                                                     DMLSIM_SOURCE_DIR, buckets));
+    return overlap_experiment("cpu", "overlap_grad_reduce: true" + buckets);
   };
   const core::Experiment e = experiment(", bucket_size: 1MiB");
   const sim::SimResult r = testing::simulate_strategy(e);

@@ -674,17 +674,18 @@ class ModelParallel final : public Strategy {
     // After its pipeline, each stage syncs its gradients over dp (all-reduce, or ZeRO 1 and 2's
     // reduce-scatter), steps its optimizer, and (ZeRO 1 and 2) all-gathers its weights; the last
     // stage to finish decides.
-    auto dp_chunk_seconds = [&](int stage, int c, Collective collective) {
+    // A dp collective of `parameters` elements over stage `stage`'s replicas, closed form.
+    auto dp_collective_seconds = [&](int stage, std::int64_t parameters, Collective collective) {
       const auto& paths = dp_paths[static_cast<std::size_t>(stage)];
       if (!paths || !analytic) return 0.0;
-      return collective_cost(collective, choice_.algorithm, replicas_,
-                             static_cast<std::uint64_t>(chunk_of(stage, c).parameters), element, *paths,
-                             choice_.options)
+      return collective_cost(collective, choice_.algorithm, replicas_, static_cast<std::uint64_t>(parameters),
+                             element, *paths, choice_.options)
           .total();
     };
     auto dp_seconds = [&](int stage, Collective collective) {
       double t = 0;
-      for (int c = 0; c < v; ++c) t += dp_chunk_seconds(stage, c, collective);
+      for (int c = 0; c < v; ++c)
+        t += dp_collective_seconds(stage, chunk_of(stage, c).parameters, collective);
       return t;
     };
     // Overlapped gradient sync: each bucket's starts on the dp stream when its layers are done in
@@ -692,7 +693,6 @@ class ModelParallel final : public Strategy {
     // one after another in that order; returns when the stream is done.
     auto overlapped_sync_end = [&](int stage, Collective collective) {
       const auto& done = replayed.gradients_done[static_cast<std::size_t>(stage)];
-      const auto& paths = dp_paths[static_cast<std::size_t>(stage)];
       struct Ready {
         double at;
         double seconds;
@@ -703,12 +703,8 @@ class ModelParallel final : public Strategy {
         const std::vector<Step>& pass = schedule_.split_backward ? chunk.weight_gradient : chunk.backward;
         for (const GradientSpan& b : chunk.buckets) {
           const double rest = seconds_of(stage, std::span<const Step>(pass).subspan(b.ready_step));
-          const double seconds = paths && analytic ? collective_cost(collective, choice_.algorithm, replicas_,
-                                                                     static_cast<std::uint64_t>(b.parameters),
-                                                                     element, *paths, choice_.options)
-                                                         .total()
-                                                   : 0.0;
-          ready.push_back({done[static_cast<std::size_t>(c)] - rest, seconds});
+          ready.push_back({done[static_cast<std::size_t>(c)] - rest,
+                           dp_collective_seconds(stage, b.parameters, collective)});
         }
       }
       std::stable_sort(ready.begin(), ready.end(),
